@@ -1,0 +1,1 @@
+"""civic: the backend for residents' participation in neighbourhood governance."""
