@@ -1,1 +1,109 @@
-"""civic: the backend for residents' participation in neighbourhood governance."""
+"""civic: the backend for residents' participation in neighbourhood governance (共建共治共享)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The app factory.
+
+    Configuration: the defaults in :mod:`civic.config`, then ``CIVIC_*`` environment variables
+    (``CIVIC_DATABASE_URL`` → ``DATABASE_URL``; values are parsed as JSON where they can be), then
+    ``config`` (tests).
+
+    :raises RuntimeError: in production mode (``CIVIC_ENV=production``) with the development
+        secret key.
+    """
+    from civic.config import DEV_SECRET_KEY, DefaultConfig
+
+    app = Flask(__name__, instance_path=os.environ.get("CIVIC_INSTANCE_PATH") or None,
+                instance_relative_config=True)
+    app.config.from_object(DefaultConfig)
+    app.config.from_prefixed_env("CIVIC")
+    if config:
+        app.config.update(config)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'civic.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault(
+            "connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000}
+        )
+    else:
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if app.config.get("DATABASE_READ_URL"):
+        app.config["SQLALCHEMY_BINDS"] = {"replica": _normalise_db_url(app.config["DATABASE_READ_URL"])}
+    if not app.config.get("MEDIA_DIR"):
+        app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
+    if app.config["ENV"] == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
+        raise RuntimeError("CIVIC_SECRET_KEY must be set in production (CIVIC_ENV=production)")
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    app.json.ensure_ascii = False  # Chinese goes out as UTF-8, not \u escapes
+    app.json.sort_keys = False
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _init_extensions(app)
+    _register_modules(app)
+
+    if (
+        not app.config.get("TESTING")
+        and not app.config.get("REDIS_URL")
+        and app.config["RUN_SCHEDULER"]
+        and os.environ.get("CIVIC_CLI") != "1"
+    ):
+        from civic.core.jobs import start_embedded_scheduler
+
+        app.extensions["civic_scheduler"] = start_embedded_scheduler(app)
+    return app
+
+
+def _normalise_db_url(url: str) -> str:
+    # One driver for PostgreSQL everywhere: psycopg 3.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _init_extensions(app: Flask) -> None:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from civic.extensions import api, db, limiter, login_manager, migrate
+
+    if app.config.get("PROXY_FIX"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app, spec_kwargs={"info": {"description": "civic：共建共治共享的社区治理后台 API"}})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+
+
+def _register_modules(app: Flask) -> None:
+    from civic.core import http
+
+    http.init_app(app)
+    # Import every model module so metadata is complete (migrations, create_all in tests).
+    from civic import models  # noqa: F401
+    from civic.accounts.routes import blp as auth_blp
+    from civic.core.cli import civic_cli
+    from civic.core.routes import blp as core_blp
+    from civic.property.routes import blp as registry_blp
+    from civic.extensions import api
+
+    for blp in (core_blp, auth_blp, registry_blp):
+        api.register_blueprint(blp)
+    app.cli.add_command(civic_cli)

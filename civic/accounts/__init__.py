@@ -1,0 +1,1 @@
+"""Identity: residents, staff, administrators; tokens, one-time codes, roles."""

@@ -1,0 +1,130 @@
+"""Login, logout, and who am I.  HTTP only: each view calls one service function."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from civic.accounts import schemas, service
+from civic.core.auth import bearer_token, current_actor, revoke_token
+from civic.extensions import limiter
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录与身份")
+
+
+def _login_limit():
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def me_dict(user) -> dict:
+    from civic.core.text import mask_phone
+    from civic.property import service as registry
+    from civic.property.service import get_organisation
+
+    memberships = []
+    for m in user.memberships:
+        org = get_organisation(m.organisation_id)
+        memberships.append({"organisation_id": org.id, "organisation_name": org.name,
+                            "organisation_kind": org.kind, "role": m.role})
+    units = [{"unit_id": p.id, "unit_name": p.name, "relation": link.relation}
+             for link, p in registry.units_of_resident(user.id)] if user.kind == "resident" else []
+    return {"id": user.id, "kind": user.kind, "display_name": user.display_name,
+            "phone_masked": mask_phone(user.phone), "memberships": memberships, "units": units}
+
+
+def _token_response(user, token, expires, created=False):
+    return {"token": token, "expires_at": expires, "created": created, "user": me_dict(user)}
+
+
+@blp.route("/auth/login")
+class StaffLogin(MethodView):
+    decorators = [limiter.limit(_login_limit)]
+
+    @blp.arguments(schemas.LoginSchema)
+    @blp.response(200, schemas.TokenSchema)
+    def post(self, data):
+        """工作人员账号密码登录，返回 Bearer 令牌
+
+        Errors: 401 ``invalid_credentials``; 429 ``rate_limited``.
+        """
+        user, token, expires = service.login_password(data["username"], data["password"])
+        return _token_response(user, token, expires)
+
+
+@blp.route("/auth/wechat")
+class WechatLogin(MethodView):
+    decorators = [limiter.limit(_login_limit)]
+
+    @blp.arguments(schemas.WechatLoginSchema)
+    @blp.response(200, schemas.TokenSchema)
+    def post(self, data):
+        """小程序登录：用 wx.login 的 code 换取令牌（code2session）
+
+        Errors: 401 ``wechat_code_invalid``; 503 ``wechat_unavailable``.
+        """
+        user, token, expires, created = service.login_wechat(data["code"])
+        return _token_response(user, token, expires, created)
+
+
+@blp.route("/auth/otp")
+class OtpRequest(MethodView):
+    decorators = [limiter.limit(_login_limit)]
+
+    @blp.arguments(schemas.OtpRequestSchema)
+    @blp.response(202, schemas.OtpSentSchema)
+    def post(self, data):
+        """发送手机验证码
+
+        Errors: 422 ``phone_invalid``; 429 ``otp_too_soon``.
+        """
+        return {"expires_at": service.request_otp(data["phone"])}
+
+
+@blp.route("/auth/otp/verify")
+class OtpVerify(MethodView):
+    decorators = [limiter.limit(_login_limit)]
+
+    @blp.arguments(schemas.OtpVerifySchema)
+    @blp.response(200, schemas.TokenSchema)
+    def post(self, data):
+        """手机号 + 验证码登录
+
+        Errors: 401 ``otp_invalid`` / ``otp_expired`` / ``otp_locked``.
+        """
+        user, token, expires, created = service.login_otp(data["phone"], data["code"])
+        return _token_response(user, token, expires, created)
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    @blp.response(204)
+    def post(self):
+        """注销当前令牌"""
+        current_actor()
+        token = bearer_token()
+        if token:
+            revoke_token(token)
+        return None
+
+
+@blp.route("/auth/password")
+class PasswordChange(MethodView):
+    @blp.arguments(schemas.PasswordChangeSchema)
+    @blp.response(204)
+    def post(self, data):
+        """修改密码（工作人员）
+
+        Errors: 401 ``invalid_credentials``; 422 ``password_weak``.
+        """
+        service.change_password(current_actor(), data["old_password"], data["new_password"])
+        return None
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, schemas.MeSchema)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self):
+        """当前用户：身份、所属组织与角色、关联的房屋（手机号脱敏）"""
+        return me_dict(current_actor())

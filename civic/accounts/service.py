@@ -1,0 +1,227 @@
+"""Identity verbs: staff passwords, WeChat code2session, phone one-time codes, tokens.
+
+Passwords use Werkzeug's scrypt (a slow, memory-hard hash).  Bearer tokens are random and stored
+hashed (civic.core.auth).  One-time codes expire after ``OTP_TTL_SECONDS``, allow
+``OTP_MAX_ATTEMPTS`` tries, and may be re-sent after ``OTP_RESEND_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import urllib.parse
+import urllib.request
+
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from civic.accounts.models import Membership, OtpChallenge, User
+from civic.core import audit
+from civic.core.auth import issue_token
+from civic.core.db import utcnow
+from civic.core.errors import BadRequest, CivicError, RateLimited, Unauthenticated, ValidationFailed
+from civic.extensions import db
+
+log = logging.getLogger(__name__)
+
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+# Checked against when the username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = None
+
+
+def normalise_phone(phone: str) -> str:
+    """A mainland mobile number as 11 digits (``+86``, spaces and dashes removed).
+
+    :raises ValidationFailed: ``phone_invalid``.
+    """
+    digits = re.sub(r"[\s\-()]", "", phone or "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if not PHONE_RE.match(digits):
+        raise ValidationFailed("手机号格式不正确", code="phone_invalid")
+    return digits
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def validate_password(password: str) -> None:
+    if len(password) < 10 or password.isdigit() or password.isalpha():
+        raise ValidationFailed("密码至少 10 位，且须同时包含字母和数字", code="password_weak")
+
+
+def create_staff(*, username: str, password: str, display_name: str, memberships=(), kind: str = "staff") -> User:
+    """A staff member (or administrator) with memberships ``[(organisation, role), ...]``."""
+    user = User(kind=kind, username=username, display_name=display_name, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    for org, role in memberships:
+        db.session.add(Membership(user_id=user.id, organisation_id=org.id, role=role))
+    return user
+
+
+def create_resident(*, display_name: str, phone: str | None = None, openid: str | None = None) -> User:
+    user = User(kind="resident", display_name=display_name,
+                phone=normalise_phone(phone) if phone else None, wechat_openid=openid)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def login_password(username: str, password: str) -> tuple[User, str, dt.datetime]:
+    """Staff login.  Returns ``(user, token, expires_at)``.
+
+    :raises Unauthenticated: ``invalid_credentials`` (the same for an unknown name and a wrong
+        password, so the answer tells nothing about which accounts exist).
+    """
+    global _DUMMY_HASH
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None or not user.password_hash:
+        _DUMMY_HASH = _DUMMY_HASH or hash_password("not-a-real-password-1")
+        check_password_hash(_DUMMY_HASH, password)
+        raise Unauthenticated("用户名或密码错误", code="invalid_credentials")
+    if not check_password_hash(user.password_hash, password):
+        audit.record("auth.login_failed", "user", user.id, actor=None)
+        raise Unauthenticated("用户名或密码错误", code="invalid_credentials")
+    if not user.active:
+        raise Unauthenticated("账号已停用", code="account_disabled")
+    token, expires = issue_token(user)
+    audit.record("auth.login", "user", user.id, actor=user)
+    return user, token, expires
+
+
+def change_password(user: User, old: str, new: str) -> None:
+    if not user.password_hash or not check_password_hash(user.password_hash, old):
+        raise Unauthenticated("原密码错误", code="invalid_credentials")
+    validate_password(new)
+    user.password_hash = hash_password(new)
+    audit.record("auth.password_changed", "user", user.id, actor=user)
+
+
+# --- WeChat mini-program -------------------------------------------------------------------------
+
+def code2session(code: str) -> str:
+    """Exchange a mini-program login code for the user's openid.
+
+    Adapter ``dev``: openid ``dev-<code>`` (no network).  Adapter ``wechat``: GET the configured
+    ``WECHAT_CODE2SESSION_URL`` with appid, secret, js_code and grant_type=authorization_code, as
+    WeChat documents it; ``errcode`` ≠ 0 is refused.
+    :raises Unauthenticated: ``wechat_code_invalid``.  :raises CivicError: 503 ``wechat_unavailable``.
+    """
+    if not code or len(code) > 128:
+        raise BadRequest("缺少微信登录 code", code="wechat_code_invalid")
+    cfg = current_app.config
+    if cfg["WECHAT_ADAPTER"] == "dev":
+        return f"dev-{code}"
+    query = urllib.parse.urlencode({"appid": cfg["WECHAT_APPID"], "secret": cfg["WECHAT_SECRET"],
+                                    "js_code": code, "grant_type": "authorization_code"})
+    try:
+        with urllib.request.urlopen(f"{cfg['WECHAT_CODE2SESSION_URL']}?{query}", timeout=5) as resp:
+            body = json.loads(resp.read().decode())
+    except (OSError, ValueError) as exc:
+        raise CivicError("微信登录服务暂时不可用", code="wechat_unavailable", status=503) from exc
+    if body.get("errcode") or not body.get("openid"):
+        raise Unauthenticated("微信登录 code 无效或已使用", code="wechat_code_invalid",
+                              details={"errcode": body.get("errcode")})
+    return body["openid"]
+
+
+def login_wechat(code: str) -> tuple[User, str, dt.datetime, bool]:
+    """Mini-program login.  Returns ``(user, token, expires_at, created)``; a new openid makes a
+    new resident account."""
+    openid = code2session(code)
+    user = db.session.scalar(sa.select(User).where(User.wechat_openid == openid))
+    created = user is None
+    if created:
+        user = create_resident(display_name="微信用户", openid=openid)
+    elif not user.active:
+        raise Unauthenticated("账号已停用", code="account_disabled")
+    token, expires = issue_token(user)
+    return user, token, expires, created
+
+
+# --- phone one-time codes -------------------------------------------------------------------------
+
+def _code_hash(phone: str, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def send_sms(phone: str, text: str) -> None:
+    """Adapter ``dev`` writes the message to the log (development and tests)."""
+    if current_app.config["SMS_ADAPTER"] == "dev":
+        log.warning("DEV SMS to %s: %s", phone, text)
+        return
+    raise CivicError("短信服务未配置", code="sms_unavailable", status=503)
+
+
+def request_otp(phone: str, purpose: str = "login") -> dt.datetime:
+    """Send a 6-digit one-time code to ``phone``.  Returns when it expires.
+
+    :raises RateLimited: ``otp_too_soon`` when asked again within ``OTP_RESEND_SECONDS``.
+    """
+    phone = normalise_phone(phone)
+    cfg = current_app.config
+    now = utcnow()
+    last = db.session.scalar(
+        sa.select(OtpChallenge).where(OtpChallenge.phone == phone, OtpChallenge.purpose == purpose)
+        .order_by(OtpChallenge.id.desc()).limit(1)
+    )
+    if last and (now - last.created_at).total_seconds() < cfg["OTP_RESEND_SECONDS"]:
+        raise RateLimited("验证码发送过于频繁，请稍后再试", code="otp_too_soon",
+                          details={"retry_after_seconds": cfg["OTP_RESEND_SECONDS"]})
+    code = f"{secrets.randbelow(10**6):06d}"
+    expires = now + dt.timedelta(seconds=cfg["OTP_TTL_SECONDS"])
+    db.session.add(OtpChallenge(phone=phone, purpose=purpose, code_hash=_code_hash(phone, code), expires_at=expires))
+    send_sms(phone, f"【civic】您的验证码是 {code}，{cfg['OTP_TTL_SECONDS'] // 60} 分钟内有效。")
+    return expires
+
+
+def check_otp(phone: str, code: str, purpose: str = "login") -> str:
+    """Consume a valid code for ``phone``; returns the normalised phone.
+
+    :raises Unauthenticated: ``otp_invalid`` (wrong code), ``otp_expired``, ``otp_locked`` (too
+        many attempts; a new code must be requested).
+    """
+    phone = normalise_phone(phone)
+    ch = db.session.scalar(
+        sa.select(OtpChallenge)
+        .where(OtpChallenge.phone == phone, OtpChallenge.purpose == purpose, OtpChallenge.used_at.is_(None))
+        .order_by(OtpChallenge.id.desc()).limit(1).with_for_update()
+    )
+    if ch is None:
+        raise Unauthenticated("请先获取验证码", code="otp_invalid")
+    if ch.expires_at <= utcnow():
+        raise Unauthenticated("验证码已过期，请重新获取", code="otp_expired")
+    if ch.attempts >= current_app.config["OTP_MAX_ATTEMPTS"]:
+        raise Unauthenticated("验证码错误次数过多，请重新获取", code="otp_locked")
+    ch.attempts += 1
+    if not hmac.compare_digest(ch.code_hash, _code_hash(phone, (code or "").strip())):
+        # The failed attempt must count even though the request fails: commit it now.
+        db.session.commit()
+        raise Unauthenticated("验证码错误", code="otp_invalid",
+                              details={"attempts_left": current_app.config["OTP_MAX_ATTEMPTS"] - ch.attempts})
+    ch.used_at = utcnow()
+    return phone
+
+
+def login_otp(phone: str, code: str) -> tuple[User, str, dt.datetime, bool]:
+    """Resident login by phone and one-time code; a new phone makes a new resident account."""
+    phone = check_otp(phone, code)
+    user = db.session.scalar(sa.select(User).where(User.phone == phone))
+    created = user is None
+    if created:
+        user = create_resident(display_name="居民", phone=phone)
+    elif not user.active:
+        raise Unauthenticated("账号已停用", code="account_disabled")
+    token, expires = issue_token(user)
+    return user, token, expires, created

@@ -1,0 +1,61 @@
+"""Defaults in code.  Order of precedence: these defaults, then ``CIVIC_*`` environment variables,
+then the mapping passed to :func:`civic.create_app` (tests).
+
+The embedded default needs nothing but Python: a SQLite file under ``instance/``, jobs run
+in-process right after the commit that enqueued them, media on the local disk.  Setting
+``CIVIC_REDIS_URL`` switches jobs to RQ and rate-limit counters to Redis (the CTFd idea: one switch
+chooses embedded or production parts).
+"""
+
+from __future__ import annotations
+
+DEV_SECRET_KEY = "civic-development-secret-key-do-not-use-in-production"
+
+
+class DefaultConfig:
+    ENV = "development"  # "production" refuses to start with the development secret key
+    SECRET_KEY = DEV_SECRET_KEY
+    DATABASE_URL: str | None = None  # default: sqlite:///<instance>/civic.db
+    DATABASE_READ_URL: str | None = None  # optional replica for read-only reporting queries
+    REDIS_URL: str | None = None  # unset = embedded: in-process jobs, memory rate-limit counters
+    MEDIA_DIR: str | None = None  # default: <instance>/media
+    TIMEZONE = "Asia/Shanghai"
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+    # Request limits.  Photos: 9 × 20 MB worst case plus form fields.
+    MAX_CONTENT_LENGTH = 200 * 1024 * 1024
+    MAX_JSON_BYTES = 1 * 1024 * 1024
+
+    # Tokens and one-time codes.
+    TOKEN_TTL_HOURS = 24 * 30
+    STAFF_TOKEN_TTL_HOURS = 12
+    OTP_TTL_SECONDS = 300
+    OTP_MAX_ATTEMPTS = 5
+    OTP_RESEND_SECONDS = 60
+
+    # Rate limits (Flask-Limiter syntax).
+    RATELIMIT_ENABLED = True
+    RATELIMIT_LOGIN = "10 per minute;50 per hour"
+    RATELIMIT_PUBLIC_WRITE = "30 per minute"
+
+    # WeChat mini-program login (code2session).  "dev" maps a code to openid "dev-<code>".
+    WECHAT_ADAPTER = "dev"
+    WECHAT_APPID = ""
+    WECHAT_SECRET = ""
+    WECHAT_CODE2SESSION_URL = "https://api.weixin.qq.com/sns/jscode2session"
+    SMS_ADAPTER = "dev"  # "dev" writes the code to the log
+
+    # Embedded scheduler: a thread in the web process that runs periodic and deferred jobs.
+    RUN_SCHEDULER = True
+    SCHEDULER_TICK_SECONDS = 20
+
+    # OpenAPI (flask-smorest)
+    API_TITLE = "civic API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_REDOC_PATH = "docs"
+    OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    JSON_SORT_KEYS = False

@@ -1,0 +1,98 @@
+"""flask-smorest, adapted to civic's one error envelope.
+
+Every HTTP error (webargs validation, 404, 405, 413, 429, 500...) goes out as::
+
+    {"error": {"code": "validation_failed", "message": "提交的数据不符合要求", "details": {...}}}
+"""
+
+from __future__ import annotations
+
+import logging
+
+import marshmallow as ma
+from flask import jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from civic.core.errors import CivicError
+
+log = logging.getLogger(__name__)
+
+# Stable code and Chinese message for each HTTP status that is not raised as a CivicError.
+HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "请求格式有误"),
+    401: ("unauthenticated", "请先登录"),
+    403: ("forbidden", "无权进行此操作"),
+    404: ("not_found", "找不到该地址或对象"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    409: ("conflict", "操作冲突，请刷新后重试"),
+    413: ("payload_too_large", "上传内容过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+    422: ("validation_failed", "提交的数据不符合要求"),
+    428: ("precondition_required", "缺少必要的请求头"),
+    429: ("rate_limited", "操作过于频繁，请稍后再试"),
+    500: ("server_error", "服务器内部错误，请稍后重试"),
+    503: ("service_unavailable", "服务暂时不可用"),
+}
+
+
+class ErrorBodySchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "稳定的错误代码"})
+    message = ma.fields.String(required=True, metadata={"description": "中文说明"})
+    details = ma.fields.Dict(metadata={"description": "补充信息"})
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorBodySchema, required=True)
+
+
+def envelope(code: str, message: str, details: dict | None = None, status: int = 400, headers=None):
+    resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    resp.status_code = status
+    if headers:
+        resp.headers.update(headers)
+    return resp
+
+
+def _webargs_details(data) -> dict:
+    messages = (data or {}).get("messages") or (data or {}).get("errors")
+    if not messages:
+        return {}
+    # webargs nests by location ({"json": {"field": [...]}}); keep the location, it tells the client
+    # whether the body, the query or a header was wrong.
+    return {"fields": messages}
+
+
+class CivicApi(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException):
+        status = error.code or 500
+        code, message = HTTP_ERRORS.get(status, ("http_error", "请求无法完成"))
+        data = getattr(error, "data", None)
+        details = _webargs_details(data)
+        if status == 400 and data and "messages" in data:
+            msgs = data["messages"]
+            if isinstance(msgs, dict) and any("Invalid JSON body." in str(v) for v in msgs.values()):
+                code, message, details = "malformed_json", "请求体不是有效的 JSON", {}
+        if status == 429:
+            details = {"limit": str(getattr(error, "description", ""))}
+        headers = (data or {}).get("headers") or {}
+        if status == 405 and error.get_headers():
+            headers = dict(error.get_headers())
+            headers.pop("Content-Type", None)
+        return envelope(code, message, details, status, headers)
+
+
+def handle_civic_error(error: CivicError):
+    return envelope(error.code, error.message, error.details, error.status)
+
+
+def handle_unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        from civic.extensions import api
+
+        return api.handle_http_exception(error)
+    log.exception("unhandled error")
+    code, message = HTTP_ERRORS[500]
+    return envelope(code, message, {}, 500)

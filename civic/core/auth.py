@@ -1,0 +1,169 @@
+"""Authentication and scoped permission checks, shared by every domain.
+
+* API clients send ``Authorization: Bearer <token>``; web pages use the Flask-Login session
+  cookie.  Both end up as ``flask_login.current_user``.
+* Every permission is scoped: staff act for an organisation, and an organisation acts only on the
+  places it covers (a property company on its compounds, a residents' committee in its community).
+  :func:`acting_memberships` and :func:`require_coverage` are the checks domains call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from flask import current_app, request
+from flask_login import current_user
+
+from civic.core.db import utcnow
+from civic.core.errors import Forbidden, Unauthenticated
+from civic.extensions import db, login_manager
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user, *, hours: int | None = None, label: str | None = None) -> tuple[str, dt.datetime]:
+    """Create a bearer token for ``user``.  Returns ``(token, expires_at)``; only its hash is kept."""
+    from civic.accounts.models import ApiToken
+
+    if hours is None:
+        key = "STAFF_TOKEN_TTL_HOURS" if user.kind != "resident" else "TOKEN_TTL_HOURS"
+        hours = current_app.config[key]
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + dt.timedelta(hours=hours)
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), expires_at=expires, label=label))
+    return token, expires
+
+
+def revoke_token(token: str) -> bool:
+    from civic.accounts.models import ApiToken
+
+    n = db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+    return bool(n)
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization 头格式应为 Bearer <令牌>", code="token_malformed")
+    return token.strip()
+
+
+@login_manager.user_loader
+def _load_session_user(user_id: str):
+    from civic.accounts.models import User
+
+    user = db.session.get(User, int(user_id))
+    return user if user and user.active else None
+
+
+@login_manager.request_loader
+def _load_bearer_user(req):
+    from civic.accounts.models import ApiToken, User
+
+    token = bearer_token()
+    if token is None:
+        return None
+    row = db.session.execute(
+        sa.select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None:
+        raise Unauthenticated("登录凭证无效，请重新登录", code="token_invalid")
+    tok, user = row
+    if tok.revoked_at is not None:
+        raise Unauthenticated("登录凭证已注销，请重新登录", code="token_revoked")
+    if tok.expires_at <= utcnow():
+        raise Unauthenticated("登录已过期，请重新登录", code="token_expired")
+    if not user.active:
+        raise Unauthenticated("账号已停用", code="account_disabled")
+    return user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    raise Unauthenticated()
+
+
+def current_actor():
+    """The authenticated user, or raise ``Unauthenticated`` (401)."""
+    if not current_user or not current_user.is_authenticated:
+        raise Unauthenticated()
+    return current_user._get_current_object()
+
+
+def require(*kinds: str):
+    """Decorator: the caller must be logged in, and be one of ``kinds`` (resident/staff/admin)."""
+
+    def deco(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            user = current_actor()
+            if kinds and user.kind not in kinds:
+                raise Forbidden(
+                    "该操作仅限" + "、".join(KIND_NAMES[k] for k in kinds), code="wrong_account_kind"
+                )
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return deco
+
+
+KIND_NAMES = {"resident": "居民", "staff": "工作人员", "admin": "管理员"}
+
+
+def acting_memberships(user, *, org_kinds: tuple[str, ...] | None = None, roles: tuple[str, ...] | None = None):
+    """The memberships through which ``user`` may act, optionally only for some organisation kinds
+    and roles.  Returns a list of ``(membership, organisation)``."""
+    from civic.accounts.models import Membership
+    from civic.property.models import Organisation
+
+    stmt = (
+        sa.select(Membership, Organisation)
+        .join(Organisation, Organisation.id == Membership.organisation_id)
+        .where(Membership.user_id == user.id)
+    )
+    if org_kinds:
+        stmt = stmt.where(Organisation.kind.in_(org_kinds))
+    if roles:
+        stmt = stmt.where(Membership.role.in_(roles))
+    return list(db.session.execute(stmt).tuples())
+
+
+def require_membership(user, organisation_id: int, roles: tuple[str, ...] | None = None):
+    """Raise ``Forbidden`` unless ``user`` is a member of the organisation (with one of ``roles``)."""
+    if user.kind == "admin":
+        return None
+    for m, org in acting_memberships(user, roles=roles):
+        if org.id == organisation_id:
+            return m
+    raise Forbidden("您不是该组织的工作人员", code="not_a_member", details={"organisation_id": organisation_id})
+
+
+def require_coverage(user, place_id: int, *, org_kinds: tuple[str, ...] | None = None):
+    """Raise ``Forbidden`` unless one of the user's organisations covers ``place_id``.
+
+    Returns the covering organisation.  Administrators pass everywhere.
+    """
+    from civic.property import service as registry
+
+    if user.kind == "admin":
+        return None
+    for _m, org in acting_memberships(user, org_kinds=org_kinds):
+        if registry.organisation_covers(org.id, place_id):
+            return org
+    raise Forbidden("该地点不在您所在组织的服务范围内", code="out_of_scope", details={"place_id": place_id})

@@ -1,0 +1,116 @@
+"""Database base: mixins, time helpers, SQLite settings, and the one commit per request.
+
+Views never commit.  :func:`commit_request` runs after each successful request (and the CLI and
+jobs call it themselves): it writes the idempotency record in the same transaction as the objects
+the request created, commits once, then runs the after-commit hooks (jobs, notifications), so no
+worker ever sees a half-written row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from civic.extensions import db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> dt.datetime:
+    """Now, as an aware UTC datetime.  Stored times are UTC; shown in Asia/Shanghai."""
+    return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes: they are UTC by construction."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def to_shanghai(value: dt.datetime | None) -> dt.datetime | None:
+    """An instant shown in Asia/Shanghai (+08:00), the zone every user of civic reads."""
+    value = as_utc(value)
+    return value.astimezone(SHANGHAI) if value else None
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware datetime stored as UTC on every backend (SQLite has no time zones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        return as_utc(value)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # WAL lets readers and one writer work at once; busy_timeout makes a second gunicorn worker
+    # wait for the lock instead of failing with "database is locked"; SQLite leaves foreign keys
+    # off unless asked.
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+# --- after-commit hooks -------------------------------------------------------------------------
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the current transaction has committed; dropped on rollback."""
+    db.session.info.setdefault("after_commit", []).append(fn)
+
+
+@event.listens_for(Session, "after_commit")
+def _collect(session: Session):
+    session.info["_ready"] = session.info.pop("after_commit", [])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop(session: Session, previous_transaction):
+    session.info.pop("after_commit", None)
+
+
+def run_after_commit_hooks() -> None:
+    hooks = db.session.info.pop("_ready", [])
+    for fn in hooks:
+        fn()
+
+
+def commit() -> None:
+    """Commit the session, then run the hooks registered with :func:`after_commit`."""
+    db.session.commit()
+    run_after_commit_hooks()
+
+
+def is_postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"

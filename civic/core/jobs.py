@@ -1,0 +1,258 @@
+"""Background jobs: RQ in production, in-process in the embedded default.
+
+* :func:`enqueue` queues a job *after the current transaction commits* (never before: a worker must
+  not see a half-written row, and a rolled-back request must not send anything).  With
+  ``CIVIC_REDIS_URL`` set the job goes to RQ; without it, it runs in this process right after the
+  commit.
+* :func:`enqueue_at` defers a job to a time.  Deferred jobs are rows (``deferred_job``), so they
+  survive restarts in both modes; the scheduler tick moves due ones to the queue.
+* :func:`periodic` registers a job that runs at a wall-clock time in Asia/Shanghai.  Each run is
+  claimed by inserting its (name, slot) row, so with several web processes or several workers a
+  slot runs exactly once.
+
+The scheduler tick runs in a thread of the web process in embedded mode, and in the
+``flask civic worker`` process (an RQ worker, with RQ's own scheduler for retries) in production.
+Jobs are plain module-level functions called by dotted path; they run inside the app context.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civic.core.db import SHANGHAI, UTCDateTime, after_commit, utcnow
+from civic.extensions import db
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "civic"
+
+
+class DeferredJob(db.Model):
+    __tablename__ = "deferred_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    func: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    args: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class PeriodicRun(db.Model):
+    """One row per periodic job per slot: inserting it is how a process claims the run."""
+
+    __tablename__ = "periodic_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    slot: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.UniqueConstraint("name", "slot"),)
+
+
+def func_path(fn: Callable | str) -> str:
+    return fn if isinstance(fn, str) else f"{fn.__module__}.{fn.__qualname__}"
+
+
+def resolve(path: str) -> Callable:
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def redis_connection():
+    from redis import Redis
+
+    app = current_app
+    conn = app.extensions.get("civic_redis")
+    if conn is None:
+        conn = Redis.from_url(app.config["REDIS_URL"])
+        app.extensions["civic_redis"] = conn
+    return conn
+
+
+def uses_rq() -> bool:
+    return bool(current_app.config.get("REDIS_URL"))
+
+
+def rq_queue():
+    from rq import Queue
+
+    return Queue(QUEUE_NAME, connection=redis_connection())
+
+
+def run_job(path: str, *args, **kwargs):
+    """Entry point for RQ: runs the job inside the app context the worker set up, and commits."""
+    from civic.core.db import commit
+
+    try:
+        result = resolve(path)(*args, **kwargs)
+        commit()
+        return result
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _dispatch(path: str, args: tuple, kwargs: dict, retry: int) -> None:
+    if uses_rq():
+        from rq import Retry
+
+        rq_queue().enqueue(
+            run_job,
+            path,
+            *args,
+            **kwargs,
+            retry=Retry(max=retry, interval=[10, 60, 300, 900, 3600][:retry]) if retry else None,
+        )
+        return
+    # Embedded: run now, in this process, in a session of its own after the request's commit.
+    attempts = 0
+    while True:
+        try:
+            run_job(path, *args, **kwargs)
+            return
+        except Exception:
+            attempts += 1
+            log.exception("job %s failed (attempt %d)", path, attempts)
+            if attempts > retry:
+                return
+            # Retry later rather than block the request: the tick runs it again.
+            _defer_row(utcnow() + dt.timedelta(seconds=10 * 6 ** (attempts - 1)), path, list(args))
+            from civic.core.db import commit
+
+            commit()
+            return
+
+
+def enqueue(fn: Callable | str, *args, retry: int = 0, **kwargs) -> None:
+    """Run ``fn(*args, **kwargs)`` in the background once the current transaction commits.
+
+    Arguments must be JSON-like (ids, strings), never ORM objects.  ``retry``: how many times a
+    failing job is tried again, backing off (10 s, 60 s, 5 min, ...).  A job that may be retried
+    must itself be idempotent (the outbox marks what was sent).
+    """
+    path = func_path(fn)
+    after_commit(lambda: _dispatch(path, args, kwargs, retry))
+
+
+def _defer_row(run_at: dt.datetime, path: str, args: list) -> None:
+    db.session.add(DeferredJob(run_at=run_at, func=path, args=list(args)))
+
+
+def enqueue_at(run_at: dt.datetime, fn: Callable | str, *args) -> None:
+    """Run ``fn(*args)`` at ``run_at`` (aware datetime), or at the first tick after it."""
+    _defer_row(run_at, func_path(fn), list(args))
+
+
+# --- periodic jobs ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    func: str
+    hour: int | None  # None: every `every_minutes`
+    minute: int
+    every_minutes: int | None = None
+
+    def slot(self, now: dt.datetime) -> dt.datetime | None:
+        """The latest slot at or before ``now`` (aware), as UTC; None if none today yet."""
+        local = now.astimezone(SHANGHAI)
+        if self.every_minutes:
+            minutes = (local.hour * 60 + local.minute) // self.every_minutes * self.every_minutes
+            start = local.replace(hour=minutes // 60, minute=minutes % 60, second=0, microsecond=0)
+            return start.astimezone(dt.UTC)
+        start = local.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0)
+        if start > local:
+            return None
+        return start.astimezone(dt.UTC)
+
+
+PERIODIC: dict[str, Periodic] = {}
+
+
+def periodic(name: str, *, hour: int | None = None, minute: int = 0, every_minutes: int | None = None):
+    """Register a job to run daily at ``hour:minute`` Asia/Shanghai (or every N minutes)."""
+
+    def deco(fn):
+        PERIODIC[name] = Periodic(name, func_path(fn), hour, minute, every_minutes)
+        return fn
+
+    return deco
+
+
+def _claim(name: str, slot: dt.datetime) -> bool:
+    try:
+        with db.session.begin_nested():
+            db.session.add(PeriodicRun(name=name, slot=slot))
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()
+        return False
+
+
+def tick(now: dt.datetime | None = None) -> list[str]:
+    """Run what is due: periodic slots not yet claimed, and deferred jobs whose time has come.
+
+    Returns the names/paths dispatched (for tests and logs).  Safe to call from many processes at
+    once: claims are rows with unique keys.  A missed slot (the process was down at 00:30) runs at
+    the next tick the same day.
+    """
+    now = now or utcnow()
+    done: list[str] = []
+    for p in list(PERIODIC.values()):
+        slot = p.slot(now)
+        if slot is None or not _claim(p.name, slot):
+            continue
+        done.append(p.name)
+        _dispatch(p.func, (), {}, 0)
+    due = db.session.scalars(
+        sa.select(DeferredJob)
+        .where(DeferredJob.run_at <= now, DeferredJob.claimed_at.is_(None))
+        .order_by(DeferredJob.run_at)
+        .limit(100)
+    ).all()
+    for job in due:
+        claimed = db.session.execute(
+            sa.update(DeferredJob)
+            .where(DeferredJob.id == job.id, DeferredJob.claimed_at.is_(None))
+            .values(claimed_at=now)
+        ).rowcount
+        db.session.commit()
+        if claimed:
+            done.append(job.func)
+            _dispatch(job.func, tuple(job.args), {}, 0)
+    db.session.commit()
+    return done
+
+
+def start_embedded_scheduler(app: Flask) -> threading.Thread:
+    """A daemon thread running :func:`tick` every few seconds inside the app context."""
+    stop = threading.Event()
+    interval = app.config["SCHEDULER_TICK_SECONDS"]
+
+    def loop():
+        while not stop.wait(interval):
+            with app.app_context():
+                try:
+                    tick()
+                except Exception:
+                    log.exception("scheduler tick failed")
+                    db.session.rollback()
+
+    t = threading.Thread(target=loop, name="civic-scheduler", daemon=True)
+    t.stop = stop  # type: ignore[attr-defined]
+    t.start()
+    return t

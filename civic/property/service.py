@@ -1,0 +1,289 @@
+"""The registry's verbs: places, organisations and their coverage, residents' ties to units.
+
+Other domains call these functions; they never query the registry's tables themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from civic.core.errors import NotFound, ValidationFailed
+from civic.extensions import db
+from civic.property.models import (
+    AREA_SOURCES,
+    COVERAGE_KINDS,
+    DEVELOPER_STATUSES,
+    ORGANISATION_KINDS,
+    PARENT_KINDS,
+    PLACE_KINDS,
+    RESIDENT_RELATIONS,
+    Organisation,
+    OrganisationCoverage,
+    Place,
+    UnitResident,
+)
+
+PLACE_KIND_NAMES = {
+    "district": "区",
+    "street": "街道/镇",
+    "community": "社区",
+    "village": "行政村",
+    "compound": "小区",
+    "building": "楼",
+    "unit": "户",
+    "grid": "网格",
+    "road_section": "路段",
+    "lane": "弄",
+}
+ORGANISATION_KIND_NAMES = {
+    "urban_management": "城管",
+    "property_company": "物业",
+    "police": "公安",
+    "residents_committee": "居委会",
+    "owners_committee": "业委会",
+    "resident_representatives": "居民代表",
+    "street_centre": "街镇网格化综合管理中心",
+    "village_committee": "村委会",
+    "village_supervision": "村务监督委员会",
+}
+
+
+def get_place(place_id: int) -> Place:
+    """The place, or ``NotFound`` (code ``place_not_found``)."""
+    place = db.session.get(Place, place_id)
+    if place is None:
+        raise NotFound("找不到该地点", code="place_not_found", details={"place_id": place_id})
+    return place
+
+
+def place_by_code(code: str) -> Place | None:
+    return db.session.scalar(sa.select(Place).where(Place.code == code))
+
+
+def parse_area(value, field: str = "area") -> Decimal:
+    """An exclusive area in m²: a positive Decimal with at most two decimal places (never a float)."""
+    try:
+        area = Decimal(str(value).strip())
+    except Exception as exc:
+        raise ValidationFailed("面积须为数字（平方米，最多两位小数）", code="area_invalid",
+                               details={"field": field, "value": str(value)}) from exc
+    if not area.is_finite() or area <= 0 or area.as_tuple().exponent < -2:
+        raise ValidationFailed("面积须为正数，最多两位小数（平方米）", code="area_invalid",
+                               details={"field": field, "value": str(value)})
+    return area.quantize(Decimal("0.01"))
+
+
+def create_place(
+    *,
+    kind: str,
+    code: str,
+    name: str,
+    parent: Place | None = None,
+    centre: tuple[float, float] | None = None,
+    boundary: str | None = None,
+    area: Decimal | None = None,
+    area_source: str | None = None,
+    developer_status: str | None = None,
+) -> Place:
+    """Add a place under ``parent`` and flush it (so its id and path are set).
+
+    ``centre`` is WGS-84 ``(lat, lng)``; callers convert other datums with civic.core.geo first.
+    Units carry ``area`` (m², Decimal, two places) and ``area_source`` (registry, survey, contract).
+    :raises ValidationFailed: unknown kind, a kind that cannot sit under the parent's kind, a unit
+        without an area or area source.
+    """
+    if kind not in PLACE_KINDS:
+        raise ValidationFailed("未知的地点类型", code="place_kind_unknown", details={"kind": kind})
+    parent_kind = parent.kind if parent else None
+    if parent_kind not in PARENT_KINDS[kind]:
+        raise ValidationFailed(
+            f"{PLACE_KIND_NAMES[kind]}不能隶属于{PLACE_KIND_NAMES.get(parent_kind, '顶层')}",
+            code="place_parent_invalid",
+            details={"kind": kind, "parent_kind": parent_kind},
+        )
+    if kind == "unit":
+        if area is None or area_source not in AREA_SOURCES:
+            raise ValidationFailed("户须有专有部分面积及其来源（registry、survey、contract）",
+                                   code="unit_area_required", details={"code": code})
+        if developer_status is not None and developer_status not in DEVELOPER_STATUSES:
+            raise ValidationFailed("开发商持有状态无效", code="developer_status_invalid",
+                                   details={"value": developer_status})
+    elif area is not None or developer_status is not None:
+        raise ValidationFailed("只有户才有专有部分面积", code="area_only_for_units", details={"code": code})
+    place = Place(
+        kind=kind, code=code, name=name, parent=parent, boundary=boundary, area=area,
+        area_source=area_source if kind == "unit" else None, developer_status=developer_status,
+    )
+    if centre:
+        place.centre_lat, place.centre_lng = centre
+    db.session.add(place)
+    db.session.flush()
+    place.path = f"{parent.path if parent else '/'}{place.id}/"
+    return place
+
+
+def ancestors(place: Place) -> list[Place]:
+    """From the root down to ``place``, inclusive (one query)."""
+    ids = place.ancestor_ids
+    rows = {p.id: p for p in db.session.scalars(sa.select(Place).where(Place.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def ancestor_of_kind(place: Place, kind: str) -> Place | None:
+    for p in ancestors(place):
+        if p.kind == kind:
+            return p
+    return None
+
+
+def descendant_ids_stmt(place: Place):
+    """A SELECT of the ids of ``place`` and everything beneath it (an indexed prefix match)."""
+    return sa.select(Place.id).where(Place.path.startswith(place.path))
+
+
+def create_organisation(*, kind: str, code: str, name: str, covers: Iterable[Place] = (), phone=None) -> Organisation:
+    """Add an organisation of one of the six party kinds (or street_centre, village_committee,
+    village_supervision) bound to the places it covers.
+
+    :raises ValidationFailed: unknown kind; a place of a kind this organisation cannot cover
+        (a property company serves compounds, police cover communities, urban management a street).
+    """
+    if kind not in ORGANISATION_KINDS:
+        raise ValidationFailed("未知的组织类型", code="organisation_kind_unknown", details={"kind": kind})
+    org = Organisation(kind=kind, code=code, name=name, phone=phone)
+    db.session.add(org)
+    for place in covers:
+        bind_coverage(org, place)
+    db.session.flush()
+    return org
+
+
+def bind_coverage(org: Organisation, place: Place) -> None:
+    if place.kind not in COVERAGE_KINDS[org.kind]:
+        raise ValidationFailed(
+            f"{ORGANISATION_KIND_NAMES[org.kind]}不能覆盖{PLACE_KIND_NAMES[place.kind]}",
+            code="coverage_kind_invalid",
+            details={"organisation_kind": org.kind, "place_kind": place.kind, "place": place.code},
+        )
+    org.coverage.append(OrganisationCoverage(place_id=place.id))
+
+
+def organisations_covering(place: Place, kinds: Iterable[str] | None = None) -> list[Organisation]:
+    """Organisations bound to ``place`` or any place above it, nearest first."""
+    ids = place.ancestor_ids
+    stmt = (
+        sa.select(Organisation, OrganisationCoverage.place_id)
+        .join(OrganisationCoverage, OrganisationCoverage.organisation_id == Organisation.id)
+        .where(OrganisationCoverage.place_id.in_(ids))
+    )
+    if kinds:
+        stmt = stmt.where(Organisation.kind.in_(list(kinds)))
+    depth = {pid: i for i, pid in enumerate(ids)}
+    rows = sorted(db.session.execute(stmt).all(), key=lambda r: (-depth[r[1]], r[0].id))
+    seen, out = set(), []
+    for org, _pid in rows:
+        if org.id not in seen:
+            seen.add(org.id)
+            out.append(org)
+    return out
+
+
+def organisation_covers(organisation_id: int, place_id: int) -> bool:
+    place = db.session.get(Place, place_id)
+    if place is None:
+        return False
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OrganisationCoverage)
+            .where(
+                OrganisationCoverage.organisation_id == organisation_id,
+                OrganisationCoverage.place_id.in_(place.ancestor_ids),
+            )
+        )
+    )
+
+
+def covered_place_paths(organisation_id: int) -> list[str]:
+    """Paths of the places an organisation is bound to (prefixes of everything it covers)."""
+    return list(
+        db.session.scalars(
+            sa.select(Place.path)
+            .join(OrganisationCoverage, OrganisationCoverage.place_id == Place.id)
+            .where(OrganisationCoverage.organisation_id == organisation_id)
+        )
+    )
+
+
+def get_organisation(organisation_id: int) -> Organisation:
+    org = db.session.get(Organisation, organisation_id)
+    if org is None:
+        raise NotFound("找不到该组织", code="organisation_not_found", details={"organisation_id": organisation_id})
+    return org
+
+
+def link_resident(user, unit: Place, relation: str, *, representative: bool = False) -> UnitResident:
+    """Tie a resident to a unit as owner, co_owner or tenant (a registry fact entered by staff or
+    import, never by the resident's own claim)."""
+    if unit.kind != "unit":
+        raise ValidationFailed("居民只能关联到户", code="not_a_unit", details={"place_id": unit.id})
+    if relation not in RESIDENT_RELATIONS:
+        raise ValidationFailed("关系须为 owner、co_owner 或 tenant", code="relation_invalid",
+                               details={"relation": relation})
+    link = UnitResident(unit_id=unit.id, user_id=user.id, relation=relation, representative=representative)
+    db.session.add(link)
+    return link
+
+
+def units_of_resident(user_id: int) -> list[tuple[UnitResident, Place]]:
+    return list(
+        db.session.execute(
+            sa.select(UnitResident, Place)
+            .join(Place, Place.id == UnitResident.unit_id)
+            .where(UnitResident.user_id == user_id)
+            .order_by(Place.id)
+        ).tuples()
+    )
+
+
+def residents_of_unit(unit_id: int) -> list[UnitResident]:
+    return list(db.session.scalars(sa.select(UnitResident).where(UnitResident.unit_id == unit_id)))
+
+
+def organisation_by_code(code: str) -> Organisation | None:
+    return db.session.scalar(sa.select(Organisation).where(Organisation.code == code))
+
+
+def place_kinds_by_code(codes: set[str]) -> dict[str, str]:
+    """``{code: kind}`` for the registered places among ``codes``."""
+    out: dict[str, str] = {}
+    codes_list = list(codes)
+    for i in range(0, len(codes_list), 500):
+        chunk = codes_list[i : i + 500]
+        out.update(dict(db.session.execute(sa.select(Place.code, Place.kind).where(Place.code.in_(chunk))).tuples()))
+    return out
+
+
+def create_units(building: Place, specs: list[dict]) -> list[Place]:
+    """Add many units under ``building`` in two round trips (insert, then set paths).
+
+    ``specs``: ``[{"code", "name", "area": Decimal, "area_source", "developer_status"?}]``.
+    """
+    if building.kind != "building":
+        raise ValidationFailed("户只能建在楼下", code="place_parent_invalid", details={"parent_kind": building.kind})
+    units = []
+    for s in specs:
+        if s.get("area") is None or s.get("area_source") not in AREA_SOURCES:
+            raise ValidationFailed("户须有专有部分面积及其来源", code="unit_area_required", details={"code": s.get("code")})
+        units.append(Place(kind="unit", code=s["code"], name=s["name"], parent_id=building.id, path="",
+                           area=s["area"], area_source=s["area_source"],
+                           developer_status=s.get("developer_status")))
+    db.session.add_all(units)
+    db.session.flush()
+    for u in units:
+        u.path = f"{building.path}{u.id}/"
+    db.session.flush()
+    return units
