@@ -55,16 +55,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_modules(app)
 
-    if (
-        not app.config.get("TESTING")
-        and not app.config.get("REDIS_URL")
-        and app.config["RUN_SCHEDULER"]
-        and os.environ.get("CIVIC_CLI") != "1"
-    ):
-        from civic.core.jobs import start_embedded_scheduler
-
-        app.extensions["civic_scheduler"] = start_embedded_scheduler(app)
     return app
+
+
+def start_background(app: Flask) -> None:
+    """Start the embedded scheduler thread (periodic and deferred jobs) when there is no Redis.
+
+    Called by ``wsgi.py`` (gunicorn, ``flask --app wsgi run``), not by ``create_app``, so CLI
+    commands and tests start no threads.  With ``CIVIC_REDIS_URL`` set, ``flask civic worker`` runs
+    the scheduler instead.
+    """
+    if app.config.get("REDIS_URL") or not app.config["RUN_SCHEDULER"]:
+        return
+    from civic.core.jobs import start_embedded_scheduler
+
+    app.extensions["civic_scheduler"] = start_embedded_scheduler(app)
 
 
 def _normalise_db_url(url: str) -> str:
