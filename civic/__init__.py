@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask
 
 
@@ -52,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     _init_extensions(app)
     _register_modules(app)
 
@@ -72,6 +74,17 @@ def start_background(app: Flask) -> None:
     app.extensions["civic_scheduler"] = start_embedded_scheduler(app)
 
 
+def init_migrations(app: Flask) -> None:
+    """Bind Flask-Migrate (``flask db ...``).  Done only for CLI commands and tests: Alembic's import
+    costs half a second that a web worker never needs."""
+    from flask_migrate import Migrate
+
+    from civic.extensions import db
+
+    Migrate(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+            render_as_batch=True, compare_type=True)
+
+
 def _normalise_db_url(url: str) -> str:
     # One driver for PostgreSQL everywhere: psycopg 3.
     if url.startswith("postgres://"):
@@ -84,13 +97,13 @@ def _normalise_db_url(url: str) -> str:
 def _init_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from civic.extensions import api, db, limiter, login_manager, migrate
+    from civic.extensions import api, db, limiter, login_manager
 
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
-                     render_as_batch=True, compare_type=True)
+    if click.get_current_context(silent=True) is not None or app.config.get("TESTING"):
+        init_migrations(app)
     login_manager.init_app(app)
     limiter.init_app(app)
     api.init_app(app, spec_kwargs={"info": {"description": "civic：共建共治共享的社区治理后台 API"}})

@@ -20,7 +20,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from civic.accounts.models import User
-from civic.accounts.service import create_resident, create_staff
+from civic.accounts.service import create_resident, create_staff, hash_password
 from civic.extensions import db
 from civic.property import service as registry
 from civic.property.models import Place, UnitResident
@@ -163,8 +163,9 @@ def load_demo(*, if_empty: bool = False) -> dict:
         ("vs_xf_jin", "金监委主任", "O-VS-XF", "head"),
     ]
     create_staff(username="admin", password=ADMIN_PASSWORD, display_name="系统管理员", kind="admin")
+    demo_hash = hash_password(DEMO_PASSWORD)  # one scrypt run for all demo accounts
     for username, name, org_code, role in staff_plan:
-        create_staff(username=username, password=DEMO_PASSWORD, display_name=name,
+        create_staff(username=username, password_hash=demo_hash, display_name=name,
                      memberships=[(orgs[org_code], role)])
         accounts.append((username, name, org_code, role, "staff"))
 

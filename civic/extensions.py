@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import request
 from flask_limiter import Limiter
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
@@ -21,7 +20,6 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
-migrate = Migrate()
 login_manager = LoginManager()
 api = CivicApi()
 

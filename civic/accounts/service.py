@@ -59,9 +59,14 @@ def validate_password(password: str) -> None:
         raise ValidationFailed("密码至少 10 位，且须同时包含字母和数字", code="password_weak")
 
 
-def create_staff(*, username: str, password: str, display_name: str, memberships=(), kind: str = "staff") -> User:
-    """A staff member (or administrator) with memberships ``[(organisation, role), ...]``."""
-    user = User(kind=kind, username=username, display_name=display_name, password_hash=hash_password(password))
+def create_staff(*, username: str, password: str | None = None, display_name: str, memberships=(),
+                 kind: str = "staff", password_hash: str | None = None) -> User:
+    """A staff member (or administrator) with memberships ``[(organisation, role), ...]``.
+
+    Pass ``password`` (hashed here with scrypt) or an already computed ``password_hash``.
+    """
+    user = User(kind=kind, username=username, display_name=display_name,
+                password_hash=password_hash or hash_password(password))
     db.session.add(user)
     db.session.flush()
     for org, role in memberships:
