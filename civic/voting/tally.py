@@ -1,0 +1,712 @@
+"""The tally of an owners' vote (业主共同决定事项的计票).
+
+A pure function: no database, no Flask.  The DB layer freezes the roster (业主名册) and the
+ballots (选票) and hands them here as frozen dataclasses; :func:`tally` returns, for each matter
+(表决事项), the exact result.
+
+Sources (see ``/work/shared/RULES.md`` §1):
+
+* PRC Civil Code Art. 278 -- the nine matters, the quorum (参与表决 ≥ 2/3 of area and of
+  headcount), the special majority (≥ 3/4 of participants) for items 6-8 and the ordinary majority
+  (过半数, strictly more than 1/2 of participants) for the others.
+* Civil Code Art. 1259 -- "以上" includes the boundary, so exactly 2/3 or 3/4 is enough;
+  "过半数" does not, so exactly 1/2 fails.
+* SPC interpretation on building distinguished ownership, 法释〔2009〕7号 (amended 2020),
+  Art. 8 (area: registry, else survey, else contract; totals over the whole roster) and Art. 9
+  (headcount: one exclusive part = one head; all developer-held units together = one head; one
+  buyer of several units = one head).
+* 上海市住宅物业管理规定 Arts. 16, 18, 69 -- certified roster, written voting and proxies, votes
+  scoped to part of the common parts (pass the sub-roster as ``units``: the same thresholds apply).
+
+Exactness: every area is held as an integer number of hundredths of a m²; every decision is a
+cross-multiplication on integers (``3·P ≥ 2·T``, ``4·Y ≥ 3·P``, ``2·Y > P``).  Fractions are
+reported as exact rationals in lowest terms (``"1827/2000"``); the percentage strings are for
+display only and are never used to decide anything.  No binary (IEEE) arithmetic is used anywhere.
+
+Complexity: linear.  The unit→head map is built once; each ballot entry is read once; each head
+is visited once per matter: O(units + ballots·matters + heads·matters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+from civic.core.errors import ValidationFailed
+
+__all__ = [
+    "AREA_SOURCES",
+    "BALLOT_KINDS",
+    "CHOICES",
+    "COUNTING_MODES",
+    "DEVELOPER_HEAD_KEY",
+    "SPECIAL_ITEMS",
+    "BallotEntry",
+    "Choice",
+    "CountingMode",
+    "Head",
+    "Matter",
+    "MatterResult",
+    "RosterUnit",
+    "TallyInputInvalid",
+    "TallyResult",
+    "build_heads",
+    "tally",
+]
+
+Choice = Literal["agree", "oppose", "abstain", "blank"]
+AreaSource = Literal["registry", "survey", "contract"]
+BallotKind = Literal["online", "paper", "proxy"]
+CountingMode = Literal["strict", "deemed_abstain", "deemed_majority"]
+
+CHOICES: frozenset[str] = frozenset({"agree", "oppose", "abstain", "blank"})
+AREA_SOURCES: frozenset[str] = frozenset({"registry", "survey", "contract"})
+BALLOT_KINDS: frozenset[str] = frozenset({"online", "paper", "proxy"})
+COUNTING_MODES: frozenset[str] = frozenset({"strict", "deemed_abstain", "deemed_majority"})
+#: Civil Code Art. 278 items that need ≥ 3/4 of participants: (6) raising the maintenance fund,
+#: (7) rebuilding or reconstructing, (8) changing the use of common parts / using them commercially.
+SPECIAL_ITEMS: frozenset[int] = frozenset({6, 7, 8})
+#: The key of the one head formed by all developer-held units (SPC 法释〔2009〕7号 Art. 9).
+DEVELOPER_HEAD_KEY = "developer"
+
+_HUNDRED = 100
+
+
+class TallyInputInvalid(ValidationFailed):
+    """The roster, matters or ballots handed to :func:`tally` break a counting rule.
+
+    ``code`` says which rule (e.g. ``"tally_conflicting_ballots"``, ``"area_invalid"``,
+    ``"counting_mode_not_enabled"``); ``details`` names the units, head or matter concerned.
+    The tally never guesses: invalid input raises, it is not repaired.
+    """
+
+    default_code = "tally_input_invalid"
+    default_message = "计票数据不符合规则，无法计票"
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterUnit:
+    """One exclusive part (专有部分) on the frozen roster.
+
+    :param unit_id: the unit's id.
+    :param area: exclusive area in m², a :class:`~decimal.Decimal` that is a whole number of
+        hundredths (``Decimal("89.50")``; ``Decimal("89.5")`` and ``Decimal("89.500")`` are the same
+        value and accepted; ``Decimal("89.505")`` is refused), and > 0.
+    :param area_source: ``"registry"``, ``"survey"`` or ``"contract"`` -- which area was used
+        (SPC 法释〔2009〕7号 Art. 8: registry, else survey, else contract).  The choice is the
+        roster's; the tally only checks the value and keeps it.
+    :param owner_ids: the persons who own the unit; never empty.  Units with the identical set of
+        owners form one head; overlapping but different sets are different heads.
+    :param developer_held: the developer still holds it (unsold, or sold and not yet delivered to
+        the buyer); all such units together form ONE head, whatever ``owner_ids`` say.
+    """
+
+    unit_id: int
+    area: Decimal
+    area_source: AreaSource
+    owner_ids: frozenset[int]
+    developer_held: bool = False
+
+
+@dataclass(frozen=True)
+class Head:
+    """One owner for headcount purposes (业主人数中的一人), derived by :func:`build_heads`.
+
+    :param key: stable key: ``"developer"`` for the developer-held units, otherwise
+        ``"owners:<sorted person ids>"`` (e.g. ``"owners:7,12"``).
+    :param unit_ids: the head's units, ascending.
+    :param area: the sum of its units' areas (SPC 法释〔2009〕7号 Art. 8).
+    """
+
+    key: str
+    unit_ids: tuple[int, ...]
+    area: Decimal
+
+
+@dataclass(frozen=True)
+class Matter:
+    """One matter put to the vote.
+
+    :param number: the Civil Code Art. 278 item, 1-9.  Items 6, 7 and 8 are special (≥ 3/4).
+    :param key: the matter's unique key in this vote; ballots refer to it.
+    """
+
+    number: int
+    key: str
+
+    @property
+    def special(self) -> bool:
+        return self.number in SPECIAL_ITEMS
+
+
+@dataclass(frozen=True)
+class BallotEntry:
+    """One returned ballot as entered: per head for online voting, per unit for paper ballots.
+
+    :param unit_id: a unit of the head that voted (any unit of the head: the tally maps it).
+    :param choices: matter key -> ``"agree" | "oppose" | "abstain" | "blank"``.  ``"blank"`` is a
+        returned blank or spoiled ballot: it participates.  A matter *absent* from the mapping means
+        this entry says nothing on that matter (the head did not vote on it through this entry); the
+        DB layer must write ``"blank"`` for a returned paper ballot left unmarked on a matter.
+    :param kind: ``"online"``, ``"paper"`` or ``"proxy"`` (a proxy with a written authorisation
+        votes as the owner instructs: 上海市住宅物业管理规定 Art. 18 -- it counts as the owner's).
+    :param cast_by_owner: ``False`` for a ballot that is not an owner's, e.g. cast by the buyer of a
+        sold-but-undelivered unit (not yet an owner).  Such entries are excluded and counted.
+    """
+
+    unit_id: int
+    choices: Mapping[str, Choice]
+    kind: BallotKind
+    cast_by_owner: bool = True
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+
+def _area_str(hundredths: int) -> str:
+    sign = "-" if hundredths < 0 else ""
+    whole, frac = divmod(abs(hundredths), _HUNDRED)
+    return f"{sign}{whole}.{frac:02d}"
+
+
+def _area_decimal(hundredths: int) -> Decimal:
+    return Decimal(_area_str(hundredths))
+
+
+def _fraction_str(numerator: int, denominator: int) -> str:
+    """``"n/d"`` in lowest terms, always with a denominator (``"1/1"``, ``"0/1"``); ``denominator > 0``."""
+    f = Fraction(numerator, denominator)
+    return f"{f.numerator}/{f.denominator}"
+
+
+def _percent_str(numerator: int, denominator: int) -> str:
+    """``numerator/denominator`` as a percentage rounded half-up to 2 places, e.g. ``"91.35%"``.
+
+    Computed on integers and written with Decimal; for display only, never for a decision.
+    ``numerator >= 0``, ``denominator > 0``.
+    """
+    # floor(10000·n/d + 1/2) = the percentage in hundredths, rounded half-up (n, d ≥ 0).
+    hundredths_of_percent = (20000 * numerator + denominator) // (2 * denominator)
+    return f"{Decimal(hundredths_of_percent).scaleb(-2)}%"
+
+
+@dataclass(frozen=True)
+class MatterResult:
+    """The exact result for one matter.
+
+    Areas are in m² (Decimal, two places); heads are integers.  ``participation_*`` fractions are
+    participants over all owners; ``approval_*`` fractions are agreeing participants over
+    participants and are ``None`` when nobody participated (no division by zero).
+    """
+
+    matter_key: str
+    matter_number: int
+    special: bool
+    mode: str
+    approval_rule: str  # ">1/2" (过半数) or ">=3/4" (四分之三以上)
+    total_area: Decimal
+    total_heads: int
+    participating_area: Decimal
+    participating_heads: int
+    agreeing_area: Decimal
+    agreeing_heads: int
+    deemed_heads: int
+    deemed_area: Decimal
+    participation_area_fraction: str
+    participation_heads_fraction: str
+    approval_area_fraction: str | None
+    approval_heads_fraction: str | None
+    participation_area_percent: str
+    participation_heads_percent: str
+    approval_area_percent: str | None
+    approval_heads_percent: str | None
+    quorum_area_met: bool
+    quorum_heads_met: bool
+    quorum_met: bool
+    approval_area_met: bool
+    approval_heads_met: bool
+    approved: bool
+    passed: bool
+    excluded_ballots: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matter_key": self.matter_key,
+            "matter_number": self.matter_number,
+            "special": self.special,
+            "mode": self.mode,
+            "approval_rule": self.approval_rule,
+            "total_area": f"{self.total_area:.2f}",
+            "total_heads": self.total_heads,
+            "participating_area": f"{self.participating_area:.2f}",
+            "participating_heads": self.participating_heads,
+            "agreeing_area": f"{self.agreeing_area:.2f}",
+            "agreeing_heads": self.agreeing_heads,
+            "deemed_heads": self.deemed_heads,
+            "deemed_area": f"{self.deemed_area:.2f}",
+            "fractions": {
+                "participation_area": self.participation_area_fraction,
+                "participation_heads": self.participation_heads_fraction,
+                "approval_area": self.approval_area_fraction,
+                "approval_heads": self.approval_heads_fraction,
+            },
+            "percents": {
+                "participation_area": self.participation_area_percent,
+                "participation_heads": self.participation_heads_percent,
+                "approval_area": self.approval_area_percent,
+                "approval_heads": self.approval_heads_percent,
+            },
+            "quorum_area_met": self.quorum_area_met,
+            "quorum_heads_met": self.quorum_heads_met,
+            "quorum_met": self.quorum_met,
+            "approval_area_met": self.approval_area_met,
+            "approval_heads_met": self.approval_heads_met,
+            "approved": self.approved,
+            "passed": self.passed,
+            "excluded_ballots": self.excluded_ballots,
+        }
+
+
+@dataclass(frozen=True)
+class TallyResult:
+    """The whole tally: roster totals, the counting mode, and one :class:`MatterResult` per matter.
+
+    ``excluded_ballots`` counts the entries with ``cast_by_owner=False`` (each matter's result also
+    counts those of them that carried a choice on that matter).
+    """
+
+    mode: str
+    total_units: int
+    total_area: Decimal
+    total_heads: int
+    excluded_ballots: int
+    matters: tuple[MatterResult, ...] = field(default_factory=tuple)
+
+    def matter(self, key: str) -> MatterResult:
+        for m in self.matters:
+            if m.matter_key == key:
+                return m
+        raise KeyError(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "total_units": self.total_units,
+            "total_area": f"{self.total_area:.2f}",
+            "total_heads": self.total_heads,
+            "excluded_ballots": self.excluded_ballots,
+            "matters": [m.to_dict() for m in self.matters],
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Validation and heads
+# --------------------------------------------------------------------------------------------
+
+
+def _area_hundredths(unit: RosterUnit) -> int:
+    """The unit's area as integer hundredths of a m², or :class:`TallyInputInvalid` ``area_invalid``."""
+    area = unit.area
+    ok = isinstance(area, Decimal) and area.is_finite() and area > 0
+    if ok:
+        scaled = area.scaleb(2)
+        ok = scaled == scaled.to_integral_value()
+    if not ok:
+        raise TallyInputInvalid(
+            "专有部分面积无效：面积须为大于零、最多两位小数的十进制数（平方米）",
+            code="area_invalid",
+            details={"unit_id": unit.unit_id, "area": str(area)},
+        )
+    return int(scaled)
+
+
+def _check_unit(unit: RosterUnit) -> None:
+    if not isinstance(unit.unit_id, int) or isinstance(unit.unit_id, bool):
+        raise TallyInputInvalid(
+            "房屋编号无效", code="unit_id_invalid", details={"unit_id": repr(unit.unit_id)}
+        )
+    if unit.area_source not in AREA_SOURCES:
+        raise TallyInputInvalid(
+            "面积来源无效：须为不动产登记、测绘或合同面积之一",
+            code="area_source_invalid",
+            details={"unit_id": unit.unit_id, "area_source": unit.area_source,
+                     "allowed": sorted(AREA_SOURCES)},
+        )
+    if not isinstance(unit.owner_ids, frozenset) or not unit.owner_ids:
+        raise TallyInputInvalid(
+            "业主名册中该房屋没有业主",
+            code="roster_owner_missing",
+            details={"unit_id": unit.unit_id},
+        )
+
+
+def _head_key(unit: RosterUnit) -> str:
+    if unit.developer_held:
+        return DEVELOPER_HEAD_KEY
+    return "owners:" + ",".join(str(p) for p in sorted(unit.owner_ids))
+
+
+def _group(units: Iterable[RosterUnit]) -> tuple[dict[str, list[int]], dict[str, int], dict[int, str], int]:
+    """One pass over the roster: head key -> unit ids, head key -> area hundredths, unit -> head."""
+    head_units: dict[str, list[int]] = {}
+    head_area: dict[str, int] = {}
+    unit_head: dict[int, str] = {}
+    count = 0
+    for unit in units:
+        _check_unit(unit)
+        hundredths = _area_hundredths(unit)
+        if unit.unit_id in unit_head:
+            raise TallyInputInvalid(
+                "业主名册中房屋重复", code="roster_unit_duplicate", details={"unit_id": unit.unit_id}
+            )
+        key = _head_key(unit)
+        unit_head[unit.unit_id] = key
+        head_units.setdefault(key, []).append(unit.unit_id)
+        head_area[key] = head_area.get(key, 0) + hundredths
+        count += 1
+    return head_units, head_area, unit_head, count
+
+
+def build_heads(units: Iterable[RosterUnit]) -> list[Head]:
+    """Group the roster into heads (SPC 法释〔2009〕7号 Arts. 8-9; RULES.md §1 "Counting").
+
+    * all developer-held units (unsold, or sold and not yet delivered) are ONE head, ``"developer"``;
+    * every other unit belongs to the head of its exact set of owners: co-owners of one unit are
+      one head, one buyer of several units is one head, identical owner sets are one head, and
+      overlapping but different sets (``{A}`` and ``{A, B}``) are different heads;
+    * a head's area is the sum of its units' areas.
+
+    Heads are returned ordered by their smallest unit id.  Raises :class:`TallyInputInvalid`
+    (``area_invalid``, ``area_source_invalid``, ``roster_owner_missing``, ``roster_unit_duplicate``).
+    """
+    head_units, head_area, _, _ = _group(units)
+    heads = [
+        Head(key=key, unit_ids=tuple(sorted(ids)), area=_area_decimal(head_area[key]))
+        for key, ids in head_units.items()
+    ]
+    heads.sort(key=lambda h: h.unit_ids[0])
+    return heads
+
+
+def _check_matters(matters: Iterable[Matter]) -> list[Matter]:
+    out: list[Matter] = []
+    seen: set[str] = set()
+    for m in matters:
+        if not isinstance(m.number, int) or isinstance(m.number, bool) or not 1 <= m.number <= 9:
+            raise TallyInputInvalid(
+                "表决事项编号无效：须为《民法典》第二百七十八条第一款第（一）至（九）项之一",
+                code="matter_number_invalid",
+                details={"matter_key": m.key, "number": repr(m.number)},
+            )
+        if m.key in seen:
+            raise TallyInputInvalid(
+                "表决事项重复", code="matter_key_duplicate", details={"matter_key": m.key}
+            )
+        seen.add(m.key)
+        out.append(m)
+    if not out:
+        raise TallyInputInvalid("没有表决事项", code="matters_empty")
+    return out
+
+
+def _check_ballot(b: BallotEntry, unit_head: Mapping[int, str], matter_keys: set[str]) -> None:
+    if b.unit_id not in unit_head:
+        raise TallyInputInvalid(
+            "选票对应的房屋不在业主名册中", code="ballot_unit_unknown", details={"unit_id": b.unit_id}
+        )
+    if b.kind not in BALLOT_KINDS:
+        raise TallyInputInvalid(
+            "选票类型无效",
+            code="ballot_kind_invalid",
+            details={"unit_id": b.unit_id, "kind": b.kind, "allowed": sorted(BALLOT_KINDS)},
+        )
+    if not isinstance(b.cast_by_owner, bool):
+        raise TallyInputInvalid(
+            "选票的投票人身份标记无效", code="ballot_owner_flag_invalid", details={"unit_id": b.unit_id}
+        )
+    if not isinstance(b.choices, Mapping):
+        raise TallyInputInvalid(
+            "选票内容无效", code="ballot_choices_invalid", details={"unit_id": b.unit_id}
+        )
+    for key, choice in b.choices.items():
+        if key not in matter_keys:
+            raise TallyInputInvalid(
+                "选票包含不属于本次表决的事项",
+                code="ballot_matter_unknown",
+                details={"unit_id": b.unit_id, "matter_key": key},
+            )
+        if choice not in CHOICES:
+            raise TallyInputInvalid(
+                "选票选项无效：须为同意、反对、弃权或空白/无效票",
+                code="ballot_choice_invalid",
+                details={"unit_id": b.unit_id, "matter_key": key, "choice": repr(choice),
+                         "allowed": sorted(CHOICES)},
+            )
+
+
+def _conflict_error(
+    conflicts: set[tuple[str, str]],
+    owner_ballots: list[BallotEntry],
+    unit_head: Mapping[int, str],
+    head_units: Mapping[str, list[int]],
+) -> TallyInputInvalid:
+    """Build the ``tally_conflicting_ballots`` error naming every conflicting head (sorted)."""
+    listed = []
+    for head_key, matter_key in sorted(conflicts):
+        entries = sorted(
+            (
+                {"unit_id": b.unit_id, "kind": b.kind, "choice": b.choices[matter_key]}
+                for b in owner_ballots
+                if unit_head[b.unit_id] == head_key and matter_key in b.choices
+            ),
+            key=lambda e: (e["unit_id"], e["kind"], e["choice"]),
+        )
+        listed.append({
+            "head_key": head_key,
+            "unit_ids": sorted(head_units[head_key]),
+            "matter_key": matter_key,
+            "entries": entries,
+        })
+    first = listed[0]
+    return TallyInputInvalid(
+        f"同一业主（{first['head_key']}，房屋 {', '.join(map(str, first['unit_ids']))}）"
+        f"对表决事项「{first['matter_key']}」的选票不一致，无法计票，请核实后重新录入",
+        code="tally_conflicting_ballots",
+        details={
+            "head_key": first["head_key"],
+            "unit_ids": first["unit_ids"],
+            "matter_key": first["matter_key"],
+            "entries": first["entries"],
+            "conflicts": listed,
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The tally
+# --------------------------------------------------------------------------------------------
+
+
+def _approves(special: bool, yes: int, part: int) -> bool:
+    """Approval on one measure (area hundredths or heads), by cross-multiplication.
+
+    Special (items 6-8): ``4·Y ≥ 3·P`` (四分之三以上, boundary included, Civil Code Art. 1259).
+    Ordinary: ``2·Y > P`` (过半数, strictly).  ``P = 0`` never approves.
+    """
+    if part == 0:
+        return False
+    return 4 * yes >= 3 * part if special else 2 * yes > part
+
+
+def tally(
+    units: Iterable[RosterUnit],
+    matters: Iterable[Matter],
+    ballots: Iterable[BallotEntry],
+    *,
+    mode: CountingMode = "strict",
+    delivered_unit_ids: frozenset[int] | set[int] = frozenset(),
+    rules_allow_deemed: bool = False,
+) -> TallyResult:
+    """Tally an owners' vote (Civil Code Art. 278; RULES.md §1).
+
+    Per matter: T = all heads of the roster, P = heads that participated, Y = participants that
+    agreed, each measured by exclusive area and by headcount; both measures must hold.
+
+    * quorum: ``area(P)/area(T) ≥ 2/3`` and ``heads(P)/heads(T) ≥ 2/3`` (以上 includes the
+      boundary, Civil Code Art. 1259);
+    * approval, special items 6-8: ``area(Y)/area(P) ≥ 3/4`` and ``heads(Y)/heads(P) ≥ 3/4``;
+    * approval, ordinary items: ``area(Y)/area(P) > 1/2`` and ``heads(Y)/heads(P) > 1/2``
+      (过半数: exactly 1/2 fails);
+    * ``passed = quorum_met and approved``.  The approval denominator is the participants.  With
+      no participant the matter is not quorate, not approved, and the approval fractions are
+      ``None``.
+
+    Heads follow :func:`build_heads` (SPC 法释〔2009〕7号 Arts. 8-9).  Ballots:
+
+    * entries with ``cast_by_owner=False`` (e.g. from the buyer of a sold-but-undelivered unit, not
+      yet an owner) are excluded and counted in ``excluded_ballots``;
+    * each entry is mapped to the head of its unit; one vote per head per matter: entries of one
+      head that give the same choice on a matter count once, entries that give different choices
+      raise :class:`TallyInputInvalid` ``tally_conflicting_ballots`` naming the head, its units and
+      the matter -- the tally does not guess;
+    * a head that voted on a matter participates with its whole area; agree, oppose, abstain and
+      blank/spoiled all participate; only agree counts toward approval.
+
+    Counting modes for heads that returned no vote on a matter (RULES.md §1 "Unreturned ballots"):
+
+    * ``"strict"`` (default; the text of Art. 278): not returned = not participating.
+    * ``"deemed_abstain"``: such a head participates as an abstention.
+    * ``"deemed_majority"``: such a head participates and follows the returned majority.  Reading
+      chosen: the deemed heads follow the *decision the returned votes alone reach on that matter*
+      under that matter's own approval rule (both area and headcount, 3/4 or 过半数): if the returned
+      votes alone approve, each deemed head counts as agree; otherwise (including when nobody
+      returned a vote) each counts as oppose.  This protects owners' rights: silence can help reach
+      the quorum but can never change the approval decision of the owners who actually voted --
+      adding agreeing heads to an approving side keeps it approving, adding opposing heads to a
+      non-approving side keeps it non-approving -- and it never turns silence into consent for a
+      matter the voters themselves did not approve.  (A "plurality choice" reading would let silent
+      owners carry a matter that voters approved only by plurality, which we reject.)
+
+    The two deemed modes need ``rules_allow_deemed=True`` (the vote's rules of procedure enable
+    them), else :class:`TallyInputInvalid` ``counting_mode_not_enabled``; and they apply only to
+    heads ALL of whose units are in ``delivered_unit_ids`` (units whose ballot/notice delivery is
+    recorded -- not the hand-over of a sold unit); other non-returning heads do not participate.
+
+    Scoped votes (上海市住宅物业管理规定 Art. 69): pass the sub-roster of the owners of that part.
+
+    Raises :class:`TallyInputInvalid` (a :class:`~civic.core.errors.ValidationFailed`, HTTP 422)
+    for any invalid input; codes: ``area_invalid``, ``area_source_invalid``,
+    ``roster_owner_missing``, ``roster_unit_duplicate``, ``roster_empty``, ``unit_id_invalid``,
+    ``matter_number_invalid``, ``matter_key_duplicate``, ``matters_empty``, ``ballot_unit_unknown``,
+    ``ballot_kind_invalid``, ``ballot_owner_flag_invalid``, ``ballot_choices_invalid``,
+    ``ballot_matter_unknown``, ``ballot_choice_invalid``, ``delivery_unit_unknown``,
+    ``counting_mode_invalid``, ``counting_mode_not_enabled``, ``tally_conflicting_ballots``.
+    """
+    if mode not in COUNTING_MODES:
+        raise TallyInputInvalid(
+            "计票方式无效",
+            code="counting_mode_invalid",
+            details={"mode": mode, "allowed": sorted(COUNTING_MODES)},
+        )
+    if mode != "strict" and not rules_allow_deemed:
+        raise TallyInputInvalid(
+            "本次表决的议事规则未规定未投票视为弃权或视为随多数，不能采用该计票方式",
+            code="counting_mode_not_enabled",
+            details={"mode": mode},
+        )
+
+    head_units, head_area, unit_head, unit_count = _group(units)
+    if unit_count == 0:
+        raise TallyInputInvalid("业主名册为空，无法计票", code="roster_empty")
+    total_area = sum(head_area.values())
+    total_heads = len(head_units)
+
+    matter_list = _check_matters(matters)
+    matter_keys = {m.key for m in matter_list}
+
+    unknown_delivered = sorted(u for u in delivered_unit_ids if u not in unit_head)
+    if unknown_delivered:
+        raise TallyInputInvalid(
+            "送达记录中的房屋不在业主名册中",
+            code="delivery_unit_unknown",
+            details={"unit_ids": unknown_delivered},
+        )
+
+    # One pass over the ballots: head -> matter -> choice.
+    votes: dict[str, dict[str, str]] = {}
+    excluded = 0
+    excluded_per_matter: dict[str, int] = dict.fromkeys(matter_keys, 0)
+    owner_ballots: list[BallotEntry] = []
+    conflicts: set[tuple[str, str]] = set()
+    for b in ballots:
+        _check_ballot(b, unit_head, matter_keys)
+        if not b.cast_by_owner:
+            excluded += 1
+            for key in b.choices:
+                excluded_per_matter[key] += 1
+            continue
+        owner_ballots.append(b)
+        head_key = unit_head[b.unit_id]
+        head_votes = votes.setdefault(head_key, {})
+        for key, choice in b.choices.items():
+            previous = head_votes.setdefault(key, choice)
+            if previous != choice:
+                conflicts.add((head_key, key))
+    if conflicts:
+        raise _conflict_error(conflicts, owner_ballots, unit_head, head_units)
+
+    # Heads that may be deemed (deemed modes only): every unit's delivery is recorded.
+    deemable: list[str] = []
+    if mode != "strict":
+        delivered = frozenset(delivered_unit_ids)
+        deemable = [k for k, ids in head_units.items() if all(u in delivered for u in ids)]
+
+    results = []
+    for m in matter_list:
+        special = m.special
+        part_area = part_heads = yes_area = yes_heads = 0
+        for head_key, head_votes in votes.items():
+            choice = head_votes.get(m.key)
+            if choice is None:
+                continue
+            part_area += head_area[head_key]
+            part_heads += 1
+            if choice == "agree":
+                yes_area += head_area[head_key]
+                yes_heads += 1
+
+        deemed_heads = deemed_area = 0
+        if mode != "strict":
+            for head_key in deemable:
+                if m.key not in votes.get(head_key, ()):
+                    deemed_heads += 1
+                    deemed_area += head_area[head_key]
+            if mode == "deemed_majority":
+                returned_approve = _approves(special, yes_area, part_area) and _approves(
+                    special, yes_heads, part_heads
+                )
+                if returned_approve:
+                    yes_area += deemed_area
+                    yes_heads += deemed_heads
+            part_area += deemed_area
+            part_heads += deemed_heads
+
+        quorum_area = 3 * part_area >= 2 * total_area
+        quorum_heads = 3 * part_heads >= 2 * total_heads
+        approval_area = _approves(special, yes_area, part_area)
+        approval_heads = _approves(special, yes_heads, part_heads)
+        quorum = quorum_area and quorum_heads
+        approved = approval_area and approval_heads
+        results.append(
+            MatterResult(
+                matter_key=m.key,
+                matter_number=m.number,
+                special=special,
+                mode=mode,
+                approval_rule=">=3/4" if special else ">1/2",
+                total_area=_area_decimal(total_area),
+                total_heads=total_heads,
+                participating_area=_area_decimal(part_area),
+                participating_heads=part_heads,
+                agreeing_area=_area_decimal(yes_area),
+                agreeing_heads=yes_heads,
+                deemed_heads=deemed_heads,
+                deemed_area=_area_decimal(deemed_area),
+                participation_area_fraction=_fraction_str(part_area, total_area),
+                participation_heads_fraction=_fraction_str(part_heads, total_heads),
+                # no participant: no approval ratio (None), not a division by zero
+                approval_area_fraction=_fraction_str(yes_area, part_area) if part_heads else None,
+                approval_heads_fraction=_fraction_str(yes_heads, part_heads) if part_heads else None,
+                participation_area_percent=_percent_str(part_area, total_area),
+                participation_heads_percent=_percent_str(part_heads, total_heads),
+                approval_area_percent=_percent_str(yes_area, part_area) if part_heads else None,
+                approval_heads_percent=_percent_str(yes_heads, part_heads) if part_heads else None,
+                quorum_area_met=quorum_area,
+                quorum_heads_met=quorum_heads,
+                quorum_met=quorum,
+                approval_area_met=approval_area,
+                approval_heads_met=approval_heads,
+                approved=approved,
+                passed=quorum and approved,
+                excluded_ballots=excluded_per_matter[m.key],
+            )
+        )
+
+    return TallyResult(
+        mode=mode,
+        total_units=unit_count,
+        total_area=_area_decimal(total_area),
+        total_heads=total_heads,
+        excluded_ballots=excluded,
+        matters=tuple(results),
+    )
