@@ -26,9 +26,10 @@ DB_URL = os.environ.get("CIVIC_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("CIVIC_TEST_REDIS_URL")
 
 
-def pytest_report_header(config):
-    return [f"civic test database: {'postgresql' if DB_URL else 'sqlite'}; "
-            f"jobs: {'rq+redis' if REDIS_URL else 'in-process'}"]
+def pytest_terminal_summary(terminalreporter):
+    # Printed even with -q: .ci/run checks it to prove which services the run used.
+    terminalreporter.write_line(f"civic test database: {'postgresql' if DB_URL else 'sqlite'}; "
+                                f"jobs: {'rq+redis' if REDIS_URL else 'in-process'}")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -85,7 +86,6 @@ def _truncate(app) -> None:
         else:
             for t in tables:
                 conn.execute(sa.text(f'DELETE FROM "{t}"'))
-            conn.execute(sa.text("DELETE FROM sqlite_sequence"))
 
 
 @pytest.fixture(autouse=True)
