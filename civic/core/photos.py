@@ -457,15 +457,19 @@ def _encode_jpeg(im: Image.Image, quality: int) -> bytes:
 
 
 def _encode(data: bytes, name: str, index: int | None, read_gps: bool, limits: PhotoLimits) -> _Encoded:
-    fmt, w, h = _check_header(data, name, index, limits)
+    fmt, _, _ = _check_header(data, name, index, limits)
     cap = limits.max_pixels_jpeg if fmt == "JPEG" else limits.max_pixels_other
     target = limits.display_long_side
     try:
         with warnings.catch_warnings():
             # Our own header check above already enforced the pixel caps; Pillow's global bomb warning
-            # (raised as an error under pytest) would only duplicate it.
+            # (raised as an error under pytest) would only duplicate it.  (catch_warnings swaps the
+            # process-wide filter list; harmless here since it only ever adds an "ignore" for one class.)
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=[fmt])
+            # The source size as the decoder delivers it: for HEIF, libheif has already applied the
+            # container's rotation (irot/imir), so this can be the header's ispe size turned by 90°.
+            src_size = im.size
             # The decoder's own idea of the size must agree with the header we checked.
             if im.width * im.height > cap or im.width <= 0 or im.height <= 0:
                 raise _too_many_pixels(name, index, fmt, im.width, im.height, cap)
@@ -488,9 +492,8 @@ def _encode(data: bytes, name: str, index: int | None, read_gps: bool, limits: P
 
     orientation, gps = _read_exif(im, read_gps)
 
-    src_w, src_h = w, h  # the true source size; after draft im.size is the reduced one
     pixels = _resizable(im)
-    size = _fit((src_w, src_h), target)
+    size = _fit(src_size, target)  # from the full source size: after draft, im.size is the reduced one
     if size != pixels.size or box is not None:
         # reducing_gap: integer-factor box reduction first, LANCZOS for the last factor < 3 (fast, and
         # visually indistinguishable from LANCZOS all the way).

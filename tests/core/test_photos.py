@@ -578,6 +578,24 @@ def test_orientation_applies_to_resized_photos(store):
     assert display.getpixel((768, 2030))[0] > 225
 
 
+def test_heif_rotation_is_applied_once(store):
+    # pillow-heif writes EXIF orientation 6 as the container's irot; libheif applies it on decode and
+    # resets EXIF to 1.  The header's ispe still says 400x300: the output must not be squeezed back to it.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    im = Image.new("RGB", (400, 300), "white")
+    ImageDraw.Draw(im).rectangle((0, 0, 40, 300), fill="black")
+    buf = io.BytesIO()
+    im.save(buf, "HEIF", exif=exif.tobytes(), quality=90)
+
+    result = process_photo(buf.getvalue(), store=store)
+
+    display = assert_clean_jpeg(store.open(result.display_key))
+    assert (result.source_format, display.size) == ("HEIF", (300, 400))
+    assert display.getpixel((150, 10))[0] < 40
+    assert display.getpixel((150, 390))[0] > 215
+
+
 @pytest.mark.parametrize("orientation", [0, 9, 65535])
 def test_illegal_orientation_means_upright(orientation, store):
     exif = Image.Exif()
