@@ -463,8 +463,9 @@ def _encode(data: bytes, name: str, index: int | None, read_gps: bool, limits: P
     try:
         with warnings.catch_warnings():
             # Our own header check above already enforced the pixel caps; Pillow's global bomb warning
-            # (raised as an error under pytest) would only duplicate it.  (catch_warnings swaps the
-            # process-wide filter list; harmless here since it only ever adds an "ignore" for one class.)
+            # (raised as an error under pytest) would only duplicate it.  catch_warnings swaps the
+            # process-wide filter list (not thread-safe before Python 3.14): another thread may briefly
+            # share this one "ignore", which is acceptable; MAX_IMAGE_PIXELS itself is left untouched.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=[fmt])
             # The source size as the decoder delivers it: for HEIF, libheif has already applied the
