@@ -1,0 +1,610 @@
+"""The photo pipeline: what happens to a resident's photo between upload and storage.
+
+For each photo, in this order (cheap refusals first, nothing stored until everything succeeded):
+
+1. byte size (``PhotoLimits.max_bytes``);
+2. the real format, from the bytes (:func:`sniff_format`): JPEG, PNG, WebP or HEIF/HEIC, whatever the
+   file is called;
+3. the pixel size, read from the format's own header by this module (not by Pillow) and checked against
+   the cap for that format, so a decompression bomb is refused before any decoder runs;
+4. one decode: JPEG through ``Image.draft`` at the smallest libjpeg scale (1/2, 1/4, 1/8) that still
+   covers the display size, which is what keeps a 108-megapixel phone photo under 300 MB;
+5. resize to the display size (long side ``display_long_side``), turn upright by EXIF orientation (after
+   the resize, so the transpose touches few pixels), convert to RGB with alpha flattened onto white;
+6. a thumbnail (long side ``thumb_long_side``) made from the display copy;
+7. both encoded as fresh JPEGs from pixels only: no EXIF (so no GPS, make, model), XMP, IPTC/APP13, ICC
+   profile or comment can survive, whatever the source carried;
+8. only then both written to the store, each under the SHA-256 of its own bytes.
+
+With the resident's consent (``read_gps=True``) the EXIF GPS position is read before the metadata is
+dropped and returned as WGS-84 decimal degrees if it is a plausible fix; otherwise it is never read.
+
+Fail closed: any failure raises a :class:`~civic.core.errors.CivicError` naming the photo, and no copy
+(let alone one carrying metadata) is written.  FixMyStreet stores the original when processing fails;
+civic never stores an original.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pillow_heif
+from PIL import Image
+
+from civic.core.errors import CivicError, PayloadTooLarge, UnsupportedMedia, ValidationFailed
+from civic.core.storage import MediaBackend, key_for
+
+# Thumbnails, depth maps and auxiliary images inside a HEIF are never used: don't let libheif load them.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
+__all__ = [
+    "PhotoLimits",
+    "StoredPhoto",
+    "process_photo",
+    "process_photos",
+    "sniff_format",
+]
+
+SUPPORTED_LABEL = "JPEG、PNG、WebP、HEIC"
+
+
+@dataclass(frozen=True)
+class PhotoLimits:
+    """Limits and output sizes.  Bytes, pixels (width × height) and pixels of the long side.
+
+    JPEG gets a higher pixel cap than the others because it is decoded at reduced scale (``draft``); a
+    PNG, WebP or HEIF is always decoded at full size, so its cap bounds the memory one photo can take
+    (40 MP × 4 bytes RGBA = 160 MB).  Progressive JPEGs also get the lower cap: libjpeg keeps the whole
+    coefficient buffer of a progressive file in memory whatever the output scale.
+    """
+
+    max_bytes: int = 20 * 1024 * 1024
+    max_pixels_jpeg: int = 120_000_000
+    max_pixels_other: int = 40_000_000
+    display_long_side: int = 2048
+    thumb_long_side: int = 320
+    jpeg_quality: int = 85
+
+
+DEFAULT_LIMITS = PhotoLimits()
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A photo as stored: two metadata-free JPEGs and what a caller needs to know about them.
+
+    ``display_key``/``thumb_key`` are store keys (``"ab/cd/<sha256>.jpg"``); ``width``/``height`` and
+    ``byte_size`` describe the display copy (pixels, bytes); ``source_format`` is the sniffed upload format
+    (``"JPEG"``, ``"PNG"``, ``"WEBP"`` or ``"HEIF"``); ``gps`` is ``(lat, lng)`` in WGS-84 decimal degrees,
+    only when the resident consented and the photo carried a valid position.
+    """
+
+    display_key: str
+    thumb_key: str
+    width: int
+    height: int
+    byte_size: int
+    source_format: str
+    gps: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """A photo fully processed in memory, not yet stored."""
+
+    display: bytes
+    thumb: bytes
+    width: int
+    height: int
+    source_format: str
+    gps: tuple[float, float] | None
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+def _label(name: str, index: int | None) -> str:
+    name = str(name)[:80]
+    return f"第{index + 1}张照片（{name}）" if index is not None else f"照片（{name}）"
+
+
+def _details(name: str, index: int | None, **extra: Any) -> dict[str, Any]:
+    details: dict[str, Any] = {"name": str(name)[:200]}
+    if index is not None:
+        details["index"] = index
+    details.update(extra)
+    return details
+
+
+def _unsupported(name: str, index: int | None) -> UnsupportedMedia:
+    return UnsupportedMedia(
+        f"{_label(name, index)}不是支持的图片格式（{SUPPORTED_LABEL}）",
+        code="photo_format_unsupported",
+        details=_details(name, index, supported=["JPEG", "PNG", "WEBP", "HEIF"]),
+    )
+
+
+def _corrupt(name: str, index: int | None, fmt: str | None) -> ValidationFailed:
+    return ValidationFailed(
+        f"{_label(name, index)}已损坏或不完整，无法读取，请重新拍摄或选择",
+        code="photo_corrupt",
+        details=_details(name, index, format=fmt),
+    )
+
+
+def _too_many_pixels(name: str, index: int | None, fmt: str, w: int, h: int, cap: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"{_label(name, index)}像素过多（{w}×{h}），请缩小后再上传",
+        code="photo_too_many_pixels",
+        details=_details(name, index, format=fmt, width=w, height=h, max_pixels=cap),
+    )
+
+
+# ------------------------------------------------------------------------------------- format sniffing
+
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
+_HEIF_GENERIC_BRANDS = {b"mif1", b"msf1"}
+# AVIF uses the same container (and often lists mif1); it is not a format we promise to read.
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format the bytes really are: ``"JPEG"``, ``"PNG"``, ``"WEBP"``, ``"HEIF"``, or ``None``
+    for anything else (GIF, SVG, text, empty...).  Only the first bytes are looked at; the file name is
+    never consulted.  The returned names are Pillow's format names."""
+    head = bytes(data[:64])
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp":
+        (box_size,) = struct.unpack(">I", head[:4])
+        if box_size < 16 or box_size > len(data):
+            return None
+        ftyp = bytes(data[8:box_size])
+        major = ftyp[:4]
+        brands = {major} | {ftyp[i : i + 4] for i in range(8, len(ftyp) - 3, 4)}
+        if major in _AVIF_BRANDS:
+            return None
+        if brands & _HEIF_BRANDS or (major in _HEIF_GENERIC_BRANDS and not brands & _AVIF_BRANDS):
+            return "HEIF"
+    return None
+
+
+# ------------------------------------------------------------------------------ header size (no decode)
+
+
+class _BadHeader(Exception):
+    pass
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int, bool]:
+    """(width, height, sequential) from the first SOF marker.  ``sequential`` is False for progressive,
+    lossless or arithmetic-coded frames, which libjpeg cannot decode in bounded memory."""
+    pos, n = 2, len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            raise _BadHeader("no marker")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # standalone markers carry no length
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image / start of scan before any frame header
+            raise _BadHeader("no SOF")
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if length < 2:
+            raise _BadHeader("bad segment length")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if pos + 9 > n:
+                raise _BadHeader("short SOF")
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height, marker in (0xC0, 0xC1)
+        pos += 2 + length
+    raise _BadHeader("no SOF")
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    if len(data) < 24 or data[12:16] != b"IHDR":
+        raise _BadHeader("no IHDR")
+    return struct.unpack(">II", data[16:24])
+
+
+def _webp_size(data: bytes) -> tuple[int, int]:
+    if len(data) < 30:
+        raise _BadHeader("short")
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        w = int.from_bytes(data[24:27], "little") + 1
+        h = int.from_bytes(data[27:30], "little") + 1
+        return w, h
+    if chunk == b"VP8 ":
+        if data[23:26] != b"\x9d\x01\x2a":
+            raise _BadHeader("no VP8 start code")
+        w, h = struct.unpack("<HH", data[26:30])
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8L":
+        if data[20] != 0x2F:
+            raise _BadHeader("no VP8L signature")
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    raise _BadHeader("unknown WebP chunk")
+
+
+def _heif_boxes(data: bytes, start: int, end: int):
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        header = 8
+        if size == 1:
+            if pos + 16 > end:
+                raise _BadHeader("short largesize")
+            (size,) = struct.unpack(">Q", data[pos + 8 : pos + 16])
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            raise _BadHeader("box overruns")
+        yield kind, pos + header, pos + size
+        pos += size
+
+
+def _heif_size(data: bytes) -> tuple[int, int]:
+    """The largest image spatial extent (``ispe``) declared in meta/iprp/ipco.  The primary image (or the
+    grid it is tiled into) is the largest item, so capping the largest caps what libheif will decode."""
+    best: tuple[int, int] | None = None
+    for kind, s, e in _heif_boxes(data, 0, len(data)):
+        if kind != b"meta":
+            continue
+        for kind2, s2, e2 in _heif_boxes(data, s + 4, e):  # meta is a full box: skip version/flags
+            if kind2 != b"iprp":
+                continue
+            for kind3, s3, e3 in _heif_boxes(data, s2, e2):
+                if kind3 != b"ipco":
+                    continue
+                for kind4, s4, e4 in _heif_boxes(data, s3, e3):
+                    if kind4 == b"ispe" and e4 - s4 >= 12:
+                        w, h = struct.unpack(">II", data[s4 + 4 : s4 + 12])
+                        if best is None or w * h > best[0] * best[1]:
+                            best = (w, h)
+    if best is None:
+        raise _BadHeader("no ispe")
+    return best
+
+
+def _check_header(data: bytes, name: str, index: int | None, limits: PhotoLimits) -> tuple[str, int, int]:
+    """Byte size, format and pixel size, all without decoding.  Returns (format, width, height)."""
+    if not data:
+        raise ValidationFailed(
+            f"{_label(name, index)}是空文件", code="photo_empty", details=_details(name, index, byte_size=0)
+        )
+    if len(data) > limits.max_bytes:
+        raise PayloadTooLarge(
+            f"{_label(name, index)}太大（{len(data) / 1048576:.1f} MB），"
+            f"单张照片不能超过 {limits.max_bytes / 1048576:g} MB",
+            code="photo_too_large",
+            details=_details(name, index, byte_size=len(data), max_bytes=limits.max_bytes),
+        )
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise _unsupported(name, index)
+    cap = limits.max_pixels_other
+    try:
+        if fmt == "JPEG":
+            w, h, sequential = _jpeg_size(data)
+            if sequential:
+                cap = limits.max_pixels_jpeg
+        elif fmt == "PNG":
+            w, h = _png_size(data)
+        elif fmt == "WEBP":
+            w, h = _webp_size(data)
+        else:
+            w, h = _heif_size(data)
+    except (_BadHeader, struct.error, IndexError):
+        raise _corrupt(name, index, fmt) from None
+    if w <= 0 or h <= 0:
+        raise _corrupt(name, index, fmt)
+    if w * h > cap:
+        raise _too_many_pixels(name, index, fmt, w, h, cap)
+    return fmt, w, h
+
+
+# ------------------------------------------------------------------------------------ EXIF: orientation
+
+# EXIF orientation -> the transpose that makes the image upright (same table as ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_ORIENTATION = 0x0112
+_GPS_IFD = 0x8825
+
+
+def _read_exif(im: Image.Image, read_gps: bool) -> tuple[int, tuple[float, float] | None]:
+    """(orientation 1-8, GPS or None).  A corrupt or odd EXIF block means upright and no position: the
+    photo itself is still good, and the EXIF is about to be dropped anyway."""
+    orientation, gps = 1, None
+    with warnings.catch_warnings():
+        # Pillow warns ("Corrupt EXIF data") rather than raising on damaged blocks; damage is expected here.
+        warnings.simplefilter("ignore")
+        try:
+            exif = im.getexif()
+            value = exif.get(_ORIENTATION)
+            if isinstance(value, int) and 1 <= value <= 8:
+                orientation = value
+        except Exception:
+            return 1, None
+        if read_gps:
+            try:
+                gps = _gps_from_ifd(exif.get_ifd(_GPS_IFD))
+            except Exception:
+                gps = None
+    return orientation, gps
+
+
+# ------------------------------------------------------------------------------------------- EXIF: GPS
+
+
+def _ref(value: Any) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    return str(value).strip("\x00 ").upper() if value is not None else ""
+
+
+def _dms(value: Any) -> float | None:
+    """EXIF degrees/minutes/seconds (1 to 3 rationals) to decimal degrees, or None if malformed."""
+    if not isinstance(value, tuple | list) or not 1 <= len(value) <= 3:
+        return None
+    parts = [float(v) for v in value]
+    if not all(math.isfinite(p) and p >= 0 for p in parts):
+        return None
+    deg, minutes, seconds = (parts + [0.0, 0.0])[:3]
+    if minutes >= 60 or seconds >= 60:
+        return None
+    return deg + minutes / 60 + seconds / 3600
+
+
+def _gps_from_ifd(ifd: dict[int, Any]) -> tuple[float, float] | None:
+    """(lat, lng) in WGS-84 decimal degrees, or None unless the GPS IFD holds a plausible fix.
+
+    EXIF 2.3 GPS tags: 1/2 latitude ref and value, 3/4 longitude ref and value, 9 status (``V`` = void
+    measurement), 18 map datum (EXIF's default is WGS-84; any other stated datum is refused because the
+    position would be off by up to hundreds of metres).  0/0 ("null island") is what broken GPS writes.
+    """
+    if not ifd:
+        return None
+    if _ref(ifd.get(9)) == "V":
+        return None
+    datum = _ref(ifd.get(18)).replace("-", "").replace(" ", "")
+    if datum and "WGS84" not in datum:
+        return None
+    lat_ref, lng_ref = _ref(ifd.get(1)), _ref(ifd.get(3))
+    if lat_ref not in ("N", "S") or lng_ref not in ("E", "W"):
+        return None
+    lat, lng = _dms(ifd.get(2)), _dms(ifd.get(4))
+    if lat is None or lng is None or lat > 90 or lng > 180:
+        return None
+    if lat == 0 and lng == 0:
+        return None
+    if lat_ref == "S":
+        lat = -lat
+    if lng_ref == "W":
+        lng = -lng
+    return round(lat, 7), round(lng, 7)
+
+
+# --------------------------------------------------------------------------------- pixels and encoding
+
+
+def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    w, h = size
+    scale = long_side / max(w, h)
+    if scale >= 1:
+        return w, h
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def _resizable(im: Image.Image) -> Image.Image:
+    """A mode Pillow resizes well: L, LA, RGB, RGBA or CMYK (the colour conversion of the last waits until
+    after the resize, when there are fewer pixels to convert)."""
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        return im
+    if mode in ("P", "PA"):
+        return im.convert("RGBA" if mode == "PA" or "transparency" in im.info else "RGB")
+    if mode.startswith("I") or mode == "F":
+        # 16-bit grey: convert("L") would clip everything above 255 to white; scale instead.
+        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if mode == "1":
+        return im.convert("L")
+    return im.convert("RGBA" if "A" in im.getbands() or "a" in im.getbands() else "RGB")
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """RGB, with any alpha flattened onto white (a transparent PNG must not turn black)."""
+    if im.mode == "RGB":
+        return im
+    if im.mode in ("LA", "RGBA"):
+        rgba = im.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return im.convert("RGB")
+
+
+def _encode_jpeg(im: Image.Image, quality: int) -> bytes:
+    # Pillow writes im.info["comment"] by default and carries info through convert/resize; clear it so
+    # the only metadata written is what is passed here, i.e. none.
+    im.info = {}
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=quality, exif=b"", icc_profile=None, comment=b"")
+    return out.getvalue()
+
+
+def _encode(data: bytes, name: str, index: int | None, read_gps: bool, limits: PhotoLimits) -> _Encoded:
+    fmt, _, _ = _check_header(data, name, index, limits)
+    cap = limits.max_pixels_jpeg if fmt == "JPEG" else limits.max_pixels_other
+    target = limits.display_long_side
+    try:
+        with warnings.catch_warnings():
+            # Our own header check above already enforced the pixel caps; Pillow's global bomb warning
+            # (raised as an error under pytest) would only duplicate it.  catch_warnings swaps the
+            # process-wide filter list (not thread-safe before Python 3.14): another thread may briefly
+            # share this one "ignore", which is acceptable; MAX_IMAGE_PIXELS itself is left untouched.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data), formats=[fmt])
+            # The source size as the decoder delivers it: for HEIF, libheif has already applied the
+            # container's rotation (irot/imir), so this can be the header's ispe size turned by 90°.
+            src_size = im.size
+            # The decoder's own idea of the size must agree with the header we checked.
+            if im.width * im.height > cap or im.width <= 0 or im.height <= 0:
+                raise _too_many_pixels(name, index, fmt, im.width, im.height, cap)
+            box = None
+            if fmt == "JPEG" and max(im.size) > target:
+                # Ask for a scale whose long side still covers the display size; libjpeg then decodes
+                # only 1/2, 1/4 or 1/8 of the pixels. draft() returns the exact source box at that scale.
+                want = _fit(im.size, target)
+                drafted = im.draft(None, want)
+                if drafted is not None:
+                    box = drafted[1]
+            im.load()
+    except CivicError:
+        raise
+    except MemoryError:
+        raise
+    except Exception:
+        # Decoders raise OSError, ValueError, SyntaxError, EOFError, struct.error... on damaged input.
+        raise _corrupt(name, index, fmt) from None
+
+    orientation, gps = _read_exif(im, read_gps)
+
+    pixels = _resizable(im)
+    size = _fit(src_size, target)  # from the full source size: after draft, im.size is the reduced one
+    if size != pixels.size or box is not None:
+        # reducing_gap: integer-factor box reduction first, LANCZOS for the last factor < 3 (fast, and
+        # visually indistinguishable from LANCZOS all the way).
+        pixels = pixels.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
+    if orientation in _UPRIGHT:
+        pixels = pixels.transpose(_UPRIGHT[orientation])
+    display = _to_rgb(pixels)
+    display_bytes = _encode_jpeg(display, limits.jpeg_quality)
+
+    thumb_size = _fit(display.size, limits.thumb_long_side)
+    if thumb_size == display.size:
+        thumb_bytes = display_bytes  # same pixels, same bytes: stored once by content address
+    else:
+        thumb = display.resize(thumb_size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        thumb_bytes = _encode_jpeg(thumb, limits.jpeg_quality)
+    return _Encoded(display_bytes, thumb_bytes, display.width, display.height, fmt, gps)
+
+
+def _store_all(store: MediaBackend, encoded: Sequence[_Encoded]) -> list[StoredPhoto]:
+    """Write every copy; if any write fails, remove the ones this call created, then re-raise.  A key
+    that existed before this call belongs to someone else's photo too and is left alone."""
+    created: list[str] = []
+    result: list[StoredPhoto] = []
+    try:
+        for enc in encoded:
+            keys = []
+            for blob in (enc.display, enc.thumb):
+                key = key_for(blob, "jpg")
+                existed = store.exists(key)
+                key = store.put(blob, "jpg")
+                if not existed:
+                    created.append(key)
+                keys.append(key)
+            result.append(
+                StoredPhoto(
+                    display_key=keys[0],
+                    thumb_key=keys[1],
+                    width=enc.width,
+                    height=enc.height,
+                    byte_size=len(enc.display),
+                    source_format=enc.source_format,
+                    gps=enc.gps,
+                )
+            )
+    except BaseException:
+        for key in created:
+            try:
+                store.delete(key)
+            except Exception:  # best effort: the original error is the one to report
+                pass
+        raise
+    return result
+
+
+# --------------------------------------------------------------------------------------------- the API
+
+
+def process_photo(
+    data: bytes,
+    *,
+    name: str = "photo",
+    index: int | None = None,
+    store: MediaBackend,
+    read_gps: bool = False,
+    limits: PhotoLimits | None = None,
+) -> StoredPhoto:
+    """Check, decode once, make upright, shrink, strip and store one uploaded photo.
+
+    :param data: the uploaded bytes, whatever the file claims to be.
+    :param name: the client's file name, only for error messages (the bytes decide the format).
+    :param index: 0-based position in the upload, shown 1-based in messages ("第2张照片（x.jpg）…").
+    :param store: where the two JPEGs go (e.g. :class:`~civic.core.storage.MediaStore`).
+    :param read_gps: the resident consented to sharing the photo's location; without it the GPS block is
+        never read.
+    :param limits: byte/pixel caps and output sizes; :class:`PhotoLimits` defaults if None.
+    :returns: a :class:`StoredPhoto`; display copy long side <= ``display_long_side`` px, thumbnail <=
+        ``thumb_long_side`` px, both RGB JPEGs without any metadata, keyed by the SHA-256 of their bytes.
+    :raises ValidationFailed: ``photo_empty`` (no bytes), ``photo_corrupt`` (unreadable header or pixels,
+        e.g. a truncated file).
+    :raises PayloadTooLarge: ``photo_too_large`` (over ``max_bytes``), ``photo_too_many_pixels`` (over
+        the format's pixel cap, checked from the header before decoding).
+    :raises UnsupportedMedia: ``photo_format_unsupported`` (not JPEG/PNG/WebP/HEIF by its bytes).
+
+    Every error's ``details`` carries ``name`` and, if given, ``index``.  On any error nothing is stored.
+    """
+    limits = limits or DEFAULT_LIMITS
+    encoded = _encode(data, name, index, read_gps, limits)
+    return _store_all(store, [encoded])[0]
+
+
+def process_photos(
+    files: Sequence[tuple[str, bytes]],
+    *,
+    store: MediaBackend,
+    read_gps: bool = False,
+    limits: PhotoLimits | None = None,
+) -> list[StoredPhoto]:
+    """Process a batch (one complaint's photos) all-or-nothing.
+
+    :param files: ``(name, bytes)`` pairs in upload order; a photo's ``index`` is its position here.
+    :returns: one :class:`StoredPhoto` per file, same order.
+    :raises: the first photo's error, as :func:`process_photo` would raise it.
+
+    First every photo's size, format and header pixel count are checked (cheap, so a bad fifth photo is
+    refused before four are decoded); then all are decoded and encoded into memory (a few hundred KB each);
+    only when every photo succeeded is anything written.  If a write fails part-way, the copies this
+    batch created are deleted again.
+    """
+    limits = limits or DEFAULT_LIMITS
+    for i, (name, data) in enumerate(files):
+        _check_header(data, name, i, limits)
+    encoded = [_encode(data, name, i, read_gps, limits) for i, (name, data) in enumerate(files)]
+    return _store_all(store, encoded)
