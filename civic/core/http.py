@@ -24,6 +24,9 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _limits():
+        # Flask reuses an app context that is already pushed (tests, CLI), and Flask-Login caches
+        # the user in g: each request must authenticate afresh.
+        g.pop("_login_user", None)
         if request.mimetype == "application/json":
             length = request.content_length
             if length is not None and length > app.config["MAX_JSON_BYTES"]:

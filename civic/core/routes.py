@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from civic.core.auth import current_actor, require
 from civic.extensions import db
 
 blp = Blueprint("health", __name__, url_prefix="/", description="服务状态")
@@ -39,3 +41,40 @@ class Health(MethodView):
         else:
             out["redis"] = {"configured": False, "jobs": "in-process"}
         return out, (200 if out["status"] == "ok" else 503)
+
+
+
+class NoticeSchema(ma.Schema):
+    holidays = ma.fields.List(ma.fields.Date(), required=True, metadata={"description": "放假日期"})
+    workdays = ma.fields.List(ma.fields.Date(), load_default=list, metadata={"description": "调休上班日期"})
+    source = ma.fields.String(validate=ma.validate.Length(max=300), metadata={"description": "通知文号或链接"})
+
+
+class NoticeOutSchema(ma.Schema):
+    year = ma.fields.Integer()
+    holidays = ma.fields.List(ma.fields.String())
+    workdays = ma.fields.List(ma.fields.String())
+    recomputed = ma.fields.Integer(metadata={"description": "据此重算了期限的案件数"})
+
+
+calendar_blp = Blueprint("calendar", __name__, url_prefix="/api/v1", description="工作日历（国务院放假安排）")
+
+
+@calendar_blp.route("/calendar/notices/<int:year>")
+class HolidayNoticeByYear(MethodView):
+    @require("admin")
+    @calendar_blp.arguments(NoticeSchema)
+    @calendar_blp.response(200, NoticeOutSchema)
+    def put(self, data, year):
+        """载入某年国务院放假安排（管理员）；暂定期限随即重算
+
+        Body: {"holidays": ["2027-01-01", ...], "workdays": ["2027-02-20", ...] (调休上班日), "source"}.
+        Errors: 422 holiday_notice_invalid.
+        """
+        from civic.core.calendar import load_notice
+
+        row, recomputed = load_notice(
+            year, {"holidays": [d.isoformat() for d in data["holidays"]],
+                   "workdays": [d.isoformat() for d in data["workdays"]]},
+            actor=current_actor(), source=data.get("source"))
+        return {"year": row.year, "holidays": row.holidays, "workdays": row.workdays, "recomputed": recomputed}

@@ -1,0 +1,182 @@
+"""Photographed complaints (案件) and the six-party queue.
+
+A :class:`Complaint` is one case.  The organisations handling it are :class:`ComplaintParty` rows
+(lead, assist, triage by the residents' committee, oversight by the street centre after
+escalation); the queue of an organisation is its party rows.  ``status`` is copied onto each party
+row so a queue filtered by status is one index range even with a million cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from civic.core.db import TimestampMixin, UTCDateTime, utcnow
+from civic.extensions import db
+
+STATUSES = ("submitted", "routed", "acknowledged", "in_progress", "resolved", "closed",
+            "returned", "reopened", "merged")
+OPEN_STATUSES = ("submitted", "routed", "acknowledged", "in_progress", "returned", "reopened")
+PARTY_ROLES = ("lead", "assist", "triage", "oversight")
+
+
+class RoutingRule(db.Model):
+    """Category → lead party kind, assisting kinds, deadlines, who may see the complainant.
+
+    ``district_id`` NULL is the default for every district; a district's own row overrides it
+    (RULES.md §3: routing is data per district).
+    """
+
+    __tablename__ = "routing_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("place.id"))
+    category: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    lead_kind: Mapped[str] = mapped_column(sa.String(30), nullable=False)
+    assist_kinds: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    acknowledge_amount: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    acknowledge_unit: Mapped[str] = mapped_column(sa.String(15), nullable=False)
+    urgent_acknowledge_hours: Mapped[int | None] = mapped_column(sa.Integer)
+    resolve_amount: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    resolve_unit: Mapped[str] = mapped_column(sa.String(15), nullable=False)
+    reveal_kinds: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    complained_kind: Mapped[str | None] = mapped_column(sa.String(30))
+    referrals: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+    __table_args__ = (sa.UniqueConstraint("district_id", "category"),)
+
+
+class Complaint(TimestampMixin, db.Model):
+    __tablename__ = "complaint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    description: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(15), nullable=False, default="submitted")
+    complainant_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False, index=True)
+
+    # Where: the registry place (unit, building or compound), and the ladder above it, copied so
+    # queues and duplicate checks filter without walking the tree.
+    place_id: Mapped[int | None] = mapped_column(sa.ForeignKey("place.id"))
+    building_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    compound_id: Mapped[int | None] = mapped_column(sa.Integer)
+    community_id: Mapped[int | None] = mapped_column(sa.Integer)
+    street_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    district_id: Mapped[int | None] = mapped_column(sa.Integer)
+    address_text: Mapped[str | None] = mapped_column(sa.String(300))
+    lat: Mapped[float | None] = mapped_column(sa.Float)  # WGS-84
+    lng: Mapped[float | None] = mapped_column(sa.Float)
+    location_source: Mapped[str] = mapped_column(sa.String(12), nullable=False)  # place|point|photo_gps|address
+    gps_consent: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    urgent: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+    lead_organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id"))
+    lead_fallback: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    acknowledge_due: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolve_due: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    deadlines_provisional: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    routed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    overdue: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaint.id"))
+    reopen_count: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    rating: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    rating_comment: Mapped[str | None] = mapped_column(sa.Text)
+    rated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+
+    parties: Mapped[list[ComplaintParty]] = relationship(back_populates="complaint", lazy="selectin",
+                                                         order_by="ComplaintParty.id")
+    photos: Mapped[list[ComplaintPhoto]] = relationship(lazy="selectin", order_by="ComplaintPhoto.id")
+    referrals: Mapped[list[ComplaintReferral]] = relationship(lazy="selectin")
+
+    # Optimistic locking: two staff acting at once → one UPDATE matches, the other gets a 409.
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        sa.Index("ix_complaint_dup", "category", "created_at"),
+        sa.Index("ix_complaint_street", "street_id", "id"),
+        sa.CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
+    )
+
+
+class ComplaintParty(db.Model):
+    __tablename__ = "complaint_party"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), nullable=False)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), nullable=False)
+    role: Mapped[str] = mapped_column(sa.String(10), nullable=False)
+    may_see_complainant: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    status: Mapped[str] = mapped_column(sa.String(15), nullable=False)  # copy of the case's status
+    overdue: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="parties")
+
+    __table_args__ = (
+        sa.UniqueConstraint("complaint_id", "organisation_id"),
+        sa.Index("ix_party_queue", "organisation_id", "complaint_id"),
+        sa.Index("ix_party_queue_status", "organisation_id", "status", "complaint_id"),
+    )
+
+
+class ComplaintReferral(db.Model):
+    """A referral to a competent authority outside the six (RULES.md §3)."""
+
+    __tablename__ = "complaint_referral"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), nullable=False, index=True)
+    authority: Mapped[str] = mapped_column(sa.String(60), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class ComplaintReporter(db.Model):
+    """Everyone who reported this case: the complainant, and the reporters of merged duplicates."""
+
+    __tablename__ = "complaint_reporter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), nullable=False)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False, index=True)
+    via_complaint_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+    __table_args__ = (sa.UniqueConstraint("complaint_id", "user_id"),)
+
+
+class ComplaintPhoto(db.Model):
+    __tablename__ = "complaint_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), nullable=False, index=True)
+    stage: Mapped[str] = mapped_column(sa.String(10), nullable=False)  # intake | result
+    # Served at /api/v1/complaints/<id>/photos/<access_token>: 256 random bits nobody can guess,
+    # and every request is still checked against who may see the case.
+    access_token: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    width: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    height: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    uploaded_by: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class ComplaintMessage(db.Model):
+    """The thread between the handling parties and the resident.  The resident sees the party's
+    name, never the staff member's (``author_id`` is kept for the audit, not shown to residents)."""
+
+    __tablename__ = "complaint_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), nullable=False, index=True)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisation.id"))
+    body: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    internal: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)  # staff-only note
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

@@ -1,0 +1,220 @@
+"""Complaints API: intake, the case, the workflow, the queue, the resident's side.  HTTP only."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from civic.complaints import routing, schemas, service
+from civic.complaints.suggest import suggest_categories
+from civic.core.auth import current_actor, require
+from civic.core.errors import Forbidden
+from civic.core.pagination import PageArgs
+
+blp = Blueprint("complaints", __name__, url_prefix="/api/v1", description="六方联动：投诉案件与工单队列")
+
+
+@blp.route("/complaints")
+class Complaints(MethodView):
+    @require("resident")
+    @blp.arguments(schemas.IntakeFormSchema, location="form")
+    @blp.arguments(schemas.PhotoFilesSchema, location="files")
+    @blp.response(201, schemas.ComplaintSchema)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, form, _files):
+        """居民拍照反映问题（multipart），返回已派单的案件
+
+        Form fields: category, description (≤ 4,000 字), one of place_id / lat+lng+datum / address
+        (or gps_consent with a photo carrying GPS), gps_consent, urgent; files: photos (1-9).
+        Send an ``Idempotency-Key`` header: a retried upload returns the first case, never a second.
+        Errors: 422 category_unknown, text_required, text_too_long, photos_required, too_many_photos,
+        location_required, location_not_covered; 413/415/422 photo_* (the photo is named).
+        """
+        files = [(f.filename or f"photo{i + 1}", f.read()) for i, f in enumerate(request.files.getlist("photos"))]
+        user = current_actor()
+        result = service.submit(user, service.Intake(
+            category=form["category"], description=form["description"], photos=files,
+            place_id=form.get("place_id"), lat=form.get("lat"), lng=form.get("lng"), datum=form.get("datum"),
+            address=form.get("address"), gps_consent=form["gps_consent"], urgent=form["urgent"]))
+        c = result.complaint
+        return service.present(user, c, service.viewer_for(user, c), duplicates=result.duplicates)
+
+
+@blp.route("/complaints/suggest")
+class ComplaintSuggest(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(schemas.SuggestArgs, location="query")
+    @blp.response(200, schemas.SuggestionSchema(many=True))
+    def get(self, args):
+        """根据描述推荐案件类别（jieba 分词 + 关键词）"""
+        return suggest_categories(args["text"], limit=3)
+
+
+@blp.route("/complaints/<int:complaint_id>")
+class ComplaintById(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, schemas.ComplaintSchema)
+    def get(self, complaint_id):
+        """案件详情（按查看者身份显示；投诉人信息默认脱敏）
+
+        404 complaint_not_found also when the case exists but is not yours to see.
+        """
+        user = current_actor()
+        c, v = service.get_for(user, complaint_id)
+        return service.present(user, c, v)
+
+
+@blp.route("/complaints/<int:complaint_id>/transitions")
+class ComplaintTransitions(MethodView):
+    @require("staff")
+    @blp.arguments(schemas.TransitionSchema)
+    @blp.response(200, schemas.ComplaintSchema)
+    def post(self, data, complaint_id):
+        """工作人员操作：签收、开始处置、办结、退回、重新派单、合并
+
+        Errors: 403 transition_not_allowed; 409 invalid_transition, case_changed (someone acted
+        first); 422 note_required, lead_organisation_invalid, merge_target_invalid.
+        """
+        user = current_actor()
+        c = service.transition(user, complaint_id, data["action"], note=data.get("note"),
+                               expected_version=data.get("version"),
+                               lead_organisation_id=data.get("lead_organisation_id"), into_id=data.get("into_id"))
+        return service.present(user, c, service.viewer_for(user, c))
+
+
+@blp.route("/complaints/<int:complaint_id>/photos")
+class ComplaintPhotos(MethodView):
+    @require("staff")
+    @blp.arguments(schemas.PhotoFilesSchema, location="files")
+    @blp.response(201, schemas.ComplaintSchema)
+    def post(self, _files, complaint_id):
+        """主办方上传处置结果照片（与受理同一照片流程）"""
+        user = current_actor()
+        files = [(f.filename or f"photo{i + 1}", f.read()) for i, f in enumerate(request.files.getlist("photos"))]
+        service.add_result_photos(user, complaint_id, files)
+        c, v = service.get_for(user, complaint_id, log_view=False)
+        return service.present(user, c, v)
+
+
+@blp.route("/complaints/<int:complaint_id>/photos/<token>")
+class ComplaintPhotoFile(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, content_type="image/jpeg")
+    def get(self, complaint_id, token):
+        """案件照片（仅能查看该案件的人可取；地址不可猜测）。?size=thumb 取缩略图"""
+        photo = service.photo_for(current_actor(), complaint_id, token)
+        key = photo.thumb_key if request.args.get("size") == "thumb" else photo.display_key
+        resp = Response(service.media_store().open(key), mimetype="image/jpeg")
+        resp.headers["Cache-Control"] = "private, max-age=86400"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        return resp
+
+
+@blp.route("/complaints/<int:complaint_id>/messages")
+class ComplaintMessages(MethodView):
+    @require("resident", "staff")
+    @blp.response(200, schemas.MessageSchema(many=True))
+    def get(self, complaint_id):
+        """案件留言（居民只看到处置方组织名称）"""
+        return service.messages_for(current_actor(), complaint_id)
+
+    @require("resident", "staff")
+    @blp.arguments(schemas.MessageInSchema)
+    @blp.response(201, schemas.MessageSchema(many=True))
+    def post(self, data, complaint_id):
+        """发表留言（工作人员可发内部备注）"""
+        user = current_actor()
+        service.add_message(user, complaint_id, data["body"], internal=data["internal"])
+        return service.messages_for(user, complaint_id)
+
+
+@blp.route("/complaints/<int:complaint_id>/history")
+class ComplaintHistory(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, schemas.HistorySchema(many=True))
+    def get(self, complaint_id):
+        """案件进度（来自审计日志；居民看不到工作人员个人信息）"""
+        return service.history_for(current_actor(), complaint_id)
+
+
+@blp.route("/complaints/<int:complaint_id>/rating")
+class ComplaintRating(MethodView):
+    @require("resident")
+    @blp.arguments(schemas.RatingSchema)
+    @blp.response(200, schemas.ComplaintSchema)
+    def post(self, data, complaint_id):
+        """投诉人满意度评价（办结后 7 日内；1-2 分不满意，重新处理一次）
+
+        Errors: 403 not_complainant; 409 rating_not_open.
+        """
+        user = current_actor()
+        c = service.rate(user, complaint_id, data["rating"], data.get("comment"))
+        return service.present(user, c, service.viewer_for(user, c))
+
+
+@blp.route("/complaints/<int:complaint_id>/complainant")
+class ComplaintComplainant(MethodView):
+    @require("staff")
+    @blp.arguments(schemas.RevealSchema)
+    @blp.response(200, schemas.ComplainantSchema)
+    def post(self, data, complaint_id):
+        """查看投诉人完整信息（须填写事由，记入审计日志）
+
+        Errors: 403 complainant_hidden (this party may not see the complainant; always for the
+        party complained about).
+        """
+        user = current_actor()
+        c, v = service.get_for(user, complaint_id)
+        return service.complainant_for(user, c, v, reveal=True, reason=data["reason"])
+
+
+@blp.route("/my/complaints")
+class MyComplaints(MethodView):
+    @require("resident")
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, schemas.ComplaintPageSchema)
+    def get(self, args):
+        """我反映的问题（含合并后跟随的案件）"""
+        items, cursor = service.my_complaints(current_actor(), cursor=args["cursor"], limit=args["limit"])
+        return {"items": items, "next_cursor": cursor}
+
+
+@blp.route("/queue")
+class Queue(MethodView):
+    @require("staff")
+    @blp.arguments(schemas.QueueArgs, location="query")
+    @blp.response(200, schemas.QueuePageSchema)
+    def get(self, args):
+        """本组织工单队列（按状态、类别、超期、地点筛选；游标分页）；街镇中心看全街道"""
+        user = current_actor()
+        org, items, cursor = service.queue(
+            user, organisation_id=args.get("organisation_id"), status=args.get("status"),
+            category=args.get("category"), overdue=args.get("overdue"), place_id=args.get("place_id"),
+            cursor=args["cursor"], limit=args["limit"])
+        return {"organisation": org, "items": items, "next_cursor": cursor,
+                "counts": service.counts_by_status(user, org.id)}
+
+
+@blp.route("/routing-rules")
+class RoutingRules(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.RoutingArgs, location="query")
+    @blp.response(200, schemas.RoutingRuleSchema(many=True))
+    def get(self, args):
+        """分派规则（某区的规则；未单独设置的类别用默认）"""
+        return [r.as_dict() for r in routing.list_rules(args.get("district_id"))]
+
+
+@blp.route("/routing-rules/<category>")
+class RoutingRuleByCategory(MethodView):
+    @require("admin")
+    @blp.arguments(schemas.RoutingArgs, location="query")
+    @blp.arguments(schemas.RoutingRuleSchema)
+    @blp.response(200, schemas.RoutingRuleSchema)
+    def put(self, args, data, category):
+        """设置某区（district_id）或默认的分派规则（管理员）"""
+        user = current_actor()
+        if user.kind != "admin":
+            raise Forbidden()
+        return routing.set_rule(args.get("district_id"), category, data, actor=user).as_dict()

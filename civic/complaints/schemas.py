@@ -1,0 +1,213 @@
+"""Shapes of the complaints API."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from civic.core.pagination import PageArgs
+from civic.core.schemas import ShanghaiDateTime
+
+
+class IntakeFormSchema(ma.Schema):
+    category = ma.fields.String(required=True, metadata={"description": "案件类别（见术语表，如 group_renting）"})
+    description = ma.fields.String(required=True, validate=ma.validate.Length(max=20000),
+                                   metadata={"description": "问题描述，整理空白后不超过 4,000 字"})
+    place_id = ma.fields.Integer(metadata={"description": "户、楼或小区的 id"})
+    lat = ma.fields.Float(validate=ma.validate.Range(-90, 90))
+    lng = ma.fields.Float(validate=ma.validate.Range(-180, 180))
+    datum = ma.fields.String(validate=ma.validate.OneOf(["wgs84", "gcj02", "bd09"]),
+                             metadata={"description": "坐标系：小程序选点一般为 gcj02"})
+    address = ma.fields.String(validate=ma.validate.Length(max=300))
+    gps_consent = ma.fields.Boolean(load_default=False,
+                                    metadata={"description": "是否同意使用照片中的位置信息（单独同意）"})
+    urgent = ma.fields.Boolean(load_default=False, metadata={"description": "正在发生（如正在施工的违法搭建）"})
+
+
+class PhotoFilesSchema(ma.Schema):
+    photos = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
+                            metadata={"description": "1-9 张照片（JPEG、PNG、WebP、HEIC）"})
+
+
+class OrgRefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    name = ma.fields.String()
+    role = ma.fields.String()
+    active = ma.fields.Boolean()
+    may_see_complainant = ma.fields.Boolean()
+
+
+class PlaceRefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    name = ma.fields.String()
+
+
+class PhotoRefSchema(ma.Schema):
+    stage = ma.fields.String(metadata={"description": "intake | result"})
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+    url = ma.fields.String()
+    thumbnail_url = ma.fields.String()
+
+
+class ReferralSchema(ma.Schema):
+    authority = ma.fields.String()
+    name = ma.fields.String()
+
+
+class ComplainantSchema(ma.Schema):
+    display_name = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    masked = ma.fields.Boolean()
+
+
+class DuplicateSchema(ma.Schema):
+    id = ma.fields.Integer()
+    status = ma.fields.String()
+    created_at = ShanghaiDateTime()
+    distance_m = ma.fields.Float(allow_none=True)
+    same_building = ma.fields.Boolean()
+
+
+class ComplaintSchema(ma.Schema):
+    id = ma.fields.Integer()
+    version = ma.fields.Integer(metadata={"description": "乐观锁版本号，操作时可带上以防并发覆盖"})
+    category = ma.fields.String()
+    description = ma.fields.String()
+    status = ma.fields.String()
+    status_name = ma.fields.String()
+    place = ma.fields.Nested(PlaceRefSchema, allow_none=True)
+    address = ma.fields.String(allow_none=True)
+    location_source = ma.fields.String()
+    lat = ma.fields.Float(allow_none=True, metadata={"description": "WGS-84；仅工作人员可见"})
+    lng = ma.fields.Float(allow_none=True)
+    lead = ma.fields.Nested(OrgRefSchema, allow_none=True)
+    lead_fallback = ma.fields.Boolean(metadata={"description": "无对应主办方，由居委会兜底"})
+    assisting = ma.fields.List(ma.fields.Nested(OrgRefSchema))
+    parties = ma.fields.List(ma.fields.Nested(OrgRefSchema))
+    referrals = ma.fields.List(ma.fields.Nested(ReferralSchema))
+    acknowledge_due = ShanghaiDateTime(allow_none=True)
+    resolve_due = ShanghaiDateTime(allow_none=True)
+    deadlines_provisional = ma.fields.Boolean(metadata={"description": "期限涉及国务院尚未公布放假安排的年份"})
+    overdue = ma.fields.Boolean()
+    escalated = ma.fields.Boolean()
+    created_at = ShanghaiDateTime()
+    acknowledged_at = ShanghaiDateTime(allow_none=True)
+    resolved_at = ShanghaiDateTime(allow_none=True)
+    closed_at = ShanghaiDateTime(allow_none=True)
+    merged_into_id = ma.fields.Integer(allow_none=True)
+    rating = ma.fields.Integer(allow_none=True)
+    rating_comment = ma.fields.String(allow_none=True)
+    photos = ma.fields.List(ma.fields.Nested(PhotoRefSchema))
+    complainant = ma.fields.Nested(ComplainantSchema, allow_none=True)
+    your_roles = ma.fields.List(ma.fields.String())
+    allowed_actions = ma.fields.List(ma.fields.String())
+    possible_duplicates = ma.fields.List(ma.fields.Nested(DuplicateSchema))
+
+
+class ComplaintSummarySchema(ma.Schema):
+    id = ma.fields.Integer()
+    category = ma.fields.String()
+    status = ma.fields.String()
+    overdue = ma.fields.Boolean()
+    created_at = ShanghaiDateTime()
+    acknowledge_due = ShanghaiDateTime(allow_none=True)
+    resolve_due = ShanghaiDateTime(allow_none=True)
+    description = ma.fields.Method("_excerpt")
+    place_id = ma.fields.Integer(allow_none=True)
+
+    def _excerpt(self, c):
+        return c.description[:80]
+
+
+class ComplaintPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ComplaintSummarySchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class QueueArgs(PageArgs):
+    organisation_id = ma.fields.Integer()
+    status = ma.fields.String(validate=ma.validate.OneOf(
+        ["submitted", "routed", "acknowledged", "in_progress", "resolved", "closed", "returned", "reopened",
+         "merged"]))
+    category = ma.fields.String()
+    overdue = ma.fields.Boolean()
+    place_id = ma.fields.Integer()
+
+
+class QueuePageSchema(ComplaintPageSchema):
+    organisation = ma.fields.Nested(OrgRefSchema)
+    counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+class TransitionSchema(ma.Schema):
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        ["acknowledge", "start", "resolve", "return", "reroute", "merge"]))
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+    version = ma.fields.Integer(metadata={"description": "上次看到的 version；不一致则 409"})
+    lead_organisation_id = ma.fields.Integer(metadata={"description": "reroute 时的新主办组织"})
+    into_id = ma.fields.Integer(metadata={"description": "merge 时并入的案件"})
+
+
+class MessageInSchema(ma.Schema):
+    body = ma.fields.String(required=True, validate=ma.validate.Length(max=10000))
+    internal = ma.fields.Boolean(load_default=False)
+
+
+class MessageSchema(ma.Schema):
+    id = ma.fields.Integer()
+    author = ma.fields.String(metadata={"description": "居民只看到组织名称"})
+    from_resident = ma.fields.Boolean()
+    body = ma.fields.String()
+    internal = ma.fields.Boolean()
+    created_at = ShanghaiDateTime()
+
+
+class HistorySchema(ma.Schema):
+    at = ShanghaiDateTime()
+    action = ma.fields.String()
+    actor = ma.fields.String()
+    note = ma.fields.String(allow_none=True)
+
+
+class RatingSchema(ma.Schema):
+    rating = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 5))
+    comment = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class RevealSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+
+
+class SuggestArgs(ma.Schema):
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20000))
+
+
+class SuggestionSchema(ma.Schema):
+    category = ma.fields.String()
+    name = ma.fields.String()
+    score = ma.fields.Float()
+
+
+class RuleAmountSchema(ma.Schema):
+    amount = ma.fields.Integer(required=True)
+    unit = ma.fields.String(required=True, validate=ma.validate.OneOf(["hours", "working_days"]))
+
+
+class RoutingRuleSchema(ma.Schema):
+    category = ma.fields.String(dump_only=True)
+    district_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    source = ma.fields.String(dump_only=True)
+    lead_kind = ma.fields.String(required=True)
+    assist_kinds = ma.fields.List(ma.fields.String(), load_default=list)
+    acknowledge = ma.fields.Nested(RuleAmountSchema, required=True)
+    urgent_acknowledge_hours = ma.fields.Integer(allow_none=True, load_default=None)
+    resolve = ma.fields.Nested(RuleAmountSchema, required=True)
+    reveal_kinds = ma.fields.List(ma.fields.String(), load_default=list)
+    complained_kind = ma.fields.String(allow_none=True, load_default=None)
+    referrals = ma.fields.List(ma.fields.String(), load_default=list)
+
+
+class RoutingArgs(ma.Schema):
+    district_id = ma.fields.Integer()

@@ -1,0 +1,127 @@
+"""Notifications to residents: an outbox and a job that sends each message once.
+
+A domain calls :func:`notify` inside its transaction; the row is committed with the change it
+reports, and a job (RQ in production, in-process on the embedded default) sends it after commit.
+
+Exactly-once as far as we can know: the job claims the row (pending/failed → sending) and commits
+before calling the adapter; a definite failure from the adapter marks it failed and raises, so RQ
+retries it with back-off; success marks it sent.  A row found in ``sending`` (a worker died
+mid-send) is not sent again: a duplicate WeChat message is worse than a missing one, and the row
+shows what happened.
+
+Adapters: ``dev`` writes the message to the log; ``wechat`` posts a subscribe message
+(订阅消息) to ``WECHAT_SUBSCRIBE_URL`` with the user's openid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import urllib.request
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civic.core.db import UTCDateTime, commit, utcnow
+from civic.core.jobs import enqueue
+from civic.extensions import db
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("pending", "sending", "sent", "failed")
+
+
+class Notification(db.Model):
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False, index=True)
+    template: Mapped[str] = mapped_column(sa.String(60), nullable=False)
+    title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    payload: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
+    object_type: Mapped[str | None] = mapped_column(sa.String(40))
+    object_id: Mapped[str | None] = mapped_column(sa.String(40))
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), nullable=False, unique=True)
+    status: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class SendFailed(Exception):
+    """The adapter says the message was definitely not delivered (safe to retry)."""
+
+
+def notify(user_id: int, template: str, title: str, payload: dict, *, dedupe_key: str,
+           object_type: str | None = None, object_id=None) -> Notification | None:
+    """Queue one message to ``user_id``; sent after the current transaction commits.
+
+    ``dedupe_key`` makes the same event notify a user once (e.g. ``"complaint:12:resolved:u7"``);
+    a second call with the same key is ignored and returns None.
+    """
+    exists = db.session.scalar(sa.select(Notification.id).where(Notification.dedupe_key == dedupe_key))
+    if exists:
+        return None
+    n = Notification(user_id=user_id, template=template, title=title, payload=payload,
+                     dedupe_key=dedupe_key, object_type=object_type,
+                     object_id=str(object_id) if object_id is not None else None)
+    db.session.add(n)
+    db.session.flush()
+    enqueue(send_notification, n.id, retry=3)
+    return n
+
+
+def _adapter_send(n: Notification) -> None:
+    adapter = current_app.config.get("NOTIFY_ADAPTER", "dev")
+    if adapter == "dev":
+        log.warning("DEV NOTIFY user=%s template=%s: %s %s", n.user_id, n.template, n.title,
+                    json.dumps(n.payload, ensure_ascii=False))
+        return
+    if adapter == "fail":  # for tests of the retry path
+        raise SendFailed("adapter configured to fail")
+    from civic.accounts.models import User
+
+    user = db.session.get(User, n.user_id)
+    if not user or not user.wechat_openid:
+        raise SendFailed("user has no WeChat openid")
+    body = json.dumps({"touser": user.wechat_openid, "template_id": n.template,
+                       "data": {k: {"value": str(v)} for k, v in n.payload.items()}}).encode()
+    req = urllib.request.Request(current_app.config["WECHAT_SUBSCRIBE_URL"], data=body,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            answer = json.loads(resp.read().decode() or "{}")
+    except OSError as exc:
+        raise SendFailed(str(exc)) from exc
+    if answer.get("errcode"):
+        raise SendFailed(f"errcode {answer.get('errcode')}")
+
+
+def send_notification(notification_id: int) -> str:
+    """Job: send one outbox row.  Returns its final status.  Safe to run more than once."""
+    claimed = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.id == notification_id, Notification.status.in_(("pending", "failed")))
+        .values(status="sending", attempts=Notification.attempts + 1)
+    ).rowcount
+    commit()
+    n = db.session.get(Notification, notification_id)
+    if not claimed or n is None:
+        return n.status if n else "missing"
+    try:
+        _adapter_send(n)
+    except SendFailed as exc:
+        n.status, n.last_error = "failed", str(exc)[:500]
+        commit()
+        raise
+    n.status, n.sent_at = "sent", utcnow()
+    commit()
+    return "sent"
+
+
+def for_user(user_id: int):
+    return sa.select(Notification).where(Notification.user_id == user_id)
