@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import functools
-from pathlib import Path
 
 from tests.conftest import SHARED
 
@@ -51,4 +50,3 @@ def submit(client, headers, *, category, description, photos=("ianare_portrait_6
     return client.post("/api/v1/complaints", data=data, headers=h, content_type="multipart/form-data")
 
 
-Path  # re-exported for tests that build paths
