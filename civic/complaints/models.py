@@ -91,10 +91,10 @@ class Complaint(TimestampMixin, db.Model):
     rated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
 
-    parties: Mapped[list[ComplaintParty]] = relationship(back_populates="complaint", lazy="selectin",
-                                                         order_by="ComplaintParty.id")
-    photos: Mapped[list[ComplaintPhoto]] = relationship(lazy="selectin", order_by="ComplaintPhoto.id")
-    referrals: Mapped[list[ComplaintReferral]] = relationship(lazy="selectin")
+    # Loaded when a case is opened, not for queue lists (which never touch them).
+    parties: Mapped[list[ComplaintParty]] = relationship(back_populates="complaint", order_by="ComplaintParty.id")
+    photos: Mapped[list[ComplaintPhoto]] = relationship(order_by="ComplaintPhoto.id")
+    referrals: Mapped[list[ComplaintReferral]] = relationship()
 
     # Optimistic locking: two staff acting at once → one UPDATE matches, the other gets a 409.
     __mapper_args__ = {"version_id_col": version}

@@ -192,8 +192,10 @@ class Queue(MethodView):
             user, organisation_id=args.get("organisation_id"), status=args.get("status"),
             category=args.get("category"), overdue=args.get("overdue"), place_id=args.get("place_id"),
             cursor=args["cursor"], limit=args["limit"])
-        return {"organisation": org, "items": items, "next_cursor": cursor,
-                "counts": service.counts_by_status(user, org.id)}
+        out = {"organisation": org, "items": items, "next_cursor": cursor}
+        if args["counts"]:
+            out["counts"] = service.counts_by_status(user, org.id)
+        return out
 
 
 @blp.route("/routing-rules")

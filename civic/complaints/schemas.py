@@ -134,6 +134,7 @@ class QueueArgs(PageArgs):
     category = ma.fields.String()
     overdue = ma.fields.Boolean()
     place_id = ma.fields.Integer()
+    counts = ma.fields.Boolean(load_default=False, metadata={"description": "同时返回各状态数量（稍慢）"})
 
 
 class QueuePageSchema(ComplaintPageSchema):

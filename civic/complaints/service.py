@@ -656,44 +656,53 @@ def queue(user, *, organisation_id: int | None = None, status: str | None = None
     if not memberships:
         raise Forbidden("您没有可查看的工单队列", code="no_queue")
     org = memberships[0]
+    # Keyset on the case id, in two steps: first the ids from one index range (the party rows, or the
+    # street's cases), then those rows.  A join ordered by id would make PostgreSQL walk the
+    # complaint index from the top to reach a deep cursor.
     if org.kind == "street_centre":
         street_ids = [p.id for p in db.session.scalars(sa.select(registry.Place).where(
             registry.Place.path.in_(registry.covered_place_paths(org.id))))]
-        stmt = sa.select(Complaint).where(Complaint.street_id.in_(street_ids))
+        key = Complaint.id
+        ids = sa.select(Complaint.id).where(Complaint.street_id.in_(street_ids))
         if status:
-            stmt = stmt.where(Complaint.status == status)
+            ids = ids.where(Complaint.status == status)
         if overdue is not None:
-            stmt = stmt.where(Complaint.overdue.is_(overdue))
-        sort = [Complaint.id]
+            ids = ids.where(Complaint.overdue.is_(overdue))
     else:
-        stmt = (sa.select(Complaint).join(ComplaintParty, ComplaintParty.complaint_id == Complaint.id)
-                .where(ComplaintParty.organisation_id == org.id, ComplaintParty.active.is_(True)))
+        key = ComplaintParty.complaint_id
+        ids = sa.select(ComplaintParty.complaint_id).where(
+            ComplaintParty.organisation_id == org.id, ComplaintParty.active.is_(True))
         if status:
-            stmt = stmt.where(ComplaintParty.status == status)
+            ids = ids.where(ComplaintParty.status == status)
         if overdue is not None:
-            stmt = stmt.where(ComplaintParty.overdue.is_(overdue))
-        sort = [ComplaintParty.complaint_id]
+            ids = ids.where(ComplaintParty.overdue.is_(overdue))
+        if category or place_id is not None:
+            ids = ids.join(Complaint, Complaint.id == ComplaintParty.complaint_id)
     if category:
-        stmt = stmt.where(Complaint.category == category)
+        ids = ids.where(Complaint.category == category)
     if place_id is not None:
         place = registry.get_place(place_id)
-        stmt = stmt.where(Complaint.place_id.in_(registry.descendant_ids_stmt(place)))
-    rows, next_cursor = _keyset(stmt, sort[0], cursor, limit)
-    return org, rows, next_cursor
-
-
-def _keyset(stmt, col, cursor, limit):
-    from civic.core.pagination import _decode, _encode
-
+        ids = ids.where(Complaint.place_id.in_(registry.descendant_ids_stmt(place)))
     if cursor:
+        from civic.core.pagination import _decode
+
         (last,) = _decode(cursor, 1)
-        stmt = stmt.where(col < last)
-    rows = db.session.scalars(stmt.order_by(col.desc()).limit(limit + 1)).unique().all()
-    nxt = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        nxt = _encode([rows[-1].id])
-    return rows, nxt
+        if not isinstance(last, int):
+            from civic.core.errors import BadRequest
+
+            raise BadRequest("分页游标无效", code="cursor_invalid")
+        ids = ids.where(key < last)
+        if key is ComplaintParty.complaint_id and (category or place_id is not None):
+            ids = ids.where(Complaint.id < last)
+    page_ids = list(db.session.scalars(ids.order_by(key.desc()).limit(limit + 1)))
+    next_cursor = None
+    if len(page_ids) > limit:
+        page_ids = page_ids[:limit]
+        from civic.core.pagination import _encode
+
+        next_cursor = _encode([page_ids[-1]])
+    rows = {c.id: c for c in db.session.scalars(sa.select(Complaint).where(Complaint.id.in_(page_ids)))}
+    return org, [rows[i] for i in page_ids], next_cursor
 
 
 def counts_by_status(user, organisation_id: int | None = None) -> dict[str, int]:
