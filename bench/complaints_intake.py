@@ -35,7 +35,7 @@ def make_photo() -> bytes:
     big = src.convert("RGB").resize((3264, 2448), Image.Resampling.BICUBIC)
     # Sensor-like grain, so the file is as large as a real phone photo of this size (~2 MB).
     noise = Image.effect_noise((3264, 2448), 18).convert("RGB")
-    big = Image.blend(big, noise, 0.12)
+    big = Image.blend(big, noise, 0.3)
     for q in (95, 92, 90, 88, 85, 80, 75):
         buf = io.BytesIO()
         big.save(buf, "JPEG", quality=q, exif=exif)
