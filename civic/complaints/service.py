@@ -500,8 +500,9 @@ def add_message(user, complaint_id: int, body: str, *, internal: bool = False) -
                          body=body, internal=internal)
     db.session.add(m)
     db.session.flush()
-    audit.record("complaint.message", "complaint", c.id, actor=user, data={"message_id": m.id,
-                                                                             "internal": internal})
+    audit.record("complaint.message", "complaint", c.id, actor=user,
+                 actor_role=f"{user.kind}@{org.kind}:{org.id}" if org else None,
+                 data={"message_id": m.id, "internal": internal})
     if org is not None and not internal:
         for uid in db.session.scalars(sa.select(ComplaintReporter.user_id).where(
                 ComplaintReporter.complaint_id == c.id)):
@@ -548,6 +549,7 @@ def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]
     if have + len(files) > MAX_PHOTOS:
         raise ValidationFailed(f"处置照片最多 {MAX_PHOTOS} 张", code="too_many_photos",
                                details={"max": MAX_PHOTOS, "count": have + len(files)})
+    org = v.acting_org(("lead",))
     stored = process_photos(list(files), store=media_store(), read_gps=False)
     rows = []
     for p in stored:
@@ -557,7 +559,8 @@ def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]
         db.session.add(row)
         rows.append(row)
     db.session.flush()
-    audit.record("complaint.result_photos", "complaint", c.id, actor=user, data={"count": len(rows)})
+    audit.record("complaint.result_photos", "complaint", c.id, actor=user,
+                 actor_role=f"{user.kind}@{org.kind}:{org.id}", data={"count": len(rows)})
     return rows
 
 
