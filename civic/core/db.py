@@ -92,7 +92,8 @@ def after_commit(fn: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _collect(session: Session):
-    session.info["_ready"] = session.info.pop("after_commit", [])
+    # Extend, not replace: a second commit before the hooks run must not drop the first one's.
+    session.info.setdefault("_ready", []).extend(session.info.pop("after_commit", []))
 
 
 @event.listens_for(Session, "after_soft_rollback")
