@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Blueprint, request
 
-from civic import create_app
 from civic.core import jobs
 from civic.core.audit import AuditEntry
 from civic.core.db import commit
@@ -26,36 +24,39 @@ from tests.foundation import jobs_for_tests
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _app_with_job_routes(base, redis_url):
-    """A second app on the same database, with two routes that enqueue a job (routes cannot be added
-    to the session app once it has served a request)."""
-    app = create_app({k: base.config[k] for k in ("TESTING", "DATABASE_URL", "MEDIA_DIR", "SECRET_KEY")}
-                     | {"REDIS_URL": redis_url})
-    bp = Blueprint("job_test", __name__)
+def _request(app, view):
+    """Serve one POST through the app's real request cycle (before/after-request hooks, the one
+    commit, the error envelope) with ``view`` as the view: routes cannot be added to the session
+    app once it has served a request, and a second app would rebind the shared extensions."""
+    with app.test_request_context("/test/job", method="POST"):
+        rv = app.preprocess_request()
+        if rv is None:
+            try:
+                rv = view()
+            except Exception as exc:  # what Flask's dispatch does
+                rv = app.handle_user_exception(exc)
+        return app.process_response(app.make_response(rv))
 
-    @bp.post("/test/enqueue")
-    def ok():
-        jobs.enqueue(jobs_for_tests.mark, int(request.args["n"]))
+
+def _enqueue_ok(n):
+    def view():
+        jobs.enqueue(jobs_for_tests.mark, n)
         return {"queued": True}
+    return view
 
-    @bp.post("/test/enqueue-then-fail")
-    def fail():
-        jobs.enqueue(jobs_for_tests.mark, int(request.args["n"]))
+
+def _enqueue_then_fail(n):
+    def view():
+        jobs.enqueue(jobs_for_tests.mark, n)
         raise ValidationFailed("失败", code="failed_on_purpose")
-
-    app.register_blueprint(bp)
-    return app
-
-
-@pytest.fixture(scope="module")
-def embedded_app(app):
-    return _app_with_job_routes(app, None)
+    return view
 
 
 @pytest.fixture
-def embedded(embedded_app):
-    with embedded_app.app_context():
-        yield embedded_app
+def embedded(app, monkeypatch):
+    """In-process jobs (the embedded default), also in the PostgreSQL + Redis run."""
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    return app
 
 
 def _ran(object_type="job"):
@@ -64,13 +65,13 @@ def _ran(object_type="job"):
 
 
 def test_job_runs_in_process_right_after_the_request_commits(embedded):
-    resp = embedded.test_client().post("/test/enqueue?n=7")
+    resp = _request(embedded, _enqueue_ok(7))
     assert resp.status_code == 200
     assert _ran() == ["7"]
 
 
 def test_job_enqueued_by_a_failed_request_never_runs(embedded):
-    resp = embedded.test_client().post("/test/enqueue-then-fail?n=8")
+    resp = _request(embedded, _enqueue_then_fail(8))
     assert resp.status_code == 422
     assert _ran() == []
 
@@ -123,7 +124,7 @@ def test_periodic_job_runs_once_when_two_threads_tick_together(embedded, at_0030
     barrier, results = threading.Barrier(2), []
 
     def worker():
-        with embedded.app_context():
+        with embedded.app_context():  # a thread of its own: its own session
             barrier.wait()
             results.append("test.at_0030" in jobs.tick(now))
             db.session.remove()
@@ -154,12 +155,10 @@ def test_embedded_retry_tries_every_attempt_with_backoff(embedded, caplog):
 
 @pytest.mark.redis
 def test_real_rq_worker_runs_a_job_enqueued_by_a_committed_request(app):
-    rq_app = _app_with_job_routes(app, app.config["REDIS_URL"])
-    with rq_app.app_context():
-        assert rq_app.test_client().post("/test/enqueue?n=11").status_code == 200
-        assert rq_app.test_client().post("/test/enqueue-then-fail?n=12").status_code == 422
-        assert jobs.rq_queue().count == 1  # the failed request queued nothing
-        assert _ran() == []  # not run in-process
+    assert _request(app, _enqueue_ok(11)).status_code == 200
+    assert _request(app, _enqueue_then_fail(12)).status_code == 422
+    assert jobs.rq_queue().count == 1  # the failed request queued nothing
+    assert _ran() == []  # not run in-process
     env = {**os.environ, "CIVIC_DATABASE_URL": app.config["DATABASE_URL"],
            "CIVIC_REDIS_URL": app.config["REDIS_URL"], "CIVIC_MEDIA_DIR": app.config["MEDIA_DIR"]}
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "civic", "civic", "worker", "--burst"],
@@ -167,5 +166,4 @@ def test_real_rq_worker_runs_a_job_enqueued_by_a_committed_request(app):
     assert done.returncode == 0, done.stderr
     db.session.remove()
     assert _ran() == ["11"]
-    with rq_app.app_context():
-        assert jobs.rq_queue().count == 0
+    assert jobs.rq_queue().count == 0
