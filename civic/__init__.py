@@ -119,11 +119,11 @@ def _register_modules(app: Flask) -> None:
     from civic.accounts.routes import blp as auth_blp
     from civic.complaints.routes import blp as complaints_blp
     from civic.core.cli import civic_cli
+    from civic.core.routes import audit_blp, calendar_blp
     from civic.core.routes import blp as core_blp
-    from civic.core.routes import calendar_blp
     from civic.extensions import api
     from civic.property.routes import blp as registry_blp
 
-    for blp in (core_blp, auth_blp, registry_blp, calendar_blp, complaints_blp):
+    for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, complaints_blp):
         api.register_blueprint(blp)
     app.cli.add_command(civic_cli)

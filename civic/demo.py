@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -28,25 +29,25 @@ from civic.property.models import Place, UnitResident
 DEMO_PASSWORD = "civic-demo-2026"
 ADMIN_PASSWORD = "civic-admin-2026"
 
-# Real flat areas from public 2019 listings (shared/data/areas_sample.csv), in m².
-_FALLBACK_AREAS = {
-    "世茂滨江花园": ["132.17", "139.02", "164.78", "166.89", "178.63", "183.48", "195.37", "208.43", "246.53",
-                     "270.12", "301.69"],
-    "上海康城": ["57.41", "68.22", "73.56", "88.34", "89.53", "92.51", "103.97", "118.63", "124.45", "137.82",
-                 "142.11"],
-    "中远两湾城": ["54.38", "64.81", "73.02", "81.63", "90.23", "98.36", "106.89", "117.75", "128.64",
-                   "141.06", "162.09"],
-}
+# Real flat areas from public 2019 listings, in m²: shared/data/areas_sample.csv (CIVIC_SHARED_DIR),
+# or the copy shipped in the package (the same 33 rows) when shared/ is not beside the repository.
+_PACKAGED_AREAS = Path(__file__).resolve().parent / "property" / "data" / "areas_sample.csv"
+
+
+def _areas_path() -> Path:
+    candidates = []
+    if os.environ.get("CIVIC_SHARED_DIR"):
+        candidates.append(Path(os.environ["CIVIC_SHARED_DIR"]) / "data" / "areas_sample.csv")
+    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data" / "areas_sample.csv")
+    return next((p for p in candidates if p.is_file()), _PACKAGED_AREAS)
 
 
 def _areas() -> dict[str, list[Decimal]]:
-    path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "areas_sample.csv"
     data: dict[str, list[Decimal]] = {}
-    if path.exists():
-        with path.open(encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                data.setdefault(row["compound"], []).append(Decimal(row["area_m2"]))
-    return data or {k: [Decimal(v) for v in vs] for k, vs in _FALLBACK_AREAS.items()}
+    with _areas_path().open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            data.setdefault(row["compound"], []).append(Decimal(row["area_m2"]))
+    return data
 
 
 def _square(lat: float, lng: float, half_m: float) -> str:

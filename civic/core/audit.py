@@ -42,6 +42,14 @@ def _append_only(session: Session, flush_context, instances):
             raise RuntimeError("the audit log is append-only")
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _no_bulk_changes(state):
+    # ``session.execute(update(AuditEntry)...)`` / ``delete(...)`` bypass before_flush.
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and state.bind_mapper.class_ is AuditEntry:
+        raise RuntimeError("the audit log is append-only")
+
+
 def record(
     action: str,
     object_type: str,
@@ -72,6 +80,23 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def list_entries(*, object_type: str | None = None, object_id: Any = None, cursor: str | None = None,
+                 limit: int = 20) -> tuple[list[AuditEntry], str | None]:
+    """Audit entries, newest first, optionally of one object type / one object; keyset-paginated.
+
+    :returns: ``(entries, next_cursor)``.
+    :raises BadRequest: ``cursor_invalid``.
+    """
+    from civic.core.pagination import paginate
+
+    stmt = sa.select(AuditEntry)
+    if object_type:
+        stmt = stmt.where(AuditEntry.object_type == object_type)
+    if object_id is not None:
+        stmt = stmt.where(AuditEntry.object_id == str(object_id))
+    return paginate(stmt, [AuditEntry.id], cursor=cursor, limit=limit, descending=True)
 
 
 def entries_for(object_type: str, object_id: Any) -> list[AuditEntry]:

@@ -112,10 +112,10 @@ def tick_once():
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker(burst):
     """An RQ worker (with RQ's scheduler, for retries) running jobs inside the app context, plus the
-    periodic tick.  Needs CIVIC_REDIS_URL."""
+    periodic tick (not with --burst).  Needs CIVIC_REDIS_URL."""
     import threading
 
-    from rq import Worker
+    from rq import SimpleWorker
 
     from civic.core.jobs import QUEUE_NAME, redis_connection, tick
 
@@ -135,7 +135,10 @@ def worker(burst):
 
     if not burst:
         threading.Thread(target=ticker, daemon=True, name="civic-tick").start()
-    w = Worker([QUEUE_NAME], connection=redis_connection())
+    # SimpleWorker runs each job in this process instead of a fork: a forked work horse would
+    # share the parent's database connections.  run_job gives every job its own app context and
+    # session.
+    w = SimpleWorker([QUEUE_NAME], connection=redis_connection())
     try:
         w.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
     finally:

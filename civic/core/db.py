@@ -87,12 +87,17 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 def after_commit(fn: Callable[[], None]) -> None:
     """Run ``fn`` once the current transaction has committed; dropped on rollback."""
-    db.session.info.setdefault("after_commit", []).append(fn)
+    session = db.session()
+    if not session.in_transaction():
+        # Without a transaction a rollback fires no event, and the hook would outlive it.
+        session.begin()
+    session.info.setdefault("after_commit", []).append(fn)
 
 
 @event.listens_for(Session, "after_commit")
 def _collect(session: Session):
-    session.info["_ready"] = session.info.pop("after_commit", [])
+    # Extend, not replace: a second commit before the hooks run must not drop the first one's.
+    session.info.setdefault("_ready", []).extend(session.info.pop("after_commit", []))
 
 
 @event.listens_for(Session, "after_soft_rollback")

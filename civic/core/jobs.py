@@ -77,7 +77,8 @@ def redis_connection():
     app = current_app
     conn = app.extensions.get("civic_redis")
     if conn is None:
-        conn = Redis.from_url(app.config["REDIS_URL"])
+        # A connect timeout, so a Redis that is down fails a request (or /healthz) in seconds.
+        conn = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
         app.extensions["civic_redis"] = conn
     return conn
 
@@ -92,8 +93,44 @@ def rq_queue():
     return Queue(QUEUE_NAME, connection=redis_connection())
 
 
+_worker_app: Flask | None = None
+
+
+def _in_rq_job() -> bool:
+    from rq import get_current_job
+
+    return get_current_job() is not None
+
+
 def run_job(path: str, *args, **kwargs):
-    """Entry point for RQ: runs the job inside the app context the worker set up, and commits."""
+    """Run one job and commit; roll back and re-raise if it fails.
+
+    In-process (embedded) it runs in the caller's app context and session.  Under RQ (the entry
+    point RQ calls) each job gets a fresh app context, hence a fresh session, removed afterwards:
+    one job's objects or failed transaction never leak into the next one in a long-lived worker.
+    A plain ``rq worker`` (no Flask CLI) gets an app built from the ``CIVIC_*`` environment.
+    """
+    if not _in_rq_job():
+        return _run(path, args, kwargs)
+    global _worker_app
+    from flask import has_app_context
+
+    if has_app_context():
+        app = current_app._get_current_object()
+    else:
+        if _worker_app is None:
+            from civic import create_app
+
+            _worker_app = create_app()
+        app = _worker_app
+    with app.app_context():
+        try:
+            return _run(path, args, kwargs)
+        finally:
+            db.session.remove()
+
+
+def _run(path: str, args: tuple, kwargs: dict):
     from civic.core.db import commit
 
     try:
@@ -109,31 +146,44 @@ def _dispatch(path: str, args: tuple, kwargs: dict, retry: int) -> None:
     if uses_rq():
         from rq import Retry
 
+        # args=/kwargs= explicitly: a job's own keyword (e.g. ``timeout``) must not be taken for
+        # one of RQ's enqueue options.
         rq_queue().enqueue(
             run_job,
-            path,
-            *args,
-            **kwargs,
-            retry=Retry(max=retry, interval=[10, 60, 300, 900, 3600][:retry]) if retry else None,
+            args=(path, *args),
+            kwargs=kwargs,
+            retry=Retry(max=retry, interval=_backoff(retry)) if retry else None,
         )
         return
-    # Embedded: run now, in this process, in a session of its own after the request's commit.
-    attempts = 0
-    while True:
-        try:
-            run_job(path, *args, **kwargs)
-            return
-        except Exception:
-            attempts += 1
-            log.exception("job %s failed (attempt %d)", path, attempts)
-            if attempts > retry:
-                return
-            # Retry later rather than block the request: the tick runs it again.
-            _defer_row(utcnow() + dt.timedelta(seconds=10 * 6 ** (attempts - 1)), path, list(args))
-            from civic.core.db import commit
+    _run_embedded(path, list(args), kwargs, 0, retry)
 
-            commit()
+
+def _run_embedded(path: str, args: list, kwargs: dict, attempt: int, retry: int) -> None:
+    # Embedded: run now, in this process, after the request's commit.  A failure is retried later
+    # (a deferred row the tick picks up) rather than blocking the request.
+    try:
+        run_job(path, *args, **kwargs)
+    except Exception:
+        log.exception("job %s failed (attempt %d of %d)", path, attempt + 1, retry + 1)
+        if attempt >= retry:
             return
+        from civic.core.db import commit
+
+        _defer_row(utcnow() + dt.timedelta(seconds=_backoff(retry)[attempt]), func_path(retry_job),
+                   [path, args, kwargs, attempt + 1, retry])
+        commit()
+
+
+def retry_job(path: str, args: list, kwargs: dict, attempt: int, retry: int) -> None:
+    """A deferred retry of an embedded job (attempt ``attempt`` of ``retry``); fails over to the
+    next one, so every one of the ``retry`` attempts happens, not only the first."""
+    _run_embedded(path, args, kwargs, attempt, retry)
+
+
+def _backoff(retry: int) -> list[int]:
+    """Seconds to wait before each retry: 10 s, 1 min, 5 min, 15 min, then hourly."""
+    steps = [10, 60, 300, 900]
+    return (steps + [3600] * max(0, retry - len(steps)))[:retry]
 
 
 def enqueue(fn: Callable | str, *args, retry: int = 0, **kwargs) -> None:
@@ -192,15 +242,34 @@ def periodic(name: str, *, hour: int | None = None, minute: int = 0, every_minut
     return deco
 
 
-def _claim(name: str, slot: dt.datetime) -> bool:
+def _claim(name: str, slot: dt.datetime) -> int | None:
+    """Insert the (name, slot) row; its id if this process won the slot, None if another did."""
     try:
         with db.session.begin_nested():
-            db.session.add(PeriodicRun(name=name, slot=slot))
+            run = PeriodicRun(name=name, slot=slot)
+            db.session.add(run)
         db.session.commit()
-        return True
+        return run.id
     except IntegrityError:
         db.session.rollback()
-        return False
+        return None
+
+
+def run_periodic(run_id: int, path: str) -> None:
+    """Run a claimed periodic job and note on its ``periodic_run`` row when it finished, or why
+    it failed (the failure is kept even though the job's own changes are rolled back)."""
+    from civic.core.db import commit
+
+    try:
+        resolve(path)()
+        db.session.flush()
+    except Exception as exc:
+        db.session.rollback()
+        run = db.session.get(PeriodicRun, run_id)
+        run.finished_at, run.error = utcnow(), f"{type(exc).__name__}: {exc}"[:2000]
+        commit()
+        raise
+    db.session.get(PeriodicRun, run_id).finished_at = utcnow()
 
 
 def tick(now: dt.datetime | None = None) -> list[str]:
@@ -214,10 +283,11 @@ def tick(now: dt.datetime | None = None) -> list[str]:
     done: list[str] = []
     for p in list(PERIODIC.values()):
         slot = p.slot(now)
-        if slot is None or not _claim(p.name, slot):
+        run_id = _claim(p.name, slot) if slot is not None else None
+        if run_id is None:
             continue
         done.append(p.name)
-        _dispatch(p.func, (), {}, 0)
+        _dispatch(func_path(run_periodic), (run_id, p.func), {}, 0)
     due = db.session.scalars(
         sa.select(DeferredJob)
         .where(DeferredJob.run_at <= now, DeferredJob.claimed_at.is_(None))

@@ -37,6 +37,7 @@ PLACE_COLUMNS = ("code", "kind", "name", "parent_code", "area_m2", "area_source"
                  "lat", "lng", "datum", "boundary")
 ORG_COLUMNS = ("code", "kind", "name", "covers", "phone")
 MAX_ROWS = 200_000
+CODE_MAX, NAME_MAX = 64, 200  # the columns' lengths: longer values are refused here, not by the database
 
 
 @dataclass
@@ -73,12 +74,15 @@ def _rows_from_csv(text: str, required: Iterable[str], allowed: Iterable[str], r
 
 
 def _check_place(line: int, row: dict, known_kinds: dict[str, str], report: ImportReport) -> dict | None:
-    from civic.core.geo import parse_polygon, to_wgs84
+    from civic.core.geo import DATUMS, parse_polygon, to_wgs84
 
     ok = True
     code, kind = row.get("code", ""), row.get("kind", "")
     if not code:
         report.error(line, "code", "编码不能为空")
+        ok = False
+    elif len(code) > CODE_MAX:
+        report.error(line, "code", f"编码不能超过 {CODE_MAX} 个字符")
         ok = False
     elif code in known_kinds:
         report.error(line, "code", f"编码 {code} 重复")
@@ -86,9 +90,7 @@ def _check_place(line: int, row: dict, known_kinds: dict[str, str], report: Impo
     if kind not in PLACE_KINDS:
         report.error(line, "kind", f"未知的地点类型“{kind}”")
         return None
-    if not row.get("name"):
-        report.error(line, "name", "名称不能为空")
-        ok = False
+    ok = _check_name(line, row, report) and ok
     parent_code = row.get("parent_code") or None
     parent_kind = None
     if parent_code:
@@ -120,7 +122,11 @@ def _check_place(line: int, row: dict, known_kinds: dict[str, str], report: Impo
             if row.get(col):
                 report.error(line, col, "只有户（unit）才填写此列")
                 ok = False
-    datum = row.get("datum") or "wgs84"
+    datum = (row.get("datum") or "wgs84").lower().replace("-", "").replace("_", "")
+    if datum not in DATUMS:
+        # Reported once, here, whether or not the row has coordinates: a wrong datum is a wrong file.
+        report.error(line, "datum", f"不支持的坐标系“{row.get('datum')}”，可用 wgs84、gcj02、bd09")
+        return None
     if row.get("lat") or row.get("lng"):
         try:
             out["centre"] = to_wgs84(float(row["lat"]), float(row["lng"]), datum)
@@ -143,11 +149,24 @@ def _check_place(line: int, row: dict, known_kinds: dict[str, str], report: Impo
     return None
 
 
+def _check_name(line: int, row: dict, report: ImportReport) -> bool:
+    if not row.get("name"):
+        report.error(line, "name", "名称不能为空")
+        return False
+    if len(row["name"]) > NAME_MAX:
+        report.error(line, "name", f"名称不能超过 {NAME_MAX} 个字符")
+        return False
+    return True
+
+
 def _check_org(line: int, row: dict, seen: set[str], place_kinds: dict[str, str], report: ImportReport):
     ok = True
     code, kind = row.get("code", ""), row.get("kind", "")
     if not code:
         report.error(line, "code", "编码不能为空")
+        ok = False
+    elif len(code) > CODE_MAX:
+        report.error(line, "code", f"编码不能超过 {CODE_MAX} 个字符")
         ok = False
     elif code in seen or service.organisation_by_code(code) is not None:
         report.error(line, "code", f"组织编码 {code} 重复")
@@ -155,8 +174,9 @@ def _check_org(line: int, row: dict, seen: set[str], place_kinds: dict[str, str]
     if kind not in ORGANISATION_KINDS:
         report.error(line, "kind", f"未知的组织类型“{kind}”")
         return None
-    if not row.get("name"):
-        report.error(line, "name", "名称不能为空")
+    ok = _check_name(line, row, report) and ok
+    if len(row.get("phone") or "") > 30:
+        report.error(line, "phone", "电话不能超过 30 个字符")
         ok = False
     covers = [c.strip() for c in (row.get("covers") or "").replace("|", ";").split(";") if c.strip()]
     for c in covers:
@@ -179,8 +199,9 @@ def _known_place_kinds(codes: Iterable[str]) -> dict[str, str]:
 
 
 def import_rows(place_rows: list[tuple[int, dict]], org_rows: list[tuple[int, dict]],
-                report: ImportReport | None = None) -> ImportReport:
-    """Validate every row, then write all of them or none.
+                report: ImportReport | None = None, *, actor=None, source: str = "csv") -> ImportReport:
+    """Validate every row, then write all of them or none, and record the import in the audit log
+    (``registry.import``, by ``actor``; None for the command line).
 
     :raises ValidationFailed: code ``import_invalid`` with ``details.errors`` listing every bad row
         (line, column, reason); nothing has been written.
@@ -202,6 +223,7 @@ def import_rows(place_rows: list[tuple[int, dict]], org_rows: list[tuple[int, di
     seen: set[str] = set()
     checked_orgs = [o for line, row in org_rows if (o := _check_org(line, row, seen, known, report))]
     if report.errors:
+        report.errors.sort(key=lambda e: (e["line"] is not None, e["line"] or 0))
         raise ValidationFailed(
             f"导入失败：共 {len(report.errors)} 处错误，未写入任何数据",
             code="import_invalid",
@@ -230,34 +252,75 @@ def import_rows(place_rows: list[tuple[int, dict]], org_rows: list[tuple[int, di
             "导入失败，未写入任何数据", code="import_invalid",
             details={"errors": [{"line": None, "column": None, "reason": exc.message}]},
         ) from exc
+    from civic.core.audit import record
+
+    record("registry.import", "registry", source, actor=actor,
+           data={"places": report.places, "organisations": report.organisations})
     return report
 
 
-def import_places_csv(text: str) -> ImportReport:
-    """Import a places CSV (see module docstring).  All or nothing."""
+def import_places_csv(text: str, *, actor=None) -> ImportReport:
+    """Import a places CSV (see module docstring).  All or nothing.
+
+    :raises ValidationFailed: ``import_invalid``, ``details.errors`` = ``[{"line", "column", "reason"}]``.
+    """
     report = ImportReport()
     rows = _rows_from_csv(text, ("code", "kind", "name"), PLACE_COLUMNS, report)
-    return import_rows(rows, [], report)
+    return import_rows(rows, [], report, actor=actor, source="places_csv")
 
 
-def import_organisations_csv(text: str) -> ImportReport:
-    """Import an organisations CSV (see module docstring).  All or nothing."""
+def import_organisations_csv(text: str, *, actor=None) -> ImportReport:
+    """Import an organisations CSV (see module docstring).  All or nothing.
+
+    :raises ValidationFailed: ``import_invalid``, ``details.errors`` = ``[{"line", "column", "reason"}]``.
+    """
     report = ImportReport()
     rows = _rows_from_csv(text, ("code", "kind", "name"), ORG_COLUMNS, report)
-    return import_rows([], rows, report)
+    return import_rows([], rows, report, actor=actor, source="organisations_csv")
 
 
-def import_seed(data: dict) -> ImportReport:
+def _seed_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):  # a GeoJSON boundary given as an object, not a string
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):  # covers: a list of place codes
+        return ";".join(str(v) for v in value)
+    return str(value).strip()
+
+
+def import_seed(data: dict, *, actor=None) -> ImportReport:
     """Import a seed document ``{"places": [{...}], "organisations": [{...}]}`` with the CSV
-    columns as keys (``covers`` may be a list).  Line numbers are 1-based item positions."""
+    columns as keys (``covers`` may be a list, ``boundary`` a GeoJSON object).  ``line`` numbers the
+    items: places 1..n, then organisations n+1...
+    Example: ``civic/property/data/example_seed.json``.
+
+    :raises ValidationFailed: ``import_invalid`` as for CSV.
+    """
     report = ImportReport()
     if not isinstance(data, dict):
-        raise ValidationFailed("种子文件须为 JSON 对象", code="import_invalid")
-
-    def norm(item):
-        return {k: (";".join(v) if isinstance(v, list) else ("" if v is None else str(v))).strip()
-                for k, v in item.items()}
-
-    places = [(i + 1, norm(x)) for i, x in enumerate(data.get("places", []))]
-    orgs = [(i + 1, norm(x)) for i, x in enumerate(data.get("organisations", []))]
-    return import_rows(places, orgs, report)
+        raise ValidationFailed("种子文件须为 JSON 对象", code="import_invalid",
+                               details={"errors": [{"line": None, "column": None, "reason": "须为 JSON 对象"}]})
+    lists: dict[str, list] = {}
+    start = 1
+    for key, allowed in (("places", PLACE_COLUMNS), ("organisations", ORG_COLUMNS)):
+        items = data.get(key, [])
+        if not isinstance(items, list):
+            report.error(None, key, "须为数组")
+            items = []
+        rows = []
+        for i, item in enumerate(items, start=start):
+            if not isinstance(item, dict):
+                report.error(i, key, "每一项须为 JSON 对象")
+                continue
+            unknown = [k for k in item if k not in allowed]
+            for k in unknown:
+                report.error(i, f"{key}.{k}", "未知的字段")
+            if not unknown:
+                rows.append((i, {k: _seed_value(v) for k, v in item.items()}))
+        lists[key] = rows
+        start += len(items)
+    for key in data:
+        if key not in ("places", "organisations"):
+            report.error(None, key, "未知的字段（只可有 places、organisations）")
+    return import_rows(lists["places"], lists["organisations"], report, actor=actor, source="seed")

@@ -6,7 +6,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from civic.core.auth import require
+from civic.core.auth import current_actor, require
 from civic.core.errors import BadRequest
 from civic.property import importer, queries, schemas, service
 
@@ -90,7 +90,7 @@ class ImportPlaces(MethodView):
 
         422 ``import_invalid`` with ``details.errors``: ``[{"line", "column", "reason"}]``.
         """
-        return importer.import_places_csv(_csv_body())
+        return importer.import_places_csv(_csv_body(), actor=current_actor())
 
 
 @blp.route("/registry/import/organisations")
@@ -99,4 +99,4 @@ class ImportOrganisations(MethodView):
     @blp.response(201, schemas.ImportResultSchema)
     def post(self):
         """导入组织 CSV（全部成功或全部不写入）"""
-        return importer.import_organisations_csv(_csv_body())
+        return importer.import_organisations_csv(_csv_body(), actor=current_actor())

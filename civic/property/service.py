@@ -63,14 +63,21 @@ def place_by_code(code: str) -> Place | None:
     return db.session.scalar(sa.select(Place).where(Place.code == code))
 
 
+AREA_MAX = Decimal("100000")  # m²; far above any flat or shop, far below Numeric(12, 2)'s limit
+
+
 def parse_area(value, field: str = "area") -> Decimal:
-    """An exclusive area in m²: a positive Decimal with at most two decimal places (never a float)."""
+    """An exclusive area in m²: a positive Decimal with at most two decimal places (never a float),
+    below 100,000 m².
+
+    :raises ValidationFailed: ``area_invalid``.
+    """
     try:
         area = Decimal(str(value).strip())
     except Exception as exc:
         raise ValidationFailed("面积须为数字（平方米，最多两位小数）", code="area_invalid",
                                details={"field": field, "value": str(value)}) from exc
-    if not area.is_finite() or area <= 0 or area.as_tuple().exponent < -2:
+    if not area.is_finite() or area <= 0 or area.as_tuple().exponent < -2 or area >= AREA_MAX:
         raise ValidationFailed("面积须为正数，最多两位小数（平方米）", code="area_invalid",
                                details={"field": field, "value": str(value)})
     return area.quantize(Decimal("0.01"))
@@ -263,7 +270,7 @@ def place_kinds_by_code(codes: set[str]) -> dict[str, str]:
     codes_list = list(codes)
     for i in range(0, len(codes_list), 500):
         chunk = codes_list[i : i + 500]
-        out.update(dict(db.session.execute(sa.select(Place.code, Place.kind).where(Place.code.in_(chunk)))))
+        out.update(dict(db.session.execute(sa.select(Place.code, Place.kind).where(Place.code.in_(chunk))).all()))
     return out
 
 
