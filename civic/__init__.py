@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 instance_relative_config=True)
     app.config.from_object(DefaultConfig)
     app.config.from_prefixed_env("CIVIC")
+    _keep_strings(app, DefaultConfig)
     if config:
         app.config.update(config)
 
@@ -46,7 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_BINDS"] = {"replica": _normalise_db_url(app.config["DATABASE_READ_URL"])}
     if not app.config.get("MEDIA_DIR"):
         app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
-    if app.config["ENV"] == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
+    if app.config["ENV"] == "production" and app.config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
         raise RuntimeError("CIVIC_SECRET_KEY must be set in production (CIVIC_ENV=production)")
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     app.json.ensure_ascii = False  # Chinese goes out as UTF-8, not \u escapes
@@ -85,6 +86,18 @@ def init_migrations(app: Flask) -> None:
             render_as_batch=True, compare_type=True)
 
 
+def _keep_strings(app: Flask, defaults: type) -> None:
+    # from_prefixed_env parses values as JSON, so CIVIC_SECRET_KEY=12345678 would become an int
+    # (and break every HMAC).  Settings whose default is text stay the text the environment gave.
+    hints = getattr(defaults, "__annotations__", {})
+    for key in dir(defaults):
+        raw = os.environ.get(f"CIVIC_{key}")
+        if raw is None or isinstance(app.config.get(key), str):
+            continue
+        if isinstance(getattr(defaults, key), str) or "str" in str(hints.get(key, "")):
+            app.config[key] = raw
+
+
 def _normalise_db_url(url: str) -> str:
     # One driver for PostgreSQL everywhere: psycopg 3.
     if url.startswith("postgres://"):
@@ -119,8 +132,8 @@ def _register_modules(app: Flask) -> None:
     from civic.accounts.routes import blp as auth_blp
     from civic.core.cli import civic_cli
     from civic.core.routes import blp as core_blp
-    from civic.property.routes import blp as registry_blp
     from civic.extensions import api
+    from civic.property.routes import blp as registry_blp
 
     for blp in (core_blp, auth_blp, registry_blp):
         api.register_blueprint(blp)
