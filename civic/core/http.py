@@ -23,6 +23,15 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(Exception, handle_unexpected)
 
+    def _forget_user():
+        # Flask-Login caches the user on ``g``, which lives on the app context: when a caller (the
+        # test suite, a CLI command) holds one app context across requests, the next request must
+        # not inherit the previous request's user (e.g. a token revoked by that request).
+        g.pop("_login_user", None)
+
+    # First of all before_request functions: the rate limiter's key may look at the user.
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_user)
+
     @app.before_request
     def _limits():
         if request.is_json:  # application/json and every +json type
