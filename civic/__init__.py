@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 instance_relative_config=True)
     app.config.from_object(DefaultConfig)
     app.config.from_prefixed_env("CIVIC")
+    _keep_strings(app, DefaultConfig)
     if config:
         app.config.update(config)
 
@@ -46,7 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_BINDS"] = {"replica": _normalise_db_url(app.config["DATABASE_READ_URL"])}
     if not app.config.get("MEDIA_DIR"):
         app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
-    if app.config["ENV"] == "production" and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
+    if app.config["ENV"] == "production" and app.config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
         raise RuntimeError("CIVIC_SECRET_KEY must be set in production (CIVIC_ENV=production)")
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     app.json.ensure_ascii = False  # Chinese goes out as UTF-8, not \u escapes
@@ -83,6 +84,18 @@ def init_migrations(app: Flask) -> None:
 
     Migrate(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
             render_as_batch=True, compare_type=True)
+
+
+def _keep_strings(app: Flask, defaults: type) -> None:
+    # from_prefixed_env parses values as JSON, so CIVIC_SECRET_KEY=12345678 would become an int
+    # (and break every HMAC).  Settings whose default is text stay the text the environment gave.
+    hints = getattr(defaults, "__annotations__", {})
+    for key in dir(defaults):
+        raw = os.environ.get(f"CIVIC_{key}")
+        if raw is None or isinstance(app.config.get(key), str):
+            continue
+        if isinstance(getattr(defaults, key), str) or "str" in str(hints.get(key, "")):
+            app.config[key] = raw
 
 
 def _normalise_db_url(url: str) -> str:

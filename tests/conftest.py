@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -128,6 +129,14 @@ def factory(app):
     return Factory()
 
 
+@functools.cache
+def _hash(password: str) -> str:
+    """scrypt is slow on purpose; hash each test password once per session."""
+    from civic.accounts.service import hash_password
+
+    return hash_password(password)
+
+
 class Factory:
     """Builds registry places, organisations and accounts; returns what it made (committed)."""
 
@@ -173,7 +182,7 @@ class Factory:
     def staff(self, org=None, role="handler", username=None, password="test-pass-123"):
         from civic.accounts.service import create_staff
 
-        user = create_staff(username=username or self._code("staff"), password=password,
+        user = create_staff(username=username or self._code("staff"), password_hash=_hash(password),
                             display_name="测试员", memberships=[(org, role)] if org else [])
         self.commit()
         return user
@@ -181,8 +190,8 @@ class Factory:
     def admin(self):
         from civic.accounts.service import create_staff
 
-        user = create_staff(username=self._code("admin"), password="test-pass-123", display_name="管理员",
-                            kind="admin")
+        user = create_staff(username=self._code("admin"), password_hash=_hash("test-pass-123"),
+                            display_name="管理员", kind="admin")
         self.commit()
         return user
 

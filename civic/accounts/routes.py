@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from civic.accounts import schemas, service
+from civic.core import idempotency
 from civic.core.auth import bearer_token, current_actor, revoke_token
 from civic.extensions import limiter
 
@@ -38,6 +39,7 @@ def _token_response(user, token, expires, created=False):
 
 
 @blp.route("/auth/login")
+@idempotency.exempt
 class StaffLogin(MethodView):
     decorators = [limiter.limit(_login_limit)]
 
@@ -53,6 +55,7 @@ class StaffLogin(MethodView):
 
 
 @blp.route("/auth/wechat")
+@idempotency.exempt
 class WechatLogin(MethodView):
     decorators = [limiter.limit(_login_limit)]
 
@@ -82,6 +85,7 @@ class OtpRequest(MethodView):
 
 
 @blp.route("/auth/otp/verify")
+@idempotency.exempt
 class OtpVerify(MethodView):
     decorators = [limiter.limit(_login_limit)]
 

@@ -24,7 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from civic.accounts.models import Membership, OtpChallenge, User
 from civic.core import audit
 from civic.core.auth import issue_token
-from civic.core.db import utcnow
+from civic.core.db import after_commit, utcnow
 from civic.core.errors import BadRequest, CivicError, RateLimited, Unauthenticated, ValidationFailed
 from civic.extensions import db
 
@@ -96,6 +96,8 @@ def login_password(username: str, password: str) -> tuple[User, str, dt.datetime
         raise Unauthenticated("用户名或密码错误", code="invalid_credentials")
     if not check_password_hash(user.password_hash, password):
         audit.record("auth.login_failed", "user", user.id, actor=None)
+        # The request fails (and rolls back): the security record must be kept all the same.
+        db.session.commit()
         raise Unauthenticated("用户名或密码错误", code="invalid_credentials")
     if not user.active:
         raise Unauthenticated("账号已停用", code="account_disabled")
@@ -126,6 +128,8 @@ def code2session(code: str) -> str:
         raise BadRequest("缺少微信登录 code", code="wechat_code_invalid")
     cfg = current_app.config
     if cfg["WECHAT_ADAPTER"] == "dev":
+        if cfg["ENV"] == "production":  # the dev adapter would let anyone in as any openid
+            raise CivicError("微信登录未配置", code="wechat_unavailable", status=503)
         return f"dev-{code}"
     query = urllib.parse.urlencode({"appid": cfg["WECHAT_APPID"], "secret": cfg["WECHAT_SECRET"],
                                     "js_code": code, "grant_type": "authorization_code"})
@@ -134,7 +138,11 @@ def code2session(code: str) -> str:
             body = json.loads(resp.read().decode())
     except (OSError, ValueError) as exc:
         raise CivicError("微信登录服务暂时不可用", code="wechat_unavailable", status=503) from exc
-    if body.get("errcode") or not body.get("openid"):
+    if not isinstance(body, dict):
+        raise CivicError("微信登录服务暂时不可用", code="wechat_unavailable", status=503)
+    if body.get("errcode") == -1:  # WeChat: "system busy, try again"
+        raise CivicError("微信登录服务繁忙，请稍后重试", code="wechat_unavailable", status=503)
+    if body.get("errcode") or not isinstance(body.get("openid"), str) or not body["openid"]:
         raise Unauthenticated("微信登录 code 无效或已使用", code="wechat_code_invalid",
                               details={"errcode": body.get("errcode")})
     return body["openid"]
@@ -161,18 +169,27 @@ def _code_hash(phone: str, code: str) -> str:
     return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def _sms_ready() -> None:
+    # Only the dev adapter exists so far, and it must not serve production (codes in the log).
+    cfg = current_app.config
+    if cfg["SMS_ADAPTER"] != "dev" or cfg["ENV"] == "production":
+        raise CivicError("短信服务未配置", code="sms_unavailable", status=503)
+
+
 def send_sms(phone: str, text: str) -> None:
-    """Adapter ``dev`` writes the message to the log (development and tests)."""
-    if current_app.config["SMS_ADAPTER"] == "dev":
-        log.warning("DEV SMS to %s: %s", phone, text)
-        return
-    raise CivicError("短信服务未配置", code="sms_unavailable", status=503)
+    """Adapter ``dev`` writes the message to the log (development and tests).
+
+    :raises CivicError: 503 ``sms_unavailable`` when no usable adapter is configured.
+    """
+    _sms_ready()
+    log.warning("DEV SMS to %s: %s", phone, text)
 
 
 def request_otp(phone: str, purpose: str = "login") -> dt.datetime:
     """Send a 6-digit one-time code to ``phone``.  Returns when it expires.
 
     :raises RateLimited: ``otp_too_soon`` when asked again within ``OTP_RESEND_SECONDS``.
+    :raises CivicError: 503 ``sms_unavailable``.  The code goes out after the commit.
     """
     phone = normalise_phone(phone)
     cfg = current_app.config
@@ -187,7 +204,10 @@ def request_otp(phone: str, purpose: str = "login") -> dt.datetime:
     code = f"{secrets.randbelow(10**6):06d}"
     expires = now + dt.timedelta(seconds=cfg["OTP_TTL_SECONDS"])
     db.session.add(OtpChallenge(phone=phone, purpose=purpose, code_hash=_code_hash(phone, code), expires_at=expires))
-    send_sms(phone, f"【civic】您的验证码是 {code}，{cfg['OTP_TTL_SECONDS'] // 60} 分钟内有效。")
+    _sms_ready()  # refuse (503) before anything is written
+    text = f"【civic】您的验证码是 {code}，{cfg['OTP_TTL_SECONDS'] // 60} 分钟内有效。"
+    # Sent only once the challenge is committed: a rolled-back request sends no code that cannot work.
+    after_commit(lambda: send_sms(phone, text))
     return expires
 
 
@@ -207,15 +227,29 @@ def check_otp(phone: str, code: str, purpose: str = "login") -> str:
         raise Unauthenticated("请先获取验证码", code="otp_invalid")
     if ch.expires_at <= utcnow():
         raise Unauthenticated("验证码已过期，请重新获取", code="otp_expired")
-    if ch.attempts >= current_app.config["OTP_MAX_ATTEMPTS"]:
+    max_attempts = current_app.config["OTP_MAX_ATTEMPTS"]
+    # Count the attempt in one conditional UPDATE: concurrent guesses cannot share an attempt
+    # (SQLite has no SELECT ... FOR UPDATE).
+    counted = db.session.execute(
+        sa.update(OtpChallenge)
+        .where(OtpChallenge.id == ch.id, OtpChallenge.attempts < max_attempts, OtpChallenge.used_at.is_(None))
+        .values(attempts=OtpChallenge.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not counted:
         raise Unauthenticated("验证码错误次数过多，请重新获取", code="otp_locked")
-    ch.attempts += 1
     if not hmac.compare_digest(ch.code_hash, _code_hash(phone, (code or "").strip())):
         # The failed attempt must count even though the request fails: commit it now.
         db.session.commit()
+        db.session.refresh(ch)
         raise Unauthenticated("验证码错误", code="otp_invalid",
-                              details={"attempts_left": current_app.config["OTP_MAX_ATTEMPTS"] - ch.attempts})
-    ch.used_at = utcnow()
+                              details={"attempts_left": max(0, max_attempts - ch.attempts)})
+    used = db.session.execute(
+        sa.update(OtpChallenge).where(OtpChallenge.id == ch.id, OtpChallenge.used_at.is_(None))
+        .values(used_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount
+    if not used:  # a concurrent request consumed it first: one code, one login
+        raise Unauthenticated("请先获取验证码", code="otp_invalid")
     return phone
 
 

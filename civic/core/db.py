@@ -79,7 +79,10 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    # create_app passes SQLITE_BUSY_TIMEOUT_MS as the driver's ``timeout``, which sets busy_timeout:
+    # setting it again here would override the configured value.
+    if cur.execute("PRAGMA busy_timeout").fetchone()[0] == 0:
+        cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
 

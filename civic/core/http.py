@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -12,7 +13,7 @@ from civic.core import idempotency
 from civic.core.api import envelope, handle_civic_error, handle_unexpected
 from civic.core.db import run_after_commit_hooks
 from civic.core.errors import CivicError, PayloadTooLarge
-from civic.extensions import db
+from civic.extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
@@ -22,42 +23,45 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(Exception, handle_unexpected)
 
+    def _forget_user():
+        # Flask-Login caches the user on ``g``, which lives on the app context: when a caller (the
+        # test suite, a CLI command) holds one app context across requests, the next request must
+        # not inherit the previous request's user (e.g. a token revoked by that request).
+        g.pop("_login_user", None)
+
+    # First of all before_request functions: the rate limiter's key may look at the user.
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_user)
+
     @app.before_request
     def _limits():
-        # Flask reuses an app context that is already pushed (tests, CLI), and Flask-Login caches
-        # the user in g: each request must authenticate afresh.
-        g.pop("_login_user", None)
-        if request.mimetype == "application/json":
+        if request.is_json:  # application/json and every +json type
+            limit = app.config["MAX_JSON_BYTES"]
             length = request.content_length
-            if length is not None and length > app.config["MAX_JSON_BYTES"]:
-                raise PayloadTooLarge(
-                    "JSON 请求体过大", code="payload_too_large",
-                    details={"max_bytes": app.config["MAX_JSON_BYTES"]},
-                )
+            if length is not None and length > limit:
+                raise PayloadTooLarge("JSON 请求体过大", code="payload_too_large", details={"max_bytes": limit})
+            # A chunked body declares no length: Werkzeug stops reading it at this limit (413).
+            request.max_content_length = min(limit, app.config["MAX_CONTENT_LENGTH"] or limit)
         return idempotency.before_request()
 
     @app.after_request
     def _commit(response: Response) -> Response:
         if request.path.startswith("/static"):
             return response
+        info = g.get("idempotency")
         if response.status_code >= 400:
             db.session.rollback()
             g.pop("idempotency", None)
-            return response
-        info = g.get("idempotency")
+            # A concurrent request with the same key may have won (and made this one fail, e.g.
+            # with a uniqueness check): the retry gets the winner's answer.
+            return _replay_winner(info) or response
         try:
             idempotency.store(response)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            if info is not None:
-                g.idempotency_lost = info
-                try:
-                    replay = idempotency.replay_after_race(response)
-                except CivicError as exc:
-                    return handle_civic_error(exc)
-                if replay is not None:
-                    return replay
+            replay = _replay_winner(info)
+            if replay is not None:
+                return replay
             log.info("commit conflict on %s %s", request.method, request.path)
             return envelope("conflict", "操作冲突，请刷新后重试", {}, 409)
         except OperationalError:
@@ -68,10 +72,43 @@ def init_app(app: Flask) -> None:
         return response
 
 
+def _writer_key() -> str:
+    # Residents behind one carrier-grade NAT share an address: a logged-in caller counts by account.
+    try:
+        if current_user and current_user.is_authenticated:
+            return f"user:{current_user.id}"
+    except CivicError:
+        pass  # a bad token: the view's own check answers 401
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def public_write_limit(view):
+    """Decorator for endpoints where the public writes (complaints, comments, ideas, votes...).
+
+    One budget, ``RATELIMIT_PUBLIC_WRITE`` (default "30 per minute"), shared by every decorated
+    endpoint, counted per account (per client address when anonymous), on POST/PUT/PATCH/DELETE
+    only.  Over it: 429 ``rate_limited``.  Use on a function view or in a MethodView's
+    ``decorators = [public_write_limit]``.
+    """
+    return limiter.shared_limit(
+        lambda: current_app.config["RATELIMIT_PUBLIC_WRITE"], scope="public_write",
+        key_func=_writer_key, methods=["POST", "PUT", "PATCH", "DELETE"],
+    )(view)
+
+
+def _replay_winner(info) -> Response | None:
+    if info is None:
+        return None
+    try:
+        return idempotency.replay_after_race(info)
+    except CivicError as exc:
+        return handle_civic_error(exc)
+
+
 def _integrity_error(error: IntegrityError):
     db.session.rollback()
     log.info("integrity error: %s", error.orig)
     return envelope("conflict", "操作冲突，请刷新后重试", {}, 409)
 
 
-__all__ = ["init_app", "HTTPException"]
+__all__ = ["init_app", "public_write_limit", "HTTPException"]

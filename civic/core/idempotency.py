@@ -17,7 +17,7 @@ import hashlib
 import json
 
 import sqlalchemy as sa
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,9 +90,25 @@ def _replay(rec: IdempotencyRecord) -> Response:
     return resp
 
 
+def exempt(view):
+    """Mark a view (function or MethodView class) whose responses are never stored or replayed.
+
+    Login responses carry a bearer token, which civic keeps only as its SHA-256: storing the
+    response for a replay would keep the token itself.  An ``Idempotency-Key`` there is ignored.
+    """
+    view.idempotency_exempt = True
+    return view
+
+
+def _is_exempt() -> bool:
+    fn = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return bool(getattr(fn, "idempotency_exempt", False)
+                or getattr(getattr(fn, "view_class", None), "idempotency_exempt", False))
+
+
 def before_request() -> Response | None:
     """Replay a stored response, or remember the key for :func:`store`."""
-    if request.method != "POST":
+    if request.method != "POST" or _is_exempt():
         return None
     key = request.headers.get(HEADER)
     if key is None:
@@ -133,15 +149,17 @@ def store(response: Response) -> None:
     )
 
 
-def replay_after_race(response: Response) -> Response | None:
-    """After a failed commit: if another request with our key won, answer with its response."""
-    info = getattr(g, "idempotency_lost", None)
-    if info is None:
-        return None
+def replay_after_race(info) -> Response | None:
+    """After a failed commit or an error response: if another request with our key has meanwhile
+    committed, answer with its response (a retry must not see an error the first request did not).
+
+    ``info`` is what :func:`before_request` remembered in ``g.idempotency``.
+    """
     scope, key, method_path, fp = info
     rec = _lookup(scope, key, method_path)
     if rec is None:
         return None
     if rec.fingerprint != fp:
-        raise Conflict("同一 Idempotency-Key 已用于内容不同的请求", code="idempotency_key_reused")
+        raise Conflict("同一 Idempotency-Key 已用于内容不同的请求", code="idempotency_key_reused",
+                       details={"key": key})
     return _replay(rec)

@@ -64,11 +64,7 @@ def paginate(stmt: sa.Select, sort_cols: list, *, cursor: str | None, limit: int
     :raises BadRequest: ``cursor_invalid`` for a cursor that was not ours.
     """
     if cursor:
-        values = _decode(cursor, len(sort_cols))
-        values = [
-            dt.datetime.fromisoformat(v) if isinstance(v, str) and _is_datetime_col(c) else v
-            for c, v in zip(sort_cols, values, strict=True)
-        ]
+        values = [_cursor_value(c, v) for c, v in zip(sort_cols, _decode(cursor, len(sort_cols)), strict=True)]
         cmp = sa.tuple_(*sort_cols) < sa.tuple_(*values) if descending else (
             sa.tuple_(*sort_cols) > sa.tuple_(*values)
         )
@@ -81,6 +77,33 @@ def paginate(stmt: sa.Select, sort_cols: list, *, cursor: str | None, limit: int
         last = rows[-1]
         next_cursor = _encode([getattr(last, c.key) for c in sort_cols])
     return rows, next_cursor
+
+
+def _cursor_value(col, value):
+    # A cursor comes from the client: a value of the wrong type would reach the database (an error
+    # on PostgreSQL, a silent wrong comparison on SQLite), so each must match its column's type.
+    if _is_datetime_col(col):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except (TypeError, ValueError) as exc:
+            raise BadRequest("分页游标无效", code="cursor_invalid") from exc
+        if value.tzinfo is None:
+            raise BadRequest("分页游标无效", code="cursor_invalid")
+        return value
+    try:
+        expected = col.type.python_type
+    except (AttributeError, NotImplementedError):
+        expected = None
+    ok = value is not None and not isinstance(value, bool) and (
+        expected is None or isinstance(value, expected) or (expected is float and isinstance(value, int))
+    )
+    if expected is None:
+        ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        ok = False  # SQLite cannot bind it
+    if not ok:
+        raise BadRequest("分页游标无效", code="cursor_invalid")
+    return value
 
 
 def _is_datetime_col(col) -> bool:

@@ -252,7 +252,7 @@ def units_of_resident(user_id: int) -> list[tuple[UnitResident, Place]]:
             .join(Place, Place.id == UnitResident.unit_id)
             .where(UnitResident.user_id == user_id)
             .order_by(Place.id)
-        )
+        ).all()
     )
 
 

@@ -1,0 +1,338 @@
+"""API conventions: /api/v1, OpenAPI 3, one error envelope for every error, UTF-8 Chinese,
+cursor pagination, rate limits, and bad input that never becomes a 500."""
+
+from __future__ import annotations
+
+import base64
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openapi_spec_validator import validate
+
+from civic.core.errors import Conflict
+from civic.core.http import public_write_limit
+from civic.extensions import db, limiter
+
+# --- OpenAPI ------------------------------------------------------------------------------------
+
+def test_openapi_document_is_valid_openapi_3(client):
+    resp = client.get("/api/v1/openapi.json")
+    assert resp.status_code == 200
+    spec = resp.get_json()
+    validate(spec)
+    assert spec["openapi"] == "3.0.3"
+
+
+def test_openapi_lists_the_auth_paths(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/api/v1/auth/login", "/api/v1/auth/wechat", "/api/v1/auth/otp", "/api/v1/auth/otp/verify",
+                 "/api/v1/auth/logout", "/api/v1/me"):
+        assert path in paths
+    assert paths["/api/v1/auth/login"]["post"]["summary"] == "工作人员账号密码登录，返回 Bearer 令牌"
+
+
+def test_openapi_describes_the_error_envelope(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    assert schemas["Error"]["properties"]["error"]["$ref"] == "#/components/schemas/ErrorBody"
+    assert schemas["ErrorBody"]["required"] == ["code", "message"]
+    login = spec["paths"]["/api/v1/auth/login"]["post"]["responses"]
+    assert login["422"]["$ref"] == "#/components/responses/UNPROCESSABLE_ENTITY"
+    assert spec["components"]["responses"]["UNPROCESSABLE_ENTITY"]["content"]["application/json"][
+        "schema"]["$ref"] == "#/components/schemas/Error"
+
+
+def test_docs_page(client):
+    resp = client.get("/api/v1/docs")
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/html"
+    assert b"redoc" in resp.data and b"openapi.json" in resp.data
+
+
+# --- the one error envelope --------------------------------------------------------------------
+
+def test_422_validation_names_the_field(client, envelope):
+    err = envelope(client.post("/api/v1/auth/login", json={"username": "a"}), 422, "validation_failed")
+    assert err["details"] == {"fields": {"json": {"password": ["Missing data for required field."]}}}
+
+
+def test_422_unknown_field(client, envelope):
+    err = envelope(client.post("/api/v1/auth/login", json={"username": "a", "password": "b", "admin": True}),
+                   422, "validation_failed")
+    assert err["details"]["fields"]["json"] == {"admin": ["Unknown field."]}
+
+
+def test_422_wrong_type(client, envelope):
+    err = envelope(client.post("/api/v1/auth/login", json={"username": 5, "password": "b"}),
+                   422, "validation_failed")
+    assert err["details"]["fields"]["json"] == {"username": ["Not a valid string."]}
+
+
+def test_400_malformed_json(client, envelope):
+    resp = client.post("/api/v1/auth/login", data=b'{"username": "a",', content_type="application/json")
+    envelope(resp, 400, "malformed_json")
+
+
+def test_401(client, envelope):
+    envelope(client.get("/api/v1/me"), 401, "unauthenticated")
+
+
+def test_403_wrong_kind_of_account(client, factory, envelope):
+    headers = factory.token(factory.resident())
+    resp = client.post("/api/v1/registry/import/places", data="code,name\n", content_type="text/csv",
+                       headers=headers)
+    envelope(resp, 403, "wrong_account_kind")
+
+
+def test_404_unknown_path(client, envelope):
+    envelope(client.get("/api/v1/no-such-thing"), 404, "not_found")
+
+
+def test_404_unknown_object(client, factory, envelope):
+    resp = client.get("/api/v1/places/987654", headers=factory.token(factory.admin()))
+    assert resp.status_code == 404 and resp.mimetype == "application/json"
+    assert list(resp.get_json()) == ["error"]
+
+
+def test_405_keeps_the_allow_header(client, envelope):
+    resp = client.get("/api/v1/auth/login")
+    envelope(resp, 405, "method_not_allowed")
+    assert "POST" in resp.headers["Allow"]
+
+
+def test_413_json_over_max_json_bytes(app, client, envelope):
+    body = json.dumps({"username": "a" * app.config["MAX_JSON_BYTES"], "password": "b"})
+    err = envelope(client.post("/api/v1/auth/login", data=body, content_type="application/json"),
+                   413, "payload_too_large")
+    assert err["details"] == {"max_bytes": app.config["MAX_JSON_BYTES"]}
+
+
+def test_413_json_suffix_types_are_limited_too(app, client, envelope):
+    body = json.dumps({"username": "a" * app.config["MAX_JSON_BYTES"], "password": "b"})
+    resp = client.post("/api/v1/auth/login", data=body, content_type="application/merge-patch+json")
+    envelope(resp, 413, "payload_too_large")
+
+
+def test_chunked_json_is_not_read_past_the_limit(app, client, monkeypatch, envelope):
+    # No Content-Length to refuse up front: Werkzeug stops reading at MAX_JSON_BYTES, and the cut
+    # body is refused as malformed.
+    import io
+
+    monkeypatch.setitem(app.config, "MAX_JSON_BYTES", 1000)
+    body = json.dumps({"username": "a" * 5000, "password": "b"}).encode()
+    resp = client.post("/api/v1/auth/login", input_stream=io.BytesIO(body), content_type="application/json",
+                       environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""})
+    envelope(resp, 400, "malformed_json")
+
+
+def test_413_over_max_content_length(app, client, factory, monkeypatch, envelope):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
+    headers = factory.token(factory.admin())
+    resp = client.post("/api/v1/registry/import/places", data={"file": (__import__("io").BytesIO(b"x" * 5000),
+                       "places.csv")}, content_type="multipart/form-data", headers=headers)
+    envelope(resp, 413, "payload_too_large")
+
+
+def test_429_login_rate_limit(client, envelope):
+    for _ in range(10):
+        client.post("/api/v1/auth/login", json={"username": "x", "password": "y"})
+    resp = client.post("/api/v1/auth/login", json={"username": "x", "password": "y"})
+    err = envelope(resp, 429, "rate_limited")
+    assert err["details"] == {"limit": "10 per 1 minute"}
+    assert resp.headers["Retry-After"]
+
+
+def _boom():
+    raise RuntimeError("secret detail /etc/passwd")
+
+
+def _duplicate():
+    from civic.accounts.service import create_staff
+
+    create_staff(username="same", password_hash="x", display_name="一")
+    create_staff(username="same", password_hash="x", display_name="二")
+    return {}
+
+
+def _conflict():
+    raise Conflict("已被他人修改", code="stale_version")
+
+
+# Decorated once, at import, as a domain's views are (each decoration registers a limit).
+@public_write_limit
+def _comment():
+    return {"ok": True}, 201
+
+
+@public_write_limit
+def _idea():
+    return {"ok": True}, 201
+
+
+@pytest.fixture
+def test_app(make_app):
+    """A fresh app with test-only routes: one that raises, one that breaks a unique constraint,
+    one that raises a domain conflict, two public-write endpoints."""
+    app = make_app({"RATELIMIT_PUBLIC_WRITE": "3 per minute"})
+    app.add_url_rule("/test/boom", view_func=_boom)
+    app.add_url_rule("/test/duplicate", view_func=_duplicate, methods=["POST"])
+    app.add_url_rule("/test/conflict", view_func=_conflict, methods=["POST"])
+    app.add_url_rule("/test/comment", view_func=_comment, methods=["GET", "POST"])
+    app.add_url_rule("/test/idea", view_func=_idea, methods=["POST"])
+    return app
+
+
+def test_500_is_the_envelope_without_a_traceback(test_app, envelope):
+    resp = test_app.test_client().get("/test/boom")
+    envelope(resp, 500, "server_error")
+    assert b"Traceback" not in resp.data and b"passwd" not in resp.data
+
+
+def test_409_from_a_unique_constraint(test_app, envelope):
+    envelope(test_app.test_client().post("/test/duplicate"), 409, "conflict")
+    with test_app.app_context():
+        from civic.accounts.models import User
+
+        assert db.session.query(User).count() == 0
+
+
+def test_409_raised_by_a_domain(test_app, envelope):
+    envelope(test_app.test_client().post("/test/conflict"), 409, "stale_version")
+
+
+def test_public_writes_share_one_budget(test_app, envelope):
+    c = test_app.test_client()
+    with test_app.app_context():
+        limiter.reset()
+    first = c.post("/test/comment")
+    assert first.status_code == 201, first.data
+    assert [c.post("/test/idea").status_code, c.post("/test/comment").status_code] == [201, 201]
+    envelope(c.post("/test/idea"), 429, "rate_limited")
+    assert c.get("/test/comment").status_code == 201  # reads are not counted
+
+
+def test_public_writes_are_counted_per_account(test_app, factory):
+    c = test_app.test_client()
+    with test_app.app_context():
+        limiter.reset()
+    first, second = factory.token(factory.resident()), factory.token(factory.resident())
+    assert [c.post("/test/comment", headers=first).status_code for _ in range(4)] == [201, 201, 201, 429]
+    assert c.post("/test/comment", headers=second).status_code == 201
+
+
+# --- UTF-8 ----------------------------------------------------------------------------------------
+
+def test_chinese_goes_out_as_utf8(client):
+    resp = client.get("/api/v1/me")
+    assert "请先登录".encode() in resp.data
+    assert b"\\u" not in resp.data
+    assert resp.headers["Content-Type"] == "application/json"
+
+
+def test_chinese_in_success_bodies_is_utf8(client):
+    resp = client.get("/api/v1/openapi.json")
+    assert "登录与身份".encode() in resp.data
+
+
+# --- cursor pagination ---------------------------------------------------------------------------
+
+@pytest.fixture
+def units(factory):
+    from civic.property import service as reg
+
+    ladder = factory.ladder()
+    made = [u.id for u in ladder["units"]]
+    for n in range(23):
+        made.append(reg.create_place(kind="unit", code=f"U-x{n}", name=f"{201 + n}室", parent=ladder["building"],
+                                     area=Decimal("80.00"), area_source="registry").id)
+    factory.commit()
+    return made
+
+
+def test_walk_every_page(client, factory, units):
+    headers = factory.token(factory.admin())
+    seen, cursor, sizes = [], None, []
+    while True:
+        query = {"kind": "unit", "limit": 7} | ({"cursor": cursor} if cursor else {})
+        body = client.get("/api/v1/places", query_string=query, headers=headers).get_json()
+        sizes.append(len(body["items"]))
+        seen += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert sizes == [7, 7, 7, 4]
+    assert seen == sorted(units)
+
+
+@pytest.mark.parametrize("cursor", [
+    "garbage!!",
+    "bm90IGpzb24",  # "not json"
+    base64.urlsafe_b64encode(b'["x"]').decode(),  # wrong type for the id column
+    base64.urlsafe_b64encode(b"[1, 2]").decode(),  # wrong length
+    base64.urlsafe_b64encode(b"[true]").decode(),
+    base64.urlsafe_b64encode(b'[{"a": 1}]').decode(),
+    base64.urlsafe_b64encode(b"[100000000000000000000000]").decode(),
+    base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+])
+def test_bad_cursor_is_a_400(client, factory, envelope, cursor):
+    headers = factory.token(factory.admin())
+    resp = client.get("/api/v1/places", query_string={"kind": "unit", "cursor": cursor}, headers=headers)
+    envelope(resp, 400, "cursor_invalid")
+
+
+@pytest.mark.parametrize("limit", [0, 101, -1, "many"])
+def test_limit_out_of_range_is_a_422(client, factory, envelope, limit):
+    headers = factory.token(factory.admin())
+    envelope(client.get("/api/v1/places", query_string={"limit": limit}, headers=headers), 422, "validation_failed")
+
+
+# --- bad input never becomes a 500 ----------------------------------------------------------------
+
+BAD_BODIES = [
+    (b"", "application/json", 422),
+    (b"null", "application/json", 422),
+    (b"[]", "application/json", 422),
+    (b'"text"', "application/json", 422),
+    (b"{", "application/json", 400),
+    (b"\xff\xfe{}", "application/json", 400),
+    (b'{"phone": ["13900000000"]}', "application/json", 422),
+    (b'{"phone": 13900000000}', "application/json", 422),
+    (b'{"phone": "1390000000000000000000"}', "application/json", 422),
+    (b"phone=13900000000", "application/x-www-form-urlencoded", 422),
+    (b"<xml/>", "text/xml", 422),
+]
+
+
+@pytest.mark.parametrize(("path"), ["/api/v1/auth/login", "/api/v1/auth/otp", "/api/v1/auth/otp/verify",
+                                    "/api/v1/auth/wechat"])
+@pytest.mark.parametrize(("body", "ctype", "status"), BAD_BODIES)
+def test_bad_bodies_get_the_envelope(client, envelope, monkeypatch, path, body, ctype, status):
+    monkeypatch.setattr(limiter, "enabled", False)
+    resp = client.post(path, data=body, content_type=ctype)
+    assert resp.status_code == status, resp.data
+    assert resp.mimetype == "application/json"
+    assert list(resp.get_json()) == ["error"]
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                    max_size=3), max_leaves=8)
+FIELDS = st.dictionaries(st.sampled_from(["phone", "code", "username", "password", "extra"]),
+                         JSON | st.text(max_size=30), max_size=4)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=FIELDS | JSON, path=st.sampled_from(["/api/v1/auth/otp", "/api/v1/auth/otp/verify",
+                                                  "/api/v1/auth/login", "/api/v1/auth/wechat"]),
+       auth=st.none() | st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=20))
+def test_any_json_gets_an_answer_not_a_500(client, monkeypatch, body, path, auth):
+    monkeypatch.setattr(limiter, "enabled", False)
+    headers = {"Authorization": auth.encode("utf-8").decode("latin-1")} if auth is not None else {}
+    resp = client.post(path, json=body, headers=headers)
+    assert resp.status_code < 500 or resp.get_json()["error"]["code"] in ("wechat_unavailable",), resp.data
+    assert resp.mimetype == "application/json"
+    if resp.status_code >= 400:
+        assert set(resp.get_json()["error"]) == {"code", "message", "details"}
