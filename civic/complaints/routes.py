@@ -18,11 +18,10 @@ blp = Blueprint("complaints", __name__, url_prefix="/api/v1", description="六�
 @blp.route("/complaints")
 class Complaints(MethodView):
     @require("resident")
-    @blp.arguments(schemas.IntakeFormSchema, location="form")
-    @blp.arguments(schemas.PhotoFilesSchema, location="files")
+    @blp.arguments(schemas.IntakeFormSchema, location="form", content_type="multipart/form-data")
     @blp.response(201, schemas.ComplaintSchema)
     @blp.doc(security=[{"bearer": []}])
-    def post(self, form, _files):
+    def post(self, form):
         """居民拍照反映问题（multipart），返回已派单的案件
 
         Form fields: category, description (≤ 4,000 字), one of place_id / lat+lng+datum / address
@@ -86,9 +85,9 @@ class ComplaintTransitions(MethodView):
 @blp.route("/complaints/<int:complaint_id>/photos")
 class ComplaintPhotos(MethodView):
     @require("staff")
-    @blp.arguments(schemas.PhotoFilesSchema, location="files")
+    @blp.arguments(schemas.PhotoFilesSchema, location="form", content_type="multipart/form-data")
     @blp.response(201, schemas.ComplaintSchema)
-    def post(self, _files, complaint_id):
+    def post(self, _form, complaint_id):
         """主办方上传处置结果照片（与受理同一照片流程）"""
         user = current_actor()
         files = [(f.filename or f"photo{i + 1}", f.read()) for i, f in enumerate(request.files.getlist("photos"))]

@@ -21,6 +21,9 @@ class IntakeFormSchema(ma.Schema):
     gps_consent = ma.fields.Boolean(load_default=False,
                                     metadata={"description": "是否同意使用照片中的位置信息（单独同意）"})
     urgent = ma.fields.Boolean(load_default=False, metadata={"description": "正在发生（如正在施工的违法搭建）"})
+    # Documentation only: the files arrive in request.files, which the route reads.
+    photos = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
+                            metadata={"description": "1-9 张照片（JPEG、PNG、WebP、HEIC）"})
 
 
 class PhotoFilesSchema(ma.Schema):
