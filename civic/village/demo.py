@@ -115,4 +115,5 @@ def load_demo_village(today: dt.date | None = None) -> dict:
     inq = service.ask(asked, "道路硬化工程款支付给了哪家单位？工程什么时候完工？", villager)
     service.answer(inq.id, "工程款支付给浦东路桥建设公司，工程已于本月底完工，经村民代表验收合格。", committee)
     return {"village": village.code, "disclosures": len(published) + len(quarters), "correction": fixed.id,
-            "inquiry": inq.id, "villager_phone": "13900009901"}
+            "inquiry": inq.id, "inquiry_disclosure": asked.id,
+            "villager_phone": "13900009901"}
