@@ -8,6 +8,19 @@ from civic.core.db import SHANGHAI
 from civic.extensions import db
 
 
+def _drain() -> None:
+    """With Redis, jobs went to RQ: run a real RQ worker (no fork) until the queue is empty."""
+    from flask import current_app
+
+    if current_app.config.get("REDIS_URL"):
+        from rq import SimpleWorker
+
+        from civic.core.jobs import QUEUE_NAME, redis_connection
+
+        SimpleWorker([QUEUE_NAME], connection=redis_connection()).work(burst=True)
+        db.session.expire_all()
+
+
 def _rows(client, vil, on, period=None):
     q = f"?on={on}" + (f"&period={period}" if period else "")
     r = client.get(f"/api/v1/villages/V-T/compliance{q}", headers=vil["h_wang"])
@@ -41,11 +54,13 @@ def test_daily_job_tells_the_street_centre_once(client, vil):
     assert ("finance.accounts", "2026-01") in overdue
     at = dt.datetime.combine(today, dt.time(1, 5), tzinfo=SHANGHAI)
     assert "village.flag_overdue" in tick(at)
+    _drain()
     notes = notices_for(vil["sc"].id)
     assert {(n.data["item_code"], n.data["period"]) for n in notes} == overdue
     assert {n.kind for n in notes} == {"disclosure_overdue"}
     assert notices_for(vil["vs"].id) == []
     tick(at + dt.timedelta(days=1))
+    _drain()
     assert len(notices_for(vil["sc"].id)) == len(overdue)
 
 
