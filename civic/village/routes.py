@@ -1,0 +1,204 @@
+"""村务公开 API: catalogue, disclosures, vouchers, inquiries, compliance.  HTTP only."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from civic.core.auth import current_actor, require
+from civic.core.storage import MediaStore
+from civic.village import jobs as _jobs  # noqa: F401  (registers the periodic job)
+from civic.village import schemas, service
+
+blp = Blueprint("village", __name__, url_prefix="/api/v1", description="村务公开")
+
+
+@blp.route("/villages/<village_code>/catalogue")
+class Catalogue(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, schemas.CatalogueItemOut(many=True))
+    def get(self, village_code):
+        """村务公开目录（类别、事项、法律依据、公开周期）"""
+        return service.catalogue(service.village_by_code(village_code))
+
+    @require("staff", "admin")
+    @blp.arguments(schemas.CatalogueItemIn)
+    @blp.response(201, schemas.CatalogueItemOut)
+    def post(self, data, village_code):
+        """新增公开目录事项（村民委员会）
+
+        409 ``catalogue_item_exists``; 403 ``not_village_committee``.
+        """
+        return service.add_catalogue_item(service.village_by_code(village_code), data, current_actor())
+
+
+@blp.route("/villages/<village_code>/catalogue/<int:item_id>")
+class CatalogueItemById(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.CatalogueItemPatch)
+    @blp.response(200, schemas.CatalogueItemOut)
+    def patch(self, data, village_code, item_id):
+        """修改公开目录事项（周期、依据、停用）"""
+        return service.update_catalogue_item(service.village_by_code(village_code), item_id, data,
+                                             current_actor())
+
+
+@blp.route("/villages/<village_code>/settings")
+class Settings(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.SettingsIn)
+    @blp.response(200, schemas.SettingsOut)
+    def patch(self, data, village_code):
+        """村务公开设置（财务往来较多则财务按月公开；起算日期）"""
+        return service.update_settings(service.village_by_code(village_code), data, current_actor())
+
+
+@blp.route("/villages/<village_code>/members")
+class Members(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.MemberIn)
+    @blp.response(201, schemas.MemberOut)
+    def post(self, data, village_code):
+        """任命村民委员会或村务监督委员会成员
+
+        409 ``supervision_conflict``: nobody serves on both (组织法 Art. 32).
+        """
+        return service.add_committee_member(service.village_by_code(village_code), actor=current_actor(), **data)
+
+
+@blp.route("/villages/<village_code>/disclosures")
+class Disclosures(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(schemas.DisclosureListArgs, location="query")
+    @blp.response(200, schemas.DisclosureBrief(many=True))
+    def get(self, args, village_code):
+        """本村公开事项列表（村两委、街镇可见草稿）"""
+        return service.list_disclosures(service.village_by_code(village_code), current_actor(), **args)
+
+    @require("staff", "admin")
+    @blp.arguments(schemas.DisclosureIn)
+    @blp.response(201, schemas.DisclosureOut)
+    def post(self, data, village_code):
+        """起草公开事项（村民委员会）
+
+        422 ``catalogue_item_unknown``, ``period_invalid``, ``amount_invalid``.
+        """
+        return service.create_disclosure(service.village_by_code(village_code), data, current_actor())
+
+
+@blp.route("/village-disclosures/<int:disclosure_id>")
+class DisclosureById(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, schemas.DisclosureOut)
+    def get(self, disclosure_id):
+        """单个公开事项（含明细、合计）"""
+        return service.view_disclosure(service.get_disclosure(disclosure_id), current_actor())
+
+    @require("staff", "admin")
+    @blp.arguments(schemas.DisclosurePatch)
+    @blp.response(200, schemas.DisclosureOut)
+    def patch(self, data, disclosure_id):
+        """修改草稿（标题、正文、余额；lines 追加明细）
+
+        409 ``disclosure_locked`` once submitted.
+        """
+        return service.update_disclosure(service.get_disclosure(disclosure_id), data, current_actor())
+
+
+@blp.route("/village-disclosures/<int:disclosure_id>/lines/<int:line_id>")
+class LineById(MethodView):
+    @require("staff", "admin")
+    @blp.response(204)
+    def delete(self, disclosure_id, line_id):
+        """删除草稿中的一条明细"""
+        service.delete_line(service.get_disclosure(disclosure_id), line_id, current_actor())
+
+
+@blp.route("/village-disclosures/<int:disclosure_id>/lines/<int:line_id>/vouchers")
+class Vouchers(MethodView):
+    @require("staff", "admin")
+    @blp.response(201, schemas.VoucherOut(many=True))
+    def post(self, disclosure_id, line_id):
+        """上传凭证照片（multipart，字段 photos，可多张）
+
+        Photos go through the photo pipeline (format sniffed, metadata stripped): 415/413/422 photo_*.
+        """
+        files = [(f.filename or "photo", f.read()) for f in request.files.getlist("photos")]
+        return service.add_vouchers(service.get_disclosure(disclosure_id), line_id, files, current_actor(),
+                                    MediaStore(current_app.config["MEDIA_DIR"]))
+
+
+@blp.route("/village-disclosures/<int:disclosure_id>/transitions")
+class Transitions(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.TransitionIn)
+    @blp.response(200, schemas.DisclosureOut)
+    def post(self, data, disclosure_id):
+        """提交、退回、审核签字、公开
+
+        409 ``transition_invalid``, ``balance_mismatch`` (details: opening_balance, income, expense,
+        closing_balance, expected_closing); 403 ``supervision_conflict``.
+        """
+        return service.transition(service.get_disclosure(disclosure_id), data["action"], current_actor(),
+                                  data.get("note"))
+
+
+@blp.route("/village-disclosures/<int:disclosure_id>/corrections")
+class Corrections(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.CorrectionIn)
+    @blp.response(201, schemas.DisclosureOut)
+    def post(self, data, disclosure_id):
+        """更正已公开事项（生成新版本，旧版本保留并标注已更正）"""
+        return service.create_correction(service.get_disclosure(disclosure_id), data, current_actor())
+
+
+@blp.route("/village-disclosures/<int:disclosure_id>/inquiries")
+class Inquiries(MethodView):
+    @require("resident")
+    @blp.arguments(schemas.InquiryIn)
+    @blp.response(201, schemas.InquiryOut)
+    def post(self, data, disclosure_id):
+        """村民就已公开事项提出查询（15 日内答复）"""
+        return service.ask(service.get_disclosure(disclosure_id), data["question"], current_actor())
+
+
+@blp.route("/village-inquiries/<int:inquiry_id>/answer")
+class InquiryAnswer(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.AnswerIn)
+    @blp.response(200, schemas.InquiryOut)
+    def post(self, data, inquiry_id):
+        """村民委员会答复查询（公开页面显示）"""
+        return service.answer(inquiry_id, data["answer"], current_actor())
+
+
+@blp.route("/villages/<village_code>/inquiries")
+class VillageInquiries(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.InquiryListArgs, location="query")
+    @blp.response(200, schemas.InquiryOut(many=True))
+    def get(self, args, village_code):
+        """本村查询（overdue=true：逾期未答复，村务监督委员会与街镇可见）"""
+        return service.list_inquiries(service.village_by_code(village_code), current_actor(), **args)
+
+
+@blp.route("/villages/<village_code>/compliance")
+class Compliance(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.ComplianceArgs, location="query")
+    @blp.response(200, schemas.ComplianceOut)
+    def get(self, args, village_code):
+        """应公开、逾期未公开事项（按公开期）"""
+        return service.village_compliance(service.village_by_code(village_code), current_actor(), **args)
+
+
+@blp.route("/streets/<street_code>/village-overview")
+class StreetOverview(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.StreetOverviewArgs, location="query")
+    @blp.response(200, schemas.StreetOverviewOut)
+    def get(self, args, street_code):
+        """街镇所辖各村村务公开概况（逾期事项、逾期查询）"""
+        return service.street_overview(street_code, current_actor(), **args)

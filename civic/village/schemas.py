@@ -1,0 +1,265 @@
+"""村务公开 request and response shapes.  Money: integer 分 (``*_fen``) or a 元 string (``*_yuan``)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from civic.core.schemas import ShanghaiDateTime
+from civic.village.models import CADENCES, CATEGORIES, LINE_KINDS
+
+
+class Strict(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class AmountField(ma.fields.Field):
+    """An int (分) or a string (元, e.g. "1,234.56"); parsed exactly by the service."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ma.ValidationError("金额须为整数（分）或元字符串")
+        return value
+
+
+class LineIn(Strict):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(LINE_KINDS))
+    date = ma.fields.Date(required=True)
+    account = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    counterparty = ma.fields.String(load_default="")
+    amount_fen = ma.fields.Integer(strict=True)
+    amount_yuan = ma.fields.String()
+
+    @ma.validates_schema
+    def _one_amount(self, data, **kwargs):
+        if ("amount_fen" in data) == ("amount_yuan" in data):
+            raise ma.ValidationError("须且只能填写 amount_fen 或 amount_yuan 之一", "amount_fen")
+
+
+class DisclosureIn(Strict):
+    item_code = ma.fields.String(required=True)
+    period = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    body = ma.fields.String(load_default="")
+    opening_balance = AmountField(allow_none=True)
+    closing_balance = AmountField(allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(LineIn), validate=ma.validate.Length(max=2000))
+
+
+class DisclosurePatch(Strict):
+    title = ma.fields.String()
+    body = ma.fields.String()
+    opening_balance = AmountField(allow_none=True)
+    closing_balance = AmountField(allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(LineIn), validate=ma.validate.Length(max=2000),
+                           metadata={"description": "appended"})
+
+
+class CorrectionIn(DisclosurePatch):
+    reason = ma.fields.String(required=True)
+
+
+class TransitionIn(Strict):
+    action = ma.fields.String(required=True, metadata={"description": "submit, return, sign_off, publish"})
+    note = ma.fields.String(load_default=None, allow_none=True)
+
+
+class VoucherOut(ma.Schema):
+    id = ma.fields.Integer()
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+
+
+class LineOut(ma.Schema):
+    id = ma.fields.Integer()
+    position = ma.fields.Integer()
+    kind = ma.fields.String()
+    date = ma.fields.Date()
+    account = ma.fields.String()
+    description = ma.fields.String()
+    counterparty = ma.fields.String()
+    amount_fen = ma.fields.Integer(attribute="amount")
+    vouchers = ma.fields.List(ma.fields.Nested(VoucherOut))
+
+
+class AccountTotal(ma.Schema):
+    account = ma.fields.String()
+    income = ma.fields.Integer()
+    expense = ma.fields.Integer()
+
+
+class TotalsOut(ma.Schema):
+    income = ma.fields.Integer()
+    expense = ma.fields.Integer()
+    expected_closing = ma.fields.Integer(allow_none=True)
+    balanced = ma.fields.Boolean()
+    by_account = ma.fields.List(ma.fields.Nested(AccountTotal))
+
+
+class DisclosureOut(ma.Schema):
+    id = ma.fields.Integer()
+    village_id = ma.fields.Integer()
+    category = ma.fields.String()
+    period = ma.fields.String()
+    title = ma.fields.String()
+    body = ma.fields.String()
+    status = ma.fields.String()
+    version = ma.fields.Integer()
+    series_id = ma.fields.Integer()
+    supersedes_id = ma.fields.Integer(allow_none=True)
+    corrected_by_id = ma.fields.Integer(allow_none=True)
+    correction_reason = ma.fields.String(allow_none=True)
+    review_note = ma.fields.String(allow_none=True)
+    opening_balance = ma.fields.Integer(allow_none=True)
+    closing_balance = ma.fields.Integer(allow_none=True)
+    content_hash = ma.fields.String(allow_none=True)
+    submitted_at = ShanghaiDateTime(allow_none=True)
+    signed_off_at = ShanghaiDateTime(allow_none=True)
+    published_at = ShanghaiDateTime(allow_none=True)
+    corrected_at = ShanghaiDateTime(allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(LineOut))
+    totals = ma.fields.Method("_totals")
+
+    def _totals(self, obj):
+        from civic.village.service import totals
+
+        return TotalsOut().dump(totals(obj))
+
+
+class DisclosureBrief(ma.Schema):
+    id = ma.fields.Integer()
+    category = ma.fields.String()
+    period = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.String()
+    version = ma.fields.Integer()
+    content_hash = ma.fields.String(allow_none=True)
+    published_at = ShanghaiDateTime(allow_none=True)
+
+
+class DisclosureListArgs(Strict):
+    status = ma.fields.String()
+    period = ma.fields.String()
+
+
+class CatalogueItemIn(Strict):
+    code = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[a-z_]+\.[a-z0-9_]+$"))
+    category = ma.fields.String(required=True, validate=ma.validate.OneOf(CATEGORIES))
+    title = ma.fields.String(required=True)
+    legal_basis = ma.fields.String(required=True)
+    cadence = ma.fields.String(required=True, validate=ma.validate.OneOf(CADENCES))
+    monthly_if_busy = ma.fields.Boolean(load_default=False)
+    due_days = ma.fields.Integer(load_default=10, validate=ma.validate.Range(min=0, max=90))
+
+
+class CatalogueItemPatch(Strict):
+    title = ma.fields.String()
+    legal_basis = ma.fields.String()
+    cadence = ma.fields.String(validate=ma.validate.OneOf(CADENCES))
+    monthly_if_busy = ma.fields.Boolean()
+    due_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=90))
+    active = ma.fields.Boolean()
+
+
+class CatalogueItemOut(ma.Schema):
+    id = ma.fields.Integer()
+    code = ma.fields.String()
+    category = ma.fields.String()
+    title = ma.fields.String()
+    legal_basis = ma.fields.String()
+    cadence = ma.fields.String()
+    monthly_if_busy = ma.fields.Boolean()
+    due_days = ma.fields.Integer()
+    active = ma.fields.Boolean()
+
+
+class SettingsIn(Strict):
+    many_transactions = ma.fields.Boolean()
+    tracking_since = ma.fields.Date()
+
+
+class SettingsOut(ma.Schema):
+    many_transactions = ma.fields.Boolean()
+    tracking_since = ma.fields.Date()
+    content_version = ma.fields.Integer()
+
+
+class ComplianceArgs(Strict):
+    on = ma.fields.Date(load_default=None)
+    period = ma.fields.String(load_default=None)
+
+
+class ComplianceRow(ma.Schema):
+    item_code = ma.fields.String()
+    title = ma.fields.String()
+    category = ma.fields.String()
+    cadence = ma.fields.String()
+    period = ma.fields.String()
+    due_on = ma.fields.Date()
+    status = ma.fields.String()
+    disclosure_id = ma.fields.Integer(allow_none=True)
+
+
+class ComplianceOut(ma.Schema):
+    village_code = ma.fields.String()
+    on = ma.fields.Date()
+    items = ma.fields.List(ma.fields.Nested(ComplianceRow))
+
+
+class VillageSummary(ma.Schema):
+    village_code = ma.fields.String()
+    village_name = ma.fields.String()
+    published = ma.fields.Integer()
+    current = ma.fields.Integer()
+    due = ma.fields.Integer()
+    overdue = ma.fields.Integer()
+    overdue_items = ma.fields.List(ma.fields.Nested(ComplianceRow))
+    overdue_inquiries = ma.fields.Integer()
+
+
+class StreetOverviewArgs(Strict):
+    on = ma.fields.Date(load_default=None)
+
+
+class StreetOverviewOut(ma.Schema):
+    street_code = ma.fields.String()
+    on = ma.fields.Date()
+    villages = ma.fields.List(ma.fields.Nested(VillageSummary))
+
+
+class InquiryIn(Strict):
+    question = ma.fields.String(required=True)
+
+
+class AnswerIn(Strict):
+    answer = ma.fields.String(required=True)
+
+
+class InquiryOut(ma.Schema):
+    """No asker identity: the committee answers the question, not the person."""
+
+    id = ma.fields.Integer()
+    disclosure_id = ma.fields.Integer()
+    question = ma.fields.String()
+    asked_at = ShanghaiDateTime()
+    due_at = ShanghaiDateTime()
+    answer = ma.fields.String(allow_none=True)
+    answered_at = ShanghaiDateTime(allow_none=True)
+
+
+class InquiryListArgs(Strict):
+    overdue = ma.fields.Boolean(load_default=False)
+
+
+class MemberIn(Strict):
+    organisation_id = ma.fields.Integer(required=True)
+    user_id = ma.fields.Integer(required=True)
+    role = ma.fields.String(load_default="handler")
+
+
+class MemberOut(ma.Schema):
+    id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    organisation_id = ma.fields.Integer()
+    role = ma.fields.String()

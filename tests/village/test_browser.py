@@ -1,0 +1,77 @@
+"""The demo village's public page in real headless Chromium (Debian's, driven by Playwright)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+pytestmark = pytest.mark.skipif(
+    not shutil.which(CHROMIUM) and os.environ.get("CIVIC_REQUIRE_SERVICES") != "1",
+    reason="needs Debian's chromium at /usr/bin/chromium (scripts/setup --test installs it)",
+)
+
+
+@pytest.fixture
+def server(app):
+    from werkzeug.serving import make_server
+
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+    t.join(5)
+
+
+@pytest.fixture
+def demo(app):
+    from civic.core.db import commit
+    from civic.demo import load_demo
+
+    summary = load_demo()
+    commit()
+    return summary["village"]
+
+
+def test_demo_page_renders_the_finance_table_in_chromium(server, demo):
+    from PIL import Image, ImageStat
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 412, "height": 915}, java_script_enabled=False)
+            page.goto(f"{server}/villages/V-XF/")
+            assert "新丰村" in page.title()
+            assert page.locator("text=已更正").count() >= 1
+            page.goto(f"{server}/villages/V-XF/disclosures/{demo['correction']}")
+            table = page.locator("table#finance")
+            rows = table.locator("tbody tr")
+            assert rows.count() >= 5
+            income = page.locator("#total-income").inner_text()
+            assert re.fullmatch(r"\d{1,3}(,\d{3})*\.\d{2}", income)
+            assert "道路硬化工程款录入错误" in page.content()
+            assert "12,500.00" in table.inner_text()
+            box = table.bounding_box()
+            assert box and box["width"] > 100 and box["height"] > 100
+            shot = table.screenshot(path=str(ARTIFACTS / "village-finance-table.png"))
+            stat = ImageStat.Stat(Image.open(io.BytesIO(shot)).convert("L"))
+            assert stat.var[0] > 100  # text and borders, not a blank box
+            page.goto(f"{server}/villages/V-XF/disclosures/{demo['inquiry_disclosure']}")
+            assert "道路硬化工程款支付给了哪家单位" in page.content() and "村委会答" in page.content()
+            assert "13900009901" not in page.content()
+            page.screenshot(path=str(ARTIFACTS / "village-inquiry.png"), full_page=True)
+        finally:
+            browser.close()

@@ -1,0 +1,119 @@
+"""Compliance per period, the daily overdue job and its outbox, inquiries and their 15 days."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from civic.core.db import SHANGHAI
+from civic.extensions import db
+
+
+def _drain() -> None:
+    """With Redis, jobs went to RQ: run a real RQ worker (no fork) until the queue is empty."""
+    from flask import current_app
+
+    if current_app.config.get("REDIS_URL"):
+        from rq import SimpleWorker
+
+        from civic.core.jobs import QUEUE_NAME, redis_connection
+
+        SimpleWorker([QUEUE_NAME], connection=redis_connection()).work(burst=True)
+        db.session.expire_all()
+
+
+def _rows(client, vil, on, period=None):
+    q = f"?on={on}" + (f"&period={period}" if period else "")
+    r = client.get(f"/api/v1/villages/V-T/compliance{q}", headers=vil["h_wang"])
+    assert r.status_code == 200, r.json
+    return {(x["item_code"], x["period"]): x["status"] for x in r.json["items"]}
+
+
+def test_finance_is_monthly_for_a_busy_village_and_overdue_after_due_days(client, vil, publish):
+    publish(period="2026-01")
+    rows = _rows(client, vil, "2026-03-05")
+    assert rows[("finance.accounts", "2026-01")] == "published"
+    assert rows[("finance.accounts", "2026-02")] == "due"  # ended 02-28, due by 03-10
+    assert rows[("finance.accounts", "2026-03")] == "current"
+    assert _rows(client, vil, "2026-03-11")[("finance.accounts", "2026-02")] == "overdue"
+
+
+def test_finance_is_quarterly_for_a_quiet_village(client, vil):
+    client.patch("/api/v1/villages/V-T/settings", json={"many_transactions": False}, headers=vil["h_hua"])
+    rows = _rows(client, vil, "2026-04-11", period="2026-Q1")
+    assert rows == {("party.organisation", "2026-Q1"): "overdue", ("affairs.decisions", "2026-Q1"): "overdue",
+                    ("finance.accounts", "2026-Q1"): "overdue", ("finance.subsidies", "2026-Q1"): "overdue",
+                    ("services.policies", "2026-Q1"): "overdue"}
+
+
+def test_daily_job_tells_the_street_centre_once(client, vil):
+    from civic.core.jobs import tick
+    from civic.village.service import compliance, notices_for, today_shanghai
+
+    today = today_shanghai()
+    overdue = {(r["item_code"], r["period"]) for r in compliance(vil["village"], today) if r["status"] == "overdue"}
+    assert ("finance.accounts", "2026-01") in overdue
+    at = dt.datetime.combine(today, dt.time(1, 5), tzinfo=SHANGHAI)
+    assert "village.flag_overdue" in tick(at)
+    _drain()
+    notes = notices_for(vil["sc"].id)
+    assert {(n.data["item_code"], n.data["period"]) for n in notes} == overdue
+    assert {n.kind for n in notes} == {"disclosure_overdue"}
+    assert notices_for(vil["vs"].id) == []
+    tick(at + dt.timedelta(days=1))
+    _drain()
+    assert len(notices_for(vil["sc"].id)) == len(overdue)
+
+
+def test_street_overview_lists_its_villages(client, vil):
+    r = client.get("/api/v1/streets/S-T/village-overview?on=2026-02-12", headers=vil["h_wang"])
+    assert r.status_code == 200
+    v = r.json["villages"][0]
+    assert (v["village_code"], v["overdue"], v["overdue_items"][0]["period"]) == ("V-T", 1, "2026-01")
+    assert client.get("/api/v1/streets/S-T/village-overview", headers=vil["h_hua"]).status_code == 403
+
+
+def _ask(client, vil, publish):
+    did = publish()["id"]
+    r = client.post(f"/api/v1/village-disclosures/{did}/inquiries", json={"question": "道路修补是哪段路？"},
+                    headers=vil["h_villager"])
+    assert r.status_code == 201
+    return did, r.json
+
+
+def test_inquiry_is_due_in_fifteen_days(client, vil, publish):
+    _did, inq = _ask(client, vil, publish)
+    asked = dt.datetime.fromisoformat(inq["asked_at"])
+    assert dt.datetime.fromisoformat(inq["due_at"]) - asked == dt.timedelta(days=15)
+
+
+def test_unanswered_inquiry_after_fifteen_days_shows_to_supervision_and_town(client, vil, publish):
+    from civic.village.models import Inquiry
+    from civic.village.service import flag_overdue, notices_for
+
+    _did, inq = _ask(client, vil, publish)
+    assert client.get("/api/v1/villages/V-T/inquiries?overdue=true", headers=vil["h_jin"]).json == []
+    row = db.session.get(Inquiry, inq["id"])
+    row.asked_at -= dt.timedelta(days=16)
+    row.due_at -= dt.timedelta(days=16)
+    db.session.commit()
+    for h in ("h_jin", "h_wang"):
+        assert [i["id"] for i in client.get("/api/v1/villages/V-T/inquiries?overdue=true", headers=vil[h]).json] == [inq["id"]]
+    flag_overdue()
+    assert [n.kind for n in notices_for(vil["vs"].id)] == ["inquiry_overdue"]
+    assert "inquiry_overdue" in [n.kind for n in notices_for(vil["sc"].id)]
+
+
+def test_answer_shows_on_the_public_page_without_the_asker(client, vil, publish):
+    did, inq = _ask(client, vil, publish)
+    r = client.post(f"/api/v1/village-inquiries/{inq['id']}/answer", json={"answer": "是村东头的新丰路。"},
+                    headers=vil["h_hua"])
+    assert r.status_code == 200 and "asker_id" not in r.json
+    page = client.get(f"/villages/V-T/disclosures/{did}").data.decode()
+    assert "道路修补是哪段路？" in page and "是村东头的新丰路。" in page
+    assert "13912345678" not in page and "139****5678" not in page and "测试居民" not in page
+
+
+def test_staff_cannot_ask(client, vil, publish):
+    did = publish()["id"]
+    r = client.post(f"/api/v1/village-disclosures/{did}/inquiries", json={"question": "?"}, headers=vil["h_hua"])
+    assert r.status_code == 403
