@@ -24,6 +24,7 @@ from civic.accounts.service import create_resident, create_staff, hash_password
 from civic.extensions import db
 from civic.property import service as registry
 from civic.property.models import Place, UnitResident
+from civic.voting.demo import load_demo_votes
 
 DEMO_PASSWORD = "civic-demo-2026"
 ADMIN_PASSWORD = "civic-admin-2026"
@@ -199,6 +200,7 @@ def load_demo(*, if_empty: bool = False) -> dict:
                         for o, unit in owners])
     db.session.flush()
     return {
+        "voting": load_demo_votes(),
         "places": db.session.scalar(sa.select(sa.func.count()).select_from(Place)),
         "units": {c: len(v) for c, v in units_by_compound.items()},
         "organisations": len(orgs),
