@@ -119,9 +119,9 @@ def _register_modules(app: Flask) -> None:
     from civic.accounts.routes import blp as auth_blp
     from civic.core.cli import civic_cli
     from civic.core.routes import blp as core_blp
+    from civic.extensions import api
     from civic.property.routes import blp as registry_blp
     from civic.voting.routes import blp as voting_blp
-    from civic.extensions import api
 
     for blp in (core_blp, auth_blp, registry_blp, voting_blp):
         api.register_blueprint(blp)

@@ -374,7 +374,7 @@ def list_units(roster_id: int, actor, *, cursor: str | None, limit: int) -> tupl
     ties = db.session.execute(
         sa.select(RosterOwner, RosterPerson).join(RosterPerson, RosterPerson.id == RosterOwner.person_id)
         .where(RosterOwner.roster_unit_id.in_([r.id for r in rows])).order_by(RosterOwner.id)
-    ).tuples().all()
+    ).all()
     by_unit: dict[int, list[dict]] = defaultdict(list)
     for t, p in ties:
         by_unit[t.roster_unit_id].append({"person_id": p.id, "name": p.name, "phone": mask_phone(p.phone),

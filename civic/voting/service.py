@@ -255,7 +255,7 @@ def _freeze(vote: Vote) -> dict:
         {"vote_id": vote.id, "key": h.key, "area": h.area, "unit_count": len(h.unit_ids),
          "label": ", ".join(by_id[i].unit_code for i in h.unit_ids[:3]) + ("…" if len(h.unit_ids) > 3 else "")}
         for h in heads])
-    head_ids = dict(db.session.execute(sa.select(Head.key, Head.id).where(Head.vote_id == vote.id)).tuples())
+    head_ids = dict(db.session.execute(sa.select(Head.key, Head.id).where(Head.vote_id == vote.id)).all())
     unit_rows, member_rows = [], {}
     for h in heads:
         hid = head_ids[h.key]
@@ -644,7 +644,7 @@ def turnout(vote_id: int, actor) -> dict:
     acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
     if vote.state in ("draft", "announced"):
         raise Conflict("投票尚未开始", code="vote_not_open")
-    voted = dict(db.session.execute(sa.select(Ballot.head_id, Ballot.kind).where(Ballot.vote_id == vote.id)).tuples())
+    voted = dict(db.session.execute(sa.select(Ballot.head_id, Ballot.kind).where(Ballot.vote_id == vote.id)).all())
     heads = db.session.execute(sa.select(Head.id, Head.label, Head.unit_count, Head.area)
                                .where(Head.vote_id == vote.id).order_by(Head.id)).all()
     items = [{"head_id": h.id, "label": h.label, "units": h.unit_count, "area": h.area,
@@ -722,7 +722,7 @@ def compute_results(vote: Vote) -> dict:
         head_choice.setdefault(unit_head[b.unit_id], {}).update(b.choices)
     buildings: dict[str, dict] = {}
     unit_building = dict(db.session.execute(sa.select(VoteUnit.roster_unit_id, VoteUnit.building)
-                                            .where(VoteUnit.vote_id == vote.id)).tuples())
+                                            .where(VoteUnit.vote_id == vote.id)).all())
     for u in units:
         name = unit_building[u.unit_id]
         b = buildings.setdefault(name, {"building": name, "units": 0, "area": Decimal(0), "matters": {
@@ -772,11 +772,11 @@ def full_record(vote_id: int, actor) -> dict:
     org = acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
     _require_state(vote, "closed", "published", code="record_not_available")
     matters = matters_of(vote.id)
-    heads = dict(db.session.execute(sa.select(Head.id, Head.label).where(Head.vote_id == vote.id)).tuples())
+    heads = dict(db.session.execute(sa.select(Head.id, Head.label).where(Head.vote_id == vote.id)).all())
     codes = dict(db.session.execute(sa.select(VoteUnit.roster_unit_id, VoteUnit.unit_code)
-                                    .where(VoteUnit.vote_id == vote.id)).tuples())
+                                    .where(VoteUnit.vote_id == vote.id)).all())
     persons = dict(db.session.execute(
-        sa.select(RosterPerson.id, RosterPerson.name).where(RosterPerson.roster_id == vote.roster_id)).tuples())
+        sa.select(RosterPerson.id, RosterPerson.name).where(RosterPerson.roster_id == vote.roster_id)).all())
     ballots = db.session.scalars(sa.select(Ballot).where(Ballot.vote_id == vote.id).order_by(Ballot.id)).all()
     entries = db.session.scalars(sa.select(PaperEntry).where(PaperEntry.vote_id == vote.id)
                                  .order_by(PaperEntry.id)).all()
