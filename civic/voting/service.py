@@ -665,13 +665,18 @@ def tally_inputs(vote_id: int, mode: str):
                              developer_held=dev)
              for uid, hid, area, src, dev in db.session.execute(
                  sa.select(VoteUnit.roster_unit_id, VoteUnit.head_id, VoteUnit.area, VoteUnit.area_source,
-                           VoteUnit.developer_held).where(VoteUnit.vote_id == vote_id))]
-    ballots = [pure.BallotEntry(unit_id=uid, choices=choices, kind=kind)
-               for uid, kind, choices in db.session.execute(
-                   sa.select(Ballot.roster_unit_id, Ballot.kind, Ballot.choices)
-                   .where(Ballot.vote_id == vote_id, Ballot.kind != "paper")
-                   .union_all(sa.select(PaperEntry.roster_unit_id, sa.literal("paper"), PaperEntry.choices)
-                              .where(PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None))))]
+                           VoteUnit.developer_held).where(VoteUnit.vote_id == vote_id)).all()]
+    # One column per matter (``choices->>'<id>'``), so no JSON document is parsed in Python.
+    keys = [str(k) for k in db.session.scalars(sa.select(Matter.id).where(Matter.vote_id == vote_id)
+                                               .order_by(Matter.id))]
+    online = sa.select(Ballot.roster_unit_id, Ballot.kind, *(Ballot.choices[k].as_string() for k in keys)).where(
+        Ballot.vote_id == vote_id, Ballot.kind != "paper")
+    paper = sa.select(PaperEntry.roster_unit_id, sa.literal("paper"),
+                      *(PaperEntry.choices[k].as_string() for k in keys)).where(
+        PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None))
+    ballots = [pure.BallotEntry(unit_id=row[0], kind=row[1],
+                                choices={k: c for k, c in zip(keys, row[2:], strict=True) if c is not None})
+               for row in db.session.execute(online.union_all(paper)).all()]
     delivered = frozenset()
     if mode != "strict":
         delivered = frozenset(db.session.scalars(sa.select(Delivery.roster_unit_id).where(Delivery.vote_id == vote_id)))
