@@ -26,6 +26,7 @@ from civic.extensions import db
 from civic.property import service as registry
 from civic.property.models import Place, UnitResident
 from civic.village.demo import load_demo_village
+from civic.voting.demo import load_demo_votes
 
 DEMO_PASSWORD = "civic-demo-2026"
 ADMIN_PASSWORD = "civic-admin-2026"
@@ -205,6 +206,7 @@ def load_demo(*, if_empty: bool = False) -> dict:
     seed_defaults()
     return {
         "village": load_demo_village(),
+        "voting": load_demo_votes(),
         "places": db.session.scalar(sa.select(sa.func.count()).select_from(Place)),
         "units": {c: len(v) for c, v in units_by_compound.items()},
         "organisations": len(orgs),

@@ -264,3 +264,12 @@ def login_otp(phone: str, code: str) -> tuple[User, str, dt.datetime, bool]:
         raise Unauthenticated("账号已停用", code="account_disabled")
     token, expires = issue_token(user)
     return user, token, expires, created
+
+
+def users_by_ids(user_ids) -> dict[int, User]:
+    """``{id: User}`` for many users at once (chunks of 500 ids); unknown ids are left out."""
+    ids = list(user_ids)
+    out: dict[int, User] = {}
+    for i in range(0, len(ids), 500):
+        out.update({u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids[i : i + 500])))})
+    return out

@@ -294,3 +294,31 @@ def create_units(building: Place, specs: list[dict]) -> list[Place]:
         u.path = f"{building.path}{u.id}/"
     db.session.flush()
     return units
+
+
+def units_under(place: Place) -> list[tuple[Place, Place]]:
+    """Every unit at or beneath ``place`` with its building, ``[(unit, building)]`` in id order
+    (one indexed prefix query; e.g. a compound, a building, a stairway)."""
+    from sqlalchemy.orm import aliased
+
+    building = aliased(Place)
+    return list(
+        db.session.execute(
+            sa.select(Place, building)
+            .join(building, building.id == Place.parent_id)
+            .where(Place.path.startswith(place.path), Place.kind == "unit")
+            .order_by(Place.id)
+        ).all()
+    )
+
+
+def residents_of_units(unit_ids: Iterable[int]) -> dict[int, list[UnitResident]]:
+    """``{unit_id: [UnitResident, ...]}`` for many units at once (chunks of 500 ids)."""
+    ids = list(unit_ids)
+    out: dict[int, list[UnitResident]] = {}
+    for i in range(0, len(ids), 500):
+        for link in db.session.scalars(
+            sa.select(UnitResident).where(UnitResident.unit_id.in_(ids[i : i + 500])).order_by(UnitResident.id)
+        ):
+            out.setdefault(link.unit_id, []).append(link)
+    return out

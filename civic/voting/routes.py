@@ -1,0 +1,307 @@
+"""Owners' votes endpoints (业主共同决定事项).  HTTP only: each view parses, calls one service
+function, and returns what the schema serialises.  Rules: Civil Code Arts. 278, 1259; SPC
+法释〔2009〕7号 Arts. 8-9; 上海市住宅物业管理规定 Arts. 16, 18, 69 (RULES.md §1)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from civic.core.auth import current_actor, require
+from civic.core.errors import BadRequest, ValidationFailed
+from civic.extensions import limiter
+from civic.voting import roster, schemas, service
+
+blp = Blueprint("voting", __name__, url_prefix="/api/v1", description="业主表决")
+
+
+def _verify_limit():
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _csv_body() -> str:
+    if request.files.get("file"):
+        raw = request.files["file"].read()
+    elif request.mimetype in ("text/csv", "text/plain"):
+        raw = request.get_data()
+    else:
+        raise BadRequest("请以 text/csv 请求体或 multipart 的 file 字段上传 CSV", code="csv_required")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("CSV 须为 UTF-8 编码", code="csv_encoding") from exc
+
+
+def _one_file(field: str) -> tuple[str, bytes]:
+    f = request.files.get(field)
+    if f is None:
+        raise ValidationFailed("请上传扫描件图片", code="scan_required", details={"field": field})
+    return (f.filename or field, f.read())
+
+
+def _choices_json(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValidationFailed("choices 须为 JSON 对象", code="ballot_choices_invalid") from exc
+    if not isinstance(value, dict):
+        raise ValidationFailed("choices 须为 JSON 对象", code="ballot_choices_invalid")
+    return value
+
+
+# --- rosters ---------------------------------------------------------------------------------------
+
+@blp.route("/rosters")
+class Rosters(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.RosterCreateSchema)
+    @blp.response(201, schemas.RosterSummarySchema)
+    def post(self, data):
+        """建立业主名册（从登记信息生成，或空名册待导入 CSV）
+
+        403 ``not_owners_committee``; 422 ``roster_place_invalid``.
+        """
+        r = roster.create_roster(place_id=data["place_id"], name=data["name"], source=data["source"],
+                                 actor=current_actor())
+        return roster.roster_summary(r)
+
+
+@blp.route("/rosters/<int:roster_id>")
+class RosterById(MethodView):
+    @require("staff", "admin")
+    @blp.response(200, schemas.RosterSummarySchema)
+    def get(self, roster_id):
+        """业主名册（版本、状态、公布日期、户数与总面积）"""
+        return roster.roster_summary(roster.get_roster(roster_id))
+
+
+@blp.route("/rosters/<int:roster_id>/units")
+class RosterUnits(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.RosterUnitListArgs, location="query")
+    @blp.response(200, schemas.RosterUnitPageSchema)
+    def get(self, args, roster_id):
+        """名册中的房屋与业主（手机号脱敏，游标分页）"""
+        items, cursor = roster.list_units(roster_id, current_actor(), cursor=args["cursor"], limit=args["limit"])
+        return {"items": items, "next_cursor": cursor}
+
+
+@blp.route("/rosters/<int:roster_id>/import")
+class RosterImport(MethodView):
+    @require("staff", "admin")
+    @blp.response(201, schemas.ImportOutSchema)
+    def post(self, roster_id):
+        """导入名册 CSV（全部成功或全部不写入）
+
+        422 ``import_invalid`` with ``details.errors``: ``[{"line", "column", "reason"}]``;
+        409 ``roster_certified``.
+        """
+        return roster.import_csv(roster_id, _csv_body(), current_actor())
+
+
+@blp.route("/rosters/<int:roster_id>/certify")
+class RosterCertify(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.CertifySchema)
+    @blp.response(200, schemas.RosterSummarySchema)
+    def post(self, data, roster_id):
+        """确认并公布业主名册（《上海市住宅物业管理规定》第十六条）
+
+        409 ``roster_certified``; 422 ``roster_empty``, ``roster_invalid``.
+        """
+        return roster.roster_summary(roster.certify(roster_id, published_on=data["published_on"],
+                                                    actor=current_actor()))
+
+
+@blp.route("/rosters/<int:roster_id>/versions")
+class RosterVersions(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.NewVersionSchema)
+    @blp.response(201, schemas.RosterSummarySchema)
+    def post(self, data, roster_id):
+        """名册变更：建立新版本并说明理由（已公布的版本不变）"""
+        return roster.roster_summary(roster.new_version(roster_id, reason=data["reason"], actor=current_actor()))
+
+
+# --- votes -----------------------------------------------------------------------------------------
+
+@blp.route("/votes")
+class Votes(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.VoteCreateSchema)
+    @blp.response(201, schemas.VoteSchema)
+    def post(self, data):
+        """发起业主表决（草稿）
+
+        422 ``counting_mode_not_enabled``; 403 ``not_owners_committee``.
+        """
+        return service.create_vote(data, current_actor())
+
+
+@blp.route("/votes/<int:vote_id>")
+class VoteById(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, schemas.VoteDetailSchema)
+    def get(self, vote_id):
+        """表决详情及其事项"""
+        return service.vote_detail(vote_id)
+
+
+@blp.route("/votes/<int:vote_id>/transition")
+class VoteTransition(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.TransitionSchema)
+    @blp.response(200, schemas.VoteSchema)
+    def post(self, data, vote_id):
+        """表决阶段变更：公告、开始投票（冻结名册）、结束、公布结果
+
+        409 ``transition_not_allowed``, ``notice_period_running``, ``roster_not_certified``,
+        ``paper_ballots_unconfirmed``; 422 ``tally_conflicting_ballots``; 403 ``not_owners_committee``.
+        """
+        return service.transition(vote_id, data["action"], current_actor(), note=data["note"])
+
+
+@blp.route("/votes/<int:vote_id>/matters")
+class VoteMatters(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.MatterCreateSchema)
+    @blp.response(201, schemas.MatterSchema)
+    def post(self, data, vote_id):
+        """添加表决事项（《民法典》第二百七十八条第一款第1-9项）"""
+        return service.add_matter(vote_id, data, current_actor())
+
+
+@blp.route("/votes/<int:vote_id>/matters/<int:matter_id>/attachments")
+class MatterAttachments(MethodView):
+    @require("staff", "admin")
+    @blp.response(201, schemas.MatterSchema)
+    def post(self, vote_id, matter_id):
+        """上传事项附件图片（multipart ``files``，经照片处理流程）"""
+        files = [(f.filename or "attachment", f.read()) for f in request.files.getlist("files")]
+        return service.add_attachments(vote_id, matter_id, files, current_actor())
+
+
+@blp.route("/votes/<int:vote_id>/deliveries")
+class VoteDeliveries(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.DeliverySchema)
+    @blp.response(201, schemas.DeliveryOutSchema)
+    def post(self, data, vote_id):
+        """登记表决票送达（按户）"""
+        return service.record_deliveries(vote_id, data, current_actor())
+
+
+@blp.route("/votes/<int:vote_id>/verify")
+class VoteVerify(MethodView):
+    decorators = [limiter.limit(_verify_limit)]
+
+    @require("resident")
+    @blp.arguments(schemas.VerifySchema)
+    @blp.response(200, schemas.VerifyOutSchema)
+    def post(self, data, vote_id):
+        """业主身份验证：名册上的手机号 + 短信验证码
+
+        Without ``code`` a code is sent; with it the account is linked.  403 ``roster_phone_unknown``;
+        401 ``otp_invalid``; 409 ``roster_person_linked``.
+        """
+        return service.verify_owner(vote_id, data, current_actor())
+
+
+@blp.route("/votes/<int:vote_id>/proxies")
+class VoteProxies(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.ProxyFormSchema, location="form")
+    @blp.response(201, schemas.ProxyOutSchema)
+    def post(self, data, vote_id):
+        """登记委托代理人（书面委托书扫描件 ``scan``，第十八条）"""
+        return service.register_proxy(vote_id, data, _one_file("scan"), current_actor())
+
+
+@blp.route("/votes/<int:vote_id>/ballot")
+class VoteBallot(MethodView):
+    @require("resident")
+    @blp.arguments(schemas.BallotInSchema)
+    @blp.response(201, schemas.BallotOutSchema)
+    def post(self, data, vote_id):
+        """投票（每位业主一票，覆盖其全部房屋；返回只显示一次的回执码）
+
+        403 ``owner_not_verified``, ``ballot_not_owner``, ``ballot_not_representative``;
+        409 ``ballot_already_cast``, ``vote_not_open``; 422 ``ballot_choices_incomplete``.
+        """
+        return service.cast_ballot(vote_id, data, current_actor())
+
+    @require("resident")
+    @blp.response(200, schemas.OwnBallotsSchema)
+    def get(self, vote_id):
+        """我的选票（本人所在业主的选票及其记录的选项）"""
+        return {"items": service.my_ballots(vote_id, current_actor())}
+
+
+@blp.route("/votes/<int:vote_id>/paper-ballots")
+class PaperBallots(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.PaperFormSchema, location="form")
+    @blp.response(201, schemas.PaperOutSchema)
+    def post(self, data, vote_id):
+        """录入纸质选票（按户，附扫描件 ``scan``；须另一名委员复核后计入）
+
+        409 ``ballot_already_cast``, ``paper_ballot_duplicate``.
+        """
+        data = {**data, "choices": _choices_json(data["choices"])}
+        return service.enter_paper_ballot(vote_id, data, _one_file("scan"), current_actor())
+
+
+@blp.route("/paper-ballots/<int:entry_id>/confirm")
+class PaperBallotConfirm(MethodView):
+    @require("staff", "admin")
+    @blp.response(200, schemas.PaperOutSchema)
+    def post(self, entry_id):
+        """复核纸质选票（须为录入人以外的委员）
+
+        403 ``paper_confirm_same_user``; 409 ``paper_already_confirmed``.
+        """
+        return service.confirm_paper_ballot(entry_id, current_actor())
+
+
+@blp.route("/votes/<int:vote_id>/turnout")
+class VoteTurnout(MethodView):
+    @require("staff", "admin")
+    @blp.response(200, schemas.TurnoutSchema)
+    def get(self, vote_id):
+        """投票情况：谁已投票（用于提醒），不显示如何投票"""
+        return service.turnout(vote_id, current_actor())
+
+
+@blp.route("/votes/<int:vote_id>/results")
+class VoteResults(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200)
+    def get(self, vote_id):
+        """表决结果（分数以 "1827/2000" 形式给出精确值，百分比仅供显示；含分楼统计）
+
+        409 ``results_not_published``.
+        """
+        return service.results(vote_id, current_actor())
+
+
+@blp.route("/votes/<int:vote_id>/record")
+class VoteRecord(MethodView):
+    @require("staff", "admin")
+    @blp.response(200, schemas.RecordSchema)
+    def get(self, vote_id):
+        """全部选票记录（在线、纸质、委托；录入与复核人；时间），限业委会与街镇中心"""
+        return service.full_record(vote_id, current_actor())
+
+
+@blp.route("/receipts/<string:code>")
+class ReceiptByCode(MethodView):
+    decorators = [limiter.limit(_verify_limit)]
+
+    @require("resident", "staff", "admin")
+    @blp.response(200, schemas.ReceiptSchema)
+    def get(self, code):
+        """凭回执码查看选票记录的选项（核对是否按所投计入）"""
+        return service.receipt(code, current_actor())

@@ -1,0 +1,295 @@
+"""Shapes for the owners' votes endpoints.  Areas are Decimal strings (m²); times Asia/Shanghai;
+phones masked (PIPL)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from civic.core.pagination import PageArgs, page_schema
+from civic.core.schemas import DecimalString, ShanghaiDateTime
+from civic.voting.models import DELIVERY_METHODS
+from civic.voting.tally import COUNTING_MODES
+
+
+class RosterCreateSchema(ma.Schema):
+    place_id = ma.fields.Integer(required=True, metadata={"description": "小区，或小区内的楼（部分共有，第69条）"})
+    name = ma.fields.String(load_default=None)
+    source = ma.fields.String(load_default="registry", validate=ma.validate.OneOf(["registry", "csv"]))
+
+
+class RosterSchema(ma.Schema):
+    id = ma.fields.Integer()
+    compound_id = ma.fields.Integer()
+    scope_place_id = ma.fields.Integer()
+    name = ma.fields.String()
+    version = ma.fields.Integer()
+    previous_id = ma.fields.Integer(allow_none=True)
+    change_reason = ma.fields.String(allow_none=True)
+    source = ma.fields.String()
+    status = ma.fields.String()
+    certified_at = ShanghaiDateTime(allow_none=True)
+    published_on = ma.fields.Date(allow_none=True)
+
+
+class RosterSummarySchema(ma.Schema):
+    roster = ma.fields.Nested(RosterSchema)
+    units = ma.fields.Integer()
+    area = DecimalString()
+
+
+class CertifySchema(ma.Schema):
+    published_on = ma.fields.Date(load_default=None, metadata={"description": "公布日期，默认今天"})
+
+
+class NewVersionSchema(ma.Schema):
+    reason = ma.fields.String(required=True, metadata={"description": "变更理由"})
+
+
+class RosterOwnerOutSchema(ma.Schema):
+    person_id = ma.fields.Integer()
+    name = ma.fields.String()
+    phone = ma.fields.String(allow_none=True, metadata={"description": "脱敏手机号"})
+    kind = ma.fields.String()
+    role = ma.fields.String()
+    representative = ma.fields.Boolean()
+    verified = ma.fields.Boolean()
+
+
+class RosterUnitOutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    unit_code = ma.fields.String()
+    building = ma.fields.String()
+    area = DecimalString()
+    area_source = ma.fields.String()
+    developer_status = ma.fields.String(allow_none=True)
+    owners = ma.fields.List(ma.fields.Nested(RosterOwnerOutSchema))
+
+
+RosterUnitPageSchema = page_schema(RosterUnitOutSchema)
+
+
+class ImportOutSchema(ma.Schema):
+    units = ma.fields.Integer()
+    persons = ma.fields.Integer()
+
+
+class VoteCreateSchema(ma.Schema):
+    roster_id = ma.fields.Integer(required=True)
+    title = ma.fields.String(required=True)
+    description = ma.fields.String(load_default="")
+    notice_days = ma.fields.Integer(load_default=15, validate=ma.validate.Range(min=1, max=90),
+                                    metadata={"description": "公告期（天），默认 15"})
+    counting_mode = ma.fields.String(load_default="strict", validate=ma.validate.OneOf(sorted(COUNTING_MODES)))
+    rules_allow_deemed = ma.fields.Boolean(load_default=False,
+                                           metadata={"description": "议事规则是否规定未投票视为弃权/随多数"})
+
+
+class AttachmentSchema(ma.Schema):
+    display_key = ma.fields.String()
+    thumb_key = ma.fields.String()
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+
+
+class MatterCreateSchema(ma.Schema):
+    number = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=9),
+                               metadata={"description": "《民法典》第二百七十八条第一款第几项（1-9）"})
+    title = ma.fields.String(required=True)
+    text = ma.fields.String(load_default="")
+
+
+class MatterSchema(ma.Schema):
+    id = ma.fields.Integer()
+    number = ma.fields.Integer()
+    special = ma.fields.Method("_special")
+    title = ma.fields.String()
+    text = ma.fields.String()
+    attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema))
+
+    def _special(self, m):
+        return m.number in (6, 7, 8)
+
+
+class VoteSchema(ma.Schema):
+    id = ma.fields.Integer()
+    roster_id = ma.fields.Integer()
+    compound_id = ma.fields.Integer()
+    scope_place_id = ma.fields.Integer()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    state = ma.fields.String()
+    notice_days = ma.fields.Integer()
+    counting_mode = ma.fields.String()
+    rules_allow_deemed = ma.fields.Boolean()
+    announced_at = ShanghaiDateTime(allow_none=True)
+    voting_opens_at = ShanghaiDateTime(allow_none=True)
+    opened_at = ShanghaiDateTime(allow_none=True)
+    closed_at = ShanghaiDateTime(allow_none=True)
+    published_at = ShanghaiDateTime(allow_none=True)
+
+
+class VoteDetailSchema(ma.Schema):
+    vote = ma.fields.Nested(VoteSchema)
+    matters = ma.fields.List(ma.fields.Nested(MatterSchema))
+
+
+class TransitionSchema(ma.Schema):
+    action = ma.fields.String(required=True, metadata={"description": "announce / open / close / publish"})
+    note = ma.fields.String(load_default=None)
+
+
+class DeliverySchema(ma.Schema):
+    roster_unit_ids = ma.fields.List(ma.fields.Integer(), required=True, validate=ma.validate.Length(min=1, max=20000))
+    method = ma.fields.String(required=True, validate=ma.validate.OneOf(DELIVERY_METHODS))
+    delivered_at = ma.fields.AwareDateTime(load_default=None)
+
+
+class DeliveryOutSchema(ma.Schema):
+    recorded = ma.fields.Integer()
+    already = ma.fields.Integer()
+
+
+class VerifySchema(ma.Schema):
+    phone = ma.fields.String(required=True)
+    code = ma.fields.String(load_default=None)
+
+
+class HeadBriefSchema(ma.Schema):
+    head_id = ma.fields.Integer()
+    label = ma.fields.String()
+    area = DecimalString()
+    units = ma.fields.Integer()
+    representative = ma.fields.Boolean()
+
+
+class VerifyOutSchema(ma.Schema):
+    sent = ma.fields.Boolean()
+    expires_at = ShanghaiDateTime()
+    verified = ma.fields.Boolean()
+    person_id = ma.fields.Integer()
+    name = ma.fields.String()
+    phone = ma.fields.String()
+    heads = ma.fields.List(ma.fields.Nested(HeadBriefSchema))
+
+
+_choice = ma.fields.String(validate=ma.validate.OneOf(["agree", "oppose", "abstain", "blank"]))
+
+
+class BallotInSchema(ma.Schema):
+    choices = ma.fields.Dict(keys=ma.fields.String(), values=_choice, required=True,
+                             metadata={"description": "{表决事项 id: agree|oppose|abstain}"})
+    head_id = ma.fields.Integer(load_default=None)
+
+
+class BallotOutSchema(ma.Schema):
+    ballot_id = ma.fields.Integer()
+    head_id = ma.fields.Integer()
+    kind = ma.fields.String()
+    cast_at = ShanghaiDateTime()
+    receipt_code = ma.fields.String(metadata={"description": "回执码，只显示这一次"})
+
+
+class ChoiceOutSchema(ma.Schema):
+    matter_id = ma.fields.Integer()
+    number = ma.fields.Integer()
+    title = ma.fields.String()
+    choice = ma.fields.String(allow_none=True)
+
+
+class OwnBallotSchema(ma.Schema):
+    head_id = ma.fields.Integer()
+    kind = ma.fields.String()
+    recorded_at = ShanghaiDateTime()
+    counted = ma.fields.Boolean()
+    choices = ma.fields.List(ma.fields.Nested(ChoiceOutSchema))
+
+
+class OwnBallotsSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(OwnBallotSchema))
+
+
+class ReceiptSchema(OwnBallotSchema):
+    vote_id = ma.fields.Integer()
+    vote_title = ma.fields.String()
+
+
+class PaperFormSchema(ma.Schema):
+    roster_unit_id = ma.fields.Integer(required=True)
+    choices = ma.fields.String(required=True, metadata={"description": 'JSON：{"表决事项 id": "agree"}；未填写的事项记为 blank'})
+
+
+class PaperOutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    vote_id = ma.fields.Integer()
+    head_id = ma.fields.Integer()
+    roster_unit_id = ma.fields.Integer()
+    unit_code = ma.fields.String()
+    entered_at = ShanghaiDateTime()
+    confirmed = ma.fields.Boolean()
+    confirmed_at = ShanghaiDateTime()
+    receipt_code = ma.fields.String()
+
+
+class ProxyFormSchema(ma.Schema):
+    principal_person_id = ma.fields.Integer(required=True)
+    holder_name = ma.fields.String(required=True)
+    holder_phone = ma.fields.String(required=True)
+
+
+class ProxyOutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    vote_id = ma.fields.Integer()
+    head_id = ma.fields.Integer()
+    principal_person_id = ma.fields.Integer()
+    holder_name = ma.fields.String()
+    holder_phone = ma.fields.Function(lambda p: _mask(p.holder_phone))
+    registered_at = ShanghaiDateTime()
+
+
+def _mask(phone):
+    from civic.core.text import mask_phone
+
+    return mask_phone(phone)
+
+
+class TurnoutItemSchema(ma.Schema):
+    head_id = ma.fields.Integer()
+    label = ma.fields.String()
+    units = ma.fields.Integer()
+    area = DecimalString()
+    voted = ma.fields.Boolean()
+    channel = ma.fields.String(allow_none=True)
+
+
+class TurnoutSchema(ma.Schema):
+    vote_id = ma.fields.Integer()
+    state = ma.fields.String()
+    heads = ma.fields.Integer()
+    voted = ma.fields.Integer()
+    items = ma.fields.List(ma.fields.Nested(TurnoutItemSchema))
+
+
+class RecordItemSchema(ma.Schema):
+    ballot_id = ma.fields.Integer()
+    head_id = ma.fields.Integer()
+    head = ma.fields.String(allow_none=True)
+    kind = ma.fields.String()
+    owner = ma.fields.String(allow_none=True)
+    cast_by = ma.fields.String(allow_none=True)
+    at = ShanghaiDateTime()
+    unit_code = ma.fields.String(allow_none=True)
+    entered_by = ma.fields.String(allow_none=True)
+    confirmed_by = ma.fields.String(allow_none=True)
+    confirmed_at = ShanghaiDateTime(allow_none=True)
+    counted = ma.fields.Boolean()
+    choices = ma.fields.List(ma.fields.Nested(ChoiceOutSchema))
+
+
+class RecordSchema(ma.Schema):
+    vote_id = ma.fields.Integer()
+    state = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(RecordItemSchema))
+
+
+class RosterUnitListArgs(PageArgs):
+    pass

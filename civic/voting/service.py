@@ -1,0 +1,819 @@
+"""The owners' vote's verbs: create, matters, the phase machine, deliveries, owner verification,
+proxies, ballots (online, proxy, paper with two-person confirmation), receipts, turnout, the tally
+and its publication, and the full record.
+
+Sources (RULES.md §1): Civil Code Art. 278 (matters, quorum, majorities), Art. 1259 (以上 includes
+the boundary); SPC 法释〔2009〕7号 Arts. 8-9 (area and headcount, developer-held units, buyers of
+undelivered units are not owners); 上海市住宅物业管理规定 Arts. 16 (certified roster), 18 (written
+voting, proxies with a written authorisation), 69 (votes of part of a compound).
+
+Privacy: phones are shown masked; before a vote closes, staff see who voted but never how; the
+full record is for the owners' committee and the street centre after closing, and every look at it
+is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from civic.accounts import service as accounts
+from civic.core import audit
+from civic.core.db import utcnow
+from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from civic.core.photos import process_photos
+from civic.core.storage import MediaStore
+from civic.core.text import mask_phone, require_text, tidy
+from civic.extensions import db
+from civic.voting import tally as pure
+from civic.voting.access import RECORD_READERS, acting_org, actor_role
+from civic.voting.models import (
+    DELIVERY_METHODS,
+    Ballot,
+    Delivery,
+    Head,
+    HeadMember,
+    Matter,
+    PaperEntry,
+    Proxy,
+    Roster,
+    RosterOwner,
+    RosterPerson,
+    RosterUnit,
+    Vote,
+    VoteUnit,
+)
+from civic.voting.roster import get_roster
+
+ONLINE_CHOICES = ("agree", "oppose", "abstain")
+PAPER_CHOICES = ("agree", "oppose", "abstain", "blank")
+
+
+# --- the phase machine, declared once ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Transition:
+    source: tuple[str, ...]
+    target: str
+    org_kinds: tuple[str, ...]
+    roles: tuple[str, ...] | None
+    label: str
+
+
+#: draft → announced (notice period) → open (roster frozen) → closed → published.  Made by the
+#: owners' committee of the compound, by a member with role ``head`` (or an administrator).
+TRANSITIONS: dict[str, Transition] = {
+    "announce": Transition(("draft",), "announced", ("owners_committee",), ("head",), "公告"),
+    "open": Transition(("announced",), "open", ("owners_committee",), ("head",), "开始投票"),
+    "close": Transition(("open",), "closed", ("owners_committee",), ("head",), "结束投票"),
+    "publish": Transition(("closed",), "published", ("owners_committee",), ("head",), "公布结果"),
+}
+
+
+def get_vote(vote_id: int) -> Vote:
+    vote = db.session.get(Vote, vote_id)
+    if vote is None:
+        raise NotFound("找不到该表决", code="vote_not_found", details={"vote_id": vote_id})
+    return vote
+
+
+def _require_state(vote: Vote, *states: str, code: str = "vote_state_invalid") -> None:
+    if vote.state not in states:
+        raise Conflict("表决当前阶段不允许此操作", code=code,
+                       details={"state": vote.state, "allowed_states": list(states)})
+
+
+def _store() -> MediaStore:
+    return MediaStore(current_app.config["MEDIA_DIR"])
+
+
+def _receipt() -> tuple[str, str]:
+    """A random receipt code shown once (80 bits, ``XXXX-XXXX-XXXX-XXXX``) and its SHA-256."""
+    import base64
+
+    raw = base64.b32encode(secrets.token_bytes(10)).decode()
+    code = "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+    return code, _receipt_hash(code)
+
+
+def _receipt_hash(code: str) -> str:
+    norm = (code or "").replace("-", "").replace(" ", "").upper()
+    return hashlib.sha256(norm.encode()).hexdigest()
+
+
+# --- votes and matters ---------------------------------------------------------------------------
+
+def create_vote(data: dict, actor) -> Vote:
+    """Create a draft vote on a roster (a compound, or part of one: Art. 69).
+
+    ``data``: ``roster_id``, ``title``, ``description``, ``notice_days`` (default 15),
+    ``counting_mode`` (``strict`` default; ``deemed_abstain``/``deemed_majority`` only with
+    ``rules_allow_deemed``: the vote's rules of procedure enable them, RULES.md §1).
+    :raises ValidationFailed: ``counting_mode_not_enabled``; :raises Forbidden: ``not_owners_committee``.
+    """
+    roster = get_roster(data["roster_id"])
+    org = acting_org(actor, roster.scope_place_id)
+    mode = data.get("counting_mode", "strict")
+    allow = bool(data.get("rules_allow_deemed", False))
+    if mode != "strict" and not allow:
+        raise ValidationFailed("议事规则未规定未投票视为弃权或随多数，只能采用严格计票",
+                               code="counting_mode_not_enabled", details={"counting_mode": mode})
+    vote = Vote(roster_id=roster.id, compound_id=roster.compound_id, scope_place_id=roster.scope_place_id,
+                title=require_text(data["title"], "title", 200), description=tidy(data.get("description") or ""),
+                notice_days=data.get("notice_days", 15), counting_mode=mode, rules_allow_deemed=allow,
+                created_by_id=actor.id)
+    db.session.add(vote)
+    db.session.flush()
+    audit.record("vote.create", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 data={"roster_id": roster.id, "counting_mode": mode, "notice_days": vote.notice_days})
+    return vote
+
+
+def add_matter(vote_id: int, data: dict, actor) -> Matter:
+    """Add a matter (Civil Code Art. 278 item ``number`` 1-9, title, text) to a draft vote."""
+    vote = get_vote(vote_id)
+    org = acting_org(actor, vote.scope_place_id)
+    _require_state(vote, "draft", code="vote_not_draft")
+    matter = Matter(vote_id=vote.id, number=data["number"], title=require_text(data["title"], "title", 200),
+                    text=tidy(data.get("text") or "", max_len=20000), attachments=[])
+    db.session.add(matter)
+    db.session.flush()
+    audit.record("vote.matter_add", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 data={"matter_id": matter.id, "number": matter.number})
+    return matter
+
+
+def add_attachments(vote_id: int, matter_id: int, files: list[tuple[str, bytes]], actor) -> Matter:
+    """Attach images to a draft vote's matter, through the photo pipeline (metadata stripped)."""
+    vote = get_vote(vote_id)
+    org = acting_org(actor, vote.scope_place_id)
+    _require_state(vote, "draft", code="vote_not_draft")
+    matter = db.session.get(Matter, matter_id)
+    if matter is None or matter.vote_id != vote.id:
+        raise NotFound("找不到该表决事项", code="matter_not_found", details={"matter_id": matter_id})
+    if not files:
+        raise ValidationFailed("请上传附件图片", code="attachment_required")
+    stored = process_photos(files, store=_store())
+    matter.attachments = list(matter.attachments or []) + [
+        {"display_key": s.display_key, "thumb_key": s.thumb_key, "width": s.width, "height": s.height}
+        for s in stored
+    ]
+    audit.record("vote.matter_attach", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 data={"matter_id": matter.id, "count": len(stored)})
+    return matter
+
+
+def matters_of(vote_id: int) -> list[Matter]:
+    return list(db.session.scalars(sa.select(Matter).where(Matter.vote_id == vote_id).order_by(Matter.id)))
+
+
+def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> Vote:
+    """Move the vote along :data:`TRANSITIONS`, audited.
+
+    * announce: the roster must be certified (Art. 16) and there must be a matter; the notice
+      period (``notice_days``) starts: voting may open at ``voting_opens_at``.
+    * open: not before ``voting_opens_at``; freezes the roster into the vote's heads and units.
+    * close: no more online ballots (paper ballots already returned may still be entered).
+    * publish: the tally is computed, stored with the publication time, and shown to owners.
+
+    :raises ValidationFailed: ``transition_unknown``, tally errors (``tally_conflicting_ballots``...);
+        :raises Conflict: ``transition_not_allowed``, ``roster_not_certified``, ``matters_empty``,
+        ``notice_period_running``, ``paper_ballots_unconfirmed``; :raises Forbidden:
+        ``not_owners_committee``.
+    """
+    t = TRANSITIONS.get(action)
+    if t is None:
+        raise ValidationFailed("未知的操作", code="transition_unknown",
+                               details={"action": action, "allowed": list(TRANSITIONS)})
+    vote = get_vote(vote_id)
+    org = acting_org(actor, vote.scope_place_id, org_kinds=t.org_kinds, roles=t.roles)
+    if vote.state not in t.source:
+        raise Conflict(f"表决处于“{vote.state}”阶段，不能{t.label}", code="transition_not_allowed",
+                       details={"state": vote.state, "action": action})
+    now = utcnow()
+    data: dict = {"from": vote.state, "to": t.target}
+    if action == "announce":
+        if get_roster(vote.roster_id).status != "certified":
+            raise Conflict("业主名册尚未确认公布", code="roster_not_certified", details={"roster_id": vote.roster_id})
+        if not matters_of(vote.id):
+            raise Conflict("表决没有任何事项", code="matters_empty")
+        vote.announced_at = now
+        vote.voting_opens_at = now + dt.timedelta(days=vote.notice_days)
+        data["voting_opens_at"] = vote.voting_opens_at.isoformat()
+    elif action == "open":
+        if now < vote.voting_opens_at:
+            raise Conflict("公告期未满，不能开始投票", code="notice_period_running",
+                           details={"voting_opens_at": vote.voting_opens_at.isoformat()})
+        data.update(_freeze(vote))
+        vote.opened_at = now
+    elif action == "close":
+        vote.closed_at = now
+    elif action == "publish":
+        pending = db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(
+            PaperEntry.vote_id == vote.id, PaperEntry.confirmed_at.is_(None)))
+        if pending:
+            raise Conflict("还有纸质选票未经复核确认", code="paper_ballots_unconfirmed", details={"count": pending})
+        vote.result = compute_results(vote)
+        vote.published_at = now
+        vote.result["published_at"] = now.isoformat()
+    vote.state = t.target
+    audit.record(f"vote.{action}", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 note=note, data=data)
+    return vote
+
+
+def _freeze(vote: Vote) -> dict:
+    """Freeze the roster into the vote: heads (SPC Art. 9) and units with their areas (Art. 8).
+
+    Bulk inserts: a 10,000-unit roster freezes in a few statements.
+    """
+    units = db.session.execute(
+        sa.select(RosterUnit.id, RosterUnit.unit_code, RosterUnit.building, RosterUnit.area,
+                  RosterUnit.area_source, RosterUnit.developer_status)
+        .where(RosterUnit.roster_id == vote.roster_id).order_by(RosterUnit.id)).all()
+    ties = db.session.execute(
+        sa.select(RosterOwner.roster_unit_id, RosterOwner.person_id, RosterOwner.representative)
+        .join(RosterUnit, RosterUnit.id == RosterOwner.roster_unit_id)
+        .where(RosterUnit.roster_id == vote.roster_id, RosterOwner.role == "owner")).all()
+    owners: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    for uid, pid, rep in ties:
+        owners[uid].append((pid, bool(rep)))
+    roster_units = [pure.RosterUnit(unit_id=u.id, area=Decimal(u.area), area_source=u.area_source,
+                                    owner_ids=frozenset(p for p, _ in owners[u.id]),
+                                    developer_held=u.developer_status is not None) for u in units]
+    heads = pure.build_heads(roster_units)
+    by_id = {u.id: u for u in units}
+    db.session.execute(sa.insert(Head), [
+        {"vote_id": vote.id, "key": h.key, "area": h.area, "unit_count": len(h.unit_ids),
+         "label": ", ".join(by_id[i].unit_code for i in h.unit_ids[:3]) + ("…" if len(h.unit_ids) > 3 else "")}
+        for h in heads])
+    head_ids = dict(db.session.execute(sa.select(Head.key, Head.id).where(Head.vote_id == vote.id)).all())
+    unit_rows, member_rows = [], {}
+    for h in heads:
+        hid = head_ids[h.key]
+        for uid in h.unit_ids:
+            u = by_id[uid]
+            unit_rows.append({"vote_id": vote.id, "head_id": hid, "roster_unit_id": uid, "unit_code": u.unit_code,
+                              "building": u.building, "area": u.area, "area_source": u.area_source,
+                              "developer_held": u.developer_status is not None})
+            for pid, rep in owners[uid]:
+                key = (hid, pid)
+                member_rows[key] = member_rows.get(key, False) or rep
+    db.session.execute(sa.insert(VoteUnit), unit_rows)
+    db.session.execute(sa.insert(HeadMember), [
+        {"vote_id": vote.id, "head_id": hid, "person_id": pid, "representative": rep}
+        for (hid, pid), rep in member_rows.items()])
+    # A head of several units whose units name different representatives has one: the lowest id.
+    reps: dict[int, list[int]] = defaultdict(list)
+    for (hid, pid), rep in member_rows.items():
+        if rep:
+            reps[hid].append(pid)
+    for hid, pids in reps.items():
+        if len(pids) > 1:
+            db.session.execute(sa.update(HeadMember).where(HeadMember.head_id == hid,
+                                                          HeadMember.person_id.in_(sorted(pids)[1:]))
+                               .values(representative=False))
+    db.session.flush()
+    return {"heads": len(heads), "units": len(unit_rows)}
+
+
+# --- deliveries, verification, proxies -----------------------------------------------------------
+
+def _vote_unit(vote: Vote, roster_unit_id: int) -> VoteUnit:
+    vu = db.session.scalar(sa.select(VoteUnit).where(VoteUnit.vote_id == vote.id,
+                                                     VoteUnit.roster_unit_id == roster_unit_id))
+    if vu is None:
+        raise NotFound("该房屋不在本次表决的业主名册中", code="unit_not_on_roster",
+                       details={"roster_unit_id": roster_unit_id})
+    return vu
+
+
+def record_deliveries(vote_id: int, data: dict, actor) -> dict:
+    """Record that ballots were delivered to units (per unit; needed before an unreturned ballot
+    can be deemed an abstention or to follow the majority, RULES.md §1).  Vote must be open.
+
+    ``data``: ``roster_unit_ids`` (list), ``method`` (hand, mail, mailbox, electronic),
+    ``delivered_at`` (default now).  Units already recorded are left as they were.
+    :returns: ``{"recorded": n, "already": n}``.
+    """
+    vote = get_vote(vote_id)
+    org = acting_org(actor, vote.scope_place_id)
+    _require_state(vote, "open", code="vote_not_open")
+    if data["method"] not in DELIVERY_METHODS:
+        raise ValidationFailed("送达方式无效", code="delivery_method_invalid",
+                               details={"allowed": list(DELIVERY_METHODS)})
+    ids = sorted(set(data["roster_unit_ids"]))
+    known = set(db.session.scalars(sa.select(VoteUnit.roster_unit_id).where(
+        VoteUnit.vote_id == vote.id, VoteUnit.roster_unit_id.in_(ids))))
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise ValidationFailed("这些房屋不在本次表决的业主名册中", code="unit_not_on_roster",
+                               details={"roster_unit_ids": unknown[:100]})
+    already = set(db.session.scalars(sa.select(Delivery.roster_unit_id).where(
+        Delivery.vote_id == vote.id, Delivery.roster_unit_id.in_(ids))))
+    when = data.get("delivered_at") or utcnow()
+    new = [i for i in ids if i not in already]
+    if new:
+        db.session.execute(sa.insert(Delivery), [
+            {"vote_id": vote.id, "roster_unit_id": i, "method": data["method"], "delivered_at": when,
+             "recorded_by_id": actor.id} for i in new])
+    audit.record("vote.deliveries", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 data={"method": data["method"], "recorded": len(new), "unit_ids": new[:1000]})
+    return {"recorded": len(new), "already": len(already)}
+
+
+def _heads_of_persons(vote: Vote, person_ids: list[int]) -> list[dict]:
+    rows = db.session.execute(
+        sa.select(Head.id, Head.label, Head.area, Head.unit_count, HeadMember.representative)
+        .join(HeadMember, HeadMember.head_id == Head.id)
+        .where(HeadMember.vote_id == vote.id, HeadMember.person_id.in_(person_ids)).order_by(Head.id)).all()
+    return [{"head_id": r.id, "label": r.label, "area": r.area, "units": r.unit_count,
+             "representative": r.representative} for r in rows]
+
+
+def verify_owner(vote_id: int, data: dict, actor) -> dict:
+    """Link the resident's account to an owner on the vote's roster, by the phone number on the
+    roster confirmed with a one-time code -- never by the resident's own claim.
+
+    Without ``code``: sends the code (purpose ``roster``) to ``phone`` if that phone is on the
+    roster; returns ``{"sent": True, "expires_at", "phone"}`` (masked).  With ``code``: checks it
+    and links; returns ``{"verified": True, "person_id", "name", "phone", "heads": [...]}``.
+    Reading chosen: the roster is published to the owners (Art. 16), so saying that a phone is not
+    on it reveals nothing secret; the endpoint is rate-limited.
+
+    :raises Forbidden: ``roster_phone_unknown`` (a tenant, or anyone not on the roster);
+        :raises Conflict: ``roster_person_linked`` (already linked to another account),
+        ``vote_state_invalid``; :raises Unauthenticated: ``otp_invalid``, ``otp_expired``, ``otp_locked``.
+    """
+    vote = get_vote(vote_id)
+    _require_state(vote, "announced", "open")
+    phone = accounts.normalise_phone(data["phone"])
+    person = db.session.scalar(sa.select(RosterPerson).where(RosterPerson.roster_id == vote.roster_id,
+                                                             RosterPerson.phone == phone))
+    if person is None:
+        raise Forbidden("该手机号不在本次表决的业主名册中", code="roster_phone_unknown")
+    if not data.get("code"):
+        expires = accounts.request_otp(phone, purpose="roster")
+        return {"sent": True, "expires_at": expires, "phone": mask_phone(phone)}
+    accounts.check_otp(phone, data["code"], purpose="roster")
+    if person.user_id not in (None, actor.id):
+        raise Conflict("该业主已关联另一个账号，请联系业主委员会", code="roster_person_linked")
+    person.user_id = actor.id
+    person.verified_at = utcnow()
+    audit.record("roster.person_verified", "roster", vote.roster_id, actor=actor,
+                 data={"person_id": person.id, "vote_id": vote.id})
+    db.session.flush()
+    return {"verified": True, "person_id": person.id, "name": person.name, "phone": mask_phone(phone),
+            "heads": _heads_of_persons(vote, [person.id])}
+
+
+def register_proxy(vote_id: int, data: dict, scan: tuple[str, bytes], actor) -> Proxy:
+    """Register a proxy for a head (上海市住宅物业管理规定 Art. 18): the owner's written authorisation
+    is scanned (through the photo pipeline); the holder (identified by phone) then votes for the
+    head as instructed.  A co-owner who does not represent the unit votes only this way.
+
+    ``data``: ``principal_person_id`` (an owner in the head), ``holder_name``, ``holder_phone``.
+    :raises NotFound: ``person_not_on_roster``; :raises Conflict: ``proxy_exists``.
+    """
+    vote = get_vote(vote_id)
+    org = acting_org(actor, vote.scope_place_id)
+    _require_state(vote, "open", code="vote_not_open")
+    member = db.session.scalar(sa.select(HeadMember).where(HeadMember.vote_id == vote.id,
+                                                           HeadMember.person_id == data["principal_person_id"]))
+    if member is None:
+        raise NotFound("委托人不是本次表决名册上的业主", code="person_not_on_roster",
+                       details={"person_id": data["principal_person_id"]})
+    holder_phone = accounts.normalise_phone(data["holder_phone"])
+    if db.session.scalar(sa.select(Proxy.id).where(Proxy.vote_id == vote.id, Proxy.head_id == member.head_id)):
+        raise Conflict("该业主已登记委托代理人", code="proxy_exists", details={"head_id": member.head_id})
+    stored = process_photos([scan], store=_store())[0]
+    proxy = Proxy(vote_id=vote.id, head_id=member.head_id, principal_person_id=member.person_id,
+                  holder_name=require_text(data["holder_name"], "holder_name", 100), holder_phone=holder_phone,
+                  scan_key=stored.display_key, scan_thumb_key=stored.thumb_key, registered_by_id=actor.id)
+    db.session.add(proxy)
+    db.session.flush()
+    audit.record("vote.proxy_register", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 data={"proxy_id": proxy.id, "head_id": proxy.head_id})
+    return proxy
+
+
+# --- ballots -------------------------------------------------------------------------------------
+
+def _check_choices(choices: dict, matters: list[Matter], allowed: tuple[str, ...], *, fill_blank: bool) -> dict:
+    keys = {str(m.id) for m in matters}
+    out = {}
+    for k, v in choices.items():
+        if str(k) not in keys:
+            raise ValidationFailed("选票包含不属于本次表决的事项", code="ballot_matter_unknown",
+                                   details={"matter_id": k})
+        if v not in allowed:
+            raise ValidationFailed("选项无效", code="ballot_choice_invalid",
+                                   details={"matter_id": k, "choice": v, "allowed": list(allowed)})
+        out[str(k)] = v
+    missing = sorted(keys - set(out), key=int)
+    if missing:
+        if not fill_blank:
+            raise ValidationFailed("请对每一项表决事项作出选择", code="ballot_choices_incomplete",
+                                   details={"matter_ids": [int(m) for m in missing]})
+        # A returned paper ballot left unmarked on a matter is a blank vote: it participates.
+        out.update(dict.fromkeys(missing, "blank"))
+    return out
+
+
+def _eligible_heads(vote: Vote, actor) -> tuple[list[int], dict[int, str], dict[int, int], dict[int, int]]:
+    """(linked person ids, head → "online"|"proxy"|"not_representative", head → person, head → proxy)."""
+    persons = list(db.session.scalars(sa.select(RosterPerson.id).where(
+        RosterPerson.roster_id == vote.roster_id, RosterPerson.user_id == actor.id)))
+    heads: dict[int, str] = {}
+    who: dict[int, int] = {}
+    proxies: dict[int, int] = {}
+    if persons:
+        for hid, pid, rep in db.session.execute(
+                sa.select(HeadMember.head_id, HeadMember.person_id, HeadMember.representative)
+                .where(HeadMember.vote_id == vote.id, HeadMember.person_id.in_(persons))):
+            if rep or heads.get(hid) != "online":
+                heads[hid] = "online" if rep else "not_representative"
+                who[hid] = pid
+    if actor.phone:
+        for pid, hid, principal in db.session.execute(
+                sa.select(Proxy.id, Proxy.head_id, Proxy.principal_person_id)
+                .where(Proxy.vote_id == vote.id, Proxy.holder_phone == actor.phone)):
+            if heads.get(hid) != "online":
+                heads[hid] = "proxy"
+                who[hid] = principal
+                proxies[hid] = pid
+    return persons, heads, who, proxies
+
+
+def cast_ballot(vote_id: int, data: dict, actor) -> dict:
+    """Cast the head's one ballot online (or as its registered proxy): a choice for each matter,
+    for all the head's units (SPC Art. 9: one owner of several units is one head).
+
+    ``data``: ``choices`` ``{"<matter id>": "agree"|"oppose"|"abstain"}`` for every matter;
+    ``head_id`` only when the resident may vote for several heads.
+    :returns: ``{"ballot_id", "head_id", "kind", "cast_at", "receipt_code"}`` -- the receipt code
+        is shown once (only its hash is kept).
+    :raises Forbidden: ``owner_not_verified`` (no account link to the roster: e.g. a tenant),
+        ``ballot_not_owner`` (on the roster but not an owner, e.g. the buyer of a sold-but-undelivered
+        unit; or a head the resident is not in), ``ballot_not_representative`` (a co-owner who does
+        not represent the unit and holds no registered proxy); :raises Conflict: ``vote_not_open``,
+        ``ballot_already_cast`` (also when concurrent requests race: the unique constraint decides);
+        :raises ValidationFailed: ``ballot_head_required``, ``ballot_choices_incomplete``,
+        ``ballot_choice_invalid``, ``ballot_matter_unknown``.
+    """
+    vote = get_vote(vote_id)
+    _require_state(vote, "open", code="vote_not_open")
+    persons, heads, who, proxies = _eligible_heads(vote, actor)
+    if not heads:
+        if persons:
+            raise Forbidden("您在业主名册上不是业主（如已购未交付房屋的买受人），不能投票", code="ballot_not_owner")
+        raise Forbidden("请先通过手机验证码验证业主身份", code="owner_not_verified")
+    head_id = data.get("head_id")
+    if head_id is None:
+        usable = [h for h, k in heads.items() if k != "not_representative"]
+        if len(usable) > 1:
+            raise ValidationFailed("您可为多个业主投票，请指定 head_id", code="ballot_head_required",
+                                   details={"head_ids": sorted(usable)})
+        head_id = usable[0] if usable else next(iter(heads))
+    if head_id not in heads:
+        raise Forbidden("您不是该业主，也不是其委托代理人", code="ballot_not_owner", details={"head_id": head_id})
+    if heads[head_id] == "not_representative":
+        raise Forbidden("共有房屋由代表业主投票；其他共有人须持有已登记的书面委托",
+                        code="ballot_not_representative", details={"head_id": head_id})
+    kind = heads[head_id]
+    choices = _check_choices(data["choices"], matters_of(vote.id), ONLINE_CHOICES, fill_blank=False)
+    unit_id = db.session.scalar(sa.select(sa.func.min(VoteUnit.roster_unit_id)).where(
+        VoteUnit.vote_id == vote.id, VoteUnit.head_id == head_id))
+    code, digest = _receipt()
+    ballot = Ballot(vote_id=vote.id, head_id=head_id, roster_unit_id=unit_id, kind=kind, person_id=who[head_id],
+                    cast_by_id=actor.id, proxy_id=proxies.get(head_id), choices=choices, receipt_hash=digest,
+                    cast_at=utcnow())
+    _insert_ballot(ballot)
+    audit.record("ballot.cast", "vote", vote.id, actor=actor, data={"head_id": head_id, "kind": kind})
+    return {"ballot_id": ballot.id, "head_id": head_id, "kind": kind, "cast_at": ballot.cast_at,
+            "receipt_code": code}
+
+
+def _insert_ballot(ballot: Ballot) -> None:
+    """Insert under a savepoint: the unique (vote, head) constraint turns a concurrent duplicate
+    into 409 ``ballot_already_cast``, never a 500 and never two ballots."""
+    exists = db.session.scalar(sa.select(Ballot.id).where(Ballot.vote_id == ballot.vote_id,
+                                                          Ballot.head_id == ballot.head_id))
+    if exists:
+        raise Conflict("该业主已投票，选票一经投出不能更改", code="ballot_already_cast",
+                       details={"head_id": ballot.head_id})
+    try:
+        with db.session.begin_nested():
+            db.session.add(ballot)
+    except IntegrityError as exc:
+        raise Conflict("该业主已投票，选票一经投出不能更改", code="ballot_already_cast",
+                       details={"head_id": ballot.head_id}) from exc
+
+
+def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor) -> dict:
+    """Enter one unit's returned paper ballot (书面表决票) with its scan; it counts only once a
+    second, different committee member confirms it.  A matter left unmarked is entered as blank.
+
+    ``data``: ``roster_unit_id``, ``choices`` ``{"<matter id>": agree|oppose|abstain|blank}``.
+    :returns: ``{"id", "head_id", "receipt_code", ...}`` (the receipt code is for the owner).
+    :raises Conflict: ``ballot_already_cast`` (the head voted online or by proxy),
+        ``paper_ballot_duplicate`` (this unit's paper ballot is already entered), ``vote_state_invalid``.
+    """
+    vote = get_vote(vote_id)
+    org = acting_org(actor, vote.scope_place_id)
+    _require_state(vote, "open", "closed")
+    vu = _vote_unit(vote, data["roster_unit_id"])
+    choices = _check_choices(data["choices"], matters_of(vote.id), PAPER_CHOICES, fill_blank=True)
+    ballot = db.session.scalar(sa.select(Ballot).where(Ballot.vote_id == vote.id, Ballot.head_id == vu.head_id))
+    if ballot is None:
+        ballot = Ballot(vote_id=vote.id, head_id=vu.head_id, roster_unit_id=vu.roster_unit_id, kind="paper",
+                        cast_at=utcnow())
+        try:
+            _insert_ballot(ballot)
+        except Conflict:
+            ballot = db.session.scalar(sa.select(Ballot).where(Ballot.vote_id == vote.id,
+                                                               Ballot.head_id == vu.head_id))
+    if ballot.kind != "paper":
+        raise Conflict("该业主已在线投票，不能再录入纸质选票", code="ballot_already_cast",
+                       details={"head_id": vu.head_id})
+    if db.session.scalar(sa.select(PaperEntry.id).where(PaperEntry.vote_id == vote.id,
+                                                        PaperEntry.roster_unit_id == vu.roster_unit_id)):
+        raise Conflict("该房屋的纸质选票已录入", code="paper_ballot_duplicate",
+                       details={"roster_unit_id": vu.roster_unit_id})
+    stored = process_photos([scan], store=_store())[0]
+    code, digest = _receipt()
+    entry = PaperEntry(vote_id=vote.id, ballot_id=ballot.id, head_id=vu.head_id, roster_unit_id=vu.roster_unit_id,
+                       choices=choices, scan_key=stored.display_key, scan_thumb_key=stored.thumb_key,
+                       entered_by_id=actor.id, entered_at=utcnow(), receipt_hash=digest)
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError as exc:
+        raise Conflict("该房屋的纸质选票已录入", code="paper_ballot_duplicate",
+                       details={"roster_unit_id": vu.roster_unit_id}) from exc
+    audit.record("paper_ballot.enter", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 data={"paper_entry_id": entry.id, "roster_unit_id": vu.roster_unit_id, "head_id": vu.head_id})
+    return {"id": entry.id, "vote_id": vote.id, "head_id": vu.head_id, "roster_unit_id": vu.roster_unit_id,
+            "unit_code": vu.unit_code, "entered_at": entry.entered_at, "confirmed": False, "receipt_code": code}
+
+
+def confirm_paper_ballot(entry_id: int, actor) -> dict:
+    """Confirm a paper ballot entry: a committee member other than the one who entered it checks
+    the entry against the scan.  Only confirmed entries count.
+
+    :raises Forbidden: ``paper_confirm_same_user``; :raises Conflict: ``paper_already_confirmed``.
+    """
+    entry = db.session.get(PaperEntry, entry_id)
+    if entry is None:
+        raise NotFound("找不到该纸质选票", code="paper_ballot_not_found", details={"id": entry_id})
+    vote = get_vote(entry.vote_id)
+    org = acting_org(actor, vote.scope_place_id)
+    _require_state(vote, "open", "closed")
+    if entry.entered_by_id == actor.id:
+        raise Forbidden("纸质选票须由录入人以外的另一名委员复核", code="paper_confirm_same_user")
+    if entry.confirmed_at is not None:
+        raise Conflict("该纸质选票已复核", code="paper_already_confirmed")
+    entry.confirmed_by_id = actor.id
+    entry.confirmed_at = utcnow()
+    audit.record("paper_ballot.confirm", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 data={"paper_entry_id": entry.id})
+    return {"id": entry.id, "vote_id": vote.id, "head_id": entry.head_id, "roster_unit_id": entry.roster_unit_id,
+            "confirmed": True, "confirmed_at": entry.confirmed_at, "entered_at": entry.entered_at}
+
+
+# --- receipts, own ballot, turnout ---------------------------------------------------------------
+
+def _choices_out(choices: dict | None, matters: list[Matter]) -> list[dict]:
+    choices = choices or {}
+    return [{"matter_id": m.id, "number": m.number, "title": m.title, "choice": choices.get(str(m.id))}
+            for m in matters]
+
+
+def receipt(code: str, actor) -> dict:
+    """What was recorded for a receipt code: the vote, the kind, each matter's choice, and whether
+    it counts (a paper entry counts once confirmed).  :raises NotFound: ``receipt_not_found``."""
+    digest = _receipt_hash(code)
+    ballot = db.session.scalar(sa.select(Ballot).where(Ballot.receipt_hash == digest))
+    if ballot is not None:
+        vote = get_vote(ballot.vote_id)
+        return {"vote_id": vote.id, "vote_title": vote.title, "kind": ballot.kind, "recorded_at": ballot.cast_at,
+                "counted": True, "choices": _choices_out(ballot.choices, matters_of(vote.id))}
+    entry = db.session.scalar(sa.select(PaperEntry).where(PaperEntry.receipt_hash == digest))
+    if entry is None:
+        raise NotFound("找不到该回执码对应的选票", code="receipt_not_found")
+    vote = get_vote(entry.vote_id)
+    return {"vote_id": vote.id, "vote_title": vote.title, "kind": "paper", "recorded_at": entry.entered_at,
+            "counted": entry.confirmed_at is not None, "choices": _choices_out(entry.choices, matters_of(vote.id))}
+
+
+def my_ballots(vote_id: int, actor) -> list[dict]:
+    """The resident's own ballots in this vote: those of the heads they are an owner in, and those
+    they cast as proxy."""
+    vote = get_vote(vote_id)
+    persons = list(db.session.scalars(sa.select(RosterPerson.id).where(
+        RosterPerson.roster_id == vote.roster_id, RosterPerson.user_id == actor.id)))
+    head_ids = set(db.session.scalars(sa.select(HeadMember.head_id).where(
+        HeadMember.vote_id == vote.id, HeadMember.person_id.in_(persons)))) if persons else set()
+    stmt = sa.select(Ballot).where(Ballot.vote_id == vote.id,
+                                   sa.or_(Ballot.head_id.in_(head_ids), Ballot.cast_by_id == actor.id))
+    matters = matters_of(vote.id)
+    out = []
+    for b in db.session.scalars(stmt.order_by(Ballot.id)):
+        if b.kind == "paper":
+            for e in db.session.scalars(sa.select(PaperEntry).where(PaperEntry.ballot_id == b.id)):
+                out.append({"head_id": b.head_id, "kind": "paper", "recorded_at": e.entered_at,
+                            "counted": e.confirmed_at is not None, "choices": _choices_out(e.choices, matters)})
+        else:
+            out.append({"head_id": b.head_id, "kind": b.kind, "recorded_at": b.cast_at, "counted": True,
+                        "choices": _choices_out(b.choices, matters)})
+    return out
+
+
+def turnout(vote_id: int, actor) -> dict:
+    """Who has voted (to remind the others), never how: per head, its units and whether (and how:
+    online, proxy, paper) a ballot was returned.  For the owners' committee and the street centre."""
+    vote = get_vote(vote_id)
+    acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
+    if vote.state in ("draft", "announced"):
+        raise Conflict("投票尚未开始", code="vote_not_open")
+    voted = dict(db.session.execute(sa.select(Ballot.head_id, Ballot.kind).where(Ballot.vote_id == vote.id)).all())
+    heads = db.session.execute(sa.select(Head.id, Head.label, Head.unit_count, Head.area)
+                               .where(Head.vote_id == vote.id).order_by(Head.id)).all()
+    items = [{"head_id": h.id, "label": h.label, "units": h.unit_count, "area": h.area,
+              "voted": h.id in voted, "channel": voted.get(h.id)} for h in heads]
+    return {"vote_id": vote.id, "state": vote.state, "heads": len(items), "voted": len(voted), "items": items}
+
+
+# --- tally and results ---------------------------------------------------------------------------
+
+def tally_inputs(vote_id: int, mode: str):
+    """The tally's inputs from the frozen roster and the counted ballots, in lean queries
+    (tuples, not ORM objects): units, online/proxy ballots, confirmed paper entries, deliveries.
+
+    Each frozen unit is given ``owner_ids = {its head id}``: the heads were built once, at opening,
+    from the roster's owner sets (SPC Art. 9), and this reproduces exactly that grouping.
+    """
+    units = [pure.RosterUnit(unit_id=uid, area=area, area_source=src, owner_ids=frozenset((hid,)),
+                             developer_held=dev)
+             for uid, hid, area, src, dev in db.session.execute(
+                 sa.select(VoteUnit.roster_unit_id, VoteUnit.head_id, VoteUnit.area, VoteUnit.area_source,
+                           VoteUnit.developer_held).where(VoteUnit.vote_id == vote_id)).all()]
+    # One column per matter (``choices->>'<id>'``), so no JSON document is parsed in Python.
+    keys = [str(k) for k in db.session.scalars(sa.select(Matter.id).where(Matter.vote_id == vote_id)
+                                               .order_by(Matter.id))]
+    online = sa.select(Ballot.roster_unit_id, Ballot.kind, *(Ballot.choices[k].as_string() for k in keys)).where(
+        Ballot.vote_id == vote_id, Ballot.kind != "paper")
+    paper = sa.select(PaperEntry.roster_unit_id, sa.literal("paper"),
+                      *(PaperEntry.choices[k].as_string() for k in keys)).where(
+        PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None))
+    ballots = [pure.BallotEntry(unit_id=row[0], kind=row[1],
+                                choices={k: c for k, c in zip(keys, row[2:], strict=True) if c is not None})
+               for row in db.session.execute(online.union_all(paper)).all()]
+    delivered = frozenset()
+    if mode != "strict":
+        delivered = frozenset(db.session.scalars(sa.select(Delivery.roster_unit_id).where(Delivery.vote_id == vote_id)))
+    return units, ballots, delivered
+
+
+def run_tally(vote: Vote):
+    """Build the inputs and call :func:`civic.voting.tally.tally` (Civil Code Art. 278; RULES.md §1).
+
+    :raises TallyInputInvalid: 422, e.g. ``tally_conflicting_ballots`` naming the head (its key and
+        units) when one head's confirmed paper ballots disagree.
+    """
+    units, ballots, delivered = tally_inputs(vote.id, vote.counting_mode)
+    matters = [pure.Matter(number=m.number, key=str(m.id)) for m in matters_of(vote.id)]
+    try:
+        return pure.tally(units, matters, ballots, mode=vote.counting_mode, delivered_unit_ids=delivered,
+                          rules_allow_deemed=vote.rules_allow_deemed), units, ballots
+    except pure.TallyInputInvalid as exc:
+        if exc.code == "tally_conflicting_ballots":
+            _name_head(vote, exc)
+        raise
+
+
+def _name_head(vote: Vote, exc) -> None:
+    """Replace the tally's synthetic head key by the frozen head's id and unit codes."""
+    ids = exc.details.get("unit_ids") or []
+    rows = db.session.execute(sa.select(VoteUnit.head_id, VoteUnit.unit_code).where(
+        VoteUnit.vote_id == vote.id, VoteUnit.roster_unit_id.in_(ids))).all()
+    if rows:
+        exc.details["head_id"] = rows[0].head_id
+        exc.details["unit_codes"] = sorted(r.unit_code for r in rows)
+        exc.message = f"同一业主（房屋 {', '.join(exc.details['unit_codes'])}）的纸质选票不一致，无法计票，请核实后重新录入"
+
+
+def compute_results(vote: Vote) -> dict:
+    """The results: the tally (exact fractions as strings, rounded percentages for display), the
+    matters' titles, and a breakdown per building (units and area that participated and agreed)."""
+    result, units, ballots = run_tally(vote)
+    matters = matters_of(vote.id)
+    out = result.to_dict()
+    titles = {str(m.id): m for m in matters}
+    for md in out["matters"]:
+        m = titles[md["matter_key"]]
+        md.update({"matter_id": m.id, "number": m.number, "title": m.title})
+    unit_head = {u.unit_id: next(iter(u.owner_ids)) for u in units}
+    head_choice: dict[int, dict] = {}
+    for b in ballots:
+        head_choice.setdefault(unit_head[b.unit_id], {}).update(b.choices)
+    buildings: dict[str, dict] = {}
+    unit_building = dict(db.session.execute(sa.select(VoteUnit.roster_unit_id, VoteUnit.building)
+                                            .where(VoteUnit.vote_id == vote.id)).all())
+    for u in units:
+        name = unit_building[u.unit_id]
+        b = buildings.setdefault(name, {"building": name, "units": 0, "area": Decimal(0), "matters": {
+            str(m.id): {"participating_units": 0, "participating_area": Decimal(0), "agreeing_units": 0,
+                        "agreeing_area": Decimal(0)} for m in matters}})
+        b["units"] += 1
+        b["area"] += u.area
+        for key, choice in head_choice.get(unit_head[u.unit_id], {}).items():
+            cell = b["matters"][key]
+            cell["participating_units"] += 1
+            cell["participating_area"] += u.area
+            if choice == "agree":
+                cell["agreeing_units"] += 1
+                cell["agreeing_area"] += u.area
+    out["buildings"] = [
+        {"building": b["building"], "units": b["units"], "area": f"{b['area']:.2f}",
+         "matters": [{"matter_id": int(k), **{kk: (f"{vv:.2f}" if isinstance(vv, Decimal) else vv)
+                                              for kk, vv in cell.items()}}
+                     for k, cell in b["matters"].items()]}
+        for b in sorted(buildings.values(), key=lambda x: x["building"])]
+    out["vote_id"] = vote.id
+    out["counting_mode"] = vote.counting_mode
+    out["note"] = "未投票不计入参与表决" if vote.counting_mode == "strict" else (
+        "已送达未投票视为弃权" if vote.counting_mode == "deemed_abstain" else "已送达未投票视为随多数")
+    return out
+
+
+def results(vote_id: int, actor) -> dict:
+    """Published results (any signed-in user), or, once closed, a preview for the owners'
+    committee and street centre.  :raises Conflict: ``results_not_published``."""
+    vote = get_vote(vote_id)
+    if vote.state == "published":
+        return vote.result
+    if vote.state == "closed":
+        acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
+        return {**compute_results(vote), "preview": True}
+    raise Conflict("表决结果尚未公布", code="results_not_published", details={"state": vote.state})
+
+
+def full_record(vote_id: int, actor) -> dict:
+    """Every ballot: online, proxy or paper, with its choices, who cast it or who entered and who
+    confirmed it, and when.  For the owners' committee and the street centre, once voting is
+    closed (kept for the one-year revocation period, SPC Art. 12); each look is audited."""
+    from civic.accounts.service import users_by_ids
+
+    vote = get_vote(vote_id)
+    org = acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
+    _require_state(vote, "closed", "published", code="record_not_available")
+    matters = matters_of(vote.id)
+    heads = dict(db.session.execute(sa.select(Head.id, Head.label).where(Head.vote_id == vote.id)).all())
+    codes = dict(db.session.execute(sa.select(VoteUnit.roster_unit_id, VoteUnit.unit_code)
+                                    .where(VoteUnit.vote_id == vote.id)).all())
+    persons = dict(db.session.execute(
+        sa.select(RosterPerson.id, RosterPerson.name).where(RosterPerson.roster_id == vote.roster_id)).all())
+    ballots = db.session.scalars(sa.select(Ballot).where(Ballot.vote_id == vote.id).order_by(Ballot.id)).all()
+    entries = db.session.scalars(sa.select(PaperEntry).where(PaperEntry.vote_id == vote.id)
+                                 .order_by(PaperEntry.id)).all()
+    users = users_by_ids({b.cast_by_id for b in ballots if b.cast_by_id}
+                         | {e.entered_by_id for e in entries} | {e.confirmed_by_id for e in entries if e.confirmed_by_id})
+
+    def uname(uid):
+        return users[uid].display_name if uid in users else None
+
+    items = []
+    for b in ballots:
+        if b.kind == "paper":
+            continue
+        items.append({"ballot_id": b.id, "head_id": b.head_id, "head": heads.get(b.head_id), "kind": b.kind,
+                      "owner": persons.get(b.person_id), "cast_by": uname(b.cast_by_id), "at": b.cast_at,
+                      "unit_code": None, "entered_by": None, "confirmed_by": None, "confirmed_at": None,
+                      "counted": True, "choices": _choices_out(b.choices, matters)})
+    for e in entries:
+        items.append({"ballot_id": e.ballot_id, "head_id": e.head_id, "head": heads.get(e.head_id), "kind": "paper",
+                      "owner": None, "cast_by": None, "at": e.entered_at, "unit_code": codes.get(e.roster_unit_id),
+                      "entered_by": uname(e.entered_by_id), "confirmed_by": uname(e.confirmed_by_id),
+                      "confirmed_at": e.confirmed_at, "counted": e.confirmed_at is not None,
+                      "choices": _choices_out(e.choices, matters)})
+    audit.record("vote.record_viewed", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 data={"ballots": len(items)})
+    return {"vote_id": vote.id, "state": vote.state, "items": items}
+
+
+def vote_detail(vote_id: int) -> dict:
+    vote = get_vote(vote_id)
+    return {"vote": vote, "matters": matters_of(vote.id)}
+
+
+def rosters_of(vote: Vote) -> Roster:
+    return get_roster(vote.roster_id)
