@@ -119,9 +119,11 @@ def _register_modules(app: Flask) -> None:
     from civic.accounts.routes import blp as auth_blp
     from civic.core.cli import civic_cli
     from civic.core.routes import blp as core_blp
-    from civic.property.routes import blp as registry_blp
     from civic.extensions import api
+    from civic.property.routes import blp as registry_blp
+    from civic.proposals.routes import blp as contests_blp
+    from civic.proposals.routes import mod_blp as moderation_blp
 
-    for blp in (core_blp, auth_blp, registry_blp):
+    for blp in (core_blp, auth_blp, registry_blp, contests_blp, moderation_blp):
         api.register_blueprint(blp)
     app.cli.add_command(civic_cli)

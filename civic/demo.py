@@ -198,6 +198,7 @@ def load_demo(*, if_empty: bool = False) -> dict:
     db.session.add_all([UnitResident(unit_id=unit.id, user_id=o.id, relation="owner", representative=True)
                         for o, unit in owners])
     db.session.flush()
+    from civic.proposals.demo import load_demo_contests; load_demo_contests()  # noqa: E702, I001
     return {
         "places": db.session.scalar(sa.select(sa.func.count()).select_from(Place)),
         "units": {c: len(v) for c, v in units_by_compound.items()},
