@@ -141,7 +141,7 @@ def acting_memberships(user, *, org_kinds: tuple[str, ...] | None = None, roles:
         stmt = stmt.where(Organisation.kind.in_(org_kinds))
     if roles:
         stmt = stmt.where(Membership.role.in_(roles))
-    return list(db.session.execute(stmt).tuples())
+    return list(db.session.execute(stmt).all())
 
 
 def require_membership(user, organisation_id: int, roles: tuple[str, ...] | None = None):

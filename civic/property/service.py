@@ -245,7 +245,7 @@ def units_of_resident(user_id: int) -> list[tuple[UnitResident, Place]]:
             .join(Place, Place.id == UnitResident.unit_id)
             .where(UnitResident.user_id == user_id)
             .order_by(Place.id)
-        ).tuples()
+        ).all()
     )
 
 
@@ -263,7 +263,7 @@ def place_kinds_by_code(codes: set[str]) -> dict[str, str]:
     codes_list = list(codes)
     for i in range(0, len(codes_list), 500):
         chunk = codes_list[i : i + 500]
-        out.update(dict(db.session.execute(sa.select(Place.code, Place.kind).where(Place.code.in_(chunk))).tuples()))
+        out.update(dict(db.session.execute(sa.select(Place.code, Place.kind).where(Place.code.in_(chunk))).all()))
     return out
 
 
