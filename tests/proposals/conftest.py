@@ -34,8 +34,8 @@ class World:
         self.ladder = lad
         self.unit1, self.unit2 = lad["units"]
         self.rc = factory.org("residents_committee", [lad["community"]], name="测试居委会")
-        self.head = factory.staff(self.rc, "head")
-        self.mod = factory.staff(self.rc, "moderator")
+        self.head = self.staff(self.rc, "head")
+        self.mod = self.staff(self.rc, "moderator")
         self.author = factory.resident(units=[self.unit1])
         self.housemate = factory.resident(units=[self.unit1])
         self.neighbour = factory.resident(units=[self.unit2])
@@ -44,6 +44,15 @@ class World:
         self.outsider = factory.resident(units=[other["units"][0]])
         self.h = {u: factory.token(u) for u in
                   [self.head, self.mod, self.author, self.housemate, self.neighbour, self.outsider, *self.others]}
+
+    def staff(self, org, role):
+        """Staff without a password hash: these tests log in by token, and scrypt costs half a second."""
+        from civic.accounts.service import create_staff
+
+        user = create_staff(username=self.factory._code("staff"), password_hash="!", display_name="测试员",
+                            memberships=[(org, role)])
+        self.factory.commit()
+        return user
 
     def contest(self, phase="submission", **extra) -> dict:
         body = {"organisation_id": self.rc.id, "theme": "绿化提升金点子", "categories": ["绿化", "环境卫生"],
