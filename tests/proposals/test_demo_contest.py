@@ -69,7 +69,7 @@ def test_demo_contest_from_submission_to_a_winner_carried_out(app, factory, shar
               ("rr_bj_yan", bench): [6, 9, 8, 9], ("sun_qi", bench): [6, 8, 8, 9],
               ("rr_bj_yan", vine): [7, 6, 5, 8], ("sun_qi", vine): [6, 6, 5, 7]}
     for (who, idea), values in sheets.items():
-        r = client.put(f"{API}/ideas/{idea}/scores", json={"scores": {str(i): v for i, v in zip(crit, values)}},
+        r = client.put(f"{API}/ideas/{idea}/scores", json={"scores": {str(i): v for i, v in zip(crit, values, strict=True)}},
                        headers=h[who])
         assert r.status_code == 200, r.json
 
