@@ -66,7 +66,7 @@ def list_ideas(actor, contest_id: int, *, sort: str = "newest", q: str | None = 
     if sort == "newest":
         return paginate(stmt, [Idea.created_at, Idea.id], cursor=cursor, limit=limit)
     a, b = shuffle_params(actor.id, contest.id)
-    key = (Idea.id * a + b) % _P
+    key = (sa.cast(Idea.id, sa.BigInteger) * sa.literal(a, sa.BigInteger) + b) % _P  # int4 would overflow
     if cursor:
         try:
             last = int(json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))))

@@ -524,10 +524,12 @@ def support(actor, idea_id: int, *, ip: str | None = None, device_id: str | None
         raise Conflict("该金点子当前未公开", code="idea_not_open", details={"state": idea.state})
     require_participant(contest, actor)
     now = utcnow()
+    # RETURNING, not rowcount: psycopg reports no reliable rowcount for INSERT ... ON CONFLICT DO NOTHING.
     changed = db.session.execute(
         _insert(Support).values(idea_id=idea.id, contest_id=contest.id, resident_id=actor.id, active=True,
                                 created_at=now).on_conflict_do_nothing(index_elements=["idea_id", "resident_id"])
-    ).rowcount == 1
+        .returning(Support.id)
+    ).scalar_one_or_none() is not None
     if not changed:
         changed = db.session.execute(
             sa.update(Support).where(Support.idea_id == idea.id, Support.resident_id == actor.id,

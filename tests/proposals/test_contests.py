@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
 
 from civic.extensions import db
@@ -52,7 +54,7 @@ def test_idea_text_over_2000_characters_is_refused(world):
 
 def test_idea_with_real_photos_is_pending_until_approved(world, shared_dir):
     c = world.contest()
-    files = [(open(shared_dir / "photos" / n, "rb"), n) for n in ("ianare_portrait_6.jpg", "pillow_pil123rgba.png")]
+    files = [(io.BytesIO((shared_dir / "photos" / n).read_bytes()), n) for n in ("ianare_portrait_6.jpg", "pillow_pil123rgba.png")]
     up = world.client.post(f"{API}/contest-photos", data={"photos": files}, headers=world.h[world.author],
                            content_type="multipart/form-data")
     assert up.status_code == 201
@@ -75,7 +77,7 @@ def test_idea_with_real_photos_is_pending_until_approved(world, shared_dir):
 def test_photo_uploaded_by_someone_else_cannot_be_claimed(world, shared_dir):
     c = world.contest()
     up = world.client.post(f"{API}/contest-photos", headers=world.h[world.neighbour],
-                           data={"photos": [(open(shared_dir / "photos" / "ianare_landscape_3.jpg", "rb"), "a.jpg")]},
+                           data={"photos": [(io.BytesIO((shared_dir / "photos" / "ianare_landscape_3.jpg").read_bytes()), "a.jpg")]},
                            content_type="multipart/form-data")
     r = world.client.post(f"{API}/contests/{c['id']}/ideas", headers=world.h[world.author],
                           json={"title": "口袋花园", "text": "种花", "category": "绿化",
@@ -112,7 +114,7 @@ def test_support_once_withdraw_and_support_again_counts_exactly(world):
     for user, method in [(world.neighbour, "put"), (world.neighbour, "put"), (world.housemate, "put"),
                          (world.neighbour, "delete"), (world.neighbour, "delete"), (world.neighbour, "put")]:
         r = getattr(world.client, method)(url, headers=world.h[user])
-        assert r.status_code == 200
+        assert r.status_code == 200, r.json
         counts.append((r.json["support_count"], r.json["changed"]))
     assert counts == [(1, True), (1, False), (2, True), (1, True), (1, False), (2, True)]
     events = db.session.scalars(sa.select(SupportEvent.action).order_by(SupportEvent.id)).all()

@@ -4,6 +4,8 @@ adoption, milestones with photos, and the notifications that go with them."""
 
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
 
 from civic.accounts.models import User
@@ -39,7 +41,7 @@ def test_demo_contest_from_submission_to_a_winner_carried_out(app, factory, shar
     garden = demo_ideas[0]["id"]
     vine = client.get(f"{API}/me/ideas", headers=h["li_si"]).json["items"][0]["id"]
     up = client.post(f"{API}/contest-photos", headers=h["wang_wu"], content_type="multipart/form-data",
-                     data={"photos": [(open(shared_dir / "photos" / "ianare_landscape_2.jpg", "rb"), "a.jpg")]})
+                     data={"photos": [(io.BytesIO((shared_dir / "photos" / "ianare_landscape_2.jpg").read_bytes()), "a.jpg")]})
     bench = client.post(f"{API}/contests/{cid}/ideas", headers=h["wang_wu"], json={
         "title": "中心花园增设休息长椅", "category": "休憩设施", "photos": [up.json["items"][0]["display_key"]],
         "text": "中心花园老人多，建议沿步道增设六张带靠背的长椅，并在长椅旁种植遮阴树。"}).json["id"]
@@ -93,7 +95,7 @@ def test_demo_contest_from_submission_to_a_winner_carried_out(app, factory, shar
     m = client.post(f"{API}/ideas/{winner}/milestones", json={"title": "清理空地、铺设步道", "due_on": "2027-04-30"},
                     headers=h["pc_sm_sun"]).json
     ph = client.post(f"{API}/contest-photos", headers=h["pc_sm_sun"], content_type="multipart/form-data",
-                     data={"photos": [(open(shared_dir / "photos" / "ianare_portrait_6.jpg", "rb"), "p.jpg")]}).json
+                     data={"photos": [(io.BytesIO((shared_dir / "photos" / "ianare_portrait_6.jpg").read_bytes()), "p.jpg")]}).json
     u = client.post(f"{API}/milestones/{m['id']}/updates", headers=h["pc_sm_sun"],
                     json={"progress": 100, "note": "步道已铺好", "photos": [ph["items"][0]["display_key"]]})
     assert u.status_code == 201
