@@ -183,7 +183,8 @@ PERIODIC: dict[str, Periodic] = {}
 
 
 def periodic(name: str, *, hour: int | None = None, minute: int = 0, every_minutes: int | None = None):
-    """Register a job to run daily at ``hour:minute`` Asia/Shanghai (or every N minutes)."""
+    """Register a job to run daily at ``hour:minute`` Asia/Shanghai (or every N minutes).  The job
+    takes a keyword ``now`` (aware datetime): the tick's time, which it must use as its clock."""
 
     def deco(fn):
         PERIODIC[name] = Periodic(name, func_path(fn), hour, minute, every_minutes)
@@ -217,7 +218,8 @@ def tick(now: dt.datetime | None = None) -> list[str]:
         if slot is None or not _claim(p.name, slot):
             continue
         done.append(p.name)
-        _dispatch(p.func, (), {}, 0)
+        # The job judges "due" and "overdue" as of this tick (a test's or cron's clock), not its own.
+        _dispatch(p.func, (), {"now": now}, 0)
     due = db.session.scalars(
         sa.select(DeferredJob)
         .where(DeferredJob.run_at <= now, DeferredJob.claimed_at.is_(None))
