@@ -78,7 +78,7 @@ class World:
     """district → street → community → compound (with boundaries) → building → units, the six
     parties and the street centre with one handler each, and a resident of the first unit."""
 
-    def __init__(self, factory, *, property_company=True, centre=CENTRE):
+    def __init__(self, factory, *, property_company=True, centre=CENTRE, phone="13812341234"):
         from decimal import Decimal
 
         from civic.property import service as reg
@@ -114,7 +114,7 @@ class World:
             self.orgs[kind] = org
             self.staff[kind] = create_staff(username=f._code(kind), password_hash=_HASH(),
                                             display_name=STAFF_NAMES[kind], memberships=[(org, "handler")])
-        self.resident = create_resident(display_name="张小红", phone="13812341234")
+        self.resident = create_resident(display_name="张小红", phone=phone)
         reg.link_resident(self.resident, self.units[0], "owner")
         f.commit()
         for kind, user in self.staff.items():
