@@ -215,3 +215,13 @@ def file_case(w, category="noise", *, now, place=None, resident=None, photos=Non
                                               place_id=(place or w.units[0]).id), now=now).complaint
     commit()
     return c
+
+
+def SHANGHAI_MIDNIGHT_SLOT():  # noqa: N802
+    """The next 00:30 Beijing time after now (the daily jobs' slot), as UTC."""
+    import datetime as dt
+
+    from civic.core.db import SHANGHAI, utcnow
+
+    local = utcnow().astimezone(SHANGHAI) + dt.timedelta(days=1)
+    return local.replace(hour=0, minute=30, second=0, microsecond=0).astimezone(dt.UTC)
