@@ -135,13 +135,17 @@ def _register_modules(app: Flask) -> None:
     from civic.core.routes import audit_blp, calendar_blp
     from civic.core.routes import blp as core_blp
     from civic.extensions import api
+    from civic.open311.routes import admin_blp as open311_admin_blp
+    from civic.open311.routes import bp as open311_bp
     from civic.property.routes import blp as registry_blp
     from civic.village.routes import blp as village_blp
 
-    for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, complaints_blp, village_blp):
+    for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, complaints_blp, village_blp,
+                open311_admin_blp):
         api.register_blueprint(blp)
     from civic.village import cli as _village_cli  # noqa: F401  (export-open-data)
     from civic.village import pages as village_pages
 
     app.register_blueprint(village_pages.bp)
+    app.register_blueprint(open311_bp)
     app.cli.add_command(civic_cli)
