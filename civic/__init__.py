@@ -135,6 +135,8 @@ def _register_modules(app: Flask) -> None:
     from civic.core.routes import audit_blp, calendar_blp, inbox_blp
     from civic.core.routes import blp as core_blp
     from civic.extensions import api
+    from civic.open311.routes import admin_blp as open311_admin_blp
+    from civic.open311.routes import bp as open311_bp
     from civic.property.routes import blp as registry_blp
     from civic.proposals.routes import blp as contests_blp
     from civic.proposals.routes import mod_blp as moderation_blp
@@ -142,10 +144,11 @@ def _register_modules(app: Flask) -> None:
     from civic.voting.routes import blp as voting_blp
 
     for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, inbox_blp, complaints_blp, village_blp,
-                voting_blp, contests_blp, moderation_blp):
+                voting_blp, contests_blp, moderation_blp, open311_admin_blp):
         api.register_blueprint(blp)
     from civic.village import cli as _village_cli  # noqa: F401  (export-open-data)
     from civic.village import pages as village_pages
 
     app.register_blueprint(village_pages.bp)
+    app.register_blueprint(open311_bp)
     app.cli.add_command(civic_cli)

@@ -47,6 +47,18 @@ class DefaultConfig:
     NOTIFY_ADAPTER = "dev"  # "dev" logs; "wechat" sends subscribe messages
     SMS_ADAPTER = "dev"  # "dev" writes the code to the log
 
+    # Open311 GeoReport v2 (civic/open311): the one jurisdiction this server answers for, the
+    # partners' POST budget (per api_key), and the limits on fetching a partner's media_url.
+    OPEN311_JURISDICTION_ID = "pudong.sh.cn"
+    OPEN311_CONTACT = "浦东新区城市运行管理中心 open311@pudong.sh.cn"
+    RATELIMIT_OPEN311_POST = "60 per minute;1000 per day"
+    OPEN311_MEDIA_MAX_BYTES = 10 * 1024 * 1024
+    OPEN311_MEDIA_TIMEOUT_SECONDS = 10
+    # Tests only: lets an allow-listed host resolve to a loopback address (a test server on
+    # 127.0.0.1).  Private, link-local, reserved and multicast addresses stay refused.  Never set it
+    # in a deployment.
+    OPEN311_MEDIA_ALLOW_LOOPBACK_FOR_TESTS = False
+
     # Embedded scheduler: a thread in the web process that runs periodic and deferred jobs.
     RUN_SCHEDULER = True
     SCHEDULER_TICK_SECONDS = 20

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from civic.core.db import TimestampMixin, UTCDateTime, utcnow
 from civic.extensions import db
 
-USER_KINDS = ("resident", "staff", "admin")
+# ``partner``: the system account of a partner organisation that files cases through Open311 on
+# behalf of residents (civic/open311).  It has no password, phone or openid, so it never logs in.
+USER_KINDS = ("resident", "staff", "admin", "partner")
 STAFF_ROLES = ("head", "handler", "moderator", "viewer")
 
 
@@ -36,7 +38,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
-    __table_args__ = (sa.CheckConstraint("kind IN ('resident', 'staff', 'admin')", name="kind_known"),)
+    __table_args__ = (sa.CheckConstraint("kind IN ('resident', 'staff', 'admin', 'partner')", name="kind_known"),)
 
 
 class Membership(db.Model):

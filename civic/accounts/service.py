@@ -74,6 +74,16 @@ def create_staff(*, username: str, password: str | None = None, display_name: st
     return user
 
 
+def create_partner_account(*, display_name: str) -> User:
+    """The system account of a partner organisation (kind ``partner``): the complainant of record
+    for the cases it files through Open311.  No password, phone or openid: it cannot log in, and
+    it acts only through its Open311 api_key (civic/open311)."""
+    user = User(kind="partner", display_name=display_name)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
 def create_resident(*, display_name: str, phone: str | None = None, openid: str | None = None) -> User:
     user = User(kind="resident", display_name=display_name,
                 phone=normalise_phone(phone) if phone else None, wechat_openid=openid)

@@ -180,3 +180,19 @@ class ComplaintMessage(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, nullable=False)
     internal: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)  # staff-only note
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class ComplaintContact(db.Model):
+    """The contact a partner organisation gave for the person behind a case it filed (Open311
+    first_name, last_name, phone, email).  The case's complainant of record is the partner's system
+    account; these details stand in for the complainant wherever the complainant is shown, under
+    the same rules (masked, only to parties the routing table allows, reveals logged; RULES.md §5),
+    and never leave through Open311."""
+
+    __tablename__ = "complaint_contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), nullable=False, unique=True)
+    display_name: Mapped[str | None] = mapped_column(sa.String(100))
+    phone: Mapped[str | None] = mapped_column(sa.String(30))
+    email: Mapped[str | None] = mapped_column(sa.String(200))
