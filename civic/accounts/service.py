@@ -283,3 +283,12 @@ def users_by_ids(user_ids) -> dict[int, User]:
     for i in range(0, len(ids), 500):
         out.update({u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids[i : i + 500])))})
     return out
+
+
+def staff_of(organisation_id: int) -> list[int]:
+    """Ids of the active staff members of an organisation (any role), in id order: whom to notify
+    when something is addressed to the organisation itself."""
+    return list(db.session.scalars(
+        sa.select(Membership.user_id).join(User, User.id == Membership.user_id)
+        .where(Membership.organisation_id == organisation_id, User.active.is_(True))
+        .order_by(Membership.user_id)))

@@ -12,6 +12,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from civic.accounts.service import staff_of
 from civic.complaints import routing
 from civic.complaints.models import Complaint, ComplaintParty
 from civic.core import audit
@@ -56,17 +57,11 @@ def _escalate(c: Complaint, now: dt.datetime) -> None:
         if not any(p.organisation_id == org.id for p in c.parties):
             db.session.add(ComplaintParty(complaint=c, organisation_id=org.id, role="oversight",
                                           status=c.status, overdue=True, may_see_complainant=False))
-        for uid in _staff_of(org.id):
+        for uid in staff_of(org.id):
             notify(uid, "complaint_escalated", f"案件 {c.id} 已超期，升级督办",
                    {"complaint_id": c.id}, dedupe_key=f"complaint:{c.id}:escalated:u{uid}",
                    object_type="complaint", object_id=c.id)
     audit.record("complaint.escalate", "complaint", c.id, data={"to": [o.id for o in centres]})
-
-
-def _staff_of(org_id: int) -> list[int]:
-    from civic.accounts.models import Membership
-
-    return list(db.session.scalars(sa.select(Membership.user_id).where(Membership.organisation_id == org_id)))
 
 
 @periodic("complaints.close_unrated", hour=0, minute=30)

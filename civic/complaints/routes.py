@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -11,6 +11,7 @@ from civic.complaints.suggest import suggest_categories
 from civic.core.auth import current_actor, require
 from civic.core.errors import Forbidden
 from civic.core.pagination import PageArgs
+from civic.core.photos import photo_response
 
 blp = Blueprint("complaints", __name__, url_prefix="/api/v1", description="六方联动：投诉案件与工单队列")
 
@@ -103,11 +104,8 @@ class ComplaintPhotoFile(MethodView):
     def get(self, complaint_id, token):
         """案件照片（仅能查看该案件的人可取；地址不可猜测）。?size=thumb 取缩略图"""
         photo = service.photo_for(current_actor(), complaint_id, token)
-        key = photo.thumb_key if request.args.get("size") == "thumb" else photo.display_key
-        resp = Response(service.media_store().open(key), mimetype="image/jpeg")
-        resp.headers["Cache-Control"] = "private, max-age=86400"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp
+        return photo_response(photo.display_key, photo.thumb_key, request.args.get("size"),
+                              store=service.media_store())
 
 
 @blp.route("/complaints/<int:complaint_id>/messages")

@@ -608,3 +608,21 @@ def process_photos(
         _check_header(data, name, i, limits)
     encoded = [_encode(data, name, i, read_gps, limits) for i, (name, data) in enumerate(files)]
     return _store_all(store, encoded)
+
+
+def photo_response(display_key: str, thumb_key: str, size: str | None = None, *, store: MediaBackend | None = None):
+    """The HTTP response for a stored photo the caller has already checked the viewer may see:
+    the display copy, or the thumbnail when ``size == "thumb"``; JPEG, private cache for a day,
+    ``nosniff``.  Used by every domain that serves uploaded photos behind an unguessable URL.
+
+    :raises NotFound: ``media_not_found`` if the store lost the file.
+    """
+    from flask import Response, current_app
+
+    from civic.core.storage import MediaStore
+
+    store = store or MediaStore(current_app.config["MEDIA_DIR"])
+    resp = Response(store.open(thumb_key if size == "thumb" else display_key), mimetype="image/jpeg")
+    resp.headers["Cache-Control"] = "private, max-age=86400"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp

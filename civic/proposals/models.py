@@ -134,6 +134,13 @@ class Contest(TimestampMixin, db.Model):
     # Weights of the final score: residents' support vs the jury (any non-negative integers, normalised).
     support_weight: Mapped[int] = mapped_column(nullable=False, default=40)
     jury_weight: Mapped[int] = mapped_column(nullable=False, default=60)
+    # Manipulation signals shown to moderators (service.signals): one device or network used by at
+    # least ``signal_shared_residents`` residents; ``signal_burst_supports`` supports of one idea within
+    # ``signal_burst_minutes`` from accounts younger than ``signal_new_account_days`` days.
+    signal_shared_residents: Mapped[int] = mapped_column(nullable=False, default=3, server_default="3")
+    signal_burst_supports: Mapped[int] = mapped_column(nullable=False, default=5, server_default="5")
+    signal_burst_minutes: Mapped[int] = mapped_column(nullable=False, default=60, server_default="60")
+    signal_new_account_days: Mapped[int] = mapped_column(nullable=False, default=7, server_default="7")
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
     ranking_published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
@@ -352,3 +359,24 @@ class PhotoUpload(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
     __table_args__ = (sa.Index("ix_proposal_photo_upload_owner", "uploader_id", "display_key"),)
+
+
+class ContestPhoto(db.Model):
+    """A photo attached to an idea or to a progress update, served by its unguessable ``access_token``
+    (``GET /api/v1/contest-photos/<token>``) to those who may see it (service.photo_for).  The owner's
+    ``photos`` JSON carries the same token; a photo removed from the owner's current version is no
+    longer public."""
+
+    __tablename__ = "contest_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    access_token: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    idea_id: Mapped[int | None] = mapped_column(sa.ForeignKey("idea.id"), index=True)
+    milestone_update_id: Mapped[int | None] = mapped_column(sa.ForeignKey("idea_milestone_update.id"), index=True)
+    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    __table_args__ = (
+        sa.CheckConstraint("(idea_id IS NULL) <> (milestone_update_id IS NULL)", name="one_owner"),
+    )

@@ -300,17 +300,21 @@ def moderator_edit(user, item_type: str, item_id: int, content: dict, reason: st
     return v
 
 
-def queue(user, organisation_id: int, *, cursor: int | None = None, limit: int = 20) -> list[ModeratedItem]:
-    """The organisation's queue: items pending, hidden by reports, or appealed, oldest first."""
+def queue(user, organisation_id: int, *, cursor: str | None = None, limit: int = 20):
+    """The organisation's queue: items pending, hidden by reports, or appealed, oldest first, in
+    standard cursor pages (civic.core.pagination): ``(rows, next_cursor)``.
+
+    :raises Forbidden: ``not_a_moderator``.  :raises BadRequest: ``cursor_invalid``.
+    """
+    from civic.core.pagination import paginate
+
     if not is_moderator(user, organisation_id):
         raise Forbidden("您不是该组织的审核人员", code="not_a_moderator", details={"organisation_id": organisation_id})
     stmt = sa.select(ModeratedItem).where(
         ModeratedItem.organisation_id == organisation_id,
         sa.or_(ModeratedItem.awaiting_review.is_(True), ModeratedItem.state == "pending"),
     )
-    if cursor:
-        stmt = stmt.where(ModeratedItem.id > cursor)
-    return list(db.session.scalars(stmt.order_by(ModeratedItem.id).limit(limit)))
+    return paginate(stmt, [ModeratedItem.id], cursor=cursor, limit=limit, descending=False)
 
 
 def detail(user, item_type: str, item_id: int) -> dict:

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from civic.core.auth import current_actor, require
+from civic.core.photos import photo_response
 from civic.proposals import moderation, queries, schemas, service
 
 blp = Blueprint("contests", __name__, url_prefix="/api/v1", description="金点子征集")
@@ -88,6 +89,21 @@ class ContestPhotos(MethodView):
         """
         files = [(f.filename or "photo", f.read()) for f in request.files.getlist("photos")]
         return {"items": service.upload_photos(current_actor(), files)}
+
+
+@blp.route("/contest-photos/<string:token>")
+class ContestPhotoFile(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(schemas.PhotoFileArgs, location="query")
+    @blp.response(200, content_type="image/jpeg")
+    def get(self, args, token):
+        """金点子及实施进度的照片（地址不可猜测）。?size=thumb 取缩略图
+
+        Approved ideas' photos: staff and residents of the contest's places; pending/hidden ideas':
+        the author and the organiser's moderators only.  Errors: 404 ``photo_not_found``.
+        """
+        photo = service.photo_for(current_actor(), token)
+        return photo_response(photo.display_key, photo.thumb_key, args["size"])
 
 
 @blp.route("/contests/<int:contest_id>/ideas")
@@ -296,8 +312,8 @@ class ModerationQueue(MethodView):
     @mod_blp.response(200, schemas.QueueSchema)
     def get(self, args):
         """审核队列：待审、因举报隐藏、已申诉的内容"""
-        return {"items": moderation.queue(current_actor(), args["organisation_id"], cursor=args["after"],
-                                          limit=args["limit"])}
+        return _page(moderation.queue(current_actor(), args["organisation_id"], cursor=args["cursor"],
+                                      limit=args["limit"]))
 
 
 @mod_blp.route("/<string:item_type>/<int:item_id>")

@@ -42,6 +42,14 @@ class ContestCreateSchema(ma.Schema):
     support_cap = ma.fields.Integer(load_default=None, allow_none=True, validate=V.Range(min=1))
     support_weight = ma.fields.Integer(load_default=40, validate=V.Range(min=0, max=100))
     jury_weight = ma.fields.Integer(load_default=60, validate=V.Range(min=0, max=100))
+    signal_shared_residents = ma.fields.Integer(load_default=3, validate=V.Range(min=2, max=1000), metadata={
+        "description": "同一设备或网络支持的不同居民达到该数即提示审核人员（默认 3）"})
+    signal_burst_supports = ma.fields.Integer(load_default=5, validate=V.Range(min=2, max=1000), metadata={
+        "description": "新注册账号在时间窗内对同一金点子的支持达到该数即提示（默认 5）"})
+    signal_burst_minutes = ma.fields.Integer(load_default=60, validate=V.Range(min=1, max=7 * 24 * 60), metadata={
+        "description": "集中支持的时间窗，分钟（默认 60）"})
+    signal_new_account_days = ma.fields.Integer(load_default=7, validate=V.Range(min=1, max=365), metadata={
+        "description": "注册未满该天数的账号视为新账号（默认 7）"})
 
 
 class ScheduleSchema(ma.Schema):
@@ -70,6 +78,10 @@ class ContestSchema(ma.Schema):
     support_cap = ma.fields.Integer(allow_none=True)
     support_weight = ma.fields.Integer()
     jury_weight = ma.fields.Integer()
+    signal_shared_residents = ma.fields.Integer()
+    signal_burst_supports = ma.fields.Integer()
+    signal_burst_minutes = ma.fields.Integer()
+    signal_new_account_days = ma.fields.Integer()
     ranking_published_at = ShanghaiDateTime(allow_none=True)
 
 
@@ -94,6 +106,28 @@ class PhotoListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(PhotoSchema))
 
 
+def _photo_url(photo: dict, thumb: bool = False) -> str | None:
+    token = photo.get("token")
+    if not token:
+        return None
+    return f"/api/v1/contest-photos/{token}" + ("?size=thumb" if thumb else "")
+
+
+class AttachedPhotoSchema(ma.Schema):
+    """A photo of an idea or update, as residents' apps show it: URLs (unguessable; the server checks
+    who may see them), never storage keys.  ``token`` is what an edit passes to keep the photo."""
+
+    url = ma.fields.Function(_photo_url)
+    thumbnail_url = ma.fields.Function(lambda p: _photo_url(p, thumb=True))
+    token = ma.fields.String()
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+
+
+class PhotoFileArgs(ma.Schema):
+    size = ma.fields.String(load_default=None, validate=V.OneOf(["thumb"]), metadata={"description": "thumb: 缩略图"})
+
+
 class IdeaInSchema(ma.Schema):
     title = ma.fields.String(required=True)
     text = ma.fields.String(required=True)
@@ -105,7 +139,8 @@ class IdeaEditSchema(ma.Schema):
     title = ma.fields.String()
     text = ma.fields.String()
     category = ma.fields.String()
-    photos = ma.fields.List(ma.fields.String())
+    photos = ma.fields.List(ma.fields.String(), metadata={
+        "description": "全部照片：新上传的 display_key，或保留已有照片的 token"})
 
 
 class IdeaSchema(ma.Schema):
@@ -115,7 +150,7 @@ class IdeaSchema(ma.Schema):
     title = ma.fields.String()
     text = ma.fields.String()
     category = ma.fields.String()
-    photos = ma.fields.List(ma.fields.Nested(PhotoSchema))
+    photos = ma.fields.List(ma.fields.Nested(AttachedPhotoSchema))
     state = ma.fields.String()
     version = ma.fields.Integer()
     support_count = ma.fields.Integer()
@@ -242,7 +277,7 @@ class MilestoneUpdateSchema(ma.Schema):
     id = ma.fields.Integer()
     progress = ma.fields.Integer()
     note = ma.fields.String(allow_none=True)
-    photos = ma.fields.List(ma.fields.Nested(PhotoSchema))
+    photos = ma.fields.List(ma.fields.Nested(AttachedPhotoSchema))
     created_at = ShanghaiDateTime()
 
 
@@ -332,14 +367,11 @@ class ModerationDetailSchema(ma.Schema):
     versions = ma.fields.List(ma.fields.Nested(VersionSchema))
 
 
-class QueueArgs(ma.Schema):
+class QueueArgs(PageArgs):
     organisation_id = ma.fields.Integer(required=True)
-    after = ma.fields.Integer(load_default=None)
-    limit = ma.fields.Integer(load_default=20, validate=V.Range(min=1, max=100))
 
 
-class QueueSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ModeratedItemSchema))
+QueueSchema = page_schema(ModeratedItemSchema, name="ModerationQueuePageSchema")
 
 
 ContestPageSchema = page_schema(ContestSchema)

@@ -16,6 +16,7 @@ Anchors: Decidim's proposals/evaluation/accountability components and CONSUL's p
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections import defaultdict
 
 import sqlalchemy as sa
@@ -35,6 +36,7 @@ from civic.proposals.models import (
     Comment,
     Contest,
     ContestPhase,
+    ContestPhoto,
     ContestPlace,
     Criterion,
     Idea,
@@ -69,11 +71,10 @@ IMPLEMENTATION_TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 IMPLEMENTATION_NAMES = {"adopted": "已采纳", "in_progress": "实施中", "suspended": "暂停", "completed": "已完成"}
 
-# Manipulation signals (shown to moderators, never acted on automatically).
-NEW_ACCOUNT_DAYS = 7
-BURST_WINDOW = dt.timedelta(hours=1)
-BURST_MIN = 5
-SHARED_MIN_RESIDENTS = 3
+# Manipulation signals (shown to moderators, never acted on automatically): the defaults of each
+# contest's own thresholds (Contest.signal_*).
+SIGNAL_DEFAULTS = {"signal_shared_residents": 3, "signal_burst_supports": 5, "signal_burst_minutes": 60,
+                   "signal_new_account_days": 7}
 
 
 # --- contests ----------------------------------------------------------------------------------
@@ -159,7 +160,9 @@ def create_contest(actor, data: dict) -> Contest:
     for), ``theme``, ``description``?, ``categories`` [str], ``place_ids`` (registry places the
     organiser covers), ``phases`` ``{phase: {"starts_at", "ends_at"}}`` for all six phases in order,
     ``criteria`` ``[{"name", "weight"}]``, ``report_threshold`` (default 3), ``support_cap`` (None),
-    ``support_weight``/``jury_weight`` (defaults 40/60).
+    ``support_weight``/``jury_weight`` (defaults 40/60); the thresholds of the manipulation signals
+    (:func:`signals`): ``signal_shared_residents`` (3), ``signal_burst_supports`` (5),
+    ``signal_burst_minutes`` (60), ``signal_new_account_days`` (7).
 
     :raises Forbidden: ``not_organiser``; ``out_of_scope`` (a place the organiser does not cover).
     :raises ValidationFailed: ``organiser_kind_invalid``, ``phases_*``, ``criteria_required``.
@@ -187,7 +190,7 @@ def create_contest(actor, data: dict) -> Contest:
         categories=[require_text(c, "categories", 40) for c in data.get("categories") or []],
         report_threshold=data.get("report_threshold") or 3, support_cap=data.get("support_cap"),
         support_weight=data.get("support_weight", 40), jury_weight=data.get("jury_weight", 60),
-        created_by_id=actor.id,
+        created_by_id=actor.id, **{k: data.get(k) or v for k, v in SIGNAL_DEFAULTS.items()},
     )
     db.session.add(contest)
     db.session.flush()
@@ -273,9 +276,17 @@ def upload_photos(actor, files: list[tuple[str, bytes]]) -> list[PhotoUpload]:
 
 
 def _claim_photos(actor, keys: list[str], already: list[dict] = ()) -> list[dict]:
+    """Photos for an idea or an update, in the order given: each entry of ``keys`` is the display
+    key of the actor's upload, or (to keep one already attached) its display key or token.  A new
+    photo gets an unguessable ``token`` (its URL, see :func:`photo_for`); the owner's photos JSON is
+    ``[{"display_key", "thumb_key", "width", "height", "token"}]``.
+
+    :raises ValidationFailed: ``too_many_photos``, ``photo_unknown``.
+    """
     if len(keys) > PHOTOS_MAX:
         raise ValidationFailed(f"最多 {PHOTOS_MAX} 张照片", code="too_many_photos", details={"max": PHOTOS_MAX})
     known = {p["display_key"]: p for p in already}
+    known.update({p["token"]: p for p in already if p.get("token")})
     out = []
     for key in keys:
         if key in known:
@@ -286,8 +297,52 @@ def _claim_photos(actor, keys: list[str], already: list[dict] = ()) -> list[dict
         if up is None:
             raise ValidationFailed("照片须先上传", code="photo_unknown", details={"key": key})
         out.append({"display_key": up.display_key, "thumb_key": up.thumb_key, "width": up.width,
-                    "height": up.height})
+                    "height": up.height, "token": secrets.token_urlsafe(32)})
     return out
+
+
+def _index_photos(photos: list[dict], *, idea_id: int | None = None, milestone_update_id: int | None = None) -> None:
+    """One :class:`ContestPhoto` row per token not yet indexed (the serving endpoint looks tokens up)."""
+    tokens = [p["token"] for p in photos if p.get("token")]
+    if not tokens:
+        return
+    have = set(db.session.scalars(sa.select(ContestPhoto.access_token).where(ContestPhoto.access_token.in_(tokens))))
+    for p in photos:
+        if p.get("token") and p["token"] not in have:
+            db.session.add(ContestPhoto(access_token=p["token"], idea_id=idea_id,
+                                        milestone_update_id=milestone_update_id,
+                                        display_key=p["display_key"], thumb_key=p["thumb_key"]))
+    db.session.flush()
+
+
+def photo_for(actor, token: str) -> ContestPhoto:
+    """A photo of an idea or of a progress update, for ``GET /api/v1/contest-photos/<token>``.
+
+    * Attached to the current version of an approved idea (or to an update of one): staff,
+      administrators, the author, and residents of the contest's places.
+    * Otherwise (pending, hidden or rejected idea; a photo a later edit removed): only the idea's
+      author and the contest organiser's moderators.
+
+    :raises NotFound: ``photo_not_found`` (also when the actor may not see it: no hint it exists).
+    """
+    row = db.session.scalar(sa.select(ContestPhoto).where(ContestPhoto.access_token == token)) if token else None
+    if row is not None:
+        if row.idea_id is not None:
+            idea = get_idea(row.idea_id)
+            attached = idea.photos
+        else:
+            update = db.session.get(MilestoneUpdate, row.milestone_update_id)
+            impl = db.session.get(Implementation, db.session.get(Milestone, update.milestone_id).implementation_id)
+            idea = get_idea(impl.idea_id)
+            attached = update.photos
+        contest = get_contest(idea.contest_id)
+        public = idea.state == "approved" and any(p.get("token") == token for p in attached)
+        if actor.id == idea.author_id or (public and (actor.kind in ("staff", "admin")
+                                                      or participant_units(contest, actor))):
+            return row
+        if moderation.is_moderator(actor, contest.organisation_id):
+            return row
+    raise NotFound("找不到该照片", code="photo_not_found")
 
 
 # --- ideas -------------------------------------------------------------------------------------
@@ -347,6 +402,7 @@ def submit_idea(actor, contest_id: int, data: dict) -> Idea:
     _apply(idea, content)
     db.session.add(idea)
     db.session.flush()
+    _index_photos(idea.photos, idea_id=idea.id)
     moderation.start(IDEA_KIND, idea, state="pending", author=actor)
     audit.record("idea.submit", "idea", idea.id, actor=actor, data={"contest_id": contest.id})
     db.session.flush()
@@ -371,6 +427,7 @@ def edit_idea(actor, idea_id: int, data: dict) -> Idea:
     keys = data["photos"] if data.get("photos") is not None else [p["display_key"] for p in idea.photos]
     content["photos"] = _claim_photos(actor, keys, idea.photos)
     stored = _apply(idea, content)
+    _index_photos(idea.photos, idea_id=idea.id)
     idea.version += 1
     moderation.add_version("idea", idea.id, stored, editor=actor, edit_kind="author")
     audit.record("idea.edit", "idea", idea.id, actor=actor, data={"version": idea.version})
@@ -404,8 +461,8 @@ class IdeaKind:
         contest = get_contest(obj.contest_id)
         merged = {**self.content(obj), **content}
         checked = _idea_content(contest, merged)
-        checked["photos"] = [p for p in obj.photos if p["display_key"] in
-                             set(content.get("photos", [p["display_key"] for p in obj.photos]))]
+        keep = set(content.get("photos", [p["display_key"] for p in obj.photos]))
+        checked["photos"] = [p for p in obj.photos if p["display_key"] in keep or p.get("token") in keep]
         obj.version += 1
         return _apply(obj, checked)
 
@@ -581,9 +638,13 @@ def withdraw_support(actor, idea_id: int, *, ip: str | None = None, device_id: s
 def signals(actor, contest_id: int) -> list[dict]:
     """Signs of manipulated support, for moderators: the evidence, never a verdict.
 
-    * ``shared_device``: one device id used by ≥3 different residents to support;
-    * ``shared_network``: one IP address used by ≥3 different residents;
-    * ``new_account_burst``: ≥5 supports of one idea within an hour from accounts under 7 days old.
+    * ``shared_device``: one device id used by ≥ ``signal_shared_residents`` (default 3) different
+      residents to support;
+    * ``shared_network``: one IP address used by ≥ ``signal_shared_residents`` different residents;
+    * ``new_account_burst``: ≥ ``signal_burst_supports`` (5) supports of one idea within
+      ``signal_burst_minutes`` (60) from accounts under ``signal_new_account_days`` (7) days old.
+
+    The thresholds are the contest's own settings.
 
     :returns: ``[{"kind", "key", "residents", "idea_ids", "events", "first_at", "last_at"}]``.
     :raises Forbidden: ``not_a_moderator``.
@@ -601,19 +662,20 @@ def signals(actor, contest_id: int) -> list[dict]:
                 groups[getattr(e, attr)].append(e)
         for key, evs in sorted(groups.items()):
             residents = {e.resident_id for e in evs}
-            if len(residents) >= SHARED_MIN_RESIDENTS:
+            if len(residents) >= contest.signal_shared_residents:
                 out.append(_signal(kind, key, evs))
     by_idea = defaultdict(list)
+    window = dt.timedelta(minutes=contest.signal_burst_minutes)
     for e in events:
         created = as_utc(e.account_created_at)
-        if created is not None and as_utc(e.at) - created < dt.timedelta(days=NEW_ACCOUNT_DAYS):
+        if created is not None and as_utc(e.at) - created < dt.timedelta(days=contest.signal_new_account_days):
             by_idea[e.idea_id].append(e)
     for idea_id, evs in sorted(by_idea.items()):
         start = 0
         for end in range(len(evs)):
-            while as_utc(evs[end].at) - as_utc(evs[start].at) > BURST_WINDOW:
+            while as_utc(evs[end].at) - as_utc(evs[start].at) > window:
                 start += 1
-            if end - start + 1 >= BURST_MIN:
+            if end - start + 1 >= contest.signal_burst_supports:
                 out.append(_signal("new_account_burst", str(idea_id), evs[start:end + 1]))
                 break
     return out
@@ -845,6 +907,7 @@ def update_milestone(actor, milestone_id: int, progress: int, note: str | None =
     db.session.add(u)
     m.progress = progress
     db.session.flush()
+    _index_photos(u.photos, milestone_update_id=u.id)
     audit.record("idea.milestone_update", "idea", idea.id, actor=actor,
                  data={"milestone_id": m.id, "progress": progress})
     return u
@@ -880,4 +943,5 @@ def contest_view(contest: Contest) -> dict:
         "criteria": criteria_of(contest), "report_threshold": contest.report_threshold,
         "support_cap": contest.support_cap, "support_weight": contest.support_weight,
         "jury_weight": contest.jury_weight, "ranking_published_at": contest.ranking_published_at,
+        **{k: getattr(contest, k) for k in SIGNAL_DEFAULTS},
     }

@@ -1,5 +1,6 @@
 """村务公开: each village's catalogue of what must be published, the disclosures themselves (with
-their finance lines and voucher photos), villagers' inquiries, and the outbox of notices to the town.
+their finance lines and voucher photos), and villagers' inquiries.  Notices to the town and the
+supervision committee go through the one outbox, civic.core.notifications.
 
 Money is integer 分 everywhere (never floats).  A published disclosure is never edited: a correction
 is a new row (``version`` + 1, ``supersedes_id``) and the old row stays, marked ``corrected``.
@@ -159,23 +160,3 @@ class Inquiry(db.Model):
     answer: Mapped[str | None] = mapped_column(sa.Text)
     answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
-class VillageNotice(db.Model):
-    """Outbox: a notice to an organisation (the town's street centre, the supervision committee).
-
-    ``subject`` is unique per organisation, so the daily job never tells the same thing twice.
-    """
-
-    __tablename__ = "village_notice"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), nullable=False, index=True)
-    village_id: Mapped[int] = mapped_column(sa.ForeignKey("place.id"), nullable=False)
-    kind: Mapped[str] = mapped_column(sa.String(40), nullable=False)
-    subject: Mapped[str] = mapped_column(sa.String(120), nullable=False)
-    data: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-    __table_args__ = (sa.UniqueConstraint("organisation_id", "subject"),)

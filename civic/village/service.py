@@ -35,7 +35,6 @@ from civic.village.models import (
     Disclosure,
     DisclosureLine,
     Inquiry,
-    VillageNotice,
     VillageProfile,
     Voucher,
 )
@@ -837,28 +836,38 @@ def public_inquiries(disclosure_ids: list[int]) -> list[Inquiry]:
                                    .order_by(Inquiry.id)))
 
 
-# --- notices (outbox) -----------------------------------------------------------------------------
+# --- notices (through the core outbox) -------------------------------------------------------------
 
-def notify(org_id: int, village_id: int, kind: str, subject: str, data: dict) -> VillageNotice | None:
-    """Add a notice to the outbox unless that organisation already has one for ``subject``."""
-    if db.session.scalar(sa.select(VillageNotice.id).where(VillageNotice.organisation_id == org_id,
-                                                          VillageNotice.subject == subject)):
-        return None
-    n = VillageNotice(organisation_id=org_id, village_id=village_id, kind=kind, subject=subject, data=data)
-    db.session.add(n)
-    return n
+NOTICE_TEMPLATES = {"disclosure_overdue": "village_disclosure_overdue", "inquiry_overdue": "village_inquiry_overdue"}
 
 
-def notices_for(org_id: int) -> list[VillageNotice]:
-    return list(db.session.scalars(sa.select(VillageNotice).where(VillageNotice.organisation_id == org_id)
-                                   .order_by(VillageNotice.id)))
+def notify_organisation(org, village, kind: str, subject: str, title: str, payload: dict) -> int:
+    """Tell every active staff member of ``org`` through the one outbox (civic.core.notifications),
+    once per ``subject`` and user: ``dedupe_key`` ``"village:<subject>:u<user id>"``.  A user on two
+    organisations (the town and the supervision committee) hears of one subject once.
+
+    :returns: the number of new messages queued (sent after commit by the core send job).
+    """
+    from civic.accounts.service import staff_of
+    from civic.core.notifications import notify
+
+    made = 0
+    for uid in staff_of(org.id):
+        made += notify(uid, NOTICE_TEMPLATES[kind], title,
+                       {**payload, "kind": kind, "organisation_id": org.id, "village_code": village.code},
+                       dedupe_key=f"village:{subject}:u{uid}", object_type="village", object_id=village.id
+                       ) is not None
+    return made
 
 
 def flag_overdue(now: dt.datetime | None = None) -> int:
-    """Tell the town (the street centre over the village) of overdue items, and the supervision
-    committee and the town of overdue inquiries (组织法 Art. 31; 上海市实施办法 Art. 24).
+    """Tell the town (the staff of the street centre over the village) of overdue items, and the
+    supervision committee and the town of overdue inquiries (组织法 Art. 31; 上海市实施办法 Art. 24).
 
-    Returns the number of new notices.  Idempotent: one notice per organisation and subject.
+    Messages go through the core outbox; the street office's overview reads overdue state from the
+    village's own tables (:func:`street_overview`), not from these messages.
+    Returns the number of new messages.  Idempotent: one message per item, period and user
+    (per inquiry and user).
     """
     now = now or utcnow()
     on = today_shanghai(now)
@@ -872,15 +881,17 @@ def flag_overdue(now: dt.datetime | None = None) -> int:
             if row["status"] != "overdue":
                 continue
             for org in centres:
-                subject = f"overdue:{village.id}:{row['item_code']}:{row['period']}"
-                made += bool(notify(org.id, village.id, "disclosure_overdue", subject, {
-                    "village_code": village.code, "village_name": village.name, "item_code": row["item_code"],
-                    "title": row["title"], "period": row["period"], "due_on": row["due_on"].isoformat()}))
+                made += notify_organisation(
+                    org, village, "disclosure_overdue", f"{village.id}:overdue:{row['item_code']}:{row['period']}",
+                    f"{village.name}「{row['title']}」{row['period']} 逾期未公开",
+                    {"item_code": row["item_code"], "title": row["title"], "period": row["period"],
+                     "due_on": row["due_on"].isoformat()})
         for inq in overdue_inquiries(village, now):
             for org in centres + supervisors:
-                made += bool(notify(org.id, village.id, "inquiry_overdue", f"inquiry:{inq.id}", {
-                    "village_code": village.code, "inquiry_id": inq.id, "disclosure_id": inq.disclosure_id,
-                    "due_at": inq.due_at.isoformat()}))
+                made += notify_organisation(
+                    org, village, "inquiry_overdue", f"inquiry:{inq.id}:overdue",
+                    f"{village.name}村民查询逾期未答复", {"inquiry_id": inq.id, "disclosure_id": inq.disclosure_id,
+                                                  "due_at": inq.due_at.isoformat()})
     db.session.flush()
     if made:
         audit.record("village.overdue_flagged", "village", "all", data={"notices": made, "on": on.isoformat()})

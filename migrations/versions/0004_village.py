@@ -41,23 +41,6 @@ def upgrade():
     with op.batch_alter_table('village_catalogue_item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_village_catalogue_item_village_id'), ['village_id'], unique=False)
 
-    op.create_table('village_notice',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('organisation_id', sa.Integer(), nullable=False),
-    sa.Column('village_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=40), nullable=False),
-    sa.Column('subject', sa.String(length=120), nullable=False),
-    sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_village_notice_organisation_id_organisation')),
-    sa.ForeignKeyConstraint(['village_id'], ['place.id'], name=op.f('fk_village_notice_village_id_place')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_village_notice')),
-    sa.UniqueConstraint('organisation_id', 'subject', name=op.f('uq_village_notice_organisation_id_subject'))
-    )
-    with op.batch_alter_table('village_notice', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_village_notice_organisation_id'), ['organisation_id'], unique=False)
-
     op.create_table('village_profile',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('village_id', sa.Integer(), nullable=False),
@@ -187,10 +170,6 @@ def downgrade():
 
     op.drop_table('village_disclosure')
     op.drop_table('village_profile')
-    with op.batch_alter_table('village_notice', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_village_notice_organisation_id'))
-
-    op.drop_table('village_notice')
     with op.batch_alter_table('village_catalogue_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_village_catalogue_item_village_id'))
 

@@ -66,7 +66,9 @@ def test_idea_with_real_photos_is_pending_until_approved(world, shared_dir):
                                 "photos": keys})
     assert r.status_code == 201
     assert (r.json["title"], r.json["text"], r.json["state"]) == ("口袋花园", "建议 种植月季\n和绣球", "pending")
-    assert [p["display_key"] for p in r.json["photos"]] == keys
+    assert [(p["width"], p["height"]) for p in r.json["photos"]] == [
+        (p["width"], p["height"]) for p in up.json["items"]]
+    assert all(p["url"].startswith("/api/v1/contest-photos/") and "display_key" not in p for p in r.json["photos"])
     listed = world.client.get(f"{API}/contests/{c['id']}/ideas", headers=world.h[world.neighbour]).json["items"]
     assert listed == []
     world.client.post(f"{API}/moderation/idea/{r.json['id']}/decisions", json={"action": "approve"},

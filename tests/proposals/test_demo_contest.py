@@ -99,6 +99,10 @@ def test_demo_contest_from_submission_to_a_winner_carried_out(app, factory, shar
     u = client.post(f"{API}/milestones/{m['id']}/updates", headers=h["pc_sm_sun"],
                     json={"progress": 100, "note": "步道已铺好", "photos": [ph["items"][0]["display_key"]]})
     assert u.status_code == 201
+    shown = client.get(f"{API}/ideas/{winner}/implementation", headers=h["zhao_liu"]).json
+    photo = shown["milestones"][0]["updates"][0]["photos"][0]
+    r = client.get(photo["thumbnail_url"], headers=h["zhao_liu"])
+    assert r.status_code == 200 and r.data[:2] == b"\xff\xd8" and "display_key" not in photo
     done = client.post(f"{API}/ideas/{winner}/implementation/status", json={"status": "completed"},
                        headers=h["pc_sm_sun"]).json
     assert done["status"] == "completed" and done["milestones"][0]["progress"] == 100

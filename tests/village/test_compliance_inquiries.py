@@ -1,10 +1,11 @@
-"""Compliance per period, the daily overdue job and its outbox, inquiries and their 15 days."""
+"""Compliance per period, the daily overdue job (messages through the core outbox), inquiries and
+their 15 days."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from civic.core.db import SHANGHAI
+from civic.core.db import SHANGHAI, commit
 from civic.extensions import db
 
 
@@ -45,23 +46,56 @@ def test_finance_is_quarterly_for_a_quiet_village(client, vil):
                     ("services.policies", "2026-Q1"): "overdue"}
 
 
-def test_daily_job_tells_the_street_centre_once(client, vil):
-    from civic.core.jobs import tick
-    from civic.village.service import compliance, notices_for, today_shanghai
+def _messages(user):
+    """The user's rows in the core outbox, oldest first."""
+    import sqlalchemy as sa
 
+    from civic.core.notifications import Notification
+
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(Notification).where(Notification.user_id == user.id)
+                                   .order_by(Notification.id)))
+
+
+def test_daily_job_tells_each_street_centre_member_once_through_the_outbox(client, vil, factory):
+    from civic.core.jobs import tick
+    from civic.village.service import compliance, today_shanghai
+
+    deputy = factory.staff(vil["sc"], "viewer")
+    factory.commit()
     today = today_shanghai()
     overdue = {(r["item_code"], r["period"]) for r in compliance(vil["village"], today) if r["status"] == "overdue"}
     assert ("finance.accounts", "2026-01") in overdue
     at = dt.datetime.combine(today, dt.time(1, 5), tzinfo=SHANGHAI)
     assert "village.flag_overdue" in tick(at)
     _drain()
-    notes = notices_for(vil["sc"].id)
-    assert {(n.data["item_code"], n.data["period"]) for n in notes} == overdue
-    assert {n.kind for n in notes} == {"disclosure_overdue"}
-    assert notices_for(vil["vs"].id) == []
+    for member in (vil["wang"], deputy):
+        notes = _messages(member)
+        assert {(n.payload["item_code"], n.payload["period"]) for n in notes} == overdue
+        assert {(n.template, n.status, n.object_type, n.object_id) for n in notes} == {
+            ("village_disclosure_overdue", "sent", "village", str(vil["village"].id))}
+        assert all(n.sent_at is not None and n.attempts == 1 for n in notes)
+    assert _messages(vil["jin"]) == [] and _messages(vil["hua"]) == []
     tick(at + dt.timedelta(days=1))
     _drain()
-    assert len(notices_for(vil["sc"].id)) == len(overdue)
+    assert len(_messages(vil["wang"])) == len(overdue)
+
+
+def test_overdue_notices_reach_the_staff_inbox(client, vil):
+    from civic.village.service import flag_overdue
+
+    assert flag_overdue() > 0
+    commit()
+    _drain()
+    r = client.get("/api/v1/me/notifications?limit=100", headers=vil["h_wang"])
+    assert r.status_code == 200, r.json
+    assert "测试村「村集体财务收支情况」2026-01 逾期未公开" in [n["title"] for n in r.json["items"]]
+
+
+def test_village_has_no_outbox_of_its_own(app):
+    from civic.extensions import db as _db
+
+    assert "village_notice" not in _db.metadata.tables
 
 
 def test_street_overview_lists_its_villages(client, vil):
@@ -88,7 +122,7 @@ def test_inquiry_is_due_in_fifteen_days(client, vil, publish):
 
 def test_unanswered_inquiry_after_fifteen_days_shows_to_supervision_and_town(client, vil, publish):
     from civic.village.models import Inquiry
-    from civic.village.service import flag_overdue, notices_for
+    from civic.village.service import flag_overdue
 
     _did, inq = _ask(client, vil, publish)
     assert client.get("/api/v1/villages/V-T/inquiries?overdue=true", headers=vil["h_jin"]).json == []
@@ -99,8 +133,14 @@ def test_unanswered_inquiry_after_fifteen_days_shows_to_supervision_and_town(cli
     for h in ("h_jin", "h_wang"):
         assert [i["id"] for i in client.get("/api/v1/villages/V-T/inquiries?overdue=true", headers=vil[h]).json] == [inq["id"]]
     flag_overdue()
-    assert [n.kind for n in notices_for(vil["vs"].id)] == ["inquiry_overdue"]
-    assert "inquiry_overdue" in [n.kind for n in notices_for(vil["sc"].id)]
+    commit()
+    _drain()
+    assert [(n.template, n.payload["inquiry_id"], n.status) for n in _messages(vil["jin"])] == [
+        ("village_inquiry_overdue", inq["id"], "sent")]
+    assert "village_inquiry_overdue" in [n.template for n in _messages(vil["wang"])]
+    flag_overdue()
+    commit()
+    assert len(_messages(vil["jin"])) == 1
 
 
 def test_answer_shows_on_the_public_page_without_the_asker(client, vil, publish):
