@@ -654,100 +654,105 @@ def turnout(vote_id: int, actor) -> dict:
 
 # --- tally and results ---------------------------------------------------------------------------
 
+def _hundredths(col):
+    """``col`` (Numeric m², two places) as integer hundredths, computed by the database: exact on
+    PostgreSQL (numeric); on SQLite (no decimal type) ``round`` removes the binary error of a
+    two-place value, exact for any area below 10¹³ m²."""
+    return sa.cast(sa.func.round(col * 100), sa.BigInteger)
+
+
 def tally_inputs(vote_id: int, mode: str):
     """The tally's inputs from the frozen roster and the counted ballots, in lean queries
-    (tuples, not ORM objects): units, online/proxy ballots, confirmed paper entries, deliveries.
+    (tuples; areas as integer hundredths straight from SQL; no ORM objects, no Decimal):
 
-    Each frozen unit is given ``owner_ids = {its head id}``: the heads were built once, at opening,
-    from the roster's owner sets (SPC Art. 9), and this reproduces exactly that grouping.
+    * ``roster``: :class:`civic.voting.tally.FrozenRoster` -- frozen head id -> area hundredths.
+      The heads were built and validated once, when the vote opened (``_freeze`` calls
+      :func:`civic.voting.tally.build_heads`, SPC Art. 9), so they are not regrouped here;
+    * ``matters``: :class:`civic.voting.tally.Matter` list (key = matter id);
+    * ``rows``: ``(head id, roster unit id, choice per matter...)`` for online/proxy ballots and
+      confirmed paper entries (``choices->>'<id>'`` per matter: no JSON parsed in Python);
+    * ``deemable``: heads all of whose units have a recorded delivery (deemed modes only).
     """
-    units = [pure.RosterUnit(unit_id=uid, area=area, area_source=src, owner_ids=frozenset((hid,)),
-                             developer_held=dev)
-             for uid, hid, area, src, dev in db.session.execute(
-                 sa.select(VoteUnit.roster_unit_id, VoteUnit.head_id, VoteUnit.area, VoteUnit.area_source,
-                           VoteUnit.developer_held).where(VoteUnit.vote_id == vote_id)).all()]
-    # One column per matter (``choices->>'<id>'``), so no JSON document is parsed in Python.
-    keys = [str(k) for k in db.session.scalars(sa.select(Matter.id).where(Matter.vote_id == vote_id)
-                                               .order_by(Matter.id))]
-    online = sa.select(Ballot.roster_unit_id, Ballot.kind, *(Ballot.choices[k].as_string() for k in keys)).where(
+    head_area = dict(db.session.execute(
+        sa.select(Head.id, _hundredths(Head.area)).where(Head.vote_id == vote_id)).all())
+    unit_count = db.session.scalar(sa.select(sa.func.count()).select_from(VoteUnit)
+                                   .where(VoteUnit.vote_id == vote_id))
+    matters = [pure.Matter(number=number, key=str(mid)) for mid, number in db.session.execute(
+        sa.select(Matter.id, Matter.number).where(Matter.vote_id == vote_id).order_by(Matter.id)).all()]
+    keys = [m.key for m in matters]
+    online = sa.select(Ballot.head_id, Ballot.roster_unit_id, *(Ballot.choices[k].as_string() for k in keys)).where(
         Ballot.vote_id == vote_id, Ballot.kind != "paper")
-    paper = sa.select(PaperEntry.roster_unit_id, sa.literal("paper"),
+    paper = sa.select(PaperEntry.head_id, PaperEntry.roster_unit_id,
                       *(PaperEntry.choices[k].as_string() for k in keys)).where(
         PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None))
-    ballots = [pure.BallotEntry(unit_id=row[0], kind=row[1],
-                                choices={k: c for k, c in zip(keys, row[2:], strict=True) if c is not None})
-               for row in db.session.execute(online.union_all(paper)).all()]
-    delivered = frozenset()
+    rows = db.session.execute(online.union_all(paper)).all()
+    deemable: list[int] = []
     if mode != "strict":
-        delivered = frozenset(db.session.scalars(sa.select(Delivery.roster_unit_id).where(Delivery.vote_id == vote_id)))
-    return units, ballots, delivered
+        delivered = sa.func.count(Delivery.id)
+        deemable = list(db.session.scalars(
+            sa.select(VoteUnit.head_id)
+            .outerjoin(Delivery, sa.and_(Delivery.vote_id == VoteUnit.vote_id,
+                                         Delivery.roster_unit_id == VoteUnit.roster_unit_id))
+            .where(VoteUnit.vote_id == vote_id).group_by(VoteUnit.head_id)
+            .having(delivered == sa.func.count(VoteUnit.id))))
+    return pure.FrozenRoster(head_area=head_area, unit_count=unit_count), matters, rows, deemable
 
 
 def run_tally(vote: Vote):
-    """Build the inputs and call :func:`civic.voting.tally.tally` (Civil Code Art. 278; RULES.md §1).
+    """Load the inputs (:func:`tally_inputs`) and tally them with the trusted entry point
+    :func:`civic.voting.tally.tally_frozen` -- the same counting as ``tally()`` (Civil Code
+    Art. 278; RULES.md §1) without re-validating the roster validated at freeze time.
 
-    :raises TallyInputInvalid: 422, e.g. ``tally_conflicting_ballots`` naming the head (its key and
-        units) when one head's confirmed paper ballots disagree.
+    :returns: ``(TallyResult, matters, head votes)``.
+    :raises TallyInputInvalid: 422, e.g. ``tally_conflicting_ballots`` naming the head (its id and
+        unit codes) when one head's confirmed paper ballots disagree.
     """
-    units, ballots, delivered = tally_inputs(vote.id, vote.counting_mode)
-    matters = [pure.Matter(number=m.number, key=str(m.id)) for m in matters_of(vote.id)]
+    roster, matters, rows, deemable = tally_inputs(vote.id, vote.counting_mode)
     try:
-        return pure.tally(units, matters, ballots, mode=vote.counting_mode, delivered_unit_ids=delivered,
-                          rules_allow_deemed=vote.rules_allow_deemed), units, ballots
+        votes = pure.head_votes(matters, rows)
+        result = pure.tally_frozen(roster, matters, votes, mode=vote.counting_mode, deemable_heads=deemable,
+                                   rules_allow_deemed=vote.rules_allow_deemed)
     except pure.TallyInputInvalid as exc:
         if exc.code == "tally_conflicting_ballots":
             _name_head(vote, exc)
         raise
+    return result, matters, votes
 
 
 def _name_head(vote: Vote, exc) -> None:
-    """Replace the tally's synthetic head key by the frozen head's id and unit codes."""
-    ids = exc.details.get("unit_ids") or []
-    rows = db.session.execute(sa.select(VoteUnit.head_id, VoteUnit.unit_code).where(
-        VoteUnit.vote_id == vote.id, VoteUnit.roster_unit_id.in_(ids))).all()
-    if rows:
-        exc.details["head_id"] = rows[0].head_id
-        exc.details["unit_codes"] = sorted(r.unit_code for r in rows)
-        exc.message = f"同一业主（房屋 {', '.join(exc.details['unit_codes'])}）的纸质选票不一致，无法计票，请核实后重新录入"
+    """Name the conflicting head by its frozen id and all its unit codes."""
+    head_id = exc.details.get("head_key")
+    codes = sorted(db.session.scalars(sa.select(VoteUnit.unit_code).where(
+        VoteUnit.vote_id == vote.id, VoteUnit.head_id == head_id)))
+    exc.details["head_id"] = head_id
+    exc.details["unit_codes"] = codes
+    exc.message = f"同一业主（房屋 {', '.join(codes)}）的纸质选票不一致，无法计票，请核实后重新录入"
+
+
+def building_cells(vote_id: int) -> list[tuple]:
+    """``(building, head id, units, area hundredths)`` per head per building, grouped in SQL."""
+    return db.session.execute(
+        sa.select(VoteUnit.building, VoteUnit.head_id, sa.func.count(),
+                  sa.cast(sa.func.sum(_hundredths(VoteUnit.area)), sa.BigInteger))
+        .where(VoteUnit.vote_id == vote_id).group_by(VoteUnit.building, VoteUnit.head_id)).all()
 
 
 def compute_results(vote: Vote) -> dict:
     """The results: the tally (exact fractions as strings, rounded percentages for display), the
-    matters' titles, and a breakdown per building (units and area that participated and agreed)."""
-    result, units, ballots = run_tally(vote)
-    matters = matters_of(vote.id)
+    matters' titles, and a breakdown per building (:func:`civic.voting.tally.building_breakdown`:
+    units, heads and area; per matter participating and agreeing units, heads and area, and the
+    participation fractions -- a head spanning two buildings counts as one head in each)."""
+    result, pmatters, votes = run_tally(vote)
     out = result.to_dict()
-    titles = {str(m.id): m for m in matters}
+    titles = {str(m.id): m for m in matters_of(vote.id)}
     for md in out["matters"]:
         m = titles[md["matter_key"]]
         md.update({"matter_id": m.id, "number": m.number, "title": m.title})
-    unit_head = {u.unit_id: next(iter(u.owner_ids)) for u in units}
-    head_choice: dict[int, dict] = {}
-    for b in ballots:
-        head_choice.setdefault(unit_head[b.unit_id], {}).update(b.choices)
-    buildings: dict[str, dict] = {}
-    unit_building = dict(db.session.execute(sa.select(VoteUnit.roster_unit_id, VoteUnit.building)
-                                            .where(VoteUnit.vote_id == vote.id)).all())
-    for u in units:
-        name = unit_building[u.unit_id]
-        b = buildings.setdefault(name, {"building": name, "units": 0, "area": Decimal(0), "matters": {
-            str(m.id): {"participating_units": 0, "participating_area": Decimal(0), "agreeing_units": 0,
-                        "agreeing_area": Decimal(0)} for m in matters}})
-        b["units"] += 1
-        b["area"] += u.area
-        for key, choice in head_choice.get(unit_head[u.unit_id], {}).items():
-            cell = b["matters"][key]
-            cell["participating_units"] += 1
-            cell["participating_area"] += u.area
-            if choice == "agree":
-                cell["agreeing_units"] += 1
-                cell["agreeing_area"] += u.area
-    out["buildings"] = [
-        {"building": b["building"], "units": b["units"], "area": f"{b['area']:.2f}",
-         "matters": [{"matter_id": int(k), **{kk: (f"{vv:.2f}" if isinstance(vv, Decimal) else vv)
-                                              for kk, vv in cell.items()}}
-                     for k, cell in b["matters"].items()]}
-        for b in sorted(buildings.values(), key=lambda x: x["building"])]
+    buildings = pure.building_breakdown(pmatters, building_cells(vote.id), votes)
+    for b in buildings:
+        for cell in b["matters"]:
+            cell["matter_id"] = int(cell.pop("matter_key"))
+    out["buildings"] = buildings
     out["vote_id"] = vote.id
     out["counting_mode"] = vote.counting_mode
     out["note"] = "未投票不计入参与表决" if vote.counting_mode == "strict" else (
