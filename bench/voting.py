@@ -2,7 +2,7 @@
 
 1. Tally: a 10,000-unit compound (heads as in bench/tally_pure.py: co-owners, owners of two
    units, a developer head), 8,000 ballots, 5 matters, built with bulk inserts.  Times
-   ``civic.voting.service.run_tally`` (load the inputs in lean queries, call tally()) against ONE
+   ``civic.voting.service.run_tally`` (load the inputs in lean queries, call tally_frozen()) against ONE
    SQL aggregate of the same sums (per matter: participating and agreeing heads and area, plus the
    roster totals) over the same stored rows, in the same run.  Prints the ratio (target ≤ 3).
 2. Concurrency: gunicorn (2 workers) on PostgreSQL; 1,000 verified owners, each posting their
@@ -270,6 +270,7 @@ def bench_concurrency(app, url: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/voting_bench")
+    parser.add_argument("--tally-only", action="store_true", help="skip the concurrency part")
     args = parser.parse_args()
     _reset(args.db)
     from civic import create_app
@@ -283,6 +284,8 @@ def main() -> None:
     print(f"tally: units={t['units']} heads={t['heads']} ballots={t['ballots']} matters={t['matters']}")
     print(f"  one SQL aggregate: {t['baseline_s'] * 1000:.1f} ms; civic run_tally: {t['civic_s'] * 1000:.1f} ms; "
           f"ratio {t['ratio']:.2f} (results with per-building breakdown: ratio {t['results_ratio']:.2f})")
+    if args.tally_only:
+        return
     c = bench_concurrency(app, args.db)
     print(f"concurrency: {c['requests']} requests in {c['seconds']:.1f} s: {c['statuses']}; "
           f"stored {c['stored']} ballots for {c['distinct_heads']} heads")

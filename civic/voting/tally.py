@@ -659,19 +659,14 @@ def _count(
     total_heads = len(head_area)
     deemable = list(deemable)
     results = []
+    voted = [(head_area[k], hv) for k, hv in votes.items()]  # (area, choices) of each head that voted
     for j, m in enumerate(matter_list):
         special = m.special
-        part_area = part_heads = yes_area = yes_heads = 0
-        for head_key, head_votes in votes.items():
-            choice = head_votes[j]
-            if choice is None:
-                continue
-            area = head_area[head_key]
-            part_area += area
-            part_heads += 1
-            if choice == "agree":
-                yes_area += area
-                yes_heads += 1
+        part = [(area, hv[j]) for area, hv in voted if hv[j] is not None]
+        yes = [area for area, choice in part if choice == "agree"]
+        part_heads, yes_heads = len(part), len(yes)
+        part_area = sum(area for area, _ in part)
+        yes_area = sum(yes)
 
         deemed_heads = deemed_area = 0
         if mode != "strict":
