@@ -221,7 +221,8 @@ def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> 
         vote.closed_at = now
     elif action == "publish":
         pending = db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(
-            PaperEntry.vote_id == vote.id, PaperEntry.confirmed_at.is_(None)))
+            PaperEntry.vote_id == vote.id, PaperEntry.confirmed_at.is_(None),
+            PaperEntry.withdrawn_at.is_(None)))
         if pending:
             raise Conflict("还有纸质选票未经复核确认", code="paper_ballots_unconfirmed", details={"count": pending})
         vote.result = compute_results(vote)
@@ -548,7 +549,8 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
         raise Conflict("该业主已在线投票，不能再录入纸质选票", code="ballot_already_cast",
                        details={"head_id": vu.head_id})
     if db.session.scalar(sa.select(PaperEntry.id).where(PaperEntry.vote_id == vote.id,
-                                                        PaperEntry.roster_unit_id == vu.roster_unit_id)):
+                                                        PaperEntry.roster_unit_id == vu.roster_unit_id,
+                                                        PaperEntry.withdrawn_at.is_(None))):
         raise Conflict("该房屋的纸质选票已录入", code="paper_ballot_duplicate",
                        details={"roster_unit_id": vu.roster_unit_id})
     stored = process_photos([scan], store=_store())[0]
@@ -584,12 +586,57 @@ def confirm_paper_ballot(entry_id: int, actor) -> dict:
         raise Forbidden("纸质选票须由录入人以外的另一名委员复核", code="paper_confirm_same_user")
     if entry.confirmed_at is not None:
         raise Conflict("该纸质选票已复核", code="paper_already_confirmed")
+    if entry.withdrawn_at is not None:
+        raise Conflict("该纸质选票已撤回，不能复核", code="paper_already_withdrawn")
     entry.confirmed_by_id = actor.id
     entry.confirmed_at = utcnow()
     audit.record("paper_ballot.confirm", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"paper_entry_id": entry.id})
     return {"id": entry.id, "vote_id": vote.id, "head_id": entry.head_id, "roster_unit_id": entry.roster_unit_id,
             "confirmed": True, "confirmed_at": entry.confirmed_at, "entered_at": entry.entered_at}
+
+
+def withdraw_paper_ballot(entry_id: int, data: dict, actor) -> dict:
+    """Withdraw a wrongly entered paper ballot entry before it is confirmed.
+
+    Who: the committee member who entered it, or the head of the owners' committee (or an
+    administrator).  The entry is not deleted: it stays in the record, with its scan, marked
+    withdrawn (who, when, why), and never counts; the unit's paper ballot can then be entered again
+    correctly.  Audited (``paper_ballot.withdraw``).  A confirmed entry cannot be withdrawn: what
+    counts is fixed by two people (RULES.md §1; the record is kept for the one-year revocation
+    period, SPC Art. 12).
+
+    ``data``: ``reason`` (text, required).
+    :raises Forbidden: ``paper_withdraw_not_allowed`` (neither the enterer nor the committee head),
+        ``not_owners_committee``; :raises Conflict: ``paper_already_confirmed``,
+        ``paper_already_withdrawn``, ``vote_state_invalid``; :raises NotFound: ``paper_ballot_not_found``.
+    """
+    entry = db.session.get(PaperEntry, entry_id)
+    if entry is None:
+        raise NotFound("找不到该纸质选票", code="paper_ballot_not_found", details={"id": entry_id})
+    vote = get_vote(entry.vote_id)
+    org = acting_org(actor, vote.scope_place_id)
+    _require_state(vote, "open", "closed")
+    if entry.entered_by_id != actor.id and actor.kind != "admin":
+        try:
+            org = acting_org(actor, vote.scope_place_id, roles=("head",))
+        except Forbidden as exc:
+            raise Forbidden("仅录入人或业主委员会主任可撤回未复核的纸质选票",
+                            code="paper_withdraw_not_allowed", details={"id": entry.id}) from exc
+    if entry.withdrawn_at is not None:
+        raise Conflict("该纸质选票已撤回", code="paper_already_withdrawn")
+    if entry.confirmed_at is not None:
+        raise Conflict("该纸质选票已复核，不能撤回", code="paper_already_confirmed")
+    entry.withdrawn_at = utcnow()
+    entry.withdrawn_by_id = actor.id
+    entry.withdrawal_reason = require_text(data["reason"], "reason", 500)
+    audit.record("paper_ballot.withdraw", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 note=entry.withdrawal_reason,
+                 data={"paper_entry_id": entry.id, "roster_unit_id": entry.roster_unit_id, "head_id": entry.head_id})
+    db.session.flush()
+    return {"id": entry.id, "vote_id": vote.id, "head_id": entry.head_id, "roster_unit_id": entry.roster_unit_id,
+            "entered_at": entry.entered_at, "confirmed": False, "withdrawn": True,
+            "withdrawn_at": entry.withdrawn_at}
 
 
 # --- receipts, own ballot, turnout ---------------------------------------------------------------
@@ -614,7 +661,8 @@ def receipt(code: str, actor) -> dict:
         raise NotFound("找不到该回执码对应的选票", code="receipt_not_found")
     vote = get_vote(entry.vote_id)
     return {"vote_id": vote.id, "vote_title": vote.title, "kind": "paper", "recorded_at": entry.entered_at,
-            "counted": entry.confirmed_at is not None, "choices": _choices_out(entry.choices, matters_of(vote.id))}
+            "counted": entry.confirmed_at is not None and entry.withdrawn_at is None,
+            "withdrawn": entry.withdrawn_at is not None, "choices": _choices_out(entry.choices, matters_of(vote.id))}
 
 
 def my_ballots(vote_id: int, actor) -> list[dict]:
@@ -633,7 +681,8 @@ def my_ballots(vote_id: int, actor) -> list[dict]:
         if b.kind == "paper":
             for e in db.session.scalars(sa.select(PaperEntry).where(PaperEntry.ballot_id == b.id)):
                 out.append({"head_id": b.head_id, "kind": "paper", "recorded_at": e.entered_at,
-                            "counted": e.confirmed_at is not None, "choices": _choices_out(e.choices, matters)})
+                            "counted": e.confirmed_at is not None and e.withdrawn_at is None,
+                            "withdrawn": e.withdrawn_at is not None, "choices": _choices_out(e.choices, matters)})
         else:
             out.append({"head_id": b.head_id, "kind": b.kind, "recorded_at": b.cast_at, "counted": True,
                         "choices": _choices_out(b.choices, matters)})
@@ -647,7 +696,11 @@ def turnout(vote_id: int, actor) -> dict:
     acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
     if vote.state in ("draft", "announced"):
         raise Conflict("投票尚未开始", code="vote_not_open")
-    voted = dict(db.session.execute(sa.select(Ballot.head_id, Ballot.kind).where(Ballot.vote_id == vote.id)).all())
+    # a paper ballot whose entries were all withdrawn is not a returned ballot
+    live_paper = sa.select(PaperEntry.id).where(PaperEntry.ballot_id == Ballot.id,
+                                                PaperEntry.withdrawn_at.is_(None)).exists()
+    voted = dict(db.session.execute(sa.select(Ballot.head_id, Ballot.kind).where(
+        Ballot.vote_id == vote.id, sa.or_(Ballot.kind != "paper", live_paper))).all())
     heads = db.session.execute(sa.select(Head.id, Head.label, Head.unit_count, Head.area)
                                .where(Head.vote_id == vote.id).order_by(Head.id)).all()
     items = [{"head_id": h.id, "label": h.label, "units": h.unit_count, "area": h.area,
@@ -688,7 +741,8 @@ def tally_inputs(vote_id: int, mode: str):
     online = sa.select(Ballot.head_id, Ballot.roster_unit_id, sa.cast(Ballot.choices, sa.Text)).where(
         Ballot.vote_id == vote_id, Ballot.kind != "paper")
     paper = sa.select(PaperEntry.head_id, PaperEntry.roster_unit_id, sa.cast(PaperEntry.choices, sa.Text)).where(
-        PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None))
+        PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None),
+        PaperEntry.withdrawn_at.is_(None))
     loads = json.loads
     rows = []
     for head_id, unit_id, text in db.session.execute(online.union_all(paper)):
@@ -816,7 +870,8 @@ def full_record(vote_id: int, actor) -> dict:
     entries = db.session.scalars(sa.select(PaperEntry).where(PaperEntry.vote_id == vote.id)
                                  .order_by(PaperEntry.id)).all()
     users = users_by_ids({b.cast_by_id for b in ballots if b.cast_by_id}
-                         | {e.entered_by_id for e in entries} | {e.confirmed_by_id for e in entries if e.confirmed_by_id})
+                         | {e.entered_by_id for e in entries} | {e.confirmed_by_id for e in entries if e.confirmed_by_id}
+                         | {e.withdrawn_by_id for e in entries if e.withdrawn_by_id})
 
     def uname(uid):
         return users[uid].display_name if uid in users else None
@@ -833,7 +888,9 @@ def full_record(vote_id: int, actor) -> dict:
         items.append({"ballot_id": e.ballot_id, "head_id": e.head_id, "head": heads.get(e.head_id), "kind": "paper",
                       "owner": None, "cast_by": None, "at": e.entered_at, "unit_code": codes.get(e.roster_unit_id),
                       "entered_by": uname(e.entered_by_id), "confirmed_by": uname(e.confirmed_by_id),
-                      "confirmed_at": e.confirmed_at, "counted": e.confirmed_at is not None,
+                      "confirmed_at": e.confirmed_at, "counted": e.confirmed_at is not None and e.withdrawn_at is None,
+                      "withdrawn_at": e.withdrawn_at, "withdrawn_by": uname(e.withdrawn_by_id),
+                      "withdrawal_reason": e.withdrawal_reason, "scan_key": e.scan_key,
                       "choices": _choices_out(e.choices, matters)})
     audit.record("vote.record_viewed", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"ballots": len(items)})
@@ -847,3 +904,48 @@ def vote_detail(vote_id: int) -> dict:
 
 def rosters_of(vote: Vote) -> Roster:
     return get_roster(vote.roster_id)
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+def list_votes(actor, *, compound_id: int | None, status: str | None, cursor: str | None,
+               limit: int) -> tuple[list[Vote], str | None]:
+    """Votes, newest first, cursor-paginated (civic.core.pagination).
+
+    Scope: staff of an owners' committee or street centre see the votes of a compound their
+    organisation covers (``compound_id`` required for them); an administrator sees all; a resident
+    sees the votes (not drafts) of the compounds where they are linked to a person on a roster
+    (verified by phone, :func:`verify_owner`), optionally narrowed by ``compound_id``.
+    ``status``: one of the vote states.
+    :raises ValidationFailed: ``compound_required``; :raises Forbidden: ``not_owners_committee``.
+    """
+    from civic.core.pagination import paginate
+
+    stmt = sa.select(Vote)
+    if actor.kind == "resident":
+        mine = sa.select(Roster.compound_id).join(RosterPerson, RosterPerson.roster_id == Roster.id).where(
+            RosterPerson.user_id == actor.id)
+        stmt = stmt.where(Vote.compound_id.in_(mine), Vote.state != "draft")
+        if compound_id is not None:
+            stmt = stmt.where(Vote.compound_id == compound_id)
+    else:
+        if compound_id is None:
+            if actor.kind != "admin":
+                raise ValidationFailed("请指定小区 compound_id", code="compound_required")
+        else:
+            acting_org(actor, compound_id, org_kinds=RECORD_READERS)
+            stmt = stmt.where(Vote.compound_id == compound_id)
+    if status:
+        stmt = stmt.where(Vote.state == status)
+    return paginate(stmt, [Vote.id], cursor=cursor, limit=limit)
+
+
+def list_rosters(actor, *, compound_id: int, cursor: str | None, limit: int) -> tuple[list[Roster], str | None]:
+    """The rosters (every version) of a compound, newest first, cursor-paginated.  For the owners'
+    committee and the street centre covering the compound (and administrators).
+    :raises Forbidden: ``not_owners_committee``."""
+    from civic.core.pagination import paginate
+
+    acting_org(actor, compound_id, org_kinds=RECORD_READERS)
+    return paginate(sa.select(Roster).where(Roster.compound_id == compound_id), [Roster.id],
+                    cursor=cursor, limit=limit)
