@@ -162,26 +162,27 @@ def bench_tally(app) -> dict:
         def run_baseline():
             return db.session.execute(baseline_sql, {"v": vote_id}).all()
 
-        def run_civic():
-            v = service.get_vote(vote_id)
-            return service.run_tally(v)[0]
+        def run_civic_full():
+            return service.run_tally(service.get_vote(vote_id))
 
         def run_results():
             return service.compute_results(service.get_vote(vote_id))
 
-        def best(fn, n=7):
-            fn()  # warm
-            times = []
-            for _ in range(n):
-                db.session.expire_all()
-                t0 = time.perf_counter()
-                out = fn()
-                times.append(time.perf_counter() - t0)
-            return min(times), out
+        def interleaved(fns, rounds=9):
+            """Best time of each fn over ``rounds`` rounds that run every fn in turn, so that all of
+            them meet the same machine load (the shared machine's load swings within seconds)."""
+            outs = [fn() for fn in fns]  # warm
+            times = [[] for _ in fns]
+            for _ in range(rounds):
+                for i, fn in enumerate(fns):
+                    db.session.expire_all()
+                    t0 = time.perf_counter()
+                    outs[i] = fn()
+                    times[i].append(time.perf_counter() - t0)
+            return [(min(t), out) for t, out in zip(times, outs, strict=True)]
 
-        t_base, base_rows = best(run_baseline)
-        t_civic, result = best(run_civic)
-        t_results, _ = best(run_results, 3)
+        (t_base, base_rows), (t_civic, (result, _, _)), (t_results, _) = interleaved(
+            [run_baseline, run_civic_full, run_results])
         # the two agree on the sums
         by_key = {r.key: r for r in base_rows}
         for m in result.matters:
