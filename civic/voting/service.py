@@ -497,13 +497,34 @@ def cast_ballot(vote_id: int, data: dict, actor) -> dict:
     unit_id = db.session.scalar(sa.select(sa.func.min(VoteUnit.roster_unit_id)).where(
         VoteUnit.vote_id == vote.id, VoteUnit.head_id == head_id))
     code, digest = _receipt()
-    ballot = Ballot(vote_id=vote.id, head_id=head_id, roster_unit_id=unit_id, kind=kind, person_id=who[head_id],
-                    cast_by_id=actor.id, proxy_id=proxies.get(head_id), choices=choices, receipt_hash=digest,
-                    cast_at=utcnow())
-    _insert_ballot(ballot)
+    values = {"roster_unit_id": unit_id, "kind": kind, "person_id": who[head_id], "cast_by_id": actor.id,
+              "proxy_id": proxies.get(head_id), "choices": choices, "receipt_hash": digest, "cast_at": utcnow()}
+    ballot = _reuse_empty_paper_ballot(vote.id, head_id, values)
+    if ballot is None:
+        ballot = Ballot(vote_id=vote.id, head_id=head_id, **values)
+        _insert_ballot(ballot)
     audit.record("ballot.cast", "vote", vote.id, actor=actor, data={"head_id": head_id, "kind": kind})
     return {"ballot_id": ballot.id, "head_id": head_id, "kind": kind, "cast_at": ballot.cast_at,
             "receipt_code": code}
+
+
+def _reuse_empty_paper_ballot(vote_id: int, head_id: int, values: dict) -> Ballot | None:
+    """The head's paper ballot whose every entry was withdrawn is no returned ballot: an online
+    (or proxy) ballot takes its row (the withdrawn entries stay in the record, pointing at it).
+    One conditional UPDATE, so two concurrent casts cannot both take it.  ``None`` if no such row."""
+    live = sa.select(PaperEntry.id).where(PaperEntry.ballot_id == Ballot.id,
+                                          PaperEntry.withdrawn_at.is_(None)).exists()
+    ballot_id = db.session.scalar(sa.select(Ballot.id).where(
+        Ballot.vote_id == vote_id, Ballot.head_id == head_id, Ballot.kind == "paper", ~live))
+    if ballot_id is None:
+        return None
+    done = db.session.execute(sa.update(Ballot).where(Ballot.id == ballot_id, Ballot.kind == "paper", ~live)
+                              .values(**values).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise Conflict("该业主已投票，选票一经投出不能更改", code="ballot_already_cast", details={"head_id": head_id})
+    ballot = db.session.get(Ballot, ballot_id)
+    db.session.refresh(ballot)
+    return ballot
 
 
 def _insert_ballot(ballot: Ballot) -> None:

@@ -148,3 +148,17 @@ def test_roster_list_of_a_compound(client, factory, comp):
 def test_resident_cannot_list_rosters(client, factory, comp):
     st, body = api(client, "get", f"/api/v1/rosters?compound_id={comp.compound.id}", factory.token(comp.d))
     assert st == 403
+
+
+def test_owner_votes_online_after_the_only_paper_entry_of_their_head_was_withdrawn(client, factory, comp, shared_dir,
+                                                                                  caplog):
+    v = make_open_vote(client, factory, comp, numbers=(4,))
+    mt = factory.token(comp.member)
+    _, e = _enter(client, v, mt, roster_unit_ids(v["id"])[comp.units[3].code], "agree", shared_dir)  # D's unit
+    api(client, "post", f"/api/v1/paper-ballots/{e['id']}/withdraw", mt, json={"reason": "不是业主交回的"})
+    t = factory.token(comp.d)
+    verify(client, caplog, v["id"], comp.d, t)
+    st, body = api(client, "post", f"/api/v1/votes/{v['id']}/ballot", t, json={"choices": {str(v["matters"][0]): "oppose"}})
+    assert (st, body["kind"]) == (201, "online")
+    st, turnout = api(client, "get", f"/api/v1/votes/{v['id']}/turnout", mt)
+    assert (turnout["voted"], [i["channel"] for i in turnout["items"] if i["voted"]]) == (1, ["online"])
