@@ -2,7 +2,7 @@
 
 1. Tally: a 10,000-unit compound (heads as in bench/tally_pure.py: co-owners, owners of two
    units, a developer head), 8,000 ballots, 5 matters, built with bulk inserts.  Times
-   ``civic.voting.service.run_tally`` (load the inputs in lean queries, call tally()) against ONE
+   ``civic.voting.service.run_tally`` (load the inputs in lean queries, call tally_frozen()) against ONE
    SQL aggregate of the same sums (per matter: participating and agreeing heads and area, plus the
    roster totals) over the same stored rows, in the same run.  Prints the ratio (target ≤ 3).
 2. Concurrency: gunicorn (2 workers) on PostgreSQL; 1,000 verified owners, each posting their
@@ -162,26 +162,27 @@ def bench_tally(app) -> dict:
         def run_baseline():
             return db.session.execute(baseline_sql, {"v": vote_id}).all()
 
-        def run_civic():
-            v = service.get_vote(vote_id)
-            return service.run_tally(v)[0]
+        def run_civic_full():
+            return service.run_tally(service.get_vote(vote_id))
 
         def run_results():
             return service.compute_results(service.get_vote(vote_id))
 
-        def best(fn, n=7):
-            fn()  # warm
-            times = []
-            for _ in range(n):
-                db.session.expire_all()
-                t0 = time.perf_counter()
-                out = fn()
-                times.append(time.perf_counter() - t0)
-            return min(times), out
+        def interleaved(fns, rounds=9):
+            """Best time of each fn over ``rounds`` rounds that run every fn in turn, so that all of
+            them meet the same machine load (the shared machine's load swings within seconds)."""
+            outs = [fn() for fn in fns]  # warm
+            times = [[] for _ in fns]
+            for _ in range(rounds):
+                for i, fn in enumerate(fns):
+                    db.session.expire_all()
+                    t0 = time.perf_counter()
+                    outs[i] = fn()
+                    times[i].append(time.perf_counter() - t0)
+            return [(min(t), out) for t, out in zip(times, outs, strict=True)]
 
-        t_base, base_rows = best(run_baseline)
-        t_civic, result = best(run_civic)
-        t_results, _ = best(run_results, 3)
+        (t_base, base_rows), (t_civic, (result, _, _)), (t_results, _) = interleaved(
+            [run_baseline, run_civic_full, run_results])
         # the two agree on the sums
         by_key = {r.key: r for r in base_rows}
         for m in result.matters:
@@ -270,6 +271,7 @@ def bench_concurrency(app, url: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/voting_bench")
+    parser.add_argument("--tally-only", action="store_true", help="skip the concurrency part")
     args = parser.parse_args()
     _reset(args.db)
     from civic import create_app
@@ -283,6 +285,8 @@ def main() -> None:
     print(f"tally: units={t['units']} heads={t['heads']} ballots={t['ballots']} matters={t['matters']}")
     print(f"  one SQL aggregate: {t['baseline_s'] * 1000:.1f} ms; civic run_tally: {t['civic_s'] * 1000:.1f} ms; "
           f"ratio {t['ratio']:.2f} (results with per-building breakdown: ratio {t['results_ratio']:.2f})")
+    if args.tally_only:
+        return
     c = bench_concurrency(app, args.db)
     print(f"concurrency: {c['requests']} requests in {c['seconds']:.1f} s: {c['statuses']}; "
           f"stored {c['stored']} ballots for {c['distinct_heads']} heads")

@@ -316,5 +316,13 @@ class PaperEntry(db.Model):
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     receipt_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    # Withdrawn before confirmation (wrongly entered): kept, with its scan, as withdrawn; never counts.
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    withdrawal_reason: Mapped[str | None] = mapped_column(sa.Text)
 
-    __table_args__ = (sa.UniqueConstraint("vote_id", "roster_unit_id"),)
+    __table_args__ = (
+        # one live (not withdrawn) entry per unit; a withdrawn one may be re-entered correctly
+        sa.Index("uq_voting_paper_entry_live_unit", "vote_id", "roster_unit_id", unique=True,
+                 postgresql_where=sa.text("withdrawn_at IS NULL"), sqlite_where=sa.text("withdrawn_at IS NULL")),
+    )

@@ -57,6 +57,18 @@ def _choices_json(text: str) -> dict:
 @blp.route("/rosters")
 class Rosters(MethodView):
     @require("staff", "admin")
+    @blp.arguments(schemas.RosterListArgs, location="query")
+    @blp.response(200, schemas.RosterPageSchema)
+    def get(self, args):
+        """小区的业主名册列表（各版本，最新在前，游标分页）
+
+        403 ``not_owners_committee`` (only the owners' committee and street centre of the compound).
+        """
+        items, cursor = service.list_rosters(current_actor(), compound_id=args["compound_id"],
+                                             cursor=args["cursor"], limit=args["limit"])
+        return {"items": items, "next_cursor": cursor}
+
+    @require("staff", "admin")
     @blp.arguments(schemas.RosterCreateSchema)
     @blp.response(201, schemas.RosterSummarySchema)
     def post(self, data):
@@ -130,6 +142,20 @@ class RosterVersions(MethodView):
 
 @blp.route("/votes")
 class Votes(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(schemas.VoteListArgs, location="query")
+    @blp.response(200, schemas.VotePageSchema)
+    def get(self, args):
+        """表决列表（按小区、阶段筛选，最新在前，游标分页）
+
+        Staff: the compounds their owners' committee / street centre covers (``compound_id``
+        required: 422 ``compound_required``; 403 ``not_owners_committee``).  Residents: the votes
+        of compounds where they are on the roster (drafts not shown).
+        """
+        items, cursor = service.list_votes(current_actor(), compound_id=args["compound_id"], status=args["status"],
+                                           cursor=args["cursor"], limit=args["limit"])
+        return {"items": items, "next_cursor": cursor}
+
     @require("staff", "admin")
     @blp.arguments(schemas.VoteCreateSchema)
     @blp.response(201, schemas.VoteSchema)
@@ -264,6 +290,19 @@ class PaperBallotConfirm(MethodView):
         403 ``paper_confirm_same_user``; 409 ``paper_already_confirmed``.
         """
         return service.confirm_paper_ballot(entry_id, current_actor())
+
+
+@blp.route("/paper-ballots/<int:entry_id>/withdraw")
+class PaperBallotWithdraw(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.WithdrawSchema)
+    @blp.response(200, schemas.PaperOutSchema)
+    def post(self, data, entry_id):
+        """撤回录入有误、尚未复核的纸质选票（录入人或业委会主任；扫描件保留在记录中）
+
+        403 ``paper_withdraw_not_allowed``; 409 ``paper_already_confirmed``, ``paper_already_withdrawn``.
+        """
+        return service.withdraw_paper_ballot(entry_id, data, current_actor())
 
 
 @blp.route("/votes/<int:vote_id>/turnout")

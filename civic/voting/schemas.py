@@ -201,6 +201,7 @@ class OwnBallotSchema(ma.Schema):
     kind = ma.fields.String()
     recorded_at = ShanghaiDateTime()
     counted = ma.fields.Boolean()
+    withdrawn = ma.fields.Boolean(dump_default=False)
     choices = ma.fields.List(ma.fields.Nested(ChoiceOutSchema))
 
 
@@ -228,6 +229,12 @@ class PaperOutSchema(ma.Schema):
     confirmed = ma.fields.Boolean()
     confirmed_at = ShanghaiDateTime()
     receipt_code = ma.fields.String()
+    withdrawn = ma.fields.Boolean()
+    withdrawn_at = ShanghaiDateTime()
+
+
+class WithdrawSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
 
 
 class ProxyFormSchema(ma.Schema):
@@ -282,6 +289,10 @@ class RecordItemSchema(ma.Schema):
     confirmed_by = ma.fields.String(allow_none=True)
     confirmed_at = ShanghaiDateTime(allow_none=True)
     counted = ma.fields.Boolean()
+    withdrawn_at = ShanghaiDateTime(allow_none=True)
+    withdrawn_by = ma.fields.String(allow_none=True)
+    withdrawal_reason = ma.fields.String(allow_none=True)
+    scan_key = ma.fields.String(allow_none=True)
     choices = ma.fields.List(ma.fields.Nested(ChoiceOutSchema))
 
 
@@ -293,3 +304,17 @@ class RecordSchema(ma.Schema):
 
 class RosterUnitListArgs(PageArgs):
     pass
+
+
+class RosterListArgs(PageArgs):
+    compound_id = ma.fields.Integer(required=True)
+
+
+class VoteListArgs(PageArgs):
+    compound_id = ma.fields.Integer(load_default=None)
+    status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(
+        ["draft", "announced", "open", "closed", "published"]))
+
+
+RosterPageSchema = page_schema(RosterSchema, "VotingRosterPageSchema")
+VotePageSchema = page_schema(VoteSchema, "VotingVotePageSchema")

@@ -14,8 +14,11 @@ is written to the audit log.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
+import json
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
@@ -218,7 +221,8 @@ def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> 
         vote.closed_at = now
     elif action == "publish":
         pending = db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(
-            PaperEntry.vote_id == vote.id, PaperEntry.confirmed_at.is_(None)))
+            PaperEntry.vote_id == vote.id, PaperEntry.confirmed_at.is_(None),
+            PaperEntry.withdrawn_at.is_(None)))
         if pending:
             raise Conflict("还有纸质选票未经复核确认", code="paper_ballots_unconfirmed", details={"count": pending})
         vote.result = compute_results(vote)
@@ -493,13 +497,34 @@ def cast_ballot(vote_id: int, data: dict, actor) -> dict:
     unit_id = db.session.scalar(sa.select(sa.func.min(VoteUnit.roster_unit_id)).where(
         VoteUnit.vote_id == vote.id, VoteUnit.head_id == head_id))
     code, digest = _receipt()
-    ballot = Ballot(vote_id=vote.id, head_id=head_id, roster_unit_id=unit_id, kind=kind, person_id=who[head_id],
-                    cast_by_id=actor.id, proxy_id=proxies.get(head_id), choices=choices, receipt_hash=digest,
-                    cast_at=utcnow())
-    _insert_ballot(ballot)
+    values = {"roster_unit_id": unit_id, "kind": kind, "person_id": who[head_id], "cast_by_id": actor.id,
+              "proxy_id": proxies.get(head_id), "choices": choices, "receipt_hash": digest, "cast_at": utcnow()}
+    ballot = _reuse_empty_paper_ballot(vote.id, head_id, values)
+    if ballot is None:
+        ballot = Ballot(vote_id=vote.id, head_id=head_id, **values)
+        _insert_ballot(ballot)
     audit.record("ballot.cast", "vote", vote.id, actor=actor, data={"head_id": head_id, "kind": kind})
     return {"ballot_id": ballot.id, "head_id": head_id, "kind": kind, "cast_at": ballot.cast_at,
             "receipt_code": code}
+
+
+def _reuse_empty_paper_ballot(vote_id: int, head_id: int, values: dict) -> Ballot | None:
+    """The head's paper ballot whose every entry was withdrawn is no returned ballot: an online
+    (or proxy) ballot takes its row (the withdrawn entries stay in the record, pointing at it).
+    One conditional UPDATE, so two concurrent casts cannot both take it.  ``None`` if no such row."""
+    live = sa.select(PaperEntry.id).where(PaperEntry.ballot_id == Ballot.id,
+                                          PaperEntry.withdrawn_at.is_(None)).exists()
+    ballot_id = db.session.scalar(sa.select(Ballot.id).where(
+        Ballot.vote_id == vote_id, Ballot.head_id == head_id, Ballot.kind == "paper", ~live))
+    if ballot_id is None:
+        return None
+    done = db.session.execute(sa.update(Ballot).where(Ballot.id == ballot_id, Ballot.kind == "paper", ~live)
+                              .values(**values).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise Conflict("该业主已投票，选票一经投出不能更改", code="ballot_already_cast", details={"head_id": head_id})
+    ballot = db.session.get(Ballot, ballot_id)
+    db.session.refresh(ballot)
+    return ballot
 
 
 def _insert_ballot(ballot: Ballot) -> None:
@@ -545,7 +570,8 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
         raise Conflict("该业主已在线投票，不能再录入纸质选票", code="ballot_already_cast",
                        details={"head_id": vu.head_id})
     if db.session.scalar(sa.select(PaperEntry.id).where(PaperEntry.vote_id == vote.id,
-                                                        PaperEntry.roster_unit_id == vu.roster_unit_id)):
+                                                        PaperEntry.roster_unit_id == vu.roster_unit_id,
+                                                        PaperEntry.withdrawn_at.is_(None))):
         raise Conflict("该房屋的纸质选票已录入", code="paper_ballot_duplicate",
                        details={"roster_unit_id": vu.roster_unit_id})
     stored = process_photos([scan], store=_store())[0]
@@ -581,12 +607,57 @@ def confirm_paper_ballot(entry_id: int, actor) -> dict:
         raise Forbidden("纸质选票须由录入人以外的另一名委员复核", code="paper_confirm_same_user")
     if entry.confirmed_at is not None:
         raise Conflict("该纸质选票已复核", code="paper_already_confirmed")
+    if entry.withdrawn_at is not None:
+        raise Conflict("该纸质选票已撤回，不能复核", code="paper_already_withdrawn")
     entry.confirmed_by_id = actor.id
     entry.confirmed_at = utcnow()
     audit.record("paper_ballot.confirm", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"paper_entry_id": entry.id})
     return {"id": entry.id, "vote_id": vote.id, "head_id": entry.head_id, "roster_unit_id": entry.roster_unit_id,
             "confirmed": True, "confirmed_at": entry.confirmed_at, "entered_at": entry.entered_at}
+
+
+def withdraw_paper_ballot(entry_id: int, data: dict, actor) -> dict:
+    """Withdraw a wrongly entered paper ballot entry before it is confirmed.
+
+    Who: the committee member who entered it, or the head of the owners' committee (or an
+    administrator).  The entry is not deleted: it stays in the record, with its scan, marked
+    withdrawn (who, when, why), and never counts; the unit's paper ballot can then be entered again
+    correctly.  Audited (``paper_ballot.withdraw``).  A confirmed entry cannot be withdrawn: what
+    counts is fixed by two people (RULES.md §1; the record is kept for the one-year revocation
+    period, SPC Art. 12).
+
+    ``data``: ``reason`` (text, required).
+    :raises Forbidden: ``paper_withdraw_not_allowed`` (neither the enterer nor the committee head),
+        ``not_owners_committee``; :raises Conflict: ``paper_already_confirmed``,
+        ``paper_already_withdrawn``, ``vote_state_invalid``; :raises NotFound: ``paper_ballot_not_found``.
+    """
+    entry = db.session.get(PaperEntry, entry_id)
+    if entry is None:
+        raise NotFound("找不到该纸质选票", code="paper_ballot_not_found", details={"id": entry_id})
+    vote = get_vote(entry.vote_id)
+    org = acting_org(actor, vote.scope_place_id)
+    _require_state(vote, "open", "closed")
+    if entry.entered_by_id != actor.id and actor.kind != "admin":
+        try:
+            org = acting_org(actor, vote.scope_place_id, roles=("head",))
+        except Forbidden as exc:
+            raise Forbidden("仅录入人或业主委员会主任可撤回未复核的纸质选票",
+                            code="paper_withdraw_not_allowed", details={"id": entry.id}) from exc
+    if entry.withdrawn_at is not None:
+        raise Conflict("该纸质选票已撤回", code="paper_already_withdrawn")
+    if entry.confirmed_at is not None:
+        raise Conflict("该纸质选票已复核，不能撤回", code="paper_already_confirmed")
+    entry.withdrawn_at = utcnow()
+    entry.withdrawn_by_id = actor.id
+    entry.withdrawal_reason = require_text(data["reason"], "reason", 500)
+    audit.record("paper_ballot.withdraw", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 note=entry.withdrawal_reason,
+                 data={"paper_entry_id": entry.id, "roster_unit_id": entry.roster_unit_id, "head_id": entry.head_id})
+    db.session.flush()
+    return {"id": entry.id, "vote_id": vote.id, "head_id": entry.head_id, "roster_unit_id": entry.roster_unit_id,
+            "entered_at": entry.entered_at, "confirmed": False, "withdrawn": True,
+            "withdrawn_at": entry.withdrawn_at}
 
 
 # --- receipts, own ballot, turnout ---------------------------------------------------------------
@@ -611,7 +682,8 @@ def receipt(code: str, actor) -> dict:
         raise NotFound("找不到该回执码对应的选票", code="receipt_not_found")
     vote = get_vote(entry.vote_id)
     return {"vote_id": vote.id, "vote_title": vote.title, "kind": "paper", "recorded_at": entry.entered_at,
-            "counted": entry.confirmed_at is not None, "choices": _choices_out(entry.choices, matters_of(vote.id))}
+            "counted": entry.confirmed_at is not None and entry.withdrawn_at is None,
+            "withdrawn": entry.withdrawn_at is not None, "choices": _choices_out(entry.choices, matters_of(vote.id))}
 
 
 def my_ballots(vote_id: int, actor) -> list[dict]:
@@ -630,7 +702,8 @@ def my_ballots(vote_id: int, actor) -> list[dict]:
         if b.kind == "paper":
             for e in db.session.scalars(sa.select(PaperEntry).where(PaperEntry.ballot_id == b.id)):
                 out.append({"head_id": b.head_id, "kind": "paper", "recorded_at": e.entered_at,
-                            "counted": e.confirmed_at is not None, "choices": _choices_out(e.choices, matters)})
+                            "counted": e.confirmed_at is not None and e.withdrawn_at is None,
+                            "withdrawn": e.withdrawn_at is not None, "choices": _choices_out(e.choices, matters)})
         else:
             out.append({"head_id": b.head_id, "kind": b.kind, "recorded_at": b.cast_at, "counted": True,
                         "choices": _choices_out(b.choices, matters)})
@@ -644,7 +717,11 @@ def turnout(vote_id: int, actor) -> dict:
     acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
     if vote.state in ("draft", "announced"):
         raise Conflict("投票尚未开始", code="vote_not_open")
-    voted = dict(db.session.execute(sa.select(Ballot.head_id, Ballot.kind).where(Ballot.vote_id == vote.id)).all())
+    # a paper ballot whose entries were all withdrawn is not a returned ballot
+    live_paper = sa.select(PaperEntry.id).where(PaperEntry.ballot_id == Ballot.id,
+                                                PaperEntry.withdrawn_at.is_(None)).exists()
+    voted = dict(db.session.execute(sa.select(Ballot.head_id, Ballot.kind).where(
+        Ballot.vote_id == vote.id, sa.or_(Ballot.kind != "paper", live_paper))).all())
     heads = db.session.execute(sa.select(Head.id, Head.label, Head.unit_count, Head.area)
                                .where(Head.vote_id == vote.id).order_by(Head.id)).all()
     items = [{"head_id": h.id, "label": h.label, "units": h.unit_count, "area": h.area,
@@ -654,100 +731,128 @@ def turnout(vote_id: int, actor) -> dict:
 
 # --- tally and results ---------------------------------------------------------------------------
 
+def _hundredths(col):
+    """``col`` (Numeric m², two places) as integer hundredths, computed by the database: exact on
+    PostgreSQL (numeric); on SQLite (no decimal type) ``round`` removes the binary error of a
+    two-place value, exact for any area below 10¹³ m²."""
+    return sa.cast(sa.func.round(col * 100), sa.BigInteger)
+
+
 def tally_inputs(vote_id: int, mode: str):
     """The tally's inputs from the frozen roster and the counted ballots, in lean queries
-    (tuples, not ORM objects): units, online/proxy ballots, confirmed paper entries, deliveries.
+    (tuples; areas as integer hundredths straight from SQL; no ORM objects, no Decimal):
 
-    Each frozen unit is given ``owner_ids = {its head id}``: the heads were built once, at opening,
-    from the roster's owner sets (SPC Art. 9), and this reproduces exactly that grouping.
+    * ``roster``: :class:`civic.voting.tally.FrozenRoster` -- frozen head id -> area hundredths.
+      The heads were built and validated once, when the vote opened (``_freeze`` calls
+      :func:`civic.voting.tally.build_heads`, SPC Art. 9), so they are not regrouped here;
+    * ``matters``: :class:`civic.voting.tally.Matter` list (key = matter id);
+    * ``rows``: ``(head id, roster unit id, choice per matter...)`` for online/proxy ballots and
+      confirmed paper entries (a matter absent from the stored choices is ``None``);
+    * ``deemable``: heads all of whose units have a recorded delivery (deemed modes only).
     """
-    units = [pure.RosterUnit(unit_id=uid, area=area, area_source=src, owner_ids=frozenset((hid,)),
-                             developer_held=dev)
-             for uid, hid, area, src, dev in db.session.execute(
-                 sa.select(VoteUnit.roster_unit_id, VoteUnit.head_id, VoteUnit.area, VoteUnit.area_source,
-                           VoteUnit.developer_held).where(VoteUnit.vote_id == vote_id)).all()]
-    # One column per matter (``choices->>'<id>'``), so no JSON document is parsed in Python.
-    keys = [str(k) for k in db.session.scalars(sa.select(Matter.id).where(Matter.vote_id == vote_id)
-                                               .order_by(Matter.id))]
-    online = sa.select(Ballot.roster_unit_id, Ballot.kind, *(Ballot.choices[k].as_string() for k in keys)).where(
+    head_area = dict(db.session.execute(
+        sa.select(Head.id, _hundredths(Head.area)).where(Head.vote_id == vote_id)).all())
+    unit_count = db.session.scalar(sa.select(sa.func.count()).select_from(VoteUnit)
+                                   .where(VoteUnit.vote_id == vote_id))
+    matters = [pure.Matter(number=number, key=str(mid)) for mid, number in db.session.execute(
+        sa.select(Matter.id, Matter.number).where(Matter.vote_id == vote_id).order_by(Matter.id)).all()]
+    keys = [m.key for m in matters]
+    # The choices as JSON text, parsed here by the C json decoder: one parse per ballot (PostgreSQL's
+    # ``->>`` per matter re-parses the json document once per matter, which costs more).
+    online = sa.select(Ballot.head_id, Ballot.roster_unit_id, sa.cast(Ballot.choices, sa.Text)).where(
         Ballot.vote_id == vote_id, Ballot.kind != "paper")
-    paper = sa.select(PaperEntry.roster_unit_id, sa.literal("paper"),
-                      *(PaperEntry.choices[k].as_string() for k in keys)).where(
-        PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None))
-    ballots = [pure.BallotEntry(unit_id=row[0], kind=row[1],
-                                choices={k: c for k, c in zip(keys, row[2:], strict=True) if c is not None})
-               for row in db.session.execute(online.union_all(paper)).all()]
-    delivered = frozenset()
+    paper = sa.select(PaperEntry.head_id, PaperEntry.roster_unit_id, sa.cast(PaperEntry.choices, sa.Text)).where(
+        PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None),
+        PaperEntry.withdrawn_at.is_(None))
+    loads = json.loads
+    rows = []
+    for head_id, unit_id, text in db.session.execute(online.union_all(paper)):
+        choices = loads(text) if text else {}
+        rows.append((head_id, unit_id, *[choices.get(k) for k in keys]))
+    deemable: list[int] = []
     if mode != "strict":
-        delivered = frozenset(db.session.scalars(sa.select(Delivery.roster_unit_id).where(Delivery.vote_id == vote_id)))
-    return units, ballots, delivered
+        delivered = sa.func.count(Delivery.id)
+        deemable = list(db.session.scalars(
+            sa.select(VoteUnit.head_id)
+            .outerjoin(Delivery, sa.and_(Delivery.vote_id == VoteUnit.vote_id,
+                                         Delivery.roster_unit_id == VoteUnit.roster_unit_id))
+            .where(VoteUnit.vote_id == vote_id).group_by(VoteUnit.head_id)
+            .having(delivered == sa.func.count(VoteUnit.id))))
+    return pure.FrozenRoster(head_area=head_area, unit_count=unit_count), matters, rows, deemable
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while the tally loads and counts tens of thousands of
+    small tuples: they hold no reference cycles, and the collections their allocation triggers
+    (each walking every live object of the process) cost more than the count itself.  Reference
+    counting still frees everything; the collector is re-enabled (if it was on) on the way out."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def run_tally(vote: Vote):
-    """Build the inputs and call :func:`civic.voting.tally.tally` (Civil Code Art. 278; RULES.md §1).
+    """Load the inputs (:func:`tally_inputs`) and tally them with the trusted entry point
+    :func:`civic.voting.tally.tally_frozen` -- the same counting as ``tally()`` (Civil Code
+    Art. 278; RULES.md §1) without re-validating the roster validated at freeze time.
 
-    :raises TallyInputInvalid: 422, e.g. ``tally_conflicting_ballots`` naming the head (its key and
-        units) when one head's confirmed paper ballots disagree.
+    :returns: ``(TallyResult, matters, head votes)``.
+    :raises TallyInputInvalid: 422, e.g. ``tally_conflicting_ballots`` naming the head (its id and
+        unit codes) when one head's confirmed paper ballots disagree.
     """
-    units, ballots, delivered = tally_inputs(vote.id, vote.counting_mode)
-    matters = [pure.Matter(number=m.number, key=str(m.id)) for m in matters_of(vote.id)]
     try:
-        return pure.tally(units, matters, ballots, mode=vote.counting_mode, delivered_unit_ids=delivered,
-                          rules_allow_deemed=vote.rules_allow_deemed), units, ballots
+        with _gc_paused():
+            roster, matters, rows, deemable = tally_inputs(vote.id, vote.counting_mode)
+            votes = pure.head_votes(matters, rows)
+            result = pure.tally_frozen(roster, matters, votes, mode=vote.counting_mode,
+                                       deemable_heads=deemable, rules_allow_deemed=vote.rules_allow_deemed)
     except pure.TallyInputInvalid as exc:
         if exc.code == "tally_conflicting_ballots":
             _name_head(vote, exc)
         raise
+    return result, matters, votes
 
 
 def _name_head(vote: Vote, exc) -> None:
-    """Replace the tally's synthetic head key by the frozen head's id and unit codes."""
-    ids = exc.details.get("unit_ids") or []
-    rows = db.session.execute(sa.select(VoteUnit.head_id, VoteUnit.unit_code).where(
-        VoteUnit.vote_id == vote.id, VoteUnit.roster_unit_id.in_(ids))).all()
-    if rows:
-        exc.details["head_id"] = rows[0].head_id
-        exc.details["unit_codes"] = sorted(r.unit_code for r in rows)
-        exc.message = f"同一业主（房屋 {', '.join(exc.details['unit_codes'])}）的纸质选票不一致，无法计票，请核实后重新录入"
+    """Name the conflicting head by its frozen id and all its unit codes."""
+    head_id = exc.details.get("head_key")
+    codes = sorted(db.session.scalars(sa.select(VoteUnit.unit_code).where(
+        VoteUnit.vote_id == vote.id, VoteUnit.head_id == head_id)))
+    exc.details["head_id"] = head_id
+    exc.details["unit_codes"] = codes
+    exc.message = f"同一业主（房屋 {', '.join(codes)}）的纸质选票不一致，无法计票，请核实后重新录入"
+
+
+def building_cells(vote_id: int) -> list[tuple]:
+    """``(building, head id, units, area hundredths)`` per head per building, grouped in SQL."""
+    return db.session.execute(
+        sa.select(VoteUnit.building, VoteUnit.head_id, sa.func.count(),
+                  sa.cast(sa.func.sum(_hundredths(VoteUnit.area)), sa.BigInteger))
+        .where(VoteUnit.vote_id == vote_id).group_by(VoteUnit.building, VoteUnit.head_id)).all()
 
 
 def compute_results(vote: Vote) -> dict:
     """The results: the tally (exact fractions as strings, rounded percentages for display), the
-    matters' titles, and a breakdown per building (units and area that participated and agreed)."""
-    result, units, ballots = run_tally(vote)
-    matters = matters_of(vote.id)
+    matters' titles, and a breakdown per building (:func:`civic.voting.tally.building_breakdown`:
+    units, heads and area; per matter participating and agreeing units, heads and area, and the
+    participation fractions -- a head spanning two buildings counts as one head in each)."""
+    result, pmatters, votes = run_tally(vote)
     out = result.to_dict()
-    titles = {str(m.id): m for m in matters}
+    titles = {str(m.id): m for m in matters_of(vote.id)}
     for md in out["matters"]:
         m = titles[md["matter_key"]]
         md.update({"matter_id": m.id, "number": m.number, "title": m.title})
-    unit_head = {u.unit_id: next(iter(u.owner_ids)) for u in units}
-    head_choice: dict[int, dict] = {}
-    for b in ballots:
-        head_choice.setdefault(unit_head[b.unit_id], {}).update(b.choices)
-    buildings: dict[str, dict] = {}
-    unit_building = dict(db.session.execute(sa.select(VoteUnit.roster_unit_id, VoteUnit.building)
-                                            .where(VoteUnit.vote_id == vote.id)).all())
-    for u in units:
-        name = unit_building[u.unit_id]
-        b = buildings.setdefault(name, {"building": name, "units": 0, "area": Decimal(0), "matters": {
-            str(m.id): {"participating_units": 0, "participating_area": Decimal(0), "agreeing_units": 0,
-                        "agreeing_area": Decimal(0)} for m in matters}})
-        b["units"] += 1
-        b["area"] += u.area
-        for key, choice in head_choice.get(unit_head[u.unit_id], {}).items():
-            cell = b["matters"][key]
-            cell["participating_units"] += 1
-            cell["participating_area"] += u.area
-            if choice == "agree":
-                cell["agreeing_units"] += 1
-                cell["agreeing_area"] += u.area
-    out["buildings"] = [
-        {"building": b["building"], "units": b["units"], "area": f"{b['area']:.2f}",
-         "matters": [{"matter_id": int(k), **{kk: (f"{vv:.2f}" if isinstance(vv, Decimal) else vv)
-                                              for kk, vv in cell.items()}}
-                     for k, cell in b["matters"].items()]}
-        for b in sorted(buildings.values(), key=lambda x: x["building"])]
+    with _gc_paused():
+        buildings = pure.building_breakdown(pmatters, building_cells(vote.id), votes)
+    for b in buildings:
+        for cell in b["matters"]:
+            cell["matter_id"] = int(cell.pop("matter_key"))
+    out["buildings"] = buildings
     out["vote_id"] = vote.id
     out["counting_mode"] = vote.counting_mode
     out["note"] = "未投票不计入参与表决" if vote.counting_mode == "strict" else (
@@ -786,7 +891,8 @@ def full_record(vote_id: int, actor) -> dict:
     entries = db.session.scalars(sa.select(PaperEntry).where(PaperEntry.vote_id == vote.id)
                                  .order_by(PaperEntry.id)).all()
     users = users_by_ids({b.cast_by_id for b in ballots if b.cast_by_id}
-                         | {e.entered_by_id for e in entries} | {e.confirmed_by_id for e in entries if e.confirmed_by_id})
+                         | {e.entered_by_id for e in entries} | {e.confirmed_by_id for e in entries if e.confirmed_by_id}
+                         | {e.withdrawn_by_id for e in entries if e.withdrawn_by_id})
 
     def uname(uid):
         return users[uid].display_name if uid in users else None
@@ -803,7 +909,9 @@ def full_record(vote_id: int, actor) -> dict:
         items.append({"ballot_id": e.ballot_id, "head_id": e.head_id, "head": heads.get(e.head_id), "kind": "paper",
                       "owner": None, "cast_by": None, "at": e.entered_at, "unit_code": codes.get(e.roster_unit_id),
                       "entered_by": uname(e.entered_by_id), "confirmed_by": uname(e.confirmed_by_id),
-                      "confirmed_at": e.confirmed_at, "counted": e.confirmed_at is not None,
+                      "confirmed_at": e.confirmed_at, "counted": e.confirmed_at is not None and e.withdrawn_at is None,
+                      "withdrawn_at": e.withdrawn_at, "withdrawn_by": uname(e.withdrawn_by_id),
+                      "withdrawal_reason": e.withdrawal_reason, "scan_key": e.scan_key,
                       "choices": _choices_out(e.choices, matters)})
     audit.record("vote.record_viewed", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"ballots": len(items)})
@@ -817,3 +925,48 @@ def vote_detail(vote_id: int) -> dict:
 
 def rosters_of(vote: Vote) -> Roster:
     return get_roster(vote.roster_id)
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+def list_votes(actor, *, compound_id: int | None, status: str | None, cursor: str | None,
+               limit: int) -> tuple[list[Vote], str | None]:
+    """Votes, newest first, cursor-paginated (civic.core.pagination).
+
+    Scope: staff of an owners' committee or street centre see the votes of a compound their
+    organisation covers (``compound_id`` required for them); an administrator sees all; a resident
+    sees the votes (not drafts) of the compounds where they are linked to a person on a roster
+    (verified by phone, :func:`verify_owner`), optionally narrowed by ``compound_id``.
+    ``status``: one of the vote states.
+    :raises ValidationFailed: ``compound_required``; :raises Forbidden: ``not_owners_committee``.
+    """
+    from civic.core.pagination import paginate
+
+    stmt = sa.select(Vote)
+    if actor.kind == "resident":
+        mine = sa.select(Roster.compound_id).join(RosterPerson, RosterPerson.roster_id == Roster.id).where(
+            RosterPerson.user_id == actor.id)
+        stmt = stmt.where(Vote.compound_id.in_(mine), Vote.state != "draft")
+        if compound_id is not None:
+            stmt = stmt.where(Vote.compound_id == compound_id)
+    else:
+        if compound_id is None:
+            if actor.kind != "admin":
+                raise ValidationFailed("请指定小区 compound_id", code="compound_required")
+        else:
+            acting_org(actor, compound_id, org_kinds=RECORD_READERS)
+            stmt = stmt.where(Vote.compound_id == compound_id)
+    if status:
+        stmt = stmt.where(Vote.state == status)
+    return paginate(stmt, [Vote.id], cursor=cursor, limit=limit)
+
+
+def list_rosters(actor, *, compound_id: int, cursor: str | None, limit: int) -> tuple[list[Roster], str | None]:
+    """The rosters (every version) of a compound, newest first, cursor-paginated.  For the owners'
+    committee and the street centre covering the compound (and administrators).
+    :raises Forbidden: ``not_owners_committee``."""
+    from civic.core.pagination import paginate
+
+    acting_org(actor, compound_id, org_kinds=RECORD_READERS)
+    return paginate(sa.select(Roster).where(Roster.compound_id == compound_id), [Roster.id],
+                    cursor=cursor, limit=limit)

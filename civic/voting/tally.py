@@ -53,8 +53,12 @@ __all__ = [
     "RosterUnit",
     "TallyInputInvalid",
     "TallyResult",
+    "FrozenRoster",
     "build_heads",
     "tally",
+    "building_breakdown",
+    "head_votes",
+    "tally_frozen",
 ]
 
 Choice = Literal["agree", "oppose", "abstain", "blank"]
@@ -508,6 +512,21 @@ def _approves(special: bool, yes: int, part: int) -> bool:
     return 4 * yes >= 3 * part if special else 2 * yes > part
 
 
+def _check_mode(mode: str, rules_allow_deemed: bool) -> None:
+    if mode not in COUNTING_MODES:
+        raise TallyInputInvalid(
+            "计票方式无效",
+            code="counting_mode_invalid",
+            details={"mode": mode, "allowed": sorted(COUNTING_MODES)},
+        )
+    if mode != "strict" and not rules_allow_deemed:
+        raise TallyInputInvalid(
+            "本次表决的议事规则未规定未投票视为弃权或视为随多数，不能采用该计票方式",
+            code="counting_mode_not_enabled",
+            details={"mode": mode},
+        )
+
+
 def tally(
     units: Iterable[RosterUnit],
     matters: Iterable[Matter],
@@ -572,24 +591,11 @@ def tally(
     ``ballot_matter_unknown``, ``ballot_choice_invalid``, ``delivery_unit_unknown``,
     ``counting_mode_invalid``, ``counting_mode_not_enabled``, ``tally_conflicting_ballots``.
     """
-    if mode not in COUNTING_MODES:
-        raise TallyInputInvalid(
-            "计票方式无效",
-            code="counting_mode_invalid",
-            details={"mode": mode, "allowed": sorted(COUNTING_MODES)},
-        )
-    if mode != "strict" and not rules_allow_deemed:
-        raise TallyInputInvalid(
-            "本次表决的议事规则未规定未投票视为弃权或视为随多数，不能采用该计票方式",
-            code="counting_mode_not_enabled",
-            details={"mode": mode},
-        )
+    _check_mode(mode, rules_allow_deemed)
 
     head_units, head_area, unit_head, unit_count = _group(units)
     if unit_count == 0:
         raise TallyInputInvalid("业主名册为空，无法计票", code="roster_empty")
-    total_area = sum(head_area.values())
-    total_heads = len(head_units)
 
     matter_list = _check_matters(matters)
     matter_keys = {m.key for m in matter_list}
@@ -631,24 +637,42 @@ def tally(
         delivered = frozenset(delivered_unit_ids)
         deemable = [k for k, ids in head_units.items() if all(u in delivered for u in ids)]
 
+    positional = {k: [hv.get(m.key) for m in matter_list] for k, hv in votes.items()}
+    return _count(head_area, unit_count, matter_list, positional, deemable, mode,
+                  excluded, [excluded_per_matter[m.key] for m in matter_list])
+
+
+def _count(
+    head_area: Mapping[Any, int],
+    unit_count: int,
+    matter_list: list[Matter],
+    votes: Mapping[Any, list[str | None]],
+    deemable: Iterable[Any],
+    mode: str,
+    excluded: int,
+    excluded_per_matter: list[int],
+) -> TallyResult:
+    """The counting itself, on checked input: head -> area in hundredths; head -> one choice (or
+    ``None``) per matter, in ``matter_list`` order.  Shared by :func:`tally` and
+    :func:`tally_frozen`, so both decide by the same code."""
+    total_area = sum(head_area.values())
+    total_heads = len(head_area)
+    deemable = list(deemable)
     results = []
-    for m in matter_list:
+    voted = [(head_area[k], hv) for k, hv in votes.items()]  # (area, choices) of each head that voted
+    for j, m in enumerate(matter_list):
         special = m.special
-        part_area = part_heads = yes_area = yes_heads = 0
-        for head_key, head_votes in votes.items():
-            choice = head_votes.get(m.key)
-            if choice is None:
-                continue
-            part_area += head_area[head_key]
-            part_heads += 1
-            if choice == "agree":
-                yes_area += head_area[head_key]
-                yes_heads += 1
+        part = [(area, hv[j]) for area, hv in voted if hv[j] is not None]
+        yes = [area for area, choice in part if choice == "agree"]
+        part_heads, yes_heads = len(part), len(yes)
+        part_area = sum(area for area, _ in part)
+        yes_area = sum(yes)
 
         deemed_heads = deemed_area = 0
         if mode != "strict":
             for head_key in deemable:
-                if m.key not in votes.get(head_key, ()):
+                hv = votes.get(head_key)
+                if hv is None or hv[j] is None:
                     deemed_heads += 1
                     deemed_area += head_area[head_key]
             if mode == "deemed_majority":
@@ -698,7 +722,7 @@ def tally(
                 approval_heads_met=approval_heads,
                 approved=approved,
                 passed=quorum and approved,
-                excluded_ballots=excluded_per_matter[m.key],
+                excluded_ballots=excluded_per_matter[j],
             )
         )
 
@@ -710,3 +734,190 @@ def tally(
         excluded_ballots=excluded,
         matters=tuple(results),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The trusted entry point: a roster frozen (and validated) when the vote opened
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrozenRoster:
+    """A roster already grouped into heads and validated, as frozen when the vote opened.
+
+    :param head_area: head key (the DB layer uses the frozen head's id) -> the head's exclusive
+        area in integer hundredths of a m² (> 0; the sum of its units' areas, SPC Art. 8).
+    :param unit_count: the number of units on the frozen roster.
+
+    Trust: nothing here is re-checked.  Build it only from heads that went through
+    :func:`build_heads` (the DB layer does so once, at freeze time: ``service._freeze``), never
+    from user input; untrusted input goes through :func:`tally`.
+    """
+
+    head_area: Mapping[Any, int]
+    unit_count: int
+
+
+def head_votes(matters: Iterable[Matter], rows: Iterable[tuple]) -> dict[Any, list[str | None]]:
+    """Merge the returned ballot entries into one vote per head per matter (RULES.md §1: one ballot
+    per head per matter; paper ballots returned per unit that disagree within one head make the
+    input invalid).
+
+    :param rows: one row per owner's ballot entry, ``(head_key, unit_id, c_1, ..., c_n)``, the
+        choices positional in ``matters`` order, ``None`` where the entry says nothing on that
+        matter.  Rows of one head that give the same choice count once.
+    :returns: head key -> ``[choice or None]`` in ``matters`` order.
+    :raises TallyInputInvalid: ``ballot_choice_invalid`` (a choice outside the four),
+        ``tally_conflicting_ballots`` (naming the head, the entries' units and the matter), the
+        matter codes of :func:`tally`.
+    """
+    matter_list = _check_matters(matters)
+    n = len(matter_list)
+    votes: dict[Any, list[str | None]] = {}
+    several: dict[Any, list[tuple]] = {}  # the rows of heads with more than one entry
+    firsts: dict[Any, tuple] = {}
+    conflicts: set[tuple[Any, str]] = set()
+    seen: set = set()
+    for row in rows:
+        head = row[0]
+        choices = row[2:]
+        seen.update(choices)
+        previous = votes.get(head)
+        if previous is None:
+            votes[head] = list(choices)
+            firsts[head] = row
+            continue
+        several.setdefault(head, [firsts[head]]).append(row)
+        for j in range(n):
+            c = choices[j]
+            if c is None:
+                continue
+            p = previous[j]
+            if p is None:
+                previous[j] = c
+            elif p != c:
+                conflicts.add((head, matter_list[j].key))
+    seen.discard(None)
+    if not seen <= CHOICES:
+        raise TallyInputInvalid(
+            "选票选项无效：须为同意、反对、弃权或空白/无效票",
+            code="ballot_choice_invalid",
+            details={"choices": sorted(map(repr, seen - CHOICES)), "allowed": sorted(CHOICES)},
+        )
+    if conflicts:
+        listed = []
+        for head, key in sorted(conflicts, key=lambda c: (str(c[0]), c[1])):
+            j = next(i for i, m in enumerate(matter_list) if m.key == key)
+            entries = sorted(({"unit_id": r[1], "choice": r[2 + j]} for r in several[head] if r[2 + j] is not None),
+                             key=lambda e: (e["unit_id"], e["choice"]))
+            listed.append({"head_key": head, "unit_ids": sorted({e["unit_id"] for e in entries}),
+                           "matter_key": key, "entries": entries})
+        first = listed[0]
+        raise TallyInputInvalid(
+            f"同一业主（{first['head_key']}，房屋 {', '.join(map(str, first['unit_ids']))}）"
+            f"对表决事项「{first['matter_key']}」的选票不一致，无法计票，请核实后重新录入",
+            code="tally_conflicting_ballots",
+            details={**first, "conflicts": listed},
+        )
+    return votes
+
+
+def tally_frozen(
+    roster: FrozenRoster,
+    matters: Iterable[Matter],
+    votes: Mapping[Any, list[str | None]],
+    *,
+    mode: CountingMode = "strict",
+    deemable_heads: Iterable[Any] = (),
+    rules_allow_deemed: bool = False,
+) -> TallyResult:
+    """Tally a vote over a frozen, already validated roster: the DB path's lean entry point.
+
+    Same rules, same counting code (``_count``) and the same result as :func:`tally` (Civil Code
+    Art. 278, Art. 1259; SPC 法释〔2009〕7号 Arts. 8-9; RULES.md §1) -- but the roster is not
+    re-validated or regrouped: it was validated once by :func:`build_heads` when the vote opened.
+
+    :param votes: from :func:`head_votes` (one choice or ``None`` per matter, per head).
+    :param deemable_heads: the heads all of whose units have a recorded delivery (deemed modes).
+    :raises TallyInputInvalid: ``counting_mode_invalid``, ``counting_mode_not_enabled``,
+        ``roster_empty``, the matter codes of :func:`tally`, ``ballot_unit_unknown`` (a vote of a
+        head not on the roster).
+    """
+    _check_mode(mode, rules_allow_deemed)
+    if not roster.head_area:
+        raise TallyInputInvalid("业主名册为空，无法计票", code="roster_empty")
+    matter_list = _check_matters(matters)
+    head_area = roster.head_area
+    unknown = [h for h in votes if h not in head_area]
+    if unknown:
+        raise TallyInputInvalid(
+            "选票对应的业主不在业主名册中", code="ballot_unit_unknown",
+            details={"head_keys": sorted(map(str, unknown))[:100]},
+        )
+    return _count(head_area, roster.unit_count, matter_list, votes,
+                  deemable_heads if mode != "strict" else (), mode, 0, [0] * len(matter_list))
+
+
+def building_breakdown(
+    matters: Iterable[Matter],
+    cells: Iterable[tuple[str, Any, int, int]],
+    votes: Mapping[Any, list[str | None]],
+) -> list[dict[str, Any]]:
+    """Per building: units, heads and area, and per matter how many of them took part and agreed,
+    with the participation fractions (for information: a building's figures decide nothing unless
+    the vote itself is scoped to it, 上海市住宅物业管理规定 Art. 69).
+
+    :param cells: ``(building, head_key, units, area_hundredths)``, one per head per building.
+    :param votes: from :func:`head_votes`.  Returned ballots only (deemed heads are not shown here).
+
+    Counting: a unit counts in its building with its own area.  A head counts once in every
+    building where it has a unit: a head whose units span two buildings is one head in EACH, so
+    the buildings' heads can add up to more than the vote's total heads (units and area always
+    add up).  Participation per building: participating area / building area and participating
+    heads / building heads, exact fractions (``"n/d"``) and display percentages.
+    """
+    matter_list = list(matters)
+    n = len(matter_list)
+    acc: dict[str, list[int]] = {}
+    # per building: units, heads, area, then per matter 6 counters:
+    # part units, part heads, part area, yes units, yes heads, yes area
+    for building, head, units, area in cells:
+        a = acc.get(building)
+        if a is None:
+            a = acc[building] = [0] * (3 + 6 * n)
+        a[0] += units
+        a[1] += 1
+        a[2] += area
+        hv = votes.get(head)
+        if hv is None:
+            continue
+        for j in range(n):
+            c = hv[j]
+            if c is None:
+                continue
+            o = 3 + 6 * j
+            a[o] += units
+            a[o + 1] += 1
+            a[o + 2] += area
+            if c == "agree":
+                a[o + 3] += units
+                a[o + 4] += 1
+                a[o + 5] += area
+    out = []
+    for building in sorted(acc):
+        a = acc[building]
+        rows = []
+        for j, m in enumerate(matter_list):
+            o = 3 + 6 * j
+            rows.append({
+                "matter_key": m.key,
+                "participating_units": a[o], "participating_heads": a[o + 1],
+                "participating_area": _area_str(a[o + 2]),
+                "agreeing_units": a[o + 3], "agreeing_heads": a[o + 4], "agreeing_area": _area_str(a[o + 5]),
+                "participation_area_fraction": _fraction_str(a[o + 2], a[2]),
+                "participation_heads_fraction": _fraction_str(a[o + 1], a[1]),
+                "participation_area_percent": _percent_str(a[o + 2], a[2]),
+                "participation_heads_percent": _percent_str(a[o + 1], a[1]),
+            })
+        out.append({"building": building, "units": a[0], "heads": a[1], "area": _area_str(a[2]), "matters": rows})
+    return out

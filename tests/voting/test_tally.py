@@ -625,3 +625,27 @@ def test_no_binary_floating_point_in_the_module():
 
     with open(mod.__file__, encoding="utf-8") as fh:
         assert "float" not in fh.read()
+
+
+def test_building_breakdown_counts_a_head_spanning_two_buildings_in_each():
+    from civic.voting.tally import building_breakdown, head_votes
+
+    matters = [Matter(number=4, key="m")]
+    # head 1 has a unit in each building (80.00 + 70.00); head 2 one unit in building 1 (50.00)
+    cells = [("1号楼", 1, 1, 8000), ("2号楼", 1, 1, 7000), ("1号楼", 2, 1, 5000)]
+    votes = head_votes(matters, [(1, 11, "agree")])
+    out = {b["building"]: b for b in building_breakdown(matters, cells, votes)}
+    b1, b2 = out["1号楼"], out["2号楼"]
+    assert (b1["heads"], b2["heads"], b1["area"], b2["area"]) == (2, 1, "130.00", "70.00")
+    assert (b1["matters"][0]["participating_heads"], b1["matters"][0]["participation_heads_fraction"],
+            b1["matters"][0]["participation_area_fraction"], b2["matters"][0]["participation_heads_percent"]) == (
+        1, "1/2", "8/13", "100.00%")
+
+
+def test_conflicting_rows_of_one_head_in_the_trusted_path_are_refused():
+    from civic.voting.tally import head_votes
+
+    with pytest.raises(TallyInputInvalid) as err:
+        head_votes([Matter(number=4, key="m")], [(7, 1, "agree"), (7, 2, "oppose")])
+    assert (err.value.code, err.value.details["head_key"], err.value.details["unit_ids"]) == (
+        "tally_conflicting_ballots", 7, [1, 2])

@@ -194,3 +194,24 @@ def test_deemed_majority_never_changes_the_returned_decision(case: Case):
     for s, d in zip(strict.matters, deemed.matters, strict=True):
         assert d.approved == s.approved
         assert d.participating_heads == s.participating_heads + d.deemed_heads
+
+
+def _without_excluded(d: dict) -> dict:
+    return {**d, "excluded_ballots": 0,
+            "matters": [{**m, "excluded_ballots": 0} for m in d["matters"]]}
+
+
+@SETTINGS
+@given(cases())
+def test_trusted_frozen_entry_point_gives_the_same_result_as_tally(case: Case):
+    from civic.voting.tally import FrozenRoster, head_votes, tally_frozen
+
+    heads = build_heads(case.units)
+    head_of = {u: h.key for h in heads for u in h.unit_ids}
+    roster = FrozenRoster(head_area={h.key: int(h.area.scaleb(2)) for h in heads}, unit_count=len(case.units))
+    rows = [(head_of[b.unit_id], b.unit_id, *[b.choices.get(m.key) for m in case.matters])
+            for b in case.ballots if b.cast_by_owner]
+    deemable = [h.key for h in heads if all(u in case.delivered for u in h.unit_ids)]
+    frozen = tally_frozen(roster, case.matters, head_votes(case.matters, rows), mode=case.mode,
+                          deemable_heads=deemable, rules_allow_deemed=True)
+    assert frozen.to_dict() == _without_excluded(run(case).to_dict())
