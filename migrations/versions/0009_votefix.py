@@ -1,7 +1,7 @@
 """voting: withdrawal of unconfirmed paper entries (one live entry per unit)
 
 Revision ID: 0009_votefix
-Revises: 0006_contests
+Revises: 0010_polish
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 import civic.core.db
 
 revision = "0009_votefix"
-down_revision = "0006_contests"
+down_revision = '0010_polish'
 branch_labels = None
 depends_on = None
 
