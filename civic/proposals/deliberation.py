@@ -291,18 +291,22 @@ def current_rules(committee_id: int, *, required: bool = True) -> RuleSet | None
 def catchment(committee: Committee):
     """The place whose units' residents are "residents of the road or lane".
 
-    Reading: the lane's or road section's own subtree when units are registered under it (a lane
-    inside a compound whose buildings hang under it); otherwise its parent community (the lane's
-    households are registered by compound, and compounds sit under the community, not under the
-    lane); a road section directly under a street has no community, so its street.  Why: lanes and
-    road sections are mostly registered as bare places without units, and the community is the
-    smallest registered area that certainly holds the households along them (RULES.md §4; the
-    residents' committee that convenes the committee serves the same community).
+    Reading: the lane's or road section's own subtree when units are registered under it; otherwise
+    the nearest compound or community above it (its "parent community": a lane inside a compound
+    serves that compound's households, a lane under a community that community's); a road section
+    directly under a street has neither, so its street.  Why: the registry hangs buildings only
+    under compounds, so lanes and road sections are bare places without units, and the compound or
+    community is the smallest registered area that certainly holds the households along them
+    (RULES.md §4; the residents' committee that convenes the committee serves the same community).
+    The first branch keeps the reading right if the registry later registers units by lane.
     """
     place = registry.get_place(committee.place_id)
     if registry.units_under(place):
         return place
-    return registry.ancestor_of_kind(place, "community") or registry.get_place(place.parent_id)
+    for p in reversed(registry.ancestors(place)[:-1]):
+        if p.kind in ("compound", "community"):
+            return p
+    return registry.get_place(place.parent_id)
 
 
 def is_resident_of(committee: Committee, user) -> bool:
@@ -483,6 +487,11 @@ def _can_take_part(c: Committee, user) -> bool:
             or moderation.is_moderator(user, c.organisation_id))
 
 
+def _require_participant(c: Committee, user) -> None:
+    if not _can_take_part(c, user):
+        raise Forbidden("仅限本路段/弄堂的居民和成员", code="not_a_resident_here")
+
+
 def add_comment(actor, topic_id: int, body: str) -> TopicComment:
     """Members, residents of the road/lane and moderators discuss a topic (shown at once; reports and
     moderators may hide it through the shared moderation).
@@ -493,8 +502,7 @@ def add_comment(actor, topic_id: int, body: str) -> TopicComment:
     c = get_committee(t.committee_id)
     if t.state in ("closed", "declined"):
         raise Conflict("议题已结束", code="topic_closed", details={"state": t.state})
-    if not _can_take_part(c, actor):
-        raise Forbidden("仅限本路段/弄堂的居民和成员", code="not_a_resident_here")
+    _require_participant(c, actor)
     cm = TopicComment(topic_id=t.id, author_id=actor.id, body=require_text(body, "body", COMMENT_MAX))
     db.session.add(cm)
     db.session.flush()
@@ -512,6 +520,9 @@ def comments(topic_id: int) -> list[TopicComment]:
 class TopicKind:
     item_type = "topic"
     label = "议题"
+
+    def _topic(self, obj):
+        return obj
 
     def load(self, item_id):
         return get_topic(item_id)
@@ -539,10 +550,16 @@ class TopicKind:
     def check(self, obj, action):
         return None
 
+    def require_reporter(self, obj, user):
+        _require_participant(get_committee(self._topic(obj).committee_id), user)
+
 
 class TopicCommentKind:
     item_type = "topic_comment"
     label = "议题评论"
+
+    def _topic(self, obj):
+        return get_topic(obj.topic_id)
 
     def load(self, item_id):
         cm = db.session.get(TopicComment, item_id)
@@ -571,6 +588,9 @@ class TopicCommentKind:
 
     def check(self, obj, action):
         return None
+
+    def require_reporter(self, obj, user):
+        _require_participant(get_committee(self._topic(obj).committee_id), user)
 
 
 TOPIC_KIND = TopicKind()
@@ -933,3 +953,20 @@ def flag_overdue(now: dt.datetime | None = None) -> int:
                body=f"应于 {a.due_on.isoformat()} 前完成。")
     db.session.flush()
     return len(items)
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+def meeting_view(actor, m: Meeting) -> dict:
+    """A meeting with its agenda and quorum; the check-in code only for its officers."""
+    officer = (mem := membership(m.committee_id, actor, _meeting_day(m))) is not None and mem.role in OFFICERS
+    return {"id": m.id, "committee_id": m.committee_id, "title": m.title, "location": m.location,
+            "starts_at": m.starts_at, "notice_sent_at": m.notice_sent_at, "minutes": m.minutes,
+            "agenda": agenda(m.id), "quorum": quorum_of(m), **({"checkin_code": m.checkin_code} if officer else {})}
+
+
+def motion_view(mo: Motion) -> dict:
+    res = resolution_of(mo.id)
+    return {"id": mo.id, "meeting_id": mo.meeting_id, "topic_id": mo.topic_id, "text": mo.text, "state": mo.state,
+            "rule_set_version": mo.rule_set_version, "result": mo.result, "passed": mo.passed,
+            "closed_at": mo.closed_at, "published_until": mo.published_until, "resolution_id": res.id if res else None}
