@@ -36,10 +36,10 @@ class World:
         self.mod = self.staff(self.rc, "moderator")
         self.pc = factory.org("property_company", [lad["compound"]], name="测试物业")
         self.pc_staff = self.staff(self.pc, "handler")
-        self.members = [factory.resident(units=[self.unit1]) for _ in range(6)]
+        self.members = [self.resident(self.unit1) for _ in range(6)]
         self.chair, self.secretary = self.members[0], self.members[1]
-        self.former = factory.resident(units=[self.unit1])
-        self.residents = [factory.resident(units=[self.unit2]) for _ in range(5)]
+        self.former = self.resident(self.unit1)
+        self.residents = [self.resident(self.unit2) for _ in range(5)]
         self.outsider = factory.resident(units=[factory.ladder()["units"][0]])
         self.committee = svc.create_committee(self.head, {
             "kind": "lane_committee", "name": "测试路18弄弄管会", "place_id": self.lane.id,
@@ -55,14 +55,22 @@ class World:
             "term_start": today - dt.timedelta(days=800), "term_end": today - dt.timedelta(days=30)})
         commit()
 
+    def resident(self, unit):
+        """A resident of ``unit``, committed with the rest of the world (one commit, not one each)."""
+        from civic.accounts.service import create_resident
+        from civic.property import service as reg
+
+        self.factory.n += 1
+        user = create_resident(display_name="测试居民", phone=f"137{self.factory.n:08d}")
+        reg.link_resident(user, unit, "owner")
+        return user
+
     def staff(self, org, role):
         """Staff without a password hash: these tests log in by token, and scrypt costs half a second."""
         from civic.accounts.service import create_staff
 
-        user = create_staff(username=self.factory._code("staff"), password_hash="!", display_name="测试员",
+        return create_staff(username=self.factory._code("staff"), password_hash="!", display_name="测试员",
                             memberships=[(org, role)])
-        commit()
-        return user
 
     def h(self, user) -> dict:
         return self.factory.token(user)
