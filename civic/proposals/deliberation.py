@@ -207,7 +207,8 @@ def create_committee(actor, data: dict) -> Committee:
 def add_member(actor, committee_id: int, data: dict) -> CommitteeMember:
     """Appoint a member: ``{"user_id", "role", "speaks_for", "term_start": date, "term_end"?: date}``.
 
-    :raises ValidationFailed: ``member_role_invalid``, ``speaks_for_invalid``, ``term_invalid``.
+    :raises ValidationFailed: ``member_role_invalid``, ``speaks_for_invalid``, ``term_invalid``,
+        ``user_not_found``.
     """
     c = get_committee(committee_id)
     _require_convener(actor, c.organisation_id)
@@ -217,6 +218,10 @@ def add_member(actor, committee_id: int, data: dict) -> CommitteeMember:
         raise ValidationFailed("代表方无效", code="speaks_for_invalid", details={"speaks_for": data.get("speaks_for")})
     if data.get("term_end") and data["term_end"] < data["term_start"]:
         raise ValidationFailed("任期结束不能早于开始", code="term_invalid")
+    from civic.accounts.models import User
+
+    if db.session.get(User, data["user_id"]) is None:
+        raise ValidationFailed("找不到该用户", code="user_not_found", details={"user_id": data["user_id"]})
     m = CommitteeMember(committee_id=c.id, user_id=data["user_id"], role=data["role"], speaks_for=data["speaks_for"],
                         term_start=data["term_start"], term_end=data.get("term_end"))
     db.session.add(m)

@@ -39,3 +39,9 @@ def test_member_role_must_be_known(world):
     r = world.client.post(f"/api/v1/committees/{world.committee.id}/members", headers=world.h(world.head), json={
         "user_id": world.outsider.id, "role": "boss", "speaks_for": "residents", "term_start": "2026-01-01"})
     assert r.status_code == 422
+
+
+def test_unknown_user_is_refused_not_a_500(world):
+    r = world.client.post(f"/api/v1/committees/{world.committee.id}/members", headers=world.h(world.head), json={
+        "user_id": 999999, "role": "member", "speaks_for": "residents", "term_start": "2026-01-01"})
+    assert r.status_code == 422 and r.json["error"]["code"] == "user_not_found"
