@@ -11,8 +11,10 @@ import pytest
 
 from civic.core import jobs
 from civic.core.db import commit, utcnow
+from civic.extensions import db
 from civic.proposals import deliberation as svc
 from tests.deliberation.conftest import notifications, photo
+from tests.proposals.conftest import drain_jobs
 
 
 @pytest.fixture
@@ -86,6 +88,8 @@ def test_overdue_flagged_by_the_0130_job(world, resolution):
     at = dt.datetime(2026, 3, 2, 1, 30, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(dt.UTC)
     ran = jobs.tick(at)
     commit()
+    drain_jobs()  # with Redis the tick hands the job to RQ
+    db.session.expire_all()
     assert "deliberation_overdue" in ran
     db_items = svc.action_items(resolution.id)
     assert [(x.id == a.id, x.overdue) for x in db_items] == [(True, True), (False, False)]
