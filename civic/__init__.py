@@ -138,13 +138,14 @@ def _register_modules(app: Flask) -> None:
     from civic.open311.routes import admin_blp as open311_admin_blp
     from civic.open311.routes import bp as open311_bp
     from civic.property.routes import blp as registry_blp
+    from civic.proposals.deliberation_routes import blp as deliberation_blp
     from civic.proposals.routes import blp as contests_blp
     from civic.proposals.routes import mod_blp as moderation_blp
     from civic.village.routes import blp as village_blp
     from civic.voting.routes import blp as voting_blp
 
     for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, inbox_blp, complaints_blp, village_blp,
-                voting_blp, contests_blp, moderation_blp, open311_admin_blp):
+                voting_blp, contests_blp, moderation_blp, open311_admin_blp, deliberation_blp):
         api.register_blueprint(blp)
     from civic.village import cli as _village_cli  # noqa: F401  (export-open-data)
     from civic.village import pages as village_pages

@@ -202,6 +202,7 @@ def load_demo(*, if_empty: bool = False) -> dict:
                         for o, unit in owners])
     db.session.flush()
     from civic.complaints.routing import seed_defaults
+    from civic.proposals.deliberation_demo import load_demo_deliberation
     from civic.proposals.demo import load_demo_contests
 
     seed_defaults()
@@ -209,6 +210,7 @@ def load_demo(*, if_empty: bool = False) -> dict:
     return {
         "village": load_demo_village(),
         "voting": load_demo_votes(),
+        "deliberation": load_demo_deliberation(),
         "places": db.session.scalar(sa.select(sa.func.count()).select_from(Place)),
         "units": {c: len(v) for c, v in units_by_compound.items()},
         "organisations": len(orgs),

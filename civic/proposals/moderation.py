@@ -68,6 +68,7 @@ class ModeratedKind(Protocol):
     def content(self, obj) -> dict: ...
     def apply_edit(self, obj, content: dict) -> dict: ...  # validates, applies, returns the stored content
     def check(self, obj, action: str) -> None: ...  # phase rules: raise if the action is not allowed now
+    def require_reporter(self, obj, user) -> None: ...  # raise Forbidden unless ``user`` may report it
 
 
 KINDS: dict[str, ModeratedKind] = {}

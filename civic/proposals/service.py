@@ -469,6 +469,9 @@ class IdeaKind:
     def check(self, obj, action):
         require_phase(get_contest(obj.contest_id), action)
 
+    def require_reporter(self, obj, user):
+        require_participant(get_contest(obj.contest_id), user)
+
 
 class CommentKind:
     item_type = "comment"
@@ -502,6 +505,9 @@ class CommentKind:
     def check(self, obj, action):
         require_phase(get_contest(get_idea(obj.idea_id).contest_id), action)
 
+    def require_reporter(self, obj, user):
+        require_participant(get_contest(get_idea(obj.idea_id).contest_id), user)
+
 
 IDEA_KIND = IdeaKind()
 COMMENT_KIND = CommentKind()
@@ -533,10 +539,10 @@ def add_comment(actor, idea_id: int, body: str) -> Comment:
 
 
 def report(actor, item_type: str, item_id: int, reason: str):
-    """A participant reports an idea or a comment (see :func:`civic.proposals.moderation.report`)."""
-    obj = moderation.kind_of(item_type).load(item_id)
-    idea = get_idea(obj.idea_id) if item_type == "comment" else obj
-    require_participant(get_contest(idea.contest_id), actor)
+    """A participant reports an item of any moderated kind (see :func:`civic.proposals.moderation.report`);
+    the kind's ``require_reporter(obj, user)`` says who may (contests: participants)."""
+    kind = moderation.kind_of(item_type)
+    kind.require_reporter(kind.load(item_id), actor)
     return moderation.report(actor, item_type, item_id, reason)
 
 
