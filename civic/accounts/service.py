@@ -8,6 +8,7 @@ hashed (civic.core.auth).  One-time codes expire after ``OTP_TTL_SECONDS``, allo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -292,3 +293,20 @@ def staff_of(organisation_id: int) -> list[int]:
         sa.select(Membership.user_id).join(User, User.id == Membership.user_id)
         .where(Membership.organisation_id == organisation_id, User.active.is_(True))
         .order_by(Membership.user_id)))
+
+
+def membership_summaries(user_id: int) -> list[dict]:
+    """``[{"organisation_id", "organisation_name", "organisation_kind", "role"}]`` in one Core query
+    (it runs on every /me)."""
+    rows = db.session.execute(_membership_statement(), {"u": user_id}).mappings().all()
+    return [dict(r) for r in rows]
+
+
+@functools.cache
+def _membership_statement():
+    from civic.property.models import Organisation
+
+    return (sa.select(Organisation.id.label("organisation_id"), Organisation.name.label("organisation_name"),
+                      Organisation.kind.label("organisation_kind"), Membership.role)
+            .join(Membership, Membership.organisation_id == Organisation.id)
+            .where(Membership.user_id == sa.bindparam("u")).order_by(Membership.id))

@@ -76,21 +76,44 @@ def _load_bearer_user(req):
     token = bearer_token()
     if token is None:
         return None
-    # One round trip, and only the User becomes an ORM object: this runs on every API request.
-    row = db.session.execute(
-        sa.select(User, ApiToken.expires_at, ApiToken.revoked_at)
-        .join(ApiToken, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_token(token))
-    ).first()
+    # Every API request passes here: one Core query (no ORM row processing), and the User is
+    # attached to the session from that row without loading it again
+    # (make_transient_to_detached, SQLAlchemy's documented way to use already-fetched rows).
+    cols = list(User.__table__.columns)
+    row = db.session.execute(_token_statement(), {"h": hash_token(token)}).mappings().first()
     if row is None:
         raise Unauthenticated("登录凭证无效，请重新登录", code="token_invalid")
-    user, expires_at, revoked_at = row
-    if revoked_at is not None:
+    if row["_revoked_at"] is not None:
         raise Unauthenticated("登录凭证已注销，请重新登录", code="token_revoked")
-    if as_utc(expires_at) <= utcnow():
+    if as_utc(row["_expires_at"]) <= utcnow():
         raise Unauthenticated("登录已过期，请重新登录", code="token_expired")
+    user = db.session.identity_map.get(db.session.identity_key(User, row["id"]))
+    if user is None:
+        user = _attach_user(User, row, cols)
     if not user.active:
         raise Unauthenticated("账号已停用", code="account_disabled")
+    return user
+
+
+@functools.cache
+def _token_statement():
+    # Built once: constructing a SELECT costs more than running it against SQLite's index.
+    from civic.accounts.models import ApiToken, User
+
+    return (sa.select(*User.__table__.columns, ApiToken.expires_at.label("_expires_at"),
+                      ApiToken.revoked_at.label("_revoked_at"))
+            .join(ApiToken, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == sa.bindparam("h")))
+
+
+def _attach_user(User, row, cols):
+    """A persistent User built from an already-fetched row, without a second query."""
+    from sqlalchemy.orm import make_transient_to_detached
+
+    mapper = sa.inspect(User)
+    user = User(**{mapper.get_property_by_column(c).key: row[c.name] for c in cols})
+    make_transient_to_detached(user)  # "as though freshly loaded from a query"
+    db.session.add(user)
     return user
 
 

@@ -6,7 +6,9 @@ import logging
 
 from flask import Flask, Response, current_app, g, request
 from flask_login import current_user
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -56,6 +58,11 @@ def init_app(app: Flask) -> None:
             # A concurrent request with the same key may have won (and made this one fail, e.g.
             # with a uniqueness check): the retry gets the winner's answer.
             return _replay_winner(info) or response
+        if request.method in ("GET", "HEAD") and not _wrote() and info is None:
+            # A read: end the transaction without a COMMIT round trip (nothing to make durable).
+            db.session.rollback()
+            run_after_commit_hooks()
+            return response
         try:
             idempotency.store(response)
             db.session.commit()
@@ -76,6 +83,24 @@ def init_app(app: Flask) -> None:
             return envelope("service_unavailable", "数据库繁忙，请稍后重试", {}, 503)
         run_after_commit_hooks()
         return response
+
+
+def _wrote() -> bool:
+    """Whether this request changed anything: pending objects, or a flush already sent."""
+    sess = db.session()
+    return bool(sess.new or sess.dirty or sess.deleted or sess.info.get("flushed")
+                or sess.info.get("after_commit"))
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_flushed(session, flush_context):
+    session.info["flushed"] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _clear_flushed(session, transaction):
+    if transaction.parent is None:
+        session.info.pop("flushed", None)
 
 
 def _writer_key() -> str:
