@@ -204,9 +204,12 @@ def load_demo(*, if_empty: bool = False) -> dict:
     from civic.complaints.routing import seed_defaults
 
     seed_defaults()
+    from civic.complaints.demo import load_demo_complaints
+
     return {
         "village": load_demo_village(),
         "voting": load_demo_votes(),
+        "complaints": load_demo_complaints()["complaints"],
         "places": db.session.scalar(sa.select(sa.func.count()).select_from(Place)),
         "units": {c: len(v) for c, v in units_by_compound.items()},
         "organisations": len(orgs),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -13,7 +13,9 @@ from civic.core import idempotency
 from civic.core.api import envelope, handle_civic_error, handle_unexpected
 from civic.core.db import run_after_commit_hooks
 from civic.core.errors import CivicError, PayloadTooLarge
-from civic.extensions import db, limiter
+from civic.extensions import csrf, db, limiter
+
+API_PREFIXES = ("/api/", "/open311/")
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,19 @@ def init_app(app: Flask) -> None:
 
     # First of all before_request functions: the rate limiter's key may look at the user.
     app.before_request_funcs.setdefault(None, []).insert(0, _forget_user)
+
+    @app.before_request
+    def _csrf():
+        # Every form carries a CSRF token.  Bearer-token clients (the API, Open311) are exempt: a
+        # browser never adds an Authorization header across sites.  A cookie-authenticated write to
+        # the API (a logged-in console session) must carry the token like any form.
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return None
+        if request.path.startswith(API_PREFIXES):
+            if request.headers.get("Authorization") or "_user_id" not in session:
+                return None
+        csrf.protect()
+        return None
 
     @app.before_request
     def _limits():
