@@ -137,11 +137,13 @@ def _register_modules(app: Flask) -> None:
     from civic.core.routes import blp as core_blp
     from civic.extensions import api
     from civic.property.routes import blp as registry_blp
+    from civic.proposals.routes import blp as contests_blp
+    from civic.proposals.routes import mod_blp as moderation_blp
     from civic.village.routes import blp as village_blp
     from civic.voting.routes import blp as voting_blp
 
     for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, complaints_blp, village_blp,
-                voting_blp):
+                voting_blp, contests_blp, moderation_blp):
         api.register_blueprint(blp)
     from civic.village import cli as _village_cli  # noqa: F401  (export-open-data)
     from civic.village import pages as village_pages

@@ -202,8 +202,10 @@ def load_demo(*, if_empty: bool = False) -> dict:
                         for o, unit in owners])
     db.session.flush()
     from civic.complaints.routing import seed_defaults
+    from civic.proposals.demo import load_demo_contests
 
     seed_defaults()
+    load_demo_contests()
     from civic.complaints.demo import load_demo_complaints
 
     return {

@@ -123,9 +123,17 @@ def set_rule(district_id: int | None, category: str, data: dict, *, actor) -> Ru
 
     ``data``: lead_kind, assist_kinds, acknowledge {amount, unit}, resolve {amount, unit},
     urgent_acknowledge_hours, reveal_kinds, complained_kind, referrals.
-    :raises ValidationFailed: ``routing_rule_invalid``, ``category_unknown``.
+    :raises ValidationFailed: ``routing_rule_invalid``, ``category_unknown``, ``district_invalid``
+        (the place is not a district).  :raises NotFound: ``place_not_found``.
     """
     data = _validate(category, data)
+    if district_id is not None:
+        from civic.property import service as registry
+
+        place = registry.get_place(district_id)
+        if place.kind != "district":
+            raise ValidationFailed("district_id 须为区", code="district_invalid",
+                                   details={"district_id": district_id, "kind": place.kind})
     row = db.session.scalar(sa.select(RoutingRule).where(
         RoutingRule.category == category,
         RoutingRule.district_id.is_(None) if district_id is None else RoutingRule.district_id == district_id))

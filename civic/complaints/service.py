@@ -34,7 +34,7 @@ from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.notifications import notify
 from civic.core.pagination import paginate
 from civic.core.photos import StoredPhoto, process_photos
-from civic.core.storage import MediaStore
+from civic.core.storage import MediaStore, key_for
 from civic.core.text import require_text
 from civic.extensions import db
 from civic.property import service as registry
@@ -72,6 +72,41 @@ STAFF_ACTIONS = ("acknowledge", "start", "resolve", "return", "reroute", "merge"
 
 def media_store() -> MediaStore:
     return MediaStore(current_app.config["MEDIA_DIR"])
+
+
+class _Staged:
+    """A store in memory: intake photos are processed into it, and written to the media store only
+    once every check of the case passed (a case refused for its location leaves no file behind)."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, tuple[bytes, str]] = {}
+
+    def put(self, data: bytes, ext: str) -> str:
+        key = key_for(data, ext)
+        self.blobs[key] = (data, ext)
+        return key
+
+    def open(self, key: str) -> bytes:
+        return self.blobs[key][0]
+
+    def exists(self, key: str) -> bool:
+        return key in self.blobs
+
+    def delete(self, key: str) -> bool:
+        return self.blobs.pop(key, None) is not None
+
+    def write_to(self, store: MediaStore) -> None:
+        """Write every blob; on a failed write remove what this call created, then re-raise."""
+        created = []
+        try:
+            for key, (data, ext) in self.blobs.items():
+                if not store.exists(key):
+                    store.put(data, ext)
+                    created.append(key)
+        except BaseException:
+            for key in created:
+                store.delete(key)
+            raise
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -120,17 +155,23 @@ def _place_for_intake(actor, data: Intake, photos: list[StoredPhoto]):
                                    details={"lat": lat, "lng": lng}) from exc
         return place, lat, lng, "point"
     gps = next((p.gps for p in photos if p.gps), None) if data.gps_consent else None
+    gps_outside = None
     if gps:
         try:
             place = locate(gps[0], gps[1], "wgs84")
             return place, gps[0], gps[1], "photo_gps"
         except NotFound:
-            pass  # a photo taken elsewhere says nothing about the case's place
+            # A photo taken elsewhere says nothing about the case's place: use another location
+            # given with it, or refuse naming the photo's position.
+            gps_outside = {"lat": gps[0], "lng": gps[1], "source": "photo_gps"}
     if data.address:
         # A free address still needs an organisation: the resident's own community decides it.
         units = registry.units_of_resident(actor.id)
         if units:
             return units[0][1], None, None, "address"
+    if gps_outside:
+        raise ValidationFailed("照片拍摄位置不在本系统服务的小区或社区范围内，请选择房屋/楼/小区或在地图上选点",
+                               code="location_not_covered", details=gps_outside)
     raise ValidationFailed("请选择房屋/楼/小区，或在地图上选点，或填写地址", code="location_required")
 
 
@@ -200,7 +241,7 @@ def _set_parties(c: Complaint, place, rule: routing.Rule) -> None:
             c.referrals.append(ComplaintReferral(authority=authority))
 
 
-def submit(actor, data: Intake) -> IntakeResult:
+def submit(actor, data: Intake, *, now: dt.datetime | None = None) -> IntakeResult:
     """File a resident's complaint and route it.
 
     :param data: category (glossary id), description (Chinese, ≤ 4,000 characters after tidying),
@@ -213,7 +254,11 @@ def submit(actor, data: Intake) -> IntakeResult:
     :raises ValidationFailed: ``category_unknown``, ``text_required``, ``text_too_long``,
         ``photos_required``, ``too_many_photos``, ``location_required``, ``location_not_covered``,
         ``place_kind_invalid``; photo errors (``photo_format_unsupported``, ``photo_too_large``,
-        ``photo_corrupt``, ...) from the pipeline.  Nothing is stored when any check fails.
+        ``photo_corrupt``, ...) from the pipeline.  Nothing is stored when any check fails: the
+        photos are processed in memory and written to the media store only after every check.
+        ``location_not_covered`` also when the only location is a consented photo GPS outside the
+        registry (a resident's own unit is used for a free address).
+    :param now: the filing time (aware; default: now); deadlines count from it (tests set it).
     """
     if data.category not in routing.categories():
         raise ValidationFailed("未知的案件类别", code="category_unknown", details={"category": data.category})
@@ -225,9 +270,10 @@ def submit(actor, data: Intake) -> IntakeResult:
                                details={"max": MAX_PHOTOS, "count": len(data.photos)})
     if data.place_id is None and data.lat is None and data.lng is None and not data.address and not data.gps_consent:
         raise ValidationFailed("请选择房屋/楼/小区，或在地图上选点，或填写地址", code="location_required")
-    stored = process_photos(list(data.photos), store=media_store(), read_gps=data.gps_consent)
+    staged = _Staged()
+    stored = process_photos(list(data.photos), store=staged, read_gps=data.gps_consent)
     place, lat, lng, source = _place_for_intake(actor, data, stored)
-    now = utcnow()
+    now = now or utcnow()
     c = Complaint(category=data.category, description=description, status="submitted",
                   complainant_id=actor.id, place_id=place.id, address_text=(data.address or None),
                   lat=lat, lng=lng, location_source=source, gps_consent=data.gps_consent,
@@ -246,6 +292,7 @@ def submit(actor, data: Intake) -> IntakeResult:
     _apply(c, "route", actor=None, note=f"按“{c.category}”分派规则派单", now=now)
     duplicates = possible_duplicates(c)
     db.session.flush()
+    staged.write_to(media_store())
     return IntakeResult(c, duplicates)
 
 
@@ -395,12 +442,12 @@ def _notify_reporters(c: Complaint, action: str, note: str | None, org) -> None:
 
 def transition(user, complaint_id: int, action: str, *, note: str | None = None,
                expected_version: int | None = None, lead_organisation_id: int | None = None,
-               into_id: int | None = None) -> Complaint:
+               into_id: int | None = None, now: dt.datetime | None = None) -> Complaint:
     """A staff action on a case: acknowledge, start, resolve, return, reroute, merge.
 
     Who may act is declared in :data:`TRANSITIONS`.  ``expected_version`` (the ``version`` the
     client last saw): when given and stale, 409 ``case_changed``; two staff acting at once — one
-    wins, the other gets 409 (optimistic lock on the row).
+    wins, the other gets 409 (optimistic lock on the row).  ``now``: when it happened (default now).
     :raises Conflict: ``invalid_transition``, ``case_changed``.  :raises Forbidden:
         ``transition_not_allowed``.  :raises ValidationFailed: ``note_required``,
         ``lead_organisation_invalid``, ``merge_target_invalid``.
@@ -429,7 +476,7 @@ def transition(user, complaint_id: int, action: str, *, note: str | None = None,
         for p in c.parties:
             if p.role == "triage":
                 p.active = True
-    _apply(c, action, actor=user, note=note, org=org, data=data)
+    _apply(c, action, actor=user, note=note, org=org, data=data, now=now)
     if action == "resolve":
         enqueue_auto_close(c)
     db.session.flush()  # surface a lost optimistic-lock race here, as a 409
@@ -541,7 +588,8 @@ def messages_for(user, complaint_id: int) -> list[dict]:
 def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]]) -> list[ComplaintPhoto]:
     """The lead party attaches photos of the result, through the same pipeline as intake."""
     c, v = get_for(user, complaint_id, log_view=False)
-    if v.acting_org(("lead",)) is None:
+    org = v.acting_org(("lead",))
+    if org is None:
         raise Forbidden("只有主办方可以上传处置照片", code="transition_not_allowed")
     if not files:
         raise ValidationFailed("请至少上传 1 张照片", code="photos_required")
@@ -600,7 +648,8 @@ def complainant_for(user, c: Complaint, v: Viewer, *, reveal: bool = False, reas
 
 # --- the resident's side --------------------------------------------------------------------------
 
-def rate(user, complaint_id: int, rating: int, comment: str | None = None) -> Complaint:
+def rate(user, complaint_id: int, rating: int, comment: str | None = None, *,
+         now: dt.datetime | None = None) -> Complaint:
     """The complainant rates a resolved case 1-5 within 7 days of resolution.
 
     1-2 (unsatisfied) reopens the case once (back to the lead party); a second unsatisfied rating,
@@ -612,25 +661,28 @@ def rate(user, complaint_id: int, rating: int, comment: str | None = None) -> Co
         raise Forbidden("只有投诉人可以评价", code="not_complainant")
     if not 1 <= rating <= 5:
         raise ValidationFailed("评分须为 1 至 5", code="rating_invalid")
-    if c.status != "resolved" or c.resolved_at is None or utcnow() - c.resolved_at > RATING_WINDOW:
+    now = now or utcnow()
+    if c.status != "resolved" or c.resolved_at is None or now - c.resolved_at > RATING_WINDOW:
         raise Conflict("该案件当前不能评价（须在办结后 7 日内）", code="rating_not_open")
     comment = require_text(comment, "comment", 500) if comment and comment.strip() else None
-    c.rating, c.rating_comment, c.rated_at = rating, comment, utcnow()
+    c.rating, c.rating_comment, c.rated_at = rating, comment, now
     if rating <= UNSATISFIED_MAX and c.reopen_count == 0:
         c.reopen_count += 1
         c.rating, c.rated_at = None, None  # the final rating comes after the second resolution
-        _apply(c, "reopen", actor=user, note=comment or f"评分 {rating}，不满意", data={"rating": rating})
+        _apply(c, "reopen", actor=user, note=comment or f"评分 {rating}，不满意", data={"rating": rating},
+               now=now)
     else:
-        _apply(c, "close", actor=user, note=comment, data={"rating": rating})
+        _apply(c, "close", actor=user, note=comment, data={"rating": rating}, now=now)
     audit.record("complaint.rated", "complaint", c.id, actor=user, data={"rating": rating})
     db.session.flush()
     return c
 
 
 def enqueue_auto_close(c: Complaint) -> None:
+    """Close the case 7 days after its resolution if nobody rated it (a deferred job)."""
     from civic.core.jobs import enqueue_at
 
-    enqueue_at(utcnow() + RATING_WINDOW, "civic.complaints.jobs.auto_close_one", c.id)
+    enqueue_at(c.resolved_at + RATING_WINDOW, "civic.complaints.jobs.auto_close_one", c.id)
 
 
 def my_complaints(user, *, cursor=None, limit=20):
@@ -663,10 +715,8 @@ def queue(user, *, organisation_id: int | None = None, status: str | None = None
     # street's cases), then those rows.  A join ordered by id would make PostgreSQL walk the
     # complaint index from the top to reach a deep cursor.
     if org.kind == "street_centre":
-        street_ids = [p.id for p in db.session.scalars(sa.select(registry.Place).where(
-            registry.Place.path.in_(registry.covered_place_paths(org.id))))]
         key = Complaint.id
-        ids = sa.select(Complaint.id).where(Complaint.street_id.in_(street_ids))
+        ids = sa.select(Complaint.id).where(Complaint.street_id.in_(_street_ids(org.id)))
         if status:
             ids = ids.where(Complaint.status == status)
         if overdue is not None:
@@ -713,9 +763,18 @@ def counts_by_status(user, organisation_id: int | None = None) -> dict[str, int]
     if not org_list:
         raise Forbidden("您没有可查看的工单队列", code="no_queue")
     org = org_list[0]
+    if org.kind == "street_centre":  # the street centre's queue is every case in its street
+        rows = db.session.execute(sa.select(Complaint.status, sa.func.count()).where(
+            Complaint.street_id.in_(_street_ids(org.id))).group_by(Complaint.status))
+        return dict(rows.all())
     rows = db.session.execute(sa.select(ComplaintParty.status, sa.func.count()).where(
         ComplaintParty.organisation_id == org.id, ComplaintParty.active.is_(True)).group_by(ComplaintParty.status))
     return dict(rows.all())
+
+
+def _street_ids(org_id: int) -> list[int]:
+    return [p.id for p in db.session.scalars(sa.select(registry.Place).where(
+        registry.Place.path.in_(registry.covered_place_paths(org_id))))]
 
 
 def history_for(user, complaint_id: int) -> list[dict]:

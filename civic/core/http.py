@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from civic.core import idempotency
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 def init_app(app: Flask) -> None:
     app.register_error_handler(CivicError, handle_civic_error)
     app.register_error_handler(IntegrityError, _integrity_error)
+    app.register_error_handler(StaleDataError, _stale_data)
     app.register_error_handler(Exception, handle_unexpected)
 
     def _forget_user():
@@ -79,6 +81,10 @@ def init_app(app: Flask) -> None:
                 return replay
             log.info("commit conflict on %s %s", request.method, request.path)
             return envelope("conflict", "操作冲突，请刷新后重试", {}, 409)
+        except StaleDataError:
+            # Optimistic lock lost at commit: another request changed the row first.
+            db.session.rollback()
+            return _stale_data(None)
         except OperationalError:
             db.session.rollback()
             log.exception("database error at commit")
@@ -124,6 +130,14 @@ def _integrity_error(error: IntegrityError):
     db.session.rollback()
     log.info("integrity error: %s", error.orig)
     return envelope("conflict", "操作冲突，请刷新后重试", {}, 409)
+
+
+def _stale_data(error: StaleDataError | None):
+    """A versioned row (e.g. a complaint) was changed by someone else between our read and our
+    write: one of two staff acting at once wins, the other gets this 409, nothing is half-written."""
+    db.session.rollback()
+    log.info("optimistic lock lost: %s", error)
+    return envelope("case_changed", "数据已被他人更新，请刷新后重试", {}, 409)
 
 
 __all__ = ["init_app", "public_write_limit", "HTTPException"]

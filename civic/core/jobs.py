@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import inspect
 import logging
 import threading
 from collections.abc import Callable
@@ -233,7 +234,8 @@ PERIODIC: dict[str, Periodic] = {}
 
 
 def periodic(name: str, *, hour: int | None = None, minute: int = 0, every_minutes: int | None = None):
-    """Register a job to run daily at ``hour:minute`` Asia/Shanghai (or every N minutes)."""
+    """Register a job to run daily at ``hour:minute`` Asia/Shanghai (or every N minutes).  The job
+    takes a keyword ``now`` (aware datetime): the tick's time, which it must use as its clock."""
 
     def deco(fn):
         PERIODIC[name] = Periodic(name, func_path(fn), hour, minute, every_minutes)
@@ -255,13 +257,15 @@ def _claim(name: str, slot: dt.datetime) -> int | None:
         return None
 
 
-def run_periodic(run_id: int, path: str) -> None:
+def run_periodic(run_id: int, path: str, now: dt.datetime | None = None) -> None:
     """Run a claimed periodic job and note on its ``periodic_run`` row when it finished, or why
     it failed (the failure is kept even though the job's own changes are rolled back)."""
     from civic.core.db import commit
 
+    fn = resolve(path)
     try:
-        resolve(path)()
+        # Periodic jobs that take ``now`` judge "due" as of the tick that claimed them.
+        fn(now=now) if "now" in inspect.signature(fn).parameters else fn()
         db.session.flush()
     except Exception as exc:
         db.session.rollback()
@@ -287,7 +291,8 @@ def tick(now: dt.datetime | None = None) -> list[str]:
         if run_id is None:
             continue
         done.append(p.name)
-        _dispatch(func_path(run_periodic), (run_id, p.func), {}, 0)
+        # The job judges "due" and "overdue" as of this tick (a test's or cron's clock), not its own.
+        _dispatch(func_path(run_periodic), (run_id, p.func), {"now": now}, 0)
     due = db.session.scalars(
         sa.select(DeferredJob)
         .where(DeferredJob.run_at <= now, DeferredJob.claimed_at.is_(None))

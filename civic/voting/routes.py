@@ -153,7 +153,7 @@ class VoteById(MethodView):
 @blp.route("/votes/<int:vote_id>/transition")
 class VoteTransition(MethodView):
     @require("staff", "admin")
-    @blp.arguments(schemas.TransitionSchema)
+    @blp.arguments(schemas.VoteTransitionSchema)
     @blp.response(200, schemas.VoteSchema)
     def post(self, data, vote_id):
         """表决阶段变更：公告、开始投票（冻结名册）、结束、公布结果

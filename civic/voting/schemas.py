@@ -133,7 +133,7 @@ class VoteDetailSchema(ma.Schema):
     matters = ma.fields.List(ma.fields.Nested(MatterSchema))
 
 
-class TransitionSchema(ma.Schema):
+class VoteTransitionSchema(ma.Schema):
     action = ma.fields.String(required=True, metadata={"description": "announce / open / close / publish"})
     note = ma.fields.String(load_default=None)
 

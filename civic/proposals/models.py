@@ -1,0 +1,374 @@
+"""金点子 idea contests, and the shared moderation tables.
+
+Two groups of tables:
+
+* **Moderation** (``moderated_item``, ``moderation_report``, ``moderation_appeal``,
+  ``moderation_decision``, ``content_version``) knows nothing of contests: an item is named by
+  ``(item_type, item_id)`` ("idea", "comment", later "topic"), and the kind registered in
+  :mod:`civic.proposals.moderation` says who wrote it, who moderates it and how to show or hide it.
+* **Contests**: contest, its places and dated phases, jury criteria and jurors, ideas (with their
+  versions kept in ``content_version``), comments, supports (soft-withdrawn, never deleted) and the
+  evidence recorded with each click, scores, the published ranking, the carrying out of adopted ideas,
+  and the notification outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civic.core.db import TimestampMixin, UTCDateTime, utcnow
+from civic.extensions import db
+
+# --- moderation (shared) --------------------------------------------------------------------------
+
+MODERATION_STATES = ("pending", "approved", "hidden", "rejected")
+
+
+class ModeratedItem(TimestampMixin, db.Model):
+    """The moderation state of one piece of content, whatever its kind."""
+
+    __tablename__ = "moderated_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_type: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    item_id: Mapped[int] = mapped_column(nullable=False)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False, index=True)
+    # The organisation whose moderators decide (a residents' committee for a contest's ideas).
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), nullable=False)
+    state: Mapped[str] = mapped_column(sa.String(12), nullable=False)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Who last hid or rejected it (None: hidden automatically by reports). An appeal goes to someone else.
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    awaiting_review: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    report_count: Mapped[int] = mapped_column(nullable=False, default=0)
+
+    __table_args__ = (
+        sa.UniqueConstraint("item_type", "item_id"),
+        sa.Index("ix_moderated_item_queue", "organisation_id", "awaiting_review", "id"),
+        sa.CheckConstraint("state IN ('pending', 'approved', 'hidden', 'rejected')", name="state_known"),
+    )
+
+
+class ModerationReport(db.Model):
+    """A resident's report of an item: one per reporter per item."""
+
+    __tablename__ = "moderation_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    moderated_item_id: Mapped[int] = mapped_column(sa.ForeignKey("moderated_item.id"), nullable=False)
+    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    reason: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    __table_args__ = (sa.UniqueConstraint("moderated_item_id", "reporter_id"),)
+
+
+class ModerationAppeal(db.Model):
+    """The author's one appeal against hiding or rejection, decided by another moderator."""
+
+    __tablename__ = "moderation_appeal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    moderated_item_id: Mapped[int] = mapped_column(sa.ForeignKey("moderated_item.id"), nullable=False, unique=True)
+    appellant_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    text: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(sa.String(12))  # upheld | overturned
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ModerationDecision(db.Model):
+    """Every change of moderation state, in order (the audit log has it too; this is the item's own
+    history, shown to moderators)."""
+
+    __tablename__ = "moderation_decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    moderated_item_id: Mapped[int] = mapped_column(sa.ForeignKey("moderated_item.id"), nullable=False, index=True)
+    action: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    from_state: Mapped[str] = mapped_column(sa.String(12), nullable=False)
+    to_state: Mapped[str] = mapped_column(sa.String(12), nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class ContentVersion(db.Model):
+    """One version of an item's content.  Version 1 is what the author first sent; an author's edit or a
+    moderator's edit adds the next.  Nothing is overwritten: the original is always here."""
+
+    __tablename__ = "content_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_type: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    item_id: Mapped[int] = mapped_column(nullable=False)
+    version: Mapped[int] = mapped_column(nullable=False)
+    content: Mapped[dict] = mapped_column(sa.JSON, nullable=False)
+    editor_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    edit_kind: Mapped[str] = mapped_column(sa.String(12), nullable=False)  # author | moderator
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    __table_args__ = (sa.UniqueConstraint("item_type", "item_id", "version"),)
+
+
+# --- contests -----------------------------------------------------------------------------------------
+
+class Contest(TimestampMixin, db.Model):
+    __tablename__ = "contest"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), nullable=False, index=True)
+    theme: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    categories: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    report_threshold: Mapped[int] = mapped_column(nullable=False, default=3)
+    support_cap: Mapped[int | None] = mapped_column()  # supports per resident per contest; None: no cap
+    # Weights of the final score: residents' support vs the jury (any non-negative integers, normalised).
+    support_weight: Mapped[int] = mapped_column(nullable=False, default=40)
+    jury_weight: Mapped[int] = mapped_column(nullable=False, default=60)
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    ranking_published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ContestPlace(db.Model):
+    __tablename__ = "contest_place"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contest.id"), nullable=False)
+    place_id: Mapped[int] = mapped_column(sa.ForeignKey("place.id"), nullable=False)
+
+    __table_args__ = (sa.UniqueConstraint("contest_id", "place_id"),)
+
+
+class ContestPhase(db.Model):
+    __tablename__ = "contest_phase"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contest.id"), nullable=False)
+    phase: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # None only for implementation
+
+    __table_args__ = (sa.UniqueConstraint("contest_id", "phase"),)
+
+
+class Criterion(db.Model):
+    __tablename__ = "contest_criterion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contest.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    weight: Mapped[int] = mapped_column(nullable=False)
+    position: Mapped[int] = mapped_column(nullable=False, default=0)
+
+    __table_args__ = (sa.UniqueConstraint("contest_id", "name"),)
+
+
+class Juror(db.Model):
+    __tablename__ = "contest_juror"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contest.id"), nullable=False)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    appointed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    __table_args__ = (sa.UniqueConstraint("contest_id", "user_id"),)
+
+
+class Idea(TimestampMixin, db.Model):
+    __tablename__ = "idea"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contest.id"), nullable=False)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False, index=True)
+    title: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    text: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    category: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    photos: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    # Mirrors moderated_item.state so lists filter on an indexed column of this table.
+    state: Mapped[str] = mapped_column(sa.String(12), nullable=False, default="pending")
+    version: Mapped[int] = mapped_column(nullable=False, default=1)
+    support_count: Mapped[int] = mapped_column(nullable=False, default=0)
+    # " token token ... " (jieba search tokens of title + text, space-padded for whole-token LIKE).
+    search_tokens: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
+
+    __table_args__ = (
+        sa.Index("ix_idea_contest_support", "contest_id", "state", sa.text("support_count DESC"),
+                 sa.text("id DESC")),
+        sa.Index("ix_idea_contest_newest", "contest_id", "state", sa.text("created_at DESC"), sa.text("id DESC")),
+        sa.CheckConstraint("support_count >= 0", name="support_count_non_negative"),
+    )
+
+
+class Comment(TimestampMixin, db.Model):
+    __tablename__ = "idea_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(sa.ForeignKey("idea.id"), nullable=False, index=True)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    body: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    state: Mapped[str] = mapped_column(sa.String(12), nullable=False, default="approved")
+
+
+class Support(db.Model):
+    """One resident's support of one idea.  Withdrawal is soft (``active`` false); supporting again
+    reactivates the same row.  The unique key is what keeps concurrent clicks from counting twice."""
+
+    __tablename__ = "idea_support"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(sa.ForeignKey("idea.id"), nullable=False)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contest.id"), nullable=False)
+    resident_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.UniqueConstraint("idea_id", "resident_id"),
+        sa.Index("ix_idea_support_resident", "resident_id", "contest_id", "id"),
+    )
+
+
+class SupportEvent(db.Model):
+    """Evidence: every support and withdrawal click, with where it came from.  Append-only."""
+
+    __tablename__ = "idea_support_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(sa.ForeignKey("idea.id"), nullable=False)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contest.id"), nullable=False, index=True)
+    resident_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    action: Mapped[str] = mapped_column(sa.String(10), nullable=False)  # support | withdraw
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    device_id: Mapped[str | None] = mapped_column(sa.String(100))
+    account_created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class SupportQuota(db.Model):
+    """Active supports of one resident in one contest, kept only when the contest caps them: the cap is
+    enforced by one conditional UPDATE, exact under concurrent clicks."""
+
+    __tablename__ = "idea_support_quota"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contest.id"), nullable=False)
+    resident_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    active_count: Mapped[int] = mapped_column(nullable=False, default=0)
+
+    __table_args__ = (sa.UniqueConstraint("contest_id", "resident_id"),)
+
+
+class Score(TimestampMixin, db.Model):
+    __tablename__ = "idea_score"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(sa.ForeignKey("idea.id"), nullable=False)
+    juror_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    criterion_id: Mapped[int] = mapped_column(sa.ForeignKey("contest_criterion.id"), nullable=False)
+    value: Mapped[int] = mapped_column(nullable=False)
+
+    __table_args__ = (
+        sa.UniqueConstraint("idea_id", "juror_id", "criterion_id"),
+        sa.CheckConstraint("value BETWEEN 0 AND 10", name="value_range"),
+    )
+
+
+class RankingEntry(db.Model):
+    """The published ranking, frozen at publication with each idea's breakdown."""
+
+    __tablename__ = "contest_ranking_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contest.id"), nullable=False)
+    idea_id: Mapped[int] = mapped_column(sa.ForeignKey("idea.id"), nullable=False)
+    rank: Mapped[int] = mapped_column(nullable=False)
+    support_count: Mapped[int] = mapped_column(nullable=False)
+    support_score: Mapped[Decimal] = mapped_column(sa.Numeric(9, 6), nullable=False)
+    jury_mean: Mapped[Decimal] = mapped_column(sa.Numeric(9, 6), nullable=False)
+    jury_score: Mapped[Decimal] = mapped_column(sa.Numeric(9, 6), nullable=False)
+    final_score: Mapped[Decimal] = mapped_column(sa.Numeric(9, 6), nullable=False)
+    jurors: Mapped[int] = mapped_column(nullable=False)
+
+    __table_args__ = (sa.UniqueConstraint("contest_id", "idea_id"), sa.UniqueConstraint("contest_id", "rank"))
+
+
+class Implementation(TimestampMixin, db.Model):
+    __tablename__ = "idea_implementation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(sa.ForeignKey("idea.id"), nullable=False, unique=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisation.id"), nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(12), nullable=False, default="adopted")
+    adopted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Milestone(TimestampMixin, db.Model):
+    __tablename__ = "idea_milestone"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    implementation_id: Mapped[int] = mapped_column(sa.ForeignKey("idea_implementation.id"), nullable=False,
+                                                   index=True)
+    title: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    due_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    progress: Mapped[int] = mapped_column(nullable=False, default=0)  # percent, 0-100
+
+
+class MilestoneUpdate(db.Model):
+    __tablename__ = "idea_milestone_update"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    milestone_id: Mapped[int] = mapped_column(sa.ForeignKey("idea_milestone.id"), nullable=False, index=True)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    progress: Mapped[int] = mapped_column(nullable=False)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    photos: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class PhotoUpload(db.Model):
+    """A photo a user uploaded (processed and stored), waiting to be claimed by an idea or an update by
+    its display key.  Only the uploader may claim it."""
+
+    __tablename__ = "proposal_photo_upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uploader_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    width: Mapped[int] = mapped_column(nullable=False)
+    height: Mapped[int] = mapped_column(nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    __table_args__ = (sa.Index("ix_proposal_photo_upload_owner", "uploader_id", "display_key"),)
+
+
+class Notification(db.Model):
+    """The outbox and the resident's inbox in one: a row is written in the transaction that caused it;
+    the send job marks ``sent_at`` so a retried job never sends it twice."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    kind: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    subject_type: Mapped[str] = mapped_column(sa.String(20), nullable=False)
+    subject_id: Mapped[int] = mapped_column(nullable=False)
+    title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    body: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (sa.Index("ix_notification_recipient", "recipient_id", "id"),)

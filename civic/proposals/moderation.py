@@ -1,0 +1,335 @@
+"""Content moderation, shared by every kind of resident content (ideas and comments now, committee
+topics later).
+
+An item is ``(item_type, item_id)``.  A kind registers a :class:`ModeratedKind` saying who wrote an
+item, which organisation moderates it, how many reports hide it, how its own row shows the state,
+what its content is (for versions) and what the caller's phase allows.  This module owns the rest:
+
+* the state machine (:data:`TRANSITIONS`, data): pending → approved / hidden / rejected; approved →
+  hidden / rejected; hidden → approved / hidden (confirm, new reason) / rejected;
+* reports: one per resident per item; at the threshold (per contest, default 3) an approved item is
+  hidden automatically and waits for review;
+* the author is notified with the reason and may appeal once; a moderator other than the one who hid
+  it decides (an automatic hide has no such person, so any other moderator may);
+* nobody moderates their own content or decides an appeal on it;
+* nothing is deleted: hiding changes the state only, and a moderator's edit adds a content version
+  after the author's (:class:`~civic.proposals.models.ContentVersion`).
+
+Moderators: staff of the moderating organisation with role ``head`` or ``moderator``, and administrators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from civic.core import audit
+from civic.core.auth import acting_memberships
+from civic.core.db import utcnow
+from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from civic.core.text import require_text
+from civic.extensions import db
+from civic.proposals.models import (
+    ContentVersion,
+    ModeratedItem,
+    ModerationAppeal,
+    ModerationDecision,
+    ModerationReport,
+)
+from civic.proposals.notify import notify
+
+MODERATOR_ROLES = ("head", "moderator")
+REASON_MAX = 500
+
+# action -> (states it may start from, state it leads to, reason required)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str, bool]] = {
+    "approve": (("pending", "hidden"), "approved", False),
+    "hide": (("pending", "approved", "hidden"), "hidden", True),
+    "reject": (("pending", "approved", "hidden"), "rejected", True),
+}
+VISIBLE_STATES = ("approved",)
+ACTION_NAMES = {"approve": "通过", "hide": "隐藏", "reject": "不予采用", "auto_hide": "因多次举报暂时隐藏",
+                "appeal_overturned": "申诉成立，恢复显示"}
+
+
+class ModeratedKind(Protocol):
+    """What a kind of content tells the moderation machinery.  ``obj`` is the kind's own row."""
+
+    item_type: str
+    label: str  # Chinese name for messages, e.g. "金点子"
+
+    def load(self, item_id: int) -> Any: ...
+    def author_id(self, obj) -> int: ...
+    def organisation_id(self, obj) -> int: ...
+    def report_threshold(self, obj) -> int: ...
+    def set_state(self, obj, state: str) -> None: ...
+    def content(self, obj) -> dict: ...
+    def apply_edit(self, obj, content: dict) -> dict: ...  # validates, applies, returns the stored content
+    def check(self, obj, action: str) -> None: ...  # phase rules: raise if the action is not allowed now
+
+
+KINDS: dict[str, ModeratedKind] = {}
+
+
+def register(kind: ModeratedKind) -> None:
+    KINDS[kind.item_type] = kind
+
+
+def kind_of(item_type: str) -> ModeratedKind:
+    try:
+        return KINDS[item_type]
+    except KeyError:
+        raise NotFound("未知的内容类型", code="item_type_unknown", details={"item_type": item_type}) from None
+
+
+@dataclass
+class Item:
+    kind: ModeratedKind
+    obj: Any
+    record: ModeratedItem
+
+
+def _get(item_type: str, item_id: int, *, lock: bool = False) -> Item:
+    kind = kind_of(item_type)
+    obj = kind.load(item_id)
+    stmt = sa.select(ModeratedItem).where(ModeratedItem.item_type == item_type, ModeratedItem.item_id == item_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    rec = db.session.scalar(stmt)
+    if rec is None:
+        raise NotFound("找不到该内容", code="item_not_found", details={"item_type": item_type, "item_id": item_id})
+    return Item(kind, obj, rec)
+
+
+def start(kind: ModeratedKind, obj, *, state: str, author) -> ModeratedItem:
+    """Put a new item under moderation in ``state`` (``pending`` for pre-moderated content, ``approved``
+    for content shown at once) and keep its first version.  Called by the kind's create verb."""
+    rec = ModeratedItem(item_type=kind.item_type, item_id=obj.id, author_id=kind.author_id(obj),
+                        organisation_id=kind.organisation_id(obj), state=state)
+    db.session.add(rec)
+    kind.set_state(obj, state)
+    add_version(kind.item_type, obj.id, kind.content(obj), editor=author, edit_kind="author")
+    return rec
+
+
+def add_version(item_type: str, item_id: int, content: dict, *, editor, edit_kind: str,
+                reason: str | None = None) -> ContentVersion:
+    last = db.session.scalar(sa.select(sa.func.max(ContentVersion.version)).where(
+        ContentVersion.item_type == item_type, ContentVersion.item_id == item_id)) or 0
+    v = ContentVersion(item_type=item_type, item_id=item_id, version=last + 1, content=content,
+                       editor_id=editor.id, edit_kind=edit_kind, reason=reason)
+    db.session.add(v)
+    return v
+
+
+def versions(item_type: str, item_id: int) -> list[ContentVersion]:
+    return list(db.session.scalars(sa.select(ContentVersion).where(
+        ContentVersion.item_type == item_type, ContentVersion.item_id == item_id).order_by(ContentVersion.version)))
+
+
+def is_moderator(user, organisation_id: int) -> bool:
+    if user.kind == "admin":
+        return True
+    return any(org.id == organisation_id for _m, org in acting_memberships(user, roles=MODERATOR_ROLES))
+
+
+def _require_moderator(user, item: Item) -> None:
+    if not is_moderator(user, item.record.organisation_id):
+        raise Forbidden("您不是该内容的审核人员", code="not_a_moderator",
+                        details={"organisation_id": item.record.organisation_id})
+    if user.id == item.record.author_id:
+        raise Forbidden("不能审核自己发布的内容", code="own_content")
+
+
+def decide(user, item_type: str, item_id: int, action: str, reason: str | None = None) -> ModeratedItem:
+    """A moderator approves, hides or rejects an item (the queue's three verbs).
+
+    :param action: ``approve`` | ``hide`` | ``reject`` (see :data:`TRANSITIONS`); hide and reject need a
+        reason (Chinese, up to 500 characters), which the author is told.
+    :raises Forbidden: ``not_a_moderator``; ``own_content`` (nobody moderates their own content).
+    :raises Conflict: ``moderation_transition_invalid`` (e.g. approving a rejected item);
+        ``phase_forbids_action`` from the kind.
+    :raises ValidationFailed: ``text_required`` for a missing reason.
+    """
+    if action not in TRANSITIONS:
+        raise ValidationFailed("未知的审核操作", code="moderation_action_unknown", details={"action": action})
+    item = _get(item_type, item_id, lock=True)
+    _require_moderator(user, item)
+    item.kind.check(item.obj, "moderate")
+    sources, to_state, needs_reason = TRANSITIONS[action]
+    if item.record.state not in sources:
+        raise Conflict("该内容当前状态不允许此操作", code="moderation_transition_invalid",
+                       details={"state": item.record.state, "action": action})
+    reason = require_text(reason, "reason", REASON_MAX) if needs_reason else (reason or None)
+    was_restored = item.record.state == "hidden" and to_state == "approved"
+    item.record.awaiting_review = False
+    rec = item.record
+    db.session.add(ModerationDecision(moderated_item_id=rec.id, action=action, from_state=rec.state,
+                                      to_state=to_state, actor_id=user.id, reason=reason))
+    audit.record(f"moderation.{action}", rec.item_type, rec.item_id, actor=user, note=reason,
+                 data={"from": rec.state, "to": to_state})
+    rec.state = to_state
+    item.kind.set_state(item.obj, to_state)
+    if to_state in ("hidden", "rejected"):
+        rec.reason, rec.decided_by_id, rec.decided_at = reason, user.id, utcnow()
+        notify([rec.author_id], kind=f"moderation_{action}", subject_type=rec.item_type, subject_id=rec.item_id,
+               title=f"您的{item.kind.label}已被{ACTION_NAMES[action]}",
+               body=f"原因：{reason}。如有异议，可提出一次申诉。")
+    elif was_restored:
+        notify([rec.author_id], kind="moderation_restored", subject_type=rec.item_type, subject_id=rec.item_id,
+               title=f"您的{item.kind.label}已恢复显示", body="经审核，内容恢复显示。")
+    db.session.flush()
+    return rec
+
+
+def report(user, item_type: str, item_id: int, reason: str) -> ModeratedItem:
+    """A resident reports an item.  At the item's threshold of reports an approved item is hidden
+    pending review and its author is told why.
+
+    :raises Forbidden: ``own_content`` (reporting one's own item).
+    :raises Conflict: ``already_reported``; ``item_not_visible`` (only shown items can be reported).
+    """
+    reason = require_text(reason, "reason", REASON_MAX)
+    item = _get(item_type, item_id, lock=True)
+    item.kind.check(item.obj, "report")
+    rec = item.record
+    if user.id == rec.author_id:
+        raise Forbidden("不能举报自己发布的内容", code="own_content")
+    if rec.state not in VISIBLE_STATES:
+        raise Conflict("该内容当前未公开", code="item_not_visible", details={"state": rec.state})
+    exists = db.session.scalar(sa.select(ModerationReport.id).where(
+        ModerationReport.moderated_item_id == rec.id, ModerationReport.reporter_id == user.id))
+    if exists:
+        raise Conflict("您已举报过该内容", code="already_reported")
+    db.session.add(ModerationReport(moderated_item_id=rec.id, reporter_id=user.id, reason=reason))
+    # Atomic in SQL: concurrent reports each add one.
+    db.session.execute(sa.update(ModeratedItem).where(ModeratedItem.id == rec.id)
+                       .values(report_count=ModeratedItem.report_count + 1))
+    db.session.refresh(rec)
+    audit.record("moderation.report", rec.item_type, rec.item_id, actor=user, note=reason)
+    if rec.report_count >= item.kind.report_threshold(item.obj):
+        reason_text = f"被 {rec.report_count} 位居民举报，待审核"
+        db.session.add(ModerationDecision(moderated_item_id=rec.id, action="auto_hide", from_state=rec.state,
+                                          to_state="hidden", actor_id=None, reason=reason_text))
+        audit.record("moderation.auto_hide", rec.item_type, rec.item_id, actor=None, note=reason_text,
+                     data={"reports": rec.report_count})
+        rec.state, rec.reason, rec.decided_by_id, rec.decided_at = "hidden", reason_text, None, utcnow()
+        rec.awaiting_review = True
+        item.kind.set_state(item.obj, "hidden")
+        notify([rec.author_id], kind="moderation_auto_hide", subject_type=rec.item_type, subject_id=rec.item_id,
+               title=f"您的{item.kind.label}因多次举报暂时隐藏",
+               body=f"原因：{reason_text}。审核人员将尽快复核；如有异议，可提出一次申诉。")
+    db.session.flush()
+    return rec
+
+
+def appeal(user, item_type: str, item_id: int, text: str) -> ModerationAppeal:
+    """The author appeals, once, against hiding or rejection.
+
+    :raises Forbidden: ``not_author``.
+    :raises Conflict: ``appeal_not_allowed`` (item not hidden or rejected); ``already_appealed``.
+    """
+    text = require_text(text, "text", REASON_MAX)
+    item = _get(item_type, item_id, lock=True)
+    rec = item.record
+    if user.id != rec.author_id:
+        raise Forbidden("只有作者可以申诉", code="not_author")
+    item.kind.check(item.obj, "appeal")
+    if rec.state not in ("hidden", "rejected"):
+        raise Conflict("该内容未被隐藏或驳回，无需申诉", code="appeal_not_allowed", details={"state": rec.state})
+    if db.session.scalar(sa.select(ModerationAppeal.id).where(ModerationAppeal.moderated_item_id == rec.id)):
+        raise Conflict("每项内容只能申诉一次", code="already_appealed")
+    a = ModerationAppeal(moderated_item_id=rec.id, appellant_id=user.id, text=text)
+    db.session.add(a)
+    rec.awaiting_review = True
+    audit.record("moderation.appeal", rec.item_type, rec.item_id, actor=user, note=text)
+    db.session.flush()
+    return a
+
+
+def decide_appeal(user, item_type: str, item_id: int, outcome: str, note: str | None = None) -> ModerationAppeal:
+    """A moderator decides the appeal: ``overturned`` restores the item, ``upheld`` keeps the decision.
+
+    The moderator who hid or rejected the item may not decide (RULES: a different person reviews).
+    :raises Forbidden: ``not_a_moderator``, ``own_content``, ``same_moderator``.
+    :raises Conflict: ``no_pending_appeal``.
+    """
+    if outcome not in ("upheld", "overturned"):
+        raise ValidationFailed("申诉结果须为 upheld 或 overturned", code="appeal_outcome_invalid")
+    item = _get(item_type, item_id, lock=True)
+    _require_moderator(user, item)
+    rec = item.record
+    a = db.session.scalar(sa.select(ModerationAppeal).where(ModerationAppeal.moderated_item_id == rec.id))
+    if a is None or a.outcome is not None:
+        raise Conflict("没有待处理的申诉", code="no_pending_appeal")
+    if rec.decided_by_id == user.id:
+        raise Forbidden("申诉须由作出原决定以外的审核人员处理", code="same_moderator",
+                        details={"decided_by_id": rec.decided_by_id})
+    note = require_text(note, "note", REASON_MAX) if note else None
+    a.outcome, a.note, a.decided_by_id, a.decided_at = outcome, note, user.id, utcnow()
+    rec.awaiting_review = False
+    audit.record(f"moderation.appeal_{outcome}", rec.item_type, rec.item_id, actor=user, note=note)
+    if outcome == "overturned":
+        db.session.add(ModerationDecision(moderated_item_id=rec.id, action="appeal_overturned", from_state=rec.state,
+                                          to_state="approved", actor_id=user.id, reason=note))
+        rec.state = "approved"
+        item.kind.set_state(item.obj, "approved")
+    notify([rec.author_id], kind=f"appeal_{outcome}", subject_type=rec.item_type, subject_id=rec.item_id,
+           title="您的申诉已处理：" + ("申诉成立，内容恢复显示" if outcome == "overturned" else "维持原决定"),
+           body=note or "")
+    db.session.flush()
+    return a
+
+
+def moderator_edit(user, item_type: str, item_id: int, content: dict, reason: str) -> ContentVersion:
+    """A moderator corrects an item's content (e.g. removes a phone number).  The author's version stays
+    in the history; the new version records who edited and why.
+
+    :raises Forbidden: ``not_a_moderator``, ``own_content``.
+    """
+    reason = require_text(reason, "reason", REASON_MAX)
+    item = _get(item_type, item_id, lock=True)
+    _require_moderator(user, item)
+    item.kind.check(item.obj, "moderate")
+    stored = item.kind.apply_edit(item.obj, content)
+    v = add_version(item_type, item_id, stored, editor=user, edit_kind="moderator", reason=reason)
+    audit.record("moderation.edit", item_type, item_id, actor=user, note=reason, data={"version": v.version})
+    db.session.flush()
+    return v
+
+
+def queue(user, organisation_id: int, *, cursor: int | None = None, limit: int = 20) -> list[ModeratedItem]:
+    """The organisation's queue: items pending, hidden by reports, or appealed, oldest first."""
+    if not is_moderator(user, organisation_id):
+        raise Forbidden("您不是该组织的审核人员", code="not_a_moderator", details={"organisation_id": organisation_id})
+    stmt = sa.select(ModeratedItem).where(
+        ModeratedItem.organisation_id == organisation_id,
+        sa.or_(ModeratedItem.awaiting_review.is_(True), ModeratedItem.state == "pending"),
+    )
+    if cursor:
+        stmt = stmt.where(ModeratedItem.id > cursor)
+    return list(db.session.scalars(stmt.order_by(ModeratedItem.id).limit(limit)))
+
+
+def detail(user, item_type: str, item_id: int) -> dict:
+    """Everything a moderator sees about an item: state, reports, appeal, decisions, every version."""
+    item = _get(item_type, item_id)
+    if not is_moderator(user, item.record.organisation_id):
+        raise Forbidden("您不是该内容的审核人员", code="not_a_moderator")
+    rec = item.record
+    return {
+        "item": rec,
+        "reports": list(db.session.scalars(sa.select(ModerationReport).where(
+            ModerationReport.moderated_item_id == rec.id).order_by(ModerationReport.id))),
+        "appeal": db.session.scalar(sa.select(ModerationAppeal).where(ModerationAppeal.moderated_item_id == rec.id)),
+        "decisions": list(db.session.scalars(sa.select(ModerationDecision).where(
+            ModerationDecision.moderated_item_id == rec.id).order_by(ModerationDecision.id))),
+        "versions": versions(item_type, item_id),
+    }
+
+
+def state_of(item_type: str, item_id: int) -> ModeratedItem | None:
+    return db.session.scalar(sa.select(ModeratedItem).where(
+        ModeratedItem.item_type == item_type, ModeratedItem.item_id == item_id))

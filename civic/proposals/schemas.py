@@ -1,0 +1,361 @@
+"""Shapes for the contest and moderation endpoints."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from civic.core.pagination import PageArgs, page_schema
+from civic.core.schemas import DecimalString, ShanghaiDateTime
+from civic.proposals.phases import PHASES
+
+V = ma.validate
+
+
+class PhaseDatesSchema(ma.Schema):
+    starts_at = ma.fields.AwareDateTime(required=True)
+    ends_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class PhasesSchema(ma.Schema):
+    submission = ma.fields.Nested(PhaseDatesSchema, required=True)
+    moderation = ma.fields.Nested(PhaseDatesSchema, required=True)
+    support = ma.fields.Nested(PhaseDatesSchema, required=True)
+    review = ma.fields.Nested(PhaseDatesSchema, required=True)
+    results = ma.fields.Nested(PhaseDatesSchema, required=True)
+    implementation = ma.fields.Nested(PhaseDatesSchema, required=True)
+
+
+class CriterionInSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    weight = ma.fields.Integer(required=True, validate=V.Range(min=1, max=100))
+
+
+class ContestCreateSchema(ma.Schema):
+    organisation_id = ma.fields.Integer(required=True)
+    theme = ma.fields.String(required=True)
+    description = ma.fields.String(load_default=None, allow_none=True)
+    categories = ma.fields.List(ma.fields.String(), load_default=list)
+    place_ids = ma.fields.List(ma.fields.Integer(), required=True)
+    phases = ma.fields.Nested(PhasesSchema, required=True)
+    criteria = ma.fields.List(ma.fields.Nested(CriterionInSchema), required=True)
+    report_threshold = ma.fields.Integer(load_default=3, validate=V.Range(min=1, max=100))
+    support_cap = ma.fields.Integer(load_default=None, allow_none=True, validate=V.Range(min=1))
+    support_weight = ma.fields.Integer(load_default=40, validate=V.Range(min=0, max=100))
+    jury_weight = ma.fields.Integer(load_default=60, validate=V.Range(min=0, max=100))
+
+
+class ScheduleSchema(ma.Schema):
+    phases = ma.fields.Nested(PhasesSchema, required=True)
+
+
+class CriterionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    weight = ma.fields.Integer()
+
+
+class ContestSchema(ma.Schema):
+    id = ma.fields.Integer()
+    organisation_id = ma.fields.Integer()
+    theme = ma.fields.String()
+    description = ma.fields.String(allow_none=True)
+    categories = ma.fields.List(ma.fields.String())
+    place_ids = ma.fields.List(ma.fields.Integer())
+    phase = ma.fields.String(metadata={"description": "当前阶段：draft/submission/moderation/support/review/"
+                                                      "results/implementation/closed"})
+    allowed_actions = ma.fields.List(ma.fields.String())
+    phases = ma.fields.Dict()
+    criteria = ma.fields.List(ma.fields.Nested(CriterionSchema))
+    report_threshold = ma.fields.Integer()
+    support_cap = ma.fields.Integer(allow_none=True)
+    support_weight = ma.fields.Integer()
+    jury_weight = ma.fields.Integer()
+    ranking_published_at = ShanghaiDateTime(allow_none=True)
+
+
+class JurorInSchema(ma.Schema):
+    user_id = ma.fields.Integer(required=True)
+
+
+class JurorSchema(ma.Schema):
+    id = ma.fields.Integer()
+    contest_id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+
+
+class PhotoSchema(ma.Schema):
+    display_key = ma.fields.String()
+    thumb_key = ma.fields.String()
+    width = ma.fields.Integer()
+    height = ma.fields.Integer()
+
+
+class PhotoListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PhotoSchema))
+
+
+class IdeaInSchema(ma.Schema):
+    title = ma.fields.String(required=True)
+    text = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)
+    photos = ma.fields.List(ma.fields.String(), load_default=list, metadata={"description": "上传后得到的 display_key"})
+
+
+class IdeaEditSchema(ma.Schema):
+    title = ma.fields.String()
+    text = ma.fields.String()
+    category = ma.fields.String()
+    photos = ma.fields.List(ma.fields.String())
+
+
+class IdeaSchema(ma.Schema):
+    id = ma.fields.Integer()
+    contest_id = ma.fields.Integer()
+    author_id = ma.fields.Integer()
+    title = ma.fields.String()
+    text = ma.fields.String()
+    category = ma.fields.String()
+    photos = ma.fields.List(ma.fields.Nested(PhotoSchema))
+    state = ma.fields.String()
+    version = ma.fields.Integer()
+    support_count = ma.fields.Integer()
+    created_at = ShanghaiDateTime()
+    updated_at = ShanghaiDateTime()
+
+
+class IdeaListArgs(PageArgs):
+    sort = ma.fields.String(load_default="newest", validate=V.OneOf(["newest", "supported", "shuffle"]))
+    q = ma.fields.String(load_default=None, metadata={"description": "中文搜索（分词后逐词匹配）"})
+
+
+class VersionSchema(ma.Schema):
+    version = ma.fields.Integer()
+    content = ma.fields.Dict()
+    editor_id = ma.fields.Integer()
+    edit_kind = ma.fields.String()
+    reason = ma.fields.String(allow_none=True)
+    created_at = ShanghaiDateTime()
+
+
+class VersionListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(VersionSchema))
+
+
+class CommentInSchema(ma.Schema):
+    body = ma.fields.String(required=True)
+
+
+class CommentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    idea_id = ma.fields.Integer()
+    author_id = ma.fields.Integer()
+    body = ma.fields.String()
+    state = ma.fields.String()
+    created_at = ShanghaiDateTime()
+
+
+class SupportResultSchema(ma.Schema):
+    idea_id = ma.fields.Integer()
+    supported = ma.fields.Boolean()
+    changed = ma.fields.Boolean()
+    support_count = ma.fields.Integer()
+
+
+class SupportSchema(ma.Schema):
+    id = ma.fields.Integer()
+    idea_id = ma.fields.Integer()
+    contest_id = ma.fields.Integer()
+    created_at = ShanghaiDateTime()
+
+
+class SignalSchema(ma.Schema):
+    kind = ma.fields.String()
+    key = ma.fields.String()
+    residents = ma.fields.Integer()
+    idea_ids = ma.fields.List(ma.fields.Integer())
+    events = ma.fields.Integer()
+    first_at = ShanghaiDateTime()
+    last_at = ShanghaiDateTime()
+
+
+class SignalListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SignalSchema))
+
+
+class ScoresInSchema(ma.Schema):
+    scores = ma.fields.Dict(keys=ma.fields.Integer(), values=ma.fields.Integer(), required=True,
+                            metadata={"description": "{评审标准 id: 0-10 分}"})
+
+
+class ScoreSchema(ma.Schema):
+    criterion_id = ma.fields.Integer()
+    value = ma.fields.Integer()
+
+
+class ScoreListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ScoreSchema))
+
+
+class RankingArgs(ma.Schema):
+    preview = ma.fields.Boolean(load_default=False)
+
+
+class RankingRowSchema(ma.Schema):
+    rank = ma.fields.Integer()
+    idea_id = ma.fields.Integer()
+    title = ma.fields.String()
+    support_count = ma.fields.Integer()
+    support_score = DecimalString(metadata={"description": "支持数 / 本次最高支持数"})
+    jury_mean = DecimalString(metadata={"description": "评委加权平均分（0-10）"})
+    jury_score = DecimalString(metadata={"description": "评委平均分 / 10"})
+    final_score = DecimalString()
+    jurors = ma.fields.Integer()
+
+
+class RankingSchema(ma.Schema):
+    tie_break = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(RankingRowSchema))
+
+
+class AdoptSchema(ma.Schema):
+    organisation_id = ma.fields.Integer(required=True)
+    note = ma.fields.String(load_default=None, allow_none=True)
+
+
+class StatusInSchema(ma.Schema):
+    status = ma.fields.String(required=True)
+    note = ma.fields.String(load_default=None, allow_none=True)
+
+
+class MilestoneInSchema(ma.Schema):
+    title = ma.fields.String(required=True)
+    due_on = ma.fields.Date(load_default=None, allow_none=True)
+
+
+class MilestoneUpdateInSchema(ma.Schema):
+    progress = ma.fields.Integer(required=True)
+    note = ma.fields.String(load_default=None, allow_none=True)
+    photos = ma.fields.List(ma.fields.String(), load_default=list)
+
+
+class MilestoneUpdateSchema(ma.Schema):
+    id = ma.fields.Integer()
+    progress = ma.fields.Integer()
+    note = ma.fields.String(allow_none=True)
+    photos = ma.fields.List(ma.fields.Nested(PhotoSchema))
+    created_at = ShanghaiDateTime()
+
+
+class MilestoneSchema(ma.Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    due_on = ma.fields.Date(allow_none=True)
+    progress = ma.fields.Integer()
+    updates = ma.fields.List(ma.fields.Nested(MilestoneUpdateSchema))
+
+
+class ImplementationSchema(ma.Schema):
+    idea_id = ma.fields.Integer()
+    organisation_id = ma.fields.Integer()
+    status = ma.fields.String()
+    note = ma.fields.String(allow_none=True)
+    milestones = ma.fields.List(ma.fields.Nested(MilestoneSchema))
+
+
+class NotificationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String()
+    subject_type = ma.fields.String()
+    subject_id = ma.fields.Integer()
+    title = ma.fields.String()
+    body = ma.fields.String()
+    created_at = ShanghaiDateTime()
+    read_at = ShanghaiDateTime(allow_none=True)
+
+
+# --- moderation ---------------------------------------------------------------------------------
+
+class ReportInSchema(ma.Schema):
+    reason = ma.fields.String(required=True)
+
+
+class DecisionInSchema(ma.Schema):
+    action = ma.fields.String(required=True, validate=V.OneOf(["approve", "hide", "reject"]))
+    reason = ma.fields.String(load_default=None, allow_none=True)
+
+
+class AppealInSchema(ma.Schema):
+    text = ma.fields.String(required=True)
+
+
+class AppealDecisionInSchema(ma.Schema):
+    outcome = ma.fields.String(required=True, validate=V.OneOf(["upheld", "overturned"]))
+    note = ma.fields.String(load_default=None, allow_none=True)
+
+
+class ModeratorEditInSchema(ma.Schema):
+    content = ma.fields.Dict(required=True)
+    reason = ma.fields.String(required=True)
+
+
+class ModeratedItemSchema(ma.Schema):
+    item_type = ma.fields.String()
+    item_id = ma.fields.Integer()
+    author_id = ma.fields.Integer()
+    organisation_id = ma.fields.Integer()
+    state = ma.fields.String()
+    reason = ma.fields.String(allow_none=True)
+    decided_by_id = ma.fields.Integer(allow_none=True)
+    awaiting_review = ma.fields.Boolean()
+    report_count = ma.fields.Integer()
+
+
+class AppealSchema(ma.Schema):
+    id = ma.fields.Integer()
+    appellant_id = ma.fields.Integer()
+    text = ma.fields.String()
+    created_at = ShanghaiDateTime()
+    decided_by_id = ma.fields.Integer(allow_none=True)
+    outcome = ma.fields.String(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+
+
+class ReportSchema(ma.Schema):
+    reporter_id = ma.fields.Integer()
+    reason = ma.fields.String()
+    created_at = ShanghaiDateTime()
+
+
+class DecisionSchema(ma.Schema):
+    action = ma.fields.String()
+    from_state = ma.fields.String()
+    to_state = ma.fields.String()
+    actor_id = ma.fields.Integer(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    at = ShanghaiDateTime()
+
+
+class ModerationDetailSchema(ma.Schema):
+    item = ma.fields.Nested(ModeratedItemSchema)
+    reports = ma.fields.List(ma.fields.Nested(ReportSchema))
+    appeal = ma.fields.Nested(AppealSchema, allow_none=True)
+    decisions = ma.fields.List(ma.fields.Nested(DecisionSchema))
+    versions = ma.fields.List(ma.fields.Nested(VersionSchema))
+
+
+class QueueArgs(ma.Schema):
+    organisation_id = ma.fields.Integer(required=True)
+    after = ma.fields.Integer(load_default=None)
+    limit = ma.fields.Integer(load_default=20, validate=V.Range(min=1, max=100))
+
+
+class QueueSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ModeratedItemSchema))
+
+
+ContestPageSchema = page_schema(ContestSchema)
+IdeaPageSchema = page_schema(IdeaSchema)
+CommentPageSchema = page_schema(CommentSchema)
+SupportPageSchema = page_schema(SupportSchema)
+NotificationPageSchema = page_schema(NotificationSchema)
+__all__ = ["PHASES"]

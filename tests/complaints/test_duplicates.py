@@ -1,0 +1,120 @@
+"""Duplicates (issue 3 point 8): open cases of the same category within 100 m or in the same
+building in the last 14 days; merging makes every reporter follow the surviving case."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from civic.core.db import utcnow
+from civic.core.geo import distance_m, from_wgs84
+from civic.core.notifications import Notification
+from civic.extensions import db
+from tests.complaints.helpers import CENTRE, World, act, file_case, post_case
+
+
+@pytest.fixture
+def w(factory):
+    return World(factory)
+
+
+def gcj_north_of_centre(metres):
+    return from_wgs84(CENTRE[0] + metres / 111_320, CENTRE[1], "gcj02")
+
+
+def test_two_points_60_m_apart_are_possible_duplicates(client, w):
+    a = post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(0)[0],
+                  lng=gcj_north_of_centre(0)[1], datum="gcj02").get_json()
+    lat, lng = gcj_north_of_centre(60)
+    b = post_case(client, w.rh, category="public_space_occupation", lat=lat, lng=lng, datum="gcj02").get_json()
+    assert len(b["possible_duplicates"]) == 1
+    dup = b["possible_duplicates"][0]
+    assert dup["id"] == a["id"] and dup["status"] == "routed" and dup["same_building"] is False
+    assert 55 < dup["distance_m"] < 65
+
+
+def test_two_points_300_m_apart_are_not(client, w):
+    post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(0)[0],
+              lng=gcj_north_of_centre(0)[1], datum="gcj02")
+    lat, lng = gcj_north_of_centre(300)
+    assert 290 < distance_m(CENTRE, (CENTRE[0] + 300 / 111_320, CENTRE[1])) < 310
+    b = post_case(client, w.rh, category="public_space_occupation", lat=lat, lng=lng, datum="gcj02").get_json()
+    assert b["place"]["kind"] == "community"  # outside the compound, still in the registry
+    assert b["possible_duplicates"] == []
+
+
+def test_another_category_at_the_same_spot_is_not_a_duplicate(client, w):
+    lat, lng = gcj_north_of_centre(0)
+    post_case(client, w.rh, category="noise", lat=lat, lng=lng, datum="gcj02")
+    b = post_case(client, w.rh, category="public_space_occupation", lat=lat, lng=lng, datum="gcj02").get_json()
+    assert b["possible_duplicates"] == []
+
+
+def test_the_same_building_within_14_days_is_a_duplicate(client, w):
+    _, neighbour = w.other_resident(unit=1)  # 102, same building as 101
+    a = post_case(client, w.rh, category="ebike_charging", place_id=w.units[0].id).get_json()
+    b = post_case(client, neighbour, category="ebike_charging", place_id=w.units[1].id).get_json()
+    assert [(d["id"], d["same_building"], d["distance_m"]) for d in b["possible_duplicates"]] == [
+        (a["id"], True, None)]
+    c = post_case(client, neighbour, category="ebike_charging", place_id=w.units[2].id).get_json()  # building 2
+    assert c["possible_duplicates"] == []
+
+
+def test_a_case_older_than_14_days_is_not_a_duplicate(client, w):
+    file_case(w, "ebike_charging", now=utcnow() - dt.timedelta(days=15))
+    recent = file_case(w, "ebike_charging", now=utcnow() - dt.timedelta(days=13))
+    b = post_case(client, w.rh, category="ebike_charging", place_id=w.units[0].id).get_json()
+    assert [d["id"] for d in b["possible_duplicates"]] == [recent.id]
+
+
+def test_a_resolved_case_is_not_a_duplicate(client, w):
+    a = post_case(client, w.rh, category="ebike_charging", place_id=w.units[0].id).get_json()
+    act(client, w.h["property_company"], a["id"], "acknowledge")
+    act(client, w.h["property_company"], a["id"], "resolve", note="已清理飞线充电")
+    b = post_case(client, w.rh, category="ebike_charging", place_id=w.units[0].id).get_json()
+    assert b["possible_duplicates"] == []
+
+
+def test_merging_makes_every_reporter_follow_the_surviving_case(client, w):
+    neighbour_user, neighbour = w.other_resident(unit=1)
+    keep = post_case(client, w.rh, category="ebike_charging", place_id=w.units[0].id).get_json()["id"]
+    dup = post_case(client, neighbour, category="ebike_charging", place_id=w.units[1].id).get_json()["id"]
+    r = act(client, w.h["residents_committee"], dup, "merge", into_id=keep, note="同一楼道飞线充电")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["status"] == "merged" and r.get_json()["merged_into_id"] == keep
+    mine = client.get("/api/v1/my/complaints", headers=neighbour).get_json()
+    assert [c["id"] for c in mine["items"]] == [dup, keep]
+    assert client.get(f"/api/v1/complaints/{keep}", headers=neighbour).get_json()["your_roles"] == ["reporter"]
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+        Notification.user_id == neighbour_user.id))
+    act(client, w.h["property_company"], keep, "acknowledge")
+    got = db.session.scalars(sa.select(Notification).where(Notification.user_id == neighbour_user.id)
+                             .order_by(Notification.id)).all()
+    assert len(got) == before + 1
+    assert got[-1].payload["complaint_id"] == keep and got[-1].payload["status"] == "acknowledged"
+
+
+def test_the_street_centre_can_merge_too(client, w):
+    keep = post_case(client, w.rh, category="noise", place_id=w.units[0].id).get_json()["id"]
+    dup = post_case(client, w.rh, category="noise", place_id=w.units[0].id).get_json()["id"]
+    assert act(client, w.h["street_centre"], dup, "merge", into_id=keep).status_code == 200
+
+
+def test_a_handling_party_cannot_merge(client, w):
+    keep = post_case(client, w.rh, category="noise", place_id=w.units[0].id).get_json()["id"]
+    dup = post_case(client, w.rh, category="noise", place_id=w.units[0].id).get_json()["id"]
+    r = act(client, w.h["police"], dup, "merge", into_id=keep)
+    assert r.status_code == 403
+
+
+def test_merging_into_itself_or_a_closed_case_is_refused(client, w):
+    keep = post_case(client, w.rh, category="noise", place_id=w.units[0].id).get_json()["id"]
+    dup = post_case(client, w.rh, category="noise", place_id=w.units[0].id).get_json()["id"]
+    r = act(client, w.h["residents_committee"], dup, "merge", into_id=dup)
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "merge_target_invalid"
+    act(client, w.h["police"], keep, "acknowledge")
+    act(client, w.h["police"], keep, "resolve", note="已处理")
+    r = act(client, w.h["residents_committee"], dup, "merge", into_id=keep)
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "merge_target_invalid"
