@@ -133,7 +133,7 @@ def _register_modules(app: Flask) -> None:
     from civic.accounts.routes import blp as auth_blp
     from civic.complaints.routes import blp as complaints_blp
     from civic.core.cli import civic_cli
-    from civic.core.routes import audit_blp, calendar_blp
+    from civic.core.routes import audit_blp, calendar_blp, inbox_blp
     from civic.core.routes import blp as core_blp
     from civic.extensions import api
     from civic.property.routes import blp as registry_blp
@@ -142,7 +142,7 @@ def _register_modules(app: Flask) -> None:
     from civic.village.routes import blp as village_blp
     from civic.voting.routes import blp as voting_blp
 
-    for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, complaints_blp, village_blp,
+    for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, inbox_blp, complaints_blp, village_blp,
                 voting_blp, contests_blp, moderation_blp):
         api.register_blueprint(blp)
     from civic.village import cli as _village_cli  # noqa: F401  (export-open-data)

@@ -40,6 +40,7 @@ class Notification(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False, index=True)
     template: Mapped[str] = mapped_column(sa.String(60), nullable=False)
     title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    body: Mapped[str | None] = mapped_column(sa.Text)
     payload: Mapped[dict] = mapped_column(sa.JSON, nullable=False, default=dict)
     object_type: Mapped[str | None] = mapped_column(sa.String(40))
     object_id: Mapped[str | None] = mapped_column(sa.String(40))
@@ -57,7 +58,7 @@ class SendFailed(Exception):
 
 
 def notify(user_id: int, template: str, title: str, payload: dict, *, dedupe_key: str,
-           object_type: str | None = None, object_id=None) -> Notification | None:
+           object_type: str | None = None, object_id=None, body: str | None = None) -> Notification | None:
     """Queue one message to ``user_id``; sent after the current transaction commits.
 
     ``dedupe_key`` makes the same event notify a user once (e.g. ``"complaint:12:resolved:u7"``);
@@ -66,7 +67,7 @@ def notify(user_id: int, template: str, title: str, payload: dict, *, dedupe_key
     exists = db.session.scalar(sa.select(Notification.id).where(Notification.dedupe_key == dedupe_key))
     if exists:
         return None
-    n = Notification(user_id=user_id, template=template, title=title, payload=payload,
+    n = Notification(user_id=user_id, template=template, title=title, payload=payload, body=body,
                      dedupe_key=dedupe_key, object_type=object_type,
                      object_id=str(object_id) if object_id is not None else None)
     db.session.add(n)
@@ -123,5 +124,21 @@ def send_notification(notification_id: int) -> str:
     return "sent"
 
 
-def for_user(user_id: int):
-    return sa.select(Notification).where(Notification.user_id == user_id)
+def inbox(user, *, cursor=None, limit=20):
+    """The user's notifications from every domain, newest first: ``(rows, next_cursor)``."""
+    from civic.core.pagination import paginate
+
+    return paginate(sa.select(Notification).where(Notification.user_id == user.id), [Notification.id],
+                    cursor=cursor, limit=limit)
+
+
+def mark_read(user, notification_id: int) -> Notification:
+    """:raises NotFound: ``notification_not_found`` (also for someone else's notification)."""
+    from civic.core.errors import NotFound
+
+    n = db.session.get(Notification, notification_id)
+    if n is None or n.user_id != user.id:
+        raise NotFound("找不到该通知", code="notification_not_found")
+    if n.read_at is None:
+        n.read_at = utcnow()
+    return n

@@ -116,3 +116,46 @@ class HolidayNoticeByYear(MethodView):
                    "workdays": [d.isoformat() for d in data["workdays"]]},
             actor=current_actor(), source=data.get("source"))
         return {"year": row.year, "holidays": row.holidays, "workdays": row.workdays, "recomputed": recomputed}
+
+
+class NotificationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    kind = ma.fields.String(attribute="template")
+    title = ma.fields.String()
+    body = ma.fields.String(allow_none=True)
+    subject_type = ma.fields.String(attribute="object_type", allow_none=True)
+    subject_id = ma.fields.Method("_subject_id")
+    payload = ma.fields.Dict()
+    created_at = ShanghaiDateTime()
+    sent_at = ShanghaiDateTime(allow_none=True)
+    read_at = ShanghaiDateTime(allow_none=True)
+
+    def _subject_id(self, n):
+        return int(n.object_id) if n.object_id and n.object_id.isdigit() else n.object_id
+
+
+inbox_blp = Blueprint("inbox", __name__, url_prefix="/api/v1", description="我的通知")
+
+
+@inbox_blp.route("/me/notifications")
+class MyNotifications(MethodView):
+    @require("resident", "staff", "admin")
+    @inbox_blp.arguments(PageArgs, location="query")
+    @inbox_blp.response(200, page_schema(NotificationSchema))
+    def get(self, args):
+        """我的通知（投诉进度、金点子等所有领域）"""
+        from civic.core.notifications import inbox
+
+        items, cursor = inbox(current_actor(), cursor=args["cursor"], limit=args["limit"])
+        return {"items": items, "next_cursor": cursor}
+
+
+@inbox_blp.route("/me/notifications/<int:notification_id>/read")
+class NotificationRead(MethodView):
+    @require("resident", "staff", "admin")
+    @inbox_blp.response(200, NotificationSchema)
+    def post(self, notification_id):
+        """标记通知已读"""
+        from civic.core.notifications import mark_read
+
+        return mark_read(current_actor(), notification_id)

@@ -352,23 +352,3 @@ class PhotoUpload(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
     __table_args__ = (sa.Index("ix_proposal_photo_upload_owner", "uploader_id", "display_key"),)
-
-
-class Notification(db.Model):
-    """The outbox and the resident's inbox in one: a row is written in the transaction that caused it;
-    the send job marks ``sent_at`` so a retried job never sends it twice."""
-
-    __tablename__ = "notification"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    recipient_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
-    kind: Mapped[str] = mapped_column(sa.String(40), nullable=False)
-    subject_type: Mapped[str] = mapped_column(sa.String(20), nullable=False)
-    subject_id: Mapped[int] = mapped_column(nullable=False)
-    title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
-    body: Mapped[str] = mapped_column(sa.Text, nullable=False)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-    __table_args__ = (sa.Index("ix_notification_recipient", "recipient_id", "id"),)

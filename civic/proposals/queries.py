@@ -10,13 +10,12 @@ import json
 
 import sqlalchemy as sa
 
-from civic.core.db import utcnow
-from civic.core.errors import BadRequest, NotFound
+from civic.core.errors import BadRequest
 from civic.core.pagination import paginate
 from civic.core.text import search_token_list
 from civic.extensions import db
 from civic.proposals import moderation
-from civic.proposals.models import Comment, Contest, Idea, Notification, Support
+from civic.proposals.models import Comment, Contest, Idea, Support
 from civic.proposals.service import get_contest, visible_idea
 
 # The shuffle key: (id · a + b) mod P with P the prime 2^31 - 1 and a, b drawn from
@@ -102,17 +101,3 @@ def my_supports(actor, *, cursor=None, limit=20):
     """The resident's active supports, newest first."""
     return paginate(sa.select(Support).where(Support.resident_id == actor.id, Support.active.is_(True)),
                     [Support.id], cursor=cursor, limit=limit)
-
-
-def my_notifications(actor, *, cursor=None, limit=20):
-    return paginate(sa.select(Notification).where(Notification.recipient_id == actor.id), [Notification.id],
-                    cursor=cursor, limit=limit)
-
-
-def mark_read(actor, notification_id: int) -> Notification:
-    n = db.session.get(Notification, notification_id)
-    if n is None or n.recipient_id != actor.id:
-        raise NotFound("找不到该通知", code="notification_not_found")
-    if n.read_at is None:
-        n.read_at = utcnow()
-    return n

@@ -287,25 +287,6 @@ class MySupports(MethodView):
         return _page(queries.my_supports(current_actor(), cursor=args["cursor"], limit=args["limit"]))
 
 
-@blp.route("/me/notifications")
-class MyNotifications(MethodView):
-    @require("resident", "staff", "admin")
-    @blp.arguments(schemas.PageArgs, location="query")
-    @blp.response(200, schemas.NotificationPageSchema)
-    def get(self, args):
-        """我的通知"""
-        return _page(queries.my_notifications(current_actor(), cursor=args["cursor"], limit=args["limit"]))
-
-
-@blp.route("/me/notifications/<int:notification_id>/read")
-class NotificationRead(MethodView):
-    @require("resident", "staff", "admin")
-    @blp.response(200, schemas.NotificationSchema)
-    def post(self, notification_id):
-        """标记通知已读"""
-        return queries.mark_read(current_actor(), notification_id)
-
-
 # --- moderation (generic: item_type is "idea", "comment", later "topic") ---------------------------
 
 @mod_blp.route("/queue")

@@ -262,17 +262,6 @@ class ImplementationSchema(ma.Schema):
     milestones = ma.fields.List(ma.fields.Nested(MilestoneSchema))
 
 
-class NotificationSchema(ma.Schema):
-    id = ma.fields.Integer()
-    kind = ma.fields.String()
-    subject_type = ma.fields.String()
-    subject_id = ma.fields.Integer()
-    title = ma.fields.String()
-    body = ma.fields.String()
-    created_at = ShanghaiDateTime()
-    read_at = ShanghaiDateTime(allow_none=True)
-
-
 # --- moderation ---------------------------------------------------------------------------------
 
 class ReportInSchema(ma.Schema):
@@ -357,5 +346,4 @@ ContestPageSchema = page_schema(ContestSchema)
 IdeaPageSchema = page_schema(IdeaSchema)
 CommentPageSchema = page_schema(CommentSchema)
 SupportPageSchema = page_schema(SupportSchema)
-NotificationPageSchema = page_schema(NotificationSchema)
 __all__ = ["PHASES"]

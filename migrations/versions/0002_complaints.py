@@ -86,6 +86,7 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('template', sa.String(length=60), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('object_type', sa.String(length=40), nullable=True),
     sa.Column('object_id', sa.String(length=40), nullable=True),

@@ -78,22 +78,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_moderated_item_author_id'), ['author_id'], unique=False)
         batch_op.create_index('ix_moderated_item_queue', ['organisation_id', 'awaiting_review', 'id'], unique=False)
 
-    op.create_table('notification',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('recipient_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=40), nullable=False),
-    sa.Column('subject_type', sa.String(length=20), nullable=False),
-    sa.Column('subject_id', sa.Integer(), nullable=False),
-    sa.Column('title', sa.String(length=200), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['recipient_id'], ['user_account.id'], name=op.f('fk_notification_recipient_id_user_account')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
-    )
-    with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.create_index('ix_notification_recipient', ['recipient_id', 'id'], unique=False)
 
     op.create_table('proposal_photo_upload',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -412,10 +396,6 @@ def downgrade():
         batch_op.drop_index('ix_proposal_photo_upload_owner')
 
     op.drop_table('proposal_photo_upload')
-    with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.drop_index('ix_notification_recipient')
-
-    op.drop_table('notification')
     with op.batch_alter_table('moderated_item', schema=None) as batch_op:
         batch_op.drop_index('ix_moderated_item_queue')
         batch_op.drop_index(batch_op.f('ix_moderated_item_author_id'))
