@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from civic.complaints.models import OPEN_STATUSES, STATUSES, Complaint
-from civic.complaints.service import UNSATISFIED_MAX
+from civic.complaints.service import STATUS_NAMES, UNSATISFIED_MAX
 from civic.core.auth import acting_memberships
 from civic.core.errors import Forbidden
 from civic.extensions import db
@@ -103,7 +103,7 @@ def street_figures(user, organisation_id: int | None = None) -> dict:
     return {"centre": centre, "rows": ordered, "total": total, "statuses": STATUSES}
 
 
-CSV_HEADER = ["组织", *[f"状态:{s}" for s in STATUSES], "合计", "未办结", "超期", "签收时长中位数(小时)",
+CSV_HEADER = ["组织", *[STATUS_NAMES[s] for s in STATUSES], "合计", "未办结", "超期", "签收时长中位数(小时)",
               "办结时长中位数(小时)", "评价数", "满意数", "满意率(%)", "平均评分"]
 
 

@@ -23,7 +23,6 @@ NAV = [
     ("console.cases_queue", "工单队列", CASE_KINDS),
     ("console.oversight", "督办统计", ("street_centre",)),
     ("console.village_home", "村务公开", ("village_committee", "village_supervision", "street_centre")),
-    ("console.votes", "业主表决", ("owners_committee", "street_centre")),
 ]
 
 
