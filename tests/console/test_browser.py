@@ -21,7 +21,7 @@ def demo(app):
     from civic.core.db import commit
     from civic.demo import load_demo
 
-    summary = load_demo()
+    summary = load_demo(cases=True)
     commit()
     return summary
 
