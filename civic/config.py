@@ -51,6 +51,8 @@ class DefaultConfig:
     WECHAT_APPID = ""
     WECHAT_SECRET = ""
     WECHAT_CODE2SESSION_URL = "https://api.weixin.qq.com/sns/jscode2session"
+    WECHAT_SUBSCRIBE_URL = "https://api.weixin.qq.com/cgi-bin/message/subscribe/send"
+    NOTIFY_ADAPTER = "dev"  # "dev" logs; "wechat" sends subscribe messages
     SMS_ADAPTER = "dev"  # "dev" writes the code to the log
 
     # Embedded scheduler: a thread in the web process that runs periodic and deferred jobs.

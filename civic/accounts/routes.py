@@ -19,15 +19,12 @@ def _login_limit():
 
 
 def me_dict(user) -> dict:
+    from civic.core.auth import acting_memberships
     from civic.core.text import mask_phone
     from civic.property import service as registry
-    from civic.property.service import get_organisation
 
-    memberships = []
-    for m in user.memberships:
-        org = get_organisation(m.organisation_id)
-        memberships.append({"organisation_id": org.id, "organisation_name": org.name,
-                            "organisation_kind": org.kind, "role": m.role})
+    memberships = [{"organisation_id": org.id, "organisation_name": org.name, "organisation_kind": org.kind,
+                    "role": m.role} for m, org in acting_memberships(user)] if user.kind != "resident" else []
     units = [{"unit_id": p.id, "unit_name": p.name, "relation": link.relation}
              for link, p in registry.units_of_resident(user.id)] if user.kind == "resident" else []
     return {"id": user.id, "kind": user.kind, "display_name": user.display_name,

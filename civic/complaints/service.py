@@ -419,6 +419,12 @@ def _apply(c: Complaint, action: str, *, actor, note: str | None, now: dt.dateti
              "closed": "closed_at"}.get(c.status)
     if stamp:
         setattr(c, stamp, now)
+    if c.overdue and c.status in ("acknowledged", "in_progress", "resolved", "closed", "merged"):
+        # Late acknowledgement clears the flag unless the resolve deadline has passed too; the
+        # escalation and the audit entries keep the history.
+        c.overdue = c.status in ("acknowledged", "in_progress") and c.resolve_due is not None and c.resolve_due < now
+        for p in c.parties:
+            p.overdue = c.overdue
     audit.record(f"complaint.{action}", "complaint", c.id, actor=actor,
                  actor_role=f"{actor.kind}@{org.kind}:{org.id}" if (actor and org) else None,
                  note=note, data={"from": before, "to": c.status, **(data or {})})

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import current_app, request
 from flask_login import current_user
 
-from civic.core.db import utcnow
+from civic.core.db import as_utc, utcnow
 from civic.core.errors import Forbidden, Unauthenticated
 from civic.extensions import db, login_manager
 
@@ -76,17 +76,18 @@ def _load_bearer_user(req):
     token = bearer_token()
     if token is None:
         return None
+    # One round trip, and only the User becomes an ORM object: this runs on every API request.
     row = db.session.execute(
-        sa.select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
+        sa.select(User, ApiToken.expires_at, ApiToken.revoked_at)
+        .join(ApiToken, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_token(token))
     ).first()
     if row is None:
         raise Unauthenticated("登录凭证无效，请重新登录", code="token_invalid")
-    tok, user = row
-    if tok.revoked_at is not None:
+    user, expires_at, revoked_at = row
+    if revoked_at is not None:
         raise Unauthenticated("登录凭证已注销，请重新登录", code="token_revoked")
-    if tok.expires_at <= utcnow():
+    if as_utc(expires_at) <= utcnow():
         raise Unauthenticated("登录已过期，请重新登录", code="token_expired")
     if not user.active:
         raise Unauthenticated("账号已停用", code="account_disabled")
