@@ -16,7 +16,7 @@ from civic.core.db import run_after_commit_hooks
 from civic.core.errors import CivicError, PayloadTooLarge
 from civic.extensions import csrf, db, limiter
 
-API_PREFIXES = ("/api/", "/open311/")
+CSRF_ALWAYS = ("/console",)
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +38,15 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _csrf():
-        # Every form carries a CSRF token.  Bearer-token clients (the API, Open311) are exempt: a
-        # browser never adds an Authorization header across sites.  A cookie-authenticated write to
-        # the API (a logged-in console session) must carry the token like any form.
+        # Every console form carries a CSRF token (the login form too).  Elsewhere a write needs one
+        # only when a session cookie could authenticate it: bearer-token clients (the API, Open311)
+        # are exempt, since a browser never adds an Authorization header across sites, but a
+        # cookie-authenticated write to the API (a logged-in console session) must carry the token.
         if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
             return None
-        if request.path.startswith(API_PREFIXES):
-            if request.headers.get("Authorization") or "_user_id" not in session:
-                return None
-        csrf.protect()
+        if request.path.startswith(CSRF_ALWAYS) or (
+                not request.headers.get("Authorization") and "_user_id" in session):
+            csrf.protect()
         return None
 
     @app.before_request
