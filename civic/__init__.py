@@ -110,7 +110,7 @@ def _normalise_db_url(url: str) -> str:
 def _init_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from civic.extensions import api, db, limiter, login_manager
+    from civic.extensions import api, csrf, db, limiter, login_manager
 
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
@@ -118,6 +118,7 @@ def _init_extensions(app: Flask) -> None:
     if click.get_current_context(silent=True) is not None or app.config.get("TESTING"):
         init_migrations(app)
     login_manager.init_app(app)
+    csrf.init_app(app)
     limiter.init_app(app)
     api.init_app(app, spec_kwargs={"info": {"description": "civic：共建共治共享的社区治理后台 API"}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -152,4 +153,7 @@ def _register_modules(app: Flask) -> None:
 
     app.register_blueprint(village_pages.bp)
     app.register_blueprint(open311_bp)
+    from civic.console.routes import bp as console_bp
+
+    app.register_blueprint(console_bp)
     app.cli.add_command(civic_cli)

@@ -33,6 +33,14 @@ class DefaultConfig:
     OTP_MAX_ATTEMPTS = 5
     OTP_RESEND_SECONDS = 60
 
+    # The staff console's session cookie and forms (Flask-WTF).  CSRF is checked by civic.core.http
+    # on every unsafe request except bearer-token API calls; SameSite keeps the cookie off
+    # cross-site posts as a second guard.
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_HTTPONLY = True
+    WTF_CSRF_CHECK_DEFAULT = False
+    WTF_CSRF_TIME_LIMIT = 12 * 3600  # a form left open over a working day still posts
+
     # Rate limits (Flask-Limiter syntax).
     RATELIMIT_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute;50 per hour"

@@ -69,8 +69,11 @@ COMPOUNDS = [
 ]
 
 
-def load_demo(*, if_empty: bool = False) -> dict:
+def load_demo(*, if_empty: bool = False, cases: bool = False) -> dict:
     """Create the demo street.  Returns a summary of what was made.
+
+    With ``cases`` (``flask civic seed-demo`` passes it), four residents' cases are filed too, so the
+    staff console has a queue to show; tests that count cases load the street without them.
 
     With ``if_empty``, does nothing when the registry already has places (so the README's start
     command can run it every time).
@@ -207,10 +210,13 @@ def load_demo(*, if_empty: bool = False) -> dict:
 
     seed_defaults()
     load_demo_contests()
+    from civic.complaints.demo import load_demo_complaints
+
     return {
         "village": load_demo_village(),
         "voting": load_demo_votes(),
         "deliberation": load_demo_deliberation(),
+        "complaints": load_demo_complaints()["complaints"] if cases else [],
         "places": db.session.scalar(sa.select(sa.func.count()).select_from(Place)),
         "units": {c: len(v) for c, v in units_by_compound.items()},
         "organisations": len(orgs),

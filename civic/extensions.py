@@ -6,6 +6,7 @@ from flask import request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 
 from civic.core.api import CivicApi
@@ -21,6 +22,7 @@ NAMING = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 login_manager = LoginManager()
+csrf = CSRFProtect()  # checked in civic.core.http (every form; bearer-token APIs exempt)
 api = CivicApi()
 
 

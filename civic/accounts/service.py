@@ -99,6 +99,20 @@ def login_password(username: str, password: str) -> tuple[User, str, dt.datetime
     :raises Unauthenticated: ``invalid_credentials`` (the same for an unknown name and a wrong
         password, so the answer tells nothing about which accounts exist).
     """
+    user = check_password(username, password)
+    token, expires = issue_token(user)
+    audit.record("auth.login", "user", user.id, actor=user)
+    return user, token, expires
+
+
+def check_password(username: str, password: str) -> User:
+    """The staff account ``username`` if ``password`` is right (the check behind every password
+    login: the API's token and the console's session).  A failed try is written to the audit log
+    and committed even though the request fails.
+
+    :raises Unauthenticated: ``invalid_credentials`` (same for an unknown name and a wrong
+        password), ``account_disabled``.
+    """
     global _DUMMY_HASH
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if user is None or not user.password_hash:
@@ -112,9 +126,7 @@ def login_password(username: str, password: str) -> tuple[User, str, dt.datetime
         raise Unauthenticated("用户名或密码错误", code="invalid_credentials")
     if not user.active:
         raise Unauthenticated("账号已停用", code="account_disabled")
-    token, expires = issue_token(user)
-    audit.record("auth.login", "user", user.id, actor=user)
-    return user, token, expires
+    return user
 
 
 def change_password(user: User, old: str, new: str) -> None:

@@ -71,7 +71,7 @@ def _load_session_user(user_id: str):
 
 @login_manager.request_loader
 def _load_bearer_user(req):
-    from civic.accounts.models import ApiToken, User
+    from civic.accounts.models import User
 
     token = bearer_token()
     if token is None:

@@ -31,7 +31,7 @@ def seed_demo(if_empty):
     from civic.demo import load_demo
 
     try:
-        summary = load_demo(if_empty=if_empty)
+        summary = load_demo(if_empty=if_empty, cases=True)
         commit()
     except CivicError as exc:
         _fail(exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -16,7 +16,9 @@ from civic.core import idempotency
 from civic.core.api import envelope, handle_civic_error, handle_unexpected
 from civic.core.db import run_after_commit_hooks
 from civic.core.errors import CivicError, PayloadTooLarge
-from civic.extensions import db, limiter
+from civic.extensions import csrf, db, limiter
+
+CSRF_ALWAYS = ("/console",)
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,19 @@ def init_app(app: Flask) -> None:
 
     # First of all before_request functions: the rate limiter's key may look at the user.
     app.before_request_funcs.setdefault(None, []).insert(0, _forget_user)
+
+    @app.before_request
+    def _csrf():
+        # Every console form carries a CSRF token (the login form too).  Elsewhere a write needs one
+        # only when a session cookie could authenticate it: bearer-token clients (the API, Open311)
+        # are exempt, since a browser never adds an Authorization header across sites, but a
+        # cookie-authenticated write to the API (a logged-in console session) must carry the token.
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return None
+        if request.path.startswith(CSRF_ALWAYS) or (
+                not request.headers.get("Authorization") and "_user_id" in session):
+            csrf.protect()
+        return None
 
     @app.before_request
     def _limits():

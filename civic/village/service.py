@@ -116,6 +116,67 @@ def fen_to_yuan(fen: int | None) -> str:
     return f"{sign}{whole:,}.{cents:02d}"
 
 
+_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+PASTE_MAX_ROWS = 500
+
+
+def parse_pasted_lines(text: str, kind: str) -> list[dict]:
+    """Finance lines pasted from a spreadsheet: one row per line, cells separated by tabs, in the
+    order date / account / description / counterparty / amount (元).
+
+    Dates as ``2026-03-05``, ``2026/3/5``, ``2026.3.5`` or ``2026年3月5日``; amounts as in
+    :func:`parse_amount` (``"1,234.56"``; a leading ``¥``/``￥`` or a trailing ``元`` is dropped),
+    converted exactly to integer 分.  Blank rows are skipped; a first row whose date cell is not a
+    date (a header) is skipped.  ``kind`` (income/expense) applies to every row.
+    Returns line dicts for :func:`create_disclosure` / :func:`update_disclosure` (``amount_fen``).
+    :raises ValidationFailed: ``paste_invalid`` naming the row (1-based) and the problem;
+        ``amount_invalid``; ``line_kind_invalid``; ``paste_too_long`` (over 500 rows).
+    """
+    if kind not in LINE_KINDS:
+        raise ValidationFailed("收支类型须为收入或支出", code="line_kind_invalid", details={"kind": kind})
+    rows = [r for r in (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n") if r.strip()]
+    if len(rows) > PASTE_MAX_ROWS:
+        raise ValidationFailed(f"一次最多粘贴 {PASTE_MAX_ROWS} 行", code="paste_too_long",
+                               details={"rows": len(rows), "max": PASTE_MAX_ROWS})
+    out = []
+    for n, row in enumerate(rows, start=1):
+        cells = [c.strip() for c in row.split("\t")]
+        m = _DATE_RE.match(cells[0]) if cells else None
+        if m is None and n == 1 and len(cells) >= 5:
+            continue  # a header row
+        if len(cells) != 5:
+            raise ValidationFailed(f"第 {n} 行应有 5 列（日期、科目、摘要、往来单位、金额），实有 {len(cells)} 列",
+                                   code="paste_invalid", details={"row": n, "columns": len(cells)})
+        try:
+            day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise ValidationFailed(f"第 {n} 行的日期无法识别：{cells[0][:20]}", code="paste_invalid",
+                                   details={"row": n, "field": "date"})
+        amount = cells[4].lstrip("¥￥").removesuffix("元").strip()
+        out.append({"kind": kind, "date": day, "account": cells[1], "description": cells[2],
+                    "counterparty": cells[3], "amount_fen": parse_amount(amount, f"row {n} amount")})
+    if not out:
+        raise ValidationFailed("没有可导入的明细行", code="paste_invalid", details={"row": 0})
+    return out
+
+
+def villages_for(user) -> list:
+    """The villages whose affairs ``user`` works on: those covered by their village committee or
+    supervision committee, and every village in their street centre's street(s).  Admins: all."""
+    kinds = ("village_committee", "village_supervision", "street_centre")
+    if user.kind == "admin":
+        return list(db.session.scalars(sa.select(registry.Place).where(registry.Place.kind == "village")
+                                       .order_by(registry.Place.code)))
+    paths = {p for _m, org in acting_memberships(user, org_kinds=kinds) for p in registry.covered_place_paths(org.id)}
+    if not paths:
+        return []
+    return list(db.session.scalars(sa.select(registry.Place).where(
+        registry.Place.kind == "village", sa.or_(*[registry.Place.path.startswith(p) for p in paths]))
+        .order_by(registry.Place.code)))
+
+
 def village_by_code(code: str):
     """The village place with ``code``, or ``NotFound`` (``village_not_found``)."""
     place = registry.place_by_code(code)

@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
-import threading
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+from tests.browser import ARGS, ARTIFACTS, CHROMIUM, needs_chromium, served
 
-pytestmark = pytest.mark.skipif(
-    not shutil.which(CHROMIUM) and os.environ.get("CIVIC_REQUIRE_SERVICES") != "1",
-    reason="needs Debian's chromium at /usr/bin/chromium (scripts/setup --test installs it)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def server(app):
-    from werkzeug.serving import make_server
-
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    t.join(5)
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,102 @@
+"""The console blueprint, its navigation, error pages and small helpers shared by its views."""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from civic.core.auth import acting_memberships
+from civic.core.db import to_shanghai
+from civic.core.errors import CivicError, Forbidden, Unauthenticated
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+# Navigation: (endpoint, label, organisation kinds whose members see it).  Admins see everything.
+CASE_KINDS = ("urban_management", "property_company", "police", "residents_committee", "owners_committee",
+              "resident_representatives", "street_centre", "village_committee")
+NAV = [
+    ("console.cases_queue", "工单队列", CASE_KINDS),
+    ("console.oversight", "督办统计", ("street_centre",)),
+    ("console.village_home", "村务公开", ("village_committee", "village_supervision", "street_centre")),
+]
+
+
+def org_kinds(user) -> set[str]:
+    return {org.kind for _m, org in acting_memberships(user)}
+
+
+def allowed(user, kinds: tuple[str, ...]) -> bool:
+    return user.kind == "admin" or bool(org_kinds(user) & set(kinds))
+
+
+def staff_page(*kinds: str):
+    """Decorator: a logged-in staff member (or admin) whose organisations include one of ``kinds``
+    (any staff when none given).  Others get the 403 page; the anonymous go to the login page."""
+
+    def deco(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                raise Unauthenticated()
+            user = current_user._get_current_object()
+            if user.kind not in ("staff", "admin"):
+                raise Forbidden("工作台仅供工作人员使用", code="wrong_account_kind")
+            if kinds and not allowed(user, kinds):
+                raise Forbidden("您所在的组织无权使用该页面", code="section_forbidden")
+            return view(user, *args, **kwargs)
+
+        return wrapper
+
+    return deco
+
+
+def see_other(endpoint: str, **values):
+    """Redirect after a successful POST (303: the browser GETs the next page)."""
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path inside the console is followed after login (no open redirect)."""
+    if target and target.startswith("/console") and not urlsplit(target).netloc and "\\" not in target:
+        return target
+    return url_for("console.home")
+
+
+@bp.app_template_filter("sh")
+def _sh(value, fmt="%Y-%m-%d %H:%M"):
+    return to_shanghai(value).strftime(fmt) if value else ""
+
+
+@bp.context_processor
+def _nav():
+    items = []
+    if current_user.is_authenticated and current_user.kind in ("staff", "admin"):
+        kinds = org_kinds(current_user)
+        here = request.endpoint or ""
+        items = [(ep, label, here.startswith(ep.split("_")[0])) for ep, label, k in NAV
+                 if current_user.kind == "admin" or kinds & set(k)]
+    return {"nav": items}
+
+
+@bp.errorhandler(CivicError)
+def _civic_error(exc: CivicError):
+    if isinstance(exc, Unauthenticated) and not current_user.is_authenticated:
+        return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+    return render_template("console/error.html", error=exc), exc.status
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError):
+    err = CivicError("页面已过期或表单来源无效，请刷新页面后重试", code="csrf_failed", status=400)
+    return render_template("console/error.html", error=err), 400
+
+
+@bp.errorhandler(404)
+def _not_found(exc):
+    err = CivicError("找不到该页面", code="not_found", status=404)
+    return render_template("console/error.html", error=err), 404

@@ -1,0 +1,138 @@
+"""The console through the Flask test client: login, CSRF, navigation by role, error pages, the
+pasted-lines parser and the oversight figures."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def browser_client(app):
+    from flask import g
+    from flask.testing import FlaskClient
+
+    class Client(FlaskClient):
+        def open(self, *args, **kwargs):
+            g.pop("_login_user", None)  # the suite keeps one app context across requests
+            return super().open(*args, **kwargs)
+
+    return Client(app, app.response_class, use_cookies=True)
+
+
+def login(c, username, password="test-pass-123"):
+    tok = _token(c.get("/console/login").text)
+    r = c.post("/console/login", data={"username": username, "password": password, "csrf_token": tok})
+    return r, tok
+
+
+def test_anonymous_is_sent_to_login(browser_client):
+    r = browser_client.get("/console/cases")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/console/login?next=/console/cases")
+
+
+def test_wrong_password_shows_the_chinese_message(browser_client, factory):
+    factory.staff(username="pc1")
+    r, _ = login(browser_client, "pc1", "wrong-pass-1")
+    assert r.status_code == 401 and "用户名或密码错误" in r.text and r.mimetype == "text/html"
+
+
+def test_form_without_csrf_token_is_refused(browser_client, factory):
+    factory.staff(username="pc1")
+    r = browser_client.post("/console/login", data={"username": "pc1", "password": "test-pass-123"})
+    assert r.status_code == 400 and "页面已过期" in r.text
+
+
+def test_api_with_bearer_token_needs_no_csrf(client, factory):
+    ladder = factory.ladder()
+    staff = factory.staff(factory.org("property_company", [ladder["compound"]]))
+    r = client.post("/api/v1/complaints/999/messages", json={"body": "你好"}, headers=factory.token(staff))
+    assert r.status_code == 404 and r.json["error"]["code"] == "complaint_not_found"
+
+
+def test_cookie_session_write_to_the_api_needs_the_csrf_token(browser_client, factory):
+    factory.staff(username="pc1")
+    login(browser_client, "pc1")
+    r = browser_client.post("/api/v1/complaints/999/messages", json={"body": "你好"})
+    assert r.status_code == 400
+
+
+def test_navigation_shows_only_what_the_roles_allow(browser_client, factory):
+    ladder = factory.ladder()
+    factory.staff(factory.org("property_company", [ladder["compound"]]), username="pc1")
+    r, _ = login(browser_client, "pc1")
+    assert r.status_code == 303 and r.headers["Location"] == "/console/"
+    nav = re.search(r'<nav aria-label="主导航">(.*?)</nav>', browser_client.get("/console/").text, re.S).group(1)
+    assert "工单队列" in nav and "督办统计" not in nav and "村务公开" not in nav
+    r = browser_client.get("/console/oversight")
+    assert r.status_code == 403 and "无权使用该页面" in r.text
+
+
+def test_service_errors_render_as_a_page_not_the_envelope(browser_client, factory):
+    ladder = factory.ladder()
+    factory.staff(factory.org("property_company", [ladder["compound"]]), username="pc1")
+    login(browser_client, "pc1")
+    r = browser_client.get("/console/cases/12345")
+    assert r.status_code == 404 and r.mimetype == "text/html" and "找不到该案件" in r.text
+
+
+def test_password_change_and_logout(browser_client, factory):
+    factory.staff(username="pc1")
+    _, tok = login(browser_client, "pc1")
+    r = browser_client.post("/console/password", data={"old": "test-pass-123", "new": "new-pass-2026",
+                                                       "confirm": "new-pass-2026", "csrf_token": tok})
+    assert r.status_code == 303
+    r = browser_client.post("/console/logout", data={"csrf_token": tok})
+    assert r.status_code == 303 and browser_client.get("/console/").status_code == 302
+    r, _ = login(browser_client, "pc1", "new-pass-2026")
+    assert r.status_code == 303
+
+
+def test_residents_committee_reveal_asks_a_reason_and_is_logged(browser_client, factory, app):
+    from civic.complaints import service
+    from civic.complaints.demo import demo_photo
+    from civic.complaints.routing import seed_defaults
+    from civic.core import audit
+
+    seed_defaults()
+    ladder = factory.ladder()
+    factory.staff(factory.org("residents_committee", [ladder["community"]]), username="rc1")
+    resident = factory.resident(phone="13912340000", units=[ladder["units"][0]])
+    c = service.submit(resident, service.Intake(category="other", description="楼道灯坏了",
+                                                photos=[("a.jpg", demo_photo(1))],
+                                                place_id=ladder["units"][0].id)).complaint
+    factory.commit()
+    _, tok = login(browser_client, "rc1")
+    page = browser_client.get(f"/console/cases/{c.id}").text
+    assert "139****0000" in page and "13912340000" not in page
+    r = browser_client.post(f"/console/cases/{c.id}/complainant", data={"reason": "", "csrf_token": tok})
+    assert r.status_code == 422 and "须填写事由" in r.text
+    r = browser_client.post(f"/console/cases/{c.id}/complainant", data={"reason": "电话回访", "csrf_token": tok})
+    assert r.status_code == 200 and "13912340000" in r.text
+    notes = [e.note for e in audit.entries_for("complaint", c.id) if e.action == "complaint.complainant_revealed"]
+    assert notes == ["电话回访"]
+
+
+def test_pasted_lines_are_parsed_exactly_into_fen():
+    from civic.village.service import parse_pasted_lines
+
+    lines = parse_pasted_lines("日期\t科目\t摘要\t往来单位\t金额\n2026年3月5日\t公益支出\t道路修补\t路桥公司\t¥12,500.10\n"
+                               "\n2026/3/6\t管理费用\t办公用品\t文印店\t0.07元\n", "expense")
+    assert [(ln["date"].isoformat(), ln["amount_fen"]) for ln in lines] == [("2026-03-05", 1250010), ("2026-03-06", 7)]
+
+
+@pytest.mark.parametrize("text,code", [("2026-03-05\t科目\t摘要\t单位", "paste_invalid"),
+                                       ("2026-02-30\t科目\t摘要\t单位\t1.00", "paste_invalid"),
+                                       ("2026-03-05\t科目\t摘要\t单位\t1.005", "amount_invalid")])
+def test_bad_pasted_rows_are_refused_by_row(text, code):
+    from civic.core.errors import ValidationFailed
+    from civic.village.service import parse_pasted_lines
+
+    with pytest.raises(ValidationFailed) as exc:
+        parse_pasted_lines(text, "income")
+    assert exc.value.code == code
