@@ -5,9 +5,8 @@ Revises: 0004_village
 Create Date: 2026-11-29 14:12:18.387084
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005_voting'

@@ -5,9 +5,8 @@ Revises: 0005_voting
 Create Date: 2026-11-29 14:13:22.200953
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0006_contests'

@@ -5,9 +5,8 @@ Revises: 0006_contests
 Create Date: 2026-11-29 14:48:06.054770
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007_open311'

@@ -6,9 +6,8 @@ Revises: 0009_votefix
 Create Date: 2026-11-29 15:02:09.026906
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0008_deliberation'

@@ -5,9 +5,8 @@ Revises: 0007_open311
 Create Date: 2026-11-29 15:10:28.794362
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010_polish'
