@@ -7,10 +7,11 @@ import logging
 from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from civic.core import idempotency
 from civic.core.api import envelope, handle_civic_error, handle_unexpected
@@ -23,7 +24,19 @@ CSRF_ALWAYS = ("/console",)
 log = logging.getLogger(__name__)
 
 
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` in every URL, bounded to the database's integer ids (PostgreSQL int4): a larger
+    number is simply not found (404), never an overflow deep in the driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.register_error_handler(OverflowError, _out_of_range)
+    app.register_error_handler(DataError, _out_of_range)
     app.register_error_handler(CivicError, handle_civic_error)
     app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(StaleDataError, _stale_data)
@@ -98,6 +111,13 @@ def init_app(app: Flask) -> None:
             return envelope("service_unavailable", "数据库繁忙，请稍后重试", {}, 503)
         run_after_commit_hooks()
         return response
+
+
+def _out_of_range(error: Exception):
+    """A number or text the database cannot hold (e.g. an id beyond 64 bits in a form field)."""
+    db.session.rollback()
+    log.info("value out of range: %s", error)
+    return envelope("value_out_of_range", "提交的数值或内容超出允许范围", {}, 422)
 
 
 def _wrote() -> bool:
