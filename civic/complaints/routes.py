@@ -12,6 +12,7 @@ from civic.core.auth import current_actor, require
 from civic.core.errors import Forbidden
 from civic.core.pagination import PageArgs
 from civic.core.photos import photo_response
+from civic.core.uploads import uploaded_files
 
 blp = Blueprint("complaints", __name__, url_prefix="/api/v1", description="六方联动：投诉案件与工单队列")
 
@@ -31,7 +32,7 @@ class Complaints(MethodView):
         Errors: 422 category_unknown, text_required, text_too_long, photos_required, too_many_photos,
         location_required, location_not_covered; 413/415/422 photo_* (the photo is named).
         """
-        files = [(f.filename or f"photo{i + 1}", f.read()) for i, f in enumerate(request.files.getlist("photos"))]
+        files = uploaded_files("photos")
         user = current_actor()
         result = service.submit(user, service.Intake(
             category=form["category"], description=form["description"], photos=files,
@@ -91,7 +92,7 @@ class ComplaintPhotos(MethodView):
     def post(self, _form, complaint_id):
         """主办方上传处置结果照片（与受理同一照片流程）"""
         user = current_actor()
-        files = [(f.filename or f"photo{i + 1}", f.read()) for i, f in enumerate(request.files.getlist("photos"))]
+        files = uploaded_files("photos")
         service.add_result_photos(user, complaint_id, files)
         c, v = service.get_for(user, complaint_id, log_view=False)
         return service.present(user, c, v)

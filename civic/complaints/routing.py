@@ -5,7 +5,7 @@ complainant.  Data per district, defaults from ``data/routing.json`` (RULES.md Â
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -176,11 +176,3 @@ def seed_defaults() -> int:
 
 def list_rules(district_id: int | None) -> list[Rule]:
     return [rule_for(district_id, c) for c in categories()]
-
-
-@dataclass
-class RoutePlan:
-    lead: object | None
-    lead_fallback: bool
-    assists: list = field(default_factory=list)
-    triage: object | None = None

@@ -33,7 +33,7 @@ from civic.core.calendar import work_calendar
 from civic.core.db import utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.notifications import notify
-from civic.core.pagination import paginate
+from civic.core.pagination import decode_cursor, encode_cursor, paginate
 from civic.core.photos import StoredPhoto, process_photos
 from civic.core.storage import MediaStore, key_for
 from civic.core.text import require_text
@@ -745,9 +745,7 @@ def queue(user, *, organisation_id: int | None = None, status: str | None = None
         place = registry.get_place(place_id)
         ids = ids.where(Complaint.place_id.in_(registry.descendant_ids_stmt(place)))
     if cursor:
-        from civic.core.pagination import _decode
-
-        (last,) = _decode(cursor, 1)
+        (last,) = decode_cursor(cursor, 1)
         if not isinstance(last, int):
             from civic.core.errors import BadRequest
 
@@ -759,9 +757,7 @@ def queue(user, *, organisation_id: int | None = None, status: str | None = None
     next_cursor = None
     if len(page_ids) > limit:
         page_ids = page_ids[:limit]
-        from civic.core.pagination import _encode
-
-        next_cursor = _encode([page_ids[-1]])
+        next_cursor = encode_cursor([page_ids[-1]])
     rows = {c.id: c for c in db.session.scalars(sa.select(Complaint).where(Complaint.id.in_(page_ids)))}
     return org, [rows[i] for i in page_ids], next_cursor
 

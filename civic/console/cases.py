@@ -17,6 +17,7 @@ from civic.console.blueprint import CASE_KINDS, bp, see_other, staff_page
 from civic.core.auth import acting_memberships
 from civic.core.errors import ValidationFailed
 from civic.core.text import tidy
+from civic.core.uploads import uploaded_files
 from civic.property import service as registry
 
 ROLE_NAMES = {"lead": "主办", "assist": "协办", "triage": "分拨（居委会）", "oversight": "督办（街镇）", "admin": "管理员"}
@@ -86,8 +87,7 @@ def cases_action(user, complaint_id, action):
     """签收、开始处置、退回、办结（可附处置照片）、重新派单、合并：同一个工作流服务。"""
     form = request.form
     if action == "resolve":
-        files = [(f.filename or f"photo{i + 1}", f.read())
-                 for i, f in enumerate(request.files.getlist("photos")) if f.filename]
+        files = uploaded_files("photos")
         if files:  # photos and the resolution in one request: both stored, or neither
             service.add_result_photos(user, complaint_id, files)
     service.transition(user, complaint_id, action, note=tidy(form.get("note") or "", 2000) or None,
@@ -110,8 +110,7 @@ def cases_message(user, complaint_id):
 @staff_page()
 def cases_photos(user, complaint_id):
     """主办方上传处置照片。"""
-    files = [(f.filename or f"photo{i + 1}", f.read())
-             for i, f in enumerate(request.files.getlist("photos")) if f.filename]
+    files = uploaded_files("photos")
     service.add_result_photos(user, complaint_id, files)
     return see_other("console.cases_detail", complaint_id=complaint_id)
 

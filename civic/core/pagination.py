@@ -41,12 +41,12 @@ def page_schema(item_schema: type[ma.Schema], name: str | None = None) -> type[m
     )
 
 
-def _encode(values: list[Any]) -> str:
+def encode_cursor(values: list[Any]) -> str:
     out = [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]
     return base64.urlsafe_b64encode(json.dumps(out).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, n: int) -> list[Any]:
+def decode_cursor(cursor: str, n: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -64,7 +64,7 @@ def paginate(stmt: sa.Select, sort_cols: list, *, cursor: str | None, limit: int
     :raises BadRequest: ``cursor_invalid`` for a cursor that was not ours.
     """
     if cursor:
-        values = [_cursor_value(c, v) for c, v in zip(sort_cols, _decode(cursor, len(sort_cols)), strict=True)]
+        values = [_cursor_value(c, v) for c, v in zip(sort_cols, decode_cursor(cursor, len(sort_cols)), strict=True)]
         cmp = sa.tuple_(*sort_cols) < sa.tuple_(*values) if descending else (
             sa.tuple_(*sort_cols) > sa.tuple_(*values)
         )
@@ -75,7 +75,7 @@ def paginate(stmt: sa.Select, sort_cols: list, *, cursor: str | None, limit: int
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = _encode([getattr(last, c.key) for c in sort_cols])
+        next_cursor = encode_cursor([getattr(last, c.key) for c in sort_cols])
     return rows, next_cursor
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from civic.core.auth import current_actor, require
-from civic.core.errors import BadRequest
+from civic.core.uploads import csv_upload
 from civic.property import importer, queries, schemas, service
 
 blp = Blueprint("registry", __name__, url_prefix="/api/v1", description="地点与组织登记")
@@ -68,19 +67,6 @@ class OrganisationById(MethodView):
         return service.get_organisation(organisation_id)
 
 
-def _csv_body() -> str:
-    if request.files.get("file"):
-        raw = request.files["file"].read()
-    elif request.mimetype in ("text/csv", "text/plain"):
-        raw = request.get_data()
-    else:
-        raise BadRequest("请以 text/csv 请求体或 multipart 的 file 字段上传 CSV", code="csv_required")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadRequest("CSV 须为 UTF-8 编码", code="csv_encoding") from exc
-
-
 @blp.route("/registry/import/places")
 class ImportPlaces(MethodView):
     @require("admin")
@@ -90,7 +76,7 @@ class ImportPlaces(MethodView):
 
         422 ``import_invalid`` with ``details.errors``: ``[{"line", "column", "reason"}]``.
         """
-        return importer.import_places_csv(_csv_body(), actor=current_actor())
+        return importer.import_places_csv(csv_upload(), actor=current_actor())
 
 
 @blp.route("/registry/import/organisations")
@@ -99,4 +85,4 @@ class ImportOrganisations(MethodView):
     @blp.response(201, schemas.ImportResultSchema)
     def post(self):
         """导入组织 CSV（全部成功或全部不写入）"""
-        return importer.import_organisations_csv(_csv_body(), actor=current_actor())
+        return importer.import_organisations_csv(csv_upload(), actor=current_actor())

@@ -4,11 +4,11 @@ Topic and comment moderation goes through the shared ``/api/v1/moderation/<item_
 
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from civic.core.auth import current_actor, require
+from civic.core.uploads import uploaded_files
 from civic.proposals import deliberation as service
 from civic.proposals import deliberation_schemas as schemas
 
@@ -16,7 +16,7 @@ blp = Blueprint("deliberation", __name__, url_prefix="/api/v1", description="路
 
 
 def _files():
-    return [(f.filename or f"photo{i + 1}", f.read()) for i, f in enumerate(request.files.getlist("photos"))]
+    return uploaded_files("photos")
 
 
 @blp.route("/committees")

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from civic.core.auth import current_actor, require
 from civic.core.photos import photo_response
+from civic.core.uploads import uploaded_files
 from civic.proposals import moderation, queries, schemas, service
 
 blp = Blueprint("contests", __name__, url_prefix="/api/v1", description="金点子征集")
@@ -87,7 +88,7 @@ class ContestPhotos(MethodView):
         Errors: the photo pipeline's (413 ``photo_too_large``, 415 ``photo_format_unsupported``,
         422 ``photo_corrupt``), 422 ``photos_required``/``too_many_photos``.
         """
-        files = [(f.filename or "photo", f.read()) for f in request.files.getlist("photos")]
+        files = uploaded_files("photos")
         return {"items": service.upload_photos(current_actor(), files)}
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from civic.core.auth import current_actor, require
 from civic.core.storage import MediaStore
+from civic.core.uploads import uploaded_files
 from civic.village import jobs as _jobs  # noqa: F401  (registers the periodic job)
 from civic.village import schemas, service
 
@@ -124,7 +125,7 @@ class Vouchers(MethodView):
 
         Photos go through the photo pipeline (format sniffed, metadata stripped): 415/413/422 photo_*.
         """
-        files = [(f.filename or "photo", f.read()) for f in request.files.getlist("photos")]
+        files = uploaded_files("photos")
         return service.add_vouchers(service.get_disclosure(disclosure_id), line_id, files, current_actor(),
                                     MediaStore(current_app.config["MEDIA_DIR"]))
 

@@ -11,7 +11,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from civic.core.auth import current_actor, require
-from civic.core.errors import BadRequest, ValidationFailed
+from civic.core.errors import ValidationFailed
+from civic.core.uploads import csv_upload, uploaded_files
 from civic.extensions import limiter
 from civic.voting import roster, schemas, service
 
@@ -20,19 +21,6 @@ blp = Blueprint("voting", __name__, url_prefix="/api/v1", description="业主表
 
 def _verify_limit():
     return current_app.config["RATELIMIT_LOGIN"]
-
-
-def _csv_body() -> str:
-    if request.files.get("file"):
-        raw = request.files["file"].read()
-    elif request.mimetype in ("text/csv", "text/plain"):
-        raw = request.get_data()
-    else:
-        raise BadRequest("请以 text/csv 请求体或 multipart 的 file 字段上传 CSV", code="csv_required")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadRequest("CSV 须为 UTF-8 编码", code="csv_encoding") from exc
 
 
 def _one_file(field: str) -> tuple[str, bytes]:
@@ -111,7 +99,7 @@ class RosterImport(MethodView):
         422 ``import_invalid`` with ``details.errors``: ``[{"line", "column", "reason"}]``;
         409 ``roster_certified``.
         """
-        return roster.import_csv(roster_id, _csv_body(), current_actor())
+        return roster.import_csv(roster_id, csv_upload(), current_actor())
 
 
 @blp.route("/rosters/<int:roster_id>/certify")
@@ -206,7 +194,7 @@ class MatterAttachments(MethodView):
     @blp.response(201, schemas.MatterSchema)
     def post(self, vote_id, matter_id):
         """上传事项附件图片（multipart ``files``，经照片处理流程）"""
-        files = [(f.filename or "attachment", f.read()) for f in request.files.getlist("files")]
+        files = uploaded_files("files", "attachment")
         return service.add_attachments(vote_id, matter_id, files, current_actor())
 
 
