@@ -14,15 +14,7 @@ def _token(html: str) -> str:
 
 @pytest.fixture
 def browser_client(app):
-    from flask import g
-    from flask.testing import FlaskClient
-
-    class Client(FlaskClient):
-        def open(self, *args, **kwargs):
-            g.pop("_login_user", None)  # the suite keeps one app context across requests
-            return super().open(*args, **kwargs)
-
-    return Client(app, app.response_class, use_cookies=True)
+    return app.test_client()  # with cookies, like a browser
 
 
 def login(c, username, password="test-pass-123"):

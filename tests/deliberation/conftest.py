@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from civic.core.db import commit, utcnow
 from civic.extensions import db
 from civic.proposals import deliberation as svc
-from tests.proposals.conftest import FreshUserClient
 
 PHOTOS = Path("/work/shared/photos")
 
@@ -105,7 +104,7 @@ class World:
 
 @pytest.fixture
 def world(factory, app):
-    return World(factory, FreshUserClient(app, app.response_class, use_cookies=True))
+    return World(factory, app.test_client())
 
 
 def notifications(kind: str | None = None) -> list:

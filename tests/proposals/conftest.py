@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from flask import g
-from flask.testing import FlaskClient
 
 from civic.core.db import utcnow
 from civic.proposals.phases import PHASES
@@ -82,18 +80,9 @@ class World:
         return self.client.get("/api/v1/me/notifications?limit=100", headers=self.h[user]).json["items"]
 
 
-class FreshUserClient(FlaskClient):
-    """The test's app context is shared with every request it makes, and Flask-Login caches the user in
-    ``g``: forget it before each request, so each request is authenticated by its own token."""
-
-    def open(self, *args, **kwargs):
-        g.pop("_login_user", None)
-        return super().open(*args, **kwargs)
-
-
 @pytest.fixture
 def world(factory, app):
-    return World(factory, FreshUserClient(app, app.response_class, use_cookies=True))
+    return World(factory, app.test_client())
 
 
 def drain_jobs() -> None:

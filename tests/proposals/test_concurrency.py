@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from civic.extensions import db
 from civic.proposals.models import Idea, Support
-from tests.proposals.conftest import FreshUserClient
 
 pytestmark = pytest.mark.postgres
 
@@ -32,7 +31,7 @@ def test_concurrent_support_and_withdraw_leave_an_exact_count(world, app, factor
     def click(args):
         hd, method = args
         with app.app_context():
-            client = FreshUserClient(app, app.response_class)
+            client = app.test_client()
             return getattr(client, method)(f"/api/v1/ideas/{idea['id']}/support", headers=hd).status_code
 
     with ThreadPoolExecutor(max_workers=16) as pool:

@@ -13,7 +13,7 @@ from civic.core.db import commit
 from civic.demo import load_demo
 from civic.extensions import db
 from civic.proposals.models import Contest
-from tests.proposals.conftest import FreshUserClient, drain_jobs, phases_at
+from tests.proposals.conftest import drain_jobs, phases_at
 
 API = "/api/v1"
 
@@ -21,7 +21,7 @@ API = "/api/v1"
 def test_demo_contest_from_submission_to_a_winner_carried_out(app, factory, shared_dir):
     load_demo()
     commit()
-    client = FreshUserClient(app, app.response_class)
+    client = app.test_client()
     users = {u.username or u.wechat_openid.removeprefix("dev-"): u for u in db.session.scalars(
         sa.select(User).where(sa.or_(User.username.is_not(None), User.wechat_openid.is_not(None))))}
     h = {k: factory.token(u) for k, u in users.items() if k in {

@@ -11,21 +11,6 @@ _HASH = generate_password_hash("test-pass-123", method="pbkdf2:sha256:1000")  # 
 
 
 @pytest.fixture
-def client(app):
-    """The test client, forgetting the previous request's user: the suite's ``_clean`` fixture keeps
-    one app context (so one ``g``) across requests, and Flask-Login caches the user in ``g``."""
-    from flask import g
-    from flask.testing import FlaskClient
-
-    class Client(FlaskClient):
-        def open(self, *args, **kwargs):
-            g.pop("_login_user", None)
-            return super().open(*args, **kwargs)
-
-    return Client(app, app.response_class, use_cookies=True)
-
-
-@pytest.fixture
 def vil(factory):
     from civic.accounts.service import create_staff
     from civic.property import service as reg

@@ -70,12 +70,8 @@ class Compound:
 
 
 def api(client, method, url, headers, **kw):
-    """One request.  The test's app context is shared with the client's requests (conftest pushes
-    it for the whole test), so Flask-Login's per-context user cache must be dropped first, or the
-    previous request's user would be reused."""
-    from flask import g
-
-    g.pop("_login_user", None)
+    """One request: ``(status, json)``.  (Each request authenticates afresh: civic.core.http drops
+    Flask-Login's cached user at the start of every request.)"""
     resp = getattr(client, method)(url, headers=headers, **kw)
     return resp.status_code, resp.get_json()
 
