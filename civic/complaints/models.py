@@ -123,6 +123,9 @@ class ComplaintParty(db.Model):
         sa.UniqueConstraint("complaint_id", "organisation_id"),
         sa.Index("ix_party_queue", "organisation_id", "complaint_id"),
         sa.Index("ix_party_queue_status", "organisation_id", "status", "complaint_id"),
+        # counts_by_status (every queue page): an index-only count over the active rows alone.
+        sa.Index("ix_party_active_status", "organisation_id", "status",
+                 postgresql_where=sa.text("active"), sqlite_where=sa.text("active")),
     )
 
 
