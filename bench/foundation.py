@@ -82,7 +82,7 @@ def wait_up(port: int, path: str, headers: dict, timeout: float = 30) -> None:
 
 
 def gunicorn(app: str, cwd: Path, env: dict, port: int) -> subprocess.Popen:
-    cmd = [PY, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}", "--log-level", "warning", app]
+    cmd = [PY, "-m", "gunicorn", *(["-c", os.environ["GCONF"]] if os.environ.get("GCONF") else []), "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}", "--log-level", "warning", app]
     return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

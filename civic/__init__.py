@@ -120,8 +120,21 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    _limit_in_views_only(app, limiter)
     api.init_app(app, spec_kwargs={"info": {"description": "civic：共建共治共享的社区治理后台 API"}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+
+
+def _limit_in_views_only(app: Flask, limiter) -> None:
+    """civic sets no application-wide or default limits: every limit is a decorator on the view it
+    guards (login, OTP, public writes, Open311), and Flask-Limiter checks those inside the view.  Its
+    before_request check would then find nothing to count on every request, at a cost of about a
+    tenth of an authenticated GET, so it is taken off.  Set a default limit and this puts it back."""
+    manager = limiter.limit_manager
+    if manager.default_limits or manager.application_limits or manager._blueprint_limits:
+        return  # those are checked before the view: keep Flask-Limiter's hook
+    funcs = app.before_request_funcs.get(None, [])
+    funcs[:] = [f for f in funcs if getattr(f, "__self__", None) is not limiter]
 
 
 def _register_modules(app: Flask) -> None:

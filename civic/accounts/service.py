@@ -310,7 +310,7 @@ def staff_of(organisation_id: int) -> list[int]:
 def membership_summaries(user_id: int) -> list[dict]:
     """``[{"organisation_id", "organisation_name", "organisation_kind", "role"}]`` in one Core query
     (it runs on every /me)."""
-    rows = db.session.execute(_membership_statement(), {"u": user_id}).mappings().all()
+    rows = db.session.connection().execute(_membership_statement(), {"u": user_id}).mappings().all()
     return [dict(r) for r in rows]
 
 

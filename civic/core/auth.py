@@ -79,8 +79,9 @@ def _load_bearer_user(req):
     # Every API request passes here: one Core query (no ORM row processing), and the User is
     # attached to the session from that row without loading it again
     # (make_transient_to_detached, SQLAlchemy's documented way to use already-fetched rows).
-    cols = list(User.__table__.columns)
-    row = db.session.execute(_token_statement(), {"h": hash_token(token)}).mappings().first()
+    # Core execution on the session's connection (same transaction): the ORM execute path would
+    # add its compile-state bookkeeping to every API request for a plain row.
+    row = db.session.connection().execute(_token_statement(), {"h": hash_token(token)}).mappings().first()
     if row is None:
         raise Unauthenticated("登录凭证无效，请重新登录", code="token_invalid")
     if row["_revoked_at"] is not None:
@@ -89,10 +90,17 @@ def _load_bearer_user(req):
         raise Unauthenticated("登录已过期，请重新登录", code="token_expired")
     user = db.session.identity_map.get(db.session.identity_key(User, row["id"]))
     if user is None:
-        user = _attach_user(User, row, cols)
+        user = _attach_user(User, row)
     if not user.active:
         raise Unauthenticated("账号已停用", code="account_disabled")
     return user
+
+
+@functools.cache
+def _user_keys(User) -> tuple[tuple[str, str], ...]:
+    """(attribute, column name) of every mapped column of User (computed once)."""
+    mapper = sa.inspect(User)
+    return tuple((mapper.get_property_by_column(c).key, c.name) for c in User.__table__.columns)
 
 
 @functools.cache
@@ -106,12 +114,11 @@ def _token_statement():
             .where(ApiToken.token_hash == sa.bindparam("h")))
 
 
-def _attach_user(User, row, cols):
+def _attach_user(User, row):
     """A persistent User built from an already-fetched row, without a second query."""
     from sqlalchemy.orm import make_transient_to_detached
 
-    mapper = sa.inspect(User)
-    user = User(**{mapper.get_property_by_column(c).key: row[c.name] for c in cols})
+    user = User(**{key: row[name] for key, name in _user_keys(User)})
     make_transient_to_detached(user)  # "as though freshly loaded from a query"
     db.session.add(user)
     return user

@@ -99,10 +99,43 @@ def test_a_disabled_account_cannot_log_in(client, factory, envelope):
 
 
 def test_me_with_a_token(client, factory):
-    user = factory.staff(username="feng")
+    places = factory.ladder()
+    rc = factory.org("residents_committee", [places["community"]], name="测试居委会")
+    user = factory.staff(org=rc, role="moderator", username="feng")
     resp = client.get("/api/v1/me", headers=factory.token(user))
     assert resp.status_code == 200
-    assert resp.get_json()["id"] == user.id
+    assert resp.get_json() == {
+        "id": user.id, "kind": "staff", "display_name": "测试员", "phone_masked": None,
+        "memberships": [{"organisation_id": rc.id, "organisation_name": "测试居委会",
+                         "organisation_kind": "residents_committee", "role": "moderator"}],
+        "units": []}
+
+
+def test_me_is_exactly_what_its_documented_schema_dumps(client, factory):
+    # /me sends me_dict as JSON without marshmallow (it runs on every client start): the shape must
+    # stay the one MeSchema documents in the OpenAPI document, for staff and for residents.
+    from civic.accounts.routes import me_dict
+    from civic.accounts.schemas import MeSchema
+
+    places = factory.ladder()
+    staff = factory.staff(org=factory.org("property_company", [places["compound"]]), role="head")
+    resident = factory.resident(phone="13912345678", units=places["units"], relation="co_owner")
+    for user in (staff, resident):
+        body = client.get("/api/v1/me", headers=factory.token(user)).get_json()
+        assert body == MeSchema().dump(me_dict(user)) == me_dict(user)
+    assert body["phone_masked"] == "139****5678" and [u["relation"] for u in body["units"]] == ["co_owner"] * 2
+    schema = client.get("/api/v1/openapi.json").get_json()
+    ok = schema["paths"]["/api/v1/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/Me"}
+
+
+def test_limits_are_checked_in_the_views_and_the_app_has_no_limiter_hook(app):
+    # civic declares every limit on its view; Flask-Limiter's before_request hook is taken off
+    # (civic._limit_in_views_only) and the login limit still answers 429 (test_api_conventions).
+    from civic.extensions import limiter
+
+    assert not [f for f in app.before_request_funcs[None] if getattr(f, "__self__", None) is limiter]
+    assert any(name.startswith("civic.accounts.routes.StaffLogin") for name in limiter.limit_manager._decorated_limits)
 
 
 def test_logout_revokes_the_token(client, factory, envelope):
