@@ -23,6 +23,7 @@ NAV = [
     ("console.cases_queue", "工单队列", CASE_KINDS),
     ("console.oversight", "督办统计", ("street_centre",)),
     ("console.village_home", "村务公开", ("village_committee", "village_supervision", "street_centre")),
+    ("console.votes_home", "业主大会表决", ("owners_committee", "street_centre")),
 ]
 
 

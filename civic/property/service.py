@@ -225,6 +225,21 @@ def covered_place_paths(organisation_id: int) -> list[str]:
     )
 
 
+def places_of_kind(kind: str, under_paths: Iterable[str] | None = None) -> list[Place]:
+    """Places of ``kind`` (e.g. ``"compound"``), ordered by code; with ``under_paths`` (e.g. from
+    :func:`covered_place_paths`) only those at or beneath one of these paths (indexed prefix
+    matches).  An empty ``under_paths`` gives an empty list; ``None`` means everywhere."""
+    if kind not in PLACE_KINDS:
+        raise ValidationFailed("未知的地点类型", code="place_kind_unknown", details={"kind": kind})
+    stmt = sa.select(Place).where(Place.kind == kind)
+    if under_paths is not None:
+        paths = sorted(set(under_paths))
+        if not paths:
+            return []
+        stmt = stmt.where(sa.or_(*[Place.path.startswith(p) for p in paths]))
+    return list(db.session.scalars(stmt.order_by(Place.code)))
+
+
 def get_organisation(organisation_id: int) -> Organisation:
     org = db.session.get(Organisation, organisation_id)
     if org is None:

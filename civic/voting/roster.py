@@ -24,7 +24,7 @@ from civic.core.errors import Conflict, NotFound, ValidationFailed
 from civic.core.text import require_text
 from civic.extensions import db
 from civic.property import service as registry
-from civic.voting.access import acting_org, actor_role
+from civic.voting.access import RECORD_READERS, acting_org, actor_role
 from civic.voting.models import Roster, RosterOwner, RosterPerson, RosterUnit
 
 CSV_COLUMNS = ("unit_code", "building", "area_m2", "area_source", "developer_status", "owners",
@@ -38,6 +38,14 @@ def get_roster(roster_id: int) -> Roster:
     roster = db.session.get(Roster, roster_id)
     if roster is None:
         raise NotFound("找不到该业主名册", code="roster_not_found", details={"roster_id": roster_id})
+    return roster
+
+
+def roster_for_reader(roster_id: int, actor) -> Roster:
+    """The roster, for the owners' committee and the street centre covering its compound (and
+    administrators).  :raises NotFound: ``roster_not_found``; :raises Forbidden: ``not_owners_committee``."""
+    roster = get_roster(roster_id)
+    acting_org(actor, roster.scope_place_id, org_kinds=RECORD_READERS)
     return roster
 
 

@@ -203,28 +203,19 @@ def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> 
                        details={"state": vote.state, "action": action})
     now = utcnow()
     data: dict = {"from": vote.state, "to": t.target}
+    blocker = _blocker(vote, action, now)
+    if blocker is not None:
+        raise blocker
     if action == "announce":
-        if get_roster(vote.roster_id).status != "certified":
-            raise Conflict("业主名册尚未确认公布", code="roster_not_certified", details={"roster_id": vote.roster_id})
-        if not matters_of(vote.id):
-            raise Conflict("表决没有任何事项", code="matters_empty")
         vote.announced_at = now
         vote.voting_opens_at = now + dt.timedelta(days=vote.notice_days)
         data["voting_opens_at"] = vote.voting_opens_at.isoformat()
     elif action == "open":
-        if now < vote.voting_opens_at:
-            raise Conflict("公告期未满，不能开始投票", code="notice_period_running",
-                           details={"voting_opens_at": vote.voting_opens_at.isoformat()})
         data.update(_freeze(vote))
         vote.opened_at = now
     elif action == "close":
         vote.closed_at = now
     elif action == "publish":
-        pending = db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(
-            PaperEntry.vote_id == vote.id, PaperEntry.confirmed_at.is_(None),
-            PaperEntry.withdrawn_at.is_(None)))
-        if pending:
-            raise Conflict("还有纸质选票未经复核确认", code="paper_ballots_unconfirmed", details={"count": pending})
         vote.result = compute_results(vote)
         vote.published_at = now
         vote.result["published_at"] = now.isoformat()
@@ -234,25 +225,59 @@ def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> 
     return vote
 
 
-def _freeze(vote: Vote) -> dict:
-    """Freeze the roster into the vote: heads (SPC Art. 9) and units with their areas (Art. 8).
+def _pending_entries(vote_id: int) -> int:
+    """How many paper entries of the vote wait for their confirmation (neither confirmed nor withdrawn)."""
+    return db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(
+        PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_(None), PaperEntry.withdrawn_at.is_(None)))
 
-    Bulk inserts: a 10,000-unit roster freezes in a few statements.
-    """
+
+def _blocker(vote: Vote, action: str, now: dt.datetime) -> Conflict | None:
+    """What stops ``action`` on ``vote`` now (besides its phase and who asks), or ``None``: the
+    roster must be certified and there must be a matter to announce (Art. 16); the notice period
+    must be over to open; every paper entry must be confirmed (or withdrawn) to publish."""
+    if action == "announce":
+        if get_roster(vote.roster_id).status != "certified":
+            return Conflict("业主名册尚未确认公布", code="roster_not_certified", details={"roster_id": vote.roster_id})
+        if not matters_of(vote.id):
+            return Conflict("表决没有任何事项", code="matters_empty")
+    elif action == "open":
+        if now < vote.voting_opens_at:
+            return Conflict("公告期未满，不能开始投票", code="notice_period_running",
+                            details={"voting_opens_at": vote.voting_opens_at.isoformat()})
+    elif action == "publish":
+        pending = _pending_entries(vote.id)
+        if pending:
+            return Conflict("还有纸质选票未经复核确认", code="paper_ballots_unconfirmed", details={"count": pending})
+    return None
+
+
+def _roster_rows(roster_id: int) -> tuple[list, dict[int, list[tuple[int, bool]]], list[pure.RosterUnit]]:
+    """The roster's unit rows (id order), their owners ``{unit id: [(person id, representative)]}``
+    (role ``owner`` only: a buyer of an undelivered unit is no owner, SPC Art. 9), and the units as
+    :class:`civic.voting.tally.RosterUnit` for :func:`civic.voting.tally.build_heads`."""
     units = db.session.execute(
         sa.select(RosterUnit.id, RosterUnit.unit_code, RosterUnit.building, RosterUnit.area,
                   RosterUnit.area_source, RosterUnit.developer_status)
-        .where(RosterUnit.roster_id == vote.roster_id).order_by(RosterUnit.id)).all()
+        .where(RosterUnit.roster_id == roster_id).order_by(RosterUnit.id)).all()
     ties = db.session.execute(
         sa.select(RosterOwner.roster_unit_id, RosterOwner.person_id, RosterOwner.representative)
         .join(RosterUnit, RosterUnit.id == RosterOwner.roster_unit_id)
-        .where(RosterUnit.roster_id == vote.roster_id, RosterOwner.role == "owner")).all()
+        .where(RosterUnit.roster_id == roster_id, RosterOwner.role == "owner")).all()
     owners: dict[int, list[tuple[int, bool]]] = defaultdict(list)
     for uid, pid, rep in ties:
         owners[uid].append((pid, bool(rep)))
     roster_units = [pure.RosterUnit(unit_id=u.id, area=Decimal(u.area), area_source=u.area_source,
                                     owner_ids=frozenset(p for p, _ in owners[u.id]),
                                     developer_held=u.developer_status is not None) for u in units]
+    return units, owners, roster_units
+
+
+def _freeze(vote: Vote) -> dict:
+    """Freeze the roster into the vote: heads (SPC Art. 9) and units with their areas (Art. 8).
+
+    Bulk inserts: a 10,000-unit roster freezes in a few statements.
+    """
+    units, owners, roster_units = _roster_rows(vote.roster_id)
     heads = pure.build_heads(roster_units)
     by_id = {u.id: u for u in units}
     db.session.execute(sa.insert(Head), [
@@ -617,6 +642,20 @@ def confirm_paper_ballot(entry_id: int, actor) -> dict:
             "confirmed": True, "confirmed_at": entry.confirmed_at, "entered_at": entry.entered_at}
 
 
+def _withdraw_org(entry: PaperEntry, vote: Vote, actor, org):
+    """The organisation through which ``actor`` (already acting through ``org`` for the vote) may
+    withdraw ``entry``: the member who entered it, or the committee head (or an administrator).
+
+    :raises Forbidden: ``paper_withdraw_not_allowed``."""
+    if entry.entered_by_id != actor.id and actor.kind != "admin":
+        try:
+            org = acting_org(actor, vote.scope_place_id, roles=("head",))
+        except Forbidden as exc:
+            raise Forbidden("仅录入人或业主委员会主任可撤回未复核的纸质选票",
+                            code="paper_withdraw_not_allowed", details={"id": entry.id}) from exc
+    return org
+
+
 def withdraw_paper_ballot(entry_id: int, data: dict, actor) -> dict:
     """Withdraw a wrongly entered paper ballot entry before it is confirmed.
 
@@ -638,12 +677,7 @@ def withdraw_paper_ballot(entry_id: int, data: dict, actor) -> dict:
     vote = get_vote(entry.vote_id)
     org = acting_org(actor, vote.scope_place_id)
     _require_state(vote, "open", "closed")
-    if entry.entered_by_id != actor.id and actor.kind != "admin":
-        try:
-            org = acting_org(actor, vote.scope_place_id, roles=("head",))
-        except Forbidden as exc:
-            raise Forbidden("仅录入人或业主委员会主任可撤回未复核的纸质选票",
-                            code="paper_withdraw_not_allowed", details={"id": entry.id}) from exc
+    org = _withdraw_org(entry, vote, actor, org)
     if entry.withdrawn_at is not None:
         raise Conflict("该纸质选票已撤回", code="paper_already_withdrawn")
     if entry.confirmed_at is not None:
@@ -970,3 +1004,321 @@ def list_rosters(actor, *, compound_id: int, cursor: str | None, limit: int) -> 
     acting_org(actor, compound_id, org_kinds=RECORD_READERS)
     return paginate(sa.select(Roster).where(Roster.compound_id == compound_id), [Roster.id],
                     cursor=cursor, limit=limit)
+
+
+# --- reads for the staff console -----------------------------------------------------------------
+# The console (civic.console.votes) shows what these return; every rule stays in the verbs above.
+
+#: Civil Code Art. 278 para. 1, items (1)-(9) (RULES.md §1).
+MATTER_ITEMS: dict[int, str] = {
+    1: "制定和修改业主大会议事规则",
+    2: "制定和修改管理规约",
+    3: "选举业主委员会或者更换业主委员会成员",
+    4: "选聘和解聘物业服务企业或者其他管理人",
+    5: "使用建筑物及其附属设施的维修资金",
+    6: "筹集建筑物及其附属设施的维修资金",
+    7: "改建、重建建筑物及其附属设施",
+    8: "改变共有部分的用途或者利用共有部分从事经营活动",
+    9: "有关共有和共同管理权利的其他重大事项",
+}
+STATE_NAMES = {"draft": "草稿", "announced": "公告中", "open": "投票中", "closed": "投票已结束",
+               "published": "结果已公布"}
+CHOICE_NAMES = {"agree": "同意", "oppose": "反对", "abstain": "弃权", "blank": "未填写"}
+CHANNEL_NAMES = {"online": "在线投票", "proxy": "委托代理", "paper": "纸质选票"}
+COUNTING_MODE_NAMES = {"strict": "严格计票（未投票不计入参与表决）", "deemed_abstain": "已送达未投票视为弃权",
+                       "deemed_majority": "已送达未投票视为随多数"}
+
+
+def matter_items() -> list[dict]:
+    """The nine matters of Civil Code Art. 278 with the majority each needs, for a form:
+    ``[{"number", "name", "special", "rule"}]``.  Items 6-8 are special (3/4 of the participants
+    by area and by headcount, ``以上`` including the boundary: Art. 1259); the others need more
+    than half.  Every matter also needs the quorum: participants 2/3 of all area and headcount."""
+    return [{"number": n, "name": name, "special": n in pure.SPECIAL_ITEMS,
+             "rule": ("参与表决专有部分面积和人数均四分之三以上同意" if n in pure.SPECIAL_ITEMS
+                      else "参与表决专有部分面积和人数均过半数同意")}
+            for n, name in MATTER_ITEMS.items()]
+
+
+def compounds_for(actor) -> list:
+    """The compounds whose rosters and votes ``actor`` may read: those covered by their owners'
+    committee or street centre (:data:`civic.voting.access.RECORD_READERS`), ordered by code;
+    administrators: every compound.  ``[Place]``."""
+    from civic.core.auth import acting_memberships
+    from civic.property import service as registry
+
+    if actor.kind == "admin":
+        return registry.places_of_kind("compound")
+    paths = {p for _m, org in acting_memberships(actor, org_kinds=RECORD_READERS)
+             for p in registry.covered_place_paths(org.id)}
+    return registry.places_of_kind("compound", paths)
+
+
+def vote_for_reader(vote_id: int, actor) -> Vote:
+    """The vote, for the owners' committee and the street centre covering it (and administrators).
+
+    :raises NotFound: ``vote_not_found``; :raises Forbidden: ``not_owners_committee``."""
+    vote = get_vote(vote_id)
+    acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
+    return vote
+
+
+def available_transitions(vote_id: int, actor) -> list[dict]:
+    """The phase changes of :data:`TRANSITIONS` that ``actor`` may make on the vote in its present
+    phase: ``[{"action", "label", "blocked"}]``, where ``blocked`` is ``None`` or the message of
+    what stops it now (roster not certified, no matter, notice period running, paper entries
+    unconfirmed).  :func:`transition` remains the one that decides."""
+    vote = get_vote(vote_id)
+    now = utcnow()
+    out = []
+    for action, t in TRANSITIONS.items():
+        if vote.state not in t.source:
+            continue
+        try:
+            acting_org(actor, vote.scope_place_id, org_kinds=t.org_kinds, roles=t.roles)
+        except Forbidden:
+            continue
+        blocker = _blocker(vote, action, now)
+        out.append({"action": action, "label": t.label, "blocked": blocker.message if blocker else None})
+    return out
+
+
+def _natural(text: str) -> tuple:
+    """Sort key: "2号楼" before "10号楼"."""
+    import re
+
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+def paper_unit_search(vote_id: int, actor, *, building: str | None = None, q: str | None = None,
+                      limit: int = 100) -> dict:
+    """Find the units of an open (or closed) vote's frozen roster for paper ballot entry, by
+    building and by part of the unit code (e.g. ``"1203"`` or ``"3-1203"``).
+
+    :returns: ``{"buildings": [names, natural order], "items": [{"roster_unit_id", "unit_code",
+        "building", "area" (Decimal m²), "head_id", "status"}], "truncated": bool}``; ``status`` is
+        ``None`` (nothing returned yet), ``"pending"`` / ``"confirmed"`` (this unit's live paper
+        entry), or ``"online"`` / ``"proxy"`` (the head voted that way).  No filter: no items.
+    :raises Forbidden: ``not_owners_committee``; :raises Conflict: ``vote_not_open`` (not frozen yet).
+    """
+    vote = get_vote(vote_id)
+    acting_org(actor, vote.scope_place_id)
+    if vote.state in ("draft", "announced"):
+        raise Conflict("投票尚未开始", code="vote_not_open")
+    buildings = sorted(db.session.scalars(sa.select(VoteUnit.building).where(VoteUnit.vote_id == vote.id)
+                                          .distinct()), key=_natural)
+    building = (building or "").strip() or None
+    q = (q or "").strip()[:64] or None
+    if building is None and q is None:
+        return {"buildings": buildings, "items": [], "truncated": False}
+    stmt = sa.select(VoteUnit.roster_unit_id, VoteUnit.unit_code, VoteUnit.building, VoteUnit.area,
+                     VoteUnit.head_id).where(VoteUnit.vote_id == vote.id)
+    if building:
+        stmt = stmt.where(VoteUnit.building == building)
+    if q:
+        stmt = stmt.where(VoteUnit.unit_code.contains(q, autoescape=True))
+    rows = db.session.execute(stmt.order_by(VoteUnit.roster_unit_id).limit(limit + 1)).all()
+    rows.sort(key=lambda r: _natural(r.unit_code))
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    heads = {r.head_id for r in rows}
+    units = [r.roster_unit_id for r in rows]
+    kinds = dict(db.session.execute(sa.select(Ballot.head_id, Ballot.kind).where(
+        Ballot.vote_id == vote.id, Ballot.head_id.in_(heads), Ballot.kind != "paper")).all()) if heads else {}
+    entries = dict(db.session.execute(sa.select(PaperEntry.roster_unit_id, PaperEntry.confirmed_at).where(
+        PaperEntry.vote_id == vote.id, PaperEntry.roster_unit_id.in_(units),
+        PaperEntry.withdrawn_at.is_(None))).all()) if units else {}
+    items = []
+    for r in rows:
+        status = kinds.get(r.head_id)
+        if status is None and r.roster_unit_id in entries:
+            status = "confirmed" if entries[r.roster_unit_id] is not None else "pending"
+        items.append({"roster_unit_id": r.roster_unit_id, "unit_code": r.unit_code, "building": r.building,
+                      "area": r.area, "head_id": r.head_id, "status": status})
+    return {"buildings": buildings, "items": items, "truncated": truncated}
+
+
+def _entry_out(e: PaperEntry, users: dict, codes: dict, actor) -> dict:
+    def name(uid):
+        return users[uid].display_name if uid in users else None
+
+    state = "withdrawn" if e.withdrawn_at else ("confirmed" if e.confirmed_at else "pending")
+    return {"id": e.id, "roster_unit_id": e.roster_unit_id, "unit_code": codes.get(e.roster_unit_id),
+            "head_id": e.head_id, "state": state, "mine": e.entered_by_id == actor.id,
+            "entered_by": name(e.entered_by_id), "entered_at": e.entered_at,
+            "confirmed_by": name(e.confirmed_by_id), "confirmed_at": e.confirmed_at,
+            "withdrawn_by": name(e.withdrawn_by_id), "withdrawn_at": e.withdrawn_at,
+            "withdrawal_reason": e.withdrawal_reason}
+
+
+def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
+    """One unit of the frozen roster, for entering its paper ballot: the unit, its head (SPC
+    Art. 9: every unit of the head, the owners with masked phones and who represents them), the
+    head's ballot channel if it voted online or by proxy, and the paper entries of the head's units
+    (state ``pending`` / ``confirmed`` / ``withdrawn``, who entered and confirmed them; never the
+    choices: before the vote closes staff see who voted, not how).
+
+    ``may_enter`` / ``blocked`` say whether an entry can be made now and, if not, why (for the
+    page; :func:`enter_paper_ballot` decides).
+    :raises Forbidden: ``not_owners_committee``; :raises NotFound: ``unit_not_on_roster``.
+    """
+    vote = get_vote(vote_id)
+    acting_org(actor, vote.scope_place_id)
+    vu = _vote_unit(vote, roster_unit_id)
+    head = db.session.get(Head, vu.head_id)
+    units = db.session.execute(sa.select(VoteUnit.roster_unit_id, VoteUnit.unit_code, VoteUnit.area).where(
+        VoteUnit.head_id == head.id).order_by(VoteUnit.roster_unit_id)).all()
+    members = db.session.execute(
+        sa.select(RosterPerson.name, RosterPerson.phone, RosterPerson.kind, HeadMember.representative)
+        .join(HeadMember, HeadMember.person_id == RosterPerson.id)
+        .where(HeadMember.head_id == head.id).order_by(RosterPerson.id)).all()
+    kind = db.session.scalar(sa.select(Ballot.kind).where(Ballot.vote_id == vote.id, Ballot.head_id == head.id))
+    entries = db.session.scalars(sa.select(PaperEntry).where(PaperEntry.vote_id == vote.id,
+                                                             PaperEntry.head_id == head.id)
+                                 .order_by(PaperEntry.id)).all()
+    users = accounts.users_by_ids({uid for e in entries
+                                   for uid in (e.entered_by_id, e.confirmed_by_id, e.withdrawn_by_id) if uid})
+    codes = {u.roster_unit_id: u.unit_code for u in units}
+    out_entries = [_entry_out(e, users, codes, actor) for e in entries]
+    live = next((e for e in out_entries if e["roster_unit_id"] == vu.roster_unit_id and e["state"] != "withdrawn"),
+                None)
+    blocked = None
+    if vote.state not in ("open", "closed"):
+        blocked = f"表决处于“{STATE_NAMES[vote.state]}”阶段，不能录入纸质选票"
+    elif kind in ("online", "proxy"):
+        blocked = ("该业主已在线投票" if kind == "online" else "该业主的委托代理人已投票") + "，不能再录入纸质选票"
+    elif live is not None:
+        blocked = "该房屋的纸质选票已录入，" + ("已复核计入" if live["state"] == "confirmed" else "等待另一名委员复核")
+    return {
+        "vote": vote,
+        "unit": {"roster_unit_id": vu.roster_unit_id, "unit_code": vu.unit_code, "building": vu.building,
+                 "area": vu.area, "area_source": vu.area_source, "developer_held": vu.developer_held},
+        "head": {"head_id": head.id, "label": head.label, "area": head.area, "unit_count": head.unit_count,
+                 "units": [{"roster_unit_id": u.roster_unit_id, "unit_code": u.unit_code, "area": u.area}
+                           for u in units],
+                 "members": [{"name": m.name, "phone": mask_phone(m.phone), "kind": m.kind,
+                              "representative": m.representative} for m in members]},
+        "ballot_kind": kind,
+        "entries": out_entries,
+        "may_enter": blocked is None,
+        "blocked": blocked,
+    }
+
+
+def pending_paper_entries(vote_id: int, actor) -> list[dict]:
+    """The vote's paper entries awaiting confirmation (neither confirmed nor withdrawn), oldest
+    first, for the confirming member to check each against its scan: the unit, the head (its
+    label and its owners' names, to compare with the name on the ballot), the choices entered per matter, who entered it and when, and what ``actor`` may do with it:
+    ``can_confirm`` (not the member who entered it: :func:`confirm_paper_ballot`) and
+    ``can_withdraw`` (the enterer or the committee head: :func:`withdraw_paper_ballot`).
+
+    Showing choices before the vote closes is what the two-person check needs; it is limited to
+    the owners' committee and to unconfirmed entries, and each look is audited
+    (``vote.paper_pending_viewed``), like every look at the full record.
+    :raises Forbidden: ``not_owners_committee``.
+    """
+    vote = get_vote(vote_id)
+    org = acting_org(actor, vote.scope_place_id)
+    entries = db.session.scalars(sa.select(PaperEntry).where(
+        PaperEntry.vote_id == vote.id, PaperEntry.confirmed_at.is_(None), PaperEntry.withdrawn_at.is_(None))
+        .order_by(PaperEntry.id)).all()
+    if not entries:
+        return []
+    units = {u.roster_unit_id: u for u in db.session.execute(
+        sa.select(VoteUnit.roster_unit_id, VoteUnit.unit_code, VoteUnit.building, VoteUnit.area).where(
+            VoteUnit.vote_id == vote.id, VoteUnit.roster_unit_id.in_([e.roster_unit_id for e in entries])))}
+    labels = dict(db.session.execute(sa.select(Head.id, Head.label).where(
+        Head.id.in_({e.head_id for e in entries}))).all())
+    owners: dict[int, list[str]] = defaultdict(list)
+    for hid, name in db.session.execute(
+            sa.select(HeadMember.head_id, RosterPerson.name).join(RosterPerson, RosterPerson.id == HeadMember.person_id)
+            .where(HeadMember.head_id.in_({e.head_id for e in entries})).order_by(RosterPerson.id)):
+        owners[hid].append(name)
+    users = accounts.users_by_ids({e.entered_by_id for e in entries})
+    matters = matters_of(vote.id)
+    codes = {uid: u.unit_code for uid, u in units.items()}
+    items = []
+    for e in entries:
+        try:
+            _withdraw_org(e, vote, actor, org)
+            can_withdraw = True
+        except Forbidden:
+            can_withdraw = False
+        u = units[e.roster_unit_id]
+        items.append({**_entry_out(e, users, codes, actor), "building": u.building, "area": u.area,
+                      "head_label": labels.get(e.head_id), "owners": owners[e.head_id],
+                      "choices": _choices_out(e.choices, matters),
+                      "can_confirm": e.entered_by_id != actor.id, "can_withdraw": can_withdraw})
+    audit.record("vote.paper_pending_viewed", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 data={"paper_entry_ids": [e.id for e in entries][:1000]})
+    return items
+
+
+def paper_entry_scan(entry_id: int, actor) -> tuple[str, str]:
+    """The stored scan of a paper entry, ``(display_key, thumb_key)`` (JPEG copies made by the
+    photo pipeline), for the owners' committee of the vote's compound.
+
+    :raises NotFound: ``paper_ballot_not_found``; :raises Forbidden: ``not_owners_committee``."""
+    entry = db.session.get(PaperEntry, entry_id)
+    if entry is None:
+        raise NotFound("找不到该纸质选票", code="paper_ballot_not_found", details={"id": entry_id})
+    acting_org(actor, get_vote(entry.vote_id).scope_place_id)
+    return entry.scan_key, entry.scan_thumb_key
+
+
+def turnout_totals(vote_id: int, actor) -> dict:
+    """Turnout as totals of the frozen roster, in SQL (areas as integer hundredths, so exact):
+
+    ``{"heads", "units", "area", "returned": {...}, "counted": {...}, "pending_entries",
+    "fractions": {"area", "heads"}, "percents": {"area", "heads"}}`` where ``returned`` and
+    ``counted`` are ``{"heads", "units", "area"}``: heads with a returned ballot (online, proxy, or
+    a paper entry not withdrawn, as :func:`turnout` counts them), and heads whose ballot counts in
+    the tally now (online, proxy, or a confirmed paper entry).  A head takes part with all its units
+    and its whole area (SPC Art. 9; RULES.md §1).  ``fractions`` are the counted share of all area
+    and heads as exact ``"n/d"``; ``percents`` are for display only.  Areas are Decimal m².
+    For the owners' committee and the street centre, once voting has opened.
+    :raises Conflict: ``vote_not_open``; :raises Forbidden: ``not_owners_committee``.
+    """
+    vote = get_vote(vote_id)
+    acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
+    if vote.state in ("draft", "announced"):
+        raise Conflict("投票尚未开始", code="vote_not_open")
+    other = sa.select(Ballot.head_id).where(Ballot.vote_id == vote.id, Ballot.kind != "paper")
+    live = sa.select(PaperEntry.head_id).where(PaperEntry.vote_id == vote.id, PaperEntry.withdrawn_at.is_(None))
+    confirmed = live.where(PaperEntry.confirmed_at.is_not(None))
+
+    def sums(*where):
+        heads, units, area = db.session.execute(
+            sa.select(sa.func.count(Head.id), sa.func.coalesce(sa.func.sum(Head.unit_count), 0),
+                      sa.func.coalesce(sa.func.sum(_hundredths(Head.area)), 0))
+            .where(Head.vote_id == vote.id, *where)).one()
+        return int(heads), int(units), int(area)
+
+    all_h, all_u, all_a = sums()
+    ret = sums(sa.or_(Head.id.in_(other), Head.id.in_(live)))
+    cnt = sums(sa.or_(Head.id.in_(other), Head.id.in_(confirmed)))
+
+    def part(t):
+        return {"heads": t[0], "units": t[1], "area": pure.area_from_hundredths(t[2])}
+
+    area_share = pure.share(cnt[2], all_a or 1)
+    heads_share = pure.share(cnt[0], all_h or 1)
+    return {"vote_id": vote.id, "state": vote.state, "heads": all_h, "units": all_u,
+            "area": pure.area_from_hundredths(all_a), "returned": part(ret), "counted": part(cnt),
+            "pending_entries": _pending_entries(vote.id),
+            "fractions": {"area": area_share[0], "heads": heads_share[0]},
+            "percents": {"area": area_share[1], "heads": heads_share[1]}}
+
+
+def roster_head_count(roster_id: int) -> dict:
+    """The roster's headcount as a vote on it would freeze it (SPC Art. 9, by
+    :func:`civic.voting.tally.build_heads`): ``{"heads": n, "problem": None}``, or for a roster
+    that cannot be grouped yet (a draft unit without owner...) ``{"heads": None, "problem": message}``."""
+    get_roster(roster_id)
+    _units, _owners, roster_units = _roster_rows(roster_id)
+    if not roster_units:
+        return {"heads": 0, "problem": None}
+    try:
+        return {"heads": len(pure.build_heads(roster_units)), "problem": None}
+    except pure.TallyInputInvalid as exc:
+        return {"heads": None, "problem": exc.message}

@@ -59,6 +59,8 @@ __all__ = [
     "building_breakdown",
     "head_votes",
     "tally_frozen",
+    "area_from_hundredths",
+    "share",
 ]
 
 Choice = Literal["agree", "oppose", "abstain", "blank"]
@@ -202,6 +204,18 @@ def _percent_str(numerator: int, denominator: int) -> str:
     # floor(10000·n/d + 1/2) = the percentage in hundredths, rounded half-up (n, d ≥ 0).
     hundredths_of_percent = (20000 * numerator + denominator) // (2 * denominator)
     return f"{Decimal(hundredths_of_percent).scaleb(-2)}%"
+
+
+def area_from_hundredths(hundredths: int) -> Decimal:
+    """An area held as integer hundredths of a m² (as the tally holds it) as a two-place Decimal m²."""
+    return _area_decimal(hundredths)
+
+
+def share(numerator: int, denominator: int) -> tuple[str, str]:
+    """``numerator/denominator`` (integers, ``denominator > 0``) as the exact fraction ``"n/d"`` in
+    lowest terms and the display percentage (``"91.35%"``, rounded half-up), as the tally reports
+    its own shares."""
+    return _fraction_str(numerator, denominator), _percent_str(numerator, denominator)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,386 @@
+"""业主大会表决 in the console through the Flask test client: rosters (summary figures, CSV import
+with every bad row listed and nothing written, certification, new version), vote set-up and phases,
+paper ballot entry with a real scan and the second member's confirmation, turnout and results,
+who may use which page, CSRF."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from flask import g
+
+from civic.core.db import commit, utcnow
+from civic.extensions import db
+from tests.voting.helpers import PHOTO, Compound
+
+CSV_HEADER = "unit_code,building,area_m2,area_source,developer_status,owners,representative_phone,buyer\n"
+GOOD_ROWS = ("A-101,A栋,88.50,registry,,王一|13911110001,,\n"
+             "A-102,A栋,92.10,survey,,王一|13911110001,,\n"
+             "A-103,A栋,120.00,registry,,李二|13911110002;赵三|13911110003,13911110003,\n")
+
+
+def _token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _text(html: str, element_id: str) -> str:
+    m = re.search(rf'id="{element_id}"[^>]*>(.*?)</', html, re.S)
+    assert m, f"#{element_id} not on the page"
+    return re.sub(r"<[^>]+>", "", m.group(1)).strip()
+
+
+class Console:
+    """One browser-like client (cookies) logged in as ``username``, with its CSRF token.
+
+    Several of them take turns in one test, inside the test's one app context: Flask-WTF caches
+    the token it renders on ``g`` (which lives on that context), so each request starts without it,
+    as it would in a server where every request has its own context."""
+
+    def __init__(self, app, username, password="test-pass-123"):
+        self.c = app.test_client()
+        self.tok = _token(self.get("/console/login").text)
+        r = self.c.post("/console/login", data={"username": username, "password": password, "csrf_token": self.tok})
+        assert r.status_code == 303, r.text
+
+    def get(self, url, **kw):
+        g.pop("csrf_token", None)
+        return self.c.get(url, **kw)
+
+    def post(self, url, data=None, **kw):
+        g.pop("csrf_token", None)
+        return self.c.post(url, data={**(data or {}), "csrf_token": self.tok}, **kw)
+
+
+def _id(resp, pattern: str) -> int:
+    assert resp.status_code == 303, resp.text
+    return int(re.search(pattern, resp.headers["Location"]).group(1))
+
+
+@pytest.fixture
+def comp(factory):
+    return Compound(factory)
+
+
+def _registry_roster(console, comp, certify=True) -> int:
+    rid = _id(console.post("/console/votes/rosters", {"place_id": str(comp.compound.id), "source": "registry"}),
+              r"/votes/rosters/(\d+)")
+    if certify:
+        assert console.post(f"/console/votes/rosters/{rid}/certify", {"published_on": "2026-03-01"}).status_code == 303
+    return rid
+
+
+def _open_vote(head, comp, numbers=(4,)) -> tuple[int, list[int]]:
+    """Through the console: certified roster, a vote with matters, announced, opened (the notice
+    period moved into the past, as if it had run)."""
+    from civic.voting.models import Matter, Vote
+
+    rid = _registry_roster(head, comp)
+    vid = _id(head.post("/console/votes", {"roster_id": str(rid), "title": "续聘物业", "notice_days": "15"}),
+              r"/votes/(\d+)$")
+    for n in numbers:
+        assert head.post(f"/console/votes/{vid}/matters", {"number": str(n), "title": f"第{n}项"}).status_code == 303
+    assert head.post(f"/console/votes/{vid}/transitions/announce").status_code == 303
+    db.session.get(Vote, vid).voting_opens_at = utcnow() - dt.timedelta(seconds=1)
+    commit()
+    assert head.post(f"/console/votes/{vid}/transitions/open").status_code == 303
+    return vid, list(db.session.scalars(sa.select(Matter.id).where(Matter.vote_id == vid).order_by(Matter.id)))
+
+
+def _roster_unit(vid, place) -> int:
+    from civic.voting.models import VoteUnit
+
+    return db.session.scalar(sa.select(VoteUnit.roster_unit_id).where(VoteUnit.vote_id == vid,
+                                                                      VoteUnit.unit_code == place.code))
+
+
+def _street(comp):
+    from civic.property import service as registry
+
+    return registry.ancestor_of_kind(comp.compound, "street")
+
+
+def _enter(console, vid, ruid, choices: dict, shared_dir):
+    data = {f"matter-{m}": c for m, c in choices.items()}
+    data["scan"] = ((shared_dir / "photos" / PHOTO).open("rb"), "ballot.jpg")
+    return console.post(f"/console/votes/{vid}/paper/{ruid}", data, content_type="multipart/form-data")
+
+
+# --- rosters -------------------------------------------------------------------------------------
+
+def test_registry_roster_summary_shows_units_exact_area_and_heads(app, comp):
+    head = Console(app, comp.head.username)
+    rid = _registry_roster(head, comp, certify=False)
+    page = head.get(f"/console/votes/rosters/{rid}").text
+    # 6 units: 88.50 + 92.10 + 120.00 + 100.25 + 75.00 + 60.00 m²; heads: A's two units, B+C's
+    # co-owned unit, D's unit, and the developer's two units (one head, SPC Art. 9)
+    assert (_text(page, "sum-units"), _text(page, "sum-area"), _text(page, "sum-heads")) == ("6", "535.85", "4")
+    assert _text(page, "roster-status") == "草稿"
+    assert "买受人，非业主" in page and "代表" in page
+    assert comp.b.phone not in page and comp.b.phone[:3] + "****" + comp.b.phone[-4:] in page
+    r = head.post(f"/console/votes/rosters/{rid}/certify", {"published_on": "2026-03-01"})
+    page = head.get(r.headers["Location"]).text
+    assert (_text(page, "roster-status"), _text(page, "published-on")) == ("已确认公布", "2026-03-01")
+    assert "导入名册 CSV" not in page and "建立新版本" in page
+
+
+def test_demo_roster_figures_for_the_street_centre(app, factory):
+    from civic.demo import load_demo
+    from civic.property import service as registry
+
+    demo = load_demo()
+    commit()
+    expected = sum((u.area for u, _b in registry.units_under(registry.place_by_code("C-BJHY"))), Decimal("0"))
+    sc = Console(app, "sc_wang", "civic-demo-2026")
+    home = sc.get("/console/votes?compound=C-BJHY")
+    assert home.status_code == 200 and "滨江花园业主名册" in home.text
+    page = sc.get(f"/console/votes/rosters/{demo['voting']['roster_id']}").text
+    assert _text(page, "sum-units") == "1200"
+    assert _text(page, "sum-area") == f"{expected:,.2f}"
+    assert _text(page, "sum-heads") == "1170"  # 30 developer-held units are one head, 李四's two units one
+    assert 'id="units"' not in page and "建立新版本" not in page  # the street centre reads the summary only
+
+
+def test_bad_csv_rows_are_all_listed_and_nothing_is_imported(app, comp):
+    from civic.voting import roster
+
+    head = Console(app, comp.head.username)
+    rid = _id(head.post("/console/votes/rosters", {"place_id": str(comp.compound.id), "source": "csv"}),
+              r"/votes/rosters/(\d+)")
+    bad = (CSV_HEADER + GOOD_ROWS + "A-104,A栋,-3,registry,,孙五|13911110005,,\n"
+           "A-101,A栋,50.005,guess,,,,\n" "A-106,A栋,60,registry,,周六|1391,,\n")
+    r = head.post(f"/console/votes/rosters/{rid}/import", {"file": (io.BytesIO(bad.encode()), "名册.csv")},
+                  content_type="multipart/form-data")
+    assert r.status_code == 422
+    assert "名册 CSV 有误，未导入任何一行" in r.text
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", r.text)
+    area_rule = "面积须为正数，最多两位小数（平方米）"
+    assert [(int(line), col, reason) for line, col, reason in rows] == [
+        (5, "area_m2", area_rule),
+        (6, "unit_code", "房屋 A-101 重复"),
+        (6, "area_m2", area_rule),
+        (6, "area_source", "面积来源须为 registry（不动产登记）、survey（测绘）或 contract（合同）"),
+        (6, "owners", "须至少填写一名业主（开发商持有的房屋除外）"),
+        (7, "owners", "手机号 1391 格式不正确"),
+        (7, "owners", "须至少填写一名业主（开发商持有的房屋除外）"),
+    ]
+    assert roster.roster_summary(roster.get_roster(rid))["units"] == 0
+    assert _text(head.get(f"/console/votes/rosters/{rid}").text, "sum-units") == "0"
+
+    r = head.post(f"/console/votes/rosters/{rid}/import",
+                  {"file": (io.BytesIO((CSV_HEADER + GOOD_ROWS).encode("utf-8-sig")), "名册.csv")},
+                  content_type="multipart/form-data")
+    page = head.get(r.headers["Location"]).text
+    assert _text(page, "import-done") == "已导入 3 户。"
+    assert (_text(page, "sum-units"), _text(page, "sum-area"), _text(page, "sum-heads")) == ("3", "300.60", "2")
+
+
+def test_new_version_needs_a_reason_and_keeps_the_certified_one(app, comp):
+    head = Console(app, comp.head.username)
+    rid = _registry_roster(head, comp)
+    r = head.post(f"/console/votes/rosters/{rid}/versions", {"reason": ""})
+    assert r.status_code == 422 and "请填写内容" in r.text
+    new = _id(head.post(f"/console/votes/rosters/{rid}/versions", {"reason": "2-101 过户"}), r"/votes/rosters/(\d+)")
+    page = head.get(f"/console/votes/rosters/{new}").text
+    assert _text(page, "roster-status") == "草稿" and "2-101 过户" in page and "第 2 版" in page
+    assert _text(head.get(f"/console/votes/rosters/{rid}").text, "roster-status") == "已确认公布"
+
+
+def test_only_the_head_certifies(app, factory, comp):
+    member = Console(app, comp.member.username)
+    rid = _registry_roster(member, comp, certify=False)
+    page = member.get(f"/console/votes/rosters/{rid}").text
+    assert "确认并公布名册" not in page and "须由业主委员会主任确认公布" in page
+    r = member.post(f"/console/votes/rosters/{rid}/certify", {})
+    assert r.status_code == 403 and "负责人" in r.text
+
+
+# --- access and CSRF -----------------------------------------------------------------------------
+
+def test_property_company_gets_403_and_no_nav_entry(app, factory, comp):
+    pc = factory.staff(factory.org("property_company", [comp.compound]), username="pc1")
+    c = Console(app, pc.username)
+    nav = re.search(r'<nav aria-label="主导航">(.*?)</nav>', c.get("/console/").text, re.S).group(1)
+    assert "业主大会表决" not in nav
+    r = c.get("/console/votes")
+    assert r.status_code == 403 and "无权使用该页面" in r.text
+    assert c.post("/console/votes/rosters", {"place_id": str(comp.compound.id)}).status_code == 403
+
+
+def test_committee_of_another_compound_is_refused(app, factory, comp):
+    other = Compound(factory)
+    head = Console(app, comp.head.username)
+    rid = _registry_roster(head, comp)
+    outsider = Console(app, other.head.username)
+    r = outsider.get(f"/console/votes/rosters/{rid}")
+    assert r.status_code == 403 and "仅限该小区的" in r.text
+    assert outsider.get(f"/console/votes?compound={comp.compound.code}").status_code == 403
+
+
+def test_forms_without_csrf_token_are_refused(app, comp):
+    head = Console(app, comp.head.username)
+    r = head.c.post("/console/votes/rosters", data={"place_id": str(comp.compound.id), "source": "registry"})
+    assert r.status_code == 400 and "页面已过期" in r.text
+    from civic.voting.models import Roster
+
+    assert db.session.scalar(sa.select(sa.func.count(Roster.id))) == 0
+
+
+# --- vote set-up and phases ----------------------------------------------------------------------
+
+def test_vote_set_up_offers_only_the_transitions_allowed(app, comp):
+    head = Console(app, comp.head.username)
+    rid = _registry_roster(head, comp)
+    vid = _id(head.post("/console/votes", {"roster_id": str(rid), "title": "筹集维修资金", "notice_days": "15"}),
+              r"/votes/(\d+)$")
+    page = head.get(f"/console/votes/{vid}").text
+    assert _text(page, "vote-state") == "草稿"
+    assert 'id="do-announce" disabled' in page and "表决没有任何事项" in page
+    assert 'id="do-open"' not in page
+    r = head.post(f"/console/votes/{vid}/matters", {"number": "6", "title": "筹集维修资金 50 万元"})
+    page = head.get(r.headers["Location"]).text
+    assert "第二百七十八条第一款第（6）项：筹集建筑物及其附属设施的维修资金" in page
+    assert "参与表决专有部分面积和人数均四分之三以上同意" in page
+    assert 'id="do-announce" disabled' not in page
+    member = Console(app, comp.member.username)
+    mpage = member.get(f"/console/votes/{vid}").text
+    assert 'id="do-announce"' not in mpage and "由业主委员会主任操作" in mpage
+    assert member.post(f"/console/votes/{vid}/transitions/announce").status_code == 403
+    head.post(f"/console/votes/{vid}/transitions/announce", {"note": "张贴于各楼大堂"})
+    page = head.get(f"/console/votes/{vid}").text
+    assert _text(page, "vote-state") == "公告中"
+    assert 'id="do-open" disabled' in page and "公告期未满，不能开始投票" in page
+    assert head.post(f"/console/votes/{vid}/transitions/open").status_code == 409
+
+
+def test_notice_days_out_of_range_is_refused_in_chinese(app, comp):
+    head = Console(app, comp.head.username)
+    rid = _registry_roster(head, comp)
+    r = head.post("/console/votes", {"roster_id": str(rid), "title": "续聘物业", "notice_days": "0"})
+    assert r.status_code == 422 and "以下各项填写有误：公告期（天）" in r.text
+
+
+# --- paper ballots -------------------------------------------------------------------------------
+
+def test_paper_ballot_entered_then_confirmed_by_another_member(app, comp, shared_dir):
+    head, member = Console(app, comp.head.username), Console(app, comp.member.username)
+    vid, (m4,) = _open_vote(head, comp)
+    unit = comp.units[3]  # 2-101 (D, 100.25 m², one unit)
+    found = member.get(f"/console/votes/{vid}/paper?building=2号楼&q={unit.code}").text
+    assert f">{unit.code}</a>" in found and "未投票" in found
+    ruid = _roster_unit(vid, unit)
+    page = member.get(f"/console/votes/{vid}/paper/{ruid}").text
+    assert "100.25 m²" in page and "提交录入（待复核）" in page
+    r = _enter(member, vid, ruid, {m4: "agree"}, shared_dir)
+    assert r.status_code == 201
+    assert _text(r.text, "entered-state") == "待确认" and "须由另一名业主委员会委员" in r.text
+    assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", _text(r.text, "receipt-code"))
+    assert "您录入的选票须由另一名委员复核" in r.text and "该房屋的纸质选票已录入，等待另一名委员复核" in r.text
+    assert "纸质 · 待确认" in member.get(f"/console/votes/{vid}/paper?q={unit.code}").text
+
+    turnout = head.get(f"/console/votes/{vid}/turnout").text
+    assert re.sub(r"\s+", " ", _text(turnout, "row-counted")) == "已计入"
+    assert "<td class=\"num\">100.25</td>" in turnout.split('id="row-returned"')[1].split("</tr>")[0]
+    assert _text(turnout, "pending") == "1"
+
+    # the entering member is not offered confirmation, and is told why
+    mine = member.get(f"/console/votes/{vid}/confirm").text
+    entry_id = int(re.search(r'id="entry-(\d+)"', mine).group(1))
+    assert f'id="confirm-{entry_id}"' not in mine
+    assert "这张选票是您录入的，须由另一名委员复核后才计入" in _text(mine, f"same-member-{entry_id}")
+    r = member.post(f"/console/votes/paper-entries/{entry_id}/confirm")
+    assert r.status_code == 403 and "纸质选票须由录入人以外的另一名委员复核" in r.text
+
+    # the head sees the scan, the unit and the choices, and confirms
+    page = head.get(f"/console/votes/{vid}/confirm").text
+    assert unit.code in page and "<strong>同意</strong>" in page and f'id="confirm-{entry_id}"' in page
+    img = head.get(f"/console/votes/paper-entries/{entry_id}/scan")
+    assert img.status_code == 200 and img.mimetype == "image/jpeg" and img.data[:3] == b"\xff\xd8\xff"
+    r = head.post(f"/console/votes/paper-entries/{entry_id}/confirm")
+    assert r.status_code == 303
+    assert _text(head.get(r.headers["Location"]).text, "done") == "已复核，该选票已计入。"
+    row = head.get(f"/console/votes/{vid}/turnout").text.split('id="row-counted"')[1].split("</tr>")[0]
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["1", "1", "100.25"]
+    share = head.get(f"/console/votes/{vid}/turnout").text.split('id="row-share"')[1].split("</tr>")[0]
+    assert "1/4（25.00%）" in share and "2005/10717（18.71%）" in share  # 100.25 of 535.85 m², exactly
+
+
+def test_scan_and_confirmation_are_for_the_committee_only(app, factory, comp, shared_dir):
+    head, member = Console(app, comp.head.username), Console(app, comp.member.username)
+    vid, (m4,) = _open_vote(head, comp)
+    _enter(member, vid, _roster_unit(vid, comp.units[3]), {m4: "oppose"}, shared_dir)
+    from civic.voting.models import PaperEntry
+
+    entry_id = db.session.scalar(sa.select(PaperEntry.id))
+    sc = factory.staff(factory.org("street_centre", [_street(comp)]), username="sc1")
+    c = Console(app, sc.username)
+    assert c.get(f"/console/votes/{vid}").status_code == 200
+    assert c.get(f"/console/votes/{vid}/turnout").status_code == 200
+    assert c.get(f"/console/votes/{vid}/confirm").status_code == 403
+    assert c.get(f"/console/votes/paper-entries/{entry_id}/scan").status_code == 403
+    assert c.get(f"/console/votes/{vid}/paper").status_code == 403
+
+
+def test_enterer_withdraws_with_a_reason_and_the_unit_can_be_entered_again(app, comp, shared_dir):
+    head, member = Console(app, comp.head.username), Console(app, comp.member.username)
+    vid, (m4,) = _open_vote(head, comp)
+    ruid = _roster_unit(vid, comp.units[3])
+    _enter(member, vid, ruid, {m4: "agree"}, shared_dir)
+    page = member.get(f"/console/votes/{vid}/confirm").text
+    entry_id = int(re.search(r'id="entry-(\d+)"', page).group(1))
+    assert "录入有误，撤回" in page
+    r = member.post(f"/console/votes/paper-entries/{entry_id}/withdraw", {"reason": "选项录反"})
+    assert r.status_code == 303
+    assert _text(member.get(r.headers["Location"]).text, "none") == "没有待复核的纸质选票。"
+    unit_page = member.get(f"/console/votes/{vid}/paper/{ruid}").text
+    assert "已撤回" in unit_page and "选项录反" in unit_page and "提交录入（待复核）" in unit_page
+    assert _enter(member, vid, ruid, {m4: "oppose"}, shared_dir).status_code == 201
+
+
+def test_paper_entry_needs_one_scan(app, comp):
+    head, member = Console(app, comp.head.username), Console(app, comp.member.username)
+    vid, (m4,) = _open_vote(head, comp)
+    r = member.post(f"/console/votes/{vid}/paper/{_roster_unit(vid, comp.units[3])}", {f"matter-{m4}": "agree"},
+                    content_type="multipart/form-data")
+    assert r.status_code == 422 and "请上传一张选票扫描件" in r.text
+
+
+def test_online_voter_cannot_get_a_paper_entry(app, client, factory, comp, caplog):
+    import logging
+
+    from tests.voting.helpers import api, verify
+
+    caplog.set_level(logging.WARNING, logger="civic.accounts.service")
+    head = Console(app, comp.head.username)
+    vid, (m4,) = _open_vote(head, comp)
+    d = factory.token(comp.d)
+    verify(client, caplog, vid, comp.d, d)
+    assert api(client, "post", f"/api/v1/votes/{vid}/ballot", d, json={"choices": {str(m4): "agree"}})[0] == 201
+    page = head.get(f"/console/votes/{vid}/paper/{_roster_unit(vid, comp.units[3])}").text
+    assert _text(page, "blocked") == "该业主已在线投票，不能再录入纸质选票"
+
+
+# --- results -------------------------------------------------------------------------------------
+
+def test_results_show_the_exact_fractions_of_the_service(app, comp, shared_dir):
+    head, member = Console(app, comp.head.username), Console(app, comp.member.username)
+    vid, (m4,) = _open_vote(head, comp)
+    for unit, choice in ((comp.units[0], "agree"), (comp.units[2], "agree"), (comp.units[3], "oppose")):
+        _enter(member, vid, _roster_unit(vid, unit), {m4: choice}, shared_dir)
+    page = head.get(f"/console/votes/{vid}/confirm").text
+    for entry_id in re.findall(r'id="confirm-(\d+)"', page):
+        assert head.post(f"/console/votes/paper-entries/{entry_id}/confirm").status_code == 303
+    head.post(f"/console/votes/{vid}/transitions/close")
+    preview = head.get(f"/console/votes/{vid}/results").text
+    assert "预览（尚未公布）" in preview
+    head.post(f"/console/votes/{vid}/transitions/publish")
+    page = head.get(f"/console/votes/{vid}/results").text
+    # participants: A (1-101 + 1-102: 180.60), B+C (1-103: 120.00), D (2-101: 100.25) = 3 of 4 heads,
+    # 400.85 of 535.85 m²; agreeing: A and B+C = 2 of 3 heads, 300.60 of 400.85 m²
+    assert "8017/10717（74.81%）" in page and "3/4（75.00%）" in page
+    assert "6012/8017（74.99%）" in page and "2/3（66.67%）" in page
+    assert "已公布" in page and "<span class=\"badge ok\">通过</span>" in page
