@@ -12,7 +12,6 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from flask import g
 
 from civic.core.db import commit, utcnow
 from civic.extensions import db
@@ -35,11 +34,8 @@ def _text(html: str, element_id: str) -> str:
 
 
 class Console:
-    """One browser-like client (cookies) logged in as ``username``, with its CSRF token.
-
-    Several of them take turns in one test, inside the test's one app context: Flask-WTF caches
-    the token it renders on ``g`` (which lives on that context), so each request starts without it,
-    as it would in a server where every request has its own context."""
+    """One browser-like client (cookies) logged in as ``username``, with its CSRF token.  Several
+    take turns in one test (civic.core.http forgets the previous request's cached token)."""
 
     def __init__(self, app, username, password="test-pass-123"):
         self.c = app.test_client()
@@ -48,11 +44,9 @@ class Console:
         assert r.status_code == 303, r.text
 
     def get(self, url, **kw):
-        g.pop("csrf_token", None)
         return self.c.get(url, **kw)
 
     def post(self, url, data=None, **kw):
-        g.pop("csrf_token", None)
         return self.c.post(url, data={**(data or {}), "csrf_token": self.tok}, **kw)
 
 
