@@ -12,23 +12,35 @@ from flask_wtf.csrf import CSRFError
 from civic.core.auth import acting_memberships
 from civic.core.db import to_shanghai
 from civic.core.errors import CivicError, Forbidden, Unauthenticated
+from civic.proposals.moderation import MODERATOR_ROLES
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
-# Navigation: (endpoint, label, organisation kinds whose members see it).  Admins see everything.
+# Navigation: (endpoint, label, organisation kinds whose members see it[, roles they must hold
+# there]).  Admins see everything.
 CASE_KINDS = ("urban_management", "property_company", "police", "residents_committee", "owners_committee",
               "resident_representatives", "street_centre", "village_committee")
+# Who moderates residents' content: the kinds that organise contests and convene committees
+# (civic.proposals.service.ORGANISER_KINDS, deliberation.CONVENER_KINDS; a test keeps them equal).
+MODERATION_KINDS = ("residents_committee", "street_centre")
 NAV = [
     ("console.cases_queue", "工单队列", CASE_KINDS),
     ("console.oversight", "督办统计", ("street_centre",)),
     ("console.village_home", "村务公开", ("village_committee", "village_supervision", "street_centre")),
     ("console.votes_home", "业主大会表决", ("owners_committee", "street_centre")),
+    ("console.moderation_queue", "内容审核", MODERATION_KINDS, MODERATOR_ROLES),
 ]
 
 
 def org_kinds(user) -> set[str]:
     return {org.kind for _m, org in acting_memberships(user)}
+
+
+def _shows(entry, user, held: set[tuple[str, str]]) -> bool:
+    """Whether a NAV entry shows for ``user``, who holds ``{(organisation kind, role)}``."""
+    kinds, roles = entry[2], entry[3] if len(entry) > 3 else None
+    return user.kind == "admin" or any(k in kinds and (roles is None or r in roles) for k, r in held)
 
 
 def allowed(user, kinds: tuple[str, ...]) -> bool:
@@ -77,10 +89,9 @@ def _sh(value, fmt="%Y-%m-%d %H:%M"):
 def _nav():
     items = []
     if current_user.is_authenticated and current_user.kind in ("staff", "admin"):
-        kinds = org_kinds(current_user)
+        held = {(org.kind, m.role) for m, org in acting_memberships(current_user)}
         here = request.endpoint or ""
-        items = [(ep, label, here.startswith(ep.split("_")[0])) for ep, label, k in NAV
-                 if current_user.kind == "admin" or kinds & set(k)]
+        items = [(e[0], e[1], here.startswith(e[0].split("_")[0])) for e in NAV if _shows(e, current_user, held)]
     return {"nav": items}
 
 

@@ -45,10 +45,10 @@ def init_app(app: Flask) -> None:
     def _forget_user():
         # Flask-Login caches the user on ``g``, which lives on the app context: when a caller (the
         # test suite, a CLI command) holds one app context across requests, the next request must
-        # not inherit the previous request's user (e.g. a token revoked by that request), nor the
-        # previous session's CSRF token.
+        # not inherit the previous request's user (e.g. a token revoked by that request).  Flask-WTF
+        # caches the CSRF token there too: another browser session must get its own.
         g.pop("_login_user", None)
-        g.pop("csrf_token", None)  # Flask-WTF caches the rendered CSRF token there, likewise
+        g.pop(app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
     # First of all before_request functions: the rate limiter's key may look at the user.
     app.before_request_funcs.setdefault(None, []).insert(0, _forget_user)

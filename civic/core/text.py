@@ -180,6 +180,18 @@ def mask_phone(phone: str | None) -> str | None:
     return compact[:3] + "*" * (len(compact) - 7) + compact[-4:]
 
 
+def mask_name(name: str | None) -> str | None:
+    """Mask a person's name for display to staff: ``"张三"`` -> ``"张*"``, ``"欧阳娜娜"`` -> ``"欧***"``.
+
+    Rule: PIPL, RULES.md §5 (collect and show only what a feature needs): the first character
+    stays, every other becomes ``*`` (at least one, so a one-character name is masked too), as a
+    complainant is shown by default.  Empty and ``None`` give ``None``.
+    """
+    if not name:
+        return None
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
 _ID_SEPARATORS = re.compile(r"[\s\-]")
 
 

@@ -52,6 +52,10 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str, bool]] = {
 VISIBLE_STATES = ("approved",)
 ACTION_NAMES = {"approve": "通过", "hide": "隐藏", "reject": "不予采用", "auto_hide": "因多次举报暂时隐藏",
                 "appeal_overturned": "申诉成立，恢复显示"}
+STATE_NAMES = {"pending": "待审核", "approved": "已通过", "hidden": "已隐藏", "rejected": "不予采用"}
+# Why an item waits in the queue (see :func:`queue_for`); every waiting item has exactly one.
+QUEUE_REASONS = {"pending": "待审核", "reported": "因举报隐藏", "appealed": "已申诉"}
+APPEAL_OUTCOMES = {"upheld": "维持原决定", "overturned": "申诉成立，恢复显示"}
 
 
 class ModeratedKind(Protocol):
@@ -250,6 +254,11 @@ def appeal(user, item_type: str, item_id: int, text: str) -> ModerationAppeal:
     return a
 
 
+def _same_moderator(rec: ModeratedItem, user) -> bool:
+    """Whether ``user`` hid or rejected the item themselves (then someone else decides the appeal)."""
+    return rec.decided_by_id == user.id
+
+
 def decide_appeal(user, item_type: str, item_id: int, outcome: str, note: str | None = None) -> ModerationAppeal:
     """A moderator decides the appeal: ``overturned`` restores the item, ``upheld`` keeps the decision.
 
@@ -265,7 +274,7 @@ def decide_appeal(user, item_type: str, item_id: int, outcome: str, note: str | 
     a = db.session.scalar(sa.select(ModerationAppeal).where(ModerationAppeal.moderated_item_id == rec.id))
     if a is None or a.outcome is not None:
         raise Conflict("没有待处理的申诉", code="no_pending_appeal")
-    if rec.decided_by_id == user.id:
+    if _same_moderator(rec, user):
         raise Forbidden("申诉须由作出原决定以外的审核人员处理", code="same_moderator",
                         details={"decided_by_id": rec.decided_by_id})
     note = require_text(note, "note", REASON_MAX) if note else None
@@ -309,13 +318,155 @@ def queue(user, organisation_id: int, *, cursor: str | None = None, limit: int =
     """
     from civic.core.pagination import paginate
 
-    if not is_moderator(user, organisation_id):
-        raise Forbidden("您不是该组织的审核人员", code="not_a_moderator", details={"organisation_id": organisation_id})
+    return paginate(_waiting(user, organisation_id), [ModeratedItem.id], cursor=cursor, limit=limit,
+                    descending=False)
+
+
+def moderated_organisation_ids(user) -> list[int] | None:
+    """Ids of the organisations whose content ``user`` moderates (a ``head`` or ``moderator``
+    membership, see :data:`MODERATOR_ROLES`), in id order; ``None`` for an administrator, who
+    moderates every organisation's content."""
+    if user.kind == "admin":
+        return None
+    return sorted({org.id for _m, org in acting_memberships(user, roles=MODERATOR_ROLES)})
+
+
+def _appeal_open():
+    return sa.exists().where(ModerationAppeal.moderated_item_id == ModeratedItem.id, ModerationAppeal.outcome.is_(None))
+
+
+# reason -> the condition that picks it out of the waiting items (the three partition them).
+_REASON_WHERE = {
+    "pending": lambda: ModeratedItem.state == "pending",
+    "appealed": lambda: sa.and_(ModeratedItem.state != "pending", _appeal_open()),
+    "reported": lambda: sa.and_(ModeratedItem.state != "pending", ~_appeal_open()),
+}
+
+
+def _waiting(user, organisation_id: int | None = None, item_type: str | None = None,
+             reason: str | None = None) -> sa.Select:
+    """The waiting items ``user`` moderates: pending, or awaiting review (hidden by reports, appealed)."""
+    if item_type is not None and item_type not in KINDS:
+        raise ValidationFailed("未知的内容类型", code="item_type_unknown", details={"item_type": item_type})
+    if reason is not None and reason not in QUEUE_REASONS:
+        raise ValidationFailed("未知的待办类型", code="queue_reason_unknown", details={"reason": reason})
+    if organisation_id is not None:
+        if not is_moderator(user, organisation_id):
+            raise Forbidden("您不是该组织的审核人员", code="not_a_moderator",
+                            details={"organisation_id": organisation_id})
+        orgs: list[int] | None = [organisation_id]
+    else:
+        orgs = moderated_organisation_ids(user)
+        if orgs == []:
+            raise Forbidden("您不是任何组织的审核人员", code="not_a_moderator")
     stmt = sa.select(ModeratedItem).where(
-        ModeratedItem.organisation_id == organisation_id,
-        sa.or_(ModeratedItem.awaiting_review.is_(True), ModeratedItem.state == "pending"),
-    )
-    return paginate(stmt, [ModeratedItem.id], cursor=cursor, limit=limit, descending=False)
+        sa.or_(ModeratedItem.awaiting_review.is_(True), ModeratedItem.state == "pending"))
+    if orgs is not None:
+        stmt = stmt.where(ModeratedItem.organisation_id.in_(orgs))
+    if item_type is not None:
+        stmt = stmt.where(ModeratedItem.item_type == item_type)
+    if reason is not None:
+        stmt = stmt.where(_REASON_WHERE[reason]())
+    return stmt
+
+
+def queue_for(user, *, organisation_id: int | None = None, item_type: str | None = None,
+              reason: str | None = None, cursor: str | None = None, limit: int = 20):
+    """The queue across every organisation ``user`` moderates (administrators: all), optionally of
+    one organisation, one kind (``idea``, ``comment``, ``topic``...) and one reason of
+    :data:`QUEUE_REASONS`: ``pending`` (never decided), ``appealed`` (an appeal awaits a decision),
+    ``reported`` (hidden by reports, awaiting review).  Oldest first, in standard cursor pages:
+    ``(rows, next_cursor)``, rows being :class:`ModeratedItem`.  The same items as :func:`queue`.
+
+    :raises Forbidden: ``not_a_moderator`` (of ``organisation_id``, or of any organisation).
+    :raises ValidationFailed: ``item_type_unknown``, ``queue_reason_unknown``.
+    :raises BadRequest: ``cursor_invalid``.
+    """
+    from civic.core.pagination import paginate
+
+    return paginate(_waiting(user, organisation_id, item_type, reason), [ModeratedItem.id], cursor=cursor,
+                    limit=limit, descending=False)
+
+
+def queue_counts(user, *, organisation_id: int | None = None, item_type: str | None = None) -> dict[str, int]:
+    """How many items :func:`queue_for` holds for each reason: ``{"pending": n, "reported": n,
+    "appealed": n}`` (same scope and errors as :func:`queue_for`)."""
+    out = {}
+    for reason in QUEUE_REASONS:
+        stmt = _waiting(user, organisation_id, item_type, reason).with_only_columns(sa.func.count())
+        out[reason] = db.session.scalar(stmt)
+    return out
+
+
+def _reason_of(rec: ModeratedItem, appeal: ModerationAppeal | None) -> str | None:
+    if rec.state == "pending":
+        return "pending"
+    if appeal is not None and appeal.outcome is None:
+        return "appealed"
+    return "reported" if rec.awaiting_review else None
+
+
+def queue_entries(rows: list[ModeratedItem]) -> list[dict]:
+    """What a queue shows of each item, in the order given::
+
+        {"item": ModeratedItem, "label": "金点子", "content": {...the kind's current content...},
+         "reason": "pending" | "reported" | "appealed" | None, "waiting_since": datetime (UTC),
+         "appeal": ModerationAppeal | None}
+
+    ``waiting_since``: when submitted (pending), when the appeal was made (appealed), when it was
+    hidden (reported); for an item no longer waiting, when it was last decided.
+    """
+    ids = [r.id for r in rows]
+    appeals = {a.moderated_item_id: a for a in db.session.scalars(
+        sa.select(ModerationAppeal).where(ModerationAppeal.moderated_item_id.in_(ids)))} if ids else {}
+    out = []
+    for rec in rows:
+        kind = kind_of(rec.item_type)
+        appeal = appeals.get(rec.id)
+        reason = _reason_of(rec, appeal)
+        since = {"pending": rec.created_at, "appealed": appeal.created_at if appeal else None}.get(
+            reason, rec.decided_at or rec.created_at)
+        out.append({"item": rec, "label": kind.label, "content": kind.content(kind.load(rec.item_id)),
+                    "reason": reason, "waiting_since": since, "appeal": appeal})
+    return out
+
+
+def options(user, item_type: str, item_id: int) -> dict:
+    """What ``user`` may do with the item now, by the very checks :func:`decide` and
+    :func:`decide_appeal` make, so that a page offers only what will succeed::
+
+        {"own_content": bool,            # nobody moderates their own content
+         "actions": [{"action", "name", "to_state", "needs_reason"}],  # TRANSITIONS from the state
+         "blocked": str | None,          # the kind's message when its phase allows no moderation
+         "appeal_open": bool,            # an appeal awaits a decision
+         "same_moderator": bool,         # ...and ``user`` made the decision appealed against
+         "may_decide_appeal": bool}
+
+    :raises Forbidden: ``not_a_moderator``.  :raises NotFound: ``item_not_found``.
+    """
+    item = _get(item_type, item_id)
+    rec = item.record
+    own = False
+    try:
+        _require_moderator(user, item)
+    except Forbidden as exc:
+        if exc.code != "own_content":
+            raise
+        own = True
+    actions, blocked = [], None
+    if not own:
+        try:
+            item.kind.check(item.obj, "moderate")
+        except Conflict as exc:
+            blocked = exc.message
+        else:
+            actions = [{"action": a, "name": ACTION_NAMES[a], "to_state": to, "needs_reason": needs}
+                       for a, (sources, to, needs) in TRANSITIONS.items() if rec.state in sources]
+    appeal = db.session.scalar(sa.select(ModerationAppeal).where(ModerationAppeal.moderated_item_id == rec.id))
+    appeal_open = appeal is not None and appeal.outcome is None
+    same = appeal_open and _same_moderator(rec, user)
+    return {"own_content": own, "actions": actions, "blocked": blocked, "appeal_open": appeal_open,
+            "same_moderator": same, "may_decide_appeal": appeal_open and not own and not same}
 
 
 def detail(user, item_type: str, item_id: int) -> dict:

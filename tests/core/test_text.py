@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from civic.core.errors import ValidationFailed
-from civic.core.text import mask_id_number, mask_phone, require_text, search_tokens, segment, tidy
+from civic.core.text import mask_id_number, mask_name, mask_phone, require_text, search_tokens, segment, tidy
 
 SHARED_DATA = Path(os.environ.get("CIVIC_SHARED_DATA", "/work/shared/data"))
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
@@ -149,6 +149,11 @@ def test_import_is_cheap_and_jieba_quiet():
 )
 def test_mask_phone(raw, masked):
     assert mask_phone(raw) == masked
+
+
+@pytest.mark.parametrize(("raw", "masked"), [("张三", "张*"), ("欧阳娜娜", "欧***"), ("李", "李*"), ("", None), (None, None)])
+def test_mask_name(raw, masked):
+    assert mask_name(raw) == masked
 
 
 @pytest.mark.parametrize(
