@@ -29,6 +29,11 @@ class DefaultConfig:
     # Tokens and one-time codes.
     TOKEN_TTL_HOURS = 24 * 30
     STAFF_TOKEN_TTL_HOURS = 12
+    # Each worker process remembers who a bearer token is (and /me's memberships) for this many
+    # seconds, so an API request needs no query to authenticate.  A change made in the same process
+    # (logout, revocation, password, account or membership change) takes effect at once; another
+    # worker process honours it within this many seconds.  0 turns the cache off.
+    AUTH_CACHE_SECONDS = 10
     OTP_TTL_SECONDS = 300
     OTP_MAX_ATTEMPTS = 5
     OTP_RESEND_SECONDS = 60

@@ -107,6 +107,9 @@ def _clean(app):
     ctx = app.app_context()
     ctx.push()
     limiter.reset()
+    from civic.core.auth import principals
+
+    principals().clear()  # the database is emptied between tests (and ids start again)
     if REDIS_URL:
         from civic.core.jobs import redis_connection
 

@@ -308,9 +308,17 @@ def staff_of(organisation_id: int) -> list[int]:
 
 
 def membership_summaries(user_id: int) -> list[dict]:
-    """``[{"organisation_id", "organisation_name", "organisation_kind", "role"}]`` in one Core query
-    (it runs on every /me)."""
-    rows = db.session.connection().execute(_membership_statement(), {"u": user_id}).mappings().all()
+    """``[{"organisation_id", "organisation_name", "organisation_kind", "role"}]`` in one Core query,
+    kept in the principal cache (civic.core.auth.PrincipalCache) with the token: it runs on every
+    /me.  A copy is returned, so callers may change it."""
+    from civic.core.auth import principals
+
+    cache = principals()
+    rows = cache.get(cache.memberships, user_id)
+    if rows is None:
+        rows = tuple(dict(r) for r in db.session.connection().execute(
+            _membership_statement(), {"u": user_id}).mappings().all())
+        cache.put(cache.memberships, user_id, rows)
     return [dict(r) for r in rows]
 
 

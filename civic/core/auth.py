@@ -13,10 +13,14 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
+import threading
 
 import sqlalchemy as sa
-from flask import current_app, request
+from cachetools import TTLCache
+from flask import current_app, has_app_context, request
 from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from civic.core.db import as_utc, utcnow
 from civic.core.errors import Forbidden, Unauthenticated
@@ -41,8 +45,12 @@ def issue_token(user, *, hours: int | None = None, label: str | None = None) -> 
 
 
 def revoke_token(token: str) -> bool:
+    """Revoke a bearer token (logout).  Refused at once by this process; other worker processes
+    refuse it within ``AUTH_CACHE_SECONDS`` (see :class:`PrincipalCache`).  Returns whether a live
+    token was revoked."""
     from civic.accounts.models import ApiToken
 
+    principals().forget_token(hash_token(token))
     n = db.session.execute(
         sa.update(ApiToken)
         .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
@@ -69,6 +77,98 @@ def _load_session_user(user_id: str):
     return user if user and user.active else None
 
 
+class PrincipalCache:
+    """Per worker process: who a bearer token is, for ``AUTH_CACHE_SECONDS`` (config; 0 = off).
+
+    ``tokens``: token hash → the user's row with the token's expiry and revocation time;
+    ``memberships``: user id → ``/me``'s membership summaries.  Every API request authenticates, so
+    a hit saves its queries.  Entries are dropped in this process as soon as a change to a user, a
+    membership, an organisation or a token is flushed or committed (:func:`_forget_changed`), and by
+    :func:`revoke_token`; other processes see such a change within the TTL, the same bound as any
+    short-lived credential.  Expiry of the token itself is checked on every hit.  Bounded in size
+    (cachetools' TTLCache, behind a lock for threaded workers)."""
+
+    def __init__(self, seconds: float, maxsize: int = 10_000):
+        self.enabled = seconds > 0
+        self.tokens: TTLCache = TTLCache(maxsize, max(seconds, 0.001))
+        self.memberships: TTLCache = TTLCache(maxsize, max(seconds, 0.001))
+        self.lock = threading.Lock()
+
+    def get(self, cache: TTLCache, key):
+        if not self.enabled:
+            return None
+        with self.lock:
+            return cache.get(key)
+
+    def put(self, cache: TTLCache, key, value) -> None:
+        if self.enabled:
+            with self.lock:
+                cache[key] = value
+
+    def forget_token(self, token_hash: str) -> None:
+        with self.lock:
+            self.tokens.pop(token_hash, None)
+
+    def forget_users(self, user_ids) -> None:
+        ids = set(user_ids)
+        with self.lock:
+            for key in [k for k, row in self.tokens.items() if row["id"] in ids]:
+                self.tokens.pop(key, None)
+            for uid in ids:
+                self.memberships.pop(uid, None)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.tokens.clear()
+            self.memberships.clear()
+
+
+def principals() -> PrincipalCache:
+    """This app's :class:`PrincipalCache` (made on first use)."""
+    cache = current_app.extensions.get("civic_principals")
+    if cache is None:
+        cache = current_app.extensions["civic_principals"] = PrincipalCache(
+            float(current_app.config.get("AUTH_CACHE_SECONDS") or 0))
+    return cache
+
+
+def _forget_changed(session: Session) -> None:
+    from civic.accounts.models import ApiToken, Membership, User
+    from civic.property.models import Organisation
+
+    if not has_app_context() or "civic_principals" not in current_app.extensions:
+        return
+    cache = current_app.extensions["civic_principals"]
+    users = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, User):
+            users.add(obj.id)
+        elif isinstance(obj, ApiToken | Membership):
+            users.add(obj.user_id)
+        elif isinstance(obj, Organisation):  # its name or kind shows in /me's memberships
+            cache.clear()
+            return
+    users.discard(None)
+    if users:
+        session.info.setdefault("principals_changed", set()).update(users)
+        cache.forget_users(users)
+
+
+@event.listens_for(Session, "after_flush")
+def _principals_after_flush(session, flush_context):
+    # After the flush new rows have their ids; session.new/dirty/deleted still list what it wrote.
+    _forget_changed(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _principals_after_commit(session):
+    # Again once committed: a request in another thread of this process may have cached the old
+    # row between the flush and the commit.
+    users = session.info.pop("principals_changed", None)
+    if users and has_app_context() and "civic_principals" in current_app.extensions:
+        current_app.extensions["civic_principals"].forget_users(users)
+
+
 @login_manager.request_loader
 def _load_bearer_user(req):
     from civic.accounts.models import User
@@ -76,12 +176,18 @@ def _load_bearer_user(req):
     token = bearer_token()
     if token is None:
         return None
-    # Every API request passes here: one Core query (no ORM row processing), and the User is
-    # attached to the session from that row without loading it again
-    # (make_transient_to_detached, SQLAlchemy's documented way to use already-fetched rows).
-    # Core execution on the session's connection (same transaction): the ORM execute path would
-    # add its compile-state bookkeeping to every API request for a plain row.
-    row = db.session.connection().execute(_token_statement(), {"h": hash_token(token)}).mappings().first()
+    # Every API request passes here.  From the principal cache, or with one Core query on the
+    # session's connection (the ORM execute path would add its compile-state bookkeeping for a
+    # plain row); either way the User is attached to the session from that row without loading it
+    # again (make_transient_to_detached, SQLAlchemy's documented way to use already-fetched rows).
+    token_hash = hash_token(token)
+    cache = principals()
+    row = cache.get(cache.tokens, token_hash)
+    if row is None:
+        found = db.session.connection().execute(_token_statement(), {"h": token_hash}).mappings().first()
+        row = dict(found) if found is not None else None
+        if row is not None and row["_revoked_at"] is None:
+            cache.put(cache.tokens, token_hash, row)
     if row is None:
         raise Unauthenticated("登录凭证无效，请重新登录", code="token_invalid")
     if row["_revoked_at"] is not None:
@@ -118,8 +224,13 @@ def _attach_user(User, row):
     """A persistent User built from an already-fetched row, without a second query."""
     from sqlalchemy.orm import make_transient_to_detached
 
-    user = User(**{key: row[name] for key, name in _user_keys(User)})
-    make_transient_to_detached(user)  # "as though freshly loaded from a query"
+    # Filled the way SQLAlchemy's own loader fills a row's instance (straight into its __dict__,
+    # no attribute events), then marked persistent-and-detached, "as though freshly loaded".
+    user = sa.orm.attributes.manager_of_class(User).new_instance()
+    values = user.__dict__
+    for key, name in _user_keys(User):
+        values[key] = row[name]
+    make_transient_to_detached(user)
     db.session.add(user)
     return user
 
