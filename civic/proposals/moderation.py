@@ -148,6 +148,11 @@ def _require_moderator(user, item: Item) -> None:
         raise Forbidden("不能审核自己发布的内容", code="own_content")
 
 
+def _open_appeal(rec: ModeratedItem) -> ModerationAppeal | None:
+    return db.session.scalar(sa.select(ModerationAppeal).where(
+        ModerationAppeal.moderated_item_id == rec.id, ModerationAppeal.outcome.is_(None)))
+
+
 def decide(user, item_type: str, item_id: int, action: str, reason: str | None = None) -> ModeratedItem:
     """A moderator approves, hides or rejects an item (the queue's three verbs).
 
@@ -155,6 +160,7 @@ def decide(user, item_type: str, item_id: int, action: str, reason: str | None =
         reason (Chinese, up to 500 characters), which the author is told.
     :raises Forbidden: ``not_a_moderator``; ``own_content`` (nobody moderates their own content).
     :raises Conflict: ``moderation_transition_invalid`` (e.g. approving a rejected item);
+        ``appeal_pending`` (the author's appeal is decided first, by :func:`decide_appeal`);
         ``phase_forbids_action`` from the kind.
     :raises ValidationFailed: ``text_required`` for a missing reason.
     """
@@ -164,6 +170,10 @@ def decide(user, item_type: str, item_id: int, action: str, reason: str | None =
     _require_moderator(user, item)
     item.kind.check(item.obj, "moderate")
     sources, to_state, needs_reason = TRANSITIONS[action]
+    if _open_appeal(item.record) is not None:
+        # The author's one appeal is decided by decide_appeal, by another moderator: a new decision
+        # here would settle it without that review (or leave it open for ever).
+        raise Conflict("作者已就该内容提出申诉，请先由其他审核人员处理申诉", code="appeal_pending")
     if item.record.state not in sources:
         raise Conflict("该内容当前状态不允许此操作", code="moderation_transition_invalid",
                        details={"state": item.record.state, "action": action})
@@ -437,6 +447,7 @@ def options(user, item_type: str, item_id: int) -> dict:
 
         {"own_content": bool,            # nobody moderates their own content
          "actions": [{"action", "name", "to_state", "needs_reason"}],  # TRANSITIONS from the state
+                                         # (none while an appeal is open)
          "blocked": str | None,          # the kind's message when its phase allows no moderation
          "appeal_open": bool,            # an appeal awaits a decision
          "same_moderator": bool,         # ...and ``user`` made the decision appealed against
@@ -453,8 +464,10 @@ def options(user, item_type: str, item_id: int) -> dict:
         if exc.code != "own_content":
             raise
         own = True
+    appeal = db.session.scalar(sa.select(ModerationAppeal).where(ModerationAppeal.moderated_item_id == rec.id))
+    appeal_open = appeal is not None and appeal.outcome is None
     actions, blocked = [], None
-    if not own:
+    if not own and not appeal_open:  # decide() refuses while an appeal is open
         try:
             item.kind.check(item.obj, "moderate")
         except Conflict as exc:
@@ -462,8 +475,6 @@ def options(user, item_type: str, item_id: int) -> dict:
         else:
             actions = [{"action": a, "name": ACTION_NAMES[a], "to_state": to, "needs_reason": needs}
                        for a, (sources, to, needs) in TRANSITIONS.items() if rec.state in sources]
-    appeal = db.session.scalar(sa.select(ModerationAppeal).where(ModerationAppeal.moderated_item_id == rec.id))
-    appeal_open = appeal is not None and appeal.outcome is None
     same = appeal_open and _same_moderator(rec, user)
     return {"own_content": own, "actions": actions, "blocked": blocked, "appeal_open": appeal_open,
             "same_moderator": same, "may_decide_appeal": appeal_open and not own and not same}

@@ -74,8 +74,12 @@ class RosterById(MethodView):
     @require("staff", "admin")
     @blp.response(200, schemas.RosterSummarySchema)
     def get(self, roster_id):
-        """业主名册（版本、状态、公布日期、户数与总面积）"""
-        return roster.roster_summary(roster.get_roster(roster_id))
+        """业主名册（版本、状态、公布日期、户数与总面积）
+
+        For the owners' committee and the street centre covering the roster's compound, and
+        administrators.  Errors: 404 ``roster_not_found``; 403 ``not_owners_committee``.
+        """
+        return roster.roster_summary(roster.roster_for_reader(roster_id, current_actor()))
 
 
 @blp.route("/rosters/<int:roster_id>/units")

@@ -180,7 +180,7 @@ def test_the_appeal_goes_to_the_other_moderator(app, demo):
     page = zhou.get(url).text
     assert "申诉须由作出原决定以外的审核人员处理" in page and 'id="appeal-form"' not in page
     assert "没有商家信息，请复核" in page and 'id="item-reason">含有商家联系方式<' in page
-    assert 'id="appeal-pending-note"' in page  # the decision forms say they do not settle the appeal
+    assert 'id="appeal-pending-note"' in page and 'id="act-hide"' not in page  # the appeal comes first
     r = zhou.post(f"{url}/appeal", data={"outcome": "overturned", "csrf_token": ztok})
     assert r.status_code == 403 and "申诉须由作出原决定以外的审核人员处理" in r.text  # the service agrees
 

@@ -92,6 +92,12 @@ def test_appeal_once_decided_by_a_different_moderator(world):
     again = world.client.post(f"{API}/moderation/idea/{idea['id']}/appeal", json={"text": "再申诉"},
                               headers=world.h[world.author])
     assert again.status_code == 409 and again.json["error"]["code"] == "already_appealed"
+    # While the appeal is open no new decision settles it: not by the moderator appealed against
+    # (who could otherwise re-hide and dodge the review), nor by another.
+    for who in (world.mod, world.head):
+        r = world.client.post(f"{API}/moderation/idea/{idea['id']}/decisions", json={"action": "approve"},
+                              headers=world.h[who])
+        assert r.status_code == 409 and r.json["error"]["code"] == "appeal_pending"
     same = world.client.post(f"{API}/moderation/idea/{idea['id']}/appeal/decision", json={"outcome": "overturned"},
                              headers=world.h[world.mod])
     assert same.status_code == 403 and same.json["error"]["code"] == "same_moderator"

@@ -127,6 +127,7 @@ def test_options_send_the_appeal_to_another_moderator(world, waiting):
     assert (mine["appeal_open"], mine["same_moderator"], mine["may_decide_appeal"]) == (True, True, False)
     other = moderation.options(world.head, "idea", waiting["appealed"])
     assert (other["appeal_open"], other["same_moderator"], other["may_decide_appeal"]) == (True, False, True)
+    assert mine["actions"] == other["actions"] == []  # decide() refuses until the appeal is decided
     # After an automatic hide nobody made the decision: any moderator may decide an appeal.
     _post(world, world.author, f"/moderation/idea/{waiting['reported']}/appeal", {"text": "不是广告"})
     assert moderation.options(world.mod, "idea", waiting["reported"])["may_decide_appeal"] is True

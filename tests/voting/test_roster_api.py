@@ -84,3 +84,17 @@ def test_other_compounds_committee_cannot_build_roster(client, factory):
     st, body = api(client, "post", "/api/v1/rosters", factory.token(staff(factory, oc, "head")),
                    json={"place_id": comp.compound.id})
     assert (st, body["error"]["code"]) == (403, "not_owners_committee")
+
+
+def test_a_roster_summary_is_read_only_within_the_rosters_compound(client, factory):
+    comp = Compound(factory)
+    rid = api(client, "post", "/api/v1/rosters", factory.token(comp.head), json={"place_id": comp.compound.id})[1]["roster"]["id"]
+    st, body = api(client, "get", f"/api/v1/rosters/{rid}", factory.token(comp.member))
+    assert (st, body["units"], body["area"]) == (200, 6, "535.85")
+    # A property company serving another compound, and an owner, read nothing of it.
+    other = factory.ladder()
+    pc = factory.org("property_company", [other["compound"]])
+    st, body = api(client, "get", f"/api/v1/rosters/{rid}", factory.token(staff(factory, pc, "head")))
+    assert (st, body["error"]["code"]) == (403, "not_owners_committee")
+    assert api(client, "get", f"/api/v1/rosters/{rid}", factory.token(comp.a))[0] == 403
+    assert api(client, "get", "/api/v1/rosters/999999", factory.token(comp.member))[0] == 404
