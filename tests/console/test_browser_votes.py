@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.browser import ARTIFACTS, chromium, needs_chromium, served
+from tests.console.test_browser import login
 
 pytestmark = needs_chromium
 SHOTS = ARTIFACTS / "console"
-PASSWORD = "civic-demo-2026"
 UNIT = "C-BJHY-3-1203"
 
 
@@ -30,13 +30,6 @@ def demo(app):
     commit()
     return summary
 
-
-def login(page, base, username):
-    page.goto(f"{base}/console/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/console/")
 
 
 def _as_if_notice_period_ran(vote_id: int) -> None:
