@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from civic.core.db import UTCDateTime, utcnow
 from civic.core.errors import BadRequest, Conflict
+from civic.core.jobs import periodic
 from civic.extensions import db
 
 HEADER = "Idempotency-Key"
@@ -136,6 +137,10 @@ def store(response: Response) -> None:
     if info is None or response.status_code >= 400 or response.direct_passthrough:
         return
     scope, key, method_path, fp = info
+    # A record of this key past TTL no longer answers (see _lookup): the key may serve again.
+    db.session.execute(sa.delete(IdempotencyRecord).where(
+        IdempotencyRecord.scope == scope, IdempotencyRecord.key == key,
+        IdempotencyRecord.method_path == method_path, IdempotencyRecord.created_at <= utcnow() - TTL))
     db.session.add(
         IdempotencyRecord(
             scope=scope,
@@ -163,3 +168,11 @@ def replay_after_race(info) -> Response | None:
         raise Conflict("同一 Idempotency-Key 已用于内容不同的请求", code="idempotency_key_reused",
                        details={"key": key})
     return _replay(rec)
+
+
+@periodic("core.purge_idempotency", hour=3, minute=20)
+def purge_expired(now: dt.datetime | None = None) -> int:
+    """Daily at 03:20 Asia/Shanghai: delete stored responses older than :data:`TTL` (48 h); they
+    answer no retry any more and hold whole response bodies.  Returns how many were deleted."""
+    cutoff = (now or utcnow()) - TTL
+    return db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= cutoff)).rowcount

@@ -194,17 +194,6 @@ def audit_entries(cid, action=None):
     return [e for e in audit.entries_for("complaint", cid) if action is None or e.action == action]
 
 
-def drain() -> None:
-    """Run queued jobs now: in-process they already ran; with Redis, an RQ burst in this process
-    (the same app context and session as the test)."""
-    from civic.core.jobs import redis_connection, rq_queue, uses_rq
-
-    if uses_rq():
-        from rq import SimpleWorker
-
-        SimpleWorker([rq_queue()], connection=redis_connection()).work(burst=True, logging_level="WARNING")
-
-
 def file_case(w, category="noise", *, now, place=None, resident=None, photos=None):
     """A case filed through the service at a chosen time (the clock seam), committed."""
     from civic.complaints.service import Intake, submit

@@ -14,7 +14,7 @@ from civic.core.db import commit, utcnow
 from civic.extensions import db
 from civic.proposals import deliberation as svc
 from tests.deliberation.conftest import notifications, photo
-from tests.proposals.conftest import drain_jobs
+from tests.jobs import drain
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_overdue_flagged_by_the_0130_job(world, resolution):
     at = dt.datetime(2026, 3, 2, 1, 30, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(dt.UTC)
     ran = jobs.tick(at)
     commit()
-    drain_jobs()  # with Redis the tick hands the job to RQ
+    drain()  # with Redis the tick hands the job to RQ
     db.session.expire_all()
     assert "deliberation_overdue" in ran
     db_items = svc.action_items(resolution.id)

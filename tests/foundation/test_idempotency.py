@@ -18,6 +18,7 @@ from civic.core.audit import AuditEntry, record
 from civic.core.auth import current_actor
 from civic.core.idempotency import IdempotencyRecord
 from civic.extensions import db
+from tests.jobs import drain
 
 KEY = {"Idempotency-Key": "4f1c0c8e-retry-1"}
 
@@ -144,3 +145,39 @@ def test_many_concurrent_otp_requests_with_one_key_send_one_code(app, serve, cap
     assert len({r[1] for r in results}) == 1
     assert _count(OtpChallenge) == 1
     assert sum(m.getMessage().startswith("DEV SMS to 13900000001") for m in caplog.records) == 1
+
+
+def _age_records(hours: int) -> None:
+    import datetime as dt
+
+    from civic.core.db import commit, utcnow
+
+    db.session.execute(sa.update(IdempotencyRecord).values(created_at=utcnow() - dt.timedelta(hours=hours)))
+    commit()
+
+
+def test_a_key_past_48_hours_serves_a_new_request(client):
+    assert client.post("/api/v1/auth/otp", json={"phone": "13900000001"}, headers=KEY).status_code == 202
+    _age_records(49)
+    # Past the TTL the first response answers no more, and the key is free for a new request.
+    resp = client.post("/api/v1/auth/otp", json={"phone": "13900000002"}, headers=KEY)
+    assert resp.status_code == 202 and "Idempotent-Replayed" not in resp.headers
+    assert _count(OtpChallenge) == 2 and _count(IdempotencyRecord) == 1
+    again = client.post("/api/v1/auth/otp", json={"phone": "13900000002"}, headers=KEY)
+    assert again.headers["Idempotent-Replayed"] == "true" and again.data == resp.data
+
+
+def test_the_daily_purge_deletes_only_records_past_48_hours(client):
+    import datetime as dt
+
+    from civic.core import jobs
+    from civic.core.db import utcnow
+
+    client.post("/api/v1/auth/otp", json={"phone": "13900000001"}, headers={"Idempotency-Key": "old"})
+    _age_records(49)
+    client.post("/api/v1/auth/otp", json={"phone": "13900000002"}, headers={"Idempotency-Key": "new"})
+    # 03:20 Asia/Shanghai is 19:20 UTC the day before.
+    at = (utcnow() + dt.timedelta(days=1)).replace(hour=19, minute=20, second=0, microsecond=0)
+    assert "core.purge_idempotency" in jobs.tick(at)
+    drain()
+    assert db.session.scalars(sa.select(IdempotencyRecord.key)).all() == ["new"]

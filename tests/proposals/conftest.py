@@ -85,14 +85,3 @@ def world(factory, app):
     return World(factory, app.test_client())
 
 
-def drain_jobs() -> None:
-    """Run queued RQ jobs to completion (Redis runs); in-process runs already ran them after commit."""
-    from flask import current_app
-
-    if not current_app.config.get("REDIS_URL"):
-        return
-    from rq import SimpleWorker
-
-    from civic.core.jobs import QUEUE_NAME, redis_connection
-
-    SimpleWorker([QUEUE_NAME], connection=redis_connection()).work(burst=True, logging_level="WARNING")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from civic.core.notifications import Notification
 from civic.extensions import db
 from civic.proposals.models import SupportEvent
-from tests.proposals.conftest import drain_jobs
+from tests.jobs import drain
 
 API = "/api/v1"
 
@@ -235,7 +235,7 @@ def test_adoption_status_change_notifies_author_and_supporters_once(world, caplo
     r = world.client.post(f"{API}/ideas/{idea['id']}/implementation/status", json={"status": "in_progress"},
                           headers=world.h[world.head])
     assert r.status_code == 200
-    drain_jobs()
+    drain()
     for user in (world.author, world.neighbour):
         kinds = [n["kind"] for n in world.notifications(user)]
         assert kinds.count("implementation_status") == 1 and kinds.count("idea_adopted") == 1

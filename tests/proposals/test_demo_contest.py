@@ -13,7 +13,8 @@ from civic.core.db import commit
 from civic.demo import load_demo
 from civic.extensions import db
 from civic.proposals.models import Contest
-from tests.proposals.conftest import drain_jobs, phases_at
+from tests.jobs import drain
+from tests.proposals.conftest import phases_at
 
 API = "/api/v1"
 
@@ -106,7 +107,7 @@ def test_demo_contest_from_submission_to_a_winner_carried_out(app, factory, shar
     done = client.post(f"{API}/ideas/{winner}/implementation/status", json={"status": "completed"},
                        headers=h["pc_sm_sun"]).json
     assert done["status"] == "completed" and done["milestones"][0]["progress"] == 100
-    drain_jobs()
+    drain()
     for who in ("zhang_san", "zhao_liu", "sun_qi", "wang_wu", "li_si"):
         kinds = [n["kind"] for n in client.get(f"{API}/me/notifications?limit=50", headers=h[who]).json["items"]]
         assert kinds.count("implementation_status") == 2 and "idea_adopted" in kinds, (who, kinds)

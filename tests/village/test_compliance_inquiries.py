@@ -7,19 +7,7 @@ import datetime as dt
 
 from civic.core.db import SHANGHAI, commit
 from civic.extensions import db
-
-
-def _drain() -> None:
-    """With Redis, jobs went to RQ: run a real RQ worker (no fork) until the queue is empty."""
-    from flask import current_app
-
-    if current_app.config.get("REDIS_URL"):
-        from rq import SimpleWorker
-
-        from civic.core.jobs import QUEUE_NAME, redis_connection
-
-        SimpleWorker([QUEUE_NAME], connection=redis_connection()).work(burst=True)
-        db.session.expire_all()
+from tests.jobs import drain
 
 
 def _rows(client, vil, on, period=None):
@@ -68,7 +56,7 @@ def test_daily_job_tells_each_street_centre_member_once_through_the_outbox(clien
     assert ("finance.accounts", "2026-01") in overdue
     at = dt.datetime.combine(today, dt.time(1, 5), tzinfo=SHANGHAI)
     assert "village.flag_overdue" in tick(at)
-    _drain()
+    drain()
     for member in (vil["wang"], deputy):
         notes = _messages(member)
         assert {(n.payload["item_code"], n.payload["period"]) for n in notes} == overdue
@@ -77,7 +65,7 @@ def test_daily_job_tells_each_street_centre_member_once_through_the_outbox(clien
         assert all(n.sent_at is not None and n.attempts == 1 for n in notes)
     assert _messages(vil["jin"]) == [] and _messages(vil["hua"]) == []
     tick(at + dt.timedelta(days=1))
-    _drain()
+    drain()
     assert len(_messages(vil["wang"])) == len(overdue)
 
 
@@ -86,7 +74,7 @@ def test_overdue_notices_reach_the_staff_inbox(client, vil):
 
     assert flag_overdue() > 0
     commit()
-    _drain()
+    drain()
     r = client.get("/api/v1/me/notifications?limit=100", headers=vil["h_wang"])
     assert r.status_code == 200, r.json
     assert "测试村「村集体财务收支情况」2026-01 逾期未公开" in [n["title"] for n in r.json["items"]]
@@ -134,7 +122,7 @@ def test_unanswered_inquiry_after_fifteen_days_shows_to_supervision_and_town(cli
         assert [i["id"] for i in client.get("/api/v1/villages/V-T/inquiries?overdue=true", headers=vil[h]).json] == [inq["id"]]
     flag_overdue()
     commit()
-    _drain()
+    drain()
     assert [(n.template, n.payload["inquiry_id"], n.status) for n in _messages(vil["jin"])] == [
         ("village_inquiry_overdue", inq["id"], "sent")]
     assert "village_inquiry_overdue" in [n.template for n in _messages(vil["wang"])]
