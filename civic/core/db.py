@@ -8,6 +8,7 @@ worker ever sees a half-written row.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
@@ -122,3 +123,22 @@ def commit() -> None:
 
 def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
+
+
+# --- reads for reporting -------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def reporting_session():
+    """A read-only session for reporting queries (dashboards, exports) on the read replica when
+    ``CIVIC_DATABASE_READ_URL`` is set (the SQLAlchemy bind ``replica``), else the request's own
+    session.  A streaming replica may lag the primary by a moment: use it only where figures a few
+    seconds old are fine, never to read back what the same request wrote.
+
+    Yields a :class:`~sqlalchemy.orm.Session`; the replica session is closed afterwards (its
+    transaction rolled back: it never writes)."""
+    engine = db.engines.get("replica")
+    if engine is None:
+        yield db.session
+        return
+    with Session(bind=engine) as session:
+        yield session
