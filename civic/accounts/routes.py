@@ -113,11 +113,17 @@ class PasswordChange(MethodView):
     @blp.arguments(schemas.PasswordChangeSchema)
     @blp.response(204)
     def post(self, data):
-        """修改密码（工作人员）
+        """修改密码（工作人员）；其他设备上的登录随之失效
 
-        Errors: 401 ``invalid_credentials``; 422 ``password_weak``.
+        Every other bearer token and console session of the user is revoked; the token (or console
+        session) that made the change stays.  Errors: 401 ``invalid_credentials``; 422 ``password_weak``.
         """
-        service.change_password(current_actor(), data["old_password"], data["new_password"])
+        from flask import session
+
+        from civic.core.auth import SESSION_TOKEN
+
+        service.change_password(current_actor(), data["old_password"], data["new_password"],
+                                keep_token=bearer_token() or session.get(SESSION_TOKEN))
         return None
 
 

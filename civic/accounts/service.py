@@ -129,12 +129,23 @@ def check_password(username: str, password: str) -> User:
     return user
 
 
-def change_password(user: User, old: str, new: str) -> None:
+def change_password(user: User, old: str, new: str, *, keep_token: str | None = None) -> int:
+    """Change a staff member's password and end every other login: all of the user's bearer tokens
+    and console sessions are revoked except ``keep_token`` (the raw token of the session or client
+    that made the change).  Returns how many were revoked.
+
+    :raises Unauthenticated: ``invalid_credentials`` (wrong old password).
+    :raises ValidationFailed: from :func:`validate_password`.
+    """
+    from civic.core.auth import revoke_user_tokens
+
     if not user.password_hash or not check_password_hash(user.password_hash, old):
         raise Unauthenticated("原密码错误", code="invalid_credentials")
     validate_password(new)
     user.password_hash = hash_password(new)
-    audit.record("auth.password_changed", "user", user.id, actor=user)
+    revoked = revoke_user_tokens(user.id, keep=keep_token)
+    audit.record("auth.password_changed", "user", user.id, actor=user, data={"logins_ended": revoked})
+    return revoked
 
 
 # --- WeChat mini-program -------------------------------------------------------------------------

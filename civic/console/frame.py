@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
 
 from civic.accounts import service as accounts
 from civic.console.blueprint import bp, safe_next, see_other, staff_page
 from civic.core import audit
-from civic.core.auth import acting_memberships
+from civic.core.auth import SESSION_TOKEN, acting_memberships, end_session, start_session
 from civic.core.errors import CivicError, Forbidden, ValidationFailed
 from civic.extensions import limiter
 
@@ -34,7 +34,7 @@ def login_post():
     except CivicError as exc:  # the form again, with the message (the failed try is already logged)
         return render_template("console/login.html", next=request.form.get("next", ""),
                                error=exc.message, username=request.form.get("username", "")), exc.status
-    login_user(user)
+    start_session(user, session)
     audit.record("auth.login", "user", user.id, actor=user, data={"via": "console"})
     return see_other_url(safe_next(request.form.get("next")))
 
@@ -49,7 +49,7 @@ def logout():
     if current_user.is_authenticated:
         audit.record("auth.logout", "user", current_user.id, actor=current_user._get_current_object(),
                      data={"via": "console"})
-    logout_user()
+    end_session(session)
     return see_other("console.login")
 
 
@@ -74,5 +74,5 @@ def password_post(user):
     new = request.form.get("new", "")
     if new != request.form.get("confirm", ""):
         raise ValidationFailed("两次输入的新密码不一致", code="password_mismatch")
-    accounts.change_password(user, request.form.get("old", ""), new)
+    accounts.change_password(user, request.form.get("old", ""), new, keep_token=session.get(SESSION_TOKEN))
     return redirect(url_for("console.password", done=1), code=303)

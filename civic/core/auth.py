@@ -69,12 +69,61 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+def revoke_user_tokens(user_id: int, *, keep: str | None = None) -> int:
+    """Revoke every live token (API and console sessions) of a user, except the token ``keep``
+    (raw) — e.g. after a password change the device that changed it stays logged in.  Refused at
+    once by this process, within ``AUTH_CACHE_SECONDS`` by the others.  Returns how many."""
+    from civic.accounts.models import ApiToken
+
+    stmt = sa.update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    if keep:
+        stmt = stmt.where(ApiToken.token_hash != hash_token(keep))
+    n = db.session.execute(stmt.values(revoked_at=utcnow())).rowcount
+    principals().forget_users([user_id])
+    return n
+
+
+SESSION_TOKEN = "civic_token"  # key in the console's signed session cookie
+
+
+def start_session(user, session) -> None:
+    """Log ``user`` in to a cookie session (the staff console): a fresh session (nothing carried over
+    from before the login: no fixation, a new CSRF secret) holding a server-side token
+    (:func:`issue_token`, label ``console``), so that logout and a password change end it
+    everywhere — a signed cookie alone would stay valid for anyone who kept a copy."""
+    from flask_login import login_user
+
+    session.clear()
+    token, _ = issue_token(user, label="console")
+    login_user(user)
+    session[SESSION_TOKEN] = token
+
+
+def end_session(session) -> None:
+    """Log out of a cookie session: its token is revoked and the session emptied."""
+    from flask_login import logout_user
+
+    token = session.get(SESSION_TOKEN)
+    if token:
+        revoke_token(token)
+    logout_user()
+    session.clear()
+
+
 @login_manager.user_loader
 def _load_session_user(user_id: str):
-    from civic.accounts.models import User
+    # The cookie names the user; its token must still be live (not revoked by a logout or a password
+    # change, not expired) and belong to that user.  Otherwise the visitor is simply not logged in.
+    from flask import session
 
-    user = db.session.get(User, int(user_id))
-    return user if user and user.active else None
+    token = session.get(SESSION_TOKEN)
+    if not token:
+        return None
+    try:
+        user = _user_for_token(hash_token(token))
+    except Unauthenticated:
+        return None
+    return user if str(user.id) == user_id else None
 
 
 class PrincipalCache:
@@ -171,16 +220,21 @@ def _principals_after_commit(session):
 
 @login_manager.request_loader
 def _load_bearer_user(req):
-    from civic.accounts.models import User
-
     token = bearer_token()
     if token is None:
         return None
+    return _user_for_token(hash_token(token))
+
+
+def _user_for_token(token_hash: str):
+    """The active user a live token belongs to.
+    :raises Unauthenticated: ``token_invalid``, ``token_revoked``, ``token_expired``, ``account_disabled``."""
+    from civic.accounts.models import User
+
     # Every API request passes here.  From the principal cache, or with one Core query on the
     # session's connection (the ORM execute path would add its compile-state bookkeeping for a
     # plain row); either way the User is attached to the session from that row without loading it
     # again (make_transient_to_detached, SQLAlchemy's documented way to use already-fetched rows).
-    token_hash = hash_token(token)
     cache = principals()
     row = cache.get(cache.tokens, token_hash)
     if row is None:

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from tests.console.helpers import console_login, csrf_token
+
 
 def _token(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
@@ -18,9 +20,7 @@ def browser_client(app):
 
 
 def login(c, username, password="test-pass-123"):
-    tok = _token(c.get("/console/login").text)
-    r = c.post("/console/login", data={"username": username, "password": password, "csrf_token": tok})
-    return r, tok
+    return console_login(c, username, password)
 
 
 def test_anonymous_is_sent_to_login(browser_client):
@@ -128,3 +128,43 @@ def test_bad_pasted_rows_are_refused_by_row(text, code):
     with pytest.raises(ValidationFailed) as exc:
         parse_pasted_lines(text, "income")
     assert exc.value.code == code
+
+
+def _cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_a_copy_of_the_session_cookie_is_dead_after_logout(app, factory):
+    factory.staff(username="pc_copy")
+    c = app.test_client()
+    _, tok = login(c, "pc_copy")
+    saved = _cookie(c)
+    assert c.post("/console/logout", data={"csrf_token": tok}).status_code == 303
+    thief = app.test_client()
+    thief.set_cookie("session", saved)
+    r = thief.get("/console/")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/console/login")
+
+
+def test_a_password_change_ends_every_other_login_but_this_one(app, client, factory):
+    user = factory.staff(username="pc_pw")
+    api_headers = factory.token(user)
+    here, other = app.test_client(), app.test_client()
+    _, tok = login(here, "pc_pw")
+    login(other, "pc_pw")
+    assert other.get("/console/").status_code == 200 and client.get("/api/v1/me", headers=api_headers).status_code == 200
+    r = here.post("/console/password", data={"old": "test-pass-123", "new": "new-pass-2026",
+                                             "confirm": "new-pass-2026", "csrf_token": tok})
+    assert r.status_code == 303
+    assert here.get("/console/").status_code == 200  # the session that changed it stays
+    assert other.get("/console/").status_code == 302  # the other browser is logged out
+    assert client.get("/api/v1/me", headers=api_headers).get_json()["error"]["code"] == "token_revoked"
+
+
+def test_login_starts_a_fresh_session_so_an_earlier_csrf_token_is_refused(browser_client, factory):
+    factory.staff(username="pc_fix")
+    before = csrf_token(browser_client.get("/console/login").text)
+    r, after = login(browser_client, "pc_fix")
+    assert r.status_code == 303 and after != before
+    assert browser_client.post("/console/logout", data={"csrf_token": before}).status_code == 400
+    assert browser_client.post("/console/logout", data={"csrf_token": after}).status_code == 303

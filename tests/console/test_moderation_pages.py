@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from civic.core.db import commit
 from civic.extensions import db
+from tests.console.helpers import console_login
 
 PASSWORD = "civic-demo-2026"
 PENDING_TITLE = "垃圾房周边种植爬藤遮挡"
@@ -46,8 +47,7 @@ def _resident(key: str):
 
 def login(app, username):
     c = app.test_client()
-    tok = _token(c.get("/console/login").text)
-    r = c.post("/console/login", data={"username": username, "password": PASSWORD, "csrf_token": tok})
+    r, tok = console_login(c, username, PASSWORD)
     assert r.status_code == 303, r.text
     return c, tok
 

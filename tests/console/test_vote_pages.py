@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from civic.core.db import commit, utcnow
 from civic.extensions import db
+from tests.console.helpers import console_login
 from tests.voting.helpers import PHOTO, Compound
 
 CSV_HEADER = "unit_code,building,area_m2,area_source,developer_status,owners,representative_phone,buyer\n"
@@ -39,8 +40,7 @@ class Console:
 
     def __init__(self, app, username, password="test-pass-123"):
         self.c = app.test_client()
-        self.tok = _token(self.get("/console/login").text)
-        r = self.c.post("/console/login", data={"username": username, "password": password, "csrf_token": self.tok})
+        r, self.tok = console_login(self.c, username, password)
         assert r.status_code == 303, r.text
 
     def get(self, url, **kw):

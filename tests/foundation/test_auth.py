@@ -411,3 +411,16 @@ def test_administrators_pass_every_scope(factory, two_compounds):
     assert require_membership(admin, 12345) is None
 
 
+
+
+def test_password_change_through_the_api_ends_the_other_logins(client, factory, envelope):
+    user = factory.staff(username="pw_api")
+    mine, other = factory.token(user), factory.token(user)
+    r = client.post("/api/v1/auth/password", headers=mine,
+                    json={"old_password": "test-pass-123", "new_password": "another-pass-2026"})
+    assert r.status_code == 204
+    assert client.get("/api/v1/me", headers=mine).status_code == 200
+    envelope(client.get("/api/v1/me", headers=other), 401, "token_revoked")
+    entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "auth.password_changed")).one()
+    assert entry.data == {"logins_ended": 1}
+    assert _login(client, "pw_api", "another-pass-2026").status_code == 200

@@ -1,0 +1,20 @@
+"""Logging in to the console with the Flask test client, as a browser does."""
+
+from __future__ import annotations
+
+import re
+
+
+def csrf_token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def console_login(client, username: str, password: str):
+    """POST the login form with the login page's CSRF token.  Returns ``(response, token)`` where
+    ``token`` is the CSRF token of the session that login started (read from the next page, since a
+    login starts a fresh session), or the login page's token when the login failed."""
+    tok = csrf_token(client.get("/console/login").text)
+    r = client.post("/console/login", data={"username": username, "password": password, "csrf_token": tok})
+    if r.status_code == 303:
+        tok = csrf_token(client.get("/console/").text)
+    return r, tok
