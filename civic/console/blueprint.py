@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from civic.core.api import render_errors_as_pages
 from civic.core.auth import acting_memberships
 from civic.core.db import to_shanghai
 from civic.core.errors import CivicError, Forbidden, Unauthenticated
@@ -112,3 +113,15 @@ def _csrf_error(exc: CSRFError):
 def _not_found(exc):
     err = CivicError("找不到该页面", code="not_found", status=404)
     return render_template("console/error.html", error=err), 404
+
+
+def _error_page(code: str, message: str, details: dict, status: int):
+    """Errors raised before a console view runs (unknown URL, wrong method, rate limit, a value the
+    database cannot hold) as the console's error page (civic.core.api.render_errors_as_pages)."""
+    if status == 404:
+        message = "找不到该页面"
+    err = CivicError(message, code=code, status=status, details=details)
+    return make_response(render_template("console/error.html", error=err), status)
+
+
+render_errors_as_pages(bp.url_prefix, _error_page)

@@ -8,9 +8,10 @@ Every HTTP error (webargs validation, 404, 405, 413, 429, 500...) goes out as::
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import marshmallow as ma
-from flask import jsonify
+from flask import Response, has_request_context, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -46,12 +47,41 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorBodySchema, required=True)
 
 
+# Server-rendered sections (path prefix → renderer): a person in a browser gets the same error as a
+# page of that section instead of the JSON envelope.  See :func:`render_errors_as_pages`.
+PAGE_ERRORS: dict[str, Callable[[str, str, dict, int], Response]] = {}
+
+
+def render_errors_as_pages(prefix: str, render: Callable[[str, str, dict, int], Response]) -> None:
+    """Errors of requests under ``prefix`` (e.g. ``/console``) — including those raised before any
+    view runs: an unknown URL (404), a wrong method (405), a rate limit (429), a value too large for
+    the database (422) — are rendered by ``render(code, message, details, status)``."""
+    PAGE_ERRORS[prefix] = render
+
+
 def envelope(code: str, message: str, details: dict | None = None, status: int = 400, headers=None):
-    resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    """The one error envelope ``{"error": {"code", "message", "details"}}`` with ``status``; as a page
+    for the server-rendered sections registered with :func:`render_errors_as_pages`."""
+    resp = _page(code, message, details or {}, status)
+    if resp is None:
+        resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
     resp.status_code = status
     if headers:
         resp.headers.update(headers)
     return resp
+
+
+def _page(code: str, message: str, details: dict, status: int) -> Response | None:
+    if not PAGE_ERRORS or not has_request_context():
+        return None
+    for prefix, render in PAGE_ERRORS.items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            try:
+                return render(code, message, details, status)
+            except Exception:  # e.g. the database is down: the envelope still answers
+                log.exception("error page for %s failed", request.path)
+                return None
+    return None
 
 
 def _webargs_details(data) -> dict:

@@ -168,3 +168,29 @@ def test_login_starts_a_fresh_session_so_an_earlier_csrf_token_is_refused(browse
     assert r.status_code == 303 and after != before
     assert browser_client.post("/console/logout", data={"csrf_token": before}).status_code == 400
     assert browser_client.post("/console/logout", data={"csrf_token": after}).status_code == 303
+
+
+@pytest.mark.parametrize("method,url,status", [
+    ("get", "/console/no-such-page", 404),
+    ("get", "/console/votes/9223372036854775808", 404),
+    ("get", "/console/cases/-1", 404),
+    ("get", "/console/logout", 405),
+])
+def test_errors_before_any_console_view_are_console_pages(browser_client, factory, method, url, status):
+    factory.staff(username="pc_err")
+    login(browser_client, "pc_err")
+    r = getattr(browser_client, method)(url)
+    assert r.status_code == status and r.mimetype == "text/html"
+    assert 'id="error-message"' in r.text and "{&#34;error&#34;" not in r.text and '"error"' not in r.text
+    api = browser_client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"  # the API keeps JSON
+
+
+def test_the_console_login_rate_limit_is_a_page(app, browser_client, factory):
+    factory.staff(username="pc_many")
+    tok = csrf_token(browser_client.get("/console/login").text)
+    statuses = [browser_client.post("/console/login", data={"username": "pc_many", "password": "wrong-pass",
+                                                           "csrf_token": tok}).status_code for _ in range(11)]
+    assert statuses == [401] * 10 + [429]
+    r = browser_client.post("/console/login", data={"username": "pc_many", "password": "wrong", "csrf_token": tok})
+    assert r.mimetype == "text/html" and "操作过于频繁" in r.text
