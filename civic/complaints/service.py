@@ -27,6 +27,7 @@ from civic.complaints.models import (
     ComplaintReferral,
     ComplaintReporter,
 )
+from civic.complaints.suggest import category_names
 from civic.core import audit
 from civic.core.auth import acting_memberships
 from civic.core.calendar import work_calendar
@@ -290,11 +291,18 @@ def submit(actor, data: Intake, *, now: dt.datetime | None = None) -> IntakeResu
     rule = routing.rule_for(c.district_id, c.category)
     _deadlines(c, rule, now)
     _set_parties(c, place, rule)
-    _apply(c, "route", actor=None, note=f"按“{c.category}”分派规则派单", now=now)
+    _apply(c, "route", actor=None, note=route_note(c.category), now=now)
     duplicates = possible_duplicates(c)
     db.session.flush()
     staged.write_to(media_store())
     return IntakeResult(c, duplicates)
+
+
+def route_note(category: str) -> str:
+    """The note of the system's routing step, read in the case history and the resident's
+    notification: names the category in Chinese (``按“物业服务”分派规则派单``), never its id."""
+    name = category_names().get(category)
+    return f"按“{name}”分派规则派单" if name else "按分派规则派单"
 
 
 def possible_duplicates(c: Complaint) -> list[dict]:

@@ -99,7 +99,8 @@ def _check_place(line: int, row: dict, known_kinds: dict[str, str], report: Impo
             report.error(line, "parent_code", f"上级编码 {parent_code} 不存在（须在本文件前文或已登记）")
             ok = False
     if (parent_code is None or parent_kind is not None) and parent_kind not in PARENT_KINDS[kind]:
-        report.error(line, "parent_code", f"{kind} 不能隶属于 {parent_kind or '顶层'}")
+        report.error(line, "parent_code", f"{service.PLACE_KIND_NAMES[kind]}不能隶属于"
+                                          f"{service.PLACE_KIND_NAMES.get(parent_kind, '顶层')}")
         ok = False
     out = {"line": line, "code": code, "kind": kind, "name": row.get("name"), "parent_code": parent_code}
     if kind == "unit":
@@ -185,7 +186,8 @@ def _check_org(line: int, row: dict, seen: set[str], place_kinds: dict[str, str]
             report.error(line, "covers", f"地点编码 {c} 不存在")
             ok = False
         elif pk not in COVERAGE_KINDS[kind]:
-            report.error(line, "covers", f"{kind} 不能覆盖 {pk}（{c}）")
+            report.error(line, "covers", f"{service.ORGANISATION_KIND_NAMES[kind]}不能覆盖"
+                                         f"{service.PLACE_KIND_NAMES[pk]}（{c}）")
             ok = False
     if ok:
         seen.add(code)

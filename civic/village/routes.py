@@ -138,8 +138,11 @@ class Transitions(MethodView):
     def post(self, data, disclosure_id):
         """提交、退回、审核签字、公开
 
-        409 ``transition_invalid``, ``balance_mismatch`` (details: opening_balance, income, expense,
-        closing_balance, expected_closing); 403 ``supervision_conflict``.
+        Finance disclosures are checked on submit, sign_off and publish: 422 ``balance_required``
+        (details.missing), 409 ``balance_mismatch`` (details in 分: opening_balance, income, expense,
+        closing_balance, expected_closing, difference).  ``return`` needs a reason in ``note`` (422
+        ``note_required``) and is open from submitted and signed_off (the supervision committee
+        withdraws its signature).  409 ``transition_invalid``; 403 ``supervision_conflict``.
         """
         return service.transition(service.get_disclosure(disclosure_id), data["action"], current_actor(),
                                   data.get("note"))

@@ -62,7 +62,8 @@ class CorrectionIn(DisclosurePatch):
 
 class TransitionIn(Strict):
     action = ma.fields.String(required=True, metadata={"description": "submit, return, sign_off, publish"})
-    note = ma.fields.String(load_default=None, allow_none=True)
+    note = ma.fields.String(load_default=None, allow_none=True,
+                            metadata={"description": "审核意见；退回（return）时必填"})
 
 
 class VoucherOut(ma.Schema):

@@ -49,9 +49,14 @@ PUBLIC_STATUSES = ("published", "corrected")
 # The disclosure state machine, declared once: action -> (from statuses, to status, organisation kind
 # that may take it).  A correction is not a transition: it is a new version (see create_correction);
 # publishing that version moves the old one to "corrected".
+# "return" is open from "signed_off" too, so that nothing signed off can be stuck for good: if publish
+# is refused (a row signed off before submit checked the balances, content changed after sign-off) the
+# supervision committee withdraws its signature with a reason and the committee corrects the draft.
+# Only the supervision committee may do it: the committee cannot pull back accounts the supervisors
+# have signed off for the villagers to see (组织法 Art. 32; see :func:`transition`).
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "submit": (("draft", "returned"), "submitted", "village_committee"),
-    "return": (("submitted",), "returned", "village_supervision"),
+    "return": (("submitted", "signed_off"), "returned", "village_supervision"),
     "sign_off": (("submitted",), "signed_off", "village_supervision"),
     "publish": (("signed_off",), "published", "village_committee"),
 }
@@ -641,27 +646,72 @@ def content_hash(d: Disclosure) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _require_balanced(d: Disclosure) -> None:
-    if d.category != "finance":
+def needs_balances(d: Disclosure) -> bool:
+    """True for a finance disclosure: its catalogue item is in the finance category, so it states
+    opening and closing balances that must add up with its lines (组织法 Art. 30: income and
+    expenditure are disclosed; RULES.md §2: what is published is true)."""
+    return d.category == "finance"
+
+
+# What each action refused for unbalanced accounts says it could not do.
+_BALANCE_ACTIONS = {"submit": "不能提交审核", "sign_off": "不能审核签字", "publish": "不能公开"}
+
+
+def check_balances(d: Disclosure, action: str = "publish") -> None:
+    """Refuse a finance disclosure whose balances are missing or do not add up.
+
+    Applied on ``submit`` (so the committee fixes it while it is still a draft), ``sign_off`` and
+    ``publish``: opening balance + income − expense must equal the closing balance, to the 分.
+    Non-finance disclosures pass.  The message states the amounts in 元 (two decimals); the details
+    keep integer 分 (the API's money unit).
+    :raises ValidationFailed: ``balance_required`` (details ``{"missing": [field, ...]}``).
+    :raises Conflict: ``balance_mismatch`` (details in 分: ``opening_balance``, ``income``, ``expense``,
+        ``closing_balance``, ``expected_closing``, ``difference`` = closing − expected).
+    """
+    if not needs_balances(d):
         return
-    if d.opening_balance is None or d.closing_balance is None:
-        raise ValidationFailed("财务公开须填写期初和期末余额", code="balance_required")
+    refused = _BALANCE_ACTIONS.get(action, "不能继续")
+    missing = [k for k in ("opening_balance", "closing_balance") if getattr(d, k) is None]
+    if missing:
+        names = "和".join({"opening_balance": "期初余额", "closing_balance": "期末余额"}[k] for k in missing)
+        raise ValidationFailed(f"财务公开须填写{names}，{refused}", code="balance_required",
+                               details={"missing": missing})
     t = totals(d)
     if not t["balanced"]:
-        raise Conflict("期初余额 + 收入 − 支出 ≠ 期末余额，不能公开", code="balance_mismatch", details={
-            "opening_balance": d.opening_balance, "income": t["income"], "expense": t["expense"],
-            "closing_balance": d.closing_balance, "expected_closing": t["expected_closing"],
-            "difference": d.closing_balance - t["expected_closing"]})
+        diff = d.closing_balance - t["expected_closing"]
+        raise Conflict(
+            f"期初余额 {fen_to_yuan(d.opening_balance)} 元 + 收入 {fen_to_yuan(t['income'])} 元 − 支出 "
+            f"{fen_to_yuan(t['expense'])} 元 = 应有期末余额 {fen_to_yuan(t['expected_closing'])} 元，填报的期末余额 "
+            f"{fen_to_yuan(d.closing_balance)} 元比应有的{'多' if diff > 0 else '少'} {fen_to_yuan(abs(diff))} 元，"
+            f"{refused}",
+            code="balance_mismatch", details={
+                "opening_balance": d.opening_balance, "income": t["income"], "expense": t["expense"],
+                "closing_balance": d.closing_balance, "expected_closing": t["expected_closing"],
+                "difference": diff})
 
 
 def transition(d: Disclosure, action: str, actor, note: str | None = None) -> Disclosure:
     """Move a disclosure through :data:`TRANSITIONS` (draft → submitted → signed_off → published;
-    submitted → returned → submitted).
+    submitted or signed_off → returned → submitted).
 
     The committee drafts, submits and publishes; the supervision committee returns or signs off
     (组织法 Art. 32).  Publishing a correction marks the version it supersedes ``corrected``.
-    :raises ValidationFailed: ``action_unknown``.  :raises Conflict: ``transition_invalid``,
-        ``balance_mismatch`` (publish; details: the figures), ``content_changed``.
+
+    Finance disclosures are checked on submit, sign-off and publish (:func:`check_balances`), so an
+    unbalanced account is caught while the committee can still edit it.  No state is a dead end:
+    should publish still be refused after sign-off, the supervision committee returns the disclosure
+    (withdrawing its signature: ``signed_off_by_id``/``signed_off_at`` are cleared, the audit log keeps
+    the sign-off) and the committee corrects and resubmits it.  Only the supervision committee may
+    return a signed-off disclosure: the committee alone could otherwise hold back accounts the
+    supervisors have approved for villagers to see; a committee that sits on a signed-off disclosure
+    shows as overdue to the town (:func:`street_overview`).
+
+    ``note``: the review note; required to return (the committee must know what to fix), optional
+    on sign-off, kept in the audit log for every action.
+    :raises ValidationFailed: ``action_unknown``, ``note_required`` (return without a reason),
+        ``balance_required`` (finance; submit, sign_off, publish).
+    :raises Conflict: ``transition_invalid``, ``balance_mismatch`` (finance; submit, sign_off,
+        publish; details: the figures in 分), ``content_changed`` (publish).
     :raises Forbidden: ``not_village_committee``, ``not_village_supervision``, ``supervision_conflict``.
     """
     if action not in TRANSITIONS:
@@ -679,16 +729,23 @@ def transition(d: Disclosure, action: str, actor, note: str | None = None) -> Di
     now = utcnow()
     before = d.status
     if action == "submit":
+        check_balances(d, action)
         d.submitted_at = now
         d.content_hash = content_hash(d)
     elif action == "return":
-        d.review_note = tidy(note or "", 2000) or None
+        reason = tidy(note or "", 2000)
+        if not reason:
+            raise ValidationFailed("退回修改须填写退回理由，村民委员会据此修改", code="note_required",
+                                   details={"action": action, "field": "note"})
+        d.review_note = reason
         d.content_hash = None
+        d.signed_off_by_id = d.signed_off_at = None
     elif action == "sign_off":
+        check_balances(d, action)
         d.signed_off_by_id, d.signed_off_at = actor.id, now
         d.review_note = tidy(note or "", 2000) or None
     elif action == "publish":
-        _require_balanced(d)
+        check_balances(d, action)
         if content_hash(d) != d.content_hash:
             raise Conflict("内容与审核签字时不一致", code="content_changed")
         d.published_at = now

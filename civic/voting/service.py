@@ -199,7 +199,7 @@ def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> 
     vote = get_vote(vote_id)
     org = acting_org(actor, vote.scope_place_id, org_kinds=t.org_kinds, roles=t.roles)
     if vote.state not in t.source:
-        raise Conflict(f"表决处于“{vote.state}”阶段，不能{t.label}", code="transition_not_allowed",
+        raise Conflict(f"表决处于“{STATE_NAMES[vote.state]}”阶段，不能{t.label}", code="transition_not_allowed",
                        details={"state": vote.state, "action": action})
     now = utcnow()
     data: dict = {"from": vote.state, "to": t.target}

@@ -130,3 +130,13 @@ def test_a_real_rq_worker_sends_the_outbox(app, client, w):
     rows = outbox(w.resident.id)
     assert [(n.payload["status"], n.status, n.attempts) for n in rows] == [
         ("routed", "sent", 1), ("acknowledged", "sent", 1)]
+
+
+def test_route_note_names_the_category_in_chinese(client, w):
+    cid = post_case(client, w.rh, category="property_service", place_id=w.units[0].id).get_json()["id"]
+    hist = client.get(f"/api/v1/complaints/{cid}/history", headers=w.rh).get_json()
+    assert [(h["action"], h["note"]) for h in hist if h["action"] == "route"] == [("route", "按“物业服务”分派规则派单")]
+    drain()
+    routed = outbox(w.resident.id)[0]
+    assert (routed.payload["status"], routed.payload["note"]) == ("routed", "按“物业服务”分派规则派单")
+    assert "property_service" not in routed.title + str(routed.payload)

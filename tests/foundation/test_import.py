@@ -73,6 +73,8 @@ def test_bad_places_csv_via_endpoint_lists_every_bad_row_and_writes_nothing(clie
     assert err["code"] == "import_invalid"
     assert {(e["line"], e["column"]) for e in err["details"]["errors"]} == EXPECTED
     assert all(e["reason"] for e in err["details"]["errors"])
+    reasons = {(e["line"], e["column"]): e["reason"] for e in err["details"]["errors"]}
+    assert reasons[(11, "parent_code")] == "户不能隶属于小区"  # kinds by their Chinese names
     assert _counts() == before
 
 
@@ -128,6 +130,8 @@ def test_organisations_csv_with_bad_rows_writes_nothing(client, factory, runner,
     assert resp.status_code == 422
     assert {(e["line"], e["column"]) for e in resp.get_json()["error"]["details"]["errors"]} == {
         (3, "covers"), (4, "kind"), (5, "covers"), (6, "code")}
+    reasons = {(e["line"], e["column"]): e["reason"] for e in resp.get_json()["error"]["details"]["errors"]}
+    assert reasons[(3, "covers")] == "公安不能覆盖小区（C-1）"
     assert _counts() == before
 
 

@@ -75,17 +75,120 @@ def test_transitions_are_audited(publish):
     assert actions == ["disclosure.create", "disclosure.submit", "disclosure.sign_off", "disclosure.publish"]
 
 
-def test_publication_refused_when_balances_do_not_add_up(client, vil):
+def _act(client, vil, did, action, who, note=None):
+    body = {"action": action} if note is None else {"action": action, "note": note}
+    return client.post(f"/api/v1/village-disclosures/{did}/transitions", json=body, headers=vil[who])
+
+
+def test_submit_refused_when_balances_do_not_add_up_with_the_amounts_in_yuan(client, vil):
     r = client.post("/api/v1/villages/V-T/disclosures", json=finance_body(closing="10,350.00"), headers=vil["h_hua"])
     did = r.json["id"]
-    client.post(f"/api/v1/village-disclosures/{did}/transitions", json={"action": "submit"}, headers=vil["h_hua"])
-    client.post(f"/api/v1/village-disclosures/{did}/transitions", json={"action": "sign_off"}, headers=vil["h_jin"])
-    r = client.post(f"/api/v1/village-disclosures/{did}/transitions", json={"action": "publish"}, headers=vil["h_hua"])
+    r = _act(client, vil, did, "submit", "h_hua")
     assert r.status_code == 409
     assert r.json["error"]["code"] == "balance_mismatch"
     assert r.json["error"]["details"] == {"opening_balance": 1000000, "income": 123456, "expense": 88431,
                                           "closing_balance": 1035000, "expected_closing": 1035025,
                                           "difference": -25}
+    assert r.json["error"]["message"] == ("期初余额 10,000.00 元 + 收入 1,234.56 元 − 支出 884.31 元 = 应有期末余额 "
+                                          "10,350.25 元，填报的期末余额 10,350.00 元比应有的少 0.25 元，不能提交审核")
+    # still a draft: the committee fixes the closing balance and submits
+    assert client.get(f"/api/v1/village-disclosures/{did}", headers=vil["h_hua"]).json["status"] == "draft"
+    client.patch(f"/api/v1/village-disclosures/{did}", json={"closing_balance": "10,350.25"}, headers=vil["h_hua"])
+    r = _act(client, vil, did, "submit", "h_hua")
+    assert r.status_code == 200 and r.json["status"] == "submitted"
+
+
+def test_overstated_closing_balance_says_more(client, vil):
+    r = client.post("/api/v1/villages/V-T/disclosures", json=finance_body(closing="11,350.25"), headers=vil["h_hua"])
+    r = _act(client, vil, r.json["id"], "submit", "h_hua")
+    assert r.json["error"]["details"]["difference"] == 100000
+    assert "填报的期末余额 11,350.25 元比应有的多 1,000.00 元" in r.json["error"]["message"]
+
+
+@pytest.mark.parametrize("missing", [("opening_balance",), ("closing_balance",),
+                                     ("opening_balance", "closing_balance")])
+def test_submit_refused_without_balances(client, vil, missing):
+    body = {k: v for k, v in finance_body().items() if k not in missing}
+    did = client.post("/api/v1/villages/V-T/disclosures", json=body, headers=vil["h_hua"]).json["id"]
+    r = _act(client, vil, did, "submit", "h_hua")
+    assert r.status_code == 422 and r.json["error"]["code"] == "balance_required"
+    assert r.json["error"]["details"] == {"missing": list(missing)}
+    names = {("opening_balance",): "期初余额", ("closing_balance",): "期末余额",
+             ("opening_balance", "closing_balance"): "期初余额和期末余额"}[missing]
+    assert r.json["error"]["message"] == f"财务公开须填写{names}，不能提交审核"
+
+
+def test_non_finance_disclosure_needs_no_balances(client, vil):
+    did = client.post("/api/v1/villages/V-T/disclosures", headers=vil["h_hua"], json={
+        "item_code": "affairs.decisions", "period": "2026-Q1", "title": "村民代表会议决定事项"}).json["id"]
+    for action, who in (("submit", "h_hua"), ("sign_off", "h_jin"), ("publish", "h_hua")):
+        r = _act(client, vil, did, action, who)
+        assert r.status_code == 200, r.json
+    assert r.json["status"] == "published"
+
+
+def _stuck(client, vil, status, **change):
+    """A finance disclosure already ``status`` with bad balances: a row from before submit checked
+    them (written past the service, as the old code let it through)."""
+    from civic.village.models import Disclosure
+
+    did = client.post("/api/v1/villages/V-T/disclosures", json=finance_body(), headers=vil["h_hua"]).json["id"]
+    assert _act(client, vil, did, "submit", "h_hua").status_code == 200
+    if status == "signed_off":
+        assert _act(client, vil, did, "sign_off", "h_jin").status_code == 200
+    db.session.execute(sa.update(Disclosure).where(Disclosure.id == did).values(**change))
+    db.session.commit()
+    return did
+
+
+def test_sign_off_refuses_an_unbalanced_disclosure(client, vil):
+    did = _stuck(client, vil, "submitted", closing_balance=1035000)
+    r = _act(client, vil, did, "sign_off", "h_jin")
+    assert r.status_code == 409 and r.json["error"]["code"] == "balance_mismatch"
+    assert r.json["error"]["message"].endswith("比应有的少 0.25 元，不能审核签字")
+    r = _act(client, vil, did, "return", "h_jin", note="期末余额与明细不符，请核对")
+    assert r.status_code == 200 and r.json["status"] == "returned"
+
+
+def test_signed_off_disclosure_that_cannot_be_published_goes_back_by_the_supervision_committee(client, vil):
+    # The reproduction: signed off with both balances empty, publish refused, then no way on.
+    did = _stuck(client, vil, "signed_off", opening_balance=None, closing_balance=None)
+    r = _act(client, vil, did, "publish", "h_hua")
+    assert r.status_code == 422 and r.json["error"]["code"] == "balance_required"
+    assert r.json["error"]["message"] == "财务公开须填写期初余额和期末余额，不能公开"
+    # the committee may not pull back what the supervisors signed off ...
+    r = _act(client, vil, did, "return", "h_hua", note="我们自己撤回")
+    assert r.status_code == 403 and r.json["error"]["code"] == "not_village_supervision"
+    # ... the supervision committee withdraws its signature, with a reason
+    r = _act(client, vil, did, "return", "h_jin", note="未填写期初、期末余额，撤回签字")
+    assert r.status_code == 200
+    assert (r.json["status"], r.json["review_note"], r.json["signed_off_at"]) == (
+        "returned", "未填写期初、期末余额，撤回签字", None)
+    r = client.patch(f"/api/v1/village-disclosures/{did}", headers=vil["h_hua"],
+                     json={"opening_balance": "10,000.00", "closing_balance": "10,350.25"})
+    assert r.status_code == 200
+    for action, who in (("submit", "h_hua"), ("sign_off", "h_jin"), ("publish", "h_hua")):
+        r = _act(client, vil, did, action, who)
+        assert r.status_code == 200, r.json
+    assert r.json["status"] == "published" and r.json["closing_balance"] == 1035025
+    from civic.core.audit import entries_for
+
+    trail = [(e.action, e.data["from"], e.data["to"]) for e in entries_for("village_disclosure", did)
+             if e.action not in ("disclosure.create", "disclosure.edit")]
+    assert trail == [
+        ("disclosure.submit", "draft", "submitted"), ("disclosure.sign_off", "submitted", "signed_off"),
+        ("disclosure.return", "signed_off", "returned"), ("disclosure.submit", "returned", "submitted"),
+        ("disclosure.sign_off", "submitted", "signed_off"), ("disclosure.publish", "signed_off", "published")]
+
+
+@pytest.mark.parametrize("note", [None, "", "   \n  "])
+def test_return_needs_a_reason(client, vil, note):
+    did = client.post("/api/v1/villages/V-T/disclosures", json=finance_body(), headers=vil["h_hua"]).json["id"]
+    _act(client, vil, did, "submit", "h_hua")
+    r = _act(client, vil, did, "return", "h_jin", note=note)
+    assert r.status_code == 422 and r.json["error"]["code"] == "note_required"
+    assert r.json["error"]["message"] == "退回修改须填写退回理由，村民委员会据此修改"
+    assert client.get(f"/api/v1/village-disclosures/{did}", headers=vil["h_hua"]).json["status"] == "submitted"
 
 
 def test_committee_cannot_sign_off(client, vil):

@@ -34,6 +34,14 @@ def test_vote_cannot_open_during_notice_period(client, factory, comp):
     assert (st, body["error"]["code"]) == (409, "notice_period_running")
 
 
+def test_wrong_phase_message_names_the_phase_in_chinese(client, factory, comp):
+    v = make_open_vote(client, factory, comp)
+    st, body = api(client, "post", f"/api/v1/votes/{v['id']}/transition", v["head_token"], json={"action": "publish"})
+    assert (st, body["error"]["code"]) == (409, "transition_not_allowed")
+    assert body["error"]["message"] == "表决处于“投票中”阶段，不能公布结果"
+    assert body["error"]["details"] == {"state": "open", "action": "publish"}
+
+
 def test_announce_needs_certified_roster(client, factory, comp):
     h = factory.token(comp.head)
     rid = api(client, "post", "/api/v1/rosters", h, json={"place_id": comp.compound.id})[1]["roster"]["id"]
