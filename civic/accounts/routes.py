@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from civic.accounts import schemas, service
 from civic.core import idempotency
 from civic.core.auth import bearer_token, current_actor, revoke_token
-from civic.extensions import limiter
+from civic.core.http import login_limit
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录与身份")
-
-
-def _login_limit():
-    return current_app.config["RATELIMIT_LOGIN"]
 
 
 def me_dict(user) -> dict:
@@ -37,7 +33,7 @@ def _token_response(user, token, expires, created=False):
 @blp.route("/auth/login")
 @idempotency.exempt
 class StaffLogin(MethodView):
-    decorators = [limiter.limit(_login_limit)]
+    decorators = [login_limit]
 
     @blp.arguments(schemas.LoginSchema)
     @blp.response(200, schemas.TokenSchema)
@@ -53,7 +49,7 @@ class StaffLogin(MethodView):
 @blp.route("/auth/wechat")
 @idempotency.exempt
 class WechatLogin(MethodView):
-    decorators = [limiter.limit(_login_limit)]
+    decorators = [login_limit]
 
     @blp.arguments(schemas.WechatLoginSchema)
     @blp.response(200, schemas.TokenSchema)
@@ -68,7 +64,7 @@ class WechatLogin(MethodView):
 
 @blp.route("/auth/otp")
 class OtpRequest(MethodView):
-    decorators = [limiter.limit(_login_limit)]
+    decorators = [login_limit]
 
     @blp.arguments(schemas.OtpRequestSchema)
     @blp.response(202, schemas.OtpSentSchema)
@@ -83,7 +79,7 @@ class OtpRequest(MethodView):
 @blp.route("/auth/otp/verify")
 @idempotency.exempt
 class OtpVerify(MethodView):
-    decorators = [limiter.limit(_login_limit)]
+    decorators = [login_limit]
 
     @blp.arguments(schemas.OtpVerifySchema)
     @blp.response(200, schemas.TokenSchema)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from civic.accounts import service as accounts
@@ -10,7 +10,7 @@ from civic.console.blueprint import bp, safe_next, see_other, staff_page
 from civic.core import audit
 from civic.core.auth import SESSION_TOKEN, acting_memberships, end_session, start_session
 from civic.core.errors import CivicError, Forbidden, ValidationFailed
-from civic.extensions import limiter
+from civic.core.http import login_limit
 
 ROLE_NAMES = {"head": "负责人", "handler": "经办人", "moderator": "审核员", "viewer": "查看"}
 
@@ -24,7 +24,7 @@ def login():
 
 
 @bp.post("/login")
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
+@login_limit
 def login_post():
     """Check the password with the accounts service (the API's own check), then start a session."""
     try:

@@ -177,6 +177,34 @@ def public_write_limit(view):
     )(view)
 
 
+def _login_account_key() -> str:
+    # The account being tried (username or phone; only a hash reaches the limiter's storage), from
+    # this client address: guessing one account's password is capped without one office's shared
+    # NAT address locking out everyone who works there.
+    import hashlib
+
+    body = request.get_json(silent=True) if request.is_json else None
+    source = body if isinstance(body, dict) else request.form
+    account = str(source.get("username") or source.get("phone") or "").strip().lower()
+    digest = hashlib.sha256(account.encode()).hexdigest()[:16] if account else "-"
+    return f"{request.remote_addr or 'unknown'}|{digest}"
+
+
+def login_limit(view):
+    """Decorator for every way of logging in (staff password in the API and the console, WeChat
+    code, phone code).  Two budgets, shared by all of them so that no way adds to another's:
+    ``RATELIMIT_LOGIN`` (default "10 per minute;50 per hour") per account tried from one client
+    address, and ``RATELIMIT_LOGIN_ADDRESS`` (default "100 per minute;1000 per hour") per client
+    address whatever the account (a many-account guesser behind one address).  Over either: 429
+    ``rate_limited``.
+    """
+    per_account = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="login",
+                                       key_func=_login_account_key)
+    per_address = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN_ADDRESS"],
+                                       scope="login_address")
+    return per_address(per_account(view))
+
+
 def _replay_winner(info) -> Response | None:
     if info is None:
         return None

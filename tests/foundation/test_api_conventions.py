@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -143,6 +144,25 @@ def test_429_login_rate_limit(client, envelope):
     err = envelope(resp, 429, "rate_limited")
     assert err["details"] == {"limit": "10 per 1 minute"}
     assert resp.headers["Retry-After"]
+
+
+def test_one_accounts_login_limit_does_not_lock_out_the_office(app, client, factory, envelope, monkeypatch):
+    # Ten wrong passwords for one account (from the office's one NAT address) use up that account's
+    # budget only; a colleague behind the same address still logs in — and the console shares it.
+    factory.staff(username="colleague")
+    for _ in range(10):
+        client.post("/api/v1/auth/login", json={"username": "victim", "password": "wrong"})
+    envelope(client.post("/api/v1/auth/login", json={"username": "VICTIM", "password": "wrong"}), 429, "rate_limited")
+    assert client.post("/api/v1/auth/login", json={"username": "colleague", "password": "test-pass-123"}).status_code == 200
+    console = app.test_client()
+    tok = re.search(r'name="csrf_token" value="([^"]+)"', console.get("/console/login").text).group(1)
+    r = console.post("/console/login", data={"username": "victim", "password": "wrong", "csrf_token": tok})
+    assert r.status_code == 429  # the same budget through the console
+    # Many accounts tried from one address meet the address's own cap.
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN_ADDRESS", "3 per minute")  # a new limit: counted afresh
+    codes = [client.post("/api/v1/auth/login", json={"username": f"guess{i}", "password": "x"}).status_code
+             for i in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
 
 
 def _boom():
