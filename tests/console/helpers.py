@@ -18,3 +18,19 @@ def console_login(client, username: str, password: str):
     if r.status_code == 303:
         tok = csrf_token(client.get("/console/").text)
     return r, tok
+
+
+class Console:
+    """A browser-like client (cookies) logged in to the console as ``username``, posting its
+    session's CSRF token with every form."""
+
+    def __init__(self, app, username: str, password: str):
+        self.c = app.test_client()
+        r, self.tok = console_login(self.c, username, password)
+        assert r.status_code == 303, r.text
+
+    def get(self, url, **kw):
+        return self.c.get(url, **kw)
+
+    def post(self, url, data=None, **kw):
+        return self.c.post(url, data={**(data or {}), "csrf_token": self.tok}, **kw)

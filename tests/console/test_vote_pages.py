@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from civic.core.db import commit, utcnow
 from civic.extensions import db
-from tests.console.helpers import console_login
+from tests.console.helpers import Console as _Console
 from tests.voting.helpers import PHOTO, Compound
 
 CSV_HEADER = "unit_code,building,area_m2,area_source,developer_status,owners,representative_phone,buyer\n"
@@ -34,20 +34,9 @@ def _text(html: str, element_id: str) -> str:
     return re.sub(r"<[^>]+>", "", m.group(1)).strip()
 
 
-class Console:
-    """One browser-like client (cookies) logged in as ``username``, with its CSRF token.  Several
-    take turns in one test (civic.core.http forgets the previous request's cached token)."""
-
+class Console(_Console):
     def __init__(self, app, username, password="test-pass-123"):
-        self.c = app.test_client()
-        r, self.tok = console_login(self.c, username, password)
-        assert r.status_code == 303, r.text
-
-    def get(self, url, **kw):
-        return self.c.get(url, **kw)
-
-    def post(self, url, data=None, **kw):
-        return self.c.post(url, data={**(data or {}), "csrf_token": self.tok}, **kw)
+        super().__init__(app, username, password)
 
 
 def _id(resp, pattern: str) -> int:

@@ -10,34 +10,15 @@ import re
 import pytest
 
 from civic.extensions import db
+from tests.console.helpers import Console
 
 PASSWORD = "civic-demo-2026"
-
-
-def _token(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
 def _text(page: str, element_id: str) -> str:
     m = re.search(rf'id="{element_id}"[^>]*>(.*?)</', page, re.S)
     assert m, f"#{element_id} not on the page"
     return html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()
-
-
-class Console:
-    """A browser-like client (cookies) logged in as ``username``."""
-
-    def __init__(self, app, username):
-        self.c = app.test_client()
-        self.tok = _token(self.c.get("/console/login").text)
-        r = self.c.post("/console/login", data={"username": username, "password": PASSWORD, "csrf_token": self.tok})
-        assert r.status_code == 303, r.text
-
-    def get(self, url):
-        return self.c.get(url)
-
-    def post(self, url, data=None):
-        return self.c.post(url, data={**(data or {}), "csrf_token": self.tok})
 
 
 @pytest.fixture
@@ -64,7 +45,7 @@ def _draft_subsidies(hua, **balances) -> int:
 
 
 def test_finance_draft_without_balances_cannot_be_submitted(app, demo):
-    hua = Console(app, "vc_xf_hua")
+    hua = Console(app, "vc_xf_hua", PASSWORD)
     did = _draft_subsidies(hua, opening_balance="", closing_balance="")
     r = hua.post(f"/console/village/disclosures/{did}/transitions/submit")
     assert r.status_code == 422
@@ -78,7 +59,7 @@ def test_finance_draft_without_balances_cannot_be_submitted(app, demo):
 
 
 def test_unbalanced_draft_message_is_in_yuan(app, demo):
-    hua = Console(app, "vc_xf_hua")
+    hua = Console(app, "vc_xf_hua", PASSWORD)
     did = _draft_subsidies(hua, opening_balance="1,000.00", closing_balance="1,000.10")
     r = hua.post(f"/console/village/disclosures/{did}/transitions/submit")
     assert r.status_code == 409
@@ -88,7 +69,7 @@ def test_unbalanced_draft_message_is_in_yuan(app, demo):
 
 
 def test_return_without_a_reason_is_refused_and_the_form_says_it_is_required(app, demo):
-    hua, jin = Console(app, "vc_xf_hua"), Console(app, "vs_xf_jin")
+    hua, jin = Console(app, "vc_xf_hua", PASSWORD), Console(app, "vs_xf_jin", PASSWORD)
     did = _draft_subsidies(hua, opening_balance="0", closing_balance="0")
     assert hua.post(f"/console/village/disclosures/{did}/transitions/submit").status_code == 303
     page = jin.get(f"/console/village/disclosures/{did}").text
@@ -107,7 +88,7 @@ def test_return_without_a_reason_is_refused_and_the_form_says_it_is_required(app
 
 
 def test_supervision_committee_can_withdraw_its_signature_before_publication(app, demo):
-    hua, jin = Console(app, "vc_xf_hua"), Console(app, "vs_xf_jin")
+    hua, jin = Console(app, "vc_xf_hua", PASSWORD), Console(app, "vs_xf_jin", PASSWORD)
     did = _draft_subsidies(hua, opening_balance="0", closing_balance="0")
     hua.post(f"/console/village/disclosures/{did}/transitions/submit")
     assert jin.post(f"/console/village/disclosures/{did}/transitions/sign_off", {"note": ""}).status_code == 303
