@@ -11,6 +11,12 @@ from typing import Any
 import click
 from flask import Flask
 
+from civic.core import messages as _messages
+
+# Before any schema module builds its fields (they copy the messages when made): every civic module
+# is imported through this package, so this runs first.
+_messages.use_chinese()
+
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app factory.

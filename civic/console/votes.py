@@ -49,9 +49,16 @@ def _load(schema: type[ma.Schema], data: dict) -> dict:
     try:
         return schema().load(data)
     except ma.ValidationError as exc:
-        names = [FIELD_LABELS.get(k, k) for k in exc.messages]
-        raise ValidationFailed("以下各项填写有误：" + "、".join(names), code="form_invalid",
+        names = [f"{FIELD_LABELS.get(k, k)}（{_first(v)}）" for k, v in exc.messages.items()]
+        raise ValidationFailed("以下各项填写有误：" + "；".join(names), code="form_invalid",
                                details={"fields": sorted(exc.messages)}) from exc
+
+
+def _first(messages) -> str:
+    # marshmallow's message for a field: a list of text (Chinese, civic.core.messages), or a nested dict.
+    while isinstance(messages, dict):
+        messages = next(iter(messages.values()), "")
+    return messages[0] if isinstance(messages, list) and messages else str(messages)
 
 
 def _passes(check) -> bool:

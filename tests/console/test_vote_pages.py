@@ -244,7 +244,7 @@ def test_notice_days_out_of_range_is_refused_in_chinese(app, comp):
     head = Console(app, comp.head.username)
     rid = _registry_roster(head, comp)
     r = head.post("/console/votes", {"roster_id": str(rid), "title": "续聘物业", "notice_days": "0"})
-    assert r.status_code == 422 and "以下各项填写有误：公告期（天）" in r.text
+    assert r.status_code == 422 and "以下各项填写有误：公告期（天）（须大于或等于 1 且小于或等于 90）" in r.text
 
 
 # --- paper ballots -------------------------------------------------------------------------------

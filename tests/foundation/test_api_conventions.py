@@ -57,19 +57,19 @@ def test_docs_page(client):
 
 def test_422_validation_names_the_field(client, envelope):
     err = envelope(client.post("/api/v1/auth/login", json={"username": "a"}), 422, "validation_failed")
-    assert err["details"] == {"fields": {"json": {"password": ["Missing data for required field."]}}}
+    assert err["details"] == {"fields": {"json": {"password": ["必填项"]}}}
 
 
 def test_422_unknown_field(client, envelope):
     err = envelope(client.post("/api/v1/auth/login", json={"username": "a", "password": "b", "admin": True}),
                    422, "validation_failed")
-    assert err["details"]["fields"]["json"] == {"admin": ["Unknown field."]}
+    assert err["details"]["fields"]["json"] == {"admin": ["不允许的字段"]}
 
 
 def test_422_wrong_type(client, envelope):
     err = envelope(client.post("/api/v1/auth/login", json={"username": 5, "password": "b"}),
                    422, "validation_failed")
-    assert err["details"]["fields"]["json"] == {"username": ["Not a valid string."]}
+    assert err["details"]["fields"]["json"] == {"username": ["须为文本"]}
 
 
 def test_400_malformed_json(client, envelope):
