@@ -69,6 +69,20 @@ def staff_page(*kinds: str):
     return deco
 
 
+def chosen_place(places: list, param: str, *, what: str):
+    """The place picked by the query parameter ``param`` (its code) among ``places`` the user may
+    work on, or the first.  ``what`` names the kind in the messages (e.g. "村", "小区").
+
+    :raises Forbidden: ``no_{param}`` when the user has none; ``out_of_scope`` for another code."""
+    if not places:
+        raise Forbidden(f"您所在的组织没有负责的{what}", code=f"no_{param}")
+    code = request.args.get(param) or places[0].code
+    place = next((p for p in places if p.code == code), None)
+    if place is None:
+        raise Forbidden(f"无权查看该{what}", code="out_of_scope")
+    return place
+
+
 def see_other(endpoint: str, **values):
     """Redirect after a successful POST (303: the browser GETs the next page)."""
     return redirect(url_for(endpoint, **values), code=303)

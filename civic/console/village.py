@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from civic.console.blueprint import bp, see_other, staff_page
+from civic.console.blueprint import bp, chosen_place, see_other, staff_page
 from civic.core.errors import Forbidden, ValidationFailed
 from civic.village import service
 
@@ -30,12 +30,7 @@ def _roles(user, village) -> dict[str, bool]:
 def village_home(user):
     """本人所在村（或街镇所辖各村）的公开事项与村民查询。"""
     villages = service.villages_for(user)
-    if not villages:
-        raise Forbidden("您所在的组织没有负责的村", code="no_village")
-    code = request.args.get("village") or villages[0].code
-    village = next((v for v in villages if v.code == code), None)
-    if village is None:
-        raise Forbidden("无权查看该村", code="out_of_scope")
+    village = chosen_place(villages, "village", what="村")
     status = request.args.get("status") or None
     return render_template(
         "console/village.html", villages=villages, village=village, roles=_roles(user, village),

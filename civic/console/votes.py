@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 import marshmallow as ma
 from flask import render_template, request
 
-from civic.console.blueprint import bp, see_other, staff_page
+from civic.console.blueprint import bp, chosen_place, see_other, staff_page
 from civic.core.errors import Forbidden, ValidationFailed
 from civic.core.photos import photo_response
 from civic.core.uploads import csv_upload, uploaded_files
@@ -87,12 +87,7 @@ def _form(*keys: str) -> dict:
 def votes_home(user):
     """本小区的业主名册（各版本）与业主大会表决。"""
     compounds = service.compounds_for(user)
-    if not compounds:
-        raise Forbidden("您所在的组织没有负责的小区", code="no_compound")
-    code = request.args.get("compound") or compounds[0].code
-    compound = next((c for c in compounds if c.code == code), None)
-    if compound is None:
-        raise Forbidden("无权查看该小区", code="out_of_scope")
+    compound = chosen_place(compounds, "compound", what="小区")
     rosters, roster_cursor = service.list_rosters(user, compound_id=compound.id,
                                                   cursor=request.args.get("rosters") or None, limit=20)
     votes, vote_cursor = service.list_votes(user, compound_id=compound.id, status=None,
