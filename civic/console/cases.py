@@ -86,12 +86,17 @@ def cases_detail(user, complaint_id):
 def cases_action(user, complaint_id, action):
     """签收、开始处置、退回、办结（可附处置照片）、重新派单、合并：同一个工作流服务。"""
     form = request.form
+    # Every action form carries the version of the case it was shown at: acting on a case someone
+    # else has changed since is refused (409 case_changed), never done blind.
+    version = _int(form.get("version"), "version")
+    if version is None:
+        raise ValidationFailed("页面缺少案件版本，请刷新页面后重试", code="version_required")
     if action == "resolve":
         files = uploaded_files("photos")
         if files:  # photos and the resolution in one request: both stored, or neither
             service.add_result_photos(user, complaint_id, files)
     service.transition(user, complaint_id, action, note=tidy(form.get("note") or "", 2000) or None,
-                       expected_version=_int(form.get("version"), "version"),
+                       expected_version=version,
                        lead_organisation_id=_int(form.get("lead_organisation_id"), "lead_organisation_id"),
                        into_id=_int(form.get("into_id"), "into_id"))
     return see_other("console.cases_detail", complaint_id=complaint_id)

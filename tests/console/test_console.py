@@ -194,3 +194,29 @@ def test_the_console_login_rate_limit_is_a_page(app, browser_client, factory):
     assert statuses == [401] * 10 + [429]
     r = browser_client.post("/console/login", data={"username": "pc_many", "password": "wrong", "csrf_token": tok})
     assert r.mimetype == "text/html" and "操作过于频繁" in r.text
+
+
+def test_a_case_action_needs_the_version_the_page_was_shown_at(browser_client, factory):
+    from civic.complaints import service
+    from civic.complaints.demo import demo_photo
+    from civic.complaints.routing import seed_defaults
+
+    seed_defaults()
+    ladder = factory.ladder()
+    factory.staff(factory.org("residents_committee", [ladder["community"]]), username="rc_v")
+    resident = factory.resident(phone="13912340001", units=[ladder["units"][0]])
+    c = service.submit(resident, service.Intake(category="other", description="楼道灯坏了",
+                                                photos=[("a.jpg", demo_photo(1))],
+                                                place_id=ladder["units"][0].id)).complaint
+    factory.commit()
+    _, tok = login(browser_client, "rc_v")
+    page = browser_client.get(f"/console/cases/{c.id}").text
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    action = re.search(r'/console/cases/\d+/actions/(\w+)"', page).group(1)
+    r = browser_client.post(f"/console/cases/{c.id}/actions/{action}", data={"csrf_token": tok})
+    assert r.status_code == 422 and "页面缺少案件版本" in r.text
+    stale = browser_client.post(f"/console/cases/{c.id}/actions/{action}",
+                                data={"csrf_token": tok, "version": str(int(version) + 1)})
+    assert stale.status_code == 409
+    r = browser_client.post(f"/console/cases/{c.id}/actions/{action}", data={"csrf_token": tok, "version": version})
+    assert r.status_code == 303
