@@ -231,7 +231,7 @@ class VoteVerify(MethodView):
 @blp.route("/votes/<int:vote_id>/proxies")
 class VoteProxies(MethodView):
     @require("staff", "admin")
-    @blp.arguments(schemas.ProxyFormSchema, location="form")
+    @blp.arguments(schemas.ProxyFormSchema, location="form", content_type="multipart/form-data")
     @blp.response(201, schemas.ProxyOutSchema)
     def post(self, data, vote_id):
         """登记委托代理人（书面委托书扫描件 ``scan``，第十八条）"""
@@ -261,7 +261,7 @@ class VoteBallot(MethodView):
 @blp.route("/votes/<int:vote_id>/paper-ballots")
 class PaperBallots(MethodView):
     @require("staff", "admin")
-    @blp.arguments(schemas.PaperFormSchema, location="form")
+    @blp.arguments(schemas.PaperFormSchema, location="form", content_type="multipart/form-data")
     @blp.response(201, schemas.PaperOutSchema)
     def post(self, data, vote_id):
         """录入纸质选票（按户，附扫描件 ``scan``；须另一名委员复核后计入）

@@ -247,3 +247,9 @@ def test_concurrent_duplicate_ballots_count_once(app, client, factory, comp, cap
     assert codes.count("ballot_already_cast") == 11
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(Ballot.id)).where(Ballot.vote_id == v["id"])) == 1
+
+
+def test_the_openapi_document_says_paper_ballots_and_proxies_are_multipart(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/api/v1/votes/{vote_id}/paper-ballots", "/api/v1/votes/{vote_id}/proxies"):
+        assert list(paths[path]["post"]["requestBody"]["content"]) == ["multipart/form-data"], path
