@@ -49,11 +49,15 @@ def revoke_token(token: str) -> bool:
     refuse it within ``AUTH_CACHE_SECONDS`` (see :class:`PrincipalCache`).  Returns whether a live
     token was revoked."""
     from civic.accounts.models import ApiToken
+    from civic.core.db import after_commit
 
-    principals().forget_token(hash_token(token))
+    cache, token_hash = principals(), hash_token(token)
+    # Now, and again once committed: another thread of this process could re-read the row between.
+    cache.forget_token(token_hash)
+    after_commit(lambda: cache.forget_token(token_hash))
     n = db.session.execute(
         sa.update(ApiToken)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     ).rowcount
     return bool(n)
@@ -74,12 +78,15 @@ def revoke_user_tokens(user_id: int, *, keep: str | None = None) -> int:
     (raw) — e.g. after a password change the device that changed it stays logged in.  Refused at
     once by this process, within ``AUTH_CACHE_SECONDS`` by the others.  Returns how many."""
     from civic.accounts.models import ApiToken
+    from civic.core.db import after_commit
 
     stmt = sa.update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
     if keep:
         stmt = stmt.where(ApiToken.token_hash != hash_token(keep))
     n = db.session.execute(stmt.values(revoked_at=utcnow())).rowcount
-    principals().forget_users([user_id])
+    cache = principals()
+    cache.forget_users([user_id])
+    after_commit(lambda: cache.forget_users([user_id]))  # again once committed, as in revoke_token
     return n
 
 
