@@ -526,9 +526,6 @@ class TopicKind:
     item_type = "topic"
     label = "议题"
 
-    def _topic(self, obj):
-        return obj
-
     def load(self, item_id):
         return get_topic(item_id)
 
@@ -556,24 +553,14 @@ class TopicKind:
         return None
 
     def require_reporter(self, obj, user):
-        _require_participant(get_committee(self._topic(obj).committee_id), user)
+        _require_participant(get_committee(obj.committee_id), user)
 
 
-class TopicCommentKind:
+class TopicCommentKind(moderation.CommentLike):
     item_type = "topic_comment"
     label = "议题评论"
-
-    def _topic(self, obj):
-        return get_topic(obj.topic_id)
-
-    def load(self, item_id):
-        cm = db.session.get(TopicComment, item_id)
-        if cm is None:
-            raise NotFound("找不到该评论", code="comment_not_found", details={"comment_id": item_id})
-        return cm
-
-    def author_id(self, obj):
-        return obj.author_id
+    model = TopicComment
+    body_max = COMMENT_MAX
 
     def organisation_id(self, obj):
         return get_committee(get_topic(obj.topic_id).committee_id).organisation_id
@@ -581,21 +568,11 @@ class TopicCommentKind:
     def report_threshold(self, obj):
         return 3
 
-    def set_state(self, obj, state):
-        obj.state = state
-
-    def content(self, obj):
-        return {"body": obj.body}
-
-    def apply_edit(self, obj, content):
-        obj.body = require_text(content.get("body"), "body", COMMENT_MAX)
-        return {"body": obj.body}
-
     def check(self, obj, action):
         return None
 
     def require_reporter(self, obj, user):
-        _require_participant(get_committee(self._topic(obj).committee_id), user)
+        _require_participant(get_committee(get_topic(obj.topic_id).committee_id), user)
 
 
 TOPIC_KIND = TopicKind()

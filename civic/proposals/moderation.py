@@ -75,6 +75,35 @@ class ModeratedKind(Protocol):
     def require_reporter(self, obj, user) -> None: ...  # raise Forbidden unless ``user`` may report it
 
 
+class CommentLike:
+    """The parts of :class:`ModeratedKind` every comment shares: a row of ``model`` with one text
+    ``body`` (up to ``body_max`` characters) by ``author_id``, its moderation state in ``state``.
+    A comment kind adds ``item_type``, ``label`` and where it belongs (organisation, report threshold,
+    phase check, who may report)."""
+
+    model: type
+    body_max: int
+
+    def load(self, item_id: int):
+        obj = db.session.get(self.model, item_id)
+        if obj is None:
+            raise NotFound("找不到该评论", code="comment_not_found", details={"comment_id": item_id})
+        return obj
+
+    def author_id(self, obj) -> int:
+        return obj.author_id
+
+    def set_state(self, obj, state: str) -> None:
+        obj.state = state
+
+    def content(self, obj) -> dict:
+        return {"body": obj.body}
+
+    def apply_edit(self, obj, content: dict) -> dict:
+        obj.body = require_text(content.get("body"), "body", self.body_max)
+        return self.content(obj)
+
+
 KINDS: dict[str, ModeratedKind] = {}
 
 

@@ -473,34 +473,17 @@ class IdeaKind:
         require_participant(get_contest(obj.contest_id), user)
 
 
-class CommentKind:
+class CommentKind(moderation.CommentLike):
     item_type = "comment"
     label = "评论"
-
-    def load(self, item_id):
-        c = db.session.get(Comment, item_id)
-        if c is None:
-            raise NotFound("找不到该评论", code="comment_not_found", details={"comment_id": item_id})
-        return c
-
-    def author_id(self, obj):
-        return obj.author_id
+    model = Comment
+    body_max = COMMENT_MAX
 
     def organisation_id(self, obj):
         return get_contest(get_idea(obj.idea_id).contest_id).organisation_id
 
     def report_threshold(self, obj):
         return get_contest(get_idea(obj.idea_id).contest_id).report_threshold
-
-    def set_state(self, obj, state):
-        obj.state = state
-
-    def content(self, obj):
-        return {"body": obj.body}
-
-    def apply_edit(self, obj, content):
-        obj.body = require_text(content.get("body"), "body", COMMENT_MAX)
-        return {"body": obj.body}
 
     def check(self, obj, action):
         require_phase(get_contest(get_idea(obj.idea_id).contest_id), action)
