@@ -125,6 +125,23 @@ def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+# --- inserts that may meet a uniqueness constraint --------------------------------------------------
+
+def insert_once(obj, conflict: Exception):
+    """Add ``obj`` and flush it under a savepoint.  When a unique constraint already holds such a
+    row (a repeated or concurrent request), raise ``conflict`` (e.g. a 409 ``Conflict`` with the
+    domain's code) and leave the rest of the transaction intact — never a 500, never two rows.
+    Returns ``obj``."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with db.session.begin_nested():
+            db.session.add(obj)
+    except IntegrityError as exc:
+        raise conflict from exc
+    return obj
+
+
 # --- reads for reporting -------------------------------------------------------------------------
 
 @contextlib.contextmanager

@@ -24,11 +24,10 @@ from fractions import Fraction
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from civic.core import audit
 from civic.core.auth import acting_memberships
-from civic.core.db import as_utc, to_shanghai, utcnow
+from civic.core.db import as_utc, insert_once, to_shanghai, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.jobs import periodic
 from civic.core.photos import process_photos
@@ -412,11 +411,8 @@ def cosign(actor, topic_id: int, now: dt.datetime | None = None) -> Topic:
     _require_resident(c, actor)
     if actor.id == t.raised_by_id:
         raise Forbidden("提出人不能联署自己的议题", code="own_topic")
-    try:
-        with db.session.begin_nested():
-            db.session.add(Cosign(topic_id=t.id, resident_id=actor.id, created_at=now))
-    except IntegrityError:
-        raise Conflict("您已联署该议题", code="already_cosigned") from None
+    insert_once(Cosign(topic_id=t.id, resident_id=actor.id, created_at=now),
+                Conflict("您已联署该议题", code="already_cosigned"))
     t.cosign_count += 1
     audit.record("topic.cosign", "topic", t.id, actor=actor, data={"count": t.cosign_count})
     rules = current_rules(c.id)
@@ -644,12 +640,8 @@ def _meeting_day(m: Meeting) -> dt.date:
 
 
 def _mark(m: Meeting, user_id: int, method: str, by) -> Attendance:
-    try:
-        with db.session.begin_nested():
-            a = Attendance(meeting_id=m.id, user_id=user_id, method=method, marked_by_id=by.id)
-            db.session.add(a)
-    except IntegrityError:
-        raise Conflict("已签到", code="already_checked_in") from None
+    a = insert_once(Attendance(meeting_id=m.id, user_id=user_id, method=method, marked_by_id=by.id),
+                    Conflict("已签到", code="already_checked_in"))
     audit.record("meeting.attend", "meeting", m.id, actor=by, data={"user_id": user_id, "method": method})
     return a
 
@@ -759,12 +751,8 @@ def cast(actor, motion_id: int, choice: str) -> MotionVote:
     present = {a.user_id for a in attendance(m.id)}
     if membership(m.committee_id, actor, _meeting_day(m)) is None or actor.id not in present:
         raise Forbidden("仅限出席会议的成员表决", code="not_present")
-    try:
-        with db.session.begin_nested():
-            v = MotionVote(motion_id=mo.id, user_id=actor.id, choice=choice)
-            db.session.add(v)
-    except IntegrityError:
-        raise Conflict("您已对该动议表决", code="already_voted") from None
+    v = insert_once(MotionVote(motion_id=mo.id, user_id=actor.id, choice=choice),
+                    Conflict("您已对该动议表决", code="already_voted"))
     audit.record("motion.vote", "motion", mo.id, actor=actor)  # the choice stays in motion_vote only
     return v
 

@@ -26,11 +26,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from civic.accounts import service as accounts
 from civic.core import audit
-from civic.core.db import utcnow
+from civic.core.db import insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
 from civic.core.storage import MediaStore
@@ -560,12 +559,8 @@ def _insert_ballot(ballot: Ballot) -> None:
     if exists:
         raise Conflict("该业主已投票，选票一经投出不能更改", code="ballot_already_cast",
                        details={"head_id": ballot.head_id})
-    try:
-        with db.session.begin_nested():
-            db.session.add(ballot)
-    except IntegrityError as exc:
-        raise Conflict("该业主已投票，选票一经投出不能更改", code="ballot_already_cast",
-                       details={"head_id": ballot.head_id}) from exc
+    insert_once(ballot, Conflict("该业主已投票，选票一经投出不能更改", code="ballot_already_cast",
+                                 details={"head_id": ballot.head_id}))
 
 
 def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor) -> dict:
@@ -604,12 +599,8 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
     entry = PaperEntry(vote_id=vote.id, ballot_id=ballot.id, head_id=vu.head_id, roster_unit_id=vu.roster_unit_id,
                        choices=choices, scan_key=stored.display_key, scan_thumb_key=stored.thumb_key,
                        entered_by_id=actor.id, entered_at=utcnow(), receipt_hash=digest)
-    try:
-        with db.session.begin_nested():
-            db.session.add(entry)
-    except IntegrityError as exc:
-        raise Conflict("该房屋的纸质选票已录入", code="paper_ballot_duplicate",
-                       details={"roster_unit_id": vu.roster_unit_id}) from exc
+    insert_once(entry, Conflict("该房屋的纸质选票已录入", code="paper_ballot_duplicate",
+                                details={"roster_unit_id": vu.roster_unit_id}))
     audit.record("paper_ballot.enter", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"paper_entry_id": entry.id, "roster_unit_id": vu.roster_unit_id, "head_id": vu.head_id})
     return {"id": entry.id, "vote_id": vote.id, "head_id": vu.head_id, "roster_unit_id": vu.roster_unit_id,
