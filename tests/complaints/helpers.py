@@ -214,3 +214,17 @@ def SHANGHAI_MIDNIGHT_SLOT():  # noqa: N802
 
     local = utcnow().astimezone(SHANGHAI) + dt.timedelta(days=1)
     return local.replace(hour=0, minute=30, second=0, microsecond=0).astimezone(dt.UTC)
+
+
+def new_case(client, w, category="noise", **kw) -> int:
+    """File a case through the API as ``w``'s resident; its id."""
+    r = post_case(client, w.rh, category=category, place_id=kw.pop("place_id", w.units[0].id), **kw)
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()["id"]
+
+
+def queue_ids(client, headers, **args) -> list[int]:
+    """The case ids of one page of ``GET /api/v1/queue`` with ``args``."""
+    r = client.get("/api/v1/queue", headers=headers, query_string=args)
+    assert r.status_code == 200, r.get_json()
+    return [c["id"] for c in r.get_json()["items"]]

@@ -12,12 +12,7 @@ from civic.complaints import service
 from civic.complaints.models import Complaint
 from civic.core.errors import Conflict
 from civic.extensions import db
-from tests.complaints.helpers import World, act, audit_entries, post_case
-
-
-@pytest.fixture
-def w(factory):
-    return World(factory)
+from tests.complaints.helpers import act, audit_entries, post_case
 
 
 def test_a_row_changed_underneath_the_request_is_a_409_envelope(client, w):

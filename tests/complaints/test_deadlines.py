@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from civic.complaints.models import Complaint
 from civic.core.db import SHANGHAI, to_shanghai
 from civic.core.jobs import tick
 from civic.extensions import db
-from tests.complaints.helpers import World, audit_entries, file_case
+from tests.complaints.helpers import audit_entries, file_case
 from tests.jobs import drain
 
 NOTICE_2027 = {"holidays": ["2027-01-01", "2027-01-02", "2027-01-03", "2027-02-05", "2027-02-06", "2027-02-07",
                             "2027-02-08", "2027-02-09", "2027-02-10", "2027-02-11", "2027-02-12"],
                "workdays": ["2027-02-20"], "source": "国办发明电〔2026〕X号（测试）"}
-
-
-@pytest.fixture
-def w(factory):
-    return World(factory)
 
 
 def sh(*args):

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 import sqlalchemy as sa
 
 from civic.core.db import utcnow
 from civic.core.geo import distance_m, from_wgs84
 from civic.core.notifications import Notification
 from civic.extensions import db
-from tests.complaints.helpers import CENTRE, World, act, file_case, post_case
-
-
-@pytest.fixture
-def w(factory):
-    return World(factory)
+from tests.complaints.helpers import CENTRE, act, file_case, post_case
 
 
 def gcj_north_of_centre(metres):

@@ -13,7 +13,7 @@ from civic.complaints.models import Complaint
 from civic.core.geo import from_wgs84
 from civic.core.text import tidy
 from civic.extensions import db
-from tests.complaints.helpers import CENTRE, World, jpeg, message, post_case
+from tests.complaints.helpers import CENTRE, jpeg, message, post_case
 from tests.conftest import SHARED
 
 
@@ -29,11 +29,6 @@ def visible(text: str) -> str:
 
 def n_complaints() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Complaint))
-
-
-@pytest.fixture
-def w(factory):
-    return World(factory)
 
 
 @pytest.mark.parametrize("raw", [

@@ -16,14 +16,9 @@ from civic.core.db import commit, utcnow
 from civic.core.jobs import DeferredJob, tick, uses_rq
 from civic.core.notifications import Notification, SendFailed, notify, send_notification
 from civic.extensions import db
-from tests.complaints.helpers import World, act, post_case
+from tests.complaints.helpers import act, post_case
 from tests.conftest import REPO
 from tests.jobs import drain
-
-
-@pytest.fixture
-def w(factory):
-    return World(factory)
 
 
 @pytest.fixture

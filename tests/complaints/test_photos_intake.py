@@ -11,7 +11,7 @@ from PIL import Image
 
 from civic.complaints.models import Complaint
 from civic.extensions import db
-from tests.complaints.helpers import CENTRE, World, act, jpeg, media_files, photo, post_case
+from tests.complaints.helpers import CENTRE, act, jpeg, media_files, photo, post_case
 from tests.conftest import SHARED
 
 # name → (upright orientation, or the refusal (status, code))
@@ -35,11 +35,6 @@ EXPECTED = {
 
 def test_the_table_covers_every_shared_photo():
     assert set(EXPECTED) == {p.name for p in (SHARED / "photos").iterdir() if p.name != "MANIFEST.md"}
-
-
-@pytest.fixture
-def w(factory):
-    return World(factory)
 
 
 def n_complaints():

@@ -6,14 +6,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.complaints.helpers import World, audit_entries, jpeg, post_case
-
-
-@pytest.fixture
-def w(factory):
-    return World(factory)
 
 
 def case(client, w, category):

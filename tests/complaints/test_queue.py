@@ -3,26 +3,7 @@ street centre's view of its whole street."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.complaints.helpers import World, act, post_case
-
-
-@pytest.fixture
-def w(factory):
-    return World(factory)
-
-
-def new_case(client, w, category="noise", **kw):
-    r = post_case(client, w.rh, category=category, place_id=kw.pop("place_id", w.units[0].id), **kw)
-    assert r.status_code == 201, r.get_json()
-    return r.get_json()["id"]
-
-
-def queue_ids(client, headers, **args):
-    r = client.get("/api/v1/queue", headers=headers, query_string=args)
-    assert r.status_code == 200, r.get_json()
-    return [c["id"] for c in r.get_json()["items"]]
+from tests.complaints.helpers import World, act, new_case, post_case, queue_ids
 
 
 def test_the_queue_filters_and_pages(client, w):

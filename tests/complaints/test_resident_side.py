@@ -13,13 +13,8 @@ from civic.complaints.models import Complaint
 from civic.core.db import commit, utcnow
 from civic.core.jobs import DeferredJob, tick
 from civic.extensions import db
-from tests.complaints.helpers import SHANGHAI_MIDNIGHT_SLOT, World, act, audit_entries, post_case
+from tests.complaints.helpers import SHANGHAI_MIDNIGHT_SLOT, act, audit_entries, post_case
 from tests.jobs import drain
-
-
-@pytest.fixture
-def w(factory):
-    return World(factory)
 
 
 def resolved_case(client, w, category="noise"):

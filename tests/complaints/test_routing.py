@@ -21,11 +21,6 @@ NOISE_BY_UM = {"lead_kind": "urban_management", "assist_kinds": ["residents_comm
                "referrals": []}
 
 
-@pytest.fixture
-def w(factory):
-    return World(factory)
-
-
 def staff_view(client, w, cid, kind="residents_committee"):
     return client.get(f"/api/v1/complaints/{cid}", headers=w.h[kind]).get_json()
 

@@ -3,27 +3,8 @@ thread between parties and resident, the stale-version 409."""
 
 from __future__ import annotations
 
-import pytest
-
 from civic.complaints import service
-from tests.complaints.helpers import World, act, audit_entries, post_case
-
-
-@pytest.fixture
-def w(factory):
-    return World(factory)
-
-
-def new_case(client, w, category="noise", **kw):
-    r = post_case(client, w.rh, category=category, place_id=kw.pop("place_id", w.units[0].id), **kw)
-    assert r.status_code == 201, r.get_json()
-    return r.get_json()["id"]
-
-
-def queue_ids(client, headers, **args):
-    r = client.get("/api/v1/queue", headers=headers, query_string=args)
-    assert r.status_code == 200, r.get_json()
-    return [c["id"] for c in r.get_json()["items"]]
+from tests.complaints.helpers import World, act, audit_entries, new_case, queue_ids
 
 
 def test_transitions_are_declared_once_as_data():
