@@ -23,7 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "tests" / "data" / "labelled_messages.csv"
-MESSAGES = Path(os.environ.get("CIVIC_SHARED_DATA", "/work/shared/data")) / "messages_community_unlabeled.csv"
+# The workplace's shared/ beside the checkout, or CIVIC_SHARED_DIR (as the tests find it).
+MESSAGES = Path(os.environ.get("CIVIC_SHARED_DIR") or ROOT.parent / "shared") / "data" / "messages_community_unlabeled.csv"
 
 
 def load(messages_path: Path = MESSAGES) -> list[dict[str, str]]:

@@ -19,9 +19,10 @@ import sqlalchemy as sa
 
 from civic import create_app
 from civic.extensions import db as _db
+from tests.shared import SHARED
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("CIVIC_SHARED_DIR") or REPO.parent / "shared")
+
 REQUIRE = os.environ.get("CIVIC_REQUIRE_SERVICES") == "1"
 DB_URL = os.environ.get("CIVIC_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("CIVIC_TEST_REDIS_URL")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
 
 from civic.complaints.suggest import category_names, suggest_categories
+from tests.shared import DATA as SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = Path(os.environ.get("CIVIC_SHARED_DATA", "/work/shared/data"))
+
 MESSAGES = SHARED_DATA / "messages_community_unlabeled.csv"
 
 GLOSSARY_IDS = [

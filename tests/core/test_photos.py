@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import struct
 import subprocess
@@ -19,23 +18,7 @@ from civic.core import photos
 from civic.core.errors import CivicError
 from civic.core.photos import PhotoLimits, StoredPhoto, process_photo, process_photos, sniff_format
 from civic.core.storage import MediaStore
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _find_shared() -> Path:
-    # The repo sits beside shared/ (/work/main -> /work/shared); a git worktree sits one level deeper
-    # (/work/wt/photos), so look upwards for the first shared/photos.
-    if os.environ.get("CIVIC_SHARED_DIR"):
-        return Path(os.environ["CIVIC_SHARED_DIR"])
-    for parent in REPO.parents:
-        if (parent / "shared" / "photos").is_dir():
-            return parent / "shared"
-    return REPO.parent / "shared"
-
-
-SHARED = _find_shared()
-PHOTOS = SHARED / "photos"
+from tests.shared import PHOTOS, REPO
 
 
 def shared(name: str) -> bytes:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 import unicodedata
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -15,8 +13,8 @@ from hypothesis import strategies as st
 
 from civic.core.errors import ValidationFailed
 from civic.core.text import mask_id_number, mask_name, mask_phone, require_text, search_tokens, segment, tidy
+from tests.shared import DATA as SHARED_DATA
 
-SHARED_DATA = Path(os.environ.get("CIVIC_SHARED_DATA", "/work/shared/data"))
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 
 

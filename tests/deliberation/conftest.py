@@ -5,7 +5,6 @@ lane and one outsider; helpers to raise topics and hold a meeting that started a
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,8 +12,7 @@ import sqlalchemy as sa
 from civic.core.db import commit, utcnow
 from civic.extensions import db
 from civic.proposals import deliberation as svc
-
-PHOTOS = Path("/work/shared/photos")
+from tests.shared import PHOTOS
 
 
 def photo(name: str = "ianare_landscape_2.jpg") -> tuple[str, bytes]:
