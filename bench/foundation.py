@@ -1,6 +1,7 @@
 """Foundation speed: an authenticated GET (/api/v1/me, bearer token) under gunicorn, as a ratio to a
 bare 5-line Flask JSON endpoint served by the same gunicorn config in the same run; and the time
-create_app() takes in a fresh process.
+create_app() takes in a fresh process, beside two start-up baselines timed in the same run (a bare
+Flask app; the third-party libraries civic loads, without civic).
 
 Run from the repository root:  python bench/foundation.py  [--seconds 10] [--connections 8]
 Needs ``wrk`` (Debian: apt-get install wrk).  Database: a fresh SQLite file (the embedded default),
@@ -97,25 +98,38 @@ def wrk(port: int, path: str, headers: dict, seconds: int, connections: int) -> 
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
-def create_app_times(env: dict, runs: int = 7) -> tuple[float, float]:
-    """(median create_app() without import cost, median first create_app() with it), fresh processes.
+# Start-up baselines, timed the same way in the same run: a bare Flask app, and the floor civic's
+# third-party stack sets (every library create_app() loads, nothing of civic's own).
+START_CODE = {
+    "bare": "import time; t0 = time.perf_counter(); import flask; flask.Flask('bare'); "
+            "print(time.perf_counter() - t0, 0)",
+    "stack": ("import time; t0 = time.perf_counter(); import flask, flask_sqlalchemy, flask_migrate, "
+              "flask_login, flask_wtf.csrf, flask_limiter, flask_smorest, marshmallow, click; "
+              "print(time.perf_counter() - t0, 0)"),
+    "civic": ("import time; t0 = time.perf_counter(); import civic; civic.create_app(); t1 = time.perf_counter(); "
+              "civic.create_app(); t2 = time.perf_counter(); print(t1 - t0, t2 - t1)"),
+}
+
+
+def start_times(env: dict, runs: int = 9) -> dict[str, tuple[float, float]]:
+    """Fresh-process start-up, medians: {name: (first call with its imports, second call alone)}.
 
     create_app() imports most of its dependencies lazily, so the first call pays for them; the second
-    call in the same process is create_app() alone."""
-    code = ("import time; t0 = time.perf_counter(); import civic; civic.create_app(); t1 = time.perf_counter(); "
-            "civic.create_app(); t2 = time.perf_counter(); print(t1 - t0, t2 - t1)")
+    call in the same process is create_app() alone.  Runs interleave the three, so drift in the
+    machine hits each alike."""
     # As a deployed server starts: with the package's bytecode compiled (pip does that for installed
     # packages; an editable checkout writes it on first import unless PYTHONDONTWRITEBYTECODE is
     # set, as it is on some CI machines, where every start would compile ~90 modules again).
     subprocess.run([PY, "-m", "compileall", "-q", str(REPO / "civic")], check=True)
     env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    firsts, seconds = [], []
+    got: dict[str, list[tuple[float, float]]] = {name: [] for name in START_CODE}
     for _ in range(runs):
-        out = subprocess.run([PY, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
-        first, second = map(float, out.stdout.split()[-2:])
-        firsts.append(first)
-        seconds.append(second)
-    return statistics.median(seconds), statistics.median(firsts)
+        for name, code in START_CODE.items():
+            out = subprocess.run([PY, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+            first, second = map(float, out.stdout.split()[-2:])
+            got[name].append((first, second))
+    return {name: (statistics.median(f for f, _ in v), statistics.median(s for _, s in v))
+            for name, v in got.items()}
 
 
 def main() -> None:
@@ -151,14 +165,19 @@ def main() -> None:
             p.terminate()
             p.wait(timeout=30)
     bare_rps, civic_rps = statistics.median(rates_bare), statistics.median(rates_civic)
-    create_only, with_import = create_app_times(env)
+    starts = start_times(env)
+    with_import, create_only = starts["civic"]
     print(f"database: {db_url.split(':')[0]}; gunicorn -w 2 -k sync; wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s, {args.rounds} interleaved rounds, medians; cores: {os.cpu_count()}")
     print(f"bare Flask /ping:            {bare_rps:8.0f} req/s  {[round(r) for r in rates_bare]}")
     print(f"civic GET /api/v1/me:        {civic_rps:8.0f} req/s  {[round(r) for r in rates_civic]}")
     print(f"ratio civic / bare:          {civic_rps / bare_rps:8.2f}   (target >= 0.5)")
-    print(f"create_app(), imports done:  {create_only * 1000:8.0f} ms  (median of 7 fresh processes)")
+    print(f"create_app(), imports done:  {create_only * 1000:8.0f} ms  (median of 9 fresh processes)")
     print(f"import civic + create_app(): {with_import * 1000:8.0f} ms  (target < 1000 ms)")
+    print(f"  baseline: import flask + Flask():          {starts['bare'][0] * 1000:6.0f} ms "
+          f"(civic is {with_import / starts['bare'][0]:.1f}x)")
+    print(f"  baseline: civic's third-party imports:     {starts['stack'][0] * 1000:6.0f} ms "
+          f"(civic is {with_import / starts['stack'][0]:.1f}x)")
     print(f"load average: {os.getloadavg()[0]:.1f}")
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -8,6 +8,7 @@ Every HTTP error (webargs validation, 404, 405, 413, 429, 500...) goes out as::
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
 import marshmallow as ma
@@ -94,7 +95,46 @@ def _webargs_details(data) -> dict:
 
 
 class CivicApi(Api):
+    """flask-smorest's Api with civic's error envelope and an OpenAPI document built on first use.
+
+    flask-smorest documents every view of a blueprint as it registers it (deep copies of each view's
+    doc, marshmallow schemas turned into JSON Schema): about a fifth of ``create_app()``.  A worker
+    serving the API never reads that document, so ``register_blueprint`` registers the routes at
+    once and the documentation when ``spec`` is first read (``/api/v1/openapi.json``, the docs
+    page, ``flask openapi``), in the same order, once, under a lock.
+    """
+
     ERROR_SCHEMA = ErrorSchema
+
+    def __init__(self, *args, **kwargs):
+        self._spec = None
+        self._doc_pending: list[tuple] = []
+        self._doc_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    @property
+    def spec(self):
+        if self._doc_pending:
+            with self._doc_lock:
+                pending, self._doc_pending = self._doc_pending, []
+                for blp, app, name, parameters in pending:
+                    blp.register_views_in_doc(self, app, self._spec, name=name, parameters=parameters)
+                    self._spec.tag({"name": name, "description": blp.description})
+        return self._spec
+
+    @spec.setter
+    def spec(self, value) -> None:
+        # flask-smorest sets a new spec in init_app: documentation pending for an earlier app goes
+        # with that app's spec, which nothing can read any more.
+        self._spec = value
+        self._doc_pending = []
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """Register ``blp`` on the app now and in the OpenAPI document when ``spec`` is next read."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._doc_pending.append((blp, self._app, name, parameters))
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500
