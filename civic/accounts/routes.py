@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from civic.accounts import schemas, service
 from civic.core import idempotency
+from civic.core.api import Blueprint
 from civic.core.auth import bearer_token, current_actor, revoke_token
 from civic.core.http import login_limit
 

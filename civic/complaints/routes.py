@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from civic.complaints import routing, schemas, service
 from civic.complaints.suggest import suggest_categories
+from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.errors import Forbidden
 from civic.core.pagination import PageArgs

@@ -7,16 +7,21 @@ Every HTTP error (webargs validation, 404, 405, 413, 429, 500...) goes out as::
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 
+import flask_smorest
 import marshmallow as ma
-from flask import Response, has_request_context, jsonify, request
+from flask import Response, current_app, has_request_context, jsonify, request
 from flask_smorest import Api
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
-from civic.core.errors import CivicError
+from civic.core.errors import BadRequest, CivicError, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +97,70 @@ def _webargs_details(data) -> dict:
     # webargs nests by location ({"json": {"field": [...]}}); keep the location, it tells the client
     # whether the body, the query or a header was wrong.
     return {"fields": messages}
+
+
+# NUL and lone UTF-16 surrogates ("\ud800") are valid JSON escapes but not text: PostgreSQL refuses
+# NUL in text and no UTF-8 encoder takes a lone surrogate, so either would fail at the commit.
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity, -Infinity: Python's extension, not RFC 8259
+
+
+def _first_bad_text(value) -> str | None:
+    """``"nul"`` or ``"lone_surrogate"`` for the first such string (key or value) in a parsed JSON
+    document, else None.  Iterative: the document may be nested as deep as the parser allowed."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found = _NOT_TEXT.search(item)
+            if found:
+                return "nul" if found.group() == "\x00" else "lone_surrogate"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+class CivicParser(FlaskParser):
+    """webargs' Flask parser with civic's rules for JSON bodies (RFC 8259, UTF-8 text only):
+
+    - a body cut at ``MAX_JSON_BYTES`` (sent chunked, without a Content-Length) is 413
+      ``payload_too_large``, not a malformed document;
+    - ``NaN``/``Infinity``, and nesting too deep for the parser, are 400 ``malformed_json``;
+    - a NUL or a lone surrogate in any string is 400 ``invalid_text`` (details ``{"reason"}``),
+      refused before a view runs rather than failing at the commit.
+    """
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return webargs_core.missing
+        data = req.get_data(cache=True)
+        limit = current_app.config["MAX_JSON_BYTES"]
+        if len(data) > limit:  # a chunked body, read one byte past the limit (civic.core.http)
+            raise PayloadTooLarge("JSON 请求体过大", code="payload_too_large", details={"max_bytes": limit})
+        try:
+            value = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+        except json.JSONDecodeError:
+            raise  # webargs: an empty body is "no JSON" (422 for required fields), else 400
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise json.JSONDecodeError(f"{type(exc).__name__}: {exc}", "<body>", 0) from exc
+        reason = _first_bad_text(value)
+        if reason:
+            raise BadRequest("请求中含有无效字符（NUL 或不成对的 UTF-16 代理项）", code="invalid_text",
+                             details={"reason": reason})
+        return value
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint reading arguments with :class:`CivicParser`; every API blueprint
+    of civic is one of these."""
+
+    ARGUMENTS_PARSER = CivicParser()
 
 
 class CivicApi(Api):

@@ -17,7 +17,7 @@ from werkzeug.routing import IntegerConverter
 from civic.core import idempotency
 from civic.core.api import envelope, handle_civic_error, handle_unexpected
 from civic.core.db import run_after_commit_hooks
-from civic.core.errors import CivicError, PayloadTooLarge
+from civic.core.errors import CivicError, PayloadTooLarge, UnsupportedMedia
 from civic.extensions import csrf, db, limiter
 
 CSRF_ALWAYS = ("/console",)
@@ -81,13 +81,19 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _limits():
+        if not request.is_json and _has_body() and _takes_json(app, request.endpoint, request.method):
+            # Without this, webargs would read no JSON from the body and answer 422 "missing field"
+            # for a body the client did send, e.g. as text/plain or a form.
+            raise UnsupportedMedia("请求体须为 JSON（Content-Type: application/json）", code="json_required",
+                                   details={"content_type": request.mimetype or None})
         if request.is_json:  # application/json and every +json type
             limit = app.config["MAX_JSON_BYTES"]
             length = request.content_length
             if length is not None and length > limit:
                 raise PayloadTooLarge("JSON 请求体过大", code="payload_too_large", details={"max_bytes": limit})
-            # A chunked body declares no length: Werkzeug stops reading it at this limit (413).
-            request.max_content_length = min(limit, app.config["MAX_CONTENT_LENGTH"] or limit)
+            # A chunked body declares no length: Werkzeug stops reading it one byte past the limit,
+            # which the JSON parser (civic.core.api.CivicParser) answers with 413.
+            request.max_content_length = min(limit + 1, app.config["MAX_CONTENT_LENGTH"] or limit + 1)
         return idempotency.before_request()
 
     @app.after_request
@@ -126,6 +132,28 @@ def init_app(app: Flask) -> None:
             return envelope("service_unavailable", "数据库繁忙，请稍后重试", {}, 503)
         run_after_commit_hooks()
         return response
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+_JSON_VIEWS: dict[tuple[str, str], bool] = {}
+
+
+def _takes_json(app: Flask, endpoint: str | None, method: str) -> bool:
+    """Whether the view for ``endpoint`` and ``method`` reads a JSON body (a flask-smorest
+    ``@blp.arguments`` with location ``json``).  Views taking forms or files, console pages and
+    Open311 are unaffected.  Cached per (endpoint, method): views do not change after start-up."""
+    key = (endpoint or "", method)
+    found = _JSON_VIEWS.get(key)
+    if found is None:
+        view = app.view_functions.get(endpoint) if endpoint else None
+        cls = getattr(view, "view_class", None)
+        func = getattr(cls, method.lower(), None) if cls is not None else view
+        params = (getattr(func, "_apidoc", None) or {}).get("arguments", {}).get("parameters", [])
+        found = _JSON_VIEWS[key] = any(p.get("in") == "json" for p in params)
+    return found
 
 
 def _out_of_range(error: Exception):

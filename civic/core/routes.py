@@ -6,9 +6,9 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from civic.core import audit
+from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.pagination import PageArgs, page_schema
 from civic.core.schemas import ShanghaiDateTime

@@ -9,9 +9,9 @@ import re
 
 from flask import Blueprint, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint as ApiBlueprint
 from werkzeug.exceptions import HTTPException
 
+from civic.core.api import Blueprint as ApiBlueprint
 from civic.core.auth import current_actor, require
 from civic.core.errors import CivicError
 from civic.extensions import limiter

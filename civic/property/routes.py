@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.uploads import csv_upload
 from civic.property import importer, queries, schemas, service

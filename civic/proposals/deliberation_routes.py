@@ -5,8 +5,8 @@ Topic and comment moderation goes through the shared ``/api/v1/moderation/<item_
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.uploads import uploaded_files
 from civic.proposals import deliberation as service

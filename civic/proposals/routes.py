@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.photos import photo_response
 from civic.core.uploads import uploaded_files

@@ -8,8 +8,8 @@ import json
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.errors import ValidationFailed
 from civic.core.uploads import csv_upload, uploaded_files

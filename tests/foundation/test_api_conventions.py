@@ -143,16 +143,47 @@ def test_413_json_suffix_types_are_limited_too(app, client, envelope):
     envelope(resp, 413, "payload_too_large")
 
 
-def test_chunked_json_is_not_read_past_the_limit(app, client, monkeypatch, envelope):
-    # No Content-Length to refuse up front: Werkzeug stops reading at MAX_JSON_BYTES, and the cut
-    # body is refused as malformed.
+@pytest.mark.parametrize(("size", "status", "code"), [(5000, 413, "payload_too_large"),
+                                                     (1001, 413, "payload_too_large"),
+                                                     (1000, 401, "invalid_credentials")])
+def test_chunked_json_is_not_read_past_the_limit(app, client, monkeypatch, envelope, size, status, code):
+    # No Content-Length to refuse up front: Werkzeug stops reading one byte past MAX_JSON_BYTES, and
+    # a body that went past it is 413 (not a cut, malformed document); one of exactly the limit is read.
     import io
 
     monkeypatch.setitem(app.config, "MAX_JSON_BYTES", 1000)
-    body = json.dumps({"username": "a" * 5000, "password": "b"}).encode()
-    resp = client.post("/api/v1/auth/login", input_stream=io.BytesIO(body), content_type="application/json",
+    monkeypatch.setattr(limiter, "enabled", False)
+    body = json.dumps({"username": "u", "password": "b"})
+    body = body[:-1] + " " * (size - len(body)) + "}"
+    assert len(body.encode()) == size
+    resp = client.post("/api/v1/auth/login", input_stream=io.BytesIO(body.encode()), content_type="application/json",
                        environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""})
-    envelope(resp, 400, "malformed_json")
+    err = envelope(resp, status, code)
+    if status == 413:
+        assert err["details"] == {"max_bytes": 1000}
+
+
+@pytest.mark.parametrize(("body", "code", "details"), [
+    ('{"username": "\\ud800", "password": "x"}', "invalid_text", {"reason": "lone_surrogate"}),
+    ('{"username": "a\\u0000", "password": "x"}', "invalid_text", {"reason": "nul"}),
+    ('{"username": ["ok", {"\\udc00": 1}], "password": "x"}', "invalid_text", {"reason": "lone_surrogate"}),
+    ('{"username": "a", "password": NaN}', "malformed_json", {}),
+])
+def test_json_that_is_not_text_is_refused_before_the_view(client, monkeypatch, envelope, body, code, details):
+    monkeypatch.setattr(limiter, "enabled", False)
+    err = envelope(client.post("/api/v1/auth/login", data=body, content_type="application/json"), 400, code)
+    assert err["details"] == details
+    if code == "invalid_text":
+        assert "无效字符" in err["message"]
+
+
+def test_a_body_of_the_wrong_type_is_415_with_what_was_sent(client, monkeypatch, envelope):
+    monkeypatch.setattr(limiter, "enabled", False)
+    err = envelope(client.post("/api/v1/auth/login", data='{"username": "a", "password": "b"}',
+                               content_type="text/plain"), 415, "json_required")
+    assert err["details"] == {"content_type": "text/plain"} and "application/json" in err["message"]
+    # Multipart views (photos, paper ballots) keep taking their forms; a JSON view without a body is 422.
+    envelope(client.post("/api/v1/auth/login"), 422, "validation_failed")
 
 
 def test_413_over_max_content_length(app, client, factory, monkeypatch, envelope):
@@ -347,8 +378,15 @@ BAD_BODIES = [
     (b'{"phone": ["13900000000"]}', "application/json", 422),
     (b'{"phone": 13900000000}', "application/json", 422),
     (b'{"phone": "1390000000000000000000"}', "application/json", 422),
-    (b"phone=13900000000", "application/x-www-form-urlencoded", 422),
-    (b"<xml/>", "text/xml", 422),
+    (b"phone=13900000000", "application/x-www-form-urlencoded", 415),
+    (b"<xml/>", "text/xml", 415),
+    (b'{"phone": "13900000000"}', "text/plain", 415),
+    (b'{"phone": NaN}', "application/json", 400),
+    (b'{"phone": Infinity}', "application/json", 400),
+    (b"[" * 100_000 + b"]" * 100_000, "application/json", 400),
+    (b'{"phone": "\\ud800"}', "application/json", 400),
+    (b'{"phone": "139\\u0000"}', "application/json", 400),
+    (b'{"\\udfff": "x"}', "application/json", 400),
 ]
 
 
