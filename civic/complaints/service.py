@@ -34,7 +34,7 @@ from civic.core.calendar import work_calendar
 from civic.core.db import utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.notifications import notify
-from civic.core.pagination import decode_cursor, encode_cursor, paginate
+from civic.core.pagination import cursor_values, encode_cursor, paginate
 from civic.core.photos import StoredPhoto, process_photos
 from civic.core.storage import MediaStore, key_for
 from civic.core.text import require_text
@@ -753,11 +753,7 @@ def queue(user, *, organisation_id: int | None = None, status: str | None = None
         place = registry.get_place(place_id)
         ids = ids.where(Complaint.place_id.in_(registry.descendant_ids_stmt(place)))
     if cursor:
-        (last,) = decode_cursor(cursor, 1)
-        if not isinstance(last, int):
-            from civic.core.errors import BadRequest
-
-            raise BadRequest("分页游标无效", code="cursor_invalid")
+        (last,) = cursor_values(cursor, [key])
         ids = ids.where(key < last)
         if key is ComplaintParty.complaint_id and (category or place_id is not None):
             ids = ids.where(Complaint.id < last)

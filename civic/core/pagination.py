@@ -64,7 +64,7 @@ def paginate(stmt: sa.Select, sort_cols: list, *, cursor: str | None, limit: int
     :raises BadRequest: ``cursor_invalid`` for a cursor that was not ours.
     """
     if cursor:
-        values = [_cursor_value(c, v) for c, v in zip(sort_cols, decode_cursor(cursor, len(sort_cols)), strict=True)]
+        values = cursor_values(cursor, sort_cols)
         cmp = sa.tuple_(*sort_cols) < sa.tuple_(*values) if descending else (
             sa.tuple_(*sort_cols) > sa.tuple_(*values)
         )
@@ -77,6 +77,15 @@ def paginate(stmt: sa.Select, sort_cols: list, *, cursor: str | None, limit: int
         last = rows[-1]
         next_cursor = encode_cursor([getattr(last, c.key) for c in sort_cols])
     return rows, next_cursor
+
+
+def cursor_values(cursor: str, sort_cols: list) -> list[Any]:
+    """The values of a client's ``cursor`` for ``sort_cols``, each checked against its column's type
+    (an aware datetime, an integer within the column's range — int4 unless ``BigInteger`` —, a
+    string...), for a keyset query of one's own.
+
+    :raises BadRequest: ``cursor_invalid`` for a cursor that was not ours."""
+    return [_cursor_value(c, v) for c, v in zip(sort_cols, decode_cursor(cursor, len(sort_cols)), strict=True)]
 
 
 def _cursor_value(col, value):
@@ -99,8 +108,9 @@ def _cursor_value(col, value):
     )
     if expected is None:
         ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
-        ok = False  # SQLite cannot bind it
+    bits = 63 if isinstance(getattr(col, "type", None), sa.BigInteger) else 31
+    if isinstance(value, int) and not -(2**bits) <= value < 2**bits:
+        ok = False  # beyond the column (PostgreSQL int4/int8), or more than SQLite can bind
     if not ok:
         raise BadRequest("分页游标无效", code="cursor_invalid")
     return value
