@@ -11,11 +11,12 @@ from civic.complaints import stats
 from civic.complaints.service import STATUS_NAMES
 from civic.console.blueprint import bp, staff_page
 from civic.console.charts import bar_chart
+from civic.core.db import parse_id
 
 
 def _figures(user):
     org = request.args.get("org")
-    return stats.street_figures(user, int(org) if org and org.isdigit() else None)
+    return stats.street_figures(user, parse_id(org))
 
 
 @bp.get("/oversight")

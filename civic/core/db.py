@@ -23,6 +23,19 @@ from civic.extensions import db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+MAX_ID = 2**31 - 1  # ids are PostgreSQL int4 (SERIAL) everywhere
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id from text that came from outside (a query string, a form, an Open311 path): ASCII
+    digits ``0-9`` only, 1 to :data:`MAX_ID`; anything else (``"١"``, ``"１"``, ``"²"``, ``"-1"``,
+    ``"1e3"``, a number past int4) is ``None``, which callers answer as not found or invalid."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
 def utcnow() -> dt.datetime:
     """Now, as an aware UTC datetime.  Stored times are UTC; shown in Asia/Shanghai."""
     return dt.datetime.now(dt.UTC)

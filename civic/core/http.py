@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 from civic.core import idempotency
 from civic.core.api import envelope, handle_civic_error, handle_unexpected
-from civic.core.db import run_after_commit_hooks
+from civic.core.db import MAX_ID, run_after_commit_hooks
 from civic.core.errors import CivicError, PayloadTooLarge, UnsupportedMedia
 from civic.extensions import csrf, db, limiter
 
@@ -26,11 +26,15 @@ log = logging.getLogger(__name__)
 
 
 class BoundedIntConverter(IntegerConverter):
-    """``<int:...>`` in every URL, bounded to the database's integer ids (PostgreSQL int4): a larger
-    number is simply not found (404), never an overflow deep in the driver."""
+    """``<int:...>`` in every URL: ASCII digits only (Werkzeug's ``\\d`` also takes ``١`` and ``１``,
+    which ``int()`` reads as 1: one object would have many URLs), bounded to the database's integer
+    ids (PostgreSQL int4): a larger number is simply not found (404), never an overflow deep in the
+    driver."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -95,7 +95,7 @@ def fetch_media(url: str, allowed_hosts: list[str], *, max_bytes: int, timeout: 
         if resp.status != 200:
             raise MediaRefused("media_url 未返回图片", code="media_fetch_failed", details={"status": resp.status})
         length = resp.getheader("Content-Length")
-        if length and length.isdigit() and int(length) > max_bytes:
+        if length and length.isascii() and length.isdigit() and int(length) > max_bytes:
             raise MediaRefused("media_url 的文件过大", code="media_too_large", details={"max_bytes": max_bytes})
         chunks, size = [], 0
         while True:

@@ -27,7 +27,7 @@ from flask import current_app
 from civic.complaints import service as complaints
 from civic.complaints.suggest import category_names, load_keywords
 from civic.core import audit
-from civic.core.db import to_shanghai, utcnow
+from civic.core.db import parse_id, to_shanghai, utcnow
 from civic.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.text import tidy
 from civic.extensions import db
@@ -235,9 +235,9 @@ def create_request(api_key: str | None, form: dict, attributes: dict[str, list[s
     answers, fields, lines = _check_attributes(code, attributes)
     place_id = lat = lng = None
     if form.get("address_id"):
-        if not str(form["address_id"]).strip().isdigit():
+        place_id = parse_id(str(form["address_id"]).strip())
+        if place_id is None:
             raise BadRequest("address_id 须为 civic 的户、楼或小区编号", code="location_invalid")
-        place_id = int(form["address_id"])
     has_lat, has_long = bool(form.get("lat")), bool(form.get("long"))
     if has_lat != has_long:
         raise BadRequest("lat 和 long 须同时提供", code="location_incomplete")
@@ -342,9 +342,10 @@ def list_requests(args: dict) -> list[dict]:
     reader = _reader(args.get("api_key"))
     ids = _split(args.get("service_request_id"))
     if ids:
-        if not all(i.isdigit() for i in ids):
+        parsed = [parse_id(i) for i in ids]
+        if None in parsed:
             raise BadRequest("service_request_id 须为数字，逗号分隔", code="request_id_invalid")
-        return request_views(complaints.public_cases(ids=[int(i) for i in ids], limit=MAX_RESULTS), reader)
+        return request_views(complaints.public_cases(ids=parsed, limit=MAX_RESULTS), reader)
     codes = _split(args.get("service_code"))
     unknown = [c for c in codes if c not in category_names()]
     if unknown:
@@ -373,9 +374,10 @@ def list_requests(args: dict) -> list[dict]:
 def get_request(service_request_id: str, api_key: str | None = None) -> list[dict]:
     """GET requests/{id}: a one-item list.  :raises NotFound: ``request_not_found``."""
     reader = _reader(api_key)
-    if not service_request_id.isdigit():
+    request_id = parse_id(service_request_id)
+    if request_id is None:
         raise NotFound("找不到该服务请求", code="request_not_found")
-    found = complaints.public_cases(ids=[int(service_request_id)], limit=1)
+    found = complaints.public_cases(ids=[request_id], limit=1)
     if not found:
         raise NotFound("找不到该服务请求", code="request_not_found")
     return request_views(found, reader)

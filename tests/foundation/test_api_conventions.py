@@ -420,3 +420,18 @@ def test_any_json_gets_an_answer_not_a_500(client, monkeypatch, body, path, auth
     assert resp.mimetype == "application/json"
     if resp.status_code >= 400:
         assert set(resp.get_json()["error"]) == {"code", "message", "details"}
+
+
+@pytest.mark.parametrize("spelling", ["١", "１", "²", "0", "2147483648", "99999999999999999999"])
+def test_an_id_in_a_url_has_one_spelling(client, factory, spelling):
+    """<int:id> takes ASCII digits within int4 only: ``/places/١`` is not ``/places/1``."""
+    from civic.core.db import parse_id
+
+    headers = factory.token(factory.admin())
+    place = factory.ladder()["district"]
+    assert client.get(f"/api/v1/places/{place.id}", headers=headers).status_code == 200
+    digits = str(place.id).translate(str.maketrans("0123456789", spelling[0] * 10)) if len(spelling) == 1 else spelling
+    resp = client.get(f"/api/v1/places/{digits}", headers=headers)
+    # 404 either way: no rule matches (not_found), or a zero id matches none (place_not_found).
+    assert resp.status_code == 404 and resp.get_json()["error"]["code"] in ("not_found", "place_not_found")
+    assert parse_id(digits) is None and parse_id(str(place.id)) == place.id

@@ -237,3 +237,23 @@ def test_a_point_outside_a_compound_goes_out_rounded_to_3_decimals(client, facto
     (req,) = client.get(f"/open311/v2/requests/{c.id}.json").get_json()
     assert (req["lat"], req["long"]) == (31.24, 121.506)
     assert req["address"] == "测试社区，测试街道，测试区"
+
+
+def test_ids_from_outside_are_ascii_numbers_within_range(client, place, partner_key):
+    r = post(client, partner_key, service_code="property_service", address_id=place["units"][0].id,
+             description="楼道灯坏了")
+    assert r.status_code == 201, r.get_json()
+    rid = r.get_json()[0]["service_request_id"]
+    assert client.get(f"/open311/v2/requests/{rid}.json").status_code == 200
+    # Another spelling of the same number, or a number past int4, is not that request (was a 500).
+    for other in ("9223372036854775808", "2147483648", "١", "１", "²", "0", f"{rid}0" * 3):
+        r = client.get(f"/open311/v2/requests/{other}.json")
+        assert r.status_code == 404, (other, r.get_data(as_text=True))
+        assert r.get_json()[0]["code"] == 404 and "找不到" in r.get_json()[0]["description"]
+    for ids in ("99999999999999999999999,1", "²", f"{rid},١", "-1"):
+        r = client.get("/open311/v2/requests.json", query_string={"service_request_id": ids})
+        assert r.status_code == 400, (ids, r.get_data(as_text=True))
+    r = client.get("/open311/v2/requests.json", query_string={"service_request_id": f"{rid},2147483647"})
+    assert [x["service_request_id"] for x in r.get_json()] == [rid]
+    r = post(client, partner_key, service_code="property_service", address_id="١", description="楼道灯坏了")
+    assert r.status_code == 400 and r.get_json()[0]["description"].startswith("location_invalid")
