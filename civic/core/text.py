@@ -23,6 +23,11 @@ _EXCEL_CR = re.compile(r"_x000[dD]_(?:\r\n|\r|\n)?")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 # Invisible format characters: zero-width space/non-joiner/joiner, word joiner, BOM.
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+# C0/C1 control characters that are neither whitespace nor line breaks (NUL, BEL, ESC for terminal
+# colours, DEL...), and the bidirectional embeddings, overrides and isolates (U+202A..U+202E,
+# U+2066..U+2069), which can make a text display as something else than it says (the "Trojan Source"
+# trick): none belongs in a resident's text, and a staff member must read what was sent.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
 # Any Unicode whitespace except "\n" (tab, NBSP U+00A0, ideographic space U+3000, thin spaces...).
 _INLINE_SPACE = re.compile(r"[^\S\n]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
@@ -32,7 +37,9 @@ def tidy(text: str, max_len: int | None = None) -> str:
     """Tidy the whitespace of a resident's text without dropping any visible character.
 
     - Excel's ``_x000D_`` escape, ``\\r\\n``, ``\\r`` and the other Unicode line separators become ``\\n``.
-    - Zero-width characters (U+200B..U+200D, U+2060, U+FEFF) are removed.
+    - Zero-width characters (U+200B..U+200D, U+2060, U+FEFF) are removed, and so are control
+      characters (NUL, BEL, ESC, DEL, C1) and the bidirectional embedding/override/isolate
+      characters (U+202A..U+202E, U+2066..U+2069).
     - Every other whitespace run inside a line (spaces, tabs, NBSP U+00A0, ideographic space U+3000)
       becomes one ASCII space; whitespace at the start and end of each line is removed, which drops the
       ideographic-space paragraph indent (　　) Chinese texts carry.
@@ -41,7 +48,7 @@ def tidy(text: str, max_len: int | None = None) -> str:
       such as ``，`` and ``（`` into ASCII).
 
     Guarantee: the non-whitespace characters of the input (apart from the ``_x000D_`` escape and the
-    zero-width characters) appear in the output, in the same order (up to canonical equivalence).
+    zero-width, control and bidirectional control characters) appear in the output, in the same order (up to canonical equivalence).
 
     :param text: the raw text.
     :param max_len: maximum length of the *tidied* text in characters (code points), or ``None``.
@@ -53,6 +60,7 @@ def tidy(text: str, max_len: int | None = None) -> str:
     text = _EXCEL_CR.sub("\n", text)
     text = _LINE_BREAKS.sub("\n", text)
     text = _ZERO_WIDTH.sub("", text)
+    text = _CONTROLS.sub("", text)
     text = _INLINE_SPACE.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     text = _MANY_NEWLINES.sub("\n\n", text).strip()

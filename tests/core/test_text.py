@@ -19,9 +19,15 @@ ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 
 
 def visible(text: str) -> str:
-    """The non-whitespace, non-zero-width characters, canonically decomposed (NFD)."""
+    """The non-whitespace, non-zero-width, non-control characters, canonically decomposed (NFD)."""
     decomposed = unicodedata.normalize("NFD", text.replace("_x000D_", ""))
-    return "".join(ch for ch in decomposed if not ch.isspace() and ch not in ZERO_WIDTH)
+    return "".join(ch for ch in decomposed if not ch.isspace() and ch not in ZERO_WIDTH and not _control(ch))
+
+
+def _control(ch: str) -> bool:
+    # Cc (C0, DEL, C1) and the bidi embeddings, overrides and isolates, by Unicode's own tables.
+    return unicodedata.category(ch) == "Cc" or unicodedata.bidirectional(ch) in {"LRE", "RLE", "PDF", "LRO", "RLO",
+                                                                                 "LRI", "RLI", "FSI", "PDI"}
 
 
 def real_messages() -> list[dict[str, str]]:
@@ -59,6 +65,13 @@ def test_tidy_nbsp_tabs_and_zero_width():
     assert tidy("A3区\xa0\xa0中海\t国际\u200b社区\ufeff") == "A3区 中海 国际社区"
 
 
+def test_tidy_drops_controls_and_bidi_overrides():
+    # A terminal colour escape, a NUL, a bell, and a right-to-left override that would show
+    # "付款00001元" reversed to a staff member.
+    assert tidy("含\x00NUL\x07\x1b[31m红字\x1b[0m 退款\u202e元10000\u202c") == "含NUL[31m红字[0m 退款元10000"
+    assert tidy("\u2067غ\u2069 \x85下一行") == "غ\n下一行"
+
+
 def test_tidy_keeps_full_width_punctuation():
     # NFKC would turn these into ASCII; NFC must not.
     assert tidy("（一）你好，请问？") == "（一）你好，请问？"
@@ -91,7 +104,8 @@ def test_require_text_too_long_names_field():
     assert exc.value.details == {"field": "title", "max": 2, "length": 3}
 
 
-@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("\u3000\xa0\t\r\n _x000D_\u200b")))
+@given(st.text(alphabet=st.characters(codec="utf-8")
+               | st.sampled_from("\u3000\xa0\t\r\n _x000D_\u200b\x00\x07\x1b\x7f\x9b\u202e\u2066\u2069")))
 def test_tidy_keeps_every_visible_character(text):
     out = tidy(text)
     assert visible(out) == visible(text)
