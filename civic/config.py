@@ -50,6 +50,7 @@ class DefaultConfig:
     RATELIMIT_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute;50 per hour"  # per account tried, per client address
     RATELIMIT_LOGIN_ADDRESS = "100 per minute;1000 per hour"  # per client address (one office's NAT)
+    RATELIMIT_LOGIN_FAILURES = "30 per hour"  # failed logins per account, from any address
     RATELIMIT_PUBLIC_WRITE = "30 per minute"
 
     # WeChat mini-program login (code2session).  "dev" maps a code to openid "dev-<code>".

@@ -209,32 +209,52 @@ def public_write_limit(view):
     )(view)
 
 
-def _login_account_key() -> str:
-    # The account being tried (username or phone; only a hash reaches the limiter's storage), from
-    # this client address: guessing one account's password is capped without one office's shared
-    # NAT address locking out everyone who works there.
-    import hashlib
-
+def _login_account() -> str:
+    """The account a login tries (username or phone, lower-cased), or "" when the body names none
+    (a WeChat code)."""
     body = request.get_json(silent=True) if request.is_json else None
     source = body if isinstance(body, dict) else request.form
-    account = str(source.get("username") or source.get("phone") or "").strip().lower()
-    digest = hashlib.sha256(account.encode()).hexdigest()[:16] if account else "-"
-    return f"{request.remote_addr or 'unknown'}|{digest}"
+    return str(source.get("username") or source.get("phone") or "").strip().lower()
+
+
+def _account_digest() -> str:
+    # Only a hash of the account reaches the limiter's storage (Redis in production).
+    import hashlib
+
+    account = _login_account()
+    return hashlib.sha256(account.encode()).hexdigest()[:16] if account else "-"
+
+
+def _login_account_key() -> str:
+    # The account being tried from this client address: guessing one account's password is capped
+    # without one office's shared NAT address locking out everyone who works there.
+    return f"{request.remote_addr or 'unknown'}|{_account_digest()}"
 
 
 def login_limit(view):
     """Decorator for every way of logging in (staff password in the API and the console, WeChat
-    code, phone code).  Two budgets, shared by all of them so that no way adds to another's:
-    ``RATELIMIT_LOGIN`` (default "10 per minute;50 per hour") per account tried from one client
-    address, and ``RATELIMIT_LOGIN_ADDRESS`` (default "100 per minute;1000 per hour") per client
-    address whatever the account (a many-account guesser behind one address).  Over either: 429
-    ``rate_limited``.
+    code, phone code).  Three budgets, shared by all of them so that no way adds to another's:
+
+    - ``RATELIMIT_LOGIN`` (default "10 per minute;50 per hour") per account tried from one client
+      address;
+    - ``RATELIMIT_LOGIN_ADDRESS`` (default "100 per minute;1000 per hour") per client address
+      whatever the account (a many-account guesser behind one address);
+    - ``RATELIMIT_LOGIN_FAILURES`` (default "30 per hour") *failed* attempts (401) per account from
+      any address (a guesser spreading over many addresses).  It may hold the account's own user
+      back for the rest of the hour after such an attack: chosen over letting the guessing go on.
+      A login that names no account (a WeChat code) is not counted here.
+
+    Over any: 429 ``rate_limited``.
     """
     per_account = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="login",
                                        key_func=_login_account_key)
     per_address = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN_ADDRESS"],
                                        scope="login_address")
-    return per_address(per_account(view))
+    failures = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN_FAILURES"],
+                                    scope="login_failures", key_func=_account_digest,
+                                    exempt_when=lambda: not _login_account(),
+                                    deduct_when=lambda response: response.status_code == 401)
+    return per_address(per_account(failures(view)))
 
 
 def _replay_winner(info) -> Response | None:

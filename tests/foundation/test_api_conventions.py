@@ -222,6 +222,25 @@ def test_one_accounts_login_limit_does_not_lock_out_the_office(app, client, fact
     assert codes == [401, 401, 401, 429, 429]
 
 
+def test_failed_logins_spread_over_many_addresses_meet_the_accounts_own_cap(app, client, factory, envelope,
+                                                                          monkeypatch):
+    # A guesser with many addresses: each stays under the per-address budgets, but the account
+    # counts its failures from anywhere (successes do not count); other accounts are unaffected.
+    monkeypatch.setitem(app.config, "RATELIMIT_LOGIN_FAILURES", "3 per hour")
+    factory.staff(username="target")
+
+    def login(password, addr):
+        return client.post("/api/v1/auth/login", json={"username": "target", "password": password},
+                           environ_overrides={"REMOTE_ADDR": addr})
+
+    assert login("test-pass-123", "10.0.0.1").status_code == 200
+    assert [login("wrong", f"10.0.1.{i}").status_code for i in range(3)] == [401, 401, 401]
+    for addr in ("10.0.2.1", "10.0.2.2"):  # even the right password, from a fresh address
+        envelope(login("test-pass-123", addr), 429, "rate_limited")
+    assert client.post("/api/v1/auth/login", json={"username": "other", "password": "x"},
+                       environ_overrides={"REMOTE_ADDR": "10.0.2.3"}).status_code == 401
+
+
 def _boom():
     raise RuntimeError("secret detail /etc/passwd")
 
