@@ -158,8 +158,10 @@ def code2session(code: str) -> str:
     WeChat documents it; ``errcode`` ≠ 0 is refused.
     :raises Unauthenticated: ``wechat_code_invalid``.  :raises CivicError: 503 ``wechat_unavailable``.
     """
-    if not code or len(code) > 128:
-        raise BadRequest("缺少微信登录 code", code="wechat_code_invalid")
+    # wx.login() codes are short printable ASCII; blanks, spaces or controls would only make odd
+    # openids with the dev adapter and wasted calls to WeChat.
+    if not code or len(code) > 128 or not code.isascii() or not code.isprintable() or " " in code:
+        raise BadRequest("微信登录 code 缺失或格式无效", code="wechat_code_invalid")
     cfg = current_app.config
     if cfg["WECHAT_ADAPTER"] == "dev":
         if cfg["ENV"] == "production":  # the dev adapter would let anyone in as any openid
@@ -248,17 +250,22 @@ def request_otp(phone: str, purpose: str = "login") -> dt.datetime:
 def check_otp(phone: str, code: str, purpose: str = "login") -> str:
     """Consume a valid code for ``phone``; returns the normalised phone.
 
-    :raises Unauthenticated: ``otp_invalid`` (wrong code), ``otp_expired``, ``otp_locked`` (too
-        many attempts; a new code must be requested).
+    Only the latest code sent to ``phone`` counts: an earlier one, or one already used, is refused.
+
+    :raises Unauthenticated: ``otp_invalid`` (no code sent, or a wrong code), ``otp_used`` (the
+        latest code already logged in once), ``otp_expired``, ``otp_locked`` (too many attempts); after
+        the last three a new code must be requested.
     """
     phone = normalise_phone(phone)
     ch = db.session.scalar(
         sa.select(OtpChallenge)
-        .where(OtpChallenge.phone == phone, OtpChallenge.purpose == purpose, OtpChallenge.used_at.is_(None))
+        .where(OtpChallenge.phone == phone, OtpChallenge.purpose == purpose)
         .order_by(OtpChallenge.id.desc()).limit(1).with_for_update()
     )
     if ch is None:
         raise Unauthenticated("请先获取验证码", code="otp_invalid")
+    if ch.used_at is not None:
+        raise Unauthenticated("验证码已使用，请重新获取", code="otp_used")
     if ch.expires_at <= utcnow():
         raise Unauthenticated("验证码已过期，请重新获取", code="otp_expired")
     max_attempts = current_app.config["OTP_MAX_ATTEMPTS"]
@@ -283,7 +290,7 @@ def check_otp(phone: str, code: str, purpose: str = "login") -> str:
         .values(used_at=utcnow()).execution_options(synchronize_session=False)
     ).rowcount
     if not used:  # a concurrent request consumed it first: one code, one login
-        raise Unauthenticated("请先获取验证码", code="otp_invalid")
+        raise Unauthenticated("验证码已使用，请重新获取", code="otp_used")
     return phone
 
 

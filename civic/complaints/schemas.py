@@ -176,7 +176,8 @@ class HistorySchema(ma.Schema):
 
 
 class RatingSchema(ma.Schema):
-    rating = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 5))
+    # strict: 4.5 stars is not 4 (marshmallow would truncate it), and "5" is not a JSON number.
+    rating = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, 5))
     comment = ma.fields.String(validate=ma.validate.Length(max=2000))
 
 

@@ -522,8 +522,10 @@ def _reroute(c: Complaint, lead_organisation_id: int | None) -> dict:
 
 
 def _merge(c: Complaint, into_id: int | None, user) -> dict:
-    if into_id is None or into_id == c.id:
-        raise ValidationFailed("须指定要并入的案件", code="merge_target_invalid")
+    if into_id is None:
+        raise ValidationFailed("须指定要并入的案件（into_id）", code="merge_target_invalid")
+    if into_id == c.id:
+        raise ValidationFailed("不能把案件并入它自己", code="merge_target_invalid", details={"into_id": into_id})
     target = db.session.get(Complaint, into_id)
     if target is None or target.status not in OPEN_STATUSES or target.street_id != c.street_id:
         raise ValidationFailed("目标案件不存在、已办结或不在同一街道", code="merge_target_invalid",

@@ -108,6 +108,7 @@ def test_merging_into_itself_or_a_closed_case_is_refused(client, w):
     dup = post_case(client, w.rh, category="noise", place_id=w.units[0].id).get_json()["id"]
     r = act(client, w.h["residents_committee"], dup, "merge", into_id=dup)
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "merge_target_invalid"
+    assert r.get_json()["error"]["message"] == "不能把案件并入它自己"
     act(client, w.h["police"], keep, "acknowledge")
     act(client, w.h["police"], keep, "resolve", note="已处理")
     r = act(client, w.h["residents_committee"], dup, "merge", into_id=keep)

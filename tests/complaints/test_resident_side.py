@@ -54,10 +54,12 @@ def test_a_satisfied_rating_closes_the_case(client, w):
     assert audit_entries(cid, "complaint.rated")[0].data == {"rating": 4}
 
 
-@pytest.mark.parametrize("bad", [0, 6])
+@pytest.mark.parametrize("bad", [0, 6, 4.5, "5", True, None])
 def test_a_rating_outside_1_to_5_is_refused(client, w, bad):
     cid = resolved_case(client, w)
     assert rate(client, w, cid, bad).status_code == 422
+    case = client.get(f"/api/v1/complaints/{cid}", headers=w.rh).get_json()
+    assert (case["status"], case["rating"]) == ("resolved", None)  # nothing was recorded
 
 
 def test_a_case_not_resolved_cannot_be_rated(client, w):

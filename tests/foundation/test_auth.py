@@ -256,7 +256,22 @@ def test_otp_works_once(client, caplog, envelope):
     client.post("/api/v1/auth/otp", json={"phone": "13900008888"})
     data = {"phone": "13900008888", "code": _sms_code(caplog, "13900008888")}
     assert client.post("/api/v1/auth/otp/verify", json=data).status_code == 200
-    envelope(client.post("/api/v1/auth/otp/verify", json=data), 401, "otp_invalid")
+    envelope(client.post("/api/v1/auth/otp/verify", json=data), 401, "otp_used")
+
+
+def test_a_used_code_is_called_used_even_after_an_earlier_code_was_locked(client, caplog, envelope):
+    # An earlier, locked code must not answer for the latest one (it said "too many attempts").
+    caplog.set_level(logging.WARNING, logger="civic.accounts.service")
+    client.post("/api/v1/auth/otp", json={"phone": "13900008877"})
+    for _ in range(5):
+        client.post("/api/v1/auth/otp/verify", json={"phone": "13900008877", "code": "0000000"})
+    db.session.execute(sa.update(OtpChallenge).values(created_at=utcnow() - dt.timedelta(minutes=2)))
+    db.session.commit()
+    assert client.post("/api/v1/auth/otp", json={"phone": "13900008877"}).status_code == 202
+    data = {"phone": "13900008877", "code": _sms_code(caplog, "13900008877")}
+    assert client.post("/api/v1/auth/otp/verify", json=data).status_code == 200
+    err = envelope(client.post("/api/v1/auth/otp/verify", json=data), 401, "otp_used")
+    assert err["message"] == "验证码已使用，请重新获取"
 
 
 def test_otp_rejects_a_non_mainland_phone(client, envelope):
@@ -278,6 +293,14 @@ def test_wechat_dev_adapter_maps_a_code_to_a_resident(client):
     assert (first["created"], again["created"]) == (True, False)
     assert first["user"]["id"] == again["user"]["id"]
     assert db.session.scalar(sa.select(User.wechat_openid)) == "dev-abc"
+
+
+@pytest.mark.parametrize("code", ["", "  ", "a b", "a\u0001b", "码", "x" * 129])
+def test_wechat_code_must_be_a_printable_ascii_token(client, envelope, code):
+    schema_refuses = not code or len(code) > 128  # the schema's length check comes first
+    envelope(client.post("/api/v1/auth/wechat", json={"code": code}), 422 if schema_refuses else 400,
+             "validation_failed" if schema_refuses else "wechat_code_invalid")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.kind == "resident")) == 0
 
 
 def test_wechat_dev_adapter_is_refused_in_production(app, client, monkeypatch, envelope):
