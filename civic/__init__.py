@@ -167,9 +167,11 @@ def _register_modules(app: Flask) -> None:
     for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, inbox_blp, complaints_blp, village_blp,
                 voting_blp, contests_blp, moderation_blp, open311_admin_blp, deliberation_blp):
         api.register_blueprint(blp)
+    from civic.core.routes import docs_blueprint
     from civic.village import cli as _village_cli  # noqa: F401  (export-open-data)
     from civic.village import pages as village_pages
 
+    app.register_blueprint(docs_blueprint())
     app.register_blueprint(village_pages.bp)
     app.register_blueprint(open311_bp)
     from civic.console.routes import bp as console_bp

@@ -84,7 +84,7 @@ class DefaultConfig:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
-    OPENAPI_REDOC_PATH = "docs"
-    OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
+    # The docs page (/api/v1/docs) is Swagger UI served from civic's own files (flask-swagger-ui),
+    # not from a CDN: it must work offline and from networks in China (civic.core.routes.docs_blueprint).
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     JSON_SORT_KEYS = False

@@ -159,3 +159,14 @@ class NotificationRead(MethodView):
         from civic.core.notifications import mark_read
 
         return mark_read(current_actor(), notification_id)
+
+
+def docs_blueprint():
+    """The API docs page, ``GET /api/v1/docs/``: Swagger UI (flask-swagger-ui) reading
+    ``/api/v1/openapi.json``, its scripts and styles served by civic from the package's own copy, so
+    the page works offline and from networks in China where public CDNs are slow or blocked."""
+    from flask_swagger_ui import get_swaggerui_blueprint
+
+    return get_swaggerui_blueprint(
+        "/api/v1/docs", "/api/v1/openapi.json", blueprint_name="api_docs_page",
+        config={"app_name": "civic API 文档", "deepLinking": True, "docExpansion": "list"})
