@@ -218,7 +218,9 @@ class SignalListSchema(ma.Schema):
 
 
 class ScoresInSchema(ma.Schema):
-    scores = ma.fields.Dict(keys=ma.fields.Integer(), values=ma.fields.Integer(), required=True,
+    # Keys are JSON object keys (strings of ids); a score must be a JSON integer: 7.5 is refused, not
+    # cut to 7 (marshmallow's lenient Integer would).
+    scores = ma.fields.Dict(keys=ma.fields.Integer(), values=ma.fields.Integer(strict=True), required=True,
                             metadata={"description": "{评审标准 id: 0-10 分}"})
 
 

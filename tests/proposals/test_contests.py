@@ -194,6 +194,10 @@ def test_scores_must_cover_every_criterion_within_0_to_10(world):
     r = world.client.put(f"{API}/ideas/{idea['id']}/scores", json={"scores": {str(crit[0]): 8, str(crit[1]): 11}},
                          headers=world.h[world.head])
     assert r.status_code == 422 and r.json["error"]["code"] == "score_out_of_range"
+    for fractional in (7.5, "8", True):  # not an integer score: refused, never cut to 7
+        r = world.client.put(f"{API}/ideas/{idea['id']}/scores",
+                             json={"scores": {str(crit[0]): 8, str(crit[1]): fractional}}, headers=world.h[world.head])
+        assert r.status_code == 422 and r.json["error"]["code"] == "validation_failed", fractional
 
 
 def test_ranking_combines_support_and_jury_with_breakdown(world):
