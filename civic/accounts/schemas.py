@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from civic.core.schemas import ShanghaiDateTime
+from civic.core.schemas import Integer, ShanghaiDateTime
 
 
 class LoginSchema(ma.Schema):
@@ -32,20 +32,20 @@ class PasswordChangeSchema(ma.Schema):
 
 
 class MembershipSchema(ma.Schema):
-    organisation_id = ma.fields.Integer()
+    organisation_id = Integer()
     organisation_name = ma.fields.String()
     organisation_kind = ma.fields.String()
     role = ma.fields.String()
 
 
 class UnitTieSchema(ma.Schema):
-    unit_id = ma.fields.Integer()
+    unit_id = Integer()
     unit_name = ma.fields.String()
     relation = ma.fields.String(metadata={"description": "owner / co_owner / tenant"})
 
 
 class MeSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String(metadata={"description": "resident / staff / admin"})
     display_name = ma.fields.String()
     phone_masked = ma.fields.String(allow_none=True, metadata={"description": "如 138****1234"})

@@ -5,14 +5,14 @@ from __future__ import annotations
 import marshmallow as ma
 
 from civic.core.pagination import PageArgs
-from civic.core.schemas import ShanghaiDateTime
+from civic.core.schemas import Integer, ShanghaiDateTime
 
 
 class IntakeFormSchema(ma.Schema):
     category = ma.fields.String(required=True, metadata={"description": "案件类别（见术语表，如 group_renting）"})
     description = ma.fields.String(required=True, validate=ma.validate.Length(max=20000),
                                    metadata={"description": "问题描述，整理空白后不超过 4,000 字"})
-    place_id = ma.fields.Integer(metadata={"description": "户、楼或小区的 id"})
+    place_id = Integer(metadata={"description": "户、楼或小区的 id"})
     lat = ma.fields.Float(validate=ma.validate.Range(-90, 90))
     lng = ma.fields.Float(validate=ma.validate.Range(-180, 180))
     datum = ma.fields.String(validate=ma.validate.OneOf(["wgs84", "gcj02", "bd09"]),
@@ -32,7 +32,7 @@ class PhotoFilesSchema(ma.Schema):
 
 
 class OrgRefSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String()
     name = ma.fields.String()
     role = ma.fields.String()
@@ -41,15 +41,15 @@ class OrgRefSchema(ma.Schema):
 
 
 class PlaceRefSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String()
     name = ma.fields.String()
 
 
 class PhotoRefSchema(ma.Schema):
     stage = ma.fields.String(metadata={"description": "intake | result"})
-    width = ma.fields.Integer()
-    height = ma.fields.Integer()
+    width = Integer()
+    height = Integer()
     url = ma.fields.String()
     thumbnail_url = ma.fields.String()
 
@@ -66,7 +66,7 @@ class ComplainantSchema(ma.Schema):
 
 
 class DuplicateSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     status = ma.fields.String()
     created_at = ShanghaiDateTime()
     distance_m = ma.fields.Float(allow_none=True)
@@ -74,8 +74,8 @@ class DuplicateSchema(ma.Schema):
 
 
 class ComplaintSchema(ma.Schema):
-    id = ma.fields.Integer()
-    version = ma.fields.Integer(metadata={"description": "乐观锁版本号，操作时可带上以防并发覆盖"})
+    id = Integer()
+    version = Integer(metadata={"description": "乐观锁版本号，操作时可带上以防并发覆盖"})
     category = ma.fields.String()
     description = ma.fields.String()
     status = ma.fields.String()
@@ -99,8 +99,8 @@ class ComplaintSchema(ma.Schema):
     acknowledged_at = ShanghaiDateTime(allow_none=True)
     resolved_at = ShanghaiDateTime(allow_none=True)
     closed_at = ShanghaiDateTime(allow_none=True)
-    merged_into_id = ma.fields.Integer(allow_none=True)
-    rating = ma.fields.Integer(allow_none=True)
+    merged_into_id = Integer(allow_none=True)
+    rating = Integer(allow_none=True)
     rating_comment = ma.fields.String(allow_none=True)
     photos = ma.fields.List(ma.fields.Nested(PhotoRefSchema))
     complainant = ma.fields.Nested(ComplainantSchema, allow_none=True)
@@ -110,7 +110,7 @@ class ComplaintSchema(ma.Schema):
 
 
 class ComplaintSummarySchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     category = ma.fields.String()
     status = ma.fields.String()
     overdue = ma.fields.Boolean()
@@ -118,7 +118,7 @@ class ComplaintSummarySchema(ma.Schema):
     acknowledge_due = ShanghaiDateTime(allow_none=True)
     resolve_due = ShanghaiDateTime(allow_none=True)
     description = ma.fields.Method("_excerpt")
-    place_id = ma.fields.Integer(allow_none=True)
+    place_id = Integer(allow_none=True)
 
     def _excerpt(self, c):
         return c.description[:80]
@@ -130,28 +130,28 @@ class ComplaintPageSchema(ma.Schema):
 
 
 class QueueArgs(PageArgs):
-    organisation_id = ma.fields.Integer()
+    organisation_id = Integer()
     status = ma.fields.String(validate=ma.validate.OneOf(
         ["submitted", "routed", "acknowledged", "in_progress", "resolved", "closed", "returned", "reopened",
          "merged"]))
     category = ma.fields.String()
     overdue = ma.fields.Boolean()
-    place_id = ma.fields.Integer()
+    place_id = Integer()
     counts = ma.fields.Boolean(load_default=False, metadata={"description": "同时返回各状态数量（稍慢）"})
 
 
 class QueuePageSchema(ComplaintPageSchema):
     organisation = ma.fields.Nested(OrgRefSchema)
-    counts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    counts = ma.fields.Dict(keys=ma.fields.String(), values=Integer())
 
 
 class TransitionSchema(ma.Schema):
     action = ma.fields.String(required=True, validate=ma.validate.OneOf(
         ["acknowledge", "start", "resolve", "return", "reroute", "merge"]))
     note = ma.fields.String(validate=ma.validate.Length(max=2000))
-    version = ma.fields.Integer(metadata={"description": "上次看到的 version；不一致则 409"})
-    lead_organisation_id = ma.fields.Integer(metadata={"description": "reroute 时的新主办组织"})
-    into_id = ma.fields.Integer(metadata={"description": "merge 时并入的案件"})
+    version = Integer(metadata={"description": "上次看到的 version；不一致则 409"})
+    lead_organisation_id = Integer(metadata={"description": "reroute 时的新主办组织"})
+    into_id = Integer(metadata={"description": "merge 时并入的案件"})
 
 
 class MessageInSchema(ma.Schema):
@@ -160,7 +160,7 @@ class MessageInSchema(ma.Schema):
 
 
 class MessageSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     author = ma.fields.String(metadata={"description": "居民只看到组织名称"})
     from_resident = ma.fields.Boolean()
     body = ma.fields.String()
@@ -177,7 +177,7 @@ class HistorySchema(ma.Schema):
 
 class RatingSchema(ma.Schema):
     # strict: 4.5 stars is not 4 (marshmallow would truncate it), and "5" is not a JSON number.
-    rating = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, 5))
+    rating = Integer(required=True, strict=True, validate=ma.validate.Range(1, 5))
     comment = ma.fields.String(validate=ma.validate.Length(max=2000))
 
 
@@ -196,18 +196,18 @@ class SuggestionSchema(ma.Schema):
 
 
 class RuleAmountSchema(ma.Schema):
-    amount = ma.fields.Integer(required=True)
+    amount = Integer(required=True)
     unit = ma.fields.String(required=True, validate=ma.validate.OneOf(["hours", "working_days"]))
 
 
 class RoutingRuleSchema(ma.Schema):
     category = ma.fields.String(dump_only=True)
-    district_id = ma.fields.Integer(dump_only=True, allow_none=True)
+    district_id = Integer(dump_only=True, allow_none=True)
     source = ma.fields.String(dump_only=True)
     lead_kind = ma.fields.String(required=True)
     assist_kinds = ma.fields.List(ma.fields.String(), load_default=list)
     acknowledge = ma.fields.Nested(RuleAmountSchema, required=True)
-    urgent_acknowledge_hours = ma.fields.Integer(allow_none=True, load_default=None)
+    urgent_acknowledge_hours = Integer(allow_none=True, load_default=None)
     resolve = ma.fields.Nested(RuleAmountSchema, required=True)
     reveal_kinds = ma.fields.List(ma.fields.String(), load_default=list)
     complained_kind = ma.fields.String(allow_none=True, load_default=None)
@@ -215,4 +215,4 @@ class RoutingRuleSchema(ma.Schema):
 
 
 class RoutingArgs(ma.Schema):
-    district_id = ma.fields.Integer()
+    district_id = Integer()

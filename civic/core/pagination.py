@@ -17,6 +17,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 
 from civic.core.errors import BadRequest
+from civic.core.schemas import Integer
 from civic.extensions import db
 
 DEFAULT_LIMIT = 20
@@ -25,7 +26,7 @@ MAX_LIMIT = 100
 
 class PageArgs(ma.Schema):
     cursor = ma.fields.String(load_default=None, metadata={"description": "上一页返回的 next_cursor"})
-    limit = ma.fields.Integer(
+    limit = Integer(
         load_default=DEFAULT_LIMIT, validate=ma.validate.Range(min=1, max=MAX_LIMIT)
     )
 

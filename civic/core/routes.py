@@ -11,7 +11,7 @@ from civic.core import audit
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.pagination import PageArgs, page_schema
-from civic.core.schemas import ShanghaiDateTime
+from civic.core.schemas import Integer, ShanghaiDateTime
 from civic.extensions import db
 
 blp = Blueprint("health", __name__, url_prefix="/", description="服务状态")
@@ -19,9 +19,9 @@ audit_blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="审�
 
 
 class AuditEntrySchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     at = ShanghaiDateTime(metadata={"description": "Asia/Shanghai（+08:00）"})
-    actor_id = ma.fields.Integer(allow_none=True)
+    actor_id = Integer(allow_none=True)
     actor_role = ma.fields.String()
     action = ma.fields.String()
     object_type = ma.fields.String()
@@ -89,10 +89,10 @@ class NoticeSchema(ma.Schema):
 
 
 class NoticeOutSchema(ma.Schema):
-    year = ma.fields.Integer()
+    year = Integer()
     holidays = ma.fields.List(ma.fields.String())
     workdays = ma.fields.List(ma.fields.String())
-    recomputed = ma.fields.Integer(metadata={"description": "据此重算了期限的案件数"})
+    recomputed = Integer(metadata={"description": "据此重算了期限的案件数"})
 
 
 calendar_blp = Blueprint("calendar", __name__, url_prefix="/api/v1", description="工作日历（国务院放假安排）")
@@ -119,7 +119,7 @@ class HolidayNoticeByYear(MethodView):
 
 
 class NotificationSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String(attribute="template")
     title = ma.fields.String()
     body = ma.fields.String(allow_none=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from civic.core.schemas import ShanghaiDateTime
+from civic.core.schemas import Integer, ShanghaiDateTime
 
 
 class PartnerKeyInSchema(ma.Schema):
@@ -14,7 +14,7 @@ class PartnerKeyInSchema(ma.Schema):
 
 
 class PartnerKeySchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     partner_name = ma.fields.String()
     key_prefix = ma.fields.String(metadata={"description": "密钥前 12 位，用于辨认"})
     media_hosts = ma.fields.List(ma.fields.String())

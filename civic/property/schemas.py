@@ -5,16 +5,16 @@ from __future__ import annotations
 import marshmallow as ma
 
 from civic.core.pagination import PageArgs, page_schema
-from civic.core.schemas import DecimalString
+from civic.core.schemas import DecimalString, Integer
 from civic.property.models import ORGANISATION_KINDS, PLACE_KINDS
 
 
 class PlaceSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String()
     code = ma.fields.String()
     name = ma.fields.String()
-    parent_id = ma.fields.Integer(allow_none=True)
+    parent_id = Integer(allow_none=True)
     centre_lat = ma.fields.Float(allow_none=True, metadata={"description": "WGS-84"})
     centre_lng = ma.fields.Float(allow_none=True, metadata={"description": "WGS-84"})
     area = DecimalString(allow_none=True, metadata={"description": "专有部分面积，平方米，两位小数"})
@@ -24,7 +24,7 @@ class PlaceSchema(ma.Schema):
 
 class PlaceListArgs(PageArgs):
     kind = ma.fields.String(validate=ma.validate.OneOf(PLACE_KINDS))
-    parent_id = ma.fields.Integer()
+    parent_id = Integer()
 
 
 class LocateArgs(ma.Schema):
@@ -35,7 +35,7 @@ class LocateArgs(ma.Schema):
 
 
 class OrganisationSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String()
     code = ma.fields.String()
     name = ma.fields.String()
@@ -51,8 +51,8 @@ class OrganisationListArgs(PageArgs):
 
 
 class ImportResultSchema(ma.Schema):
-    places = ma.fields.Integer()
-    organisations = ma.fields.Integer()
+    places = Integer()
+    organisations = Integer()
 
 
 PlacePageSchema = page_schema(PlaceSchema)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from civic.core.schemas import ShanghaiDateTime
+from civic.core.schemas import Integer, ShanghaiDateTime
 from civic.proposals.deliberation_models import COMMITTEE_KINDS, MEMBER_ROLES, SPEAKS_FOR, VOTE_CHOICES
 
 V = ma.validate
@@ -17,36 +17,36 @@ class DelibRulesInSchema(ma.Schema):
     majority_strict = ma.fields.Boolean()
     majority_base = ma.fields.String(validate=V.OneOf(("present", "members")))
     abstentions = ma.fields.String(validate=V.OneOf(("present_not_for", "excluded")))
-    notice_days = ma.fields.Integer(validate=V.Range(min=0, max=60))
-    cosign_required = ma.fields.Integer(validate=V.Range(min=0, max=10000))
-    cosign_days = ma.fields.Integer(validate=V.Range(min=1, max=365))
-    publish_days = ma.fields.Integer(validate=V.Range(min=0, max=3650))
+    notice_days = Integer(validate=V.Range(min=0, max=60))
+    cosign_required = Integer(validate=V.Range(min=0, max=10000))
+    cosign_days = Integer(validate=V.Range(min=1, max=365))
+    publish_days = Integer(validate=V.Range(min=0, max=3650))
 
 
 class DelibRulesSchema(DelibRulesInSchema):
-    id = ma.fields.Integer()
-    version = ma.fields.Integer()
+    id = Integer()
+    version = Integer()
     created_at = ShanghaiDateTime()
 
 
 class DelibCommitteeInSchema(ma.Schema):
     kind = ma.fields.String(required=True, validate=V.OneOf(COMMITTEE_KINDS))
     name = ma.fields.String(required=True)
-    place_id = ma.fields.Integer(required=True)
-    organisation_id = ma.fields.Integer(required=True)
+    place_id = Integer(required=True)
+    organisation_id = Integer(required=True)
     rules = ma.fields.Nested(DelibRulesInSchema, load_default=dict)
 
 
 class DelibCommitteeSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.String()
     name = ma.fields.String()
-    place_id = ma.fields.Integer()
-    organisation_id = ma.fields.Integer()
+    place_id = Integer()
+    organisation_id = Integer()
 
 
 class DelibMemberInSchema(ma.Schema):
-    user_id = ma.fields.Integer(required=True)
+    user_id = Integer(required=True)
     role = ma.fields.String(required=True, validate=V.OneOf(MEMBER_ROLES))
     speaks_for = ma.fields.String(required=True, validate=V.OneOf(SPEAKS_FOR))
     term_start = ma.fields.Date(required=True)
@@ -54,7 +54,7 @@ class DelibMemberInSchema(ma.Schema):
 
 
 class DelibMemberSchema(DelibMemberInSchema):
-    id = ma.fields.Integer()
+    id = Integer()
 
 
 class DelibMemberListSchema(ma.Schema):
@@ -69,14 +69,14 @@ class DelibTopicInSchema(ma.Schema):
 
 
 class DelibTopicSchema(ma.Schema):
-    id = ma.fields.Integer()
-    committee_id = ma.fields.Integer()
+    id = Integer()
+    committee_id = Integer()
     title = ma.fields.String()
     text = ma.fields.String()
     raised_as = ma.fields.String()
     state = ma.fields.String()
     decline_reason = ma.fields.String(allow_none=True)
-    cosign_count = ma.fields.Integer()
+    cosign_count = Integer()
     cosign_until = ShanghaiDateTime(allow_none=True)
     needs_owners_vote = ma.fields.Boolean()
     created_at = ShanghaiDateTime()
@@ -91,11 +91,11 @@ class DelibNoteSchema(ma.Schema):
 
 
 class DelibReferralSchema(ma.Schema):
-    id = ma.fields.Integer()
-    topic_id = ma.fields.Integer()
-    compound_id = ma.fields.Integer(allow_none=True)
+    id = Integer()
+    topic_id = Integer()
+    compound_id = Integer(allow_none=True)
     note = ma.fields.String()
-    vote_id = ma.fields.Integer(allow_none=True)
+    vote_id = Integer(allow_none=True)
 
 
 class DelibCommentInSchema(ma.Schema):
@@ -103,8 +103,8 @@ class DelibCommentInSchema(ma.Schema):
 
 
 class DelibCommentSchema(ma.Schema):
-    id = ma.fields.Integer()
-    topic_id = ma.fields.Integer()
+    id = Integer()
+    topic_id = Integer()
     body = ma.fields.String()
     state = ma.fields.String()
     created_at = ShanghaiDateTime()
@@ -118,12 +118,12 @@ class DelibMeetingInSchema(ma.Schema):
     title = ma.fields.String(required=True)
     starts_at = ma.fields.AwareDateTime(required=True)
     location = ma.fields.String(load_default="")
-    topic_ids = ma.fields.List(ma.fields.Integer(), required=True)
+    topic_ids = ma.fields.List(Integer(), required=True)
 
 
 class DelibMeetingSchema(ma.Schema):
-    id = ma.fields.Integer()
-    committee_id = ma.fields.Integer()
+    id = Integer()
+    committee_id = Integer()
     title = ma.fields.String()
     location = ma.fields.String()
     starts_at = ShanghaiDateTime()
@@ -139,12 +139,12 @@ class DelibCheckInSchema(ma.Schema):
 
 
 class DelibMarkSchema(ma.Schema):
-    user_id = ma.fields.Integer(required=True)
+    user_id = Integer(required=True)
 
 
 class DelibAttendanceSchema(ma.Schema):
-    id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    id = Integer()
+    user_id = Integer()
     method = ma.fields.String()
 
 
@@ -153,22 +153,22 @@ class DelibMinutesSchema(ma.Schema):
 
 
 class DelibMotionInSchema(ma.Schema):
-    topic_id = ma.fields.Integer(required=True)
+    topic_id = Integer(required=True)
     text = ma.fields.String(required=True)
 
 
 class DelibMotionSchema(ma.Schema):
-    id = ma.fields.Integer()
-    meeting_id = ma.fields.Integer()
-    topic_id = ma.fields.Integer()
+    id = Integer()
+    meeting_id = Integer()
+    topic_id = Integer()
     text = ma.fields.String()
     state = ma.fields.String()
-    rule_set_version = ma.fields.Integer()
+    rule_set_version = Integer()
     result = ma.fields.Dict(allow_none=True)
     passed = ma.fields.Boolean(allow_none=True)
     closed_at = ShanghaiDateTime(allow_none=True)
     published_until = ShanghaiDateTime(allow_none=True)
-    resolution_id = ma.fields.Integer(allow_none=True)
+    resolution_id = Integer(allow_none=True)
 
 
 class DelibMotionListSchema(ma.Schema):
@@ -180,8 +180,8 @@ class DelibVoteInSchema(ma.Schema):
 
 
 class DelibVoteSchema(ma.Schema):
-    id = ma.fields.Integer()
-    motion_id = ma.fields.Integer()
+    id = Integer()
+    motion_id = Integer()
     choice = ma.fields.String()
 
 
@@ -191,22 +191,22 @@ class DelibCloseMotionSchema(ma.Schema):
 
 class DelibActionItemInSchema(ma.Schema):
     title = ma.fields.String(required=True)
-    organisation_id = ma.fields.Integer(required=True)
+    organisation_id = Integer(required=True)
     due_on = ma.fields.Date(required=True)
 
 
 class DelibPhotoSchema(ma.Schema):
     display_key = ma.fields.String()
     thumb_key = ma.fields.String()
-    width = ma.fields.Integer()
-    height = ma.fields.Integer()
+    width = Integer()
+    height = Integer()
 
 
 class DelibActionItemSchema(ma.Schema):
-    id = ma.fields.Integer()
-    resolution_id = ma.fields.Integer()
+    id = Integer()
+    resolution_id = Integer()
     title = ma.fields.String()
-    organisation_id = ma.fields.Integer()
+    organisation_id = Integer()
     due_on = ma.fields.Date()
     state = ma.fields.String()
     overdue = ma.fields.Boolean()
@@ -216,7 +216,7 @@ class DelibActionItemSchema(ma.Schema):
 
 
 class DelibActionUpdateSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     note = ma.fields.String()
     photos = ma.fields.List(ma.fields.Nested(DelibPhotoSchema))
     created_at = ShanghaiDateTime()

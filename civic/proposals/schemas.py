@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from civic.core.pagination import PageArgs, page_schema
-from civic.core.schemas import DecimalString, ShanghaiDateTime
+from civic.core.schemas import DecimalString, Integer, ShanghaiDateTime
 from civic.proposals.phases import PHASES
 
 V = ma.validate
@@ -27,28 +27,28 @@ class PhasesSchema(ma.Schema):
 
 class CriterionInSchema(ma.Schema):
     name = ma.fields.String(required=True)
-    weight = ma.fields.Integer(required=True, validate=V.Range(min=1, max=100))
+    weight = Integer(required=True, validate=V.Range(min=1, max=100))
 
 
 class ContestCreateSchema(ma.Schema):
-    organisation_id = ma.fields.Integer(required=True)
+    organisation_id = Integer(required=True)
     theme = ma.fields.String(required=True)
     description = ma.fields.String(load_default=None, allow_none=True)
     categories = ma.fields.List(ma.fields.String(), load_default=list)
-    place_ids = ma.fields.List(ma.fields.Integer(), required=True)
+    place_ids = ma.fields.List(Integer(), required=True)
     phases = ma.fields.Nested(PhasesSchema, required=True)
     criteria = ma.fields.List(ma.fields.Nested(CriterionInSchema), required=True)
-    report_threshold = ma.fields.Integer(load_default=3, validate=V.Range(min=1, max=100))
-    support_cap = ma.fields.Integer(load_default=None, allow_none=True, validate=V.Range(min=1))
-    support_weight = ma.fields.Integer(load_default=40, validate=V.Range(min=0, max=100))
-    jury_weight = ma.fields.Integer(load_default=60, validate=V.Range(min=0, max=100))
-    signal_shared_residents = ma.fields.Integer(load_default=3, validate=V.Range(min=2, max=1000), metadata={
+    report_threshold = Integer(load_default=3, validate=V.Range(min=1, max=100))
+    support_cap = Integer(load_default=None, allow_none=True, validate=V.Range(min=1))
+    support_weight = Integer(load_default=40, validate=V.Range(min=0, max=100))
+    jury_weight = Integer(load_default=60, validate=V.Range(min=0, max=100))
+    signal_shared_residents = Integer(load_default=3, validate=V.Range(min=2, max=1000), metadata={
         "description": "同一设备或网络支持的不同居民达到该数即提示审核人员（默认 3）"})
-    signal_burst_supports = ma.fields.Integer(load_default=5, validate=V.Range(min=2, max=1000), metadata={
+    signal_burst_supports = Integer(load_default=5, validate=V.Range(min=2, max=1000), metadata={
         "description": "新注册账号在时间窗内对同一金点子的支持达到该数即提示（默认 5）"})
-    signal_burst_minutes = ma.fields.Integer(load_default=60, validate=V.Range(min=1, max=7 * 24 * 60), metadata={
+    signal_burst_minutes = Integer(load_default=60, validate=V.Range(min=1, max=7 * 24 * 60), metadata={
         "description": "集中支持的时间窗，分钟（默认 60）"})
-    signal_new_account_days = ma.fields.Integer(load_default=7, validate=V.Range(min=1, max=365), metadata={
+    signal_new_account_days = Integer(load_default=7, validate=V.Range(min=1, max=365), metadata={
         "description": "注册未满该天数的账号视为新账号（默认 7）"})
 
 
@@ -57,49 +57,49 @@ class ScheduleSchema(ma.Schema):
 
 
 class CriterionSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
-    weight = ma.fields.Integer()
+    weight = Integer()
 
 
 class ContestSchema(ma.Schema):
-    id = ma.fields.Integer()
-    organisation_id = ma.fields.Integer()
+    id = Integer()
+    organisation_id = Integer()
     theme = ma.fields.String()
     description = ma.fields.String(allow_none=True)
     categories = ma.fields.List(ma.fields.String())
-    place_ids = ma.fields.List(ma.fields.Integer())
+    place_ids = ma.fields.List(Integer())
     phase = ma.fields.String(metadata={"description": "当前阶段：draft/submission/moderation/support/review/"
                                                       "results/implementation/closed"})
     allowed_actions = ma.fields.List(ma.fields.String())
     phases = ma.fields.Dict()
     criteria = ma.fields.List(ma.fields.Nested(CriterionSchema))
-    report_threshold = ma.fields.Integer()
-    support_cap = ma.fields.Integer(allow_none=True)
-    support_weight = ma.fields.Integer()
-    jury_weight = ma.fields.Integer()
-    signal_shared_residents = ma.fields.Integer()
-    signal_burst_supports = ma.fields.Integer()
-    signal_burst_minutes = ma.fields.Integer()
-    signal_new_account_days = ma.fields.Integer()
+    report_threshold = Integer()
+    support_cap = Integer(allow_none=True)
+    support_weight = Integer()
+    jury_weight = Integer()
+    signal_shared_residents = Integer()
+    signal_burst_supports = Integer()
+    signal_burst_minutes = Integer()
+    signal_new_account_days = Integer()
     ranking_published_at = ShanghaiDateTime(allow_none=True)
 
 
 class JurorInSchema(ma.Schema):
-    user_id = ma.fields.Integer(required=True)
+    user_id = Integer(required=True)
 
 
 class JurorSchema(ma.Schema):
-    id = ma.fields.Integer()
-    contest_id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
+    id = Integer()
+    contest_id = Integer()
+    user_id = Integer()
 
 
 class PhotoSchema(ma.Schema):
     display_key = ma.fields.String()
     thumb_key = ma.fields.String()
-    width = ma.fields.Integer()
-    height = ma.fields.Integer()
+    width = Integer()
+    height = Integer()
 
 
 class PhotoListSchema(ma.Schema):
@@ -120,8 +120,8 @@ class AttachedPhotoSchema(ma.Schema):
     url = ma.fields.Function(_photo_url)
     thumbnail_url = ma.fields.Function(lambda p: _photo_url(p, thumb=True))
     token = ma.fields.String()
-    width = ma.fields.Integer()
-    height = ma.fields.Integer()
+    width = Integer()
+    height = Integer()
 
 
 class PhotoFileArgs(ma.Schema):
@@ -144,16 +144,16 @@ class IdeaEditSchema(ma.Schema):
 
 
 class IdeaSchema(ma.Schema):
-    id = ma.fields.Integer()
-    contest_id = ma.fields.Integer()
-    author_id = ma.fields.Integer()
+    id = Integer()
+    contest_id = Integer()
+    author_id = Integer()
     title = ma.fields.String()
     text = ma.fields.String()
     category = ma.fields.String()
     photos = ma.fields.List(ma.fields.Nested(AttachedPhotoSchema))
     state = ma.fields.String()
-    version = ma.fields.Integer()
-    support_count = ma.fields.Integer()
+    version = Integer()
+    support_count = Integer()
     created_at = ShanghaiDateTime()
     updated_at = ShanghaiDateTime()
 
@@ -164,9 +164,9 @@ class IdeaListArgs(PageArgs):
 
 
 class VersionSchema(ma.Schema):
-    version = ma.fields.Integer()
+    version = Integer()
     content = ma.fields.Dict()
-    editor_id = ma.fields.Integer()
+    editor_id = Integer()
     edit_kind = ma.fields.String()
     reason = ma.fields.String(allow_none=True)
     created_at = ShanghaiDateTime()
@@ -181,34 +181,34 @@ class CommentInSchema(ma.Schema):
 
 
 class CommentSchema(ma.Schema):
-    id = ma.fields.Integer()
-    idea_id = ma.fields.Integer()
-    author_id = ma.fields.Integer()
+    id = Integer()
+    idea_id = Integer()
+    author_id = Integer()
     body = ma.fields.String()
     state = ma.fields.String()
     created_at = ShanghaiDateTime()
 
 
 class SupportResultSchema(ma.Schema):
-    idea_id = ma.fields.Integer()
+    idea_id = Integer()
     supported = ma.fields.Boolean()
     changed = ma.fields.Boolean()
-    support_count = ma.fields.Integer()
+    support_count = Integer()
 
 
 class SupportSchema(ma.Schema):
-    id = ma.fields.Integer()
-    idea_id = ma.fields.Integer()
-    contest_id = ma.fields.Integer()
+    id = Integer()
+    idea_id = Integer()
+    contest_id = Integer()
     created_at = ShanghaiDateTime()
 
 
 class SignalSchema(ma.Schema):
     kind = ma.fields.String()
     key = ma.fields.String()
-    residents = ma.fields.Integer()
-    idea_ids = ma.fields.List(ma.fields.Integer())
-    events = ma.fields.Integer()
+    residents = Integer()
+    idea_ids = ma.fields.List(Integer())
+    events = Integer()
     first_at = ShanghaiDateTime()
     last_at = ShanghaiDateTime()
 
@@ -220,13 +220,13 @@ class SignalListSchema(ma.Schema):
 class ScoresInSchema(ma.Schema):
     # Keys are JSON object keys (strings of ids); a score must be a JSON integer: 7.5 is refused, not
     # cut to 7 (marshmallow's lenient Integer would).
-    scores = ma.fields.Dict(keys=ma.fields.Integer(), values=ma.fields.Integer(strict=True), required=True,
+    scores = ma.fields.Dict(keys=Integer(), values=Integer(strict=True), required=True,
                             metadata={"description": "{评审标准 id: 0-10 分}"})
 
 
 class ScoreSchema(ma.Schema):
-    criterion_id = ma.fields.Integer()
-    value = ma.fields.Integer()
+    criterion_id = Integer()
+    value = Integer()
 
 
 class ScoreListSchema(ma.Schema):
@@ -238,15 +238,15 @@ class RankingArgs(ma.Schema):
 
 
 class RankingRowSchema(ma.Schema):
-    rank = ma.fields.Integer()
-    idea_id = ma.fields.Integer()
+    rank = Integer()
+    idea_id = Integer()
     title = ma.fields.String()
-    support_count = ma.fields.Integer()
+    support_count = Integer()
     support_score = DecimalString(metadata={"description": "支持数 / 本次最高支持数"})
     jury_mean = DecimalString(metadata={"description": "评委加权平均分（0-10）"})
     jury_score = DecimalString(metadata={"description": "评委平均分 / 10"})
     final_score = DecimalString()
-    jurors = ma.fields.Integer()
+    jurors = Integer()
 
 
 class RankingSchema(ma.Schema):
@@ -255,7 +255,7 @@ class RankingSchema(ma.Schema):
 
 
 class AdoptSchema(ma.Schema):
-    organisation_id = ma.fields.Integer(required=True)
+    organisation_id = Integer(required=True)
     note = ma.fields.String(load_default=None, allow_none=True)
 
 
@@ -270,30 +270,30 @@ class MilestoneInSchema(ma.Schema):
 
 
 class MilestoneUpdateInSchema(ma.Schema):
-    progress = ma.fields.Integer(required=True)
+    progress = Integer(required=True)
     note = ma.fields.String(load_default=None, allow_none=True)
     photos = ma.fields.List(ma.fields.String(), load_default=list)
 
 
 class MilestoneUpdateSchema(ma.Schema):
-    id = ma.fields.Integer()
-    progress = ma.fields.Integer()
+    id = Integer()
+    progress = Integer()
     note = ma.fields.String(allow_none=True)
     photos = ma.fields.List(ma.fields.Nested(AttachedPhotoSchema))
     created_at = ShanghaiDateTime()
 
 
 class MilestoneSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     title = ma.fields.String()
     due_on = ma.fields.Date(allow_none=True)
-    progress = ma.fields.Integer()
+    progress = Integer()
     updates = ma.fields.List(ma.fields.Nested(MilestoneUpdateSchema))
 
 
 class ImplementationSchema(ma.Schema):
-    idea_id = ma.fields.Integer()
-    organisation_id = ma.fields.Integer()
+    idea_id = Integer()
+    organisation_id = Integer()
     status = ma.fields.String()
     note = ma.fields.String(allow_none=True)
     milestones = ma.fields.List(ma.fields.Nested(MilestoneSchema))
@@ -326,28 +326,28 @@ class ModeratorEditInSchema(ma.Schema):
 
 class ModeratedItemSchema(ma.Schema):
     item_type = ma.fields.String()
-    item_id = ma.fields.Integer()
-    author_id = ma.fields.Integer()
-    organisation_id = ma.fields.Integer()
+    item_id = Integer()
+    author_id = Integer()
+    organisation_id = Integer()
     state = ma.fields.String()
     reason = ma.fields.String(allow_none=True)
-    decided_by_id = ma.fields.Integer(allow_none=True)
+    decided_by_id = Integer(allow_none=True)
     awaiting_review = ma.fields.Boolean()
-    report_count = ma.fields.Integer()
+    report_count = Integer()
 
 
 class AppealSchema(ma.Schema):
-    id = ma.fields.Integer()
-    appellant_id = ma.fields.Integer()
+    id = Integer()
+    appellant_id = Integer()
     text = ma.fields.String()
     created_at = ShanghaiDateTime()
-    decided_by_id = ma.fields.Integer(allow_none=True)
+    decided_by_id = Integer(allow_none=True)
     outcome = ma.fields.String(allow_none=True)
     note = ma.fields.String(allow_none=True)
 
 
 class ReportSchema(ma.Schema):
-    reporter_id = ma.fields.Integer()
+    reporter_id = Integer()
     reason = ma.fields.String()
     created_at = ShanghaiDateTime()
 
@@ -356,7 +356,7 @@ class DecisionSchema(ma.Schema):
     action = ma.fields.String()
     from_state = ma.fields.String()
     to_state = ma.fields.String()
-    actor_id = ma.fields.Integer(allow_none=True)
+    actor_id = Integer(allow_none=True)
     reason = ma.fields.String(allow_none=True)
     at = ShanghaiDateTime()
 
@@ -370,7 +370,7 @@ class ModerationDetailSchema(ma.Schema):
 
 
 class QueueArgs(PageArgs):
-    organisation_id = ma.fields.Integer(required=True)
+    organisation_id = Integer(required=True)
 
 
 QueueSchema = page_schema(ModeratedItemSchema, name="ModerationQueuePageSchema")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from civic.core.schemas import ShanghaiDateTime
+from civic.core.schemas import Integer, ShanghaiDateTime
 from civic.village.models import CADENCES, CATEGORIES, LINE_KINDS
 
 
@@ -28,7 +28,7 @@ class LineIn(Strict):
     account = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
     counterparty = ma.fields.String(load_default="")
-    amount_fen = ma.fields.Integer(strict=True)
+    amount_fen = Integer(strict=True)
     amount_yuan = ma.fields.String()
 
     @ma.validates_schema
@@ -67,53 +67,53 @@ class TransitionIn(Strict):
 
 
 class VoucherOut(ma.Schema):
-    id = ma.fields.Integer()
-    width = ma.fields.Integer()
-    height = ma.fields.Integer()
+    id = Integer()
+    width = Integer()
+    height = Integer()
 
 
 class LineOut(ma.Schema):
-    id = ma.fields.Integer()
-    position = ma.fields.Integer()
+    id = Integer()
+    position = Integer()
     kind = ma.fields.String()
     date = ma.fields.Date()
     account = ma.fields.String()
     description = ma.fields.String()
     counterparty = ma.fields.String()
-    amount_fen = ma.fields.Integer(attribute="amount")
+    amount_fen = Integer(attribute="amount")
     vouchers = ma.fields.List(ma.fields.Nested(VoucherOut))
 
 
 class AccountTotal(ma.Schema):
     account = ma.fields.String()
-    income = ma.fields.Integer()
-    expense = ma.fields.Integer()
+    income = Integer()
+    expense = Integer()
 
 
 class TotalsOut(ma.Schema):
-    income = ma.fields.Integer()
-    expense = ma.fields.Integer()
-    expected_closing = ma.fields.Integer(allow_none=True)
+    income = Integer()
+    expense = Integer()
+    expected_closing = Integer(allow_none=True)
     balanced = ma.fields.Boolean()
     by_account = ma.fields.List(ma.fields.Nested(AccountTotal))
 
 
 class DisclosureOut(ma.Schema):
-    id = ma.fields.Integer()
-    village_id = ma.fields.Integer()
+    id = Integer()
+    village_id = Integer()
     category = ma.fields.String()
     period = ma.fields.String()
     title = ma.fields.String()
     body = ma.fields.String()
     status = ma.fields.String()
-    version = ma.fields.Integer()
-    series_id = ma.fields.Integer()
-    supersedes_id = ma.fields.Integer(allow_none=True)
-    corrected_by_id = ma.fields.Integer(allow_none=True)
+    version = Integer()
+    series_id = Integer()
+    supersedes_id = Integer(allow_none=True)
+    corrected_by_id = Integer(allow_none=True)
     correction_reason = ma.fields.String(allow_none=True)
     review_note = ma.fields.String(allow_none=True)
-    opening_balance = ma.fields.Integer(allow_none=True)
-    closing_balance = ma.fields.Integer(allow_none=True)
+    opening_balance = Integer(allow_none=True)
+    closing_balance = Integer(allow_none=True)
     content_hash = ma.fields.String(allow_none=True)
     submitted_at = ShanghaiDateTime(allow_none=True)
     signed_off_at = ShanghaiDateTime(allow_none=True)
@@ -129,12 +129,12 @@ class DisclosureOut(ma.Schema):
 
 
 class DisclosureBrief(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     category = ma.fields.String()
     period = ma.fields.String()
     title = ma.fields.String()
     status = ma.fields.String()
-    version = ma.fields.Integer()
+    version = Integer()
     content_hash = ma.fields.String(allow_none=True)
     published_at = ShanghaiDateTime(allow_none=True)
 
@@ -151,7 +151,7 @@ class CatalogueItemIn(Strict):
     legal_basis = ma.fields.String(required=True)
     cadence = ma.fields.String(required=True, validate=ma.validate.OneOf(CADENCES))
     monthly_if_busy = ma.fields.Boolean(load_default=False)
-    due_days = ma.fields.Integer(load_default=10, validate=ma.validate.Range(min=0, max=90))
+    due_days = Integer(load_default=10, validate=ma.validate.Range(min=0, max=90))
 
 
 class CatalogueItemPatch(Strict):
@@ -159,19 +159,19 @@ class CatalogueItemPatch(Strict):
     legal_basis = ma.fields.String()
     cadence = ma.fields.String(validate=ma.validate.OneOf(CADENCES))
     monthly_if_busy = ma.fields.Boolean()
-    due_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=90))
+    due_days = Integer(validate=ma.validate.Range(min=0, max=90))
     active = ma.fields.Boolean()
 
 
 class CatalogueItemOut(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     code = ma.fields.String()
     category = ma.fields.String()
     title = ma.fields.String()
     legal_basis = ma.fields.String()
     cadence = ma.fields.String()
     monthly_if_busy = ma.fields.Boolean()
-    due_days = ma.fields.Integer()
+    due_days = Integer()
     active = ma.fields.Boolean()
 
 
@@ -183,7 +183,7 @@ class SettingsIn(Strict):
 class SettingsOut(ma.Schema):
     many_transactions = ma.fields.Boolean()
     tracking_since = ma.fields.Date()
-    content_version = ma.fields.Integer()
+    content_version = Integer()
 
 
 class ComplianceArgs(Strict):
@@ -199,7 +199,7 @@ class ComplianceRow(ma.Schema):
     period = ma.fields.String()
     due_on = ma.fields.Date()
     status = ma.fields.String()
-    disclosure_id = ma.fields.Integer(allow_none=True)
+    disclosure_id = Integer(allow_none=True)
 
 
 class ComplianceOut(ma.Schema):
@@ -211,12 +211,12 @@ class ComplianceOut(ma.Schema):
 class VillageSummary(ma.Schema):
     village_code = ma.fields.String()
     village_name = ma.fields.String()
-    published = ma.fields.Integer()
-    current = ma.fields.Integer()
-    due = ma.fields.Integer()
-    overdue = ma.fields.Integer()
+    published = Integer()
+    current = Integer()
+    due = Integer()
+    overdue = Integer()
     overdue_items = ma.fields.List(ma.fields.Nested(ComplianceRow))
-    overdue_inquiries = ma.fields.Integer()
+    overdue_inquiries = Integer()
 
 
 class StreetOverviewArgs(Strict):
@@ -240,8 +240,8 @@ class AnswerIn(Strict):
 class InquiryOut(ma.Schema):
     """No asker identity: the committee answers the question, not the person."""
 
-    id = ma.fields.Integer()
-    disclosure_id = ma.fields.Integer()
+    id = Integer()
+    disclosure_id = Integer()
     question = ma.fields.String()
     asked_at = ShanghaiDateTime()
     due_at = ShanghaiDateTime()
@@ -254,13 +254,13 @@ class InquiryListArgs(Strict):
 
 
 class MemberIn(Strict):
-    organisation_id = ma.fields.Integer(required=True)
-    user_id = ma.fields.Integer(required=True)
+    organisation_id = Integer(required=True)
+    user_id = Integer(required=True)
     role = ma.fields.String(load_default="handler")
 
 
 class MemberOut(ma.Schema):
-    id = ma.fields.Integer()
-    user_id = ma.fields.Integer()
-    organisation_id = ma.fields.Integer()
+    id = Integer()
+    user_id = Integer()
+    organisation_id = Integer()
     role = ma.fields.String()

@@ -6,24 +6,24 @@ from __future__ import annotations
 import marshmallow as ma
 
 from civic.core.pagination import PageArgs, page_schema
-from civic.core.schemas import DecimalString, ShanghaiDateTime
+from civic.core.schemas import DecimalString, Integer, ShanghaiDateTime
 from civic.voting.models import DELIVERY_METHODS
 from civic.voting.tally import COUNTING_MODES
 
 
 class RosterCreateSchema(ma.Schema):
-    place_id = ma.fields.Integer(required=True, metadata={"description": "小区，或小区内的楼（部分共有，第69条）"})
+    place_id = Integer(required=True, metadata={"description": "小区，或小区内的楼（部分共有，第69条）"})
     name = ma.fields.String(load_default=None)
     source = ma.fields.String(load_default="registry", validate=ma.validate.OneOf(["registry", "csv"]))
 
 
 class RosterSchema(ma.Schema):
-    id = ma.fields.Integer()
-    compound_id = ma.fields.Integer()
-    scope_place_id = ma.fields.Integer()
+    id = Integer()
+    compound_id = Integer()
+    scope_place_id = Integer()
     name = ma.fields.String()
-    version = ma.fields.Integer()
-    previous_id = ma.fields.Integer(allow_none=True)
+    version = Integer()
+    previous_id = Integer(allow_none=True)
     change_reason = ma.fields.String(allow_none=True)
     source = ma.fields.String()
     status = ma.fields.String()
@@ -33,7 +33,7 @@ class RosterSchema(ma.Schema):
 
 class RosterSummarySchema(ma.Schema):
     roster = ma.fields.Nested(RosterSchema)
-    units = ma.fields.Integer()
+    units = Integer()
     area = DecimalString()
 
 
@@ -46,7 +46,7 @@ class NewVersionSchema(ma.Schema):
 
 
 class RosterOwnerOutSchema(ma.Schema):
-    person_id = ma.fields.Integer()
+    person_id = Integer()
     name = ma.fields.String()
     phone = ma.fields.String(allow_none=True, metadata={"description": "脱敏手机号"})
     kind = ma.fields.String()
@@ -56,7 +56,7 @@ class RosterOwnerOutSchema(ma.Schema):
 
 
 class RosterUnitOutSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     unit_code = ma.fields.String()
     building = ma.fields.String()
     area = DecimalString()
@@ -69,15 +69,15 @@ RosterUnitPageSchema = page_schema(RosterUnitOutSchema)
 
 
 class ImportOutSchema(ma.Schema):
-    units = ma.fields.Integer()
-    persons = ma.fields.Integer()
+    units = Integer()
+    persons = Integer()
 
 
 class VoteCreateSchema(ma.Schema):
-    roster_id = ma.fields.Integer(required=True)
+    roster_id = Integer(required=True)
     title = ma.fields.String(required=True)
     description = ma.fields.String(load_default="")
-    notice_days = ma.fields.Integer(load_default=15, validate=ma.validate.Range(min=1, max=90),
+    notice_days = Integer(load_default=15, validate=ma.validate.Range(min=1, max=90),
                                     metadata={"description": "公告期（天），默认 15"})
     counting_mode = ma.fields.String(load_default="strict", validate=ma.validate.OneOf(sorted(COUNTING_MODES)))
     rules_allow_deemed = ma.fields.Boolean(load_default=False,
@@ -87,20 +87,20 @@ class VoteCreateSchema(ma.Schema):
 class AttachmentSchema(ma.Schema):
     display_key = ma.fields.String()
     thumb_key = ma.fields.String()
-    width = ma.fields.Integer()
-    height = ma.fields.Integer()
+    width = Integer()
+    height = Integer()
 
 
 class MatterCreateSchema(ma.Schema):
-    number = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=9),
+    number = Integer(required=True, validate=ma.validate.Range(min=1, max=9),
                                metadata={"description": "《民法典》第二百七十八条第一款第几项（1-9）"})
     title = ma.fields.String(required=True)
     text = ma.fields.String(load_default="")
 
 
 class MatterSchema(ma.Schema):
-    id = ma.fields.Integer()
-    number = ma.fields.Integer()
+    id = Integer()
+    number = Integer()
     special = ma.fields.Method("_special")
     title = ma.fields.String()
     text = ma.fields.String()
@@ -111,14 +111,14 @@ class MatterSchema(ma.Schema):
 
 
 class VoteSchema(ma.Schema):
-    id = ma.fields.Integer()
-    roster_id = ma.fields.Integer()
-    compound_id = ma.fields.Integer()
-    scope_place_id = ma.fields.Integer()
+    id = Integer()
+    roster_id = Integer()
+    compound_id = Integer()
+    scope_place_id = Integer()
     title = ma.fields.String()
     description = ma.fields.String()
     state = ma.fields.String()
-    notice_days = ma.fields.Integer()
+    notice_days = Integer()
     counting_mode = ma.fields.String()
     rules_allow_deemed = ma.fields.Boolean()
     announced_at = ShanghaiDateTime(allow_none=True)
@@ -139,14 +139,14 @@ class VoteTransitionSchema(ma.Schema):
 
 
 class DeliverySchema(ma.Schema):
-    roster_unit_ids = ma.fields.List(ma.fields.Integer(), required=True, validate=ma.validate.Length(min=1, max=20000))
+    roster_unit_ids = ma.fields.List(Integer(), required=True, validate=ma.validate.Length(min=1, max=20000))
     method = ma.fields.String(required=True, validate=ma.validate.OneOf(DELIVERY_METHODS))
     delivered_at = ma.fields.AwareDateTime(load_default=None)
 
 
 class DeliveryOutSchema(ma.Schema):
-    recorded = ma.fields.Integer()
-    already = ma.fields.Integer()
+    recorded = Integer()
+    already = Integer()
 
 
 class VerifySchema(ma.Schema):
@@ -155,10 +155,10 @@ class VerifySchema(ma.Schema):
 
 
 class HeadBriefSchema(ma.Schema):
-    head_id = ma.fields.Integer()
+    head_id = Integer()
     label = ma.fields.String()
     area = DecimalString()
-    units = ma.fields.Integer()
+    units = Integer()
     representative = ma.fields.Boolean()
 
 
@@ -166,7 +166,7 @@ class VerifyOutSchema(ma.Schema):
     sent = ma.fields.Boolean()
     expires_at = ShanghaiDateTime()
     verified = ma.fields.Boolean()
-    person_id = ma.fields.Integer()
+    person_id = Integer()
     name = ma.fields.String()
     phone = ma.fields.String()
     heads = ma.fields.List(ma.fields.Nested(HeadBriefSchema))
@@ -178,26 +178,26 @@ _choice = ma.fields.String(validate=ma.validate.OneOf(["agree", "oppose", "absta
 class BallotInSchema(ma.Schema):
     choices = ma.fields.Dict(keys=ma.fields.String(), values=_choice, required=True,
                              metadata={"description": "{表决事项 id: agree|oppose|abstain}"})
-    head_id = ma.fields.Integer(load_default=None)
+    head_id = Integer(load_default=None)
 
 
 class BallotOutSchema(ma.Schema):
-    ballot_id = ma.fields.Integer()
-    head_id = ma.fields.Integer()
+    ballot_id = Integer()
+    head_id = Integer()
     kind = ma.fields.String()
     cast_at = ShanghaiDateTime()
     receipt_code = ma.fields.String(metadata={"description": "回执码，只显示这一次"})
 
 
 class ChoiceOutSchema(ma.Schema):
-    matter_id = ma.fields.Integer()
-    number = ma.fields.Integer()
+    matter_id = Integer()
+    number = Integer()
     title = ma.fields.String()
     choice = ma.fields.String(allow_none=True)
 
 
 class OwnBallotSchema(ma.Schema):
-    head_id = ma.fields.Integer()
+    head_id = Integer()
     kind = ma.fields.String()
     recorded_at = ShanghaiDateTime()
     counted = ma.fields.Boolean()
@@ -210,20 +210,20 @@ class OwnBallotsSchema(ma.Schema):
 
 
 class ReceiptSchema(OwnBallotSchema):
-    vote_id = ma.fields.Integer()
+    vote_id = Integer()
     vote_title = ma.fields.String()
 
 
 class PaperFormSchema(ma.Schema):
-    roster_unit_id = ma.fields.Integer(required=True)
+    roster_unit_id = Integer(required=True)
     choices = ma.fields.String(required=True, metadata={"description": 'JSON：{"表决事项 id": "agree"}；未填写的事项记为 blank'})
 
 
 class PaperOutSchema(ma.Schema):
-    id = ma.fields.Integer()
-    vote_id = ma.fields.Integer()
-    head_id = ma.fields.Integer()
-    roster_unit_id = ma.fields.Integer()
+    id = Integer()
+    vote_id = Integer()
+    head_id = Integer()
+    roster_unit_id = Integer()
     unit_code = ma.fields.String()
     entered_at = ShanghaiDateTime()
     confirmed = ma.fields.Boolean()
@@ -238,16 +238,16 @@ class WithdrawSchema(ma.Schema):
 
 
 class ProxyFormSchema(ma.Schema):
-    principal_person_id = ma.fields.Integer(required=True)
+    principal_person_id = Integer(required=True)
     holder_name = ma.fields.String(required=True)
     holder_phone = ma.fields.String(required=True)
 
 
 class ProxyOutSchema(ma.Schema):
-    id = ma.fields.Integer()
-    vote_id = ma.fields.Integer()
-    head_id = ma.fields.Integer()
-    principal_person_id = ma.fields.Integer()
+    id = Integer()
+    vote_id = Integer()
+    head_id = Integer()
+    principal_person_id = Integer()
     holder_name = ma.fields.String()
     holder_phone = ma.fields.Function(lambda p: _mask(p.holder_phone))
     registered_at = ShanghaiDateTime()
@@ -260,25 +260,25 @@ def _mask(phone):
 
 
 class TurnoutItemSchema(ma.Schema):
-    head_id = ma.fields.Integer()
+    head_id = Integer()
     label = ma.fields.String()
-    units = ma.fields.Integer()
+    units = Integer()
     area = DecimalString()
     voted = ma.fields.Boolean()
     channel = ma.fields.String(allow_none=True)
 
 
 class TurnoutSchema(ma.Schema):
-    vote_id = ma.fields.Integer()
+    vote_id = Integer()
     state = ma.fields.String()
-    heads = ma.fields.Integer()
-    voted = ma.fields.Integer()
+    heads = Integer()
+    voted = Integer()
     items = ma.fields.List(ma.fields.Nested(TurnoutItemSchema))
 
 
 class RecordItemSchema(ma.Schema):
-    ballot_id = ma.fields.Integer()
-    head_id = ma.fields.Integer()
+    ballot_id = Integer()
+    head_id = Integer()
     head = ma.fields.String(allow_none=True)
     kind = ma.fields.String()
     owner = ma.fields.String(allow_none=True)
@@ -297,7 +297,7 @@ class RecordItemSchema(ma.Schema):
 
 
 class RecordSchema(ma.Schema):
-    vote_id = ma.fields.Integer()
+    vote_id = Integer()
     state = ma.fields.String()
     items = ma.fields.List(ma.fields.Nested(RecordItemSchema))
 
@@ -307,11 +307,11 @@ class RosterUnitListArgs(PageArgs):
 
 
 class RosterListArgs(PageArgs):
-    compound_id = ma.fields.Integer(required=True)
+    compound_id = Integer(required=True)
 
 
 class VoteListArgs(PageArgs):
-    compound_id = ma.fields.Integer(load_default=None)
+    compound_id = Integer(load_default=None)
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(
         ["draft", "announced", "open", "closed", "published"]))
 

@@ -496,3 +496,38 @@ def test_an_id_in_a_url_has_one_spelling(client, factory, spelling):
     # 404 either way: no rule matches (not_found), or a zero id matches none (place_not_found).
     assert resp.status_code == 404 and resp.get_json()["error"]["code"] in ("not_found", "place_not_found")
     assert parse_id(digits) is None and parse_id(str(place.id)) == place.id
+
+
+def test_every_integer_field_refuses_a_fraction(app):
+    """No schema of civic's uses marshmallow's own Integer, which reads a JSON 7.5 as 7."""
+    import marshmallow as ma
+
+    from civic.core.schemas import Integer
+
+    def all_schemas(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from all_schemas(sub)
+
+    def integer_fields(field):
+        if isinstance(field, ma.fields.Integer):
+            yield field
+        for inner in (getattr(field, "inner", None), getattr(field, "key_field", None),
+                      getattr(field, "value_field", None)):
+            if inner is not None:
+                yield from integer_fields(inner)
+
+    checked, wrong = 0, []
+    for schema in all_schemas(ma.Schema):
+        if not schema.__module__.startswith("civic."):
+            continue
+        for name, field in schema._declared_fields.items():
+            for f in integer_fields(field):
+                checked += 1
+                if type(f) is not Integer:
+                    wrong.append(f"{schema.__module__}.{schema.__name__}.{name}")
+    assert checked > 150 and wrong == []
+    for bad in (7.5, float("inf"), float("nan"), True):
+        with pytest.raises(ma.ValidationError, match="须为整数"):
+            Integer().deserialize(bad)
+    assert (Integer().deserialize(7.0), Integer().deserialize("12")) == (7, 12)
