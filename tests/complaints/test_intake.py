@@ -61,6 +61,20 @@ def test_description_over_4000_characters_is_refused_and_nothing_kept(client, w)
     assert n_complaints() == 0
 
 
+def test_a_nul_in_a_form_field_is_refused_and_nothing_kept(client, w):
+    r = post_case(client, w.rh, description="楼道\x00堆物", place_id=w.units[0].id)
+    assert r.status_code == 400
+    assert r.get_json()["error"] == {"code": "invalid_text", "message": "请求中含有无效字符（NUL 或不成对的 UTF-16 代理项）",
+                                     "details": {"reason": "nul"}}
+    assert n_complaints() == 0
+
+
+def test_controls_and_bidi_overrides_leave_the_description(client, w):
+    r = post_case(client, w.rh, description="楼道\x1b[31m堆物\u202e严重\x07", place_id=w.units[0].id)
+    assert r.status_code == 201, r.get_json()
+    assert db.session.scalar(sa.select(Complaint.description)) == "楼道[31m堆物严重"
+
+
 def test_blank_description_is_text_required(client, w):
     r = post_case(client, w.rh, description=" \u3000\n\t", place_id=w.units[0].id)
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "text_required"
