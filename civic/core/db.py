@@ -138,6 +138,17 @@ def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_inside_a_transaction(conn, name):
+    # pysqlite's legacy transaction control sends BEGIN only before INSERT/UPDATE/DELETE.  A
+    # SAVEPOINT sent first would itself open the transaction, and releasing that outermost savepoint
+    # COMMITs: what insert_once() added would survive the request's later rollback.  Open the real
+    # transaction first (SQLAlchemy's pysqlite notes describe the same trap).
+    raw = conn.connection.dbapi_connection
+    if type(raw).__module__.startswith("sqlite3") and not raw.in_transaction:
+        raw.execute("BEGIN")
+
+
 # --- inserts that may meet a uniqueness constraint --------------------------------------------------
 
 def insert_once(obj, conflict: Exception):

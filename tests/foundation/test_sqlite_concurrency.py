@@ -129,3 +129,23 @@ def test_two_gunicorn_workers_write_concurrently_without_lock_errors(gunicorn_se
         assert con.execute("SELECT count(*) FROM audit_entry WHERE action = 'auth.login'").fetchone()[0] == 40
     finally:
         con.close()
+
+
+def test_a_savepoint_insert_as_the_first_write_is_undone_with_its_request(app, client, factory):
+    """insert_once() flushes under a savepoint.  As a request's first write on SQLite, pysqlite used to
+    let that SAVEPOINT open the transaction, and its RELEASE committed the row at once: a later
+    failure of the same request could not roll it back.  Both databases must undo it."""
+    from civic.core.db import insert_once
+    from civic.core.errors import Conflict
+    from civic.property.models import Place
+
+    db.session.rollback()  # a fresh transaction, as at the start of a request
+    insert_once(Place(kind="district", code="SAVEPOINT-1", name="回滚区"), Conflict("dup"))
+    db.session.rollback()  # the request failed later on
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Place).where(Place.code == "SAVEPOINT-1")) == 0
+    # ... and a request that succeeds keeps it, once.
+    insert_once(Place(kind="district", code="SAVEPOINT-2", name="提交区"), Conflict("dup"))
+    with pytest.raises(Conflict):
+        insert_once(Place(kind="district", code="SAVEPOINT-2", name="又一个"), Conflict("dup"))
+    db.session.commit()
+    assert db.session.scalars(sa.select(Place.name).where(Place.code.like("SAVEPOINT-%"))).all() == ["提交区"]
