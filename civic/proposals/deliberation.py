@@ -24,6 +24,7 @@ from fractions import Fraction
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.exc import StaleDataError
 
 from civic.core import audit
 from civic.core.auth import acting_memberships
@@ -326,13 +327,87 @@ def _require_resident(committee: Committee, user) -> None:
 # --- topics --------------------------------------------------------------------------------------
 
 def get_topic(topic_id: int) -> Topic:
+    """The topic whatever its moderation state (for the system and moderation; requests use
+    :func:`visible_topic`).  :raises NotFound: ``topic_not_found``."""
     t = db.session.get(Topic, topic_id)
     if t is None:
         raise NotFound("找不到该议题", code="topic_not_found", details={"topic_id": topic_id})
     return t
 
 
+def can_see_topic(user, t: Topic) -> bool:
+    """Whether ``user`` may see ``t``.  A shown topic (moderation ``approved``) is seen by everyone who
+    reads topics; a pending, hidden or rejected one only by its author and the moderators of the
+    convening organisation (its ``head``/``moderator`` staff, administrators), as ideas are
+    (:func:`civic.proposals.service.can_see`)."""
+    if t.moderation_state in moderation.VISIBLE_STATES or user.id == t.raised_by_id:
+        return True
+    return moderation.is_moderator(user, get_committee(t.committee_id).organisation_id)
+
+
+def visible_topic(user, topic_id: int) -> Topic:
+    """A topic ``user`` may see (:func:`can_see_topic`); else ``topic_not_found``, no hint it exists.
+
+    :raises NotFound: ``topic_not_found``.
+    """
+    t = get_topic(topic_id)
+    if not can_see_topic(user, t):
+        raise NotFound("找不到该议题", code="topic_not_found", details={"topic_id": topic_id})
+    return t
+
+
+def shown_topic(user, topic_id: int) -> Topic:
+    """A topic that may gather support (co-signatures, comments, a place on an agenda, a motion):
+    seen by ``user`` and shown by moderation.  Its author and moderators still see a hidden one, but
+    nothing is added to it until a moderator restores it.
+
+    :raises NotFound: ``topic_not_found`` (not seen by ``user``).  :raises Conflict: ``topic_hidden``.
+    """
+    t = visible_topic(user, topic_id)
+    if t.moderation_state not in moderation.VISIBLE_STATES:
+        raise Conflict("该议题已被隐藏，恢复显示前不能联署、讨论或列入议程", code="topic_hidden",
+                       details={"topic_id": t.id, "moderation_state": t.moderation_state})
+    return t
+
+
+def _claim(model, row_id: int, *conditions) -> bool:
+    """Take the row for this transaction if it still meets ``conditions``: a conditional UPDATE that
+    changes only ``updated_at`` (no version bump: nothing the row says has changed).  Whether it
+    matched.  It orders concurrent writers on the row: PostgreSQL holds the row lock until commit
+    (a later UPDATE waits, then re-checks the conditions on the committed row); pysqlite starts the
+    transaction and takes the database write lock, so what is read afterwards is what was committed.
+    Call it before :func:`civic.core.db.insert_once`: under pysqlite a savepoint opened as the
+    first statement is itself the transaction, and releasing it commits the insert at once."""
+    done = db.session.execute(sa.update(model).where(model.id == row_id, *conditions)
+                              .values(updated_at=utcnow()).execution_options(synchronize_session=False))
+    return done.rowcount == 1
+
+
+def _save(conflict: Conflict) -> None:
+    """Flush now, so that a versioned row (topic, meeting, motion, action item) another request
+    changed since this one read it is refused with ``conflict`` (409) instead of overwritten: of two
+    racing transitions one wins.  SQLAlchemy's ``version_id_col`` makes the UPDATE conditional on
+    the version read (``WHERE version = :read``), which holds on SQLite (where ``FOR UPDATE`` does
+    nothing) and PostgreSQL alike.
+
+    :raises Conflict: ``conflict``.
+    """
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise conflict from exc
+
+
+def _topic_changed(topic: Topic) -> Conflict:
+    return Conflict("议题已被他人更改，请刷新后重试", code="topic_changed", details={"topic_id": topic.id})
+
+
 def _transition(topic: Topic, action: str, actor, *, note: str | None = None) -> None:
+    """Apply ``action`` of :data:`TOPIC_TRANSITIONS` and write it at once under the topic's version.
+
+    :raises Conflict: ``topic_transition_invalid`` (not from this state), ``topic_changed`` (another
+        request changed the topic since it was read).
+    """
     sources, to_state, _who = TOPIC_TRANSITIONS[action]
     if topic.state not in sources:
         raise Conflict("议题当前状态不允许此操作", code="topic_transition_invalid",
@@ -340,6 +415,7 @@ def _transition(topic: Topic, action: str, actor, *, note: str | None = None) ->
     audit.record(f"topic.{action}", "topic", topic.id, actor=actor, note=note,
                  data={"from": topic.state, "to": to_state})
     topic.state = to_state
+    _save(_topic_changed(topic))
 
 
 def followers(topic: Topic) -> list[int]:
@@ -396,13 +472,20 @@ def cosign(actor, topic_id: int, now: dt.datetime | None = None) -> Topic:
     rule-set's ``cosign_required`` within the window the topic goes onto the agenda, the officers
     and followers are notified.
 
-    :raises Conflict: ``cosign_not_open`` (not a resident's proposed topic), ``cosign_window_closed``,
-        ``already_cosigned``.  :raises Forbidden: ``not_a_resident_here``, ``own_topic``.
+    The count is the number of co-signature rows, and the threshold transition happens once, also
+    when co-signatures race: a request first claims the topic row with a conditional UPDATE (only
+    while ``proposed`` and shown), which serialises co-signers (PostgreSQL: the row lock until
+    commit; SQLite: the database write lock), then inserts its row and counts the rows: every
+    co-signature committed before is seen, so each writes the exact figure and exactly one request
+    sees the threshold reached while ``proposed``.
+
+    :raises NotFound: ``topic_not_found`` (hidden from the actor).
+    :raises Conflict: ``cosign_not_open`` (not a resident's proposed topic, or it left ``proposed``
+        meanwhile), ``cosign_window_closed``, ``already_cosigned``, ``topic_hidden``.
+    :raises Forbidden: ``not_a_resident_here``, ``own_topic``.
     """
     now = now or utcnow()
-    t = db.session.scalar(sa.select(Topic).where(Topic.id == topic_id).with_for_update())
-    if t is None:
-        raise NotFound("找不到该议题", code="topic_not_found", details={"topic_id": topic_id})
+    t = shown_topic(actor, topic_id)
     c = get_committee(t.committee_id)
     if t.raised_as != "resident" or t.state != "proposed":
         raise Conflict("该议题不在征集联署", code="cosign_not_open", details={"state": t.state})
@@ -411,9 +494,16 @@ def cosign(actor, topic_id: int, now: dt.datetime | None = None) -> Topic:
     _require_resident(c, actor)
     if actor.id == t.raised_by_id:
         raise Forbidden("提出人不能联署自己的议题", code="own_topic")
+    if not _claim(Topic, t.id, Topic.state == "proposed", Topic.moderation_state.in_(moderation.VISIBLE_STATES)):
+        db.session.refresh(t)  # reached the agenda, was declined or hidden since we read it
+        raise Conflict("该议题不在征集联署", code="cosign_not_open", details={"state": t.state})
     insert_once(Cosign(topic_id=t.id, resident_id=actor.id, created_at=now),
                 Conflict("您已联署该议题", code="already_cosigned"))
-    t.cosign_count += 1
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(Cosign).where(Cosign.topic_id == t.id))
+    # No version bump: a count is no transition, and the claim above already orders co-signers.
+    db.session.execute(sa.update(Topic).where(Topic.id == t.id).values(cosign_count=count)
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(t)
     audit.record("topic.cosign", "topic", t.id, actor=actor, data={"count": t.cosign_count})
     rules = current_rules(c.id)
     if t.cosign_count >= rules.cosign_required:
@@ -426,8 +516,12 @@ def cosign(actor, topic_id: int, now: dt.datetime | None = None) -> Topic:
 
 
 def schedule_topic(actor, topic_id: int) -> Topic:
-    """Officers put a topic onto the agenda (``schedule``)."""
-    t = get_topic(topic_id)
+    """Officers put a topic onto the agenda (``schedule``).
+
+    :raises NotFound: ``topic_not_found``.  :raises Forbidden: ``not_an_officer``.
+    :raises Conflict: ``topic_hidden``, ``topic_transition_invalid``, ``topic_changed``.
+    """
+    t = shown_topic(actor, topic_id)
     _require_officer(t.committee_id, actor)
     _transition(t, "schedule", actor)
     _tell_followers(t, "topic_on_agenda", f"议题「{t.title}」已列入议程", "将在下次会议讨论。")
@@ -439,9 +533,10 @@ def decline_topic(actor, topic_id: int, reason: str) -> Topic:
     """Officers decline a proposed topic, with a reason told to its followers.  A resident topic that
     reached its co-signatures is already on the agenda and cannot be declined.
 
-    :raises Conflict: ``topic_transition_invalid``.  :raises ValidationFailed: ``text_required``.
+    :raises NotFound: ``topic_not_found``.  :raises Conflict: ``topic_transition_invalid``, ``topic_changed``.
+    :raises ValidationFailed: ``text_required``.
     """
-    t = get_topic(topic_id)
+    t = visible_topic(actor, topic_id)
     _require_officer(t.committee_id, actor)
     reason = require_text(reason, "reason", 500)
     _transition(t, "decline", actor, note=reason)
@@ -452,7 +547,7 @@ def decline_topic(actor, topic_id: int, reason: str) -> Topic:
 
 
 def close_topic(actor, topic_id: int, note: str | None = None) -> Topic:
-    t = get_topic(topic_id)
+    t = visible_topic(actor, topic_id)
     _require_officer(t.committee_id, actor)
     _transition(t, "close", actor, note=note)
     db.session.flush()
@@ -465,9 +560,9 @@ def refer_to_owners(actor, topic_id: int, note: str) -> OwnersVoteReferral:
     tells its followers.  civic/voting's ``create_vote`` needs a certified roster and an owners'
     committee actor, so no draft vote is created here; the owners' committee links it later.
 
-    :raises Conflict: ``owners_vote_not_needed``, ``topic_transition_invalid``.
+    :raises Conflict: ``owners_vote_not_needed``, ``topic_transition_invalid``, ``topic_changed``.
     """
-    t = get_topic(topic_id)
+    t = visible_topic(actor, topic_id)
     _require_officer(t.committee_id, actor)
     if not t.needs_owners_vote:
         raise Conflict("该议题不涉及改变共有部分用途", code="owners_vote_not_needed")
@@ -497,9 +592,10 @@ def add_comment(actor, topic_id: int, body: str) -> TopicComment:
     """Members, residents of the road/lane and moderators discuss a topic (shown at once; reports and
     moderators may hide it through the shared moderation).
 
-    :raises Forbidden: ``not_a_resident_here``.  :raises Conflict: ``topic_closed``.
+    :raises NotFound: ``topic_not_found``.  :raises Forbidden: ``not_a_resident_here``.
+    :raises Conflict: ``topic_closed``, ``topic_hidden``.
     """
-    t = get_topic(topic_id)
+    t = shown_topic(actor, topic_id)
     c = get_committee(t.committee_id)
     if t.state in ("closed", "declined"):
         raise Conflict("议题已结束", code="topic_closed", details={"state": t.state})
@@ -512,10 +608,17 @@ def add_comment(actor, topic_id: int, body: str) -> TopicComment:
     return cm
 
 
-def comments(topic_id: int) -> list[TopicComment]:
-    """The topic's visible comments, oldest first."""
-    return list(db.session.scalars(sa.select(TopicComment).where(
-        TopicComment.topic_id == topic_id, TopicComment.state == "approved").order_by(TopicComment.id)))
+def comments(actor, topic_id: int) -> list[TopicComment]:
+    """The comments of a topic ``actor`` sees, oldest first: shown ones, plus hidden ones to their
+    author and to moderators (as ideas' comments, :func:`civic.proposals.queries.list_comments`).
+
+    :raises NotFound: ``topic_not_found`` (the topic is hidden from ``actor``).
+    """
+    t = visible_topic(actor, topic_id)
+    stmt = sa.select(TopicComment).where(TopicComment.topic_id == t.id)
+    if not moderation.is_moderator(actor, get_committee(t.committee_id).organisation_id):
+        stmt = stmt.where(sa.or_(TopicComment.state.in_(moderation.VISIBLE_STATES), TopicComment.author_id == actor.id))
+    return list(db.session.scalars(stmt.order_by(TopicComment.id)))
 
 
 class TopicKind:
@@ -549,6 +652,7 @@ class TopicKind:
         return None
 
     def require_reporter(self, obj, user):
+        visible_topic(user, obj.id)
         _require_participant(get_committee(obj.committee_id), user)
 
 
@@ -568,7 +672,8 @@ class TopicCommentKind(moderation.CommentLike):
         return None
 
     def require_reporter(self, obj, user):
-        _require_participant(get_committee(get_topic(obj.topic_id).committee_id), user)
+        # A hidden topic's comments go with it (404), as its page does.
+        _require_participant(get_committee(visible_topic(user, obj.topic_id).committee_id), user)
 
 
 TOPIC_KIND = TopicKind()
@@ -592,7 +697,9 @@ def convene(actor, committee_id: int, data: dict, now: dt.datetime | None = None
     (RULES.md §4).  Proposed topics on the agenda move to ``on_agenda``.
 
     :raises Conflict: ``notice_too_short`` (details: ``notice_days``, ``earliest``),
-        ``topic_not_schedulable``.  :raises ValidationFailed: ``agenda_empty``.
+        ``topic_not_schedulable``, ``topic_hidden``, ``topic_changed``.
+    :raises NotFound: ``topic_not_found`` (also a topic hidden from the officer).
+    :raises ValidationFailed: ``agenda_empty``.
     """
     now = now or utcnow()
     c = get_committee(committee_id)
@@ -606,7 +713,7 @@ def convene(actor, committee_id: int, data: dict, now: dt.datetime | None = None
     ids = list(dict.fromkeys(data.get("topic_ids") or []))
     if not ids:
         raise ValidationFailed("议程不能为空", code="agenda_empty")
-    topics = [get_topic(i) for i in ids]
+    topics = [shown_topic(actor, i) for i in ids]
     for t in topics:
         if t.committee_id != c.id or t.state not in ("proposed", "on_agenda", "discussed"):
             raise Conflict("该议题不能列入议程", code="topic_not_schedulable", details={"topic_id": t.id, "state": t.state})
@@ -689,11 +796,16 @@ def quorum_of(m: Meeting, rules: RuleSet | None = None) -> dict:
 
 
 def record_minutes(actor, meeting_id: int, minutes: str) -> Meeting:
+    """Officers record (or correct) the minutes; recorded minutes end check-in.  Written under the
+    meeting's version: of two officers writing at once one wins, the other must reload.
+
+    :raises Forbidden: ``not_an_officer``.  :raises Conflict: ``meeting_changed``.
+    """
     m = get_meeting(meeting_id)
     _require_officer(m.committee_id, actor, _meeting_day(m))
     m.minutes = require_text(minutes, "minutes", 20000)
     audit.record("meeting.minutes", "meeting", m.id, actor=actor)
-    db.session.flush()
+    _save(Conflict("会议纪要已被他人更新，请刷新后重试", code="meeting_changed", details={"meeting_id": m.id}))
     return m
 
 
@@ -709,12 +821,18 @@ def get_motion(motion_id: int) -> Motion:
 def open_motion(actor, meeting_id: int, topic_id: int, text: str) -> Motion:
     """Officers put a motion on an agenda topic to the vote, under the committee's current rule-set.
 
+    One motion at a time per topic: a second is refused while one is open (two open motions could
+    both pass, and the topic can be decided only once).  Opening claims the topic row under its
+    version, so of two officers opening motions at once one wins.
+
     :raises Conflict: ``needs_owners_vote`` (Civil Code Art. 278 item 8: never a committee decision),
-        ``topic_not_on_agenda``, ``topic_transition_invalid``, ``quorum_not_met`` (details: the quorum).
+        ``topic_not_on_agenda``, ``topic_transition_invalid``, ``quorum_not_met`` (details: the quorum),
+        ``motion_already_open`` (details: ``topic_id``, ``motion_id``), ``topic_hidden``, ``topic_changed``.
+    :raises NotFound: ``topic_not_found`` (also a topic hidden from the officer).
     """
     m = get_meeting(meeting_id)
     _require_officer(m.committee_id, actor, _meeting_day(m))
-    t = get_topic(topic_id)
+    t = shown_topic(actor, topic_id)
     if t.needs_owners_vote:
         raise Conflict("改变共有部分用途须由业主共同决定，议事机构不能表决", code="needs_owners_vote",
                        details={"topic_id": t.id, "source": "民法典第二百七十八条第一款第八项"})
@@ -722,12 +840,22 @@ def open_motion(actor, meeting_id: int, topic_id: int, text: str) -> Motion:
         raise Conflict("该议题不在本次会议议程中", code="topic_not_on_agenda", details={"topic_id": t.id})
     if t.state not in ("on_agenda", "discussed"):
         raise Conflict("议题当前状态不允许表决", code="topic_transition_invalid", details={"state": t.state})
+    pending = db.session.scalar(sa.select(Motion.id).where(Motion.topic_id == t.id, Motion.state == "open")
+                                .order_by(Motion.id).limit(1))
+    if pending is not None:
+        raise Conflict("该议题已有正在表决的动议，请先结束该动议的表决", code="motion_already_open",
+                       details={"topic_id": t.id, "motion_id": pending})
     rules = current_rules(m.committee_id)
     q = quorum_of(m, rules)
     if not q["met"]:
         raise Conflict("出席人数未达法定人数", code="quorum_not_met", details=q)
     if t.state == "on_agenda":
         _transition(t, "discuss", actor)
+    else:
+        # Already discussed: still move its version on, so that a concurrent open_motion that also
+        # found no open motion loses (topic_changed) instead of opening a second one.
+        t.updated_at = utcnow()
+        _save(_topic_changed(t))
     mo = Motion(meeting_id=m.id, topic_id=t.id, text=require_text(text, "text", TEXT_MAX),
                 rule_set_id=rules.id, rule_set_version=rules.version)
     db.session.add(mo)
@@ -751,6 +879,10 @@ def cast(actor, motion_id: int, choice: str) -> MotionVote:
     present = {a.user_id for a in attendance(m.id)}
     if membership(m.committee_id, actor, _meeting_day(m)) is None or actor.id not in present:
         raise Forbidden("仅限出席会议的成员表决", code="not_present")
+    # Claimed while open: a close that committed meanwhile refuses the vote; a close that comes
+    # later waits for this transaction and counts the vote (close_motion counts after its claim).
+    if not _claim(Motion, mo.id, Motion.state == "open"):
+        raise Conflict("该动议已结束表决", code="motion_closed")
     v = insert_once(MotionVote(motion_id=mo.id, user_id=actor.id, choice=choice),
                     Conflict("您已对该动议表决", code="already_voted"))
     audit.record("motion.vote", "motion", mo.id, actor=actor)  # the choice stays in motion_vote only
@@ -762,16 +894,23 @@ def close_motion(actor, motion_id: int, resolution_text: str | None = None, now:
     until ``publish_days`` later, and, if it passed, record the resolution and mark the topic
     decided.  Followers of the topic are told the result.
 
-    :raises Conflict: ``motion_closed``.
+    The motion is claimed first (``open`` → ``closed`` under its version: of two closes one wins),
+    and the votes are counted after the claim, so that none cast before is missed and none after
+    is accepted (:func:`cast`).  ``result`` is :func:`tally`'s, with ``quorum``, ``threshold_met``
+    (the votes met the majority) and, when the topic left ``on_agenda``/``discussed`` while the
+    vote was open (e.g. another motion decided it), ``passed`` false and a ``note``: the motion is
+    closed without a resolution rather than left open for good.
+
+    :raises Conflict: ``motion_closed``, ``topic_changed``.
     """
     now = now or utcnow()
-    mo = db.session.scalar(sa.select(Motion).where(Motion.id == motion_id).with_for_update())
-    if mo is None:
-        raise NotFound("找不到该动议", code="motion_not_found", details={"motion_id": motion_id})
+    mo = get_motion(motion_id)
     m = get_meeting(mo.meeting_id)
     _require_officer(m.committee_id, actor, _meeting_day(m))
     if mo.state != "open":
         raise Conflict("该动议已结束表决", code="motion_closed")
+    mo.state, mo.closed_at = "closed", now
+    _save(Conflict("该动议已结束表决", code="motion_closed"))
     rules = db.session.get(RuleSet, mo.rule_set_id)
     counts = {c: 0 for c in VOTE_CHOICES}
     for choice, n in db.session.execute(sa.select(MotionVote.choice, sa.func.count()).where(
@@ -779,19 +918,23 @@ def close_motion(actor, motion_id: int, resolution_text: str | None = None, now:
         counts[choice] = n
     q = quorum_of(m, rules)
     result = tally(Count(counts["agree"], counts["oppose"], counts["abstain"], q["present"], q["members"]), rules)
-    result["quorum"] = q
-    mo.result, mo.passed, mo.state, mo.closed_at = result, result["passed"], "closed", now
-    mo.published_until = now + dt.timedelta(days=rules.publish_days)
+    result["quorum"], result["threshold_met"] = q, result["passed"]
     t = get_topic(mo.topic_id)
+    db.session.refresh(t)  # its state as committed now, not as this session may have read it earlier
+    if t.state not in TOPIC_TRANSITIONS["decide"][0]:
+        result["passed"] = False
+        result["note"] = f"表决期间该议题{TOPIC_STATE_NAMES[t.state]}，本动议不再形成决议"
+    mo.result, mo.passed = result, result["passed"]
+    mo.published_until = now + dt.timedelta(days=rules.publish_days)
     audit.record("motion.close", "motion", mo.id, actor=actor, data=result)
     if mo.passed:
         db.session.add(Resolution(motion_id=mo.id, topic_id=t.id, text=resolution_text or mo.text,
                                   rule_set_version=mo.rule_set_version))
         _transition(t, "decide", actor)
-    verdict = "通过" if mo.passed else "未通过"
+    verdict = "通过" if mo.passed else ("未形成决议" if result["threshold_met"] else "未通过")
     _tell_followers(t, "motion_result", f"议题「{t.title}」的动议{verdict}",
                     f"同意 {result['agree']}，反对 {result['oppose']}，弃权 {result['abstain']}；"
-                    f"同意占 {result['fraction']}（须 {result['threshold']}）。")
+                    f"同意占 {result['fraction']}（须 {result['threshold']}）。" + result.get("note", ""))
     db.session.flush()
     return mo
 
@@ -870,6 +1013,8 @@ def update_action_item(actor, item_id: int, note: str, files: list[tuple[str, by
         raise Conflict("督办事项已办结", code="action_item_closed")
     u = ActionUpdate(action_item_id=a.id, author_id=actor.id, note=require_text(note, "note", TEXT_MAX),
                      photos=_photos(list(files)))
+    if not _claim(ActionItem, a.id, ActionItem.state == "open"):  # closed since we read it
+        raise Conflict("督办事项已办结", code="action_item_closed")
     db.session.add(u)
     db.session.flush()
     audit.record("action_item.update", "action_item", a.id, actor=actor, data={"photos": len(u.photos)})
@@ -879,6 +1024,10 @@ def update_action_item(actor, item_id: int, note: str, files: list[tuple[str, by
 def close_action_item(actor, item_id: int, note: str, files: list[tuple[str, bytes]], now: dt.datetime | None = None) -> ActionItem:
     """Close with evidence: a note and at least one photo.  Followers of the topic are told.
 
+    Written under the item's version (``open`` → ``closed``): of requests closing at once one wins,
+    the others get ``action_item_closed`` and leave the winner's evidence as it is.  The photos are
+    processed before the write, so the row (PostgreSQL) or database (SQLite) lock is held briefly.
+
     :raises ValidationFailed: ``evidence_required``.  :raises Conflict: ``action_item_closed``.
     """
     a = get_action_item(item_id)
@@ -887,9 +1036,10 @@ def close_action_item(actor, item_id: int, note: str, files: list[tuple[str, byt
         raise Conflict("督办事项已办结", code="action_item_closed")
     if not files or not (note or "").strip():
         raise ValidationFailed("办结须附说明和至少一张照片", code="evidence_required")
-    a.evidence_note = require_text(note, "note", TEXT_MAX)
-    a.evidence_photos = _photos(list(files))
+    note, photos = require_text(note, "note", TEXT_MAX), _photos(list(files))
     a.state, a.closed_at, a.overdue = "closed", now or utcnow(), False
+    a.evidence_note, a.evidence_photos = note, photos
+    _save(Conflict("督办事项已办结", code="action_item_closed"))
     audit.record("action_item.close", "action_item", a.id, actor=actor, data={"photos": len(a.evidence_photos)})
     t = get_topic(db.session.get(Resolution, a.resolution_id).topic_id)
     _tell_followers(t, "action_item_closed", f"督办事项「{a.title}」已办结", a.evidence_note)
@@ -910,12 +1060,23 @@ def action_updates(item_id: int) -> list[ActionUpdate]:
 @periodic("deliberation_overdue", hour=1, minute=30)
 def flag_overdue(now: dt.datetime | None = None) -> int:
     """Daily at 01:30 Asia/Shanghai: flag open action items past their due date (Shanghai date of
-    ``now``) and tell the committee's officers.  Returns how many were newly flagged."""
+    ``now``) and tell the committee's officers.  Returns how many were newly flagged.
+
+    Each flag is a conditional UPDATE (still open, not yet flagged) without a version bump: an item
+    closed meanwhile is skipped, and a close from a read before the flag still succeeds."""
     today = _today(now)
-    items = list(db.session.scalars(sa.select(ActionItem).where(
+    found = list(db.session.scalars(sa.select(ActionItem).where(
         ActionItem.state == "open", ActionItem.overdue.is_(False), ActionItem.due_on < today)))
-    for a in items:
-        a.overdue = True
+    items = []
+    for a in found:
+        flagged = db.session.execute(
+            sa.update(ActionItem).where(ActionItem.id == a.id, ActionItem.state == "open",
+                                        ActionItem.overdue.is_(False))
+            .values(overdue=True).execution_options(synchronize_session=False))
+        db.session.refresh(a)
+        if flagged.rowcount != 1:
+            continue
+        items.append(a)
         audit.record("action_item.overdue", "action_item", a.id, data={"due_on": a.due_on.isoformat()})
         c = _committee_of_resolution(db.session.get(Resolution, a.resolution_id))
         notify([m.user_id for m in current_members(c.id, today) if m.role in OFFICERS], kind="action_item_overdue",
@@ -928,11 +1089,13 @@ def flag_overdue(now: dt.datetime | None = None) -> int:
 # --- views ---------------------------------------------------------------------------------------
 
 def meeting_view(actor, m: Meeting) -> dict:
-    """A meeting with its agenda and quorum; the check-in code only for its officers."""
+    """A meeting with its agenda and quorum; the check-in code only for its officers.  Topics hidden
+    by moderation are left out of the agenda for those who may not see them (:func:`can_see_topic`)."""
     officer = (mem := membership(m.committee_id, actor, _meeting_day(m))) is not None and mem.role in OFFICERS
     return {"id": m.id, "committee_id": m.committee_id, "title": m.title, "location": m.location,
             "starts_at": m.starts_at, "notice_sent_at": m.notice_sent_at, "minutes": m.minutes,
-            "agenda": agenda(m.id), "quorum": quorum_of(m), **({"checkin_code": m.checkin_code} if officer else {})}
+            "agenda": [t for t in agenda(m.id) if can_see_topic(actor, t)], "quorum": quorum_of(m),
+            **({"checkin_code": m.checkin_code} if officer else {})}
 
 
 def motion_view(mo: Motion) -> dict:

@@ -108,8 +108,11 @@ class Topic(TimestampMixin, db.Model):
     common_part: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     needs_owners_vote: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     moderation_state: Mapped[str] = mapped_column(sa.String(12), nullable=False, default="approved")
+    # Optimistic lock (SQLAlchemy version_id_col): a transition from a stale read is refused (StaleDataError).
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
 
     __table_args__ = (sa.CheckConstraint(_in("state", TOPIC_STATES), name="state_known"),)
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Cosign(db.Model):
@@ -146,6 +149,10 @@ class Meeting(TimestampMixin, db.Model):
     checkin_code: Mapped[str] = mapped_column(sa.String(12), nullable=False)
     minutes: Mapped[str | None] = mapped_column(sa.Text)
     convened_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
+    # Optimistic lock (SQLAlchemy version_id_col): a transition from a stale read is refused (StaleDataError).
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class AgendaItem(db.Model):
@@ -188,6 +195,10 @@ class Motion(TimestampMixin, db.Model):
     passed: Mapped[bool | None] = mapped_column(sa.Boolean)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     published_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Optimistic lock (SQLAlchemy version_id_col): a transition from a stale read is refused (StaleDataError).
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class MotionVote(db.Model):
@@ -228,6 +239,10 @@ class ActionItem(TimestampMixin, db.Model):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     evidence_note: Mapped[str | None] = mapped_column(sa.Text)
     evidence_photos: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    # Optimistic lock (SQLAlchemy version_id_col): a transition from a stale read is refused (StaleDataError).
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class ActionUpdate(db.Model):

@@ -95,8 +95,8 @@ class TopicById(MethodView):
     @require("resident", "staff", "admin")
     @blp.response(200, schemas.DelibTopicSchema)
     def get(self, topic_id):
-        """议题详情"""
-        return service.get_topic(topic_id)
+        """议题详情（被隐藏的议题仅作者和审核人员可见，其他人 404）"""
+        return service.visible_topic(current_actor(), topic_id)
 
 
 @blp.route("/topics/<int:topic_id>/cosignatures")
@@ -149,8 +149,8 @@ class TopicComments(MethodView):
     @require("resident", "staff", "admin")
     @blp.response(200, schemas.DelibCommentListSchema)
     def get(self, topic_id):
-        """议题讨论（显示中的评论）"""
-        return {"items": service.comments(topic_id)}
+        """议题讨论（显示中的评论；被隐藏的仅作者和审核人员可见）"""
+        return {"items": service.comments(current_actor(), topic_id)}
 
     @require("resident", "staff", "admin")
     @blp.arguments(schemas.DelibCommentInSchema)
@@ -223,7 +223,7 @@ class MeetingMotions(MethodView):
     def post(self, data, meeting_id):
         """对议程中的议题提出动议并开始表决
 
-        Errors: 409 ``needs_owners_vote``, ``quorum_not_met``, ``topic_not_on_agenda``.
+        Errors: 409 ``needs_owners_vote``, ``quorum_not_met``, ``topic_not_on_agenda``, ``motion_already_open``.
         """
         return service.motion_view(service.open_motion(current_actor(), meeting_id, data["topic_id"], data["text"]))
 

@@ -79,6 +79,7 @@ class DelibTopicSchema(ma.Schema):
     cosign_count = Integer()
     cosign_until = ShanghaiDateTime(allow_none=True)
     needs_owners_vote = ma.fields.Boolean()
+    moderation_state = ma.fields.String(metadata={"description": "approved，或 hidden/rejected（仅作者和审核人员可见）"})
     created_at = ShanghaiDateTime()
 
 
