@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from flask import current_app
 from civic.accounts.models import User
 from civic.accounts.service import create_resident
 from civic.extensions import db
+from civic.property import service as registry
 from civic.village import service
 
 INCOME = [("上级补助收入", "镇财政所", "村级组织运转经费补助"), ("发包及上交收入", "新丰农业合作社", "土地发包收入"),
@@ -109,8 +111,16 @@ def load_demo_village(today: dt.date | None = None) -> dict:
                              MediaStore(current_app.config["MEDIA_DIR"]))
         _publish(draft, committee, supervisor)
 
-    villager = db.session.scalar(sa.select(User).where(User.phone == "13900009901")) or create_resident(
-        display_name="新丰村民", phone="13900009901", openid="dev-xf_villager")
+    # The villager who asks lives in the village: the registry ties them to a house of a villagers'
+    # group (only villagers may ask, see service.ask).
+    villager = db.session.scalar(sa.select(User).where(User.phone == "13900009901"))
+    if villager is None:
+        villager = create_resident(display_name="新丰村民", phone="13900009901", openid="dev-xf_villager")
+        group = registry.create_place(kind="compound", code="V-XF-G3", name="新丰村第三村民小组", parent=village)
+        house = registry.create_place(kind="building", code="V-XF-G3-128", name="新丰村128号", parent=group)
+        home = registry.create_place(kind="unit", code="V-XF-G3-128-1", name="新丰村128号", parent=house,
+                                     area=Decimal("186.00"), area_source="survey")
+        registry.link_resident(villager, home, "owner", representative=True)
     asked = published[_months(first, 12)[6]]
     inq = service.ask(asked, "道路硬化工程款支付给了哪家单位？工程什么时候完工？", villager)
     service.answer(inq.id, "工程款支付给浦东路桥建设公司，工程已于本月底完工，经村民代表验收合格。", committee)

@@ -4,6 +4,10 @@ supervision committee go through the one outbox, civic.core.notifications.
 
 Money is integer 分 everywhere (never floats).  A published disclosure is never edited: a correction
 is a new row (``version`` + 1, ``supersedes_id``) and the old row stays, marked ``corrected``.
+
+Two counters, not to be confused: ``Disclosure.version`` is the correction version the public sees
+(1, 2, ...); ``Disclosure.row_version`` is the optimistic lock (SQLAlchemy ``version_id_col``), bumped
+on every write of the row, so that of two workers acting on one disclosure at once exactly one wins.
 """
 
 from __future__ import annotations
@@ -85,6 +89,10 @@ class Disclosure(TimestampMixin, db.Model):
     signed_off_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     corrected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Optimistic lock (not the correction ``version``): every UPDATE of the row says
+    # ``WHERE row_version = <as read>``; a row another worker changed since is a StaleDataError,
+    # turned into 409 ``disclosure_changed`` by civic.village.service.
+    row_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, server_default=sa.text("1"))
 
     lines: Mapped[list[DisclosureLine]] = relationship(
         back_populates="disclosure", order_by="DisclosureLine.position", cascade="all, delete-orphan"
@@ -96,7 +104,14 @@ class Disclosure(TimestampMixin, db.Model):
             "status IN ('draft', 'submitted', 'returned', 'signed_off', 'published', 'corrected')",
             name="status_known",
         ),
+        # Never half-written: a publication date exactly on the rows the public sees.
+        sa.CheckConstraint(
+            "(status IN ('published', 'corrected') AND published_at IS NOT NULL)"
+            " OR (status NOT IN ('published', 'corrected') AND published_at IS NULL)",
+            name="published_at_iff_public",
+        ),
     )
+    __mapper_args__ = {"version_id_col": row_version}
 
 
 class DisclosureLine(db.Model):

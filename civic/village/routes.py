@@ -143,6 +143,8 @@ class Transitions(MethodView):
         closing_balance, expected_closing, difference).  ``return`` needs a reason in ``note`` (422
         ``note_required``) and is open from submitted and signed_off (the supervision committee
         withdraws its signature).  409 ``transition_invalid``; 403 ``supervision_conflict``.
+        409 ``disclosure_changed``: someone else acted on the disclosure at the same moment (e.g. a
+        publish and a return at once); exactly one of them is carried out.
         """
         return service.transition(service.get_disclosure(disclosure_id), data["action"], current_actor(),
                                   data.get("note"))
@@ -154,7 +156,10 @@ class Corrections(MethodView):
     @blp.arguments(schemas.CorrectionIn)
     @blp.response(201, schemas.DisclosureOut)
     def post(self, data, disclosure_id):
-        """更正已公开事项（生成新版本，旧版本保留并标注已更正）"""
+        """更正已公开事项（生成新版本，旧版本保留并标注已更正）
+
+        409 ``correction_pending``, ``disclosure_changed`` (a correction drafted at the same moment).
+        """
         return service.create_correction(service.get_disclosure(disclosure_id), data, current_actor())
 
 
@@ -164,7 +169,10 @@ class Inquiries(MethodView):
     @blp.arguments(schemas.InquiryIn)
     @blp.response(201, schemas.InquiryOut)
     def post(self, data, disclosure_id):
-        """村民就已公开事项提出查询（15 日内答复）"""
+        """本村村民就已公开事项提出查询（15 日内答复）
+
+        403 ``not_villager``: only residents the registry ties to a home in the village may ask.
+        """
         return service.ask(service.get_disclosure(disclosure_id), data["question"], current_actor())
 
 
@@ -174,7 +182,10 @@ class InquiryAnswer(MethodView):
     @blp.arguments(schemas.AnswerIn)
     @blp.response(200, schemas.InquiryOut)
     def post(self, data, inquiry_id):
-        """村民委员会答复查询（公开页面显示）"""
+        """村民委员会答复查询（公开页面显示）
+
+        409 ``already_answered`` (also when two answers are sent at once: the first is kept).
+        """
         return service.answer(inquiry_id, data["answer"], current_actor())
 
 

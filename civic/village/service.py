@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from civic.core import audit
 from civic.core.auth import acting_memberships
@@ -330,6 +331,40 @@ def _guard(session: Session, flush_context, instances):
                 raise RuntimeError("a published disclosure's lines are never changed")
 
 
+# --- one writer at a time -------------------------------------------------------------------------
+
+DISCLOSURE_CHANGED = "该公开事项刚被他人处理，本次操作未执行，请刷新后查看当前状态"
+
+
+def _flush_or_changed(disclosure_id: int) -> None:
+    """Flush; a versioned disclosure row another worker changed since it was read is a 409."""
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise Conflict(DISCLOSURE_CHANGED, code="disclosure_changed",
+                       details={"disclosure_id": disclosure_id}) from exc
+
+
+def claim(d: Disclosure) -> None:
+    """Take the disclosure's row for this transaction before writing it or anything hanging on it
+    (its lines, vouchers, a correction, its publication).
+
+    Writes ``updated_at`` under the optimistic lock: ``UPDATE ... WHERE id = :id AND row_version =
+    <as read>`` (SQLAlchemy ``version_id_col``).  If another worker changed the row after this one
+    read it, nothing matches and the action is refused, so the checks made on what was read (its
+    status, its content) cannot be overtaken.  Once claimed the row stays this transaction's until
+    it ends (PostgreSQL holds the row lock, SQLite the database write lock), so a second worker's
+    claim waits and then fails.  Works alike on SQLite, where ``SELECT ... FOR UPDATE`` protects
+    nothing.  Of any number of concurrent state changes of one disclosure exactly one wins.
+
+    :raises Conflict: ``disclosure_changed`` (409); the caller's transaction must be rolled back
+        (a request's is).
+    """
+    did = d.id
+    d.updated_at = utcnow()
+    _flush_or_changed(did)
+
+
 # --- catalogue ------------------------------------------------------------------------------------
 
 def _seed() -> dict:
@@ -569,8 +604,13 @@ def _editable(d: Disclosure, actor) -> None:
 
 
 def update_disclosure(d: Disclosure, data: dict, actor) -> Disclosure:
-    """Change title/body/balances of a draft or returned disclosure; ``lines`` given are appended."""
+    """Change title/body/balances of a draft or returned disclosure; ``lines`` given are appended.
+
+    :raises Conflict: ``disclosure_locked`` (submitted or later), ``disclosure_changed`` (another
+        worker changed it meanwhile, e.g. submitted it: see :func:`claim`).
+    """
     _editable(d, actor)
+    claim(d)
     if "title" in data:
         d.title = require_text(data["title"], "title", 200)
     if "body" in data:
@@ -582,10 +622,12 @@ def update_disclosure(d: Disclosure, data: dict, actor) -> Disclosure:
 
 
 def delete_line(d: Disclosure, line_id: int, actor) -> None:
+    """Delete a line of a draft.  :raises Conflict: ``disclosure_locked``, ``disclosure_changed``."""
     _editable(d, actor)
     line = db.session.get(DisclosureLine, line_id)
     if line is None or line.disclosure_id != d.id:
         raise NotFound("找不到该明细", code="line_not_found", details={"line_id": line_id})
+    claim(d)
     d.lines.remove(line)
     db.session.flush()
     audit.record("disclosure.line_deleted", "village_disclosure", d.id, actor=actor, data={"line_id": line_id})
@@ -593,7 +635,8 @@ def delete_line(d: Disclosure, line_id: int, actor) -> None:
 
 def add_vouchers(d: Disclosure, line_id: int, files: list[tuple[str, bytes]], actor, store) -> list[Voucher]:
     """Attach voucher photos to a line, through the photo pipeline (metadata stripped, sniffed by
-    content, all-or-nothing).  :raises: the pipeline's photo_* errors; ``line_not_found``."""
+    content, all-or-nothing).  :raises: the pipeline's photo_* errors; ``line_not_found``;
+    Conflict ``disclosure_locked``, ``disclosure_changed``."""
     from civic.core.photos import process_photos
 
     _editable(d, actor)
@@ -604,6 +647,7 @@ def add_vouchers(d: Disclosure, line_id: int, files: list[tuple[str, bytes]], ac
         raise ValidationFailed("请上传凭证照片", code="photo_required")
     stored = process_photos(files, store=store)
     out = [Voucher(display_key=s.display_key, thumb_key=s.thumb_key, width=s.width, height=s.height) for s in stored]
+    claim(d)
     line.vouchers.extend(out)
     db.session.flush()
     audit.record("disclosure.vouchers_added", "village_disclosure", d.id, actor=actor,
@@ -708,10 +752,17 @@ def transition(d: Disclosure, action: str, actor, note: str | None = None) -> Di
 
     ``note``: the review note; required to return (the committee must know what to fix), optional
     on sign-off, kept in the audit log for every action.
+
+    Exclusive under concurrency (SQLite and PostgreSQL): the row is claimed (:func:`claim`) before
+    anything is written, so of two workers acting at once (publish and return, two sign-offs, two
+    publications) exactly one wins and the other gets ``disclosure_changed``; its writes, audit entry
+    included, are rolled back with its request.  A row is never half-written (a returned row never
+    keeps ``published_at``: also a CHECK constraint).
     :raises ValidationFailed: ``action_unknown``, ``note_required`` (return without a reason),
         ``balance_required`` (finance; submit, sign_off, publish).
-    :raises Conflict: ``transition_invalid``, ``balance_mismatch`` (finance; submit, sign_off,
-        publish; details: the figures in 分), ``content_changed`` (publish).
+    :raises Conflict: ``transition_invalid``, ``disclosure_changed`` (another worker changed the
+        disclosure since it was read), ``balance_mismatch`` (finance; submit, sign_off, publish;
+        details: the figures in 分), ``content_changed`` (publish).
     :raises Forbidden: ``not_village_committee``, ``not_village_supervision``, ``supervision_conflict``.
     """
     if action not in TRANSITIONS:
@@ -726,6 +777,12 @@ def transition(d: Disclosure, action: str, actor, note: str | None = None) -> Di
     if d.status not in sources:
         raise Conflict(f"当前状态（{STATUS_NAMES[d.status]}）不能执行该操作", code="transition_invalid",
                        details={"status": d.status, "action": action})
+    reason = tidy(note or "", 2000)
+    if action == "return" and not reason:
+        raise ValidationFailed("退回修改须填写退回理由，村民委员会据此修改", code="note_required",
+                               details={"action": action, "field": "note"})
+    # One transition at a time: the status checked above is the row's status until commit.
+    claim(d)
     now = utcnow()
     before = d.status
     if action == "submit":
@@ -733,30 +790,27 @@ def transition(d: Disclosure, action: str, actor, note: str | None = None) -> Di
         d.submitted_at = now
         d.content_hash = content_hash(d)
     elif action == "return":
-        reason = tidy(note or "", 2000)
-        if not reason:
-            raise ValidationFailed("退回修改须填写退回理由，村民委员会据此修改", code="note_required",
-                                   details={"action": action, "field": "note"})
         d.review_note = reason
         d.content_hash = None
         d.signed_off_by_id = d.signed_off_at = None
     elif action == "sign_off":
         check_balances(d, action)
         d.signed_off_by_id, d.signed_off_at = actor.id, now
-        d.review_note = tidy(note or "", 2000) or None
+        d.review_note = reason or None
     elif action == "publish":
         check_balances(d, action)
         if content_hash(d) != d.content_hash:
             raise Conflict("内容与审核签字时不一致", code="content_changed")
         d.published_at = now
+    d.status = target
+    if action == "publish":
         if d.supersedes_id:
             old = db.session.get(Disclosure, d.supersedes_id)
             old.status, old.corrected_by_id, old.corrected_at = "corrected", d.id, now
             audit.record("disclosure.corrected", "village_disclosure", old.id, actor=actor,
                          data={"from": "published", "to": "corrected", "by_version": d.id})
         bump(d.village_id)
-    d.status = target
-    db.session.flush()
+    _flush_or_changed(d.id)
     audit.record(f"disclosure.{action}", "village_disclosure", d.id, actor=actor, note=note,
                  data={"from": before, "to": target, "content_hash": d.content_hash})
     return d
@@ -766,8 +820,9 @@ def create_correction(d: Disclosure, data: dict, actor) -> Disclosure:
     """Draft a new version of a published disclosure (RULES.md §2: never edited in place).
 
     Copies the content (lines and vouchers) unless ``title``/``body``/balances/``lines`` are given,
-    records ``reason``; the new version goes through review like any draft.
-    :raises Conflict: ``not_published``, ``correction_pending``.
+    records ``reason``; the new version goes through review like any draft.  The published version
+    is claimed (:func:`claim`) with the new draft, so two corrections drafted at once make one draft.
+    :raises Conflict: ``not_published``, ``correction_pending``, ``disclosure_changed``.
     """
     village = registry.get_place(d.village_id)
     require_committee(actor, village)
@@ -791,6 +846,7 @@ def create_correction(d: Disclosure, data: dict, actor) -> Disclosure:
                                      height=v.height) for v in ln.vouchers]
             new.lines.append(copy)
     _set_content(new, {k: v for k, v in data.items() if k in ("opening_balance", "closing_balance", "lines")}, item)
+    claim(d)  # after the check for a pending correction: a correction drafted since fails the claim
     db.session.add(new)
     db.session.flush()
     audit.record("disclosure.correction_drafted", "village_disclosure", new.id, actor=actor, note=reason,
@@ -898,13 +954,36 @@ def street_overview(street_code: str, actor, on: dt.date | None = None) -> dict:
 
 # --- inquiries ------------------------------------------------------------------------------------
 
+def is_villager(user, village) -> bool:
+    """True when the registry ties ``user`` to a home in ``village``: owner, co-owner or tenant of a
+    unit under it (registry facts entered by staff or import, never the resident's own claim; see
+    civic.property.service.link_resident)."""
+    return any(unit.path.startswith(village.path) for _link, unit in registry.units_of_resident(user.id))
+
+
 def ask(d: Disclosure, question: str, actor) -> Inquiry:
-    """A villager asks about a published disclosure; the reply is due in 15 days (上海市实施办法
-    Art. 24).  :raises Forbidden: ``wrong_account_kind``; :raises Conflict: ``not_published``."""
+    """A villager asks about a published disclosure of their own village; the committee owes a
+    reply within 15 days (上海市实施办法 Art. 24).
+
+    Who may ask: 组织法 Art. 31 gives the right to inquire into 村务公开 to the village's 村民, and the
+    15-day reply is a duty to them.  civic reads "villager" as a resident the registry ties to a
+    home in the village (:func:`is_villager`).  Anyone else (a resident of a compound elsewhere) is
+    refused rather than admitted uncounted: a question on the public page that the committee need
+    not answer would pass for an unanswered villager's question, and counted it would let outsiders
+    fill the committee's reply duty and the town's overdue figures.  Anyone may still read the public
+    page, and failures to publish go to the town government (Art. 31).
+    Returns the new :class:`Inquiry` (``due_at`` = ``asked_at`` + 15 days).
+    :raises Forbidden: ``wrong_account_kind`` (not a resident), ``not_villager``.
+    :raises Conflict: ``not_published``.
+    """
     if actor.kind != "resident":
         raise Forbidden("仅村民可以提出查询", code="wrong_account_kind")
     if d.status not in PUBLIC_STATUSES:
         raise Conflict("只能就已公开的内容提出查询", code="not_published")
+    village = registry.get_place(d.village_id)
+    if not is_villager(actor, village):
+        raise Forbidden("仅在本村登记的村民可以就本村公开事项提出查询", code="not_villager",
+                        details={"village_code": village.code})
     now = utcnow()
     inq = Inquiry(disclosure_id=d.id, village_id=d.village_id, asker_id=actor.id,
                   question=require_text(question, "question", 2000), asked_at=now,
@@ -917,16 +996,26 @@ def ask(d: Disclosure, question: str, actor) -> Inquiry:
 
 
 def answer(inquiry_id: int, text: str, actor) -> Inquiry:
-    """The committee answers an inquiry (shown on the public page).  :raises Conflict: ``already_answered``."""
+    """The committee answers an inquiry (shown on the public page); an inquiry is answered once.
+
+    The answer is written by one conditional UPDATE (``WHERE answered_at IS NULL``, row count
+    checked), so of two answers sent at once exactly one is kept, on SQLite as on PostgreSQL.
+    :raises NotFound: ``inquiry_not_found``.  :raises Conflict: ``already_answered``.
+    """
     inq = db.session.get(Inquiry, inquiry_id)
     if inq is None:
         raise NotFound("找不到该查询", code="inquiry_not_found", details={"inquiry_id": inquiry_id})
     require_committee(actor, registry.get_place(inq.village_id))
     if inq.answered_at is not None:
         raise Conflict("该查询已答复", code="already_answered")
-    inq.answer = require_text(text, "answer", 5000)
-    inq.answered_by_id, inq.answered_at = actor.id, utcnow()
-    db.session.flush()
+    reply = require_text(text, "answer", 5000)
+    table = Inquiry.__table__
+    done = db.session.execute(
+        sa.update(table).where(table.c.id == inq.id, table.c.answered_at.is_(None))
+        .values(answer=reply, answered_by_id=actor.id, answered_at=utcnow())).rowcount
+    if done != 1:
+        raise Conflict("该查询已由他人答复，请刷新后查看", code="already_answered")
+    db.session.refresh(inq)
     audit.record("inquiry.answer", "village_inquiry", inq.id, actor=actor,
                  data={"late": inq.answered_at > inq.due_at})
     bump(inq.village_id)

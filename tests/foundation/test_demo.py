@@ -31,9 +31,9 @@ def test_demo_street_places_units_and_areas(runner, shared_dir):
     summary = _seed(runner)
     kinds = Counter(db.session.scalars(sa.select(Place.kind)))
     assert (kinds["district"], kinds["street"], kinds["community"], kinds["compound"], kinds["village"]) == (
-        1, 1, 3, 4, 1)
+        1, 1, 3, 5, 1)  # four compounds and 新丰村's villagers' group
     assert summary["units"] == {"C-BJHY": 1200, "C-KC": 72, "C-LWC": 80, "C-WTY": 24}
-    assert kinds["unit"] == 1376
+    assert kinds["unit"] == 1377  # and the house of the villager who asks (新丰村128号)
     sample: dict[str, set[Decimal]] = {}
     with (shared_dir / "data" / "areas_sample.csv").open(encoding="utf-8") as f:
         for row in csv.DictReader(f):

@@ -1,8 +1,10 @@
-"""A street with one village, its two committees, the town's street centre, staff and a villager."""
+"""A street with one village, its two committees, the town's street centre, staff, a villager (a
+registry tie to a house in the village) and an outsider (a resident of a compound in the street)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -25,11 +27,23 @@ def vil(factory):
     sc = factory.org("street_centre", [s], "测试镇网格化综合管理中心")
     hua, jin, wang = (create_staff(username=f"u{org.id}", password_hash=_HASH, display_name="测试员",
                                    memberships=[(org, "head")]) for org in (vc, vs, sc))
-    villager = factory.resident(phone="13912345678")
+    group = reg.create_place(kind="compound", code="V-T-G1", name="测试村第一村民小组", parent=v)
+    house = reg.create_place(kind="building", code="V-T-G1-12", name="12号", parent=group)
+    home = reg.create_place(kind="unit", code="V-T-G1-12-1", name="12号", parent=house,
+                            area=Decimal("180.00"), area_source="registry")
+    cm = reg.create_place(kind="community", code="CM-T", name="测试社区", parent=s)
+    compound = reg.create_place(kind="compound", code="C-T", name="测试花园", parent=cm)
+    flat = reg.create_place(kind="unit", code="C-T-1-101", name="1号楼101室",
+                            parent=reg.create_place(kind="building", code="C-T-1", name="1号楼", parent=compound),
+                            area=Decimal("88.50"), area_source="registry")
+    factory.commit()
+    villager = factory.resident(phone="13912345678", units=[home])
+    outsider = factory.resident(phone="13912340000", units=[flat])
     service.ensure_village(v, tracking_since=dt.date(2026, 1, 1)).many_transactions = True
     factory.commit()
     return {"village": v, "street": s, "vc": vc, "vs": vs, "sc": sc, "hua": hua, "jin": jin, "wang": wang,
-            "villager": villager, "h_hua": factory.token(hua), "h_jin": factory.token(jin),
+            "villager": villager, "home": home, "outsider": outsider, "h_outsider": factory.token(outsider),
+            "h_hua": factory.token(hua), "h_jin": factory.token(jin),
             "h_wang": factory.token(wang), "h_villager": factory.token(villager)}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
+
 from civic.core.db import SHANGHAI, commit
 from civic.extensions import db
 from tests.jobs import drain
@@ -145,3 +147,38 @@ def test_staff_cannot_ask(client, vil, publish):
     did = publish()["id"]
     r = client.post(f"/api/v1/village-disclosures/{did}/inquiries", json={"question": "?"}, headers=vil["h_hua"])
     assert r.status_code == 403
+
+
+def test_a_resident_of_another_compound_cannot_ask_the_village(client, vil, publish):
+    """组织法 Art. 31 gives the inquiry to 村民: 张三 of a compound elsewhere is refused, and nothing
+    shows on the public page or counts towards the committee's 15-day reply duty."""
+    from civic.village.models import Inquiry
+
+    did = publish()["id"]
+    before = client.get(f"/villages/V-T/disclosures/{did}").data.decode()
+    r = client.post(f"/api/v1/village-disclosures/{did}/inquiries", json={"question": "这笔钱用到哪里去了？"},
+                    headers=vil["h_outsider"])
+    assert r.status_code == 403
+    assert r.json["error"]["code"] == "not_villager"
+    assert r.json["error"]["message"] == "仅在本村登记的村民可以就本村公开事项提出查询"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 0
+    assert client.get(f"/villages/V-T/disclosures/{did}").data.decode() == before
+    assert client.get("/api/v1/villages/V-T/inquiries", headers=vil["h_hua"]).json == []
+
+
+def test_a_resident_tied_to_no_unit_cannot_ask(client, vil, publish, factory):
+    did = publish()["id"]
+    stranger = factory.resident(phone="13912349999")
+    r = client.post(f"/api/v1/village-disclosures/{did}/inquiries", json={"question": "请问？"},
+                    headers=factory.token(stranger))
+    assert r.status_code == 403 and r.json["error"]["code"] == "not_villager"
+
+
+def test_a_tenant_in_the_village_may_ask(client, vil, publish, factory):
+    """Whoever the registry ties to a home in the village (owner, co-owner or tenant) may ask."""
+    did = publish()["id"]
+    tenant = factory.resident(phone="13912348888", units=[vil["home"]], relation="tenant")
+    r = client.post(f"/api/v1/village-disclosures/{did}/inquiries", json={"question": "补贴何时发放？"},
+                    headers=factory.token(tenant))
+    assert r.status_code == 201, r.json
+    assert client.get("/api/v1/villages/V-T/inquiries", headers=vil["h_hua"]).json[0]["id"] == r.json["id"]
