@@ -46,7 +46,12 @@ class ModeratedItem(TimestampMixin, db.Model):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     awaiting_review: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     report_count: Mapped[int] = mapped_column(nullable=False, default=0)
+    # Optimistic lock: every change of state (decision, appeal, automatic hiding) goes through the
+    # ORM and moves it on, so of two moderators deciding at once one wins and the other gets a 409.
+    # (report_count is added in SQL and leaves it alone: concurrent reports never collide.)
+    version: Mapped[int] = mapped_column(nullable=False, default=1, server_default="1")
 
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         sa.UniqueConstraint("item_type", "item_id"),
         sa.Index("ix_moderated_item_queue", "organisation_id", "awaiting_review", "id"),
@@ -143,6 +148,11 @@ class Contest(TimestampMixin, db.Model):
     signal_new_account_days: Mapped[int] = mapped_column(nullable=False, default=7, server_default="7")
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
     ranking_published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Optimistic lock: publishing the ranking and changing the schedule both move it on (the schedule
+    # lives in contest_phase rows; service.set_schedule touches this row too), so they exclude each other.
+    version: Mapped[int] = mapped_column(nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class ContestPlace(db.Model):
@@ -319,6 +329,10 @@ class Implementation(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(sa.String(12), nullable=False, default="adopted")
     adopted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
     note: Mapped[str | None] = mapped_column(sa.Text)
+    # Optimistic lock: of two status changes made at once one wins, the other gets a 409.
+    version: Mapped[int] = mapped_column(nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Milestone(TimestampMixin, db.Model):
@@ -330,6 +344,10 @@ class Milestone(TimestampMixin, db.Model):
     title: Mapped[str] = mapped_column(sa.String(100), nullable=False)
     due_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     progress: Mapped[int] = mapped_column(nullable=False, default=0)  # percent, 0-100
+    # Optimistic lock: two progress reports at once cannot move progress backwards.
+    version: Mapped[int] = mapped_column(nullable=False, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class MilestoneUpdate(db.Model):

@@ -13,7 +13,11 @@ what its content is (for versions) and what the caller's phase allows.  This mod
   it decides (an automatic hide has no such person, so any other moderator may);
 * nobody moderates their own content or decides an appeal on it;
 * nothing is deleted: hiding changes the state only, and a moderator's edit adds a content version
-  after the author's (:class:`~civic.proposals.models.ContentVersion`).
+  after the author's (:class:`~civic.proposals.models.ContentVersion`);
+* every change of an item (decision, appeal, its decision, automatic hiding, edits) is exclusive:
+  ``moderated_item.version`` is an optimistic lock, so of two moderators acting at once one wins and
+  the other gets 409 ``moderation_changed`` (on PostgreSQL the row lock already serialises them; on
+  SQLite, where ``SELECT ... FOR UPDATE`` locks nothing, the version does).
 
 Moderators: staff of the moderating organisation with role ``head`` or ``moderator``, and administrators.
 """
@@ -24,11 +28,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
 
 from civic.core import audit
 from civic.core.auth import acting_memberships
-from civic.core.db import utcnow
-from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from civic.core.db import insert_once, utcnow
+from civic.core.errors import CivicError, Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.text import require_text
 from civic.extensions import db
 from civic.proposals.models import (
@@ -105,6 +110,38 @@ class CommentLike:
 
 
 KINDS: dict[str, ModeratedKind] = {}
+
+
+def flush_or_conflict(conflict: CivicError) -> None:
+    """Flush the session; when a row with an optimistic lock (``version_id_col``) was changed by
+    another request since this one read it, raise ``conflict`` (the caller's 409 with its own code
+    and message) instead of SQLAlchemy's ``StaleDataError``.  The transaction is then spoilt: the
+    request ends in that error and is rolled back."""
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise conflict from exc
+
+
+def _changed() -> Conflict:
+    return Conflict("该内容刚被他人处理或修改，请刷新后重试", code="moderation_changed")
+
+
+def _claim(rec: ModeratedItem) -> None:
+    """Write the item's row now, its version moving on: of two requests acting on the item at once
+    (read, check, act), the one that flushes second finds the version moved and gets
+    ``moderation_changed`` (409).  Needed on SQLite, where ``SELECT ... FOR UPDATE`` locks nothing."""
+    rec.updated_at = utcnow()
+    flush_or_conflict(_changed())
+
+
+def note_change(item_type: str, item_id: int) -> None:
+    """Claim the item's moderation row for a change made by its kind (e.g. the author's edit), so
+    that the change and a moderator's decision on the old content exclude each other (409
+    ``moderation_changed`` for the later one)."""
+    rec = state_of(item_type, item_id)
+    if rec is not None:
+        _claim(rec)
 
 
 def register(kind: ModeratedKind) -> None:
@@ -190,7 +227,8 @@ def decide(user, item_type: str, item_id: int, action: str, reason: str | None =
     :raises Forbidden: ``not_a_moderator``; ``own_content`` (nobody moderates their own content).
     :raises Conflict: ``moderation_transition_invalid`` (e.g. approving a rejected item);
         ``appeal_pending`` (the author's appeal is decided first, by :func:`decide_appeal`);
-        ``phase_forbids_action`` from the kind.
+        ``moderation_changed`` (decided or edited by someone else meanwhile); ``phase_forbids_action``
+        from the kind.
     :raises ValidationFailed: ``text_required`` for a missing reason.
     """
     if action not in TRANSITIONS:
@@ -207,17 +245,20 @@ def decide(user, item_type: str, item_id: int, action: str, reason: str | None =
         raise Conflict("该内容当前状态不允许此操作", code="moderation_transition_invalid",
                        details={"state": item.record.state, "action": action})
     reason = require_text(reason, "reason", REASON_MAX) if needs_reason else (reason or None)
-    was_restored = item.record.state == "hidden" and to_state == "approved"
-    item.record.awaiting_review = False
     rec = item.record
-    db.session.add(ModerationDecision(moderated_item_id=rec.id, action=action, from_state=rec.state,
-                                      to_state=to_state, actor_id=user.id, reason=reason))
-    audit.record(f"moderation.{action}", rec.item_type, rec.item_id, actor=user, note=reason,
-                 data={"from": rec.state, "to": to_state})
+    from_state = rec.state
+    was_restored = from_state == "hidden" and to_state == "approved"
+    rec.awaiting_review = False
     rec.state = to_state
-    item.kind.set_state(item.obj, to_state)
     if to_state in ("hidden", "rejected"):
         rec.reason, rec.decided_by_id, rec.decided_at = reason, user.id, utcnow()
+    _claim(rec)  # before anything else is written: a decision made meanwhile makes this one a 409
+    item.kind.set_state(item.obj, to_state)
+    db.session.add(ModerationDecision(moderated_item_id=rec.id, action=action, from_state=from_state,
+                                      to_state=to_state, actor_id=user.id, reason=reason))
+    audit.record(f"moderation.{action}", rec.item_type, rec.item_id, actor=user, note=reason,
+                 data={"from": from_state, "to": to_state})
+    if to_state in ("hidden", "rejected"):
         notify([rec.author_id], kind=f"moderation_{action}", subject_type=rec.item_type, subject_id=rec.item_id,
                title=f"您的{item.kind.label}已被{ACTION_NAMES[action]}",
                body=f"原因：{reason}。如有异议，可提出一次申诉。")
@@ -233,7 +274,8 @@ def report(user, item_type: str, item_id: int, reason: str) -> ModeratedItem:
     pending review and its author is told why.
 
     :raises Forbidden: ``own_content`` (reporting one's own item).
-    :raises Conflict: ``already_reported``; ``item_not_visible`` (only shown items can be reported).
+    :raises Conflict: ``already_reported``; ``item_not_visible`` (only shown items can be reported,
+        also when hidden meanwhile); ``moderation_changed``.
     """
     reason = require_text(reason, "reason", REASON_MAX)
     item = _get(item_type, item_id, lock=True)
@@ -252,6 +294,10 @@ def report(user, item_type: str, item_id: int, reason: str) -> ModeratedItem:
     db.session.execute(sa.update(ModeratedItem).where(ModeratedItem.id == rec.id)
                        .values(report_count=ModeratedItem.report_count + 1))
     db.session.refresh(rec)
+    if rec.state not in VISIBLE_STATES:
+        # Hidden or rejected meanwhile (by a moderator, or by the report that reached the threshold
+        # just before this one): not hidden a second time; this report is not kept either.
+        raise Conflict("该内容当前未公开", code="item_not_visible", details={"state": rec.state})
     audit.record("moderation.report", rec.item_type, rec.item_id, actor=user, note=reason)
     if rec.report_count >= item.kind.report_threshold(item.obj):
         reason_text = f"被 {rec.report_count} 位居民举报，待审核"
@@ -261,6 +307,7 @@ def report(user, item_type: str, item_id: int, reason: str) -> ModeratedItem:
                      data={"reports": rec.report_count})
         rec.state, rec.reason, rec.decided_by_id, rec.decided_at = "hidden", reason_text, None, utcnow()
         rec.awaiting_review = True
+        _claim(rec)
         item.kind.set_state(item.obj, "hidden")
         notify([rec.author_id], kind="moderation_auto_hide", subject_type=rec.item_type, subject_id=rec.item_id,
                title=f"您的{item.kind.label}因多次举报暂时隐藏",
@@ -273,7 +320,8 @@ def appeal(user, item_type: str, item_id: int, text: str) -> ModerationAppeal:
     """The author appeals, once, against hiding or rejection.
 
     :raises Forbidden: ``not_author``.
-    :raises Conflict: ``appeal_not_allowed`` (item not hidden or rejected); ``already_appealed``.
+    :raises Conflict: ``appeal_not_allowed`` (item not hidden or rejected); ``already_appealed``;
+        ``moderation_changed`` (decided meanwhile).
     """
     text = require_text(text, "text", REASON_MAX)
     item = _get(item_type, item_id, lock=True)
@@ -285,9 +333,11 @@ def appeal(user, item_type: str, item_id: int, text: str) -> ModerationAppeal:
         raise Conflict("该内容未被隐藏或驳回，无需申诉", code="appeal_not_allowed", details={"state": rec.state})
     if db.session.scalar(sa.select(ModerationAppeal.id).where(ModerationAppeal.moderated_item_id == rec.id)):
         raise Conflict("每项内容只能申诉一次", code="already_appealed")
-    a = ModerationAppeal(moderated_item_id=rec.id, appellant_id=user.id, text=text)
-    db.session.add(a)
     rec.awaiting_review = True
+    _claim(rec)  # a decision made meanwhile (e.g. restoring the item) makes the appeal a 409
+    # The unique key settles two appeals sent at once.
+    a = insert_once(ModerationAppeal(moderated_item_id=rec.id, appellant_id=user.id, text=text),
+                    Conflict("每项内容只能申诉一次", code="already_appealed"))
     audit.record("moderation.appeal", rec.item_type, rec.item_id, actor=user, note=text)
     db.session.flush()
     return a
@@ -303,7 +353,7 @@ def decide_appeal(user, item_type: str, item_id: int, outcome: str, note: str | 
 
     The moderator who hid or rejected the item may not decide (RULES: a different person reviews).
     :raises Forbidden: ``not_a_moderator``, ``own_content``, ``same_moderator``.
-    :raises Conflict: ``no_pending_appeal``.
+    :raises Conflict: ``no_pending_appeal``; ``moderation_changed`` (decided by someone else meanwhile).
     """
     if outcome not in ("upheld", "overturned"):
         raise ValidationFailed("申诉结果须为 upheld 或 overturned", code="appeal_outcome_invalid")
@@ -317,13 +367,16 @@ def decide_appeal(user, item_type: str, item_id: int, outcome: str, note: str | 
         raise Forbidden("申诉须由作出原决定以外的审核人员处理", code="same_moderator",
                         details={"decided_by_id": rec.decided_by_id})
     note = require_text(note, "note", REASON_MAX) if note else None
-    a.outcome, a.note, a.decided_by_id, a.decided_at = outcome, note, user.id, utcnow()
+    from_state = rec.state
     rec.awaiting_review = False
+    if outcome == "overturned":
+        rec.state = "approved"
+    _claim(rec)  # of two moderators deciding the appeal at once, one wins: the other gets a 409
+    a.outcome, a.note, a.decided_by_id, a.decided_at = outcome, note, user.id, utcnow()
     audit.record(f"moderation.appeal_{outcome}", rec.item_type, rec.item_id, actor=user, note=note)
     if outcome == "overturned":
-        db.session.add(ModerationDecision(moderated_item_id=rec.id, action="appeal_overturned", from_state=rec.state,
+        db.session.add(ModerationDecision(moderated_item_id=rec.id, action="appeal_overturned", from_state=from_state,
                                           to_state="approved", actor_id=user.id, reason=note))
-        rec.state = "approved"
         item.kind.set_state(item.obj, "approved")
     notify([rec.author_id], kind=f"appeal_{outcome}", subject_type=rec.item_type, subject_id=rec.item_id,
            title="您的申诉已处理：" + ("申诉成立，内容恢复显示" if outcome == "overturned" else "维持原决定"),
@@ -336,12 +389,13 @@ def moderator_edit(user, item_type: str, item_id: int, content: dict, reason: st
     """A moderator corrects an item's content (e.g. removes a phone number).  The author's version stays
     in the history; the new version records who edited and why.
 
-    :raises Forbidden: ``not_a_moderator``, ``own_content``.
+    :raises Forbidden: ``not_a_moderator``, ``own_content``.  :raises Conflict: ``moderation_changed``.
     """
     reason = require_text(reason, "reason", REASON_MAX)
     item = _get(item_type, item_id, lock=True)
     _require_moderator(user, item)
     item.kind.check(item.obj, "moderate")
+    _claim(item.record)  # an edit and a decision (or another edit) made at once: the later one is a 409
     stored = item.kind.apply_edit(item.obj, content)
     v = add_version(item_type, item_id, stored, editor=user, edit_kind="moderator", reason=reason)
     audit.record("moderation.edit", item_type, item_id, actor=user, note=reason, data={"version": v.version})

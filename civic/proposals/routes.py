@@ -44,7 +44,7 @@ class Contests(MethodView):
         """发起金点子征集（居委会或街镇中心）
 
         Errors: 403 ``not_organiser``/``out_of_scope``; 422 ``organiser_kind_invalid``, ``phases_incomplete``,
-        ``phases_overlap``, ``phase_dates_invalid``, ``criteria_required``.
+        ``phases_overlap``, ``phase_dates_invalid``, ``criteria_required``, ``criteria_duplicate``.
         """
         return service.contest_view(service.create_contest(current_actor(), data))
 
@@ -64,7 +64,11 @@ class ContestSchedule(MethodView):
     @blp.arguments(schemas.ScheduleSchema)
     @blp.response(200, schemas.ContestSchema)
     def put(self, data, contest_id):
-        """调整各阶段时间（主办方）"""
+        """调整各阶段时间（主办方）
+
+        评审开始后（或排名公布后）不能把日程改回之前的阶段。
+        Errors: 409 ``schedule_reopens_phase``, ``contest_changed``.
+        """
         return service.contest_view(service.set_schedule(current_actor(), contest_id, data["phases"]))
 
 
@@ -218,7 +222,10 @@ class ContestRanking(MethodView):
     @require("staff", "admin")
     @blp.response(201, schemas.RankingSchema)
     def post(self, contest_id):
-        """公布排名（结果公示阶段，主办方）"""
+        """公布排名（结果公示阶段，主办方）
+
+        Errors: 409 ``ranking_already_published``, ``phase_forbids_action``.
+        """
         service.publish_ranking(current_actor(), contest_id)
         return {"tie_break": TIE_BREAK, "items": service.published_ranking(current_actor(), contest_id)}
 
@@ -238,7 +245,11 @@ class IdeaAdopt(MethodView):
     @blp.arguments(schemas.AdoptSchema)
     @blp.response(201, schemas.ImplementationSchema)
     def post(self, data, idea_id):
-        """采纳金点子并指定负责实施的组织"""
+        """采纳金点子并指定负责实施的组织（须为服务范围覆盖该金点子所在地点的组织）
+
+        Errors: 409 ``ranking_not_published``, ``idea_not_ranked``, ``already_adopted``;
+        422 ``organisation_out_of_scope``.
+        """
         service.adopt(current_actor(), idea_id, data["organisation_id"], data["note"])
         return service.implementation_view(current_actor(), idea_id)
 
@@ -258,7 +269,10 @@ class IdeaImplementationStatus(MethodView):
     @blp.arguments(schemas.StatusInSchema)
     @blp.response(200, schemas.ImplementationSchema)
     def post(self, data, idea_id):
-        """变更实施状态（通知作者和支持者）"""
+        """变更实施状态（通知作者和支持者）
+
+        Errors: 409 ``implementation_transition_invalid``, ``implementation_changed``.
+        """
         service.set_implementation_status(current_actor(), idea_id, data["status"], data["note"])
         return service.implementation_view(current_actor(), idea_id)
 
@@ -279,7 +293,10 @@ class MilestoneUpdates(MethodView):
     @blp.arguments(schemas.MilestoneUpdateInSchema)
     @blp.response(201, schemas.MilestoneUpdateSchema)
     def post(self, data, milestone_id):
-        """报告节点进度（百分比、说明、照片）"""
+        """报告节点进度（整数百分比、说明、照片）
+
+        Errors: 409 ``progress_backwards``, ``milestone_changed``; 422 ``progress_out_of_range``.
+        """
         return service.update_milestone(current_actor(), milestone_id, data["progress"], data["note"],
                                         data["photos"])
 
@@ -347,7 +364,8 @@ class ModerationDecisions(MethodView):
     def post(self, data, item_type, item_id):
         """审核：通过、隐藏（须说明原因）、不予采用
 
-        Errors: 403 ``not_a_moderator``, ``own_content``; 409 ``moderation_transition_invalid``.
+        Errors: 403 ``not_a_moderator``, ``own_content``; 409 ``moderation_transition_invalid``,
+        ``appeal_pending``, ``moderation_changed`` (someone else decided meanwhile).
         """
         return moderation.decide(current_actor(), item_type, item_id, data["action"], data["reason"])
 
@@ -380,7 +398,7 @@ class ModerationAppealDecision(MethodView):
     def post(self, data, item_type, item_id):
         """处理申诉（须由原决定人以外的审核人员）
 
-        Errors: 403 ``same_moderator``; 409 ``no_pending_appeal``.
+        Errors: 403 ``same_moderator``; 409 ``no_pending_appeal``, ``moderation_changed``.
         """
         return moderation.decide_appeal(current_actor(), item_type, item_id, data["outcome"], data["note"])
 

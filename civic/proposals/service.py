@@ -10,6 +10,12 @@ Who is who:
   one of the contest's places; only participants submit, support and report;
 * **jurors** are appointed per contest (staff or residents).
 
+State changes are exclusive under concurrency, on SQLite as on PostgreSQL: contests (schedule,
+ranking publication), implementations (status) and milestones (progress) carry an optimistic-lock
+``version`` (moderation: :mod:`civic.proposals.moderation`); adoption and juror appointment rest on
+unique keys.  Of two requests acting at once one wins, the other gets a 409 with the domain's code.
+Supports stay SQL-side counters and never collide.
+
 Anchors: Decidim's proposals/evaluation/accountability components and CONSUL's participatory budgets.
 """
 
@@ -24,7 +30,7 @@ from flask import current_app
 
 from civic.core import audit
 from civic.core.auth import acting_memberships
-from civic.core.db import as_utc, utcnow
+from civic.core.db import as_utc, insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
 from civic.core.storage import MediaStore
@@ -52,7 +58,7 @@ from civic.proposals.models import (
     SupportQuota,
 )
 from civic.proposals.notify import notify
-from civic.proposals.phases import PHASES, current_phase, require_action
+from civic.proposals.phases import PHASE_NAMES, PHASES, current_phase, require_action
 
 ORGANISER_KINDS = ("residents_committee", "street_centre")
 ORGANISER_ROLES = ("head", "handler")
@@ -153,6 +159,23 @@ def _validate_schedule(phases: dict) -> dict[str, tuple[dt.datetime, dt.datetime
     return out
 
 
+def _criteria(items: list[dict]) -> list[tuple[str, int]]:
+    """``[(name, weight)]`` of the criteria given, names tidied; each name once (the jury scores by
+    criterion, and the ranking shows them by name).
+
+    :raises ValidationFailed: ``text_required``/``text_too_long`` (field ``criteria``);
+        ``criteria_duplicate`` (details ``{"field": "criteria", "name", "index"}``).
+    """
+    out: list[tuple[str, int]] = []
+    for i, c in enumerate(items):
+        name = require_text(c["name"], "criteria", 40)
+        if any(name == seen for seen, _w in out):
+            raise ValidationFailed(f"评审标准名称重复：「{name}」", code="criteria_duplicate",
+                                   details={"field": "criteria", "name": name, "index": i})
+        out.append((name, c["weight"]))
+    return out
+
+
 def create_contest(actor, data: dict) -> Contest:
     """Open a contest.
 
@@ -165,7 +188,9 @@ def create_contest(actor, data: dict) -> Contest:
     ``signal_burst_minutes`` (60), ``signal_new_account_days`` (7).
 
     :raises Forbidden: ``not_organiser``; ``out_of_scope`` (a place the organiser does not cover).
-    :raises ValidationFailed: ``organiser_kind_invalid``, ``phases_*``, ``criteria_required``.
+    :raises ValidationFailed: ``organiser_kind_invalid``, ``phases_*``, ``criteria_required``,
+        ``criteria_duplicate`` (two criteria of one name: details ``{"field": "criteria", "name",
+        "index"}``, the index of the second).
     """
     org = registry.get_organisation(data["organisation_id"])
     if org.kind not in ORGANISER_KINDS:
@@ -182,6 +207,7 @@ def create_contest(actor, data: dict) -> Contest:
     phases = _validate_schedule(data["phases"])
     if not data.get("criteria"):
         raise ValidationFailed("须设置评审标准", code="criteria_required")
+    criteria = _criteria(data["criteria"])
     if data.get("support_weight", 40) + data.get("jury_weight", 60) <= 0:
         raise ValidationFailed("支持与评审的权重不能同时为零", code="weights_invalid")
     contest = Contest(
@@ -198,25 +224,68 @@ def create_contest(actor, data: dict) -> Contest:
         db.session.add(ContestPlace(contest_id=contest.id, place_id=pid))
     for name, (start, end) in phases.items():
         db.session.add(ContestPhase(contest_id=contest.id, phase=name, starts_at=start, ends_at=end))
-    for i, c in enumerate(data["criteria"]):
-        db.session.add(Criterion(contest_id=contest.id, name=require_text(c["name"], "criteria", 40),
-                                 weight=c["weight"], position=i))
+    for i, (name, weight) in enumerate(criteria):
+        db.session.add(Criterion(contest_id=contest.id, name=name, weight=weight, position=i))
     audit.record("contest.create", "contest", contest.id, actor=actor, data={"theme": contest.theme})
     db.session.flush()
     return contest
 
 
+def _progress(sched: dict[str, tuple[dt.datetime, dt.datetime | None]], now: dt.datetime) -> tuple[int, bool]:
+    """How far a schedule has gone at ``now``: ``(index of the last phase started, or -1 before the
+    first; whether that phase has ended)``.  Tuples order as the contest moves on."""
+    reached, ended = -1, False
+    for i, name in enumerate(PHASES):
+        start, end = sched[name]
+        if now < as_utc(start):
+            break
+        reached, ended = i, end is not None and now >= as_utc(end)
+    return reached, ended
+
+
+def _touch(row) -> None:
+    """Mark a versioned row (``version_id_col``) changed even when no column of its own is, so that
+    its version moves on at the next flush and a request that read it before gets a 409."""
+    row.updated_at = utcnow()
+
+
 def set_schedule(actor, contest_id: int, phases: dict) -> Contest:
     """Replace a contest's phase dates (e.g. to close submission early).  Organiser staff only.
 
+    Once the review has begun (or the ranking is published), the new dates may not take the contest
+    back: a phase that has started is not made to wait again, and one that has ended is not reopened
+    (now must fall in the current phase or a later one).  From the review on, jurors judge a field
+    of ideas with their support counts final, and the ranking is computed from them; reopening
+    submission or support would change what was judged, or what the published ranking says, after
+    residents were shown it.  Before the review an organiser may still correct the dates either way
+    (e.g. reopen submission closed by mistake): nothing has been judged yet.
+
+    A change of schedule and the publication of the ranking exclude each other: of two made at once
+    the later is refused (``contest_changed``).
+
     :raises ValidationFailed: as for :func:`create_contest`.
+    :raises Conflict: ``schedule_reopens_phase`` (details ``{"phase", "new_phase",
+        "ranking_published"}``: the phase now and the one the new dates would give);
+        ``contest_changed`` (changed by someone else meanwhile: reload and try again).
     """
     contest = get_contest(contest_id)
     require_organiser(actor, contest)
     new = _validate_schedule(phases)
     old = schedule(contest)
+    now = utcnow()
+    published = contest.ranking_published_at is not None
+    before, after = _progress(old, now), _progress(new, now)
+    if (published or before[0] >= PHASES.index("review")) and after < before:
+        why = "排名已公布" if published else "评审已开始"
+        raise Conflict(f"{why}，不能把日程改回之前的阶段（当前为「{PHASE_NAMES[current_phase(old, now)]}」阶段，"
+                       f"新日程将变为「{PHASE_NAMES[current_phase(new, now)]}」阶段）",
+                       code="schedule_reopens_phase",
+                       details={"phase": current_phase(old, now), "new_phase": current_phase(new, now),
+                                "ranking_published": published})
     for row in db.session.scalars(sa.select(ContestPhase).where(ContestPhase.contest_id == contest.id)):
         row.starts_at, row.ends_at = new[row.phase]
+    _touch(contest)
+    moderation.flush_or_conflict(Conflict("该征集刚被他人修改（如已公布排名），请刷新后重试", code="contest_changed"))
     audit.record("contest.schedule", "contest", contest.id, actor=actor,
                  data={p: [old[p][0].isoformat(), old[p][1] and old[p][1].isoformat()] for p in old})
     db.session.flush()
@@ -243,8 +312,8 @@ def appoint_juror(actor, contest_id: int, user_id: int) -> Juror:
         raise NotFound("找不到该用户", code="user_not_found", details={"user_id": user_id})
     if db.session.scalar(sa.select(Juror.id).where(Juror.contest_id == contest.id, Juror.user_id == user_id)):
         raise Conflict("该用户已是评委", code="already_juror")
-    j = Juror(contest_id=contest.id, user_id=user_id, appointed_by_id=actor.id)
-    db.session.add(j)
+    j = insert_once(Juror(contest_id=contest.id, user_id=user_id, appointed_by_id=actor.id),
+                    Conflict("该用户已是评委", code="already_juror"))
     audit.record("contest.appoint_juror", "contest", contest.id, actor=actor, data={"user_id": user_id})
     db.session.flush()
     return j
@@ -413,7 +482,7 @@ def edit_idea(actor, idea_id: int, data: dict) -> Idea:
     """The author edits their idea, during submission only; the previous version is kept.
 
     :raises Forbidden: ``not_author``.  :raises Conflict: ``phase_forbids_action``; ``idea_closed``
-        (rejected ideas are not edited).
+        (rejected ideas are not edited); ``moderation_changed`` (moderated or edited meanwhile).
     """
     idea = get_idea(idea_id)
     if idea.author_id != actor.id:
@@ -426,6 +495,7 @@ def edit_idea(actor, idea_id: int, data: dict) -> Idea:
     content = _idea_content(contest, merged)
     keys = data["photos"] if data.get("photos") is not None else [p["display_key"] for p in idea.photos]
     content["photos"] = _claim_photos(actor, keys, idea.photos)
+    moderation.note_change("idea", idea.id)  # an edit and a moderator's decision at once: one is a 409
     stored = _apply(idea, content)
     _index_photos(idea.photos, idea_id=idea.id)
     idea.version += 1
@@ -733,14 +803,20 @@ def compute_ranking(contest: Contest) -> list[ranking.Ranked]:
 
 def publish_ranking(actor, contest_id: int) -> list[RankingEntry]:
     """Freeze and publish the ranking, with each idea's breakdown, in the results phase.  Authors are told.
+    Once published, the schedule cannot take the contest back to an earlier phase (:func:`set_schedule`).
 
-    :raises Conflict: ``ranking_already_published``; ``phase_forbids_action``.
+    :raises Conflict: ``ranking_already_published`` (also when published, or the contest changed, by
+        another request meanwhile); ``phase_forbids_action``.
     """
     contest = get_contest(contest_id)
     require_organiser(actor, contest)
     require_phase(contest, "publish_ranking")
     if contest.ranking_published_at is not None:
         raise Conflict("排名已公布", code="ranking_already_published")
+    # Claim the publication first: of two requests publishing at once (or one changing the schedule
+    # meanwhile) the later finds the contest's version moved on.
+    contest.ranking_published_at = utcnow()
+    moderation.flush_or_conflict(Conflict("排名已公布（或征集刚被他人修改），请刷新后查看", code="ranking_already_published"))
     rows = []
     for r in compute_ranking(contest):
         rows.append(RankingEntry(
@@ -749,7 +825,6 @@ def publish_ranking(actor, contest_id: int) -> list[RankingEntry]:
             jury_score=ranking.as_decimal(r.jury_score), final_score=ranking.as_decimal(r.final_score),
             jurors=r.jurors))
     db.session.add_all(rows)
-    contest.ranking_published_at = utcnow()
     audit.record("contest.publish_ranking", "contest", contest.id, actor=actor,
                  data={"ranking": [[r.rank, r.idea_id, str(r.final_score)] for r in rows]})
     db.session.flush()
@@ -801,11 +876,31 @@ def get_implementation(idea_id: int) -> Implementation:
     return impl
 
 
+def _adopted_already(idea_id: int) -> bool:
+    return db.session.scalar(sa.select(Implementation.id).where(Implementation.idea_id == idea_id)) is not None
+
+
+def idea_place_ids(idea: Idea, contest: Contest | None = None) -> list[int]:
+    """The places an idea is about: its author's units within the contest's places (an idea is
+    about the author's own compound), or, when the author no longer lives there, the contest's places."""
+    contest = contest or get_contest(idea.contest_id)
+    from civic.accounts.models import User
+
+    units = participant_units(contest, db.session.get(User, idea.author_id))
+    return units or place_ids(contest)
+
+
 def adopt(actor, idea_id: int, organisation_id: int, note: str | None = None) -> Implementation:
     """Adopt a ranked idea and name the organisation responsible for carrying it out.  The author and
     supporters are notified.
 
-    :raises Conflict: ``ranking_not_published``; ``idea_not_ranked``; ``already_adopted``.
+    The organisation must cover the idea's place (:func:`idea_place_ids`; registry coverage, see
+    :func:`civic.property.service.organisation_covers`): a property company can carry out work only
+    in the compounds it manages.
+
+    :raises Conflict: ``ranking_not_published``; ``idea_not_ranked``; ``already_adopted`` (also when
+        adopted by another request meanwhile).
+    :raises ValidationFailed: ``organisation_out_of_scope`` (details ``{"organisation_id", "place_ids"}``).
     """
     idea = get_idea(idea_id)
     contest = get_contest(idea.contest_id)
@@ -815,13 +910,19 @@ def adopt(actor, idea_id: int, organisation_id: int, note: str | None = None) ->
         raise Conflict("排名尚未公布", code="ranking_not_published")
     if not db.session.scalar(sa.select(RankingEntry.id).where(RankingEntry.idea_id == idea.id)):
         raise Conflict("该金点子不在公布的排名中", code="idea_not_ranked")
-    if db.session.scalar(sa.select(Implementation.id).where(Implementation.idea_id == idea.id)):
+    if _adopted_already(idea.id):
         raise Conflict("该金点子已被采纳", code="already_adopted")
     org = registry.get_organisation(organisation_id)
-    impl = Implementation(idea_id=idea.id, organisation_id=org.id, status="adopted", adopted_by_id=actor.id,
-                          note=require_text(note, "note", TEXT_MAX) if note else None)
-    db.session.add(impl)
-    db.session.flush()
+    places = idea_place_ids(idea, contest)
+    if not any(registry.organisation_covers(org.id, pid) for pid in places):
+        raise ValidationFailed(f"「{org.name}」的服务范围不包括该金点子所在地点，不能由其负责实施",
+                               code="organisation_out_of_scope",
+                               details={"organisation_id": org.id, "place_ids": places})
+    # The unique key on idea_id settles two adoptions made at once.
+    impl = insert_once(Implementation(idea_id=idea.id, organisation_id=org.id, status="adopted",
+                                      adopted_by_id=actor.id,
+                                      note=require_text(note, "note", TEXT_MAX) if note else None),
+                       Conflict("该金点子已被采纳", code="already_adopted"))
     audit.record("idea.adopt", "idea", idea.id, actor=actor, data={"organisation_id": org.id})
     _tell_people(idea, "idea_adopted", f"金点子「{idea.title}」已被采纳",
                  f"由{org.name}负责实施。")
@@ -839,7 +940,8 @@ def _require_implementer(actor, contest: Contest, impl: Implementation) -> None:
 def set_implementation_status(actor, idea_id: int, status: str, note: str | None = None) -> Implementation:
     """Move the carrying out along :data:`IMPLEMENTATION_TRANSITIONS`; author and supporters are told.
 
-    :raises Conflict: ``implementation_transition_invalid``.
+    :raises Conflict: ``implementation_transition_invalid``; ``implementation_changed`` (another
+        status change was made meanwhile: of two at once, one wins).
     """
     impl = get_implementation(idea_id)
     idea = get_idea(idea_id)
@@ -852,6 +954,7 @@ def set_implementation_status(actor, idea_id: int, status: str, note: str | None
                                 "allowed": list(IMPLEMENTATION_TRANSITIONS[impl.status])})
     old = impl.status
     impl.status = status
+    moderation.flush_or_conflict(Conflict("实施状态刚被他人更新，请刷新后重试", code="implementation_changed"))
     audit.record("idea.implementation_status", "idea", idea.id, actor=actor, note=note,
                  data={"from": old, "to": status})
     _tell_people(idea, "implementation_status", f"金点子「{idea.title}」{IMPLEMENTATION_NAMES[status]}",
@@ -876,7 +979,9 @@ def update_milestone(actor, milestone_id: int, progress: int, note: str | None =
                      photos: list[str] | None = None) -> MilestoneUpdate:
     """Report progress (percent, 0-100, never backwards) on a milestone, with a note and photos.
 
-    :raises Conflict: ``progress_backwards``.  :raises ValidationFailed: ``progress_out_of_range``.
+    :raises Conflict: ``progress_backwards``; ``milestone_changed`` (progress reported by someone else
+        meanwhile: of two reports at once, one wins).
+    :raises ValidationFailed: ``progress_out_of_range``.
     """
     m = db.session.get(Milestone, milestone_id)
     if m is None:
@@ -890,11 +995,13 @@ def update_milestone(actor, milestone_id: int, progress: int, note: str | None =
         raise ValidationFailed("进度须在 0 到 100 之间", code="progress_out_of_range")
     if progress < m.progress:
         raise Conflict("进度不能倒退", code="progress_backwards", details={"current": m.progress})
-    u = MilestoneUpdate(milestone_id=m.id, author_id=actor.id, progress=progress,
-                        note=require_text(note, "note", TEXT_MAX) if note else None,
-                        photos=_claim_photos(actor, photos or []))
-    db.session.add(u)
+    note = require_text(note, "note", TEXT_MAX) if note else None
+    claimed = _claim_photos(actor, photos or [])
     m.progress = progress
+    _touch(m)  # also when the progress stays: the update is checked against what was read
+    moderation.flush_or_conflict(Conflict("该实施节点的进度刚被他人更新，请刷新后重试", code="milestone_changed"))
+    u = MilestoneUpdate(milestone_id=m.id, author_id=actor.id, progress=progress, note=note, photos=claimed)
+    db.session.add(u)
     db.session.flush()
     _index_photos(u.photos, milestone_update_id=u.id)
     audit.record("idea.milestone_update", "idea", idea.id, actor=actor,

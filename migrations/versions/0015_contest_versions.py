@@ -1,0 +1,28 @@
+"""Optimistic-lock versions for contests, moderated items, implementations and milestones
+
+Revision ID: 0015_contest_versions
+Revises: 0011_party_counts
+Create Date: 2026-11-30 12:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0015_contest_versions'
+down_revision = '0011_party_counts'
+branch_labels = None
+depends_on = None
+
+TABLES = ('contest', 'moderated_item', 'idea_implementation', 'idea_milestone')
+
+
+def upgrade():
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('version', sa.Integer(), server_default='1', nullable=False))
+
+
+def downgrade():
+    for table in reversed(TABLES):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('version')
