@@ -12,7 +12,7 @@ to its lines (ON DELETE CASCADE): foreign keys are switched off around the rebui
 transaction as SQLite requires, and on again after it.
 
 Revision ID: 0014_village_versions
-Revises: 0011_party_counts
+Revises: 0013_delib_versions
 Create Date: 2026-11-30 10:00:00
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0014_village_versions'
-down_revision = '0011_party_counts'
+down_revision = '0013_delib_versions'
 branch_labels = None
 depends_on = None
 

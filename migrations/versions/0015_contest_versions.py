@@ -1,7 +1,7 @@
 """Optimistic-lock versions for contests, moderated items, implementations and milestones
 
 Revision ID: 0015_contest_versions
-Revises: 0011_party_counts
+Revises: 0014_village_versions
 Create Date: 2026-11-30 12:00:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0015_contest_versions'
-down_revision = '0011_party_counts'
+down_revision = '0014_village_versions'
 branch_labels = None
 depends_on = None
 
