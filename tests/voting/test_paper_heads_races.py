@@ -301,13 +301,14 @@ def test_confirm_and_withdraw_at_once_exactly_one_wins(app, client, factory, com
     v = make_open_vote(client, factory, comp, numbers=(4,))
     u1, _ = _a_units(comp, v)
     st, e = _enter(client, v, factory.token(comp.member), u1, "agree", shared_dir)
+    head_id, member_id = comp.head.id, comp.member.id  # read here: the threads must not touch this session
     db.session.rollback()
 
     def work(i):
         if i == 0:
-            service.confirm_paper_ballot(e["id"], db.session.get(User, comp.head.id))
+            service.confirm_paper_ballot(e["id"], db.session.get(User, head_id))
         else:
-            service.withdraw_paper_ballot(e["id"], {"reason": "录错"}, db.session.get(User, comp.member.id))
+            service.withdraw_paper_ballot(e["id"], {"reason": "录错"}, db.session.get(User, member_id))
 
     results = _service_threads(app, 2, work)
     assert sorted(results.values()) in (["ok", "paper_already_withdrawn"], ["ok", "paper_already_confirmed"]), results
