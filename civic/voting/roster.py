@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from civic.accounts import service as accounts
 from civic.core import audit
-from civic.core.db import SHANGHAI, utcnow
+from civic.core.db import SHANGHAI, is_postgres, utcnow
 from civic.core.errors import Conflict, NotFound, ValidationFailed
 from civic.core.text import require_text
 from civic.extensions import db
@@ -51,6 +51,38 @@ def roster_for_reader(roster_id: int, actor) -> Roster:
 
 def _draft(roster: Roster) -> None:
     if roster.status != "draft":
+        raise Conflict("业主名册已确认公布，不能修改；如需变更请建立新版本并说明理由",
+                       code="roster_certified", details={"roster_id": roster.id})
+
+
+def hold_state(column, row_id: int, allowed: tuple[str, ...]) -> tuple[bool, str | None]:
+    """Check in the database that the row ``row_id`` of ``column``'s table (a state column, e.g.
+    ``Vote.state``, ``Roster.status``) is in one of ``allowed``, and hold it there until this
+    transaction ends, so that a state change cannot slip between the check and what the caller
+    then writes (a ballot after closing, a row imported into a roster being certified).
+
+    PostgreSQL: ``SELECT ... FOR SHARE`` (holders do not wait for each other; the state change's
+    UPDATE waits for them, and they for it).  SQLite: a no-op conditional UPDATE, which takes the
+    database's one write lock (pysqlite runs a plain SELECT outside the write transaction, so a read
+    would hold nothing).  :returns: ``(ok, the state now)``."""
+    table = column.table
+    if is_postgres():
+        now = db.session.scalar(sa.select(column).where(table.c.id == row_id).with_for_update(read=True))
+        return now in allowed, now
+    values = {column.key: column}
+    if "updated_at" in table.c:  # a no-op must not move the row's updated_at
+        values["updated_at"] = table.c.updated_at
+    done = db.session.execute(sa.update(table).where(table.c.id == row_id, column.in_(allowed)).values(values))
+    if done.rowcount == 1:
+        return True, None
+    return False, db.session.scalar(sa.select(column).where(table.c.id == row_id))
+
+
+def _hold_draft(roster: Roster) -> None:
+    """:func:`_draft`, checked again in the database and held (:func:`hold_state`): an import or
+    a certification running at the same moment cannot both pass."""
+    _draft(roster)
+    if not hold_state(Roster.__table__.c.status, roster.id, ("draft",))[0]:
         raise Conflict("业主名册已确认公布，不能修改；如需变更请建立新版本并说明理由",
                        code="roster_certified", details={"roster_id": roster.id})
 
@@ -257,6 +289,9 @@ def import_csv(roster_id: int, text: str, actor) -> dict:
             parsed.append((code, row.get("building", ""), area, row["area_source"], dev, owners, rep, buyer))
     if errors:
         raise ValidationFailed("名册 CSV 有误，未导入任何一行", code="import_invalid", details={"errors": errors})
+    # Checked again and held only now, after parsing: a certification racing this import either
+    # comes first (and the import is refused) or waits for it (and checks the imported rows).
+    _hold_draft(roster)
 
     def person(name, phone) -> RosterPerson:
         if phone is None:
@@ -305,6 +340,15 @@ def certify(roster_id: int, *, published_on: dt.date | None, actor) -> Roster:
     roster = get_roster(roster_id)
     _draft(roster)
     org = acting_org(actor, roster.scope_place_id, roles=("head",))
+    # draft → certified as one conditional UPDATE, before the rows are checked: of two
+    # certifications at once one wins (the other: 409), and an import running now either committed
+    # before (its rows are checked here) or is refused (roster_certified).  A failed check below
+    # rolls the request back, status included.
+    won = db.session.execute(sa.update(Roster).where(Roster.id == roster.id, Roster.status == "draft")
+                             .values(status="certified").execution_options(synchronize_session=False))
+    if won.rowcount != 1:
+        raise Conflict("业主名册已确认公布，不能修改；如需变更请建立新版本并说明理由",
+                       code="roster_certified", details={"roster_id": roster.id})
     rows = db.session.execute(
         sa.select(RosterUnit.unit_code, RosterOwner.role, RosterOwner.representative)
         .outerjoin(RosterOwner, RosterOwner.roster_unit_id == RosterUnit.id)

@@ -266,7 +266,8 @@ class PaperBallots(MethodView):
     def post(self, data, vote_id):
         """录入纸质选票（按户，附扫描件 ``scan``；须另一名委员复核后计入）
 
-        409 ``ballot_already_cast``, ``paper_ballot_duplicate``.
+        409 ``ballot_already_cast``, ``paper_ballot_duplicate``, ``paper_ballot_conflicts_head``
+        (同一业主另一户的纸质选票所选不同：一名业主只有一票).
         """
         data = {**data, "choices": _choices_json(data["choices"])}
         return service.enter_paper_ballot(vote_id, data, _one_file("scan"), current_actor())
@@ -279,7 +280,8 @@ class PaperBallotConfirm(MethodView):
     def post(self, entry_id):
         """复核纸质选票（须为录入人以外的委员）
 
-        403 ``paper_confirm_same_user``; 409 ``paper_already_confirmed``.
+        403 ``paper_confirm_same_user``; 409 ``paper_already_confirmed``, ``paper_already_withdrawn``,
+        ``paper_ballot_conflicts_head``.
         """
         return service.confirm_paper_ballot(entry_id, current_actor())
 
@@ -290,9 +292,10 @@ class PaperBallotWithdraw(MethodView):
     @blp.arguments(schemas.WithdrawSchema)
     @blp.response(200, schemas.PaperOutSchema)
     def post(self, data, entry_id):
-        """撤回录入有误、尚未复核的纸质选票（录入人或业委会主任；扫描件保留在记录中）
+        """撤回录入有误的纸质选票（未复核的：录入人或业委会主任；已复核的：仅业委会主任，且须在结果公布前；扫描件保留在记录中）
 
-        403 ``paper_withdraw_not_allowed``; 409 ``paper_already_confirmed``, ``paper_already_withdrawn``.
+        403 ``paper_withdraw_not_allowed``; 409 ``paper_already_confirmed``, ``paper_already_withdrawn``,
+        ``vote_state_invalid``.
         """
         return service.withdraw_paper_ballot(entry_id, data, current_actor())
 

@@ -53,7 +53,7 @@ from civic.voting.models import (
     Vote,
     VoteUnit,
 )
-from civic.voting.roster import get_roster
+from civic.voting.roster import get_roster, hold_state
 
 ONLINE_CHOICES = ("agree", "oppose", "abstain")
 PAPER_CHOICES = ("agree", "oppose", "abstain", "blank")
@@ -91,6 +91,19 @@ def _require_state(vote: Vote, *states: str, code: str = "vote_state_invalid") -
     if vote.state not in states:
         raise Conflict("表决当前阶段不允许此操作", code=code,
                        details={"state": vote.state, "allowed_states": list(states)})
+
+
+def _hold_state(vote: Vote, *states: str, code: str = "vote_state_invalid") -> None:
+    """:func:`_require_state` checked again in the database and held until the transaction ends
+    (:func:`civic.voting.roster.hold_state`): a phase change (:func:`transition`) made at the same
+    moment either comes first, and this is refused, or waits for this to commit -- never a ballot
+    cast after closing, a matter added after the announcement, or a paper entry withdrawn after
+    the results were computed for publication.  Call it just before the writes it guards.
+    :raises Conflict: ``code``, with the phase now."""
+    ok, now = hold_state(Vote.__table__.c.state, vote.id, states)
+    if not ok:
+        raise Conflict("表决当前阶段不允许此操作", code=code,
+                       details={"state": now, "allowed_states": list(states)})
 
 
 def _store() -> MediaStore:
@@ -144,6 +157,7 @@ def add_matter(vote_id: int, data: dict, actor) -> Matter:
     vote = get_vote(vote_id)
     org = acting_org(actor, vote.scope_place_id)
     _require_state(vote, "draft", code="vote_not_draft")
+    _hold_state(vote, "draft", code="vote_not_draft")
     matter = Matter(vote_id=vote.id, number=data["number"], title=require_text(data["title"], "title", 200),
                     text=tidy(data.get("text") or "", max_len=20000), attachments=[])
     db.session.add(matter)
@@ -164,6 +178,7 @@ def add_attachments(vote_id: int, matter_id: int, files: list[tuple[str, bytes]]
     if not files:
         raise ValidationFailed("请上传附件图片", code="attachment_required")
     stored = process_photos(files, store=_store())
+    _hold_state(vote, "draft", code="vote_not_draft")
     matter.attachments = list(matter.attachments or []) + [
         {"display_key": s.display_key, "thumb_key": s.thumb_key, "width": s.width, "height": s.height}
         for s in stored
@@ -202,6 +217,16 @@ def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> 
                        details={"state": vote.state, "action": action})
     now = utcnow()
     data: dict = {"from": vote.state, "to": t.target}
+    # The phase change itself first, as one conditional UPDATE: of two requests at once one wins
+    # and the other gets 409 (never a roster frozen twice, a result computed twice); the checks
+    # and side effects below then run holding the row, after whatever held its phase
+    # (:func:`_hold_state`: a ballot, a paper entry) has committed.  A blocker rolls it all back.
+    won = db.session.execute(sa.update(Vote).where(Vote.id == vote.id, Vote.state == vote.state)
+                             .values(state=t.target).execution_options(synchronize_session=False))
+    if won.rowcount != 1:
+        state = db.session.scalar(sa.select(Vote.state).where(Vote.id == vote.id))
+        raise Conflict(f"表决处于“{STATE_NAMES[state]}”阶段，不能{t.label}", code="transition_not_allowed",
+                       details={"state": state, "action": action})
     blocker = _blocker(vote, action, now)
     if blocker is not None:
         raise blocker
@@ -345,6 +370,7 @@ def record_deliveries(vote_id: int, data: dict, actor) -> dict:
     if unknown:
         raise ValidationFailed("这些房屋不在本次表决的业主名册中", code="unit_not_on_roster",
                                details={"roster_unit_ids": unknown[:100]})
+    _hold_state(vote, "open", code="vote_not_open")  # deliveries decide deemed heads at publication
     already = set(db.session.scalars(sa.select(Delivery.roster_unit_id).where(
         Delivery.vote_id == vote.id, Delivery.roster_unit_id.in_(ids))))
     when = data.get("delivered_at") or utcnow()
@@ -394,8 +420,15 @@ def verify_owner(vote_id: int, data: dict, actor) -> dict:
     accounts.check_otp(phone, data["code"], purpose="roster")
     if person.user_id not in (None, actor.id):
         raise Conflict("该业主已关联另一个账号，请联系业主委员会", code="roster_person_linked")
-    person.user_id = actor.id
-    person.verified_at = utcnow()
+    # One conditional UPDATE: of two accounts verifying the same roster person at once, one links
+    # it and the other gets roster_person_linked (a plain read-then-write would let the last win).
+    linked = db.session.execute(
+        sa.update(RosterPerson).where(RosterPerson.id == person.id,
+                                      sa.or_(RosterPerson.user_id.is_(None), RosterPerson.user_id == actor.id))
+        .values(user_id=actor.id, verified_at=utcnow()).execution_options(synchronize_session=False))
+    if linked.rowcount != 1:
+        raise Conflict("该业主已关联另一个账号，请联系业主委员会", code="roster_person_linked")
+    db.session.refresh(person)
     audit.record("roster.person_verified", "roster", vote.roster_id, actor=actor,
                  data={"person_id": person.id, "vote_id": vote.id})
     db.session.flush()
@@ -409,7 +442,8 @@ def register_proxy(vote_id: int, data: dict, scan: tuple[str, bytes], actor) -> 
     head as instructed.  A co-owner who does not represent the unit votes only this way.
 
     ``data``: ``principal_person_id`` (an owner in the head), ``holder_name``, ``holder_phone``.
-    :raises NotFound: ``person_not_on_roster``; :raises Conflict: ``proxy_exists``.
+    :raises NotFound: ``person_not_on_roster``; :raises Conflict: ``proxy_exists`` (also when two
+        registrations race: the unique (vote, head) constraint decides), ``vote_not_open``.
     """
     vote = get_vote(vote_id)
     org = acting_org(actor, vote.scope_place_id)
@@ -422,12 +456,13 @@ def register_proxy(vote_id: int, data: dict, scan: tuple[str, bytes], actor) -> 
     holder_phone = accounts.normalise_phone(data["holder_phone"])
     if db.session.scalar(sa.select(Proxy.id).where(Proxy.vote_id == vote.id, Proxy.head_id == member.head_id)):
         raise Conflict("该业主已登记委托代理人", code="proxy_exists", details={"head_id": member.head_id})
+    holder_name = require_text(data["holder_name"], "holder_name", 100)
     stored = process_photos([scan], store=_store())[0]
+    _hold_state(vote, "open", code="vote_not_open")
     proxy = Proxy(vote_id=vote.id, head_id=member.head_id, principal_person_id=member.person_id,
-                  holder_name=require_text(data["holder_name"], "holder_name", 100), holder_phone=holder_phone,
+                  holder_name=holder_name, holder_phone=holder_phone,
                   scan_key=stored.display_key, scan_thumb_key=stored.thumb_key, registered_by_id=actor.id)
-    db.session.add(proxy)
-    db.session.flush()
+    insert_once(proxy, Conflict("该业主已登记委托代理人", code="proxy_exists", details={"head_id": member.head_id}))
     audit.record("vote.proxy_register", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"proxy_id": proxy.id, "head_id": proxy.head_id})
     return proxy
@@ -521,6 +556,7 @@ def cast_ballot(vote_id: int, data: dict, actor) -> dict:
     unit_id = db.session.scalar(sa.select(sa.func.min(VoteUnit.roster_unit_id)).where(
         VoteUnit.vote_id == vote.id, VoteUnit.head_id == head_id))
     code, digest = _receipt()
+    _hold_state(vote, "open", code="vote_not_open")  # not a ballot after closing
     values = {"roster_unit_id": unit_id, "kind": kind, "person_id": who[head_id], "cast_by_id": actor.id,
               "proxy_id": proxies.get(head_id), "choices": choices, "receipt_hash": digest, "cast_at": utcnow()}
     ballot = _reuse_empty_paper_ballot(vote.id, head_id, values)
@@ -535,13 +571,16 @@ def cast_ballot(vote_id: int, data: dict, actor) -> dict:
 def _reuse_empty_paper_ballot(vote_id: int, head_id: int, values: dict) -> Ballot | None:
     """The head's paper ballot whose every entry was withdrawn is no returned ballot: an online
     (or proxy) ballot takes its row (the withdrawn entries stay in the record, pointing at it).
-    One conditional UPDATE, so two concurrent casts cannot both take it.  ``None`` if no such row."""
+    The row is held first (:func:`_hold_paper_ballot`), so a paper entry being made for the head at
+    the same moment is seen (PostgreSQL would otherwise re-check only the row, not the entries),
+    and two concurrent casts cannot both take it.  ``None`` if no such row."""
     live = sa.select(PaperEntry.id).where(PaperEntry.ballot_id == Ballot.id,
                                           PaperEntry.withdrawn_at.is_(None)).exists()
     ballot_id = db.session.scalar(sa.select(Ballot.id).where(
         Ballot.vote_id == vote_id, Ballot.head_id == head_id, Ballot.kind == "paper", ~live))
     if ballot_id is None:
         return None
+    _hold_paper_ballot(ballot_id, head_id)
     done = db.session.execute(sa.update(Ballot).where(Ballot.id == ballot_id, Ballot.kind == "paper", ~live)
                               .values(**values).execution_options(synchronize_session=False))
     if done.rowcount != 1:
@@ -563,20 +602,84 @@ def _insert_ballot(ballot: Ballot) -> None:
                                  details={"head_id": ballot.head_id}))
 
 
+def _hold_paper_ballot(ballot_id: int, head_id: int,
+                       message: str = "该业主已在线投票，不能再录入纸质选票") -> None:
+    """Hold the head's paper ballot row until this transaction ends: a no-op conditional UPDATE
+    (``kind`` stays ``paper``).  Whatever changes a head's paper entries takes it first, so two
+    entries for two units of one head (or an entry and an online ballot taking the row) are checked
+    one after the other, the second seeing what the first wrote: on PostgreSQL the row lock makes it
+    wait, and READ COMMITTED then reads what committed; on SQLite the UPDATE takes the write lock.
+    :raises Conflict: ``ballot_already_cast`` when the head's ballot is no longer a paper ballot."""
+    done = db.session.execute(sa.update(Ballot).where(Ballot.id == ballot_id, Ballot.kind == "paper")
+                              .values(kind=Ballot.kind).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise Conflict(message, code="ballot_already_cast", details={"head_id": head_id})
+
+
+def _disagree(a: dict | None, b: dict | None) -> bool:
+    """Whether two paper entries' choices disagree on some matter both answer -- the test of
+    :func:`civic.voting.tally.head_votes` (RULES.md §1), which would refuse to count them."""
+    a, b = a or {}, b or {}
+    return any(k in b and b[k] != v for k, v in a.items())
+
+
+def _conflicting_entry(vote_id: int, head_id: int, choices: dict, *, besides: int | None = None):
+    """The first live (not withdrawn) paper entry of the head, other than ``besides``, whose choices
+    disagree with ``choices``: a row ``(id, roster_unit_id, confirmed_at)``, or ``None``."""
+    stmt = sa.select(PaperEntry.id, PaperEntry.roster_unit_id, PaperEntry.confirmed_at, PaperEntry.choices).where(
+        PaperEntry.vote_id == vote_id, PaperEntry.head_id == head_id, PaperEntry.withdrawn_at.is_(None))
+    if besides is not None:
+        stmt = stmt.where(PaperEntry.id != besides)
+    return next((r for r in db.session.execute(stmt.order_by(PaperEntry.id)) if _disagree(r.choices, choices)),
+                None)
+
+
+def _conflict(vote_id: int, head_id: int, other, doing: str) -> Conflict:
+    """409 ``paper_ballot_conflicts_head`` naming the head's other entry (its id, unit, state) --
+    never its choices: before the vote closes staff see who voted, not how."""
+    code = db.session.scalar(sa.select(VoteUnit.unit_code).where(VoteUnit.vote_id == vote_id,
+                                                                 VoteUnit.roster_unit_id == other.roster_unit_id))
+    state = "已复核计入" if other.confirmed_at is not None else "待复核"
+    return Conflict(
+        f"{doing}：同一业主名下房屋 {code} 的纸质选票（录入编号 {other.id}，{state}）所选不同，"
+        "而一名业主对每项事项只有一票。请与业主核实：若那一张录入有误，请先撤回"
+        f"（{'已复核的须由业主委员会主任在结果公布前撤回' if other.confirmed_at is not None else '由录入人或业主委员会主任撤回'}）"
+        "后再录入",
+        code="paper_ballot_conflicts_head",
+        details={"head_id": head_id, "other_entry_id": other.id, "other_roster_unit_id": other.roster_unit_id,
+                 "other_unit_code": code, "other_state": "confirmed" if other.confirmed_at is not None else "pending"})
+
+
 def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor) -> dict:
     """Enter one unit's returned paper ballot (书面表决票) with its scan; it counts only once a
     second, different committee member confirms it.  A matter left unmarked is entered as blank.
 
+    One head, one vote (SPC 法释〔2009〕7号 Art. 9; RULES.md §1): the units of one owner (李四's
+    102 and 103) are one head.  Reading chosen: a paper ballot returned for the head's other unit
+    *with the same choices* is entered too -- it is the owner's own returned paper, it gets its own
+    scan and receipt code (so the owner can check each ballot they handed in) and stays in the
+    record for the revocation period (SPC Art. 12), and the tally counts the head once
+    (:func:`civic.voting.tally.head_votes`).  One that *disagrees* with a live entry of the head
+    (pending or confirmed) is refused here, when it is entered: the tally could not count the
+    head ("do not guess"), and refusing now keeps the vote publishable.  The committee then asks
+    the owner and withdraws the wrong entry (:func:`withdraw_paper_ballot`) before entering again.
+    Entries of one head are checked one at a time (:func:`_hold_paper_ballot`), so two entered at
+    the same moment cannot both pass.
+
     ``data``: ``roster_unit_id``, ``choices`` ``{"<matter id>": agree|oppose|abstain|blank}``.
     :returns: ``{"id", "head_id", "receipt_code", ...}`` (the receipt code is for the owner).
     :raises Conflict: ``ballot_already_cast`` (the head voted online or by proxy),
-        ``paper_ballot_duplicate`` (this unit's paper ballot is already entered), ``vote_state_invalid``.
+        ``paper_ballot_duplicate`` (this unit's paper ballot is already entered),
+        ``paper_ballot_conflicts_head`` (another live entry of the head chose differently: its id,
+        unit code and state in ``details``), ``vote_state_invalid``.
     """
     vote = get_vote(vote_id)
     org = acting_org(actor, vote.scope_place_id)
     _require_state(vote, "open", "closed")
     vu = _vote_unit(vote, data["roster_unit_id"])
     choices = _check_choices(data["choices"], matters_of(vote.id), PAPER_CHOICES, fill_blank=True)
+    stored = process_photos([scan], store=_store())[0]
+    _hold_state(vote, "open", "closed")
     ballot = db.session.scalar(sa.select(Ballot).where(Ballot.vote_id == vote.id, Ballot.head_id == vu.head_id))
     if ballot is None:
         ballot = Ballot(vote_id=vote.id, head_id=vu.head_id, roster_unit_id=vu.roster_unit_id, kind="paper",
@@ -589,12 +692,15 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
     if ballot.kind != "paper":
         raise Conflict("该业主已在线投票，不能再录入纸质选票", code="ballot_already_cast",
                        details={"head_id": vu.head_id})
+    _hold_paper_ballot(ballot.id, vu.head_id)
     if db.session.scalar(sa.select(PaperEntry.id).where(PaperEntry.vote_id == vote.id,
                                                         PaperEntry.roster_unit_id == vu.roster_unit_id,
                                                         PaperEntry.withdrawn_at.is_(None))):
         raise Conflict("该房屋的纸质选票已录入", code="paper_ballot_duplicate",
                        details={"roster_unit_id": vu.roster_unit_id})
-    stored = process_photos([scan], store=_store())[0]
+    other = _conflicting_entry(vote.id, vu.head_id, choices)
+    if other is not None:
+        raise _conflict(vote.id, vu.head_id, other, "不能录入")
     code, digest = _receipt()
     entry = PaperEntry(vote_id=vote.id, ballot_id=ballot.id, head_id=vu.head_id, roster_unit_id=vu.roster_unit_id,
                        choices=choices, scan_key=stored.display_key, scan_thumb_key=stored.thumb_key,
@@ -607,11 +713,32 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
             "unit_code": vu.unit_code, "entered_at": entry.entered_at, "confirmed": False, "receipt_code": code}
 
 
+def _entry_moved(entry_id: int) -> Conflict:
+    """The 409 for a paper entry whose conditional UPDATE found it no longer in the state it was
+    read in: another member confirmed or withdrew it in the meantime.  Says which, as it is now."""
+    confirmed_at, withdrawn_at = db.session.execute(sa.select(PaperEntry.confirmed_at, PaperEntry.withdrawn_at)
+                                                    .where(PaperEntry.id == entry_id)).one()
+    if withdrawn_at is not None:
+        return Conflict("该纸质选票已被撤回", code="paper_already_withdrawn", details={"id": entry_id})
+    if confirmed_at is not None:
+        return Conflict("该纸质选票已被复核", code="paper_already_confirmed", details={"id": entry_id})
+    return Conflict("该纸质选票已被他人修改，请刷新后重试", code="paper_entry_changed", details={"id": entry_id})
+
+
 def confirm_paper_ballot(entry_id: int, actor) -> dict:
     """Confirm a paper ballot entry: a committee member other than the one who entered it checks
     the entry against the scan.  Only confirmed entries count.
 
-    :raises Forbidden: ``paper_confirm_same_user``; :raises Conflict: ``paper_already_confirmed``.
+    Exclusive with :func:`withdraw_paper_ballot` and with a second confirmation: one conditional
+    UPDATE (``WHERE confirmed_at IS NULL AND withdrawn_at IS NULL``, rowcount checked), so of two
+    members acting on the entry at once exactly one succeeds and the other gets 409 -- an entry is
+    never both confirmed and withdrawn.  An entry that disagrees with another live entry of its
+    head (entered before entries were checked at entry, RULES.md §1) is not confirmed: the wrong
+    one must be withdrawn first.
+
+    :raises Forbidden: ``paper_confirm_same_user``; :raises Conflict: ``paper_already_confirmed``,
+        ``paper_already_withdrawn``, ``paper_ballot_conflicts_head``, ``vote_state_invalid``;
+        :raises NotFound: ``paper_ballot_not_found``.
     """
     entry = db.session.get(PaperEntry, entry_id)
     if entry is None:
@@ -625,8 +752,19 @@ def confirm_paper_ballot(entry_id: int, actor) -> dict:
         raise Conflict("该纸质选票已复核", code="paper_already_confirmed")
     if entry.withdrawn_at is not None:
         raise Conflict("该纸质选票已撤回，不能复核", code="paper_already_withdrawn")
-    entry.confirmed_by_id = actor.id
-    entry.confirmed_at = utcnow()
+    _hold_state(vote, "open", "closed")
+    _hold_paper_ballot(entry.ballot_id, entry.head_id, "该业主已投票，此纸质选票已撤回")
+    other = _conflicting_entry(vote.id, entry.head_id, entry.choices, besides=entry.id)
+    if other is not None:
+        raise _conflict(vote.id, entry.head_id, other, "不能复核")
+    now = utcnow()
+    done = db.session.execute(
+        sa.update(PaperEntry).where(PaperEntry.id == entry.id, PaperEntry.confirmed_at.is_(None),
+                                    PaperEntry.withdrawn_at.is_(None), PaperEntry.entered_by_id != actor.id)
+        .values(confirmed_by_id=actor.id, confirmed_at=now).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise _entry_moved(entry.id)
+    db.session.refresh(entry)
     audit.record("paper_ballot.confirm", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"paper_entry_id": entry.id})
     return {"id": entry.id, "vote_id": vote.id, "head_id": entry.head_id, "roster_unit_id": entry.roster_unit_id,
@@ -635,32 +773,51 @@ def confirm_paper_ballot(entry_id: int, actor) -> dict:
 
 def _withdraw_org(entry: PaperEntry, vote: Vote, actor, org):
     """The organisation through which ``actor`` (already acting through ``org`` for the vote) may
-    withdraw ``entry``: the member who entered it, or the committee head (or an administrator).
+    withdraw ``entry``: for an unconfirmed entry the member who entered it, or the committee head
+    (or an administrator); for a confirmed one only the committee head (or an administrator).
 
-    :raises Forbidden: ``paper_withdraw_not_allowed``."""
-    if entry.entered_by_id != actor.id and actor.kind != "admin":
-        try:
-            org = acting_org(actor, vote.scope_place_id, roles=("head",))
-        except Forbidden as exc:
-            raise Forbidden("仅录入人或业主委员会主任可撤回未复核的纸质选票",
-                            code="paper_withdraw_not_allowed", details={"id": entry.id}) from exc
-    return org
+    :raises Forbidden: ``paper_withdraw_not_allowed``; :raises Conflict: ``paper_already_confirmed``
+        (a confirmed entry, and ``actor`` is not the committee head)."""
+    if actor.kind == "admin":
+        return org
+    if entry.confirmed_at is None and entry.entered_by_id == actor.id:
+        return org
+    try:
+        return acting_org(actor, vote.scope_place_id, roles=("head",))
+    except Forbidden as exc:
+        if entry.confirmed_at is not None:
+            raise Conflict("该纸质选票已复核，只有业主委员会主任可在结果公布前撤回", code="paper_already_confirmed",
+                           details={"id": entry.id}) from exc
+        raise Forbidden("仅录入人或业主委员会主任可撤回未复核的纸质选票",
+                        code="paper_withdraw_not_allowed", details={"id": entry.id}) from exc
 
 
 def withdraw_paper_ballot(entry_id: int, data: dict, actor) -> dict:
-    """Withdraw a wrongly entered paper ballot entry before it is confirmed.
+    """Withdraw a wrongly entered paper ballot entry.
 
-    Who: the committee member who entered it, or the head of the owners' committee (or an
-    administrator).  The entry is not deleted: it stays in the record, with its scan, marked
-    withdrawn (who, when, why), and never counts; the unit's paper ballot can then be entered again
-    correctly.  Audited (``paper_ballot.withdraw``).  A confirmed entry cannot be withdrawn: what
-    counts is fixed by two people (RULES.md §1; the record is kept for the one-year revocation
-    period, SPC Art. 12).
+    Who: for an entry not yet confirmed, the committee member who entered it or the head of the
+    owners' committee (or an administrator).  A confirmed entry -- what two people fixed as
+    counting -- only the head of the owners' committee (or an administrator), and only before the
+    results are published (vote open or closed): the way out when the head's entries disagree
+    (e.g. entered before such entries were refused) and the tally answers
+    ``tally_conflicting_ballots`` -- "核实后重新录入" then means: withdraw the wrong one, enter the
+    right one if it is missing, confirm, publish.  Audited as ``paper_ballot.withdraw`` or
+    ``paper_ballot.withdraw_confirmed`` (with who had confirmed it, and when).
+
+    The entry is not deleted: it stays in the record, with its scan, marked withdrawn (who, when,
+    why), and never counts; the unit's paper ballot can then be entered again.  The record is kept
+    for the one-year revocation period (SPC Art. 12; RULES.md §1).
+
+    Exclusive with :func:`confirm_paper_ballot`: one conditional UPDATE on the state the entry was
+    read in, rowcount checked -- of a confirmation and a withdrawal at once exactly one succeeds,
+    the other gets 409.  The vote's phase is held (:func:`_hold_state`), so a confirmed entry is
+    never withdrawn from under a publication.
 
     ``data``: ``reason`` (text, required).
     :raises Forbidden: ``paper_withdraw_not_allowed`` (neither the enterer nor the committee head),
-        ``not_owners_committee``; :raises Conflict: ``paper_already_confirmed``,
-        ``paper_already_withdrawn``, ``vote_state_invalid``; :raises NotFound: ``paper_ballot_not_found``.
+        ``not_owners_committee``; :raises Conflict: ``paper_already_confirmed`` (confirmed, and not
+        the committee head; or confirmed meanwhile), ``paper_already_withdrawn``,
+        ``vote_state_invalid`` (e.g. results published); :raises NotFound: ``paper_ballot_not_found``.
     """
     entry = db.session.get(PaperEntry, entry_id)
     if entry is None:
@@ -668,21 +825,30 @@ def withdraw_paper_ballot(entry_id: int, data: dict, actor) -> dict:
     vote = get_vote(entry.vote_id)
     org = acting_org(actor, vote.scope_place_id)
     _require_state(vote, "open", "closed")
-    org = _withdraw_org(entry, vote, actor, org)
     if entry.withdrawn_at is not None:
         raise Conflict("该纸质选票已撤回", code="paper_already_withdrawn")
-    if entry.confirmed_at is not None:
-        raise Conflict("该纸质选票已复核，不能撤回", code="paper_already_confirmed")
-    entry.withdrawn_at = utcnow()
-    entry.withdrawn_by_id = actor.id
-    entry.withdrawal_reason = require_text(data["reason"], "reason", 500)
-    audit.record("paper_ballot.withdraw", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
-                 note=entry.withdrawal_reason,
-                 data={"paper_entry_id": entry.id, "roster_unit_id": entry.roster_unit_id, "head_id": entry.head_id})
-    db.session.flush()
+    org = _withdraw_org(entry, vote, actor, org)
+    reason = require_text(data["reason"], "reason", 500)
+    was_confirmed = entry.confirmed_at is not None
+    confirmed_by_id, confirmed_at = entry.confirmed_by_id, entry.confirmed_at
+    _hold_state(vote, "open", "closed")
+    now = utcnow()
+    state = PaperEntry.confirmed_at.is_not(None) if was_confirmed else PaperEntry.confirmed_at.is_(None)
+    done = db.session.execute(
+        sa.update(PaperEntry).where(PaperEntry.id == entry.id, PaperEntry.withdrawn_at.is_(None), state)
+        .values(withdrawn_at=now, withdrawn_by_id=actor.id, withdrawal_reason=reason)
+        .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise _entry_moved(entry.id)
+    db.session.refresh(entry)
+    data_out = {"paper_entry_id": entry.id, "roster_unit_id": entry.roster_unit_id, "head_id": entry.head_id}
+    if was_confirmed:
+        data_out.update({"confirmed_by_id": confirmed_by_id, "confirmed_at": confirmed_at.isoformat()})
+    audit.record("paper_ballot.withdraw_confirmed" if was_confirmed else "paper_ballot.withdraw", "vote", vote.id,
+                 actor=actor, actor_role=actor_role(actor, org), note=reason, data=data_out)
     return {"id": entry.id, "vote_id": vote.id, "head_id": entry.head_id, "roster_unit_id": entry.roster_unit_id,
-            "entered_at": entry.entered_at, "confirmed": False, "withdrawn": True,
-            "withdrawn_at": entry.withdrawn_at}
+            "entered_at": entry.entered_at, "confirmed": was_confirmed, "confirmed_at": entry.confirmed_at,
+            "withdrawn": True, "withdrawn_at": entry.withdrawn_at}
 
 
 # --- receipts, own ballot, turnout ---------------------------------------------------------------
@@ -850,7 +1016,8 @@ def _name_head(vote: Vote, exc) -> None:
         VoteUnit.vote_id == vote.id, VoteUnit.head_id == head_id)))
     exc.details["head_id"] = head_id
     exc.details["unit_codes"] = codes
-    exc.message = f"同一业主（房屋 {', '.join(codes)}）的纸质选票不一致，无法计票，请核实后重新录入"
+    exc.message = (f"同一业主（房屋 {', '.join(codes)}）的纸质选票不一致，无法计票：请与业主核实，"
+                   "由业主委员会主任撤回录入有误的一张（已复核的也可在结果公布前撤回），再重新录入")
 
 
 def building_cells(vote_id: int) -> list[tuple]:
