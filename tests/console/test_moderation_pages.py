@@ -82,7 +82,7 @@ def test_filters_by_kind_and_reason(app, demo):
     for key in ("li_si", "wang_wu", "zhao_liu"):
         service.report(_resident(key), "idea", demo["approved"], "重复发布")
     topic = db.session.scalar(sa.select(deliberation.Topic))
-    comment = deliberation.comments(topic.id)[0]
+    comment = deliberation.comments(_staff("rc_bj_zhou"), topic.id)[0]
     moderation.decide(_staff("rc_bj_zhou"), "topic_comment", comment.id, "hide", "含有未经核实的收费信息")
     moderation.appeal(_resident("zhang_san"), "topic_comment", comment.id, "只是建议，没有收费")
     commit()
