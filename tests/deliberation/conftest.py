@@ -105,6 +105,22 @@ def world(factory, app):
     return World(factory, app.test_client())
 
 
+@pytest.fixture
+def resolution(world):
+    """A lane topic co-signed onto a meeting's agenda, a motion passed 5:1, and its resolution."""
+    t = world.topic(by=world.residents[0])
+    for u in world.residents[1:4]:
+        svc.cosign(u, t.id)
+    m = world.meeting([t])
+    world.attend(m, world.members)
+    mo = svc.open_motion(world.secretary, m.id, t.id, "请物业在弄堂口增设4个充电桩")
+    commit()
+    world.vote(mo, agree=5, oppose=1)
+    svc.close_motion(world.secretary, mo.id)
+    commit()
+    return svc.resolution_of(mo.id)
+
+
 def notifications(kind: str | None = None) -> list:
     from civic.core.notifications import Notification
 

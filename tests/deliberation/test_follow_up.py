@@ -7,29 +7,12 @@ import datetime as dt
 import io
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from civic.core import jobs
 from civic.core.db import commit, utcnow
 from civic.extensions import db
 from civic.proposals import deliberation as svc
 from tests.deliberation.conftest import notifications, photo
 from tests.jobs import drain
-
-
-@pytest.fixture
-def resolution(world):
-    t = world.topic(by=world.residents[0])
-    for u in world.residents[1:4]:
-        svc.cosign(u, t.id)
-    m = world.meeting([t])
-    world.attend(m, world.members)
-    mo = svc.open_motion(world.secretary, m.id, t.id, "请物业在弄堂口增设4个充电桩")
-    commit()
-    world.vote(mo, agree=5, oppose=1)
-    svc.close_motion(world.secretary, mo.id)
-    commit()
-    return svc.resolution_of(mo.id)
 
 
 def item(world, resolution, due_on=None):

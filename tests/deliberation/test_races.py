@@ -207,18 +207,10 @@ def test_minutes_changed_meanwhile_are_not_overwritten(world, app):
 
 
 @pytest.fixture
-def action_item(world):
-    t = world.topic(by=world.residents[0])
-    for u in world.residents[1:4]:
-        svc.cosign(u, t.id)
-    m = world.meeting([t])
-    world.attend(m, world.members)
-    mo = svc.open_motion(world.secretary, m.id, t.id, "请物业在弄堂口增设4个充电桩")
-    commit()
-    world.vote(mo, agree=5, oppose=1)
-    svc.close_motion(world.secretary, mo.id)
-    a = svc.add_action_item(world.secretary, svc.resolution_of(mo.id).id, {
-        "title": "弄堂口安装4个充电桩", "organisation_id": world.pc.id, "due_on": m.starts_at.date()})
+def action_item(world, resolution):
+    a = svc.add_action_item(world.secretary, resolution.id, {
+        "title": "弄堂口安装4个充电桩", "organisation_id": world.pc.id,
+        "due_on": svc.get_meeting(svc.get_motion(resolution.motion_id).meeting_id).starts_at.date()})
     commit()
     return a
 

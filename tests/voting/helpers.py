@@ -133,3 +133,14 @@ def roster_unit_ids(vote_id) -> dict[str, int]:
 
     return dict(db.session.execute(sa.select(VoteUnit.unit_code, VoteUnit.roster_unit_id)
                                    .where(VoteUnit.vote_id == vote_id)).all())
+
+
+def enter_paper(client, v, token, unit_id, choice, shared_dir):
+    """POST a paper ballot for ``unit_id`` choosing ``choice`` on the vote's first matter, with a real
+    scan: ``(status, body)``."""
+    import json
+
+    m = str(v["matters"][0])
+    return api(client, "post", f"/api/v1/votes/{v['id']}/paper-ballots", token,
+               data={"roster_unit_id": str(unit_id), "choices": json.dumps({m: choice}), "scan": scan(shared_dir)},
+               content_type="multipart/form-data")

@@ -3,7 +3,6 @@ places_of_kind): real rosters, real paper entries with a real scan, exact figure
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -14,19 +13,11 @@ from civic.extensions import db
 from civic.voting import roster, service
 from civic.voting.tally import area_from_hundredths, share
 
-from .helpers import Compound, api, make_open_vote, roster_unit_ids, scan, staff
-
-
-@pytest.fixture
-def comp(factory):
-    return Compound(factory)
+from .helpers import Compound, api, enter_paper, make_open_vote, roster_unit_ids, staff
 
 
 def _enter(client, v, token, unit_id, choice, shared_dir):
-    m = str(v["matters"][0])
-    st, body = api(client, "post", f"/api/v1/votes/{v['id']}/paper-ballots", token,
-                   data={"roster_unit_id": str(unit_id), "choices": json.dumps({m: choice}), "scan": scan(shared_dir)},
-                   content_type="multipart/form-data")
+    st, body = enter_paper(client, v, token, unit_id, choice, shared_dir)
     assert st == 201, body
     return body
 

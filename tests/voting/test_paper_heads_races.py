@@ -8,7 +8,6 @@ change it through another connection, then show the stale action is refused."""
 from __future__ import annotations
 
 import json
-import logging
 import threading
 
 import pytest
@@ -19,24 +18,7 @@ from civic.core.db import utcnow
 from civic.extensions import db
 from civic.voting.models import Ballot, PaperEntry, Proxy, Roster, RosterPerson, Vote
 
-from .helpers import PHOTO, Compound, api, make_open_vote, roster_unit_ids, scan, verify
-
-
-@pytest.fixture
-def comp(factory):
-    return Compound(factory)
-
-
-@pytest.fixture(autouse=True)
-def _sms_log(caplog):
-    caplog.set_level(logging.WARNING, logger="civic.accounts.service")
-
-
-def _enter(client, v, token, unit_id, choice, shared_dir):
-    m = str(v["matters"][0])
-    return api(client, "post", f"/api/v1/votes/{v['id']}/paper-ballots", token,
-               data={"roster_unit_id": str(unit_id), "choices": json.dumps({m: choice}), "scan": scan(shared_dir)},
-               content_type="multipart/form-data")
+from .helpers import PHOTO, api, enter_paper, make_open_vote, roster_unit_ids, scan, verify
 
 
 def _confirm(client, token, entry_id):
@@ -67,11 +49,11 @@ def test_a_second_entry_of_one_head_with_other_choices_is_refused_naming_the_fir
     v = make_open_vote(client, factory, comp, numbers=(4,))
     u1, u2 = _a_units(comp, v)
     mt = factory.token(comp.member)
-    st, first = _enter(client, v, mt, u1, "agree", shared_dir)
+    st, first = enter_paper(client, v, mt, u1, "agree", shared_dir)
     assert st == 201, first
     if first_confirmed:
         assert _confirm(client, v["head_token"], first["id"])[0] == 200
-    st, body = _enter(client, v, mt, u2, "oppose", shared_dir)
+    st, body = enter_paper(client, v, mt, u2, "oppose", shared_dir)
     assert st == 409, body
     err = body["error"]
     assert err["code"] == "paper_ballot_conflicts_head"
@@ -90,7 +72,7 @@ def test_same_choices_for_the_heads_other_unit_are_entered_and_the_head_counts_o
     mt = factory.token(comp.member)
     ids = []
     for u in (u1, u2):
-        st, e = _enter(client, v, mt, u, "agree", shared_dir)
+        st, e = enter_paper(client, v, mt, u, "agree", shared_dir)
         assert st == 201, e
         ids.append(e["id"])
         assert _confirm(client, v["head_token"], e["id"])[0] == 200
@@ -119,7 +101,7 @@ def _legacy_entry(v, unit_id, head_id, ballot_id, choice, entered_by, confirmed_
 def test_a_conflicting_entry_from_before_the_fix_is_not_confirmed(client, factory, comp, shared_dir):
     v = make_open_vote(client, factory, comp, numbers=(4,))
     u1, u2 = _a_units(comp, v)
-    st, first = _enter(client, v, factory.token(comp.member), u1, "agree", shared_dir)
+    st, first = enter_paper(client, v, factory.token(comp.member), u1, "agree", shared_dir)
     assert _confirm(client, v["head_token"], first["id"])[0] == 200
     ballot_id = db.session.scalar(sa.select(Ballot.id).where(Ballot.vote_id == v["id"]))
     other = _legacy_entry(v, u2, first["head_id"], ballot_id, "oppose", comp.member.id)
@@ -138,7 +120,7 @@ def test_conflicting_confirmed_entries_have_a_way_out_through_the_committee_head
     reason, audited); then the vote publishes."""
     v = make_open_vote(client, factory, comp, numbers=(4,))
     u1, u2 = _a_units(comp, v)
-    st, first = _enter(client, v, factory.token(comp.member), u1, "agree", shared_dir)
+    st, first = enter_paper(client, v, factory.token(comp.member), u1, "agree", shared_dir)
     assert _confirm(client, v["head_token"], first["id"])[0] == 200
     ballot_id = db.session.scalar(sa.select(Ballot.id).where(Ballot.vote_id == v["id"]))
     other = _legacy_entry(v, u2, first["head_id"], ballot_id, "oppose", comp.member.id, comp.head.id)
@@ -168,7 +150,7 @@ def test_conflicting_confirmed_entries_have_a_way_out_through_the_committee_head
 def test_a_confirmed_entry_cannot_be_withdrawn_once_published(client, factory, comp, shared_dir):
     v = make_open_vote(client, factory, comp, numbers=(4,))
     u1, _ = _a_units(comp, v)
-    st, e = _enter(client, v, factory.token(comp.member), u1, "agree", shared_dir)
+    st, e = enter_paper(client, v, factory.token(comp.member), u1, "agree", shared_dir)
     _confirm(client, v["head_token"], e["id"])
     _transition(client, v, "close")
     assert _transition(client, v, "publish")[0] == 200
@@ -180,7 +162,7 @@ def test_a_confirmed_entry_cannot_be_withdrawn_once_published(client, factory, c
 def test_a_withdrawal_racing_the_publication_is_refused(client, factory, comp, shared_dir):
     v = make_open_vote(client, factory, comp, numbers=(4,))
     u1, _ = _a_units(comp, v)
-    st, e = _enter(client, v, factory.token(comp.member), u1, "agree", shared_dir)
+    st, e = enter_paper(client, v, factory.token(comp.member), u1, "agree", shared_dir)
     _confirm(client, v["head_token"], e["id"])
     _transition(client, v, "close")
     held = db.session.get(Vote, v["id"])  # kept referenced: the identity map holds weak references
@@ -249,7 +231,7 @@ def test_two_conflicting_entries_of_one_head_entered_at_once_one_wins(app, clien
 def test_confirming_an_entry_withdrawn_meanwhile_is_refused(client, factory, comp, shared_dir):
     v = make_open_vote(client, factory, comp, numbers=(4,))
     u1, _ = _a_units(comp, v)
-    st, e = _enter(client, v, factory.token(comp.member), u1, "agree", shared_dir)
+    st, e = enter_paper(client, v, factory.token(comp.member), u1, "agree", shared_dir)
     held = db.session.get(PaperEntry, e["id"])  # kept referenced: the identity map holds weak references
     assert held.withdrawn_at is None  # held as pending ...
     _elsewhere(sa.update(PaperEntry).where(PaperEntry.id == e["id"]).values(  # ... member A withdraws it
@@ -264,7 +246,7 @@ def test_withdrawing_an_entry_confirmed_meanwhile_is_refused(client, factory, co
     v = make_open_vote(client, factory, comp, numbers=(4,))
     u1, _ = _a_units(comp, v)
     mt = factory.token(comp.member)
-    st, e = _enter(client, v, mt, u1, "agree", shared_dir)
+    st, e = enter_paper(client, v, mt, u1, "agree", shared_dir)
     held = db.session.get(PaperEntry, e["id"])  # kept referenced: the identity map holds weak references
     assert held.confirmed_at is None
     _elsewhere(sa.update(PaperEntry).where(PaperEntry.id == e["id"]).values(
@@ -279,7 +261,7 @@ def test_withdrawing_an_entry_confirmed_meanwhile_is_refused(client, factory, co
 def test_the_head_withdrawing_a_confirmed_entry_withdrawn_meanwhile_is_refused(client, factory, comp, shared_dir):
     v = make_open_vote(client, factory, comp, numbers=(4,))
     u1, _ = _a_units(comp, v)
-    st, e = _enter(client, v, factory.token(comp.member), u1, "agree", shared_dir)
+    st, e = enter_paper(client, v, factory.token(comp.member), u1, "agree", shared_dir)
     _confirm(client, v["head_token"], e["id"])
     held = db.session.get(PaperEntry, e["id"])  # kept referenced: the identity map holds weak references
     assert held.withdrawn_at is None  # the head's view: confirmed, live
@@ -300,7 +282,7 @@ def test_confirm_and_withdraw_at_once_exactly_one_wins(app, client, factory, com
 
     v = make_open_vote(client, factory, comp, numbers=(4,))
     u1, _ = _a_units(comp, v)
-    st, e = _enter(client, v, factory.token(comp.member), u1, "agree", shared_dir)
+    st, e = enter_paper(client, v, factory.token(comp.member), u1, "agree", shared_dir)
     head_id, member_id = comp.head.id, comp.member.id  # read here: the threads must not touch this session
     db.session.rollback()
 
@@ -351,7 +333,7 @@ def test_a_paper_entry_made_as_the_results_are_published_is_refused(client, fact
     held = db.session.get(Vote, v["id"])  # kept referenced: the identity map holds weak references
     assert held.state == "closed"
     _elsewhere(sa.update(Vote).where(Vote.id == v["id"]).values(state="published"))
-    st, body = _enter(client, v, mt, u1, "agree", shared_dir)
+    st, body = enter_paper(client, v, mt, u1, "agree", shared_dir)
     assert (st, body["error"]["code"]) == (409, "vote_state_invalid")
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == v["id"])) == 0

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 
-import pytest
 from werkzeug.serving import make_server
 
 from .helpers import Compound, api, make_open_vote, roster_unit_ids, scan, verify
-
-
-@pytest.fixture
-def comp(factory):
-    return Compound(factory)
-
-
-@pytest.fixture(autouse=True)
-def _sms_log(caplog):
-    caplog.set_level(logging.WARNING, logger="civic.accounts.service")
 
 
 def test_vote_cannot_open_during_notice_period(client, factory, comp):

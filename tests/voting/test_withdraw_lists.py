@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import logging
-
-import pytest
-
-from .helpers import Compound, api, make_open_vote, roster_unit_ids, scan, verify
-
-
-@pytest.fixture
-def comp(factory):
-    return Compound(factory)
-
-
-@pytest.fixture(autouse=True)
-def _sms_log(caplog):
-    caplog.set_level(logging.WARNING, logger="civic.accounts.service")
-
-
-def _enter(client, v, token, unit_id, choice, shared_dir):
-    m = str(v["matters"][0])
-    return api(client, "post", f"/api/v1/votes/{v['id']}/paper-ballots", token,
-               data={"roster_unit_id": str(unit_id), "choices": json.dumps({m: choice}), "scan": scan(shared_dir)},
-               content_type="multipart/form-data")
+from .helpers import api, enter_paper, make_open_vote, roster_unit_ids, verify
 
 
 def test_enterer_withdraws_unconfirmed_entry_and_it_stays_in_the_record(client, factory, comp, shared_dir):
     v = make_open_vote(client, factory, comp, numbers=(4,))
     unit = roster_unit_ids(v["id"])[comp.units[3].code]
     mt = factory.token(comp.member)
-    _, e = _enter(client, v, mt, unit, "agree", shared_dir)
+    _, e = enter_paper(client, v, mt, unit, "agree", shared_dir)
     st, body = api(client, "post", f"/api/v1/paper-ballots/{e['id']}/withdraw", mt, json={"reason": "录错了房号"})
     assert (st, body["withdrawn"], body["confirmed"]) == (200, True, False)
     api(client, "post", f"/api/v1/votes/{v['id']}/transition", v["head_token"], json={"action": "close"})
@@ -44,9 +22,9 @@ def test_withdrawn_entry_is_not_counted_and_unit_can_be_entered_again(client, fa
     v = make_open_vote(client, factory, comp, numbers=(4,))
     unit = roster_unit_ids(v["id"])[comp.units[3].code]
     mt, ht = factory.token(comp.member), v["head_token"]
-    _, wrong = _enter(client, v, mt, unit, "agree", shared_dir)
+    _, wrong = enter_paper(client, v, mt, unit, "agree", shared_dir)
     api(client, "post", f"/api/v1/paper-ballots/{wrong['id']}/withdraw", mt, json={"reason": "选项录反"})
-    st, right = _enter(client, v, mt, unit, "oppose", shared_dir)
+    st, right = enter_paper(client, v, mt, unit, "oppose", shared_dir)
     assert st == 201, right
     api(client, "post", f"/api/v1/paper-ballots/{right['id']}/confirm", ht)
     api(client, "post", f"/api/v1/votes/{v['id']}/transition", ht, json={"action": "close"})
@@ -62,7 +40,7 @@ def test_another_member_cannot_withdraw(client, factory, comp, shared_dir):
 
     v = make_open_vote(client, factory, comp, numbers=(4,))
     other = staff(factory, comp.oc, "handler")
-    _, e = _enter(client, v, factory.token(comp.member), roster_unit_ids(v["id"])[comp.units[3].code],
+    _, e = enter_paper(client, v, factory.token(comp.member), roster_unit_ids(v["id"])[comp.units[3].code],
                   "agree", shared_dir)
     st, body = api(client, "post", f"/api/v1/paper-ballots/{e['id']}/withdraw", factory.token(other),
                    json={"reason": "不对"})
@@ -76,7 +54,7 @@ def test_committee_head_withdraws_and_the_audit_log_has_it(client, factory, comp
     from civic.extensions import db
 
     v = make_open_vote(client, factory, comp, numbers=(4,))
-    _, e = _enter(client, v, factory.token(comp.member), roster_unit_ids(v["id"])[comp.units[3].code],
+    _, e = enter_paper(client, v, factory.token(comp.member), roster_unit_ids(v["id"])[comp.units[3].code],
                   "agree", shared_dir)
     st, _ = api(client, "post", f"/api/v1/paper-ballots/{e['id']}/withdraw", v["head_token"], json={"reason": "重复"})
     row = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "paper_ballot.withdraw"))
@@ -86,7 +64,7 @@ def test_committee_head_withdraws_and_the_audit_log_has_it(client, factory, comp
 def test_confirmed_entry_cannot_be_withdrawn(client, factory, comp, shared_dir):
     v = make_open_vote(client, factory, comp, numbers=(4,))
     mt = factory.token(comp.member)
-    _, e = _enter(client, v, mt, roster_unit_ids(v["id"])[comp.units[3].code], "agree", shared_dir)
+    _, e = enter_paper(client, v, mt, roster_unit_ids(v["id"])[comp.units[3].code], "agree", shared_dir)
     api(client, "post", f"/api/v1/paper-ballots/{e['id']}/confirm", v["head_token"])
     st, body = api(client, "post", f"/api/v1/paper-ballots/{e['id']}/withdraw", mt, json={"reason": "晚了"})
     assert (st, body["error"]["code"]) == (409, "paper_already_confirmed")
@@ -95,7 +73,7 @@ def test_confirmed_entry_cannot_be_withdrawn(client, factory, comp, shared_dir):
 def test_withdrawn_entry_cannot_be_confirmed(client, factory, comp, shared_dir):
     v = make_open_vote(client, factory, comp, numbers=(4,))
     mt = factory.token(comp.member)
-    _, e = _enter(client, v, mt, roster_unit_ids(v["id"])[comp.units[3].code], "agree", shared_dir)
+    _, e = enter_paper(client, v, mt, roster_unit_ids(v["id"])[comp.units[3].code], "agree", shared_dir)
     api(client, "post", f"/api/v1/paper-ballots/{e['id']}/withdraw", mt, json={"reason": "录错"})
     st, body = api(client, "post", f"/api/v1/paper-ballots/{e['id']}/confirm", v["head_token"])
     assert (st, body["error"]["code"]) == (409, "paper_already_withdrawn")
@@ -154,7 +132,7 @@ def test_owner_votes_online_after_the_only_paper_entry_of_their_head_was_withdra
                                                                                   caplog):
     v = make_open_vote(client, factory, comp, numbers=(4,))
     mt = factory.token(comp.member)
-    _, e = _enter(client, v, mt, roster_unit_ids(v["id"])[comp.units[3].code], "agree", shared_dir)  # D's unit
+    _, e = enter_paper(client, v, mt, roster_unit_ids(v["id"])[comp.units[3].code], "agree", shared_dir)  # D's unit
     api(client, "post", f"/api/v1/paper-ballots/{e['id']}/withdraw", mt, json={"reason": "不是业主交回的"})
     t = factory.token(comp.d)
     verify(client, caplog, v["id"], comp.d, t)
