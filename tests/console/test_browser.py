@@ -46,6 +46,8 @@ def test_property_company_acknowledges_and_resolves_and_the_street_centre_sees_i
         assert page.locator("#status-counts").inner_text().count("已派单") == 1
         page.screenshot(path=str(SHOTS / "queue.png"), full_page=True)
         page.get_by_role("link", name=f"#{case_id}").click()
+        page.wait_for_url(f"{base}/console/cases/{case_id}")  # count() does not wait for the new page
+        page.wait_for_load_state()
         assert page.locator("#photos-intake img").count() == 1
         assert page.locator("#photos-intake img").evaluate("img => img.naturalWidth") > 0  # served via session
         page.get_by_role("button", name="签收").click()
@@ -95,6 +97,7 @@ def test_village_committee_drafts_with_pasted_lines_and_supervision_signs_off(ap
         page.get_by_label("这些行是").select_option("income")
         page.locator("#paste").fill(paste)
         page.get_by_role("button", name="保存草稿").click()
+        page.wait_for_load_state()
         assert page.locator("#lines tbody tr").count() == 2
         assert page.locator("#total-income").inner_text() == "1,334.66"
         assert "不平衡：相差 0.01 元" in page.locator("#balance-result").inner_text()

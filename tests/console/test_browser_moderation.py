@@ -84,9 +84,13 @@ def test_a_moderator_hides_an_idea_and_another_decides_the_appeal(app, demo):
         page.get_by_role("navigation", name="主导航").get_by_role("link", name="内容审核").click()
         page.get_by_label("待办类型", exact=True).select_option("appealed")
         page.get_by_role("button", name="筛选").click()
+        page.wait_for_url("**/console/moderation?*")
+        page.wait_for_load_state()
         assert page.locator("#moderation-queue tbody tr").count() == 1
         assert page.locator("#reason-counts [data-reason='appealed'] strong").inner_text() == "1"
         page.get_by_role("link", name=f"金点子 #{idea_id}").click()
+        page.wait_for_url(f"**/idea/{idea_id}*")
+        page.wait_for_load_state()
         assert page.locator("#same-moderator").count() == 0
         page.get_by_label("申诉成立，恢复显示").check()
         page.get_by_label("处理说明（作者会收到）").fill("经复核，内容为绿化建议，不属于广告")

@@ -69,6 +69,7 @@ def test_two_committee_members_enter_and_confirm_a_paper_ballot(app, demo, share
         page.get_by_label("事项类别（《民法典》第二百七十八条第一款）").select_option("4")
         page.get_by_label("事项标题").fill("续聘世茂物业滨江项目部为本小区物业服务企业")
         page.get_by_role("button", name="添加事项").click()
+        page.wait_for_load_state()
         assert page.locator("#matter-list li").count() == 1
         page.get_by_role("button", name="公告").click()
         assert page.locator("#vote-state").inner_text() == "公告中"
