@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, Response, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -280,12 +281,20 @@ def _integrity_error(error: IntegrityError):
     return envelope("conflict", "操作冲突，请刷新后重试", {}, 409)
 
 
+# A complaint's lost race has had its own code since the mini-program first shipped; every other
+# versioned row answers with the neutral one.
+_STALE_CODES = {"complaint": "case_changed"}
+
+
 def _stale_data(error: StaleDataError | None):
-    """A versioned row (e.g. a complaint) was changed by someone else between our read and our
-    write: one of two staff acting at once wins, the other gets this 409, nothing is half-written."""
+    """A versioned row (a complaint, topic, disclosure...) was changed by someone else between our read
+    and our write: one of two people acting at once wins, the other gets this 409 (``stale_version``,
+    ``case_changed`` for a complaint), nothing is half-written."""
     db.session.rollback()
     log.info("optimistic lock lost: %s", error)
-    return envelope("case_changed", "数据已被他人更新，请刷新后重试", {}, 409)
+    table = re.search(r"on table '(\w+)'", str(error or ""))
+    code = _STALE_CODES.get(table.group(1) if table else "", "stale_version")
+    return envelope(code, "数据已被他人更新，请刷新后重试", {}, 409)
 
 
 __all__ = ["init_app", "public_write_limit", "HTTPException"]

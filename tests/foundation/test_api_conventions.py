@@ -531,3 +531,17 @@ def test_every_integer_field_refuses_a_fraction(app):
         with pytest.raises(ma.ValidationError, match="须为整数"):
             Integer().deserialize(bad)
     assert (Integer().deserialize(7.0), Integer().deserialize("12")) == (7, 12)
+
+
+def test_a_lost_optimistic_lock_is_a_409_named_for_what_was_lost(app):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from civic.core.http import _stale_data
+
+    msg = "UPDATE statement on table '{}' expected to update 1 row(s); 0 were matched."
+    with app.test_request_context("/api/v1/x"):
+        got = {t: _stale_data(StaleDataError(msg.format(t))) for t in ("complaint", "delib_topic", "village_disclosure")}
+        assert {t: (r.status_code, r.get_json()["error"]["code"]) for t, r in got.items()} == {
+            "complaint": (409, "case_changed"), "delib_topic": (409, "stale_version"),
+            "village_disclosure": (409, "stale_version")}
+        assert got["delib_topic"].get_json()["error"]["message"] == "数据已被他人更新，请刷新后重试"
