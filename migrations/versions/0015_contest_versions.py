@@ -16,6 +16,15 @@ depends_on = None
 TABLES = ('contest', 'moderated_item', 'idea_implementation', 'idea_milestone')
 
 
+def _sqlite_foreign_keys(on: bool):
+    # Dropping a column rebuilds the table on SQLite (copy, DROP, rename); with civic's foreign keys
+    # on, the DROP fails on the rows that point at it (or cascades to them).  PRAGMA foreign_keys is a
+    # no-op inside a transaction: run it in an autocommit block.
+    if op.get_bind().dialect.name == 'sqlite':
+        with op.get_context().autocommit_block():
+            op.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
 def upgrade():
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
@@ -23,6 +32,8 @@ def upgrade():
 
 
 def downgrade():
+    _sqlite_foreign_keys(False)
     for table in reversed(TABLES):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('version')
+    _sqlite_foreign_keys(True)
