@@ -18,7 +18,16 @@ from civic.core.db import utcnow
 from civic.extensions import db
 from civic.voting.models import Ballot, PaperEntry, Proxy, Roster, RosterPerson, Vote
 
-from .helpers import PHOTO, api, enter_paper, make_open_vote, roster_unit_ids, scan, verify
+from .helpers import (
+    PHOTO,
+    api,
+    enter_paper,
+    legacy_paper_entry,
+    make_open_vote,
+    roster_unit_ids,
+    scan,
+    verify,
+)
 
 
 def _confirm(client, token, entry_id):
@@ -86,16 +95,8 @@ def test_same_choices_for_the_heads_other_unit_are_entered_and_the_head_counts_o
 
 
 def _legacy_entry(v, unit_id, head_id, ballot_id, choice, entered_by, confirmed_by=None, n=0):
-    """A paper entry written straight to the table, as one entered before conflicting entries were
-    refused (or slipped in by a race)."""
-    now = utcnow()
-    _elsewhere(sa.insert(PaperEntry).values(
-        vote_id=v["id"], ballot_id=ballot_id, head_id=head_id, roster_unit_id=unit_id,
-        choices={str(v["matters"][0]): choice}, scan_key="legacy", scan_thumb_key="legacy",
-        entered_by_id=entered_by, entered_at=now, receipt_hash=f"{'0' * 63}{n}",
-        confirmed_by_id=confirmed_by, confirmed_at=now if confirmed_by else None))
-    return db.session.scalar(sa.select(PaperEntry.id).where(PaperEntry.vote_id == v["id"],
-                                                            PaperEntry.roster_unit_id == unit_id))
+    return legacy_paper_entry(v["id"], v["matters"][0], unit_id, head_id, ballot_id, choice, entered_by,
+                              confirmed_by, n)
 
 
 def test_a_conflicting_entry_from_before_the_fix_is_not_confirmed(client, factory, comp, shared_dir):
