@@ -243,7 +243,9 @@ def _unit_page(user, vote_id: int, roster_unit_id: int, *, entered: dict | None 
     return render_template("console/votes_paper_unit.html", u=u, vote=u["vote"], matters=service.matters_of(vote_id),
                            choices=service.CHOICE_NAMES, entry_states=ENTRY_STATE_NAMES,
                            channels=service.CHANNEL_NAMES, area_sources=AREA_SOURCE_NAMES, entered=entered,
-                           problem=problem, chosen=chosen or {}, done=request.args.get("done")), status
+                           problem=problem, chosen=chosen or {}, done=request.args.get("done"),
+                           done_entry=next((e for e in u["entries"] if str(e["id"]) == request.args.get("entry")),
+                                           None)), status
 
 
 @bp.get("/votes/<int:vote_id>/paper/<int:roster_unit_id>")
@@ -327,7 +329,7 @@ def votes_entry_withdraw(user, entry_id):
             "message": "请填写撤回理由（记入记录）" if not request.form.get("reason", "").strip() else exc.message})
     if back is not None:
         return see_other("console.votes_paper_unit", vote_id=out["vote_id"], roster_unit_id=back, done="withdrawn",
-                         _anchor="entries")
+                         entry=entry_id, _anchor="entries")
     return see_other("console.votes_confirm", vote_id=out["vote_id"], done="withdrawn")
 
 

@@ -446,9 +446,9 @@ def test_committee_head_withdraws_a_confirmed_conflicting_entry_on_the_unit_page
     reason = "与业主核实，本户选择同意，反对票录入有误"
     r = head.post(f"/console/votes/paper-entries/{wrong}/withdraw", {"reason": reason, "back": str(u2)})
     assert r.status_code == 303
-    assert r.headers["Location"] == f"/console/votes/{vid}/paper/{u2}?done=withdrawn#entries"
+    assert r.headers["Location"] == f"/console/votes/{vid}/paper/{u2}?done=withdrawn&entry={wrong}#entries"
     page = head.get(r.headers["Location"]).text
-    assert _text(page, "done").startswith("已撤回该纸质选票：不再计入")
+    assert _text(page, "done").startswith(f"已撤回 {comp.units[1].code} 的纸质选票（录入编号 {wrong}）：不再计入")
     row = page.split(f'id="entry-{wrong}"')[1].split("</tr>")[0]
     assert "已撤回" in row and reason in row and "撤回已计入的选票" not in row
     audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "paper_ballot.withdraw_confirmed"))
