@@ -16,9 +16,10 @@ import marshmallow as ma
 from flask import render_template, request
 
 from civic.console.blueprint import bp, chosen_place, see_other, staff_page
-from civic.core.errors import Forbidden, ValidationFailed
+from civic.core.errors import Conflict, Forbidden, ValidationFailed
 from civic.core.photos import photo_response
 from civic.core.uploads import csv_upload, uploaded_files
+from civic.extensions import db
 from civic.property import service as registry
 from civic.voting import roster, schemas, service
 from civic.voting.access import acting_org
@@ -191,8 +192,13 @@ def votes_detail(user, vote_id):
     roles = _roles(user, vote.scope_place_id)
     totals = service.turnout_totals(vote.id, user) if vote.state not in ("draft", "announced") else None
     r = roster.get_roster(vote.roster_id)
+    # One head's confirmed paper entries that disagree stop the tally: name them, with the unit
+    # pages where the committee head withdraws the wrong one (the committee only: it is who voted).
+    conflicts = (service.conflicting_paper_heads(vote.id)
+                 if roles["committee"] and vote.state in ("open", "closed") else [])
     return render_template(
         "console/votes_vote.html", vote=vote, matters=service.matters_of(vote.id), roles=roles, totals=totals,
+        conflicts=conflicts,
         transitions=service.available_transitions(vote.id, user), states=service.STATE_NAMES,
         items={i["number"]: i for i in service.matter_items()}, roster=r, roster_summary=roster.roster_summary(r),
         modes=service.COUNTING_MODE_NAMES, compound=registry.get_place(vote.compound_id))
@@ -228,17 +234,24 @@ def votes_paper(user, vote_id):
                            entry_states=ENTRY_STATE_NAMES, channels=service.CHANNEL_NAMES)
 
 
-def _unit_page(user, vote_id: int, roster_unit_id: int, *, entered: dict | None = None, status: int = 200):
+def _unit_page(user, vote_id: int, roster_unit_id: int, *, entered: dict | None = None, problem: dict | None = None,
+               chosen: dict | None = None, status: int = 200):
+    """The unit page.  ``problem``: a refused entry or withdrawal shown on the page, next to its form
+    (``{"kind": "enter" | "withdraw", "message", "code", "entry_id"?, "other"?}``); ``chosen``: the
+    choices of a refused entry ``{"<matter id>": choice}``, kept in the form (the scan must be chosen again)."""
     u = service.paper_unit(vote_id, roster_unit_id, user)
     return render_template("console/votes_paper_unit.html", u=u, vote=u["vote"], matters=service.matters_of(vote_id),
                            choices=service.CHOICE_NAMES, entry_states=ENTRY_STATE_NAMES,
-                           channels=service.CHANNEL_NAMES, area_sources=AREA_SOURCE_NAMES, entered=entered), status
+                           channels=service.CHANNEL_NAMES, area_sources=AREA_SOURCE_NAMES, entered=entered,
+                           problem=problem, chosen=chosen or {}, done=request.args.get("done"),
+                           done_entry=next((e for e in u["entries"] if str(e["id"]) == request.args.get("entry")),
+                                           None)), status
 
 
 @bp.get("/votes/<int:vote_id>/paper/<int:roster_unit_id>")
 @staff_page("owners_committee")
 def votes_paper_unit(user, vote_id, roster_unit_id):
-    """一户的纸质选票：该户所属业主（人数计算单位）、已录入的选票、录入表单。"""
+    """一户的纸质选票：该户所属业主（人数计算单位）、已录入的选票（业委会主任可撤回已计入的）、录入表单。"""
     return _unit_page(user, vote_id, roster_unit_id)
 
 
@@ -252,11 +265,25 @@ def votes_paper_enter(user, vote_id, roster_unit_id):
     """
     matters = service.matters_of(vote_id)
     choices = {str(m.id): request.form[f"matter-{m.id}"] for m in matters if request.form.get(f"matter-{m.id}")}
-    scans = uploaded_files("scan", "scan")
-    if len(scans) != 1:
-        raise ValidationFailed("请上传一张选票扫描件（照片）", code="scan_required", details={"count": len(scans)})
-    entered = service.enter_paper_ballot(vote_id, {"roster_unit_id": roster_unit_id, "choices": choices},
-                                         scans[0], user)
+    try:
+        scans = uploaded_files("scan", "scan")
+        if len(scans) != 1:
+            raise ValidationFailed("请上传一张选票扫描件（照片）", code="scan_required", details={"count": len(scans)})
+        entered = service.enter_paper_ballot(vote_id, {"roster_unit_id": roster_unit_id, "choices": choices},
+                                             scans[0], user)
+    except (Conflict, ValidationFailed) as exc:
+        # Refused (another entry of the head chose differently, already entered, a bad scan...):
+        # the unit page again with the message by the form and the choices kept, not a bare error
+        # page.  Nothing of the refused entry is kept (the response's status rolls it back; rolled
+        # back here already so the page shows what is stored).
+        db.session.rollback()
+        details = exc.details or {}
+        other = None
+        if exc.code == "paper_ballot_conflicts_head" and details.get("other_roster_unit_id"):
+            other = {"roster_unit_id": details["other_roster_unit_id"], "unit_code": details.get("other_unit_code"),
+                     "entry_id": details.get("other_entry_id"), "state": details.get("other_state")}
+        return _unit_page(user, vote_id, roster_unit_id, chosen=choices, status=exc.status,
+                          problem={"kind": "enter", "message": exc.message, "code": exc.code, "other": other})
     return _unit_page(user, vote_id, roster_unit_id, entered=entered, status=201)
 
 
@@ -281,9 +308,28 @@ def votes_entry_confirm(user, entry_id):
 @bp.post("/votes/paper-entries/<int:entry_id>/withdraw")
 @staff_page("owners_committee")
 def votes_entry_withdraw(user, entry_id):
-    """撤回录入有误、尚未复核的纸质选票（录入人或业委会主任；须说明理由）。"""
-    data = _load(schemas.WithdrawSchema, {"reason": request.form.get("reason", "")})
-    out = service.withdraw_paper_ballot(entry_id, data, user)
+    """撤回录入有误的纸质选票，须说明理由：未复核的由录入人或业委会主任撤回（复核页）；已复核计入的
+    只能由业委会主任在结果公布前撤回（该户的纸质选票页）。
+
+    ``back`` (a roster unit id) says the form was on that unit's page: the answer goes back there
+    (``?done=withdrawn``), and a missing reason is shown by the form there (422); without it, to the
+    confirmation page.  Who may withdraw what is the service's: others get its 403/409 as the error page.
+    """
+    back = request.form.get("back", "")
+    back = int(back) if back.isdigit() else None
+    try:
+        data = _load(schemas.WithdrawSchema, {"reason": request.form.get("reason", "")})
+        out = service.withdraw_paper_ballot(entry_id, data, user)
+    except ValidationFailed as exc:
+        vote_id = service.paper_entry_vote_id(entry_id) if back is not None else None
+        if vote_id is None:
+            raise
+        return _unit_page(user, vote_id, back, status=exc.status, problem={
+            "kind": "withdraw", "entry_id": entry_id, "code": exc.code,
+            "message": "请填写撤回理由（记入记录）" if not request.form.get("reason", "").strip() else exc.message})
+    if back is not None:
+        return see_other("console.votes_paper_unit", vote_id=out["vote_id"], roster_unit_id=back, done="withdrawn",
+                         entry=entry_id, _anchor="entries")
     return see_other("console.votes_confirm", vote_id=out["vote_id"], done="withdrawn")
 
 

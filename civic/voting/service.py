@@ -1016,8 +1016,52 @@ def _name_head(vote: Vote, exc) -> None:
         VoteUnit.vote_id == vote.id, VoteUnit.head_id == head_id)))
     exc.details["head_id"] = head_id
     exc.details["unit_codes"] = codes
-    exc.message = (f"同一业主（房屋 {', '.join(codes)}）的纸质选票不一致，无法计票：请与业主核实，"
-                   "由业主委员会主任撤回录入有误的一张（已复核的也可在结果公布前撤回），再重新录入")
+    exc.message = _conflicting_message(codes)
+
+
+def _conflicting_message(codes: list[str]) -> str:
+    """What the committee is told when one head's confirmed paper entries disagree: what is wrong
+    and the way out (:func:`withdraw_paper_ballot` by the committee head, then enter again)."""
+    return (f"同一业主（房屋 {', '.join(codes)}）的纸质选票不一致，无法计票：请与业主核实，"
+            "由业主委员会主任撤回录入有误的一张（已复核的也可在结果公布前撤回），再重新录入")
+
+
+def conflicting_paper_heads(vote_id: int) -> list[dict]:
+    """The heads whose confirmed, not withdrawn paper entries disagree (:func:`_disagree`, the test
+    of :func:`civic.voting.tally.head_votes`; RULES.md §1), which the tally refuses to count
+    (``tally_conflicting_ballots``) -- entered before such entries were refused at entry, or by
+    hand.  Never the choices themselves: only where to look.
+
+    :returns: ``[{"head_id", "unit_codes" (all the head's units, sorted), "message" (what to do),
+        "entries": [{"id", "roster_unit_id", "unit_code"}] (the live confirmed entries, id order)}]``,
+        in head id order; ``[]`` when every head's entries agree.
+    """
+    several = (sa.select(PaperEntry.head_id)
+               .where(PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None),
+                      PaperEntry.withdrawn_at.is_(None))
+               .group_by(PaperEntry.head_id).having(sa.func.count(PaperEntry.id) > 1))
+    rows = db.session.execute(
+        sa.select(PaperEntry.id, PaperEntry.head_id, PaperEntry.roster_unit_id, PaperEntry.choices)
+        .where(PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None),
+               PaperEntry.withdrawn_at.is_(None), PaperEntry.head_id.in_(several))
+        .order_by(PaperEntry.head_id, PaperEntry.id)).all()
+    by_head: dict[int, list] = defaultdict(list)
+    for r in rows:
+        by_head[r.head_id].append(r)
+    bad = [h for h, rs in by_head.items()
+           if any(_disagree(a.choices, b.choices) for i, a in enumerate(rs) for b in rs[i + 1:])]
+    if not bad:
+        return []
+    units = db.session.execute(sa.select(VoteUnit.head_id, VoteUnit.roster_unit_id, VoteUnit.unit_code).where(
+        VoteUnit.vote_id == vote_id, VoteUnit.head_id.in_(bad))).all()
+    codes = {u.roster_unit_id: u.unit_code for u in units}
+    out = []
+    for h in sorted(bad):
+        head_codes = sorted(u.unit_code for u in units if u.head_id == h)
+        out.append({"head_id": h, "unit_codes": head_codes, "message": _conflicting_message(head_codes),
+                    "entries": [{"id": r.id, "roster_unit_id": r.roster_unit_id, "unit_code": codes.get(r.roster_unit_id)}
+                                for r in by_head[h]]})
+    return out
 
 
 def building_cells(vote_id: int) -> list[tuple]:
@@ -1225,7 +1269,9 @@ def available_transitions(vote_id: int, actor) -> list[dict]:
     """The phase changes of :data:`TRANSITIONS` that ``actor`` may make on the vote in its present
     phase: ``[{"action", "label", "blocked"}]``, where ``blocked`` is ``None`` or the message of
     what stops it now (roster not certified, no matter, notice period running, paper entries
-    unconfirmed).  :func:`transition` remains the one that decides."""
+    unconfirmed; for publishing also one head's confirmed paper entries disagreeing
+    (:func:`conflicting_paper_heads`), which the tally would refuse: the message says to have the
+    committee head withdraw the wrong one).  :func:`transition` remains the one that decides."""
     vote = get_vote(vote_id)
     now = utcnow()
     out = []
@@ -1237,7 +1283,13 @@ def available_transitions(vote_id: int, actor) -> list[dict]:
         except Forbidden:
             continue
         blocker = _blocker(vote, action, now)
-        out.append({"action": action, "label": t.label, "blocked": blocker.message if blocker else None})
+        blocked = blocker.message if blocker else None
+        if blocked is None and action == "publish":
+            conflicts = conflicting_paper_heads(vote.id)
+            blocked = "；".join(c["message"] for c in conflicts[:3]) or None
+            if len(conflicts) > 3:
+                blocked += f"；另有 {len(conflicts) - 3} 名业主的纸质选票不一致"
+        out.append({"action": action, "label": t.label, "blocked": blocked})
     return out
 
 
@@ -1309,19 +1361,33 @@ def _entry_out(e: PaperEntry, users: dict, codes: dict, actor) -> dict:
             "withdrawal_reason": e.withdrawal_reason}
 
 
+def _may_withdraw(entry: PaperEntry, vote: Vote, actor, org) -> bool:
+    """Whether :func:`withdraw_paper_ballot` would let ``actor`` withdraw ``entry`` now (for the page)."""
+    if entry.withdrawn_at is not None or vote.state not in ("open", "closed"):
+        return False
+    try:
+        _withdraw_org(entry, vote, actor, org)
+    except (Forbidden, Conflict):
+        return False
+    return True
+
+
 def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
     """One unit of the frozen roster, for entering its paper ballot: the unit, its head (SPC
     Art. 9: every unit of the head, the owners with masked phones and who represents them), the
     head's ballot channel if it voted online or by proxy, and the paper entries of the head's units
     (state ``pending`` / ``confirmed`` / ``withdrawn``, who entered and confirmed them; never the
-    choices: before the vote closes staff see who voted, not how).
+    choices: before the vote closes staff see who voted, not how), each with ``can_withdraw``:
+    whether ``actor`` may withdraw it now (:func:`_withdraw_org`: a pending entry its enterer or
+    the committee head, a confirmed one only the committee head or an administrator; the vote open
+    or closed, not published).
 
     ``may_enter`` / ``blocked`` say whether an entry can be made now and, if not, why (for the
     page; :func:`enter_paper_ballot` decides).
     :raises Forbidden: ``not_owners_committee``; :raises NotFound: ``unit_not_on_roster``.
     """
     vote = get_vote(vote_id)
-    acting_org(actor, vote.scope_place_id)
+    org = acting_org(actor, vote.scope_place_id)
     vu = _vote_unit(vote, roster_unit_id)
     head = db.session.get(Head, vu.head_id)
     units = db.session.execute(sa.select(VoteUnit.roster_unit_id, VoteUnit.unit_code, VoteUnit.area).where(
@@ -1337,7 +1403,8 @@ def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
     users = accounts.users_by_ids({uid for e in entries
                                    for uid in (e.entered_by_id, e.confirmed_by_id, e.withdrawn_by_id) if uid})
     codes = {u.roster_unit_id: u.unit_code for u in units}
-    out_entries = [_entry_out(e, users, codes, actor) for e in entries]
+    out_entries = [{**_entry_out(e, users, codes, actor), "can_withdraw": _may_withdraw(e, vote, actor, org)}
+                   for e in entries]
     live = next((e for e in out_entries if e["roster_unit_id"] == vu.roster_unit_id and e["state"] != "withdrawn"),
                 None)
     blocked = None
@@ -1410,6 +1477,12 @@ def pending_paper_entries(vote_id: int, actor) -> list[dict]:
     audit.record("vote.paper_pending_viewed", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"paper_entry_ids": [e.id for e in entries][:1000]})
     return items
+
+
+def paper_entry_vote_id(entry_id: int) -> int | None:
+    """The vote of a paper entry, or ``None`` when there is no such entry (for a page to go back to;
+    it says nothing more, and every action checks its actor again)."""
+    return db.session.scalar(sa.select(PaperEntry.vote_id).where(PaperEntry.id == entry_id))
 
 
 def paper_entry_scan(entry_id: int, actor) -> tuple[str, str]:

@@ -111,6 +111,7 @@ def test_two_committee_members_enter_and_confirm_a_paper_ballot(app, demo, share
             .join(RosterPerson, RosterPerson.id == HeadMember.person_id)
             .where(VoteUnit.vote_id == vote_id, VoteUnit.unit_code == UNIT)).one()
         # 张委员 checks the entry against the scan and confirms it.
+        head_page = page
         page = browser.new_page(viewport={"width": 1024, "height": 1366})  # a tablet, portrait
         login(page, base, "oc_bj_zhang")
         page.get_by_role("navigation", name="主导航").get_by_role("link", name="业主大会表决").click()
@@ -135,3 +136,59 @@ def test_two_committee_members_enter_and_confirm_a_paper_ballot(app, demo, share
         page.get_by_role("link", name="已投票", exact=True).click()
         assert page.locator("#turnout tbody tr").all_inner_texts() == [f"{UNIT}\t1\t{area:,.2f}\t纸质选票"]
         page.screenshot(path=str(SHOTS / "votes-turnout.png"), full_page=True)
+
+        # 李四 owns two units (one head); their two confirmed entries disagree (written before such
+        # entries were refused).  Publishing is blocked, saying what to do; 施主任 withdraws the wrong one
+        # on its unit page, with a reason, and the vote can be published.
+        li_units = demo["residents"]["li_si"]["units"]
+        _conflicting_confirmed_entries(vote_id, li_units, demo_user_ids=("oc_bj_shi", "oc_bj_zhang"))
+        page = head_page
+        page.goto(f"{base}/console/votes/{vote_id}")
+        page.get_by_role("button", name="结束投票").click()
+        assert page.locator("#vote-state").inner_text() == "投票已结束"
+        assert page.locator("#do-publish").is_disabled()
+        assert "由业主委员会主任撤回录入有误的一张" in page.locator("#why-publish").inner_text()
+        page.screenshot(path=str(SHOTS / "votes-conflict.png"), full_page=True)
+        page.locator("#conflicts").get_by_role("link", name=re.compile(re.escape(li_units[1]))).click()
+        # the page lists both of the head's entries; the wrong one is 1-103's
+        page.locator("#entries tbody tr", has_text=li_units[1]).get_by_text("撤回已计入的选票", exact=True).click()
+        form = page.locator("details[open]")
+        assert form.count() == 1
+        form.get_by_label("撤回理由（必填，记入审计记录）").fill("与业主李四核实：两套房均选择同意，此张录入有误")
+        page.screenshot(path=str(SHOTS / "votes-withdraw-form.png"), full_page=True)
+        form.get_by_role("button", name="撤回该选票").click()
+        assert page.locator("#done").inner_text().startswith(f"已撤回 {li_units[1]} 的纸质选票")
+        assert "已撤回" in page.locator("#entries tbody tr", has_text=li_units[1]).inner_text()
+        assert "已复核计入" in page.locator("#entries tbody tr", has_text=li_units[0]).inner_text()
+        page.screenshot(path=str(SHOTS / "votes-withdrawn.png"), full_page=True)
+        # entering 1-103 again against 1-102's confirmed 同意 is refused on this page, the choice kept
+        page.get_by_label("反对").check()
+        page.get_by_label("选票扫描件或照片（JPEG、PNG、WebP、HEIC）").set_input_files(
+            str(shared_dir / "photos" / "ianare_portrait_5.jpg"))
+        page.get_by_role("button", name="提交录入（待复核）").click()
+        assert f"同一业主名下房屋 {li_units[0]} 的纸质选票" in page.locator("#enter-error").inner_text()
+        assert page.get_by_label("反对").is_checked()
+        page.screenshot(path=str(SHOTS / "votes-enter-conflict.png"), full_page=True)
+        page.get_by_role("link", name="表决：续聘世茂物业").click()
+        assert page.locator("#conflicts").count() == 0 and page.locator("#do-publish").is_enabled()
+
+
+def _conflicting_confirmed_entries(vote_id: int, unit_codes: list[str], demo_user_ids: tuple[str, str]) -> None:
+    """Two confirmed paper entries of one head that disagree (同意 / 反对), written to the tables."""
+    from civic.accounts.models import User
+    from civic.core.db import commit, utcnow
+    from civic.extensions import db
+    from civic.voting.models import Ballot, Matter, VoteUnit
+    from tests.voting.helpers import legacy_paper_entry
+
+    enterer, confirmer = (db.session.scalar(sa.select(User.id).where(User.username == u)) for u in demo_user_ids)
+    matter = db.session.scalar(sa.select(Matter.id).where(Matter.vote_id == vote_id))
+    units = [db.session.execute(sa.select(VoteUnit.roster_unit_id, VoteUnit.head_id).where(
+        VoteUnit.vote_id == vote_id, VoteUnit.unit_code == code)).one() for code in unit_codes]
+    assert units[0].head_id == units[1].head_id
+    ballot = Ballot(vote_id=vote_id, head_id=units[0].head_id, roster_unit_id=units[0].roster_unit_id, kind="paper",
+                    cast_at=utcnow())
+    db.session.add(ballot)
+    commit()
+    for n, (u, choice) in enumerate(zip(units, ("agree", "oppose"), strict=True)):
+        legacy_paper_entry(vote_id, matter, u.roster_unit_id, u.head_id, ballot.id, choice, enterer, confirmer, n)

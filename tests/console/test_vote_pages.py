@@ -347,6 +347,127 @@ def test_online_voter_cannot_get_a_paper_entry(app, client, factory, comp, caplo
     assert _text(page, "blocked") == "该业主已在线投票，不能再录入纸质选票"
 
 
+def _entry_id(vid, ruid) -> int:
+    from civic.voting.models import PaperEntry
+
+    return db.session.scalar(sa.select(PaperEntry.id).where(PaperEntry.vote_id == vid, PaperEntry.roster_unit_id == ruid,
+                                                            PaperEntry.withdrawn_at.is_(None)))
+
+
+def test_entry_conflicting_with_the_heads_confirmed_entry_is_explained_on_the_unit_page(app, comp, shared_dir):
+    """A owns 1-101 and 1-102 (one head).  1-101's ballot (同意) is entered and confirmed; 1-102's,
+    entered as 反对, is refused (409): the unit page again, the message by the form, a link to
+    1-101's page, the choice kept, nothing stored."""
+    from civic.voting.models import PaperEntry
+
+    head, member = Console(app, comp.head.username), Console(app, comp.member.username)
+    vid, (m4,) = _open_vote(head, comp)
+    u1, u2 = _roster_unit(vid, comp.units[0]), _roster_unit(vid, comp.units[1])
+    assert _enter(member, vid, u1, {m4: "agree"}, shared_dir).status_code == 201
+    first = _entry_id(vid, u1)
+    assert head.post(f"/console/votes/paper-entries/{first}/confirm").status_code == 303
+    r = _enter(member, vid, u2, {m4: "oppose"}, shared_dir)
+    assert r.status_code == 409
+    msg = re.sub(r"<[^>]+>", "", r.text.split('id="enter-error"')[1].split("</div>")[0])
+    assert f"不能录入：同一业主名下房屋 {comp.units[0].code} 的纸质选票（录入编号 {first}，已复核计入）所选不同" in msg
+    assert "已复核的须由业主委员会主任在结果公布前撤回" in msg and "同意" not in msg  # never how the other voted
+    link = re.search(r'<a id="other-entry" href="([^"]+)">([^<]+)</a>', r.text)
+    assert link.group(1) == f"/console/votes/{vid}/paper/{u1}#entry-{first}"
+    assert link.group(2) == f"{comp.units[0].code}（录入编号 {first}，已复核计入）"
+    assert "错误代码：paper_ballot_conflicts_head" in r.text
+    # the form is still there, with the choice made; the scan must be chosen again
+    assert "提交录入（待复核）" in r.text
+    assert re.search(rf'id="m{m4}-oppose"[^>]*checked', r.text) and not re.search(rf'id="m{m4}-agree"[^>]*checked', r.text)
+    assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == vid)) == 1
+    # the linked page names the entry to withdraw; the member (not the head) gets no withdrawal form
+    other = member.get(link.group(1)).text
+    assert f'id="entry-{first}"' in other and "撤回已计入的选票" not in other
+
+
+def test_committee_head_withdraws_a_confirmed_conflicting_entry_on_the_unit_page(app, comp, shared_dir):
+    """The stuck vote: A's two confirmed entries disagree (one written before such entries were
+    refused).  The vote page says publishing is blocked and what to do; a member sees no withdrawal
+    form and is refused (409) if posting; the head's empty reason is refused by the form (422); the
+    head withdraws it with a reason (audited), and the vote publishes counting A once."""
+    from civic.core.audit import AuditEntry
+    from civic.voting.models import Ballot, PaperEntry, Vote
+    from tests.voting.helpers import legacy_paper_entry
+
+    head, member = Console(app, comp.head.username), Console(app, comp.member.username)
+    vid, (m4,) = _open_vote(head, comp)
+    u1, u2 = _roster_unit(vid, comp.units[0]), _roster_unit(vid, comp.units[1])
+    _enter(member, vid, u1, {m4: "agree"}, shared_dir)
+    first = _entry_id(vid, u1)
+    assert head.post(f"/console/votes/paper-entries/{first}/confirm").status_code == 303
+    ballot = db.session.scalar(sa.select(Ballot).where(Ballot.vote_id == vid))
+    wrong = legacy_paper_entry(vid, m4, u2, ballot.head_id, ballot.id, "oppose", comp.member.id, comp.head.id)
+    assert head.post(f"/console/votes/{vid}/transitions/close").status_code == 303
+
+    # the vote page: publishing is blocked, saying what to do and where
+    page = head.get(f"/console/votes/{vid}").text
+    assert re.search(r'id="do-publish" disabled', page)
+    codes = ", ".join(sorted([comp.units[0].code, comp.units[1].code]))
+    assert _text(page, "why-publish") == (
+        f"同一业主（房屋 {codes}）的纸质选票不一致，无法计票：请与业主核实，"
+        "由业主委员会主任撤回录入有误的一张（已复核的也可在结果公布前撤回），再重新录入")
+    conflicts = page.split('id="conflicts"')[1].split("</section>")[0]
+    assert f'href="/console/votes/{vid}/paper/{u2}#entry-{wrong}"' in conflicts
+    assert f'href="/console/votes/{vid}/paper/{u1}#entry-{first}"' in conflicts
+    assert "撤回已计入的选票" in conflicts  # the head is told which button
+    assert "请告知主任" in member.get(f"/console/votes/{vid}").text  # the member, whom to ask
+    r = head.post(f"/console/votes/{vid}/transitions/publish")  # posted anyway: the tally refuses
+    assert r.status_code == 422 and "由业主委员会主任撤回录入有误的一张" in _text(r.text, "error-message")
+
+    # a member who is not the head: no form, and the service's 409 if posting anyway
+    unit_page = member.get(f"/console/votes/{vid}/paper/{u2}").text
+    assert f'id="entry-{wrong}"' in unit_page
+    assert "撤回已计入的选票" not in unit_page and f'id="withdraw-{wrong}"' not in unit_page
+    r = member.post(f"/console/votes/paper-entries/{wrong}/withdraw", {"reason": "录错", "back": str(u2)})
+    assert r.status_code == 409
+    assert _text(r.text, "error-message") == "该纸质选票已复核，只有业主委员会主任可在结果公布前撤回"
+    assert "错误代码：paper_already_confirmed" in r.text
+
+    # the head: the form on each confirmed entry; an empty (or blank) reason is refused by the form
+    unit_page = head.get(f"/console/votes/{vid}/paper/{u2}").text
+    form = unit_page.split(f'id="withdraw-{wrong}"')[1].split("</details>")[0]
+    assert "<summary>撤回已计入的选票</summary>" in form
+    assert f'action="/console/votes/paper-entries/{wrong}/withdraw"' in form
+    assert re.search(r'<textarea id="withdraw-reason-\d+" name="reason" required', form)
+    assert f'id="withdraw-{first}"' in unit_page  # 1-101's entry too: the head decides which is wrong
+    for reason in ("", "   "):
+        r = head.post(f"/console/votes/paper-entries/{wrong}/withdraw", {"reason": reason, "back": str(u2)})
+        assert r.status_code == 422
+        assert _text(r.text, f"withdraw-error-{wrong}") == "请填写撤回理由（记入记录）"
+        assert re.search(rf'<details class="action" id="withdraw-{wrong}" open>', r.text)
+        assert "纸质选票 · " in r.text  # the unit page, not a bare error page
+    db.session.expire_all()
+    assert db.session.get(PaperEntry, wrong).withdrawn_at is None
+
+    reason = "与业主核实，本户选择同意，反对票录入有误"
+    r = head.post(f"/console/votes/paper-entries/{wrong}/withdraw", {"reason": reason, "back": str(u2)})
+    assert r.status_code == 303
+    assert r.headers["Location"] == f"/console/votes/{vid}/paper/{u2}?done=withdrawn&entry={wrong}#entries"
+    page = head.get(r.headers["Location"]).text
+    assert _text(page, "done").startswith(f"已撤回 {comp.units[1].code} 的纸质选票（录入编号 {wrong}）：不再计入")
+    row = page.split(f'id="entry-{wrong}"')[1].split("</tr>")[0]
+    assert "已撤回" in row and reason in row and "撤回已计入的选票" not in row
+    audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "paper_ballot.withdraw_confirmed"))
+    assert (audit.actor_id, audit.note, audit.data["paper_entry_id"], audit.data["confirmed_by_id"]) == (
+        comp.head.id, reason, wrong, comp.head.id)
+
+    # nothing blocks publishing now; the head counts once, as agreeing
+    page = head.get(f"/console/votes/{vid}").text
+    assert 'id="conflicts"' not in page and 'id="why-publish"' not in page
+    assert head.post(f"/console/votes/{vid}/transitions/publish").status_code == 303
+    db.session.expire_all()
+    vote = db.session.get(Vote, vid)
+    assert vote.state == "published"
+    m = vote.result["matters"][0]
+    assert (m["participating_heads"], m["agreeing_heads"], m["participating_area"]) == (1, 1, "180.60")
+    # once published, no confirmed entry can be withdrawn: no form
+    assert "撤回已计入的选票" not in head.get(f"/console/votes/{vid}/paper/{u1}").text
+
+
 # --- results -------------------------------------------------------------------------------------
 
 def test_results_show_the_exact_fractions_of_the_service(app, comp, shared_dir):

@@ -144,3 +144,23 @@ def enter_paper(client, v, token, unit_id, choice, shared_dir):
     return api(client, "post", f"/api/v1/votes/{v['id']}/paper-ballots", token,
                data={"roster_unit_id": str(unit_id), "choices": json.dumps({m: choice}), "scan": scan(shared_dir)},
                content_type="multipart/form-data")
+
+
+def legacy_paper_entry(vote_id, matter_id, unit_id, head_id, ballot_id, choice, entered_by, confirmed_by=None, n=0):
+    """A paper entry written straight to the table through another connection (committed), as one
+    entered before conflicting entries were refused (or slipped in by a race): choosing ``choice``
+    on matter ``matter_id``, confirmed by ``confirmed_by`` when given.  Returns its id."""
+    import sqlalchemy as sa
+
+    from civic.voting.models import PaperEntry
+
+    now = utcnow()
+    with db.engine.begin() as conn:
+        conn.execute(sa.insert(PaperEntry).values(
+            vote_id=vote_id, ballot_id=ballot_id, head_id=head_id, roster_unit_id=unit_id,
+            choices={str(matter_id): choice}, scan_key="legacy", scan_thumb_key="legacy",
+            entered_by_id=entered_by, entered_at=now, receipt_hash=f"{'0' * 63}{n}",
+            confirmed_by_id=confirmed_by, confirmed_at=now if confirmed_by else None))
+    return db.session.scalar(sa.select(PaperEntry.id).where(PaperEntry.vote_id == vote_id,
+                                                            PaperEntry.roster_unit_id == unit_id,
+                                                            PaperEntry.withdrawn_at.is_(None)))

@@ -16,9 +16,19 @@ import sqlalchemy as sa
 from civic.core.audit import AuditEntry
 from civic.core.db import utcnow
 from civic.extensions import db
+from civic.voting import service
 from civic.voting.models import Ballot, PaperEntry, Proxy, Roster, RosterPerson, Vote
 
-from .helpers import PHOTO, api, enter_paper, make_open_vote, roster_unit_ids, scan, verify
+from .helpers import (
+    PHOTO,
+    api,
+    enter_paper,
+    legacy_paper_entry,
+    make_open_vote,
+    roster_unit_ids,
+    scan,
+    verify,
+)
 
 
 def _confirm(client, token, entry_id):
@@ -77,6 +87,10 @@ def test_same_choices_for_the_heads_other_unit_are_entered_and_the_head_counts_o
         ids.append(e["id"])
         assert _confirm(client, v["head_token"], e["id"])[0] == 200
     assert _transition(client, v, "close")[0] == 200
+    # two confirmed entries of one head that agree block nothing
+    assert service.conflicting_paper_heads(v["id"]) == []
+    assert service.available_transitions(v["id"], comp.head) == [
+        {"action": "publish", "label": "公布结果", "blocked": None}]
     st, vote = _transition(client, v, "publish")
     assert st == 200, vote
     st, res = api(client, "get", f"/api/v1/votes/{v['id']}/results", v["head_token"])
@@ -86,16 +100,8 @@ def test_same_choices_for_the_heads_other_unit_are_entered_and_the_head_counts_o
 
 
 def _legacy_entry(v, unit_id, head_id, ballot_id, choice, entered_by, confirmed_by=None, n=0):
-    """A paper entry written straight to the table, as one entered before conflicting entries were
-    refused (or slipped in by a race)."""
-    now = utcnow()
-    _elsewhere(sa.insert(PaperEntry).values(
-        vote_id=v["id"], ballot_id=ballot_id, head_id=head_id, roster_unit_id=unit_id,
-        choices={str(v["matters"][0]): choice}, scan_key="legacy", scan_thumb_key="legacy",
-        entered_by_id=entered_by, entered_at=now, receipt_hash=f"{'0' * 63}{n}",
-        confirmed_by_id=confirmed_by, confirmed_at=now if confirmed_by else None))
-    return db.session.scalar(sa.select(PaperEntry.id).where(PaperEntry.vote_id == v["id"],
-                                                            PaperEntry.roster_unit_id == unit_id))
+    return legacy_paper_entry(v["id"], v["matters"][0], unit_id, head_id, ballot_id, choice, entered_by,
+                              confirmed_by, n)
 
 
 def test_a_conflicting_entry_from_before_the_fix_is_not_confirmed(client, factory, comp, shared_dir):
@@ -129,6 +135,15 @@ def test_conflicting_confirmed_entries_have_a_way_out_through_the_committee_head
     assert (st, body["error"]["code"]) == (422, "tally_conflicting_ballots")
     assert body["error"]["details"]["unit_codes"] == sorted([comp.units[0].code, comp.units[1].code])
     assert "撤回" in body["error"]["message"]
+    # the page is told beforehand, in the tally's words, and where the entries are
+    db.session.rollback()
+    assert service.available_transitions(v["id"], comp.head) == [
+        {"action": "publish", "label": "公布结果", "blocked": body["error"]["message"]}]
+    assert service.conflicting_paper_heads(v["id"]) == [{
+        "head_id": first["head_id"], "unit_codes": body["error"]["details"]["unit_codes"],
+        "message": body["error"]["message"],
+        "entries": [{"id": first["id"], "roster_unit_id": u1, "unit_code": comp.units[0].code},
+                    {"id": other, "roster_unit_id": u2, "unit_code": comp.units[1].code}]}]
     st, body = api(client, "post", f"/api/v1/paper-ballots/{other}/withdraw", factory.token(comp.member),
                    json={"reason": "录错"})
     assert (st, body["error"]["code"]) == (409, "paper_already_confirmed")
