@@ -185,10 +185,12 @@ class CivicApi(Api):
     def spec(self):
         if self._doc_pending:
             with self._doc_lock:
-                pending, self._doc_pending = self._doc_pending, []
-                for blp, app, name, parameters in pending:
+                # Emptied only once all is documented: a second reader waits on the lock rather
+                # than getting a document half built.
+                for blp, app, name, parameters in self._doc_pending:
                     blp.register_views_in_doc(self, app, self._spec, name=name, parameters=parameters)
                     self._spec.tag({"name": name, "description": blp.description})
+                self._doc_pending = []
         return self._spec
 
     @spec.setter

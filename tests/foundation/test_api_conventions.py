@@ -545,3 +545,13 @@ def test_a_lost_optimistic_lock_is_a_409_named_for_what_was_lost(app):
             "complaint": (409, "case_changed"), "delib_topic": (409, "stale_version"),
             "village_disclosure": (409, "stale_version")}
         assert got["delib_topic"].get_json()["error"]["message"] == "数据已被他人更新，请刷新后重试"
+
+
+def test_concurrent_first_reads_of_the_openapi_document_all_get_it_whole(make_app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = make_app()
+    with ThreadPoolExecutor(4) as pool:
+        docs = list(pool.map(lambda _: app.test_client().get("/api/v1/openapi.json").get_json(), range(4)))
+    assert len(docs[0]["paths"]) > 100 and len(docs[0]["tags"]) == 13
+    assert all(d == docs[0] for d in docs)
