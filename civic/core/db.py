@@ -166,6 +166,32 @@ def insert_once(obj, conflict: Exception):
     return obj
 
 
+# --- optimistic locks (version_id_col) ----------------------------------------------------------------
+
+def flush_or(conflict: Exception) -> None:
+    """Flush the session; when a row with an optimistic lock (SQLAlchemy ``version_id_col``: the
+    UPDATE says ``WHERE version = <as read>``) was changed by another request since this one read it,
+    raise ``conflict`` (the domain's 409 with its own code and message) instead of SQLAlchemy's
+    ``StaleDataError``.  The transaction is then spoilt: the request ends in that error and is
+    rolled back.  Holds on SQLite, where ``SELECT ... FOR UPDATE`` locks nothing, and PostgreSQL."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise conflict from exc
+
+
+def claim_row(row, conflict: Exception) -> None:
+    """Take a versioned ``row`` for this transaction before acting on what was read of it: write its
+    ``updated_at`` now, so its version moves on (:func:`flush_or`).  If another request changed it
+    since it was read, ``conflict`` is raised; once claimed, a second request's claim waits for this
+    transaction (PostgreSQL's row lock, SQLite's write lock) and then fails.  Of any number of
+    concurrent changes of one row exactly one wins."""
+    row.updated_at = utcnow()
+    flush_or(conflict)
+
+
 # --- reads for reporting -------------------------------------------------------------------------
 
 @contextlib.contextmanager

@@ -24,11 +24,10 @@ from fractions import Fraction
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm.exc import StaleDataError
 
 from civic.core import audit
 from civic.core.auth import acting_memberships
-from civic.core.db import as_utc, insert_once, to_shanghai, utcnow
+from civic.core.db import as_utc, claim_row, flush_or, insert_once, to_shanghai, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.jobs import periodic
 from civic.core.photos import process_photos
@@ -376,26 +375,10 @@ def _claim(model, row_id: int, *conditions) -> bool:
     matched.  It orders concurrent writers on the row: PostgreSQL holds the row lock until commit
     (a later UPDATE waits, then re-checks the conditions on the committed row); pysqlite starts the
     transaction and takes the database write lock, so what is read afterwards is what was committed.
-    Call it before :func:`civic.core.db.insert_once`: under pysqlite a savepoint opened as the
-    first statement is itself the transaction, and releasing it commits the insert at once."""
+    (Unlike :func:`civic.core.db.claim_row` it checks conditions, not a version read earlier.)"""
     done = db.session.execute(sa.update(model).where(model.id == row_id, *conditions)
                               .values(updated_at=utcnow()).execution_options(synchronize_session=False))
     return done.rowcount == 1
-
-
-def _save(conflict: Conflict) -> None:
-    """Flush now, so that a versioned row (topic, meeting, motion, action item) another request
-    changed since this one read it is refused with ``conflict`` (409) instead of overwritten: of two
-    racing transitions one wins.  SQLAlchemy's ``version_id_col`` makes the UPDATE conditional on
-    the version read (``WHERE version = :read``), which holds on SQLite (where ``FOR UPDATE`` does
-    nothing) and PostgreSQL alike.
-
-    :raises Conflict: ``conflict``.
-    """
-    try:
-        db.session.flush()
-    except StaleDataError as exc:
-        raise conflict from exc
 
 
 def _topic_changed(topic: Topic) -> Conflict:
@@ -415,7 +398,7 @@ def _transition(topic: Topic, action: str, actor, *, note: str | None = None) ->
     audit.record(f"topic.{action}", "topic", topic.id, actor=actor, note=note,
                  data={"from": topic.state, "to": to_state})
     topic.state = to_state
-    _save(_topic_changed(topic))
+    flush_or(_topic_changed(topic))
 
 
 def followers(topic: Topic) -> list[int]:
@@ -805,7 +788,7 @@ def record_minutes(actor, meeting_id: int, minutes: str) -> Meeting:
     _require_officer(m.committee_id, actor, _meeting_day(m))
     m.minutes = require_text(minutes, "minutes", 20000)
     audit.record("meeting.minutes", "meeting", m.id, actor=actor)
-    _save(Conflict("会议纪要已被他人更新，请刷新后重试", code="meeting_changed", details={"meeting_id": m.id}))
+    flush_or(Conflict("会议纪要已被他人更新，请刷新后重试", code="meeting_changed", details={"meeting_id": m.id}))
     return m
 
 
@@ -854,8 +837,7 @@ def open_motion(actor, meeting_id: int, topic_id: int, text: str) -> Motion:
     else:
         # Already discussed: still move its version on, so that a concurrent open_motion that also
         # found no open motion loses (topic_changed) instead of opening a second one.
-        t.updated_at = utcnow()
-        _save(_topic_changed(t))
+        claim_row(t, _topic_changed(t))
     mo = Motion(meeting_id=m.id, topic_id=t.id, text=require_text(text, "text", TEXT_MAX),
                 rule_set_id=rules.id, rule_set_version=rules.version)
     db.session.add(mo)
@@ -910,7 +892,7 @@ def close_motion(actor, motion_id: int, resolution_text: str | None = None, now:
     if mo.state != "open":
         raise Conflict("该动议已结束表决", code="motion_closed")
     mo.state, mo.closed_at = "closed", now
-    _save(Conflict("该动议已结束表决", code="motion_closed"))
+    flush_or(Conflict("该动议已结束表决", code="motion_closed"))
     rules = db.session.get(RuleSet, mo.rule_set_id)
     counts = {c: 0 for c in VOTE_CHOICES}
     for choice, n in db.session.execute(sa.select(MotionVote.choice, sa.func.count()).where(
@@ -1039,7 +1021,7 @@ def close_action_item(actor, item_id: int, note: str, files: list[tuple[str, byt
     note, photos = require_text(note, "note", TEXT_MAX), _photos(list(files))
     a.state, a.closed_at, a.overdue = "closed", now or utcnow(), False
     a.evidence_note, a.evidence_photos = note, photos
-    _save(Conflict("督办事项已办结", code="action_item_closed"))
+    flush_or(Conflict("督办事项已办结", code="action_item_closed"))
     audit.record("action_item.close", "action_item", a.id, actor=actor, data={"photos": len(a.evidence_photos)})
     t = get_topic(db.session.get(Resolution, a.resolution_id).topic_id)
     _tell_followers(t, "action_item_closed", f"督办事项「{a.title}」已办结", a.evidence_note)

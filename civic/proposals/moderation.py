@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm.exc import StaleDataError
 
 from civic.core import audit
 from civic.core.auth import acting_memberships
-from civic.core.db import insert_once, utcnow
-from civic.core.errors import CivicError, Conflict, Forbidden, NotFound, ValidationFailed
+from civic.core.db import claim_row, insert_once, utcnow
+from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.text import require_text
 from civic.extensions import db
 from civic.proposals.models import (
@@ -112,27 +111,8 @@ class CommentLike:
 KINDS: dict[str, ModeratedKind] = {}
 
 
-def flush_or_conflict(conflict: CivicError) -> None:
-    """Flush the session; when a row with an optimistic lock (``version_id_col``) was changed by
-    another request since this one read it, raise ``conflict`` (the caller's 409 with its own code
-    and message) instead of SQLAlchemy's ``StaleDataError``.  The transaction is then spoilt: the
-    request ends in that error and is rolled back."""
-    try:
-        db.session.flush()
-    except StaleDataError as exc:
-        raise conflict from exc
-
-
 def _changed() -> Conflict:
     return Conflict("该内容刚被他人处理或修改，请刷新后重试", code="moderation_changed")
-
-
-def _claim(rec: ModeratedItem) -> None:
-    """Write the item's row now, its version moving on: of two requests acting on the item at once
-    (read, check, act), the one that flushes second finds the version moved and gets
-    ``moderation_changed`` (409).  Needed on SQLite, where ``SELECT ... FOR UPDATE`` locks nothing."""
-    rec.updated_at = utcnow()
-    flush_or_conflict(_changed())
 
 
 def note_change(item_type: str, item_id: int) -> None:
@@ -141,7 +121,7 @@ def note_change(item_type: str, item_id: int) -> None:
     ``moderation_changed`` for the later one)."""
     rec = state_of(item_type, item_id)
     if rec is not None:
-        _claim(rec)
+        claim_row(rec, _changed())
 
 
 def register(kind: ModeratedKind) -> None:
@@ -252,7 +232,7 @@ def decide(user, item_type: str, item_id: int, action: str, reason: str | None =
     rec.state = to_state
     if to_state in ("hidden", "rejected"):
         rec.reason, rec.decided_by_id, rec.decided_at = reason, user.id, utcnow()
-    _claim(rec)  # before anything else is written: a decision made meanwhile makes this one a 409
+    claim_row(rec, _changed())  # before anything else is written: a decision made meanwhile makes this one a 409
     item.kind.set_state(item.obj, to_state)
     db.session.add(ModerationDecision(moderated_item_id=rec.id, action=action, from_state=from_state,
                                       to_state=to_state, actor_id=user.id, reason=reason))
@@ -307,7 +287,7 @@ def report(user, item_type: str, item_id: int, reason: str) -> ModeratedItem:
                      data={"reports": rec.report_count})
         rec.state, rec.reason, rec.decided_by_id, rec.decided_at = "hidden", reason_text, None, utcnow()
         rec.awaiting_review = True
-        _claim(rec)
+        claim_row(rec, _changed())
         item.kind.set_state(item.obj, "hidden")
         notify([rec.author_id], kind="moderation_auto_hide", subject_type=rec.item_type, subject_id=rec.item_id,
                title=f"您的{item.kind.label}因多次举报暂时隐藏",
@@ -334,7 +314,7 @@ def appeal(user, item_type: str, item_id: int, text: str) -> ModerationAppeal:
     if db.session.scalar(sa.select(ModerationAppeal.id).where(ModerationAppeal.moderated_item_id == rec.id)):
         raise Conflict("每项内容只能申诉一次", code="already_appealed")
     rec.awaiting_review = True
-    _claim(rec)  # a decision made meanwhile (e.g. restoring the item) makes the appeal a 409
+    claim_row(rec, _changed())  # a decision made meanwhile (e.g. restoring the item) makes the appeal a 409
     # The unique key settles two appeals sent at once.
     a = insert_once(ModerationAppeal(moderated_item_id=rec.id, appellant_id=user.id, text=text),
                     Conflict("每项内容只能申诉一次", code="already_appealed"))
@@ -371,7 +351,7 @@ def decide_appeal(user, item_type: str, item_id: int, outcome: str, note: str | 
     rec.awaiting_review = False
     if outcome == "overturned":
         rec.state = "approved"
-    _claim(rec)  # of two moderators deciding the appeal at once, one wins: the other gets a 409
+    claim_row(rec, _changed())  # of two moderators deciding the appeal at once, one wins: the other gets a 409
     a.outcome, a.note, a.decided_by_id, a.decided_at = outcome, note, user.id, utcnow()
     audit.record(f"moderation.appeal_{outcome}", rec.item_type, rec.item_id, actor=user, note=note)
     if outcome == "overturned":
@@ -395,7 +375,7 @@ def moderator_edit(user, item_type: str, item_id: int, content: dict, reason: st
     item = _get(item_type, item_id, lock=True)
     _require_moderator(user, item)
     item.kind.check(item.obj, "moderate")
-    _claim(item.record)  # an edit and a decision (or another edit) made at once: the later one is a 409
+    claim_row(item.record, _changed())  # an edit and a decision (or another edit) made at once: the later one is a 409
     stored = item.kind.apply_edit(item.obj, content)
     v = add_version(item_type, item_id, stored, editor=user, edit_kind="moderator", reason=reason)
     audit.record("moderation.edit", item_type, item_id, actor=user, note=reason, data={"version": v.version})

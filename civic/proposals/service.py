@@ -30,7 +30,7 @@ from flask import current_app
 
 from civic.core import audit
 from civic.core.auth import acting_memberships
-from civic.core.db import as_utc, insert_once, utcnow
+from civic.core.db import as_utc, claim_row, flush_or, insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
 from civic.core.storage import MediaStore
@@ -243,12 +243,6 @@ def _progress(sched: dict[str, tuple[dt.datetime, dt.datetime | None]], now: dt.
     return reached, ended
 
 
-def _touch(row) -> None:
-    """Mark a versioned row (``version_id_col``) changed even when no column of its own is, so that
-    its version moves on at the next flush and a request that read it before gets a 409."""
-    row.updated_at = utcnow()
-
-
 def set_schedule(actor, contest_id: int, phases: dict) -> Contest:
     """Replace a contest's phase dates (e.g. to close submission early).  Organiser staff only.
 
@@ -284,8 +278,7 @@ def set_schedule(actor, contest_id: int, phases: dict) -> Contest:
                                 "ranking_published": published})
     for row in db.session.scalars(sa.select(ContestPhase).where(ContestPhase.contest_id == contest.id)):
         row.starts_at, row.ends_at = new[row.phase]
-    _touch(contest)
-    moderation.flush_or_conflict(Conflict("该征集刚被他人修改（如已公布排名），请刷新后重试", code="contest_changed"))
+    claim_row(contest, Conflict("该征集刚被他人修改（如已公布排名），请刷新后重试", code="contest_changed"))
     audit.record("contest.schedule", "contest", contest.id, actor=actor,
                  data={p: [old[p][0].isoformat(), old[p][1] and old[p][1].isoformat()] for p in old})
     db.session.flush()
@@ -816,7 +809,7 @@ def publish_ranking(actor, contest_id: int) -> list[RankingEntry]:
     # Claim the publication first: of two requests publishing at once (or one changing the schedule
     # meanwhile) the later finds the contest's version moved on.
     contest.ranking_published_at = utcnow()
-    moderation.flush_or_conflict(Conflict("排名已公布（或征集刚被他人修改），请刷新后查看", code="ranking_already_published"))
+    flush_or(Conflict("排名已公布（或征集刚被他人修改），请刷新后查看", code="ranking_already_published"))
     rows = []
     for r in compute_ranking(contest):
         rows.append(RankingEntry(
@@ -954,7 +947,7 @@ def set_implementation_status(actor, idea_id: int, status: str, note: str | None
                                 "allowed": list(IMPLEMENTATION_TRANSITIONS[impl.status])})
     old = impl.status
     impl.status = status
-    moderation.flush_or_conflict(Conflict("实施状态刚被他人更新，请刷新后重试", code="implementation_changed"))
+    flush_or(Conflict("实施状态刚被他人更新，请刷新后重试", code="implementation_changed"))
     audit.record("idea.implementation_status", "idea", idea.id, actor=actor, note=note,
                  data={"from": old, "to": status})
     _tell_people(idea, "implementation_status", f"金点子「{idea.title}」{IMPLEMENTATION_NAMES[status]}",
@@ -998,8 +991,8 @@ def update_milestone(actor, milestone_id: int, progress: int, note: str | None =
     note = require_text(note, "note", TEXT_MAX) if note else None
     claimed = _claim_photos(actor, photos or [])
     m.progress = progress
-    _touch(m)  # also when the progress stays: the update is checked against what was read
-    moderation.flush_or_conflict(Conflict("该实施节点的进度刚被他人更新，请刷新后重试", code="milestone_changed"))
+    # Claimed also when the progress stays: the update is checked against what was read.
+    claim_row(m, Conflict("该实施节点的进度刚被他人更新，请刷新后重试", code="milestone_changed"))
     u = MilestoneUpdate(milestone_id=m.id, author_id=actor.id, progress=progress, note=note, photos=claimed)
     db.session.add(u)
     db.session.flush()

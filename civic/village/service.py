@@ -19,11 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from civic.core import audit
 from civic.core.auth import acting_memberships
-from civic.core.db import SHANGHAI, utcnow
+from civic.core.db import SHANGHAI, claim_row, flush_or, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.text import require_text, tidy
 from civic.extensions import db
@@ -336,13 +335,8 @@ def _guard(session: Session, flush_context, instances):
 DISCLOSURE_CHANGED = "该公开事项刚被他人处理，本次操作未执行，请刷新后查看当前状态"
 
 
-def _flush_or_changed(disclosure_id: int) -> None:
-    """Flush; a versioned disclosure row another worker changed since it was read is a 409."""
-    try:
-        db.session.flush()
-    except StaleDataError as exc:
-        raise Conflict(DISCLOSURE_CHANGED, code="disclosure_changed",
-                       details={"disclosure_id": disclosure_id}) from exc
+def _changed(disclosure_id: int) -> Conflict:
+    return Conflict(DISCLOSURE_CHANGED, code="disclosure_changed", details={"disclosure_id": disclosure_id})
 
 
 def claim(d: Disclosure) -> None:
@@ -360,9 +354,7 @@ def claim(d: Disclosure) -> None:
     :raises Conflict: ``disclosure_changed`` (409); the caller's transaction must be rolled back
         (a request's is).
     """
-    did = d.id
-    d.updated_at = utcnow()
-    _flush_or_changed(did)
+    claim_row(d, _changed(d.id))
 
 
 # --- catalogue ------------------------------------------------------------------------------------
@@ -810,7 +802,7 @@ def transition(d: Disclosure, action: str, actor, note: str | None = None) -> Di
             audit.record("disclosure.corrected", "village_disclosure", old.id, actor=actor,
                          data={"from": "published", "to": "corrected", "by_version": d.id})
         bump(d.village_id)
-    _flush_or_changed(d.id)
+    flush_or(_changed(d.id))
     audit.record(f"disclosure.{action}", "village_disclosure", d.id, actor=actor, note=note,
                  data={"from": before, "to": target, "content_hash": d.content_hash})
     return d
