@@ -12,6 +12,8 @@ from civic.village import service
 
 KINDS = ("village_committee", "village_supervision", "street_centre")
 LINE_KIND_NAMES = {"income": "收入", "expense": "支出"}
+# The village page lists up to this many disclosures and inquiries, newest first (as before: no pages yet).
+CONSOLE_ROWS = 500
 
 
 def _roles(user, village) -> dict[str, bool]:
@@ -34,8 +36,8 @@ def village_home(user):
     status = request.args.get("status") or None
     return render_template(
         "console/village.html", villages=villages, village=village, roles=_roles(user, village),
-        disclosures=service.list_disclosures(village, user, status=status), status=status,
-        inquiries=service.list_inquiries(village, user), statuses=service.STATUS_NAMES,
+        disclosures=service.list_disclosures(village, user, status=status, limit=CONSOLE_ROWS)[0], status=status,
+        inquiries=service.list_inquiries(village, user, limit=CONSOLE_ROWS)[0], statuses=service.STATUS_NAMES,
         categories=service.CATEGORY_NAMES)
 
 

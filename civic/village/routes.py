@@ -72,10 +72,11 @@ class Members(MethodView):
 class Disclosures(MethodView):
     @require("resident", "staff", "admin")
     @blp.arguments(schemas.DisclosureListArgs, location="query")
-    @blp.response(200, schemas.DisclosureBrief(many=True))
+    @blp.response(200, schemas.DisclosurePage)
     def get(self, args, village_code):
-        """本村公开事项列表（村两委、街镇可见草稿）"""
-        return service.list_disclosures(service.village_by_code(village_code), current_actor(), **args)
+        """本村公开事项列表（村两委、街镇可见草稿），按公开期从新到旧，游标分页（cursor、limit）"""
+        items, cursor = service.list_disclosures(service.village_by_code(village_code), current_actor(), **args)
+        return {"items": items, "next_cursor": cursor}
 
     @require("staff", "admin")
     @blp.arguments(schemas.DisclosureIn)
@@ -193,10 +194,11 @@ class InquiryAnswer(MethodView):
 class VillageInquiries(MethodView):
     @require("staff", "admin")
     @blp.arguments(schemas.InquiryListArgs, location="query")
-    @blp.response(200, schemas.InquiryOut(many=True))
+    @blp.response(200, schemas.InquiryPage)
     def get(self, args, village_code):
-        """本村查询（overdue=true：逾期未答复，村务监督委员会与街镇可见）"""
-        return service.list_inquiries(service.village_by_code(village_code), current_actor(), **args)
+        """本村查询，从新到旧（overdue=true：逾期未答复，从最早的起），游标分页（cursor、limit）"""
+        items, cursor = service.list_inquiries(service.village_by_code(village_code), current_actor(), **args)
+        return {"items": items, "next_cursor": cursor}
 
 
 @blp.route("/villages/<village_code>/compliance")

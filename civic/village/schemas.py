@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from civic.core.pagination import PageArgs, page_schema
 from civic.core.schemas import Integer, ShanghaiDateTime
 from civic.village.models import CADENCES, CATEGORIES, LINE_KINDS
 
@@ -139,7 +140,7 @@ class DisclosureBrief(ma.Schema):
     published_at = ShanghaiDateTime(allow_none=True)
 
 
-class DisclosureListArgs(Strict):
+class DisclosureListArgs(PageArgs, Strict):
     status = ma.fields.String()
     period = ma.fields.String()
 
@@ -249,7 +250,7 @@ class InquiryOut(ma.Schema):
     answered_at = ShanghaiDateTime(allow_none=True)
 
 
-class InquiryListArgs(Strict):
+class InquiryListArgs(PageArgs, Strict):
     overdue = ma.fields.Boolean(load_default=False)
 
 
@@ -264,3 +265,7 @@ class MemberOut(ma.Schema):
     user_id = Integer()
     organisation_id = Integer()
     role = ma.fields.String()
+
+
+DisclosurePage = page_schema(DisclosureBrief, "DisclosurePageSchema")
+InquiryPage = page_schema(InquiryOut, "InquiryPageSchema")

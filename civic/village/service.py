@@ -24,6 +24,7 @@ from civic.core import audit
 from civic.core.auth import acting_memberships
 from civic.core.db import SHANGHAI, claim_row, flush_or, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from civic.core.pagination import DEFAULT_LIMIT, paginate
 from civic.core.text import require_text, tidy
 from civic.extensions import db
 from civic.property import service as registry
@@ -852,8 +853,12 @@ def versions(d: Disclosure) -> list[Disclosure]:
         Disclosure.series_id == d.series_id, Disclosure.status.in_(PUBLIC_STATUSES)).order_by(Disclosure.version)))
 
 
-def list_disclosures(village, actor, *, status: str | None = None, period: str | None = None) -> list[Disclosure]:
-    """Disclosures of the village: all of them for its committees and the town, else only public ones."""
+def list_disclosures(village, actor, *, status: str | None = None, period: str | None = None,
+                     cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> tuple[list[Disclosure], str | None]:
+    """Disclosures of the village, newest period first: all of them for its committees and the town,
+    else only public ones.  A keyset page: ``(rows, next_cursor)``.
+
+    :raises BadRequest: ``cursor_invalid``."""
     stmt = sa.select(Disclosure).where(Disclosure.village_id == village.id)
     try:
         require_village_reader(actor, village)
@@ -863,7 +868,7 @@ def list_disclosures(village, actor, *, status: str | None = None, period: str |
         stmt = stmt.where(Disclosure.status == status)
     if period:
         stmt = stmt.where(Disclosure.period.startswith(period))
-    return list(db.session.scalars(stmt.order_by(Disclosure.period.desc(), Disclosure.id.desc()).limit(500)))
+    return paginate(stmt, [Disclosure.period, Disclosure.id], cursor=cursor, limit=limit)
 
 
 def view_disclosure(d: Disclosure, actor) -> Disclosure:
@@ -1014,20 +1019,28 @@ def answer(inquiry_id: int, text: str, actor) -> Inquiry:
     return inq
 
 
+def _overdue_stmt(village, now: dt.datetime):
+    return sa.select(Inquiry).where(Inquiry.village_id == village.id, Inquiry.answered_at.is_(None),
+                                    Inquiry.due_at < now)
+
+
 def overdue_inquiries(village, now: dt.datetime | None = None) -> list[Inquiry]:
-    """Unanswered inquiries past their 15-day reply date (上海市实施办法 Art. 24)."""
-    now = now or utcnow()
-    return list(db.session.scalars(sa.select(Inquiry).where(
-        Inquiry.village_id == village.id, Inquiry.answered_at.is_(None), Inquiry.due_at < now).order_by(Inquiry.id)))
+    """Unanswered inquiries past their 15-day reply date (上海市实施办法 Art. 24), oldest first."""
+    return list(db.session.scalars(_overdue_stmt(village, now or utcnow()).order_by(Inquiry.id)))
 
 
-def list_inquiries(village, actor, *, overdue: bool = False) -> list[Inquiry]:
-    """Inquiries for the committee, the supervision committee and the town office."""
+def list_inquiries(village, actor, *, overdue: bool = False, cursor: str | None = None,
+                   limit: int = DEFAULT_LIMIT) -> tuple[list[Inquiry], str | None]:
+    """Inquiries for the committee, the supervision committee and the town office: newest first, or
+    with ``overdue`` only the unanswered ones past their reply date, oldest first.  A keyset page:
+    ``(rows, next_cursor)``.
+
+    :raises Forbidden: not a reader of the village.  :raises BadRequest: ``cursor_invalid``."""
     require_village_reader(actor, village)
     if overdue:
-        return overdue_inquiries(village)
-    return list(db.session.scalars(sa.select(Inquiry).where(Inquiry.village_id == village.id)
-                                   .order_by(Inquiry.id.desc()).limit(500)))
+        return paginate(_overdue_stmt(village, utcnow()), [Inquiry.id], cursor=cursor, limit=limit, descending=False)
+    return paginate(sa.select(Inquiry).where(Inquiry.village_id == village.id), [Inquiry.id], cursor=cursor,
+                    limit=limit)
 
 
 def public_inquiries(disclosure_ids: list[int]) -> list[Inquiry]:

@@ -115,13 +115,13 @@ def test_unanswered_inquiry_after_fifteen_days_shows_to_supervision_and_town(cli
     from civic.village.service import flag_overdue
 
     _did, inq = _ask(client, vil, publish)
-    assert client.get("/api/v1/villages/V-T/inquiries?overdue=true", headers=vil["h_jin"]).json == []
+    assert client.get("/api/v1/villages/V-T/inquiries?overdue=true", headers=vil["h_jin"]).json["items"] == []
     row = db.session.get(Inquiry, inq["id"])
     row.asked_at -= dt.timedelta(days=16)
     row.due_at -= dt.timedelta(days=16)
     db.session.commit()
     for h in ("h_jin", "h_wang"):
-        assert [i["id"] for i in client.get("/api/v1/villages/V-T/inquiries?overdue=true", headers=vil[h]).json] == [inq["id"]]
+        assert [i["id"] for i in client.get("/api/v1/villages/V-T/inquiries?overdue=true", headers=vil[h]).json["items"]] == [inq["id"]]
     flag_overdue()
     commit()
     drain()
@@ -163,7 +163,7 @@ def test_a_resident_of_another_compound_cannot_ask_the_village(client, vil, publ
     assert r.json["error"]["message"] == "仅在本村登记的村民可以就本村公开事项提出查询"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Inquiry)) == 0
     assert client.get(f"/villages/V-T/disclosures/{did}").data.decode() == before
-    assert client.get("/api/v1/villages/V-T/inquiries", headers=vil["h_hua"]).json == []
+    assert client.get("/api/v1/villages/V-T/inquiries", headers=vil["h_hua"]).json["items"] == []
 
 
 def test_a_resident_tied_to_no_unit_cannot_ask(client, vil, publish, factory):
@@ -181,4 +181,4 @@ def test_a_tenant_in_the_village_may_ask(client, vil, publish, factory):
     r = client.post(f"/api/v1/village-disclosures/{did}/inquiries", json={"question": "补贴何时发放？"},
                     headers=factory.token(tenant))
     assert r.status_code == 201, r.json
-    assert client.get("/api/v1/villages/V-T/inquiries", headers=vil["h_hua"]).json[0]["id"] == r.json["id"]
+    assert client.get("/api/v1/villages/V-T/inquiries", headers=vil["h_hua"]).json["items"][0]["id"] == r.json["id"]
