@@ -51,8 +51,8 @@ def setup():
     import sqlalchemy as sa
 
     from civic import create_app
+    from civic.accounts.identity import issue_token
     from civic.accounts.service import create_resident, create_staff
-    from civic.core.auth import issue_token
     from civic.core.db import commit, utcnow
     from civic.extensions import db
     from civic.property import service as reg

@@ -36,7 +36,7 @@ def ping():
 SETUP = '''
 from civic import create_app, init_migrations
 from civic.accounts.service import create_staff
-from civic.core.auth import issue_token
+from civic.accounts.identity import issue_token
 from civic.core.db import commit
 from civic.property import service as reg
 app = create_app()

@@ -12,10 +12,14 @@ import click
 from flask import Flask
 
 from civic.core import messages as _messages
+from civic.core import text as _text
 
 # Before any schema module builds its fields (they copy the messages when made): every civic module
 # is imported through this package, so this runs first.
 _messages.use_chinese()
+# The complaint categories' keywords stay whole words in every segmentation (search index and
+# queries alike), so they are registered before anything can segment.
+_text.register_dictionary("civic.complaints", "data/category_keywords.json")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -167,8 +171,13 @@ def _register_modules(app: Flask) -> None:
     for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, inbox_blp, complaints_blp, village_blp,
                 voting_blp, contests_blp, moderation_blp, open311_admin_blp, deliberation_blp):
         api.register_blueprint(blp)
+    from civic import cli as _app_cli  # noqa: F401  (seed-demo)
+    from civic.accounts import init_app as init_accounts
     from civic.core.routes import docs_blueprint
+    from civic.property import cli as _property_cli  # noqa: F401  (the registry imports)
     from civic.village import cli as _village_cli  # noqa: F401  (export-open-data)
+
+    init_accounts(app)
     from civic.village import pages as village_pages
 
     app.register_blueprint(docs_blueprint())

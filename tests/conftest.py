@@ -222,7 +222,7 @@ class Factory:
         return user
 
     def token(self, user) -> dict:
-        from civic.core.auth import issue_token
+        from civic.accounts.identity import issue_token
 
         token, _ = issue_token(user)
         self.commit()

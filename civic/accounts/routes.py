@@ -6,9 +6,10 @@ from flask import jsonify
 from flask.views import MethodView
 
 from civic.accounts import schemas, service
+from civic.accounts.identity import revoke_token
 from civic.core import idempotency
 from civic.core.api import Blueprint
-from civic.core.auth import bearer_token, current_actor, revoke_token
+from civic.core.auth import bearer_token, current_actor
 from civic.core.http import login_limit
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录与身份")

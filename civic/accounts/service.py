@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from civic.accounts.identity import issue_token
 from civic.accounts.models import Membership, OtpChallenge, User
 from civic.core import audit
-from civic.core.auth import issue_token
 from civic.core.db import after_commit, utcnow
 from civic.core.errors import BadRequest, CivicError, RateLimited, Unauthenticated, ValidationFailed
 from civic.extensions import db
@@ -137,7 +137,7 @@ def change_password(user: User, old: str, new: str, *, keep_token: str | None = 
     :raises Unauthenticated: ``invalid_credentials`` (wrong old password).
     :raises ValidationFailed: from :func:`validate_password`.
     """
-    from civic.core.auth import revoke_user_tokens
+    from civic.accounts.identity import revoke_user_tokens
 
     if not user.password_hash or not check_password_hash(user.password_hash, old):
         raise Unauthenticated("原密码错误", code="invalid_credentials")
@@ -314,6 +314,12 @@ def users_by_ids(user_ids) -> dict[int, User]:
     for i in range(0, len(ids), 500):
         out.update({u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids[i : i + 500])))})
     return out
+
+
+def wechat_openid_of(user_id: int) -> str | None:
+    """The WeChat openid a user's subscribe messages go to; None without one (or no such user)."""
+    user = db.session.get(User, user_id)
+    return user.wechat_openid if user else None
 
 
 def staff_of(organisation_id: int) -> list[int]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import current_app
 
+from civic.accounts.memberships import acting_memberships
 from civic.complaints import routing
 from civic.complaints.models import (
     OPEN_STATUSES,
@@ -29,7 +30,6 @@ from civic.complaints.models import (
 )
 from civic.complaints.suggest import category_names
 from civic.core import audit
-from civic.core.auth import acting_memberships
 from civic.core.calendar import work_calendar
 from civic.core.db import utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed

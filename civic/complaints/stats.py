@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from civic.accounts.memberships import acting_memberships
 from civic.complaints.models import OPEN_STATUSES, STATUSES, Complaint
 from civic.complaints.service import STATUS_NAMES, UNSATISFIED_MAX
-from civic.core.auth import acting_memberships
 from civic.core.db import reporting_session
 from civic.core.errors import Forbidden
 from civic.extensions import db

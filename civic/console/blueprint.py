@@ -9,8 +9,8 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from civic.accounts.memberships import acting_memberships
 from civic.core.api import render_errors_as_pages
-from civic.core.auth import acting_memberships
 from civic.core.db import to_shanghai
 from civic.core.errors import CivicError, Forbidden, Unauthenticated
 from civic.proposals.moderation import MODERATOR_ROLES

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from flask import render_template, request
 
+from civic.accounts.memberships import acting_memberships
 from civic.complaints import service
 from civic.complaints.models import STATUSES
 from civic.complaints.suggest import category_names
 from civic.console.blueprint import CASE_KINDS, bp, see_other, staff_page
-from civic.core.auth import acting_memberships
 from civic.core.errors import ValidationFailed
 from civic.core.text import tidy
 from civic.core.uploads import uploaded_files

@@ -6,9 +6,11 @@ from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from civic.accounts import service as accounts
+from civic.accounts.identity import end_session, start_session
+from civic.accounts.memberships import acting_memberships
 from civic.console.blueprint import bp, safe_next, see_other, staff_page
 from civic.core import audit
-from civic.core.auth import SESSION_TOKEN, acting_memberships, end_session, start_session
+from civic.core.auth import SESSION_TOKEN
 from civic.core.errors import CivicError, Forbidden, ValidationFailed
 from civic.core.http import login_limit
 

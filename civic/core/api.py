@@ -208,21 +208,27 @@ class CivicApi(Api):
         self._doc_pending.append((blp, self._app, name, parameters))
 
     def handle_http_exception(self, error: HTTPException):
-        status = error.code or 500
-        code, message = HTTP_ERRORS.get(status, ("http_error", "请求无法完成"))
-        data = getattr(error, "data", None)
-        details = _webargs_details(data)
-        if status == 400 and data and "messages" in data:
-            msgs = data["messages"]
-            if isinstance(msgs, dict) and any("Invalid JSON body." in str(v) for v in msgs.values()):
-                code, message, details = "malformed_json", "请求体不是有效的 JSON", {}
-        if status == 429:
-            details = {"limit": str(getattr(error, "description", ""))}
-        headers = (data or {}).get("headers") or {}
-        if status == 405 and error.get_headers():
-            headers = dict(error.get_headers())
-            headers.pop("Content-Type", None)
-        return envelope(code, message, details, status, headers)
+        return http_error_envelope(error)
+
+
+def http_error_envelope(error: HTTPException):
+    """A werkzeug ``HTTPException`` (404, 405, webargs' 422, Flask-Limiter's 429, ...) as civic's
+    error envelope, with the stable code and Chinese message of :data:`HTTP_ERRORS`."""
+    status = error.code or 500
+    code, message = HTTP_ERRORS.get(status, ("http_error", "请求无法完成"))
+    data = getattr(error, "data", None)
+    details = _webargs_details(data)
+    if status == 400 and data and "messages" in data:
+        msgs = data["messages"]
+        if isinstance(msgs, dict) and any("Invalid JSON body." in str(v) for v in msgs.values()):
+            code, message, details = "malformed_json", "请求体不是有效的 JSON", {}
+    if status == 429:
+        details = {"limit": str(getattr(error, "description", ""))}
+    headers = (data or {}).get("headers") or {}
+    if status == 405 and error.get_headers():
+        headers = dict(error.get_headers())
+        headers.pop("Content-Type", None)
+    return envelope(code, message, details, status, headers)
 
 
 def handle_civic_error(error: CivicError):
@@ -231,9 +237,7 @@ def handle_civic_error(error: CivicError):
 
 def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
-        from civic.extensions import api
-
-        return api.handle_http_exception(error)
+        return http_error_envelope(error)
     log.exception("unhandled error")
     code, message = HTTP_ERRORS[500]
     return envelope(code, message, {}, 500)

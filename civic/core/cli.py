@@ -1,4 +1,8 @@
-"""``flask civic ...``: seed, import, workers, scheduler."""
+"""``flask civic ...``: the command group, and the core's own commands (workers, scheduler).
+
+Each domain adds its commands to :data:`civic_cli` in its own ``cli.py`` (accounts: create-admin;
+property: the registry imports; village: open data; :mod:`civic.demo`: seed-demo), imported by
+:func:`civic.create_app`."""
 
 from __future__ import annotations
 
@@ -9,95 +13,20 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from civic.core.db import commit
 from civic.core.errors import CivicError
 from civic.extensions import db
 
 civic_cli = AppGroup("civic", help="civic administration commands")
 
 
-def _fail(exc: CivicError):
+def fail(exc: CivicError):
+    """End a command on a domain error: its code and message (and a CSV import's line errors) on
+    stderr, the session rolled back, exit status 1."""
     click.echo(f"错误 {exc.code}: {exc.message}", err=True)
     for e in exc.details.get("errors", []):
         click.echo(f"  第 {e['line']} 行 {e.get('column') or ''}: {e['reason']}", err=True)
     db.session.rollback()
     sys.exit(1)
-
-
-@civic_cli.command("seed-demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing if the registry already has places.")
-def seed_demo(if_empty):
-    """Load the demo street (communities, compounds, a village, organisations, accounts)."""
-    from civic.demo import load_demo
-
-    try:
-        summary = load_demo(if_empty=if_empty, cases=True)
-        commit()
-    except CivicError as exc:
-        _fail(exc)
-    click.echo(json.dumps(summary, ensure_ascii=False))
-
-
-@civic_cli.command("import-places")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_places(path):
-    """Import a places CSV (all or nothing)."""
-    from civic.property.importer import import_places_csv
-
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            report = import_places_csv(f.read())
-        commit()
-    except CivicError as exc:
-        _fail(exc)
-    click.echo(f"imported {report.places} places")
-
-
-@civic_cli.command("import-organisations")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_organisations(path):
-    """Import an organisations CSV (all or nothing)."""
-    from civic.property.importer import import_organisations_csv
-
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            report = import_organisations_csv(f.read())
-        commit()
-    except CivicError as exc:
-        _fail(exc)
-    click.echo(f"imported {report.organisations} organisations")
-
-
-@civic_cli.command("import-seed")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_seed(path):
-    """Import a seed JSON file of places and organisations (all or nothing)."""
-    from civic.property.importer import import_seed as do_import
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            report = do_import(json.load(f))
-        commit()
-    except CivicError as exc:
-        _fail(exc)
-    click.echo(f"imported {report.places} places, {report.organisations} organisations")
-
-
-@civic_cli.command("create-admin")
-@click.option("--username", required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--name", default="管理员")
-def create_admin(username, password, name):
-    """Create an administrator account."""
-    from civic.accounts.service import create_staff, validate_password
-
-    try:
-        validate_password(password)
-        create_staff(username=username, password=password, display_name=name, kind="admin")
-        commit()
-    except CivicError as exc:
-        _fail(exc)
-    click.echo(f"administrator {username} created")
 
 
 @civic_cli.command("tick")

@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import logging
 import urllib.request
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import current_app
@@ -84,12 +85,11 @@ def _adapter_send(n: Notification) -> None:
         return
     if adapter == "fail":  # for tests of the retry path
         raise SendFailed("adapter configured to fail")
-    from civic.accounts.models import User
-
-    user = db.session.get(User, n.user_id)
-    if not user or not user.wechat_openid:
+    openid_of = current_app.extensions.get("civic_openid_of")
+    openid = openid_of(n.user_id) if openid_of else None
+    if not openid:
         raise SendFailed("user has no WeChat openid")
-    body = json.dumps({"touser": user.wechat_openid, "template_id": n.template,
+    body = json.dumps({"touser": openid, "template_id": n.template,
                        "data": {k: {"value": str(v)} for k, v in n.payload.items()}}).encode()
     req = urllib.request.Request(current_app.config["WECHAT_SUBSCRIBE_URL"], data=body,
                                  headers={"Content-Type": "application/json"})
@@ -100,6 +100,13 @@ def _adapter_send(n: Notification) -> None:
         raise SendFailed(str(exc)) from exc
     if answer.get("errcode"):
         raise SendFailed(f"errcode {answer.get('errcode')}")
+
+
+def register_openid_lookup(app, openid_of: Callable[[int], str | None]) -> None:
+    """Tell the ``wechat`` adapter how to find a user's WeChat openid from their id (``None`` when
+    they have none): the accounts domain registers this at app creation, since the core reads no
+    domain's tables."""
+    app.extensions["civic_openid_of"] = openid_of
 
 
 def send_notification(notification_id: int) -> str:

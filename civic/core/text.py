@@ -98,11 +98,24 @@ def require_text(text: str | None, field: str, max_len: int | None = None) -> st
 
 # Domain dictionaries loaded into jieba at initialisation, so that the full-text index and every query
 # segment the same way whichever module touches jieba first.  (package, resource path, JSON layout:
-# {"categories": {id: {"keywords": {word: weight}}}})
-_DICTIONARIES = [("civic.complaints", "data/category_keywords.json")]
+# {"categories": {id: {"keywords": {word: weight}}}})  Registered by the app package on import
+# (civic/__init__.py), before any text can be segmented: the core names no domain.
+_DICTIONARIES: list[tuple[str, str]] = []
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False
+
+
+def register_dictionary(package: str, path: str) -> None:
+    """Add a domain's keyword file (``path`` inside ``package``; layout
+    ``{"categories": {id: {"keywords": {word: weight}}}}``) to the words jieba keeps whole.  Must
+    run before the first segmentation; a later call raises ``RuntimeError`` rather than let the
+    index and later queries segment differently."""
+    if (package, path) in _DICTIONARIES:
+        return
+    if _jieba_ready:
+        raise RuntimeError(f"dictionary {package}/{path} registered after jieba was initialised")
+    _DICTIONARIES.append((package, path))
 
 
 def domain_words() -> list[str]:

@@ -13,8 +13,10 @@ import datetime as dt
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from civic.core.auth import principals_if_made
 from civic.core.db import TimestampMixin, UTCDateTime, utcnow
 from civic.extensions import db
 
@@ -159,3 +161,13 @@ class UnitResident(db.Model):
         sa.UniqueConstraint("unit_id", "user_id"),
         sa.CheckConstraint("relation IN ('owner', 'co_owner', 'tenant')", name="relation_known"),
     )
+
+
+@event.listens_for(Session, "after_flush")
+def _organisation_changed(session, flush_context):
+    # An organisation's name or kind shows in every member's /me: a change to one empties this
+    # process's principal cache (civic.core.auth.PrincipalCache) rather than tracking its members.
+    cache = principals_if_made()
+    if cache is not None and any(isinstance(obj, Organisation)
+                                 for obj in (*session.new, *session.dirty, *session.deleted)):
+        cache.clear()

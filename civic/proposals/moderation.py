@@ -29,8 +29,8 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from civic.accounts.memberships import acting_memberships
 from civic.core import audit
-from civic.core.auth import acting_memberships
 from civic.core.db import claim_row, insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.text import require_text

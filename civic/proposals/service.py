@@ -28,8 +28,8 @@ from collections import defaultdict
 import sqlalchemy as sa
 from flask import current_app
 
+from civic.accounts.memberships import acting_memberships
 from civic.core import audit
-from civic.core.auth import acting_memberships
 from civic.core.db import as_utc, claim_row, flush_or, insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from civic.accounts.memberships import acting_memberships
 from civic.core import audit
-from civic.core.auth import acting_memberships
 from civic.core.db import SHANGHAI, claim_row, flush_or, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.pagination import DEFAULT_LIMIT, paginate

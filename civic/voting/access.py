@@ -4,7 +4,7 @@ covers (civic.core.auth)."""
 
 from __future__ import annotations
 
-from civic.core.auth import acting_memberships
+from civic.accounts.memberships import acting_memberships
 from civic.core.errors import Forbidden
 from civic.property import service as registry
 

@@ -1246,7 +1246,7 @@ def compounds_for(actor) -> list:
     """The compounds whose rosters and votes ``actor`` may read: those covered by their owners'
     committee or street centre (:data:`civic.voting.access.RECORD_READERS`), ordered by code;
     administrators: every compound.  ``[Place]``."""
-    from civic.core.auth import acting_memberships
+    from civic.accounts.memberships import acting_memberships
     from civic.property import service as registry
 
     if actor.kind == "admin":

@@ -105,8 +105,8 @@ class World:
                  ("owners_committee", self.compound, "测试花园业委会")]
         if property_company:
             kinds.append(("property_company", self.compound, "测试物业公司"))
+        from civic.accounts.identity import issue_token
         from civic.accounts.service import create_resident, create_staff
-        from civic.core.auth import issue_token
 
         self.orgs, self.staff, self.h = {}, {}, {}
         for kind, place, name in kinds:
@@ -123,8 +123,8 @@ class World:
         f.commit()
 
     def other_resident(self, unit=1, name="李四"):
+        from civic.accounts.identity import issue_token
         from civic.accounts.service import create_resident
-        from civic.core.auth import issue_token
         from civic.property import service as reg
 
         self.f.n += 1

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.wrappers import Request, Response
 
+from civic.accounts.memberships import require_coverage, require_membership
 from civic.accounts.models import ApiToken, OtpChallenge, User
 from civic.core.audit import AuditEntry
-from civic.core.auth import require_coverage, require_membership
 from civic.core.db import utcnow
 from civic.core.errors import Forbidden
 from civic.extensions import db

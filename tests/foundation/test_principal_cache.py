@@ -120,7 +120,7 @@ def test_with_the_cache_off_every_request_authenticates_in_the_database(app, cli
 
 
 def test_the_user_built_from_a_cached_row_is_a_normal_persistent_user(app, factory):
-    from civic.core.auth import _load_bearer_user
+    from civic.accounts.identity import _load_bearer_user
     from civic.core.db import commit
 
     user, rc, _ = _staff(factory, role="head")

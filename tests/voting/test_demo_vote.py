@@ -9,8 +9,8 @@ import logging
 
 import sqlalchemy as sa
 
+from civic.accounts.identity import issue_token
 from civic.accounts.models import User
-from civic.core.auth import issue_token
 from civic.core.db import commit, utcnow
 from civic.extensions import db
 from civic.voting.models import Roster, RosterPerson, Vote
