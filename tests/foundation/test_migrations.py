@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -51,3 +52,21 @@ def test_sqlite_upgrade_from_empty_downgrade_to_base_and_upgrade_again(tmp_path)
     engine.dispose()
     assert tables == set(db.metadata.tables) | {"alembic_version"}
     assert head == _flask_db(url, "heads").stdout.split()[0]
+
+
+def test_migration_files_are_numbered_in_the_order_of_their_chain():
+    # Read each file's own revision and down_revision (the chain Alembic follows), without Alembic.
+    revisions = {}
+    for path in (REPO / "migrations" / "versions").glob("*.py"):
+        values = {t.id: n.value.value for n in ast.parse(path.read_text(encoding="utf-8")).body
+                  if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant) for t in n.targets
+                  if isinstance(t, ast.Name) and t.id in ("revision", "down_revision")}
+        assert values["revision"] == path.stem, f"{path.name} holds revision {values['revision']}"
+        revisions[values["revision"]] = values.get("down_revision")
+    chain, head = [], None
+    children = {down: rev for rev, down in revisions.items()}
+    while head in children:
+        head = children[head]
+        chain.append(head)
+    assert len(chain) == len(revisions) >= 13  # one line, no branch, nothing left over
+    assert [int(rev.split("_")[0]) for rev in chain] == list(range(1, len(chain) + 1))

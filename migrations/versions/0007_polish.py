@@ -1,7 +1,7 @@
 """contest photos served by token; per-contest thresholds of the manipulation signals
 
-Revision ID: 0010_polish
-Revises: 0007_open311
+Revision ID: 0007_polish
+Revises: 0006_open311
 Create Date: 2026-11-29 15:10:28.794362
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0010_polish'
-down_revision = '0007_open311'
+revision = '0007_polish'
+down_revision = '0006_open311'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """voting: rosters, votes, matters, frozen heads, ballots, paper entries, proxies, deliveries
 
-Revision ID: 0005_voting
-Revises: 0004_village
+Revision ID: 0004_voting
+Revises: 0003_village
 Create Date: 2026-11-29 14:12:18.387084
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0005_voting'
-down_revision = '0004_village'
+revision = '0004_voting'
+down_revision = '0003_village'
 branch_labels = None
 depends_on = None
 

@@ -11,16 +11,16 @@ foreign keys, and dropping village_disclosure would then fail on its inquiries o
 to its lines (ON DELETE CASCADE): foreign keys are switched off around the rebuild, outside the
 transaction as SQLite requires, and on again after it.
 
-Revision ID: 0014_village_versions
-Revises: 0013_delib_versions
+Revision ID: 0012_village_versions
+Revises: 0011_delib_versions
 Create Date: 2026-11-30 10:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0014_village_versions'
-down_revision = '0013_delib_versions'
+revision = '0012_village_versions'
+down_revision = '0011_delib_versions'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """village affairs disclosure
 
-Revision ID: 0004_village
-Revises: 0001_foundation
+Revision ID: 0003_village
+Revises: 0002_complaints
 Create Date: 2026-11-29 14:12:26.755481
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0004_village'
+revision = '0003_village'
 down_revision = '0002_complaints'
 branch_labels = None
 depends_on = None

@@ -1,16 +1,16 @@
 """deliberation: version columns (optimistic locking) on topics, meetings, motions and action items;
 co-signature counts recounted from the rows (concurrent co-signatures lost increments before)
 
-Revision ID: 0013_delib_versions
-Revises: 0011_party_counts
+Revision ID: 0011_delib_versions
+Revises: 0010_party_counts
 Create Date: 2026-12-01 10:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0013_delib_versions'
-down_revision = '0011_party_counts'
+revision = '0011_delib_versions'
+down_revision = '0010_party_counts'
 branch_labels = None
 depends_on = None
 

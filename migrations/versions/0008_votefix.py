@@ -1,7 +1,7 @@
 """voting: withdrawal of unconfirmed paper entries (one live entry per unit)
 
-Revision ID: 0009_votefix
-Revises: 0010_polish
+Revision ID: 0008_votefix
+Revises: 0007_polish
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 import civic.core.db
 
-revision = "0009_votefix"
-down_revision = '0010_polish'
+revision = "0008_votefix"
+down_revision = '0007_polish'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """Optimistic-lock versions for contests, moderated items, implementations and milestones
 
-Revision ID: 0015_contest_versions
-Revises: 0014_village_versions
+Revision ID: 0013_contest_versions
+Revises: 0012_village_versions
 Create Date: 2026-11-30 12:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015_contest_versions'
-down_revision = '0014_village_versions'
+revision = '0013_contest_versions'
+down_revision = '0012_village_versions'
 branch_labels = None
 depends_on = None
 

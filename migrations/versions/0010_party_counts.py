@@ -1,15 +1,15 @@
 """complaint_party: partial index for the counts per status of a queue (active rows only)
 
-Revision ID: 0011_party_counts
-Revises: 0008_deliberation
+Revision ID: 0010_party_counts
+Revises: 0009_deliberation
 Create Date: 2026-11-29 17:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011_party_counts'
-down_revision = '0008_deliberation'
+revision = '0010_party_counts'
+down_revision = '0009_deliberation'
 branch_labels = None
 depends_on = None
 

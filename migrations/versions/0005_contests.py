@@ -1,7 +1,7 @@
 """contests: 金点子 idea contests and the shared moderation tables
 
-Revision ID: 0006_contests
-Revises: 0005_voting
+Revision ID: 0005_contests
+Revises: 0004_voting
 Create Date: 2026-11-29 14:13:22.200953
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0006_contests'
-down_revision = '0005_voting'
+revision = '0005_contests'
+down_revision = '0004_voting'
 branch_labels = None
 depends_on = None
 

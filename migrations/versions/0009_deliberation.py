@@ -1,8 +1,8 @@
 """deliberation: 路管会/弄管会 committees, rule-sets, topics, co-signatures, meetings, motions, votes,
 resolutions, action items, owners' vote referrals
 
-Revision ID: 0008_deliberation
-Revises: 0009_votefix
+Revision ID: 0009_deliberation
+Revises: 0008_votefix
 Create Date: 2026-11-29 15:02:09.026906
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0008_deliberation'
-down_revision = '0009_votefix'
+revision = '0009_deliberation'
+down_revision = '0008_votefix'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """open311: partner keys, partner requests, complaint contacts, user kind "partner"
 
-Revision ID: 0007_open311
-Revises: 0006_contests
+Revision ID: 0006_open311
+Revises: 0005_contests
 Create Date: 2026-11-29 14:48:06.054770
 
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0007_open311'
-down_revision = '0006_contests'
+revision = '0006_open311'
+down_revision = '0005_contests'
 branch_labels = None
 depends_on = None
 
