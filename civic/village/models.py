@@ -91,7 +91,7 @@ class Disclosure(TimestampMixin, db.Model):
     corrected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Optimistic lock (not the correction ``version``): every UPDATE of the row says
     # ``WHERE row_version = <as read>``; a row another worker changed since is a StaleDataError,
-    # turned into 409 ``disclosure_changed`` by civic.village.service.
+    # turned into 409 ``disclosure_changed`` by civic.village.service.workflow (claim, transition).
     row_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, server_default=sa.text("1"))
 
     lines: Mapped[list[DisclosureLine]] = relationship(

@@ -181,10 +181,11 @@ def test_lines_added_to_a_draft_being_submitted_are_refused(app, client, vil):
 def test_two_corrections_at_once_make_one_draft(app, client, vil, monkeypatch):
     from civic.village import service
     from civic.village.models import Disclosure
+    from civic.village.service import disclosures
 
     did = _draft(client, vil, "submit", "sign_off", "publish")
     hua = vil["hua"].id
-    real = service.require_text
+    real = disclosures.require_text
     fired = []
 
     def other_correction_first(*args, **kwargs):
@@ -198,7 +199,7 @@ def test_two_corrections_at_once_make_one_draft(app, client, vil, monkeypatch):
                                           db.session.get(User, hua))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service, "require_text", other_correction_first)
+    monkeypatch.setattr(disclosures, "require_text", other_correction_first)
     r = client.post(f"/api/v1/village-disclosures/{did}/corrections", json={"reason": "金额有误"},
                     headers=vil["h_hua"])
     _refused(r)

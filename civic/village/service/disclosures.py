@@ -1,0 +1,218 @@
+"""Drafting and editing disclosures, their finance lines and vouchers, and their corrections.
+
+Verbs: get_disclosure, create_disclosure, update_disclosure, delete_line, add_vouchers,
+create_correction (a new version of a published disclosure), versions, list_disclosures,
+view_disclosure.  Sources: 村民委员会组织法 Art. 30; RULES.md §2 (published content is never edited in
+place).  Review and publication are :mod:`civic.village.service.workflow`'s.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from civic.core import audit
+from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from civic.core.pagination import DEFAULT_LIMIT, paginate
+from civic.core.text import require_text, tidy
+from civic.extensions import db
+from civic.property import service as registry
+from civic.village.models import LINE_KINDS, CatalogueItem, Disclosure, DisclosureLine, Voucher
+from civic.village.service.catalogue import effective_cadence, ensure_village
+from civic.village.service.committees import require_committee, require_village_reader
+from civic.village.service.money import parse_amount, parse_balance
+from civic.village.service.periods import period_of
+from civic.village.service.workflow import EDITABLE, PUBLIC_STATUSES, claim
+
+
+def get_disclosure(disclosure_id: int) -> Disclosure:
+    d = db.session.get(Disclosure, disclosure_id)
+    if d is None:
+        raise NotFound("找不到该公开事项", code="disclosure_not_found", details={"disclosure_id": disclosure_id})
+    return d
+
+
+def _line(data: dict, position: int) -> DisclosureLine:
+    kind = data.get("kind")
+    if kind not in LINE_KINDS:
+        raise ValidationFailed("收支类型须为 income 或 expense", code="line_kind_invalid",
+                               details={"position": position, "kind": kind})
+    amount = data.get("amount_fen") if data.get("amount_fen") is not None else data.get("amount_yuan")
+    return DisclosureLine(
+        position=position, kind=kind, date=data["date"],
+        account=require_text(data.get("account"), "account", 100),
+        description=require_text(data.get("description"), "description", 500),
+        counterparty=tidy(data.get("counterparty") or "", 200),
+        amount=parse_amount(amount, f"lines[{position}].amount"),
+    )
+
+
+def _item_by_code(village, code: str) -> CatalogueItem:
+    item = db.session.scalar(sa.select(CatalogueItem).where(CatalogueItem.village_id == village.id,
+                                                           CatalogueItem.code == code))
+    if item is None or not item.active:
+        raise ValidationFailed("目录中没有该公开事项", code="catalogue_item_unknown", details={"item_code": code})
+    return item
+
+
+def create_disclosure(village, data: dict, actor) -> Disclosure:
+    """Draft a disclosure for one catalogue item and period (village committee staff).
+
+    ``data``: item_code, period (per the item's effective cadence), title, body?, opening_balance /
+    closing_balance (分 int or 元 string; finance), lines? ``[{kind, date, account, description,
+    counterparty, amount_fen | amount_yuan}]``.
+    :raises ValidationFailed: ``catalogue_item_unknown``, ``period_invalid``, ``amount_invalid``,
+        ``lines_not_finance``.  :raises Forbidden: ``not_village_committee``.
+    """
+    require_committee(actor, village)
+    prof = ensure_village(village)
+    item = _item_by_code(village, data["item_code"])
+    period_of(effective_cadence(item, prof), data["period"])
+    d = Disclosure(village_id=village.id, item_id=item.id, category=item.category, period=data["period"],
+                   title=require_text(data["title"], "title", 200), body=tidy(data.get("body") or "", 20000),
+                   status="draft", version=1, created_by_id=actor.id)
+    _set_content(d, data, item)
+    db.session.add(d)
+    db.session.flush()
+    d.series_id = d.id
+    audit.record("disclosure.create", "village_disclosure", d.id, actor=actor,
+                 data={"item": item.code, "period": d.period, "lines": len(d.lines)})
+    return d
+
+
+def _set_content(d: Disclosure, data: dict, item: CatalogueItem) -> None:
+    for key in ("opening_balance", "closing_balance"):
+        if key in data:
+            setattr(d, key, parse_balance(data[key], key))
+    if data.get("lines"):
+        if item.category != "finance":
+            raise ValidationFailed("只有财务公开可以填写收支明细", code="lines_not_finance")
+        start = len(d.lines)
+        for i, line in enumerate(data["lines"]):
+            d.lines.append(_line(line, start + i))
+
+
+def _editable(d: Disclosure, actor) -> None:
+    village = registry.get_place(d.village_id)
+    require_committee(actor, village)
+    if d.status not in EDITABLE:
+        raise Conflict("已提交或已公开的内容不能修改", code="disclosure_locked", details={"status": d.status})
+
+
+def update_disclosure(d: Disclosure, data: dict, actor) -> Disclosure:
+    """Change title/body/balances of a draft or returned disclosure; ``lines`` given are appended.
+
+    :raises Conflict: ``disclosure_locked`` (submitted or later), ``disclosure_changed`` (another
+        worker changed it meanwhile, e.g. submitted it: see :func:`claim`).
+    """
+    _editable(d, actor)
+    claim(d)
+    if "title" in data:
+        d.title = require_text(data["title"], "title", 200)
+    if "body" in data:
+        d.body = tidy(data["body"] or "", 20000)
+    _set_content(d, data, db.session.get(CatalogueItem, d.item_id))
+    db.session.flush()
+    audit.record("disclosure.edit", "village_disclosure", d.id, actor=actor, data={"fields": sorted(data)})
+    return d
+
+
+def delete_line(d: Disclosure, line_id: int, actor) -> None:
+    """Delete a line of a draft.  :raises Conflict: ``disclosure_locked``, ``disclosure_changed``."""
+    _editable(d, actor)
+    line = db.session.get(DisclosureLine, line_id)
+    if line is None or line.disclosure_id != d.id:
+        raise NotFound("找不到该明细", code="line_not_found", details={"line_id": line_id})
+    claim(d)
+    d.lines.remove(line)
+    db.session.flush()
+    audit.record("disclosure.line_deleted", "village_disclosure", d.id, actor=actor, data={"line_id": line_id})
+
+
+def add_vouchers(d: Disclosure, line_id: int, files: list[tuple[str, bytes]], actor, store) -> list[Voucher]:
+    """Attach voucher photos to a line, through the photo pipeline (metadata stripped, sniffed by
+    content, all-or-nothing).  :raises: the pipeline's photo_* errors; ``line_not_found``;
+    Conflict ``disclosure_locked``, ``disclosure_changed``."""
+    from civic.core.photos import process_photos
+
+    _editable(d, actor)
+    line = db.session.get(DisclosureLine, line_id)
+    if line is None or line.disclosure_id != d.id:
+        raise NotFound("找不到该明细", code="line_not_found", details={"line_id": line_id})
+    if not files:
+        raise ValidationFailed("请上传凭证照片", code="photo_required")
+    stored = process_photos(files, store=store)
+    out = [Voucher(display_key=s.display_key, thumb_key=s.thumb_key, width=s.width, height=s.height) for s in stored]
+    claim(d)
+    line.vouchers.extend(out)
+    db.session.flush()
+    audit.record("disclosure.vouchers_added", "village_disclosure", d.id, actor=actor,
+                 data={"line_id": line.id, "keys": [v.display_key for v in out]})
+    return out
+
+
+def create_correction(d: Disclosure, data: dict, actor) -> Disclosure:
+    """Draft a new version of a published disclosure (RULES.md §2: never edited in place).
+
+    Copies the content (lines and vouchers) unless ``title``/``body``/balances/``lines`` are given,
+    records ``reason``; the new version goes through review like any draft.  The published version
+    is claimed (:func:`claim`) with the new draft, so two corrections drafted at once make one draft.
+    :raises Conflict: ``not_published``, ``correction_pending``, ``disclosure_changed``.
+    """
+    village = registry.get_place(d.village_id)
+    require_committee(actor, village)
+    if d.status != "published":
+        raise Conflict("只能更正已公开的最新版本", code="not_published", details={"status": d.status})
+    if db.session.scalar(sa.select(Disclosure.id).where(Disclosure.supersedes_id == d.id)):
+        raise Conflict("该版本已有更正在办理中", code="correction_pending")
+    reason = require_text(data.get("reason"), "reason", 2000)
+    new = Disclosure(village_id=d.village_id, item_id=d.item_id, category=d.category, period=d.period,
+                     title=require_text(data.get("title") or d.title, "title", 200),
+                     body=tidy(data["body"], 20000) if "body" in data else d.body,
+                     status="draft", version=d.version + 1, series_id=d.series_id, supersedes_id=d.id,
+                     correction_reason=reason, opening_balance=d.opening_balance,
+                     closing_balance=d.closing_balance, created_by_id=actor.id)
+    item = db.session.get(CatalogueItem, d.item_id)
+    if "lines" not in data:
+        for ln in d.lines:
+            copy = DisclosureLine(position=ln.position, kind=ln.kind, date=ln.date, account=ln.account,
+                                  description=ln.description, counterparty=ln.counterparty, amount=ln.amount)
+            copy.vouchers = [Voucher(display_key=v.display_key, thumb_key=v.thumb_key, width=v.width,
+                                     height=v.height) for v in ln.vouchers]
+            new.lines.append(copy)
+    _set_content(new, {k: v for k, v in data.items() if k in ("opening_balance", "closing_balance", "lines")}, item)
+    claim(d)  # after the check for a pending correction: a correction drafted since fails the claim
+    db.session.add(new)
+    db.session.flush()
+    audit.record("disclosure.correction_drafted", "village_disclosure", new.id, actor=actor, note=reason,
+                 data={"supersedes": d.id, "version": new.version})
+    return new
+
+
+def versions(d: Disclosure) -> list[Disclosure]:
+    """All versions of the disclosure's series that the public may see (published or corrected)."""
+    return list(db.session.scalars(sa.select(Disclosure).where(
+        Disclosure.series_id == d.series_id, Disclosure.status.in_(PUBLIC_STATUSES)).order_by(Disclosure.version)))
+
+
+def list_disclosures(village, actor, *, status: str | None = None, period: str | None = None,
+                     cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> tuple[list[Disclosure], str | None]:
+    """Disclosures of the village, newest period first: all of them for its committees and the town,
+    else only public ones.  A keyset page: ``(rows, next_cursor)``.
+
+    :raises BadRequest: ``cursor_invalid``."""
+    stmt = sa.select(Disclosure).where(Disclosure.village_id == village.id)
+    try:
+        require_village_reader(actor, village)
+    except Forbidden:
+        stmt = stmt.where(Disclosure.status.in_(PUBLIC_STATUSES))
+    if status:
+        stmt = stmt.where(Disclosure.status == status)
+    if period:
+        stmt = stmt.where(Disclosure.period.startswith(period))
+    return paginate(stmt, [Disclosure.period, Disclosure.id], cursor=cursor, limit=limit)
+
+
+def view_disclosure(d: Disclosure, actor) -> Disclosure:
+    if d.status not in PUBLIC_STATUSES:
+        require_village_reader(actor, registry.get_place(d.village_id))
+    return d
