@@ -67,7 +67,7 @@ def _escalate(c: Complaint, now: dt.datetime) -> None:
 @periodic("complaints.close_unrated", hour=0, minute=30)
 def close_unrated(now: dt.datetime | None = None) -> int:
     """Close resolved cases nobody rated within 7 days of resolution."""
-    from civic.complaints.service import RATING_WINDOW
+    from civic.complaints.service.workflow import RATING_WINDOW
 
     now = now or utcnow()
     ids = db.session.scalars(sa.select(Complaint.id).where(
@@ -79,7 +79,7 @@ def close_unrated(now: dt.datetime | None = None) -> int:
 
 def auto_close_one(complaint_id: int, now: dt.datetime | None = None) -> bool:
     """Close one resolved case if its 7 rating days are over and it is still unrated."""
-    from civic.complaints.service import RATING_WINDOW, _apply
+    from civic.complaints.service.workflow import RATING_WINDOW, _apply
 
     now = now or utcnow()
     c = db.session.get(Complaint, complaint_id)
@@ -91,7 +91,7 @@ def auto_close_one(complaint_id: int, now: dt.datetime | None = None) -> bool:
 
 def recompute_provisional(year, calendar=None, **_kw) -> int:
     """Recompute every open case's provisional deadlines with the calendar as it now is."""
-    from civic.complaints.service import _deadlines
+    from civic.complaints.service.workflow import _deadlines
 
     n = 0
     for c in db.session.scalars(sa.select(Complaint).where(

@@ -1,0 +1,100 @@
+"""Case photos: the media store, the in-memory staging of intake photos, the lead party's result
+photos and serving a photo to those who may see the case.
+
+Verbs: media_store, add_result_photos, photo_for (and _Staged, used by intake).  Every photo goes
+through civic.core.photos (formats, size, EXIF stripped; GPS read only with consent, RULES.md §5).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from flask import current_app
+
+from civic.complaints.models import ComplaintPhoto
+from civic.complaints.service.privacy import get_for
+from civic.core import audit
+from civic.core.errors import Forbidden, NotFound, ValidationFailed
+from civic.core.photos import process_photos
+from civic.core.storage import MediaStore, key_for
+from civic.extensions import db
+
+MAX_PHOTOS = 9
+
+
+def media_store() -> MediaStore:
+    return MediaStore(current_app.config["MEDIA_DIR"])
+
+
+class _Staged:
+    """A store in memory: intake photos are processed into it, and written to the media store only
+    once every check of the case passed (a case refused for its location leaves no file behind)."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, tuple[bytes, str]] = {}
+
+    def put(self, data: bytes, ext: str) -> str:
+        key = key_for(data, ext)
+        self.blobs[key] = (data, ext)
+        return key
+
+    def open(self, key: str) -> bytes:
+        return self.blobs[key][0]
+
+    def exists(self, key: str) -> bool:
+        return key in self.blobs
+
+    def delete(self, key: str) -> bool:
+        return self.blobs.pop(key, None) is not None
+
+    def write_to(self, store: MediaStore) -> None:
+        """Write every blob; on a failed write remove what this call created, then re-raise."""
+        created = []
+        try:
+            for key, (data, ext) in self.blobs.items():
+                if not store.exists(key):
+                    store.put(data, ext)
+                    created.append(key)
+        except BaseException:
+            for key in created:
+                store.delete(key)
+            raise
+
+
+def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]]) -> list[ComplaintPhoto]:
+    """The lead party attaches photos of the result, through the same pipeline as intake."""
+    c, v = get_for(user, complaint_id, log_view=False)
+    org = v.acting_org(("lead",))
+    if org is None:
+        raise Forbidden("只有主办方可以上传处置照片", code="transition_not_allowed")
+    if not files:
+        raise ValidationFailed("请至少上传 1 张照片", code="photos_required")
+    have = sum(1 for p in c.photos if p.stage == "result")
+    if have + len(files) > MAX_PHOTOS:
+        raise ValidationFailed(f"处置照片最多 {MAX_PHOTOS} 张", code="too_many_photos",
+                               details={"max": MAX_PHOTOS, "count": have + len(files)})
+    org = v.acting_org(("lead",))
+    stored = process_photos(list(files), store=media_store(), read_gps=False)
+    rows = []
+    for p in stored:
+        row = ComplaintPhoto(complaint_id=c.id, stage="result", access_token=secrets.token_urlsafe(32),
+                             display_key=p.display_key, thumb_key=p.thumb_key, width=p.width, height=p.height,
+                             uploaded_by=user.id)
+        db.session.add(row)
+        rows.append(row)
+    db.session.flush()
+    audit.record("complaint.result_photos", "complaint", c.id, actor=user,
+                 actor_role=f"{user.kind}@{org.kind}:{org.id}", data={"count": len(rows)})
+    return rows
+
+
+def photo_for(user, complaint_id: int, token: str) -> ComplaintPhoto:
+    """A case photo, only for those who may see the case.  :raises NotFound: ``photo_not_found``."""
+    c, _v = get_for(user, complaint_id, log_view=False)
+    photo = db.session.scalar(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id,
+                                                              ComplaintPhoto.access_token == token))
+    if photo is None:
+        raise NotFound("找不到该照片", code="photo_not_found")
+    return photo

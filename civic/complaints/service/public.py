@@ -1,0 +1,126 @@
+"""What is read of cases outside the handling parties: the public-safe projection (Open311 and
+open data: nothing about the complainant, no location finer than a compound) and a filer's own
+words read back (a partner through Open311).
+
+Verbs: public_cases, public_view, descriptions_filed_by.  Rules applied: RULES.md §5.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from civic.complaints.models import Complaint, ComplaintMessage
+from civic.extensions import db
+from civic.property import service as registry
+
+
+def descriptions_filed_by(user, ids: Sequence[int]) -> dict[int, str]:
+    """``{case id: description}`` for the cases in ``ids`` whose complainant of record is ``user``:
+    a filer (a partner reading back through Open311) may always read its own words."""
+    rows = db.session.execute(sa.select(Complaint.id, Complaint.description).where(
+        Complaint.id.in_(list(ids)), Complaint.complainant_id == user.id))
+    return dict(rows.all())
+
+
+# Staff actions whose note is written for the public (a reopen or close note is the complainant's
+# own words, and the route note is internal).
+PUBLIC_NOTE_ACTIONS = tuple(f"complaint.{a}" for a in ("acknowledge", "start", "resolve", "return", "reroute",
+                                                        "merge"))
+PUBLIC_COORD_DECIMALS = 3  # ~100 m: no finer than a compound
+
+
+def public_cases(*, ids: Sequence[int] | None = None, categories: Sequence[str] | None = None,
+                 since: dt.datetime | None = None, until: dt.datetime | None = None,
+                 statuses: Sequence[str] | None = None, limit: int = 1000) -> list[dict]:
+    """Cases as anyone may see them (the public-safe projection for Open311 and open data), newest
+    first, at most ``limit``.  ``ids`` overrides every other filter; ``since``/``until`` bound
+    ``created_at`` (aware datetimes, inclusive).  Each item is :func:`public_view`'s dict."""
+    stmt = sa.select(Complaint)
+    if ids is not None:
+        stmt = stmt.where(Complaint.id.in_(list(ids)))
+    else:
+        if categories:
+            stmt = stmt.where(Complaint.category.in_(list(categories)))
+        if since is not None:
+            stmt = stmt.where(Complaint.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(Complaint.created_at <= until)
+        if statuses is not None:
+            stmt = stmt.where(Complaint.status.in_(list(statuses)))
+    cases = db.session.scalars(stmt.order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(limit)).all()
+    return _public_views(cases)
+
+
+def public_view(c: Complaint) -> dict:
+    """One case with nothing about the complainant and no location finer than its compound.
+
+    ``{"id", "category", "status", "created_at", "updated_at", "closed_at", "resolve_due",
+    "lead_name", "note", "address", "place_id", "lat", "lng"}`` — ``note`` is the latest public
+    note (a staff action's note or a party's public message; never the complainant's words);
+    ``address`` names the compound (or community) up to the district; ``place_id`` is that
+    compound's id; ``lat``/``lng`` (WGS-84) are the compound's centre, or the reported point
+    rounded to 3 decimals (~100 m), never a photo's GPS.  The description is not included: it is
+    the complainant's own text (RULES.md §5)."""
+    return _public_views([c])[0]
+
+
+def _public_views(cases: Sequence[Complaint]) -> list[dict]:
+    from civic.core.audit import AuditEntry
+
+    ids = [c.id for c in cases]
+    notes: dict[int, tuple[dt.datetime, int, str]] = {}
+
+    def keep(cid: int, at: dt.datetime, order: int, text: str | None) -> None:
+        if text and text.strip() and (cid not in notes or (at, order) >= notes[cid][:2]):
+            notes[cid] = (at, order, text.strip())
+
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for e in db.session.scalars(sa.select(AuditEntry).where(
+                AuditEntry.object_type == "complaint", AuditEntry.object_id.in_([str(x) for x in chunk]),
+                AuditEntry.action.in_(PUBLIC_NOTE_ACTIONS))):
+            keep(int(e.object_id), e.at, e.id, e.note)
+        for m in db.session.scalars(sa.select(ComplaintMessage).where(
+                ComplaintMessage.complaint_id.in_(chunk), ComplaintMessage.internal.is_(False),
+                ComplaintMessage.organisation_id.is_not(None))):
+            keep(m.complaint_id, m.created_at, m.id, m.body)
+    orgs: dict[int, object] = {}
+    places: dict[int, object] = {}
+    addresses: dict[int, str] = {}
+
+    def place(pid):
+        if pid not in places:
+            places[pid] = registry.get_place(pid)
+        return places[pid]
+
+    out = []
+    for c in cases:
+        lead = None
+        if c.lead_organisation_id:
+            if c.lead_organisation_id not in orgs:
+                orgs[c.lead_organisation_id] = registry.get_organisation(c.lead_organisation_id)
+            lead = orgs[c.lead_organisation_id]
+        public_place = place(c.compound_id) if c.compound_id else (place(c.community_id) if c.community_id else None)
+        lat = lng = None
+        if c.compound_id and public_place.centre_lat is not None:
+            lat, lng = public_place.centre_lat, public_place.centre_lng
+        elif c.location_source == "point" and c.lat is not None:
+            lat, lng = round(c.lat, PUBLIC_COORD_DECIMALS), round(c.lng, PUBLIC_COORD_DECIMALS)
+        elif public_place is not None and public_place.centre_lat is not None:
+            lat, lng = public_place.centre_lat, public_place.centre_lng
+        address = None
+        if public_place is not None:
+            if public_place.id not in addresses:  # most specific first, as Open311 asks
+                addresses[public_place.id] = "，".join(
+                    p.name for p in reversed(registry.ancestors(public_place))
+                    if p.kind in ("compound", "community", "village", "street", "district"))
+            address = addresses[public_place.id]
+        out.append({"id": c.id, "category": c.category, "status": c.status, "created_at": c.created_at,
+                    "updated_at": c.updated_at, "closed_at": c.closed_at or c.resolved_at,
+                    "resolve_due": c.resolve_due, "lead_name": lead.name if lead else None,
+                    "note": notes[c.id][2] if c.id in notes else None, "address": address,
+                    "place_id": public_place.id if public_place else None, "lat": lat, "lng": lng})
+    return out

@@ -1,0 +1,164 @@
+"""What a party (or a resident) reads: an organisation's queue and its counts, a resident's own
+cases, and one case as its viewer may see it.
+
+Verbs: queue (keyset-paged; the street centre sees every case in its street), counts_by_status,
+my_complaints, present (the case dict, with the complainant as privacy.complainant_for allows and
+the actions workflow.allowed_actions allows), history_for (the timeline from the audit log).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from civic.accounts.memberships import acting_memberships
+from civic.complaints import routing
+from civic.complaints.models import Complaint, ComplaintParty, ComplaintReporter
+from civic.complaints.service.privacy import Viewer, complainant_for, get_for
+from civic.complaints.service.workflow import STATUS_NAMES, allowed_actions
+from civic.core import audit
+from civic.core.errors import Forbidden
+from civic.core.pagination import cursor_values, encode_cursor, paginate
+from civic.extensions import db
+from civic.property import service as registry
+
+
+def my_complaints(user, *, cursor=None, limit=20):
+    """The resident's cases (filed or followed after a merge), newest first."""
+    stmt = sa.select(Complaint).where(Complaint.id.in_(
+        sa.select(ComplaintReporter.complaint_id).where(ComplaintReporter.user_id == user.id)))
+    return paginate(stmt, [Complaint.id], cursor=cursor, limit=limit)
+
+
+def queue(user, *, organisation_id: int | None = None, status: str | None = None, category: str | None = None,
+          overdue: bool | None = None, place_id: int | None = None, cursor=None, limit=20):
+    """One organisation's queue, newest first: the cases where it is an active party; the street
+    centre sees every case in its street.
+
+    ``organisation_id`` picks which of the user's organisations (default: the first).
+    :raises Forbidden: ``not_a_member``, ``no_queue``.
+    """
+    memberships = [org for _m, org in acting_memberships(user)]
+    if organisation_id is not None:
+        memberships = [o for o in memberships if o.id == organisation_id]
+        if not memberships:
+            raise Forbidden("您不是该组织的工作人员", code="not_a_member",
+                            details={"organisation_id": organisation_id})
+    if not memberships:
+        raise Forbidden("您没有可查看的工单队列", code="no_queue")
+    org = memberships[0]
+    # Keyset on the case id, in two steps: first the ids from one index range (the party rows, or the
+    # street's cases), then those rows.  A join ordered by id would make PostgreSQL walk the
+    # complaint index from the top to reach a deep cursor.
+    if org.kind == "street_centre":
+        key = Complaint.id
+        ids = sa.select(Complaint.id).where(Complaint.street_id.in_(_street_ids(org.id)))
+        if status:
+            ids = ids.where(Complaint.status == status)
+        if overdue is not None:
+            ids = ids.where(Complaint.overdue.is_(overdue))
+    else:
+        key = ComplaintParty.complaint_id
+        ids = sa.select(ComplaintParty.complaint_id).where(
+            ComplaintParty.organisation_id == org.id, ComplaintParty.active.is_(True))
+        if status:
+            ids = ids.where(ComplaintParty.status == status)
+        if overdue is not None:
+            ids = ids.where(ComplaintParty.overdue.is_(overdue))
+        if category or place_id is not None:
+            ids = ids.join(Complaint, Complaint.id == ComplaintParty.complaint_id)
+    if category:
+        ids = ids.where(Complaint.category == category)
+    if place_id is not None:
+        place = registry.get_place(place_id)
+        ids = ids.where(Complaint.place_id.in_(registry.descendant_ids_stmt(place)))
+    if cursor:
+        (last,) = cursor_values(cursor, [key])
+        ids = ids.where(key < last)
+        if key is ComplaintParty.complaint_id and (category or place_id is not None):
+            ids = ids.where(Complaint.id < last)
+    page_ids = list(db.session.scalars(ids.order_by(key.desc()).limit(limit + 1)))
+    next_cursor = None
+    if len(page_ids) > limit:
+        page_ids = page_ids[:limit]
+        next_cursor = encode_cursor([page_ids[-1]])
+    rows = {c.id: c for c in db.session.scalars(sa.select(Complaint).where(Complaint.id.in_(page_ids)))}
+    return org, [rows[i] for i in page_ids], next_cursor
+
+
+def counts_by_status(user, organisation_id: int | None = None) -> dict[str, int]:
+    org_list = [org for _m, org in acting_memberships(user) if organisation_id in (None, org.id)]
+    if not org_list:
+        raise Forbidden("您没有可查看的工单队列", code="no_queue")
+    org = org_list[0]
+    if org.kind == "street_centre":  # the street centre's queue is every case in its street
+        rows = db.session.execute(sa.select(Complaint.status, sa.func.count()).where(
+            Complaint.street_id.in_(_street_ids(org.id))).group_by(Complaint.status))
+        return dict(rows.all())
+    rows = db.session.execute(sa.select(ComplaintParty.status, sa.func.count()).where(
+        ComplaintParty.organisation_id == org.id, ComplaintParty.active.is_(True)).group_by(ComplaintParty.status))
+    return dict(rows.all())
+
+
+def _street_ids(org_id: int) -> list[int]:
+    return [p.id for p in db.session.scalars(sa.select(registry.Place).where(
+        registry.Place.path.in_(registry.covered_place_paths(org_id))))]
+
+
+def history_for(user, complaint_id: int) -> list[dict]:
+    """The case's timeline from the audit log.  Residents see who acted as the party's name (or
+    "系统"), never a staff member; views and reveals are left out for them."""
+    c, v = get_for(user, complaint_id, log_view=False)
+    entries = audit.entries_for("complaint", c.id)
+    out = []
+    for e in entries:
+        if e.action in ("complaint.viewed", "complaint.complainant_revealed", "complaint.message") and v.is_resident:
+            continue
+        actor = "系统"
+        if e.actor_role and "@" in e.actor_role:
+            org_id = int(e.actor_role.rsplit(":", 1)[1])
+            actor = registry.get_organisation(org_id).name
+        elif e.actor_id == c.complainant_id:
+            actor = "投诉人" if not v.is_resident else "您"
+        out.append({"at": e.at, "action": e.action.removeprefix("complaint."), "actor": actor,
+                    "note": e.note})
+    return out
+
+
+def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = None) -> dict:
+    """The case as this viewer may see it (see :class:`civic.complaints.schemas.ComplaintSchema`)."""
+    org_ids = {p.organisation_id for p in c.parties} | ({c.lead_organisation_id} if c.lead_organisation_id else set())
+    orgs = {o.id: o for o in (registry.get_organisation(i) for i in org_ids)}
+    lead = orgs.get(c.lead_organisation_id)
+    place = registry.get_place(c.place_id) if c.place_id else None
+    out = {
+        "id": c.id, "version": c.version, "category": c.category, "description": c.description,
+        "status": c.status, "status_name": STATUS_NAMES[c.status],
+        "place": {"id": place.id, "kind": place.kind, "name": place.name} if place else None,
+        "address": c.address_text, "location_source": c.location_source,
+        "lead": {"id": lead.id, "kind": lead.kind, "name": lead.name} if lead else None,
+        "lead_fallback": c.lead_fallback,
+        "assisting": [{"id": p.organisation_id, "kind": orgs[p.organisation_id].kind,
+                       "name": orgs[p.organisation_id].name}
+                      for p in c.parties if p.active and p.role == "assist"],
+        "referrals": [{"authority": r.authority, "name": routing.authority_name(r.authority)} for r in c.referrals],
+        "acknowledge_due": c.acknowledge_due, "resolve_due": c.resolve_due,
+        "deadlines_provisional": c.deadlines_provisional, "overdue": c.overdue,
+        "escalated": c.escalated_at is not None, "created_at": c.created_at,
+        "acknowledged_at": c.acknowledged_at, "resolved_at": c.resolved_at, "closed_at": c.closed_at,
+        "merged_into_id": c.merged_into_id, "rating": c.rating, "rating_comment": c.rating_comment,
+        "photos": [{"stage": p.stage, "width": p.width, "height": p.height,
+                    "url": f"/api/v1/complaints/{c.id}/photos/{p.access_token}",
+                    "thumbnail_url": f"/api/v1/complaints/{c.id}/photos/{p.access_token}?size=thumb"}
+                   for p in c.photos],
+        "complainant": complainant_for(user, c, v),
+        "your_roles": sorted(v.roles),
+        "allowed_actions": allowed_actions(c, v),
+    }
+    if not v.is_resident:
+        out["parties"] = [{"id": p.organisation_id, "kind": orgs[p.organisation_id].kind,
+                           "name": orgs[p.organisation_id].name, "role": p.role, "active": p.active,
+                           "may_see_complainant": p.may_see_complainant} for p in c.parties]
+        out["lat"], out["lng"] = c.lat, c.lng
+    if duplicates is not None:
+        out["possible_duplicates"] = duplicates
+    return out
