@@ -16,10 +16,10 @@ from civic.voting.tally import (
     Matter,
     RosterUnit,
     TallyInputInvalid,
-    _percent_str,
     build_heads,
     tally,
 )
+from civic.voting.tally_figures import _percent_str
 
 ORDINARY = Matter(number=4, key="hire_property_company")
 SPECIAL = Matter(number=6, key="raise_maintenance_fund")
