@@ -108,8 +108,8 @@ def _roster(compound, n_units: int, rnd: random.Random, *, users: list[int] | No
 def _open_vote(roster, compound, n_matters: int):
     from civic.core.db import utcnow
     from civic.extensions import db
-    from civic.voting import service
     from civic.voting.models import Matter, Vote
+    from civic.voting.service import electorate
 
     vote = Vote(roster_id=roster.id, compound_id=compound.id, scope_place_id=compound.id, title="基准表决",
                 state="open", announced_at=utcnow(), voting_opens_at=utcnow(), opened_at=utcnow())
@@ -117,7 +117,7 @@ def _open_vote(roster, compound, n_matters: int):
     db.session.flush()
     db.session.add_all([Matter(vote_id=vote.id, number=n, title=f"事项{n}", attachments=[])
                         for n in (1, 3, 4, 6, 8)[:n_matters]])
-    service._freeze(vote)
+    electorate._freeze(vote)
     return vote
 
 

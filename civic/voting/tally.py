@@ -25,6 +25,13 @@ display only and are never used to decide anything.  No binary (IEEE) arithmetic
 
 Complexity: linear.  The unit→head map is built once; each ballot entry is read once; each head
 is visited once per matter: O(units + ballots·matters + heads·matters).
+
+Layout: this module decides (the counting and the thresholds, :func:`tally` and the trusted
+:func:`tally_frozen` with :func:`head_votes`) and holds the results (:class:`TallyResult`,
+:class:`MatterResult`).  The input types, their checks and :func:`build_heads` are in
+:mod:`civic.voting.tally_input`; how figures are written (exact fractions, percentages, areas) and
+:func:`building_breakdown` in :mod:`civic.voting.tally_figures`.  Both are re-exported here, so
+``from civic.voting import tally`` / ``tally.<name>`` reach every public name.
 """
 
 from __future__ import annotations
@@ -32,10 +39,33 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any, Literal
 
-from civic.core.errors import ValidationFailed
+from civic.voting.tally_figures import (
+    _area_decimal,
+    _fraction_str,
+    _percent_str,
+    area_from_hundredths,
+    building_breakdown,
+    share,
+)
+from civic.voting.tally_input import (
+    AREA_SOURCES,
+    BALLOT_KINDS,
+    CHOICES,
+    DEVELOPER_HEAD_KEY,
+    SPECIAL_ITEMS,
+    BallotEntry,
+    Choice,
+    Head,
+    Matter,
+    RosterUnit,
+    TallyInputInvalid,
+    _check_ballot,
+    _check_matters,
+    _group,
+    build_heads,
+)
 
 __all__ = [
     "AREA_SOURCES",
@@ -63,159 +93,14 @@ __all__ = [
     "share",
 ]
 
-Choice = Literal["agree", "oppose", "abstain", "blank"]
-AreaSource = Literal["registry", "survey", "contract"]
-BallotKind = Literal["online", "paper", "proxy"]
 CountingMode = Literal["strict", "deemed_abstain", "deemed_majority"]
 
-CHOICES: frozenset[str] = frozenset({"agree", "oppose", "abstain", "blank"})
-AREA_SOURCES: frozenset[str] = frozenset({"registry", "survey", "contract"})
-BALLOT_KINDS: frozenset[str] = frozenset({"online", "paper", "proxy"})
 COUNTING_MODES: frozenset[str] = frozenset({"strict", "deemed_abstain", "deemed_majority"})
-#: Civil Code Art. 278 items that need ≥ 3/4 of participants: (6) raising the maintenance fund,
-#: (7) rebuilding or reconstructing, (8) changing the use of common parts / using them commercially.
-SPECIAL_ITEMS: frozenset[int] = frozenset({6, 7, 8})
-#: The key of the one head formed by all developer-held units (SPC 法释〔2009〕7号 Art. 9).
-DEVELOPER_HEAD_KEY = "developer"
-
-_HUNDRED = 100
-
-
-class TallyInputInvalid(ValidationFailed):
-    """The roster, matters or ballots handed to :func:`tally` break a counting rule.
-
-    ``code`` says which rule (e.g. ``"tally_conflicting_ballots"``, ``"area_invalid"``,
-    ``"counting_mode_not_enabled"``); ``details`` names the units, head or matter concerned.
-    The tally never guesses: invalid input raises, it is not repaired.
-    """
-
-    default_code = "tally_input_invalid"
-    default_message = "计票数据不符合规则，无法计票"
-
-
-# --------------------------------------------------------------------------------------------
-# Inputs
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RosterUnit:
-    """One exclusive part (专有部分) on the frozen roster.
-
-    :param unit_id: the unit's id.
-    :param area: exclusive area in m², a :class:`~decimal.Decimal` that is a whole number of
-        hundredths (``Decimal("89.50")``; ``Decimal("89.5")`` and ``Decimal("89.500")`` are the same
-        value and accepted; ``Decimal("89.505")`` is refused), and > 0.
-    :param area_source: ``"registry"``, ``"survey"`` or ``"contract"`` -- which area was used
-        (SPC 法释〔2009〕7号 Art. 8: registry, else survey, else contract).  The choice is the
-        roster's; the tally only checks the value and keeps it.
-    :param owner_ids: the persons who own the unit; never empty.  Units with the identical set of
-        owners form one head; overlapping but different sets are different heads.
-    :param developer_held: the developer still holds it (unsold, or sold and not yet delivered to
-        the buyer); all such units together form ONE head, whatever ``owner_ids`` say.
-    """
-
-    unit_id: int
-    area: Decimal
-    area_source: AreaSource
-    owner_ids: frozenset[int]
-    developer_held: bool = False
-
-
-@dataclass(frozen=True)
-class Head:
-    """One owner for headcount purposes (业主人数中的一人), derived by :func:`build_heads`.
-
-    :param key: stable key: ``"developer"`` for the developer-held units, otherwise
-        ``"owners:<sorted person ids>"`` (e.g. ``"owners:7,12"``).
-    :param unit_ids: the head's units, ascending.
-    :param area: the sum of its units' areas (SPC 法释〔2009〕7号 Art. 8).
-    """
-
-    key: str
-    unit_ids: tuple[int, ...]
-    area: Decimal
-
-
-@dataclass(frozen=True)
-class Matter:
-    """One matter put to the vote.
-
-    :param number: the Civil Code Art. 278 item, 1-9.  Items 6, 7 and 8 are special (≥ 3/4).
-    :param key: the matter's unique key in this vote; ballots refer to it.
-    """
-
-    number: int
-    key: str
-
-    @property
-    def special(self) -> bool:
-        return self.number in SPECIAL_ITEMS
-
-
-@dataclass(frozen=True)
-class BallotEntry:
-    """One returned ballot as entered: per head for online voting, per unit for paper ballots.
-
-    :param unit_id: a unit of the head that voted (any unit of the head: the tally maps it).
-    :param choices: matter key -> ``"agree" | "oppose" | "abstain" | "blank"``.  ``"blank"`` is a
-        returned blank or spoiled ballot: it participates.  A matter *absent* from the mapping means
-        this entry says nothing on that matter (the head did not vote on it through this entry); the
-        DB layer must write ``"blank"`` for a returned paper ballot left unmarked on a matter.
-    :param kind: ``"online"``, ``"paper"`` or ``"proxy"`` (a proxy with a written authorisation
-        votes as the owner instructs: 上海市住宅物业管理规定 Art. 18 -- it counts as the owner's).
-    :param cast_by_owner: ``False`` for a ballot that is not an owner's, e.g. cast by the buyer of a
-        sold-but-undelivered unit (not yet an owner).  Such entries are excluded and counted.
-    """
-
-    unit_id: int
-    choices: Mapping[str, Choice]
-    kind: BallotKind
-    cast_by_owner: bool = True
 
 
 # --------------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------------
-
-
-def _area_str(hundredths: int) -> str:
-    sign = "-" if hundredths < 0 else ""
-    whole, frac = divmod(abs(hundredths), _HUNDRED)
-    return f"{sign}{whole}.{frac:02d}"
-
-
-def _area_decimal(hundredths: int) -> Decimal:
-    return Decimal(_area_str(hundredths))
-
-
-def _fraction_str(numerator: int, denominator: int) -> str:
-    """``"n/d"`` in lowest terms, always with a denominator (``"1/1"``, ``"0/1"``); ``denominator > 0``."""
-    f = Fraction(numerator, denominator)
-    return f"{f.numerator}/{f.denominator}"
-
-
-def _percent_str(numerator: int, denominator: int) -> str:
-    """``numerator/denominator`` as a percentage rounded half-up to 2 places, e.g. ``"91.35%"``.
-
-    Computed on integers and written with Decimal; for display only, never for a decision.
-    ``numerator >= 0``, ``denominator > 0``.
-    """
-    # floor(10000·n/d + 1/2) = the percentage in hundredths, rounded half-up (n, d ≥ 0).
-    hundredths_of_percent = (20000 * numerator + denominator) // (2 * denominator)
-    return f"{Decimal(hundredths_of_percent).scaleb(-2)}%"
-
-
-def area_from_hundredths(hundredths: int) -> Decimal:
-    """An area held as integer hundredths of a m² (as the tally holds it) as a two-place Decimal m²."""
-    return _area_decimal(hundredths)
-
-
-def share(numerator: int, denominator: int) -> tuple[str, str]:
-    """``numerator/denominator`` (integers, ``denominator > 0``) as the exact fraction ``"n/d"`` in
-    lowest terms and the display percentage (``"91.35%"``, rounded half-up), as the tally reports
-    its own shares."""
-    return _fraction_str(numerator, denominator), _percent_str(numerator, denominator)
 
 
 @dataclass(frozen=True)
@@ -328,148 +213,34 @@ class TallyResult:
 
 
 # --------------------------------------------------------------------------------------------
-# Validation and heads
+# The tally
 # --------------------------------------------------------------------------------------------
 
 
-def _area_hundredths(unit: RosterUnit) -> int:
-    """The unit's area as integer hundredths of a m², or :class:`TallyInputInvalid` ``area_invalid``."""
-    area = unit.area
-    ok = isinstance(area, Decimal) and area.is_finite() and area > 0
-    if ok:
-        scaled = area.scaleb(2)
-        ok = scaled == scaled.to_integral_value()
-    if not ok:
-        raise TallyInputInvalid(
-            "专有部分面积无效：面积须为大于零、最多两位小数的十进制数（平方米）",
-            code="area_invalid",
-            details={"unit_id": unit.unit_id, "area": str(area)},
-        )
-    return int(scaled)
+def _approves(special: bool, yes: int, part: int) -> bool:
+    """Approval on one measure (area hundredths or heads), by cross-multiplication.
 
-
-def _check_unit(unit: RosterUnit) -> None:
-    if not isinstance(unit.unit_id, int) or isinstance(unit.unit_id, bool):
-        raise TallyInputInvalid(
-            "房屋编号无效", code="unit_id_invalid", details={"unit_id": repr(unit.unit_id)}
-        )
-    if unit.area_source not in AREA_SOURCES:
-        raise TallyInputInvalid(
-            "面积来源无效：须为不动产登记、测绘或合同面积之一",
-            code="area_source_invalid",
-            details={"unit_id": unit.unit_id, "area_source": unit.area_source,
-                     "allowed": sorted(AREA_SOURCES)},
-        )
-    if not isinstance(unit.owner_ids, frozenset) or not unit.owner_ids:
-        raise TallyInputInvalid(
-            "业主名册中该房屋没有业主",
-            code="roster_owner_missing",
-            details={"unit_id": unit.unit_id},
-        )
-
-
-def _head_key(unit: RosterUnit) -> str:
-    if unit.developer_held:
-        return DEVELOPER_HEAD_KEY
-    return "owners:" + ",".join(str(p) for p in sorted(unit.owner_ids))
-
-
-def _group(units: Iterable[RosterUnit]) -> tuple[dict[str, list[int]], dict[str, int], dict[int, str], int]:
-    """One pass over the roster: head key -> unit ids, head key -> area hundredths, unit -> head."""
-    head_units: dict[str, list[int]] = {}
-    head_area: dict[str, int] = {}
-    unit_head: dict[int, str] = {}
-    count = 0
-    for unit in units:
-        _check_unit(unit)
-        hundredths = _area_hundredths(unit)
-        if unit.unit_id in unit_head:
-            raise TallyInputInvalid(
-                "业主名册中房屋重复", code="roster_unit_duplicate", details={"unit_id": unit.unit_id}
-            )
-        key = _head_key(unit)
-        unit_head[unit.unit_id] = key
-        head_units.setdefault(key, []).append(unit.unit_id)
-        head_area[key] = head_area.get(key, 0) + hundredths
-        count += 1
-    return head_units, head_area, unit_head, count
-
-
-def build_heads(units: Iterable[RosterUnit]) -> list[Head]:
-    """Group the roster into heads (SPC 法释〔2009〕7号 Arts. 8-9; RULES.md §1 "Counting").
-
-    * all developer-held units (unsold, or sold and not yet delivered) are ONE head, ``"developer"``;
-    * every other unit belongs to the head of its exact set of owners: co-owners of one unit are
-      one head, one buyer of several units is one head, identical owner sets are one head, and
-      overlapping but different sets (``{A}`` and ``{A, B}``) are different heads;
-    * a head's area is the sum of its units' areas.
-
-    Heads are returned ordered by their smallest unit id.  Raises :class:`TallyInputInvalid`
-    (``area_invalid``, ``area_source_invalid``, ``roster_owner_missing``, ``roster_unit_duplicate``).
+    Special (items 6-8): ``4·Y ≥ 3·P`` (四分之三以上, boundary included, Civil Code Art. 1259).
+    Ordinary: ``2·Y > P`` (过半数, strictly).  ``P = 0`` never approves.
     """
-    head_units, head_area, _, _ = _group(units)
-    heads = [
-        Head(key=key, unit_ids=tuple(sorted(ids)), area=_area_decimal(head_area[key]))
-        for key, ids in head_units.items()
-    ]
-    heads.sort(key=lambda h: h.unit_ids[0])
-    return heads
+    if part == 0:
+        return False
+    return 4 * yes >= 3 * part if special else 2 * yes > part
 
 
-def _check_matters(matters: Iterable[Matter]) -> list[Matter]:
-    out: list[Matter] = []
-    seen: set[str] = set()
-    for m in matters:
-        if not isinstance(m.number, int) or isinstance(m.number, bool) or not 1 <= m.number <= 9:
-            raise TallyInputInvalid(
-                "表决事项编号无效：须为《民法典》第二百七十八条第一款第（一）至（九）项之一",
-                code="matter_number_invalid",
-                details={"matter_key": m.key, "number": repr(m.number)},
-            )
-        if m.key in seen:
-            raise TallyInputInvalid(
-                "表决事项重复", code="matter_key_duplicate", details={"matter_key": m.key}
-            )
-        seen.add(m.key)
-        out.append(m)
-    if not out:
-        raise TallyInputInvalid("没有表决事项", code="matters_empty")
-    return out
-
-
-def _check_ballot(b: BallotEntry, unit_head: Mapping[int, str], matter_keys: set[str]) -> None:
-    if b.unit_id not in unit_head:
+def _check_mode(mode: str, rules_allow_deemed: bool) -> None:
+    if mode not in COUNTING_MODES:
         raise TallyInputInvalid(
-            "选票对应的房屋不在业主名册中", code="ballot_unit_unknown", details={"unit_id": b.unit_id}
+            "计票方式无效",
+            code="counting_mode_invalid",
+            details={"mode": mode, "allowed": sorted(COUNTING_MODES)},
         )
-    if b.kind not in BALLOT_KINDS:
+    if mode != "strict" and not rules_allow_deemed:
         raise TallyInputInvalid(
-            "选票类型无效",
-            code="ballot_kind_invalid",
-            details={"unit_id": b.unit_id, "kind": b.kind, "allowed": sorted(BALLOT_KINDS)},
+            "本次表决的议事规则未规定未投票视为弃权或视为随多数，不能采用该计票方式",
+            code="counting_mode_not_enabled",
+            details={"mode": mode},
         )
-    if not isinstance(b.cast_by_owner, bool):
-        raise TallyInputInvalid(
-            "选票的投票人身份标记无效", code="ballot_owner_flag_invalid", details={"unit_id": b.unit_id}
-        )
-    if not isinstance(b.choices, Mapping):
-        raise TallyInputInvalid(
-            "选票内容无效", code="ballot_choices_invalid", details={"unit_id": b.unit_id}
-        )
-    for key, choice in b.choices.items():
-        if key not in matter_keys:
-            raise TallyInputInvalid(
-                "选票包含不属于本次表决的事项",
-                code="ballot_matter_unknown",
-                details={"unit_id": b.unit_id, "matter_key": key},
-            )
-        if choice not in CHOICES:
-            raise TallyInputInvalid(
-                "选票选项无效：须为同意、反对、弃权或空白/无效票",
-                code="ballot_choice_invalid",
-                details={"unit_id": b.unit_id, "matter_key": key, "choice": repr(choice),
-                         "allowed": sorted(CHOICES)},
-            )
 
 
 def _conflict_error(
@@ -508,38 +279,6 @@ def _conflict_error(
             "conflicts": listed,
         },
     )
-
-
-# --------------------------------------------------------------------------------------------
-# The tally
-# --------------------------------------------------------------------------------------------
-
-
-def _approves(special: bool, yes: int, part: int) -> bool:
-    """Approval on one measure (area hundredths or heads), by cross-multiplication.
-
-    Special (items 6-8): ``4·Y ≥ 3·P`` (四分之三以上, boundary included, Civil Code Art. 1259).
-    Ordinary: ``2·Y > P`` (过半数, strictly).  ``P = 0`` never approves.
-    """
-    if part == 0:
-        return False
-    return 4 * yes >= 3 * part if special else 2 * yes > part
-
-
-def _check_mode(mode: str, rules_allow_deemed: bool) -> None:
-    if mode not in COUNTING_MODES:
-        raise TallyInputInvalid(
-            "计票方式无效",
-            code="counting_mode_invalid",
-            details={"mode": mode, "allowed": sorted(COUNTING_MODES)},
-        )
-    if mode != "strict" and not rules_allow_deemed:
-        raise TallyInputInvalid(
-            "本次表决的议事规则未规定未投票视为弃权或视为随多数，不能采用该计票方式",
-            code="counting_mode_not_enabled",
-            details={"mode": mode},
-        )
-
 
 def tally(
     units: Iterable[RosterUnit],
@@ -764,7 +503,7 @@ class FrozenRoster:
     :param unit_count: the number of units on the frozen roster.
 
     Trust: nothing here is re-checked.  Build it only from heads that went through
-    :func:`build_heads` (the DB layer does so once, at freeze time: ``service._freeze``), never
+    :func:`build_heads` (the DB layer does so once, at freeze time: ``service.electorate._freeze``), never
     from user input; untrusted input goes through :func:`tally`.
     """
 
@@ -870,68 +609,3 @@ def tally_frozen(
         )
     return _count(head_area, roster.unit_count, matter_list, votes,
                   deemable_heads if mode != "strict" else (), mode, 0, [0] * len(matter_list))
-
-
-def building_breakdown(
-    matters: Iterable[Matter],
-    cells: Iterable[tuple[str, Any, int, int]],
-    votes: Mapping[Any, list[str | None]],
-) -> list[dict[str, Any]]:
-    """Per building: units, heads and area, and per matter how many of them took part and agreed,
-    with the participation fractions (for information: a building's figures decide nothing unless
-    the vote itself is scoped to it, 上海市住宅物业管理规定 Art. 69).
-
-    :param cells: ``(building, head_key, units, area_hundredths)``, one per head per building.
-    :param votes: from :func:`head_votes`.  Returned ballots only (deemed heads are not shown here).
-
-    Counting: a unit counts in its building with its own area.  A head counts once in every
-    building where it has a unit: a head whose units span two buildings is one head in EACH, so
-    the buildings' heads can add up to more than the vote's total heads (units and area always
-    add up).  Participation per building: participating area / building area and participating
-    heads / building heads, exact fractions (``"n/d"``) and display percentages.
-    """
-    matter_list = list(matters)
-    n = len(matter_list)
-    acc: dict[str, list[int]] = {}
-    # per building: units, heads, area, then per matter 6 counters:
-    # part units, part heads, part area, yes units, yes heads, yes area
-    for building, head, units, area in cells:
-        a = acc.get(building)
-        if a is None:
-            a = acc[building] = [0] * (3 + 6 * n)
-        a[0] += units
-        a[1] += 1
-        a[2] += area
-        hv = votes.get(head)
-        if hv is None:
-            continue
-        for j in range(n):
-            c = hv[j]
-            if c is None:
-                continue
-            o = 3 + 6 * j
-            a[o] += units
-            a[o + 1] += 1
-            a[o + 2] += area
-            if c == "agree":
-                a[o + 3] += units
-                a[o + 4] += 1
-                a[o + 5] += area
-    out = []
-    for building in sorted(acc):
-        a = acc[building]
-        rows = []
-        for j, m in enumerate(matter_list):
-            o = 3 + 6 * j
-            rows.append({
-                "matter_key": m.key,
-                "participating_units": a[o], "participating_heads": a[o + 1],
-                "participating_area": _area_str(a[o + 2]),
-                "agreeing_units": a[o + 3], "agreeing_heads": a[o + 4], "agreeing_area": _area_str(a[o + 5]),
-                "participation_area_fraction": _fraction_str(a[o + 2], a[2]),
-                "participation_heads_fraction": _fraction_str(a[o + 1], a[1]),
-                "participation_area_percent": _percent_str(a[o + 2], a[2]),
-                "participation_heads_percent": _percent_str(a[o + 1], a[1]),
-            })
-        out.append({"building": building, "units": a[0], "heads": a[1], "area": _area_str(a[2]), "matters": rows})
-    return out

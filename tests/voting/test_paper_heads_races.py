@@ -422,13 +422,13 @@ def test_an_owner_linked_to_another_account_meanwhile_is_not_relinked(client, fa
 
 
 def test_a_proxy_registered_meanwhile_for_the_head_is_a_409_not_a_500(client, factory, comp, shared_dir, monkeypatch):
-    from civic.voting import service
+    from civic.voting.service import electorate
 
     v = make_open_vote(client, factory, comp, numbers=(4,))
     b_person = next(o["person_id"] for u in api(client, "get", f"/api/v1/rosters/{v['roster_id']}/units",
                                                   v["head_token"])[1]["items"]
                     for o in u["owners"] if o["representative"] and u["unit_code"] == comp.units[2].code)
-    real = service.process_photos
+    real = electorate.process_photos
 
     def photos_then_a_rival(files, store):
         # another member registers a proxy for the same head while this request stores its scan
@@ -439,7 +439,7 @@ def test_a_proxy_registered_meanwhile_for_the_head_is_a_409_not_a_500(client, fa
                                            scan_thumb_key="t", registered_by_id=comp.head.id, registered_at=utcnow()))
         return real(files, store=store)
 
-    monkeypatch.setattr(service, "process_photos", photos_then_a_rival)
+    monkeypatch.setattr(electorate, "process_photos", photos_then_a_rival)
     st, body = api(client, "post", f"/api/v1/votes/{v['id']}/proxies", v["head_token"],
                    data={"principal_person_id": str(b_person), "holder_name": "共有人", "holder_phone": comp.c.phone,
                          "scan": scan(shared_dir)}, content_type="multipart/form-data")

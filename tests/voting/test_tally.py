@@ -16,10 +16,10 @@ from civic.voting.tally import (
     Matter,
     RosterUnit,
     TallyInputInvalid,
-    _percent_str,
     build_heads,
     tally,
 )
+from civic.voting.tally_figures import _percent_str
 
 ORDINARY = Matter(number=4, key="hire_property_company")
 SPECIAL = Matter(number=6, key="raise_maintenance_fund")
@@ -620,9 +620,12 @@ def test_to_dict_is_json_with_two_place_decimal_strings():
     assert m["excluded_ballots"] == 0
 
 
-def test_no_binary_floating_point_in_the_module():
-    import civic.voting.tally as mod
+@pytest.mark.parametrize("module", ["tally", "tally_input", "tally_figures"])
+def test_no_binary_floating_point_in_the_module(module):
+    # The Art. 278 tally and the two modules split from it (its inputs, its exact figures).
+    import importlib
 
+    mod = importlib.import_module(f"civic.voting.{module}")
     with open(mod.__file__, encoding="utf-8") as fh:
         assert "float" not in fh.read()
 

@@ -1,0 +1,257 @@
+"""Who may vote, and for which head: the certified roster frozen into the vote's heads and units
+when voting opens (and the headcount a vote would freeze before that), owners linking their
+account to the roster by a one-time code sent to the roster's phone (never by their own claim),
+proxies registered for a head with the owner's written authorisation, the heads an account may
+vote for, and the rosters a reader may list.
+
+Sources (RULES.md §1): SPC 法释〔2009〕7号 Arts. 8-9 (area and headcount: one owner of several units
+is one head, all developer-held units one head, the buyer of an undelivered unit is no owner);
+上海市住宅物业管理规定 Arts. 16 (certified roster), 18 (proxies with a written authorisation).
+
+Privacy: phones are shown masked.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from civic.accounts import service as accounts
+from civic.core import audit
+from civic.core.db import insert_once, utcnow
+from civic.core.errors import Conflict, Forbidden, NotFound
+from civic.core.photos import process_photos
+from civic.core.text import mask_phone, require_text
+from civic.extensions import db
+from civic.voting import tally as pure
+from civic.voting.access import RECORD_READERS, acting_org, actor_role
+from civic.voting.models import (
+    Head,
+    HeadMember,
+    Proxy,
+    Roster,
+    RosterOwner,
+    RosterPerson,
+    RosterUnit,
+    Vote,
+    VoteUnit,
+)
+from civic.voting.roster import get_roster
+from civic.voting.service.votes import _hold_state, _require_state, _store, get_vote
+
+# --- the frozen roster ---------------------------------------------------------------------------
+
+def _roster_rows(roster_id: int) -> tuple[list, dict[int, list[tuple[int, bool]]], list[pure.RosterUnit]]:
+    """The roster's unit rows (id order), their owners ``{unit id: [(person id, representative)]}``
+    (role ``owner`` only: a buyer of an undelivered unit is no owner, SPC Art. 9), and the units as
+    :class:`civic.voting.tally.RosterUnit` for :func:`civic.voting.tally.build_heads`."""
+    units = db.session.execute(
+        sa.select(RosterUnit.id, RosterUnit.unit_code, RosterUnit.building, RosterUnit.area,
+                  RosterUnit.area_source, RosterUnit.developer_status)
+        .where(RosterUnit.roster_id == roster_id).order_by(RosterUnit.id)).all()
+    ties = db.session.execute(
+        sa.select(RosterOwner.roster_unit_id, RosterOwner.person_id, RosterOwner.representative)
+        .join(RosterUnit, RosterUnit.id == RosterOwner.roster_unit_id)
+        .where(RosterUnit.roster_id == roster_id, RosterOwner.role == "owner")).all()
+    owners: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    for uid, pid, rep in ties:
+        owners[uid].append((pid, bool(rep)))
+    roster_units = [pure.RosterUnit(unit_id=u.id, area=Decimal(u.area), area_source=u.area_source,
+                                    owner_ids=frozenset(p for p, _ in owners[u.id]),
+                                    developer_held=u.developer_status is not None) for u in units]
+    return units, owners, roster_units
+
+
+def _freeze(vote: Vote) -> dict:
+    """Freeze the roster into the vote: heads (SPC Art. 9) and units with their areas (Art. 8).
+
+    Bulk inserts: a 10,000-unit roster freezes in a few statements.
+    """
+    units, owners, roster_units = _roster_rows(vote.roster_id)
+    heads = pure.build_heads(roster_units)
+    by_id = {u.id: u for u in units}
+    db.session.execute(sa.insert(Head), [
+        {"vote_id": vote.id, "key": h.key, "area": h.area, "unit_count": len(h.unit_ids),
+         "label": ", ".join(by_id[i].unit_code for i in h.unit_ids[:3]) + ("…" if len(h.unit_ids) > 3 else "")}
+        for h in heads])
+    head_ids = dict(db.session.execute(sa.select(Head.key, Head.id).where(Head.vote_id == vote.id)).all())
+    unit_rows, member_rows = [], {}
+    for h in heads:
+        hid = head_ids[h.key]
+        for uid in h.unit_ids:
+            u = by_id[uid]
+            unit_rows.append({"vote_id": vote.id, "head_id": hid, "roster_unit_id": uid, "unit_code": u.unit_code,
+                              "building": u.building, "area": u.area, "area_source": u.area_source,
+                              "developer_held": u.developer_status is not None})
+            for pid, rep in owners[uid]:
+                key = (hid, pid)
+                member_rows[key] = member_rows.get(key, False) or rep
+    db.session.execute(sa.insert(VoteUnit), unit_rows)
+    db.session.execute(sa.insert(HeadMember), [
+        {"vote_id": vote.id, "head_id": hid, "person_id": pid, "representative": rep}
+        for (hid, pid), rep in member_rows.items()])
+    # A head of several units whose units name different representatives has one: the lowest id.
+    reps: dict[int, list[int]] = defaultdict(list)
+    for (hid, pid), rep in member_rows.items():
+        if rep:
+            reps[hid].append(pid)
+    for hid, pids in reps.items():
+        if len(pids) > 1:
+            db.session.execute(sa.update(HeadMember).where(HeadMember.head_id == hid,
+                                                          HeadMember.person_id.in_(sorted(pids)[1:]))
+                               .values(representative=False))
+    db.session.flush()
+    return {"heads": len(heads), "units": len(unit_rows)}
+
+
+def roster_head_count(roster_id: int) -> dict:
+    """The roster's headcount as a vote on it would freeze it (SPC Art. 9, by
+    :func:`civic.voting.tally.build_heads`): ``{"heads": n, "problem": None}``, or for a roster
+    that cannot be grouped yet (a draft unit without owner...) ``{"heads": None, "problem": message}``."""
+    get_roster(roster_id)
+    _units, _owners, roster_units = _roster_rows(roster_id)
+    if not roster_units:
+        return {"heads": 0, "problem": None}
+    try:
+        return {"heads": len(pure.build_heads(roster_units)), "problem": None}
+    except pure.TallyInputInvalid as exc:
+        return {"heads": None, "problem": exc.message}
+
+
+def _vote_unit(vote: Vote, roster_unit_id: int) -> VoteUnit:
+    vu = db.session.scalar(sa.select(VoteUnit).where(VoteUnit.vote_id == vote.id,
+                                                     VoteUnit.roster_unit_id == roster_unit_id))
+    if vu is None:
+        raise NotFound("该房屋不在本次表决的业主名册中", code="unit_not_on_roster",
+                       details={"roster_unit_id": roster_unit_id})
+    return vu
+
+
+def rosters_of(vote: Vote) -> Roster:
+    return get_roster(vote.roster_id)
+
+
+# --- verification, proxies ----------------------------------------------------------------------
+
+def _heads_of_persons(vote: Vote, person_ids: list[int]) -> list[dict]:
+    rows = db.session.execute(
+        sa.select(Head.id, Head.label, Head.area, Head.unit_count, HeadMember.representative)
+        .join(HeadMember, HeadMember.head_id == Head.id)
+        .where(HeadMember.vote_id == vote.id, HeadMember.person_id.in_(person_ids)).order_by(Head.id)).all()
+    return [{"head_id": r.id, "label": r.label, "area": r.area, "units": r.unit_count,
+             "representative": r.representative} for r in rows]
+
+
+def verify_owner(vote_id: int, data: dict, actor) -> dict:
+    """Link the resident's account to an owner on the vote's roster, by the phone number on the
+    roster confirmed with a one-time code -- never by the resident's own claim.
+
+    Without ``code``: sends the code (purpose ``roster``) to ``phone`` if that phone is on the
+    roster; returns ``{"sent": True, "expires_at", "phone"}`` (masked).  With ``code``: checks it
+    and links; returns ``{"verified": True, "person_id", "name", "phone", "heads": [...]}``.
+    Reading chosen: the roster is published to the owners (Art. 16), so saying that a phone is not
+    on it reveals nothing secret; the endpoint is rate-limited.
+
+    :raises Forbidden: ``roster_phone_unknown`` (a tenant, or anyone not on the roster);
+        :raises Conflict: ``roster_person_linked`` (already linked to another account),
+        ``vote_state_invalid``; :raises Unauthenticated: ``otp_invalid``, ``otp_expired``, ``otp_locked``.
+    """
+    vote = get_vote(vote_id)
+    _require_state(vote, "announced", "open")
+    phone = accounts.normalise_phone(data["phone"])
+    person = db.session.scalar(sa.select(RosterPerson).where(RosterPerson.roster_id == vote.roster_id,
+                                                             RosterPerson.phone == phone))
+    if person is None:
+        raise Forbidden("该手机号不在本次表决的业主名册中", code="roster_phone_unknown")
+    if not data.get("code"):
+        expires = accounts.request_otp(phone, purpose="roster")
+        return {"sent": True, "expires_at": expires, "phone": mask_phone(phone)}
+    accounts.check_otp(phone, data["code"], purpose="roster")
+    if person.user_id not in (None, actor.id):
+        raise Conflict("该业主已关联另一个账号，请联系业主委员会", code="roster_person_linked")
+    # One conditional UPDATE: of two accounts verifying the same roster person at once, one links
+    # it and the other gets roster_person_linked (a plain read-then-write would let the last win).
+    linked = db.session.execute(
+        sa.update(RosterPerson).where(RosterPerson.id == person.id,
+                                      sa.or_(RosterPerson.user_id.is_(None), RosterPerson.user_id == actor.id))
+        .values(user_id=actor.id, verified_at=utcnow()).execution_options(synchronize_session=False))
+    if linked.rowcount != 1:
+        raise Conflict("该业主已关联另一个账号，请联系业主委员会", code="roster_person_linked")
+    db.session.refresh(person)
+    audit.record("roster.person_verified", "roster", vote.roster_id, actor=actor,
+                 data={"person_id": person.id, "vote_id": vote.id})
+    db.session.flush()
+    return {"verified": True, "person_id": person.id, "name": person.name, "phone": mask_phone(phone),
+            "heads": _heads_of_persons(vote, [person.id])}
+
+
+def register_proxy(vote_id: int, data: dict, scan: tuple[str, bytes], actor) -> Proxy:
+    """Register a proxy for a head (上海市住宅物业管理规定 Art. 18): the owner's written authorisation
+    is scanned (through the photo pipeline); the holder (identified by phone) then votes for the
+    head as instructed.  A co-owner who does not represent the unit votes only this way.
+
+    ``data``: ``principal_person_id`` (an owner in the head), ``holder_name``, ``holder_phone``.
+    :raises NotFound: ``person_not_on_roster``; :raises Conflict: ``proxy_exists`` (also when two
+        registrations race: the unique (vote, head) constraint decides), ``vote_not_open``.
+    """
+    vote = get_vote(vote_id)
+    org = acting_org(actor, vote.scope_place_id)
+    _require_state(vote, "open", code="vote_not_open")
+    member = db.session.scalar(sa.select(HeadMember).where(HeadMember.vote_id == vote.id,
+                                                           HeadMember.person_id == data["principal_person_id"]))
+    if member is None:
+        raise NotFound("委托人不是本次表决名册上的业主", code="person_not_on_roster",
+                       details={"person_id": data["principal_person_id"]})
+    holder_phone = accounts.normalise_phone(data["holder_phone"])
+    if db.session.scalar(sa.select(Proxy.id).where(Proxy.vote_id == vote.id, Proxy.head_id == member.head_id)):
+        raise Conflict("该业主已登记委托代理人", code="proxy_exists", details={"head_id": member.head_id})
+    holder_name = require_text(data["holder_name"], "holder_name", 100)
+    stored = process_photos([scan], store=_store())[0]
+    _hold_state(vote, "open", code="vote_not_open")
+    proxy = Proxy(vote_id=vote.id, head_id=member.head_id, principal_person_id=member.person_id,
+                  holder_name=holder_name, holder_phone=holder_phone,
+                  scan_key=stored.display_key, scan_thumb_key=stored.thumb_key, registered_by_id=actor.id)
+    insert_once(proxy, Conflict("该业主已登记委托代理人", code="proxy_exists", details={"head_id": member.head_id}))
+    audit.record("vote.proxy_register", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 data={"proxy_id": proxy.id, "head_id": proxy.head_id})
+    return proxy
+
+
+def _eligible_heads(vote: Vote, actor) -> tuple[list[int], dict[int, str], dict[int, int], dict[int, int]]:
+    """(linked person ids, head → "online"|"proxy"|"not_representative", head → person, head → proxy)."""
+    persons = list(db.session.scalars(sa.select(RosterPerson.id).where(
+        RosterPerson.roster_id == vote.roster_id, RosterPerson.user_id == actor.id)))
+    heads: dict[int, str] = {}
+    who: dict[int, int] = {}
+    proxies: dict[int, int] = {}
+    if persons:
+        for hid, pid, rep in db.session.execute(
+                sa.select(HeadMember.head_id, HeadMember.person_id, HeadMember.representative)
+                .where(HeadMember.vote_id == vote.id, HeadMember.person_id.in_(persons))):
+            if rep or heads.get(hid) != "online":
+                heads[hid] = "online" if rep else "not_representative"
+                who[hid] = pid
+    if actor.phone:
+        for pid, hid, principal in db.session.execute(
+                sa.select(Proxy.id, Proxy.head_id, Proxy.principal_person_id)
+                .where(Proxy.vote_id == vote.id, Proxy.holder_phone == actor.phone)):
+            if heads.get(hid) != "online":
+                heads[hid] = "proxy"
+                who[hid] = principal
+                proxies[hid] = pid
+    return persons, heads, who, proxies
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+def list_rosters(actor, *, compound_id: int, cursor: str | None, limit: int) -> tuple[list[Roster], str | None]:
+    """The rosters (every version) of a compound, newest first, cursor-paginated.  For the owners'
+    committee and the street centre covering the compound (and administrators).
+    :raises Forbidden: ``not_owners_committee``."""
+    from civic.core.pagination import paginate
+
+    acting_org(actor, compound_id, org_kinds=RECORD_READERS)
+    return paginate(sa.select(Roster).where(Roster.compound_id == compound_id), [Roster.id],
+                    cursor=cursor, limit=limit)

@@ -1,0 +1,154 @@
+"""The vote's phase machine, declared once in :data:`TRANSITIONS`: draft → announced → open → closed
+→ published, each change made by the owners' committee head (or an administrator); what blocks a
+change now (certified roster and a matter to announce, the notice period to open, unconfirmed --
+or, for the console, disagreeing -- paper entries to publish), its side effects (freezing the
+roster when voting opens, computing the results when they are published), and the changes a user
+may make now.
+
+Sources (RULES.md §1): 上海市住宅物业管理规定 Art. 16 (certified roster); Civil Code Art. 278 (the
+results); SPC 法释〔2009〕7号 Art. 9 (the roster frozen into heads).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from civic.core import audit
+from civic.core.db import utcnow
+from civic.core.errors import Conflict, Forbidden, ValidationFailed
+from civic.extensions import db
+from civic.voting.access import acting_org, actor_role
+from civic.voting.models import Vote
+from civic.voting.roster import get_roster
+from civic.voting.service.electorate import _freeze
+from civic.voting.service.paper import _pending_entries
+from civic.voting.service.results import compute_results, conflicting_paper_heads
+from civic.voting.service.votes import STATE_NAMES, get_vote, matters_of
+
+# --- the phase machine, declared once ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Transition:
+    source: tuple[str, ...]
+    target: str
+    org_kinds: tuple[str, ...]
+    roles: tuple[str, ...] | None
+    label: str
+
+
+#: draft → announced (notice period) → open (roster frozen) → closed → published.  Made by the
+#: owners' committee of the compound, by a member with role ``head`` (or an administrator).
+TRANSITIONS: dict[str, Transition] = {
+    "announce": Transition(("draft",), "announced", ("owners_committee",), ("head",), "公告"),
+    "open": Transition(("announced",), "open", ("owners_committee",), ("head",), "开始投票"),
+    "close": Transition(("open",), "closed", ("owners_committee",), ("head",), "结束投票"),
+    "publish": Transition(("closed",), "published", ("owners_committee",), ("head",), "公布结果"),
+}
+
+
+def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> Vote:
+    """Move the vote along :data:`TRANSITIONS`, audited.
+
+    * announce: the roster must be certified (Art. 16) and there must be a matter; the notice
+      period (``notice_days``) starts: voting may open at ``voting_opens_at``.
+    * open: not before ``voting_opens_at``; freezes the roster into the vote's heads and units.
+    * close: no more online ballots (paper ballots already returned may still be entered).
+    * publish: the tally is computed, stored with the publication time, and shown to owners.
+
+    :raises ValidationFailed: ``transition_unknown``, tally errors (``tally_conflicting_ballots``...);
+        :raises Conflict: ``transition_not_allowed``, ``roster_not_certified``, ``matters_empty``,
+        ``notice_period_running``, ``paper_ballots_unconfirmed``; :raises Forbidden:
+        ``not_owners_committee``.
+    """
+    t = TRANSITIONS.get(action)
+    if t is None:
+        raise ValidationFailed("未知的操作", code="transition_unknown",
+                               details={"action": action, "allowed": list(TRANSITIONS)})
+    vote = get_vote(vote_id)
+    org = acting_org(actor, vote.scope_place_id, org_kinds=t.org_kinds, roles=t.roles)
+    if vote.state not in t.source:
+        raise Conflict(f"表决处于“{STATE_NAMES[vote.state]}”阶段，不能{t.label}", code="transition_not_allowed",
+                       details={"state": vote.state, "action": action})
+    now = utcnow()
+    data: dict = {"from": vote.state, "to": t.target}
+    # The phase change itself first, as one conditional UPDATE: of two requests at once one wins
+    # and the other gets 409 (never a roster frozen twice, a result computed twice); the checks
+    # and side effects below then run holding the row, after whatever held its phase
+    # (:func:`_hold_state`: a ballot, a paper entry) has committed.  A blocker rolls it all back.
+    won = db.session.execute(sa.update(Vote).where(Vote.id == vote.id, Vote.state == vote.state)
+                             .values(state=t.target).execution_options(synchronize_session=False))
+    if won.rowcount != 1:
+        state = db.session.scalar(sa.select(Vote.state).where(Vote.id == vote.id))
+        raise Conflict(f"表决处于“{STATE_NAMES[state]}”阶段，不能{t.label}", code="transition_not_allowed",
+                       details={"state": state, "action": action})
+    blocker = _blocker(vote, action, now)
+    if blocker is not None:
+        raise blocker
+    if action == "announce":
+        vote.announced_at = now
+        vote.voting_opens_at = now + dt.timedelta(days=vote.notice_days)
+        data["voting_opens_at"] = vote.voting_opens_at.isoformat()
+    elif action == "open":
+        data.update(_freeze(vote))
+        vote.opened_at = now
+    elif action == "close":
+        vote.closed_at = now
+    elif action == "publish":
+        vote.result = compute_results(vote)
+        vote.published_at = now
+        vote.result["published_at"] = now.isoformat()
+    vote.state = t.target
+    audit.record(f"vote.{action}", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
+                 note=note, data=data)
+    return vote
+
+
+def _blocker(vote: Vote, action: str, now: dt.datetime) -> Conflict | None:
+    """What stops ``action`` on ``vote`` now (besides its phase and who asks), or ``None``: the
+    roster must be certified and there must be a matter to announce (Art. 16); the notice period
+    must be over to open; every paper entry must be confirmed (or withdrawn) to publish."""
+    if action == "announce":
+        if get_roster(vote.roster_id).status != "certified":
+            return Conflict("业主名册尚未确认公布", code="roster_not_certified", details={"roster_id": vote.roster_id})
+        if not matters_of(vote.id):
+            return Conflict("表决没有任何事项", code="matters_empty")
+    elif action == "open":
+        if now < vote.voting_opens_at:
+            return Conflict("公告期未满，不能开始投票", code="notice_period_running",
+                            details={"voting_opens_at": vote.voting_opens_at.isoformat()})
+    elif action == "publish":
+        pending = _pending_entries(vote.id)
+        if pending:
+            return Conflict("还有纸质选票未经复核确认", code="paper_ballots_unconfirmed", details={"count": pending})
+    return None
+
+
+def available_transitions(vote_id: int, actor) -> list[dict]:
+    """The phase changes of :data:`TRANSITIONS` that ``actor`` may make on the vote in its present
+    phase: ``[{"action", "label", "blocked"}]``, where ``blocked`` is ``None`` or the message of
+    what stops it now (roster not certified, no matter, notice period running, paper entries
+    unconfirmed; for publishing also one head's confirmed paper entries disagreeing
+    (:func:`conflicting_paper_heads`), which the tally would refuse: the message says to have the
+    committee head withdraw the wrong one).  :func:`transition` remains the one that decides."""
+    vote = get_vote(vote_id)
+    now = utcnow()
+    out = []
+    for action, t in TRANSITIONS.items():
+        if vote.state not in t.source:
+            continue
+        try:
+            acting_org(actor, vote.scope_place_id, org_kinds=t.org_kinds, roles=t.roles)
+        except Forbidden:
+            continue
+        blocker = _blocker(vote, action, now)
+        blocked = blocker.message if blocker else None
+        if blocked is None and action == "publish":
+            conflicts = conflicting_paper_heads(vote.id)
+            blocked = "；".join(c["message"] for c in conflicts[:3]) or None
+            if len(conflicts) > 3:
+                blocked += f"；另有 {len(conflicts) - 3} 名业主的纸质选票不一致"
+        out.append({"action": action, "label": t.label, "blocked": blocked})
+    return out
