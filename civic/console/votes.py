@@ -4,7 +4,7 @@ their scans, and a second member confirms each one against its scan; turnout and
 service computes them (exact fractions, never a float here).  The street centre reads rosters,
 votes, turnout and results.
 
-Every rule is civic.voting's (roster.py, service.py, access.py); forms are loaded through the API's
+Every rule is civic.voting's (roster.py, the service/ package, access.py); forms are loaded through the API's
 own schemas (civic.voting.schemas), so a limit such as the notice period's 1-90 days lives in one place.
 """
 
