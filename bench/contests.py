@@ -56,9 +56,11 @@ def setup():
     from civic.core.db import commit, utcnow
     from civic.extensions import db
     from civic.property import service as reg
-    from civic.proposals import moderation, service
-    from civic.proposals.models import Idea, ModeratedItem
-    from civic.proposals.phases import PHASES
+    from civic.proposals import moderation
+    from civic.proposals.contests import service
+    from civic.proposals.contests.models import Idea
+    from civic.proposals.contests.phases import PHASES
+    from civic.proposals.moderation.models import ModeratedItem
     from tests.conftest import _reset_postgres
 
     _reset_postgres(URL)

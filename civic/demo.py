@@ -205,8 +205,8 @@ def load_demo(*, if_empty: bool = False, cases: bool = False) -> dict:
                         for o, unit in owners])
     db.session.flush()
     from civic.complaints.routing import seed_defaults
-    from civic.proposals.deliberation_demo import load_demo_deliberation
-    from civic.proposals.demo import load_demo_contests
+    from civic.proposals.contests.demo import load_demo_contests
+    from civic.proposals.deliberation.demo import load_demo_deliberation
 
     seed_defaults()
     load_demo_contests()

@@ -23,7 +23,8 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 CASE_KINDS = ("urban_management", "property_company", "police", "residents_committee", "owners_committee",
               "resident_representatives", "street_centre", "village_committee")
 # Who moderates residents' content: the kinds that organise contests and convene committees
-# (civic.proposals.service.ORGANISER_KINDS, deliberation.CONVENER_KINDS; a test keeps them equal).
+# (civic.proposals.contests.service.ORGANISER_KINDS, civic.proposals.deliberation.service.CONVENER_KINDS;
+# a test keeps them equal).
 MODERATION_KINDS = ("residents_committee", "street_centre")
 NAV = [
     ("console.cases_queue", "工单队列", CASE_KINDS),

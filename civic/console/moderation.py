@@ -17,7 +17,9 @@ from civic.core.errors import ValidationFailed
 from civic.core.pagination import MAX_LIMIT
 from civic.core.text import mask_name
 from civic.property import service as registry
-from civic.proposals import deliberation, moderation, service  # noqa: F401  (the kinds register on import)
+from civic.proposals import moderation
+from civic.proposals.contests import service  # noqa: F401  (the kinds register on import)
+from civic.proposals.deliberation import service as deliberation  # noqa: F401
 
 PAGE = 30
 EDIT_KINDS = {"author": "作者", "moderator": "审核人员修改"}

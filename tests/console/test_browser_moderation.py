@@ -21,7 +21,7 @@ def demo(app):
     from civic.core.db import commit
     from civic.demo import load_demo
     from civic.extensions import db
-    from civic.proposals.models import Idea
+    from civic.proposals.contests.models import Idea
 
     load_demo()
     commit()

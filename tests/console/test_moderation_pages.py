@@ -25,7 +25,7 @@ def _token(html: str) -> str:
 @pytest.fixture
 def demo(app):
     from civic.demo import load_demo
-    from civic.proposals.models import Idea
+    from civic.proposals.contests.models import Idea
 
     load_demo()
     commit()
@@ -76,12 +76,14 @@ def test_moderator_sees_the_pending_idea_in_the_queue(app, demo):
 
 
 def test_filters_by_kind_and_reason(app, demo):
-    from civic.proposals import deliberation, moderation, service
+    from civic.proposals import moderation
+    from civic.proposals.deliberation import service as deliberation
+    from civic.proposals.deliberation.models import Topic
 
     # Three reports hide 张三's idea; 周社工 hides 张三's comment on the lane topic, and he appeals.
     for key in ("li_si", "wang_wu", "zhao_liu"):
-        service.report(_resident(key), "idea", demo["approved"], "重复发布")
-    topic = db.session.scalar(sa.select(deliberation.Topic))
+        moderation.report(_resident(key), "idea", demo["approved"], "重复发布")
+    topic = db.session.scalar(sa.select(Topic))
     comment = deliberation.comments(_staff("rc_bj_zhou"), topic.id)[0]
     moderation.decide(_staff("rc_bj_zhou"), "topic_comment", comment.id, "hide", "含有未经核实的收费信息")
     moderation.appeal(_resident("zhang_san"), "topic_comment", comment.id, "只是建议，没有收费")
@@ -102,10 +104,10 @@ def test_filters_by_kind_and_reason(app, demo):
 
 
 def test_queue_pages_through_the_cursor(app, demo):
-    from civic.proposals import service
+    from civic.proposals import moderation
 
     for key in ("li_si", "wang_wu", "zhao_liu"):
-        service.report(_resident(key), "idea", demo["approved"], "重复发布")
+        moderation.report(_resident(key), "idea", demo["approved"], "重复发布")
     commit()
     c, _ = login(app, "rc_bj_zhou")
     first = c.get("/console/moderation?limit=1").text
@@ -195,7 +197,7 @@ def test_the_appeal_goes_to_the_other_moderator(app, demo):
 
 
 def test_own_content_offers_no_action(app, demo):
-    from civic.proposals import service
+    from civic.proposals.contests import service
 
     cm = service.add_comment(_staff("rc_bj_chen"), demo["approved"], "居委会将联系物业评估可行性")
     commit()
@@ -209,7 +211,7 @@ def test_own_content_offers_no_action(app, demo):
 
 def test_moderation_kinds_are_the_organisers_and_conveners():
     from civic.console.blueprint import MODERATION_KINDS
-    from civic.proposals.deliberation import CONVENER_KINDS
-    from civic.proposals.service import ORGANISER_KINDS
+    from civic.proposals.contests.service import ORGANISER_KINDS
+    from civic.proposals.deliberation.service import CONVENER_KINDS
 
     assert set(MODERATION_KINDS) == set(ORGANISER_KINDS) | set(CONVENER_KINDS)

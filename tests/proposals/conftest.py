@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from civic.core.db import utcnow
-from civic.proposals.phases import PHASES
+from civic.proposals.contests.phases import PHASES
 
 
 def phases_at(phase: str, now: dt.datetime | None = None) -> dict:

@@ -1,0 +1,182 @@
+"""Ideas and comments: submitting, editing (versions kept by moderation), visibility, and the moderated kinds ``idea`` and ``comment``."""
+
+from __future__ import annotations
+
+from civic.core import audit
+from civic.core.errors import Conflict, Forbidden, ValidationFailed
+from civic.core.text import require_text, search_tokens
+from civic.extensions import db
+from civic.proposals import moderation
+from civic.proposals.contests.models import (
+    Comment,
+    Contest,
+    Idea,
+)
+from civic.proposals.contests.service.contests import (
+    COMMENT_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    get_contest,
+    get_idea,
+    is_juror,
+    is_organiser,
+    participant_units,
+    require_participant,
+    require_phase,
+    visible_idea,
+)
+from civic.proposals.contests.service.photos import _claim_photos, _index_photos
+
+
+def _idea_content(contest: Contest, data: dict) -> dict:
+    category = require_text(data.get("category"), "category", 40)
+    if contest.categories and category not in contest.categories:
+        raise ValidationFailed("类别不在本次征集的类别中", code="category_invalid",
+                               details={"category": category, "allowed": contest.categories})
+    return {"title": require_text(data.get("title"), "title", TITLE_MAX),
+            "text": require_text(data.get("text"), "text", TEXT_MAX), "category": category}
+
+
+def _apply(idea: Idea, content: dict) -> dict:
+    idea.title, idea.text, idea.category = content["title"], content["text"], content["category"]
+    idea.photos = content["photos"]
+    idea.search_tokens = f" {search_tokens(idea.title + ' ' + idea.text)} "
+    return {"title": idea.title, "text": idea.text, "category": idea.category, "photos": idea.photos}
+
+
+def submit_idea(actor, contest_id: int, data: dict) -> Idea:
+    """A participant submits an idea during submission.  It waits in the residents' committee's queue
+    (state ``pending``) until approved.
+
+    ``data``: ``title`` (≤50), ``text`` (Chinese, ≤2,000 characters after tidying), ``category``,
+    ``photos`` (≤9 keys from :func:`upload_photos`).
+    :raises Forbidden: ``not_a_participant``.  :raises Conflict: ``phase_forbids_action``.
+    :raises ValidationFailed: ``text_required``, ``text_too_long``, ``category_invalid``, ``photo_unknown``.
+    """
+    contest = get_contest(contest_id)
+    require_phase(contest, "submit")
+    require_participant(contest, actor)
+    content = _idea_content(contest, data)
+    content["photos"] = _claim_photos(actor, data.get("photos") or [])
+    idea = Idea(contest_id=contest.id, author_id=actor.id, state="pending", version=1, support_count=0)
+    _apply(idea, content)
+    db.session.add(idea)
+    db.session.flush()
+    _index_photos(idea.photos, idea_id=idea.id)
+    moderation.start(IDEA_KIND, idea, state="pending", author=actor)
+    audit.record("idea.submit", "idea", idea.id, actor=actor, data={"contest_id": contest.id})
+    db.session.flush()
+    return idea
+
+
+def edit_idea(actor, idea_id: int, data: dict) -> Idea:
+    """The author edits their idea, during submission only; the previous version is kept.
+
+    :raises Forbidden: ``not_author``.  :raises Conflict: ``phase_forbids_action``; ``idea_closed``
+        (rejected ideas are not edited); ``moderation_changed`` (moderated or edited meanwhile).
+    """
+    idea = get_idea(idea_id)
+    if idea.author_id != actor.id:
+        raise Forbidden("只有作者可以修改", code="not_author")
+    contest = get_contest(idea.contest_id)
+    require_phase(contest, "edit")
+    if idea.state == "rejected":
+        raise Conflict("该金点子未被采用，不能修改", code="idea_closed")
+    merged = {"title": idea.title, "text": idea.text, "category": idea.category, **data}
+    content = _idea_content(contest, merged)
+    keys = data["photos"] if data.get("photos") is not None else [p["display_key"] for p in idea.photos]
+    content["photos"] = _claim_photos(actor, keys, idea.photos)
+    moderation.note_change("idea", idea.id)  # an edit and a moderator's decision at once: one is a 409
+    stored = _apply(idea, content)
+    _index_photos(idea.photos, idea_id=idea.id)
+    idea.version += 1
+    moderation.add_version("idea", idea.id, stored, editor=actor, edit_kind="author")
+    audit.record("idea.edit", "idea", idea.id, actor=actor, data={"version": idea.version})
+    db.session.flush()
+    return idea
+
+
+class IdeaKind:
+    item_type = "idea"
+    label = "金点子"
+
+    def load(self, item_id):
+        return get_idea(item_id)
+
+    def author_id(self, obj):
+        return obj.author_id
+
+    def organisation_id(self, obj):
+        return get_contest(obj.contest_id).organisation_id
+
+    def report_threshold(self, obj):
+        return get_contest(obj.contest_id).report_threshold
+
+    def set_state(self, obj, state):
+        obj.state = state
+
+    def content(self, obj):
+        return {"title": obj.title, "text": obj.text, "category": obj.category, "photos": obj.photos}
+
+    def apply_edit(self, obj, content):
+        contest = get_contest(obj.contest_id)
+        merged = {**self.content(obj), **content}
+        checked = _idea_content(contest, merged)
+        keep = set(content.get("photos", [p["display_key"] for p in obj.photos]))
+        checked["photos"] = [p for p in obj.photos if p["display_key"] in keep or p.get("token") in keep]
+        obj.version += 1
+        return _apply(obj, checked)
+
+    def check(self, obj, action):
+        require_phase(get_contest(obj.contest_id), action)
+
+    def require_reporter(self, obj, user):
+        require_participant(get_contest(obj.contest_id), user)
+
+
+class CommentKind(moderation.CommentLike):
+    item_type = "comment"
+    label = "评论"
+    model = Comment
+    body_max = COMMENT_MAX
+
+    def organisation_id(self, obj):
+        return get_contest(get_idea(obj.idea_id).contest_id).organisation_id
+
+    def report_threshold(self, obj):
+        return get_contest(get_idea(obj.idea_id).contest_id).report_threshold
+
+    def check(self, obj, action):
+        require_phase(get_contest(get_idea(obj.idea_id).contest_id), action)
+
+    def require_reporter(self, obj, user):
+        require_participant(get_contest(get_idea(obj.idea_id).contest_id), user)
+
+
+IDEA_KIND = IdeaKind()
+COMMENT_KIND = CommentKind()
+moderation.register(IDEA_KIND)
+moderation.register(COMMENT_KIND)
+
+
+def add_comment(actor, idea_id: int, body: str) -> Comment:
+    """A participant, organiser staff or juror comments on an approved idea (shown at once; reports and
+    moderators may hide it).
+
+    :raises Forbidden: ``not_a_participant``.  :raises Conflict: ``idea_not_open``.
+    """
+    idea = visible_idea(actor, idea_id)
+    contest = get_contest(idea.contest_id)
+    require_phase(contest, "comment")
+    if idea.state != "approved":
+        raise Conflict("该金点子当前未公开", code="idea_not_open", details={"state": idea.state})
+    if not (participant_units(contest, actor) or moderation.is_moderator(actor, contest.organisation_id)
+            or is_organiser(actor, contest) or is_juror(contest, actor)):
+        raise Forbidden("仅限本次征集范围内的居民参与", code="not_a_participant")
+    c = Comment(idea_id=idea.id, author_id=actor.id, body=require_text(body, "body", COMMENT_MAX))
+    db.session.add(c)
+    db.session.flush()
+    moderation.start(COMMENT_KIND, c, state="approved", author=actor)
+    audit.record("comment.create", "comment", c.id, actor=actor, data={"idea_id": idea.id})
+    db.session.flush()
+    return c

@@ -1,0 +1,111 @@
+"""Photos of ideas and milestone updates: uploaded first, claimed by the idea or update that shows them, served through the viewer's right to see it."""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from flask import current_app
+
+from civic.core.errors import NotFound, ValidationFailed
+from civic.core.photos import process_photos
+from civic.core.storage import MediaStore
+from civic.extensions import db
+from civic.proposals import moderation
+from civic.proposals.contests.models import (
+    ContestPhoto,
+    Implementation,
+    Milestone,
+    MilestoneUpdate,
+    PhotoUpload,
+)
+from civic.proposals.contests.service.contests import PHOTOS_MAX, get_contest, get_idea, participant_units
+
+# --- photos ------------------------------------------------------------------------------------
+
+def upload_photos(actor, files: list[tuple[str, bytes]]) -> list[PhotoUpload]:
+    """Process and store up to 9 photos (the civic photo pipeline); they wait to be claimed by an idea
+    or a progress update of the same user.
+
+    :raises ValidationFailed: ``photos_required``, ``too_many_photos``; the pipeline's photo errors.
+    """
+    if not files:
+        raise ValidationFailed("请上传照片", code="photos_required")
+    if len(files) > PHOTOS_MAX:
+        raise ValidationFailed(f"最多 {PHOTOS_MAX} 张照片", code="too_many_photos", details={"max": PHOTOS_MAX})
+    stored = process_photos(files, store=MediaStore(current_app.config["MEDIA_DIR"]))
+    rows = [PhotoUpload(uploader_id=actor.id, display_key=s.display_key, thumb_key=s.thumb_key,
+                        width=s.width, height=s.height) for s in stored]
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
+def _claim_photos(actor, keys: list[str], already: list[dict] = ()) -> list[dict]:
+    """Photos for an idea or an update, in the order given: each entry of ``keys`` is the display
+    key of the actor's upload, or (to keep one already attached) its display key or token.  A new
+    photo gets an unguessable ``token`` (its URL, see :func:`photo_for`); the owner's photos JSON is
+    ``[{"display_key", "thumb_key", "width", "height", "token"}]``.
+
+    :raises ValidationFailed: ``too_many_photos``, ``photo_unknown``.
+    """
+    if len(keys) > PHOTOS_MAX:
+        raise ValidationFailed(f"最多 {PHOTOS_MAX} 张照片", code="too_many_photos", details={"max": PHOTOS_MAX})
+    known = {p["display_key"]: p for p in already}
+    known.update({p["token"]: p for p in already if p.get("token")})
+    out = []
+    for key in keys:
+        if key in known:
+            out.append(known[key])
+            continue
+        up = db.session.scalar(sa.select(PhotoUpload).where(PhotoUpload.uploader_id == actor.id,
+                                                            PhotoUpload.display_key == key).limit(1))
+        if up is None:
+            raise ValidationFailed("照片须先上传", code="photo_unknown", details={"key": key})
+        out.append({"display_key": up.display_key, "thumb_key": up.thumb_key, "width": up.width,
+                    "height": up.height, "token": secrets.token_urlsafe(32)})
+    return out
+
+
+def _index_photos(photos: list[dict], *, idea_id: int | None = None, milestone_update_id: int | None = None) -> None:
+    """One :class:`ContestPhoto` row per token not yet indexed (the serving endpoint looks tokens up)."""
+    tokens = [p["token"] for p in photos if p.get("token")]
+    if not tokens:
+        return
+    have = set(db.session.scalars(sa.select(ContestPhoto.access_token).where(ContestPhoto.access_token.in_(tokens))))
+    for p in photos:
+        if p.get("token") and p["token"] not in have:
+            db.session.add(ContestPhoto(access_token=p["token"], idea_id=idea_id,
+                                        milestone_update_id=milestone_update_id,
+                                        display_key=p["display_key"], thumb_key=p["thumb_key"]))
+    db.session.flush()
+
+
+def photo_for(actor, token: str) -> ContestPhoto:
+    """A photo of an idea or of a progress update, for ``GET /api/v1/contest-photos/<token>``.
+
+    * Attached to the current version of an approved idea (or to an update of one): staff,
+      administrators, the author, and residents of the contest's places.
+    * Otherwise (pending, hidden or rejected idea; a photo a later edit removed): only the idea's
+      author and the contest organiser's moderators.
+
+    :raises NotFound: ``photo_not_found`` (also when the actor may not see it: no hint it exists).
+    """
+    row = db.session.scalar(sa.select(ContestPhoto).where(ContestPhoto.access_token == token)) if token else None
+    if row is not None:
+        if row.idea_id is not None:
+            idea = get_idea(row.idea_id)
+            attached = idea.photos
+        else:
+            update = db.session.get(MilestoneUpdate, row.milestone_update_id)
+            impl = db.session.get(Implementation, db.session.get(Milestone, update.milestone_id).implementation_id)
+            idea = get_idea(impl.idea_id)
+            attached = update.photos
+        contest = get_contest(idea.contest_id)
+        public = idea.state == "approved" and any(p.get("token") == token for p in attached)
+        if actor.id == idea.author_id or (public and (actor.kind in ("staff", "admin")
+                                                      or participant_units(contest, actor))):
+            return row
+        if moderation.is_moderator(actor, contest.organisation_id):
+            return row
+    raise NotFound("找不到该照片", code="photo_not_found")

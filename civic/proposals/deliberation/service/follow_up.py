@@ -1,0 +1,138 @@
+"""Follow-up of resolutions: action items, their progress updates with photos, and closing with evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import current_app
+
+from civic.accounts.memberships import acting_memberships
+from civic.core import audit
+from civic.core.db import flush_or, utcnow
+from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from civic.core.photos import process_photos
+from civic.core.storage import MediaStore
+from civic.core.text import require_text
+from civic.extensions import db
+from civic.property import service as registry
+from civic.proposals.deliberation.models import (
+    ActionItem,
+    ActionUpdate,
+    Committee,
+    Resolution,
+)
+from civic.proposals.deliberation.service.committees import (
+    OFFICERS,
+    PHOTOS_MAX,
+    TEXT_MAX,
+    _require_officer,
+    get_committee,
+    membership,
+)
+from civic.proposals.deliberation.service.topics import _claim, _tell_followers, get_topic
+
+# --- follow-up -----------------------------------------------------------------------------------
+
+def get_action_item(item_id: int) -> ActionItem:
+    a = db.session.get(ActionItem, item_id)
+    if a is None:
+        raise NotFound("找不到该督办事项", code="action_item_not_found", details={"action_item_id": item_id})
+    return a
+
+
+def _committee_of_resolution(res: Resolution) -> Committee:
+    return get_committee(get_topic(res.topic_id).committee_id)
+
+
+def add_action_item(actor, resolution_id: int, data: dict) -> ActionItem:
+    """Officers turn a resolution into an action item: ``{"title", "organisation_id", "due_on": date}``.
+
+    :raises NotFound: ``resolution_not_found``.
+    """
+    res = db.session.get(Resolution, resolution_id)
+    if res is None:
+        raise NotFound("找不到该决议", code="resolution_not_found")
+    c = _committee_of_resolution(res)
+    _require_officer(c.id, actor)
+    org = registry.get_organisation(data["organisation_id"])
+    a = ActionItem(resolution_id=res.id, title=require_text(data["title"], "title", 200), organisation_id=org.id,
+                   due_on=data["due_on"])
+    db.session.add(a)
+    db.session.flush()
+    audit.record("action_item.create", "action_item", a.id, actor=actor,
+                 data={"organisation_id": org.id, "due_on": a.due_on.isoformat()})
+    return a
+
+
+def _require_carrier(actor, a: ActionItem) -> None:
+    c = _committee_of_resolution(db.session.get(Resolution, a.resolution_id))
+    m = membership(c.id, actor)
+    if m is not None and m.role in OFFICERS:
+        return
+    if any(o.id == a.organisation_id for _m, o in acting_memberships(actor)):
+        return
+    raise Forbidden("仅限责任单位或议事机构主任、秘书", code="not_responsible")
+
+
+def _photos(files: list[tuple[str, bytes]]) -> list[dict]:
+    if len(files) > PHOTOS_MAX:
+        raise ValidationFailed(f"最多 {PHOTOS_MAX} 张照片", code="too_many_photos", details={"max": PHOTOS_MAX})
+    stored = process_photos(files, store=MediaStore(current_app.config["MEDIA_DIR"])) if files else []
+    return [{"display_key": s.display_key, "thumb_key": s.thumb_key, "width": s.width, "height": s.height}
+            for s in stored]
+
+
+def update_action_item(actor, item_id: int, note: str, files: list[tuple[str, bytes]] = ()) -> ActionUpdate:
+    """The responsible organisation (or an officer) reports progress with photos (photo pipeline).
+
+    :raises Conflict: ``action_item_closed``.  :raises Forbidden: ``not_responsible``.
+    """
+    a = get_action_item(item_id)
+    _require_carrier(actor, a)
+    if a.state != "open":
+        raise Conflict("督办事项已办结", code="action_item_closed")
+    u = ActionUpdate(action_item_id=a.id, author_id=actor.id, note=require_text(note, "note", TEXT_MAX),
+                     photos=_photos(list(files)))
+    if not _claim(ActionItem, a.id, ActionItem.state == "open"):  # closed since we read it
+        raise Conflict("督办事项已办结", code="action_item_closed")
+    db.session.add(u)
+    db.session.flush()
+    audit.record("action_item.update", "action_item", a.id, actor=actor, data={"photos": len(u.photos)})
+    return u
+
+
+def close_action_item(actor, item_id: int, note: str, files: list[tuple[str, bytes]], now: dt.datetime | None = None) -> ActionItem:
+    """Close with evidence: a note and at least one photo.  Followers of the topic are told.
+
+    Written under the item's version (``open`` → ``closed``): of requests closing at once one wins,
+    the others get ``action_item_closed`` and leave the winner's evidence as it is.  The photos are
+    processed before the write, so the row (PostgreSQL) or database (SQLite) lock is held briefly.
+
+    :raises ValidationFailed: ``evidence_required``.  :raises Conflict: ``action_item_closed``.
+    """
+    a = get_action_item(item_id)
+    _require_carrier(actor, a)
+    if a.state != "open":
+        raise Conflict("督办事项已办结", code="action_item_closed")
+    if not files or not (note or "").strip():
+        raise ValidationFailed("办结须附说明和至少一张照片", code="evidence_required")
+    note, photos = require_text(note, "note", TEXT_MAX), _photos(list(files))
+    a.state, a.closed_at, a.overdue = "closed", now or utcnow(), False
+    a.evidence_note, a.evidence_photos = note, photos
+    flush_or(Conflict("督办事项已办结", code="action_item_closed"))
+    audit.record("action_item.close", "action_item", a.id, actor=actor, data={"photos": len(a.evidence_photos)})
+    t = get_topic(db.session.get(Resolution, a.resolution_id).topic_id)
+    _tell_followers(t, "action_item_closed", f"督办事项「{a.title}」已办结", a.evidence_note)
+    db.session.flush()
+    return a
+
+
+def action_items(resolution_id: int) -> list[ActionItem]:
+    return list(db.session.scalars(sa.select(ActionItem).where(ActionItem.resolution_id == resolution_id)
+                                   .order_by(ActionItem.id)))
+
+
+def action_updates(item_id: int) -> list[ActionUpdate]:
+    return list(db.session.scalars(sa.select(ActionUpdate).where(ActionUpdate.action_item_id == item_id)
+                                   .order_by(ActionUpdate.id)))
