@@ -31,6 +31,12 @@ class PageArgs(ma.Schema):
     )
 
 
+def as_page(result: tuple[list, str | None]) -> dict:
+    """``(items, next_cursor)`` from :func:`paginate` as the response body of a page schema."""
+    items, cursor = result
+    return {"items": items, "next_cursor": cursor}
+
+
 def page_schema(item_schema: type[ma.Schema], name: str | None = None) -> type[ma.Schema]:
     """A response schema ``{"items": [item_schema], "next_cursor": str|null}``."""
     return ma.Schema.from_dict(

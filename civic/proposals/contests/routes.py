@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
+from civic.core.pagination import as_page
 from civic.core.photos import photo_response
 from civic.core.uploads import uploaded_files
 from civic.proposals import moderation
@@ -17,11 +18,6 @@ blp = Blueprint("contests", __name__, url_prefix="/api/v1", description="金点�
 
 TIE_BREAK = "最终得分高者在前；相同时依次比较：评委得分高、支持数多、提交早、编号小"
 DEVICE_HEADER = "X-Device-Id"
-
-
-def _page(result):
-    items, cursor = result
-    return {"items": items, "next_cursor": cursor}
 
 
 def _client():
@@ -119,7 +115,7 @@ class ContestIdeas(MethodView):
     @blp.response(200, schemas.IdeaPageSchema)
     def get(self, args, contest_id):
         """金点子列表：最新、最多支持、随机（对每位居民固定的顺序）；支持中文搜索"""
-        return _page(queries.list_ideas(current_actor(), contest_id, sort=args["sort"], q=args["q"],
+        return as_page(queries.list_ideas(current_actor(), contest_id, sort=args["sort"], q=args["q"],
                                         cursor=args["cursor"], limit=args["limit"]))
 
     @require("resident")
@@ -167,7 +163,7 @@ class IdeaComments(MethodView):
     @blp.response(200, schemas.CommentPageSchema)
     def get(self, args, idea_id):
         """评论列表"""
-        return _page(queries.list_comments(current_actor(), idea_id, cursor=args["cursor"], limit=args["limit"]))
+        return as_page(queries.list_comments(current_actor(), idea_id, cursor=args["cursor"], limit=args["limit"]))
 
     @require("resident", "staff", "admin")
     @blp.arguments(schemas.CommentInSchema)
@@ -309,7 +305,7 @@ class MyIdeas(MethodView):
     @blp.response(200, schemas.IdeaPageSchema)
     def get(self, args):
         """我的金点子"""
-        return _page(queries.my_ideas(current_actor(), cursor=args["cursor"], limit=args["limit"]))
+        return as_page(queries.my_ideas(current_actor(), cursor=args["cursor"], limit=args["limit"]))
 
 
 @blp.route("/me/supports")
@@ -319,4 +315,4 @@ class MySupports(MethodView):
     @blp.response(200, schemas.SupportPageSchema)
     def get(self, args):
         """我支持的金点子"""
-        return _page(queries.my_supports(current_actor(), cursor=args["cursor"], limit=args["limit"]))
+        return as_page(queries.my_supports(current_actor(), cursor=args["cursor"], limit=args["limit"]))

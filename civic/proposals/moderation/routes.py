@@ -8,15 +8,11 @@ from flask.views import MethodView
 
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
+from civic.core.pagination import as_page
 from civic.proposals import moderation
 from civic.proposals.moderation import schemas
 
 mod_blp = Blueprint("moderation", __name__, url_prefix="/api/v1/moderation", description="内容审核（通用）")
-
-
-def _page(result):
-    items, cursor = result
-    return {"items": items, "next_cursor": cursor}
 
 
 # --- moderation (generic: item_type is "idea", "comment", later "topic") ---------------------------
@@ -28,7 +24,7 @@ class ModerationQueue(MethodView):
     @mod_blp.response(200, schemas.QueueSchema)
     def get(self, args):
         """审核队列：待审、因举报隐藏、已申诉的内容"""
-        return _page(moderation.queue(current_actor(), args["organisation_id"], cursor=args["cursor"],
+        return as_page(moderation.queue(current_actor(), args["organisation_id"], cursor=args["cursor"],
                                       limit=args["limit"]))
 
 
