@@ -60,15 +60,11 @@ class MediaKind:
     :param route: the Flask URL rule serving it (``GET``), e.g.
         ``"/api/v1/votes/<int:vote_id>/proxy-scans/<token>"``.
     :param entitled: who may open it and why (the rule's source), for readers and the docs.
-    :param audited: False only for files that are public by law (a published village disclosure's
-        voucher, 村民委员会组织法 Art. 30), served to anyone without an account; everything else
-        is audited on every access.
     """
 
     name: str
     route: str
     entitled: str
-    audited: bool = True
 
 
 _KINDS: dict[str, MediaKind] = {}
