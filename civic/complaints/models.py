@@ -162,8 +162,8 @@ class ComplaintPhoto(db.Model):
     # Served at /api/v1/complaints/<id>/photos/<access_token>: 256 random bits nobody can guess,
     # and every request is still checked against who may see the case.
     access_token: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
-    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
-    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False, info={"media": "complaints.photo"})
+    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False, info={"media": "complaints.photo"})
     width: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     height: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     uploaded_by: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)

@@ -7,11 +7,11 @@ from flask.views import MethodView
 
 from civic.complaints import routing, schemas, service
 from civic.complaints.suggest import suggest_categories
+from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.errors import Forbidden
 from civic.core.pagination import PageArgs
-from civic.core.photos import photo_response
 from civic.core.uploads import uploaded_files
 
 blp = Blueprint("complaints", __name__, url_prefix="/api/v1", description="六方联动：投诉案件与工单队列")
@@ -104,9 +104,8 @@ class ComplaintPhotoFile(MethodView):
     @blp.response(200, content_type="image/jpeg")
     def get(self, complaint_id, token):
         """案件照片（仅能查看该案件的人可取；地址不可猜测）。?size=thumb 取缩略图"""
-        photo = service.photo_for(current_actor(), complaint_id, token)
-        return photo_response(photo.display_key, photo.thumb_key, request.args.get("size"),
-                              store=service.media_store())
+        size = request.args.get("size")
+        return media.respond(service.photo_for(current_actor(), complaint_id, token, size), size)
 
 
 @blp.route("/complaints/<int:complaint_id>/messages")

@@ -16,8 +16,8 @@ import marshmallow as ma
 from flask import render_template, request
 
 from civic.console.blueprint import bp, chosen_place, see_other, staff_page
+from civic.core import media
 from civic.core.errors import Conflict, Forbidden, ValidationFailed
-from civic.core.photos import photo_response
 from civic.core.uploads import csv_upload, uploaded_files
 from civic.extensions import db
 from civic.property import service as registry
@@ -337,8 +337,8 @@ def votes_entry_withdraw(user, entry_id):
 @staff_page("owners_committee")
 def votes_entry_scan(user, entry_id):
     """纸质选票扫描件（?size=thumb 取缩略图）。"""
-    display_key, thumb_key = service.paper_entry_scan(entry_id, user)
-    return photo_response(display_key, thumb_key, request.args.get("size"))
+    size = request.args.get("size")
+    return media.respond(service.paper_scan_of_entry(user, entry_id, size), size)
 
 
 # --- turnout and results ---------------------------------------------------------------------------

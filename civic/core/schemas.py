@@ -34,3 +34,11 @@ class DecimalString(ma.fields.Decimal):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("as_string", True)
         super().__init__(*args, **kwargs)
+
+
+class MediaFileArgs(ma.Schema):
+    """The query of every route serving a stored file (civic.core.media): ``?size=thumb`` for the
+    thumbnail, else the display copy."""
+
+    size = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["thumb"]),
+                            metadata={"description": "thumb: 缩略图"})

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from civic.core.db import TimestampMixin, UTCDateTime, utcnow
+from civic.core.media import new_token
 from civic.extensions import db
 
 CATEGORIES = ("party", "affairs", "finance", "services")
@@ -151,10 +152,13 @@ class Voucher(db.Model):
     line_id: Mapped[int] = mapped_column(
         sa.ForeignKey("village_disclosure_line.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
-    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False, info={"media": "village.voucher"})
+    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False, info={"media": "village.voucher"})
     width: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     height: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    # The voucher's address in the API: /api/v1/village-disclosures/<d>/vouchers/<access_token>
+    # (civic.core.media).  Once the disclosure is public, the public page also shows it to anyone.
+    access_token: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True, default=new_token)
 
     line: Mapped[DisclosureLine] = relationship(back_populates="vouchers")
 

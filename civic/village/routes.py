@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
+from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
+from civic.core.schemas import MediaFileArgs
 from civic.core.storage import MediaStore
 from civic.core.uploads import uploaded_files
 from civic.village import jobs as _jobs  # noqa: F401  (registers the periodic job)
@@ -129,6 +131,19 @@ class Vouchers(MethodView):
         files = uploaded_files("photos")
         return service.add_vouchers(service.get_disclosure(disclosure_id), line_id, files, current_actor(),
                                     MediaStore(current_app.config["MEDIA_DIR"]))
+
+
+@blp.route("/village-disclosures/<int:disclosure_id>/vouchers/<token>")
+class VoucherFile(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(MediaFileArgs, location="query")
+    @blp.response(200, content_type="image/jpeg")
+    def get(self, args, disclosure_id, token):
+        """凭证照片（能查看该公开事项者可取；地址不可猜测，访问记入审计日志）。?size=thumb 取缩略图
+
+        404 ``voucher_not_found``.
+        """
+        return media.respond(service.voucher_file(current_actor(), disclosure_id, token, args["size"]), args["size"])
 
 
 @blp.route("/village-disclosures/<int:disclosure_id>/transitions")

@@ -68,9 +68,20 @@ class TransitionIn(Strict):
 
 
 class VoucherOut(ma.Schema):
+    """A voucher photo: its unguessable address (civic.core.media), never its store key."""
+
     id = Integer()
     width = Integer()
     height = Integer()
+    url = ma.fields.Function(lambda v: _voucher_url(v),
+                             metadata={"description": "凭证照片地址（不可猜测；访问记入审计日志）"})
+    thumbnail_url = ma.fields.Function(lambda v: _voucher_url(v) + "?size=thumb")
+
+
+def _voucher_url(v):
+    from civic.village.service import voucher_url
+
+    return voucher_url(v)
 
 
 class LineOut(ma.Schema):

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civic.core.db import TimestampMixin, UTCDateTime, utcnow
+from civic.core.media import new_token
 from civic.extensions import db
 
 ROSTER_STATUSES = ("draft", "certified")
@@ -161,8 +162,10 @@ class Matter(db.Model):
     number: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     text: Mapped[str] = mapped_column(sa.Text, nullable=False, default="")
-    # [{"display_key", "thumb_key", "width", "height"}], stored by the photo pipeline
-    attachments: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    # [{"display_key", "thumb_key", "width", "height", "token"}], stored by the photo pipeline; served
+    # at /api/v1/votes/<vote>/matters/<id>/attachments/<token> (civic.core.media)
+    attachments: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list,
+                                              info={"media": "voting.matter_attachment"})
 
     __table_args__ = (sa.CheckConstraint("number BETWEEN 1 AND 9", name="number_art278"),)
 
@@ -259,8 +262,10 @@ class Proxy(db.Model):
     principal_person_id: Mapped[int] = mapped_column(sa.ForeignKey("voting_roster_person.id"), nullable=False)
     holder_name: Mapped[str] = mapped_column(sa.String(100), nullable=False)
     holder_phone: Mapped[str] = mapped_column(sa.String(20), nullable=False)
-    scan_key: Mapped[str] = mapped_column(sa.String(100), nullable=False)
-    scan_thumb_key: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    scan_key: Mapped[str] = mapped_column(sa.String(100), nullable=False, info={"media": "voting.proxy_scan"})
+    scan_thumb_key: Mapped[str] = mapped_column(sa.String(100), nullable=False, info={"media": "voting.proxy_scan"})
+    # The scan's address: /api/v1/votes/<vote>/proxy-scans/<scan_token> (civic.core.media).
+    scan_token: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True, default=new_token)
     registered_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
     registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
@@ -309,8 +314,10 @@ class PaperEntry(db.Model):
     head_id: Mapped[int] = mapped_column(sa.ForeignKey("voting_head.id"), nullable=False)
     roster_unit_id: Mapped[int] = mapped_column(sa.ForeignKey("voting_roster_unit.id"), nullable=False)
     choices: Mapped[dict] = mapped_column(sa.JSON, nullable=False)
-    scan_key: Mapped[str] = mapped_column(sa.String(100), nullable=False)
-    scan_thumb_key: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    scan_key: Mapped[str] = mapped_column(sa.String(100), nullable=False, info={"media": "voting.paper_scan"})
+    scan_thumb_key: Mapped[str] = mapped_column(sa.String(100), nullable=False, info={"media": "voting.paper_scan"})
+    # The scan's address: /api/v1/votes/<vote>/paper-scans/<scan_token> (civic.core.media).
+    scan_token: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True, default=new_token)
     entered_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
     entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))

@@ -9,9 +9,11 @@ import json
 from flask import current_app, request
 from flask.views import MethodView
 
+from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.errors import ValidationFailed
+from civic.core.schemas import MediaFileArgs
 from civic.core.uploads import csv_upload, uploaded_files
 from civic.extensions import limiter
 from civic.voting import roster, schemas, service
@@ -200,6 +202,49 @@ class MatterAttachments(MethodView):
         """上传事项附件图片（multipart ``files``，经照片处理流程）"""
         files = uploaded_files("files", "attachment")
         return service.add_attachments(vote_id, matter_id, files, current_actor())
+
+
+# Stored files, by unguessable address, to those entitled, every access audited (civic.core.media;
+# who is entitled: civic.voting.service.media).  404 for anyone else: no hint the file exists.
+
+@blp.route("/votes/<int:vote_id>/matters/<int:matter_id>/attachments/<token>")
+class MatterAttachmentFile(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(MediaFileArgs, location="query")
+    @blp.response(200, content_type="image/jpeg")
+    def get(self, args, vote_id, matter_id, token):
+        """表决事项附件图片（能查看该表决者可取；地址不可猜测，访问记入审计日志）。?size=thumb 取缩略图
+
+        404 ``attachment_not_found``.
+        """
+        return media.respond(service.matter_attachment(current_actor(), vote_id, matter_id, token, args["size"]),
+                             args["size"])
+
+
+@blp.route("/votes/<int:vote_id>/proxy-scans/<token>")
+class ProxyScanFile(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(MediaFileArgs, location="query")
+    @blp.response(200, content_type="image/jpeg")
+    def get(self, args, vote_id, token):
+        """委托书扫描件（业委会、街道、委托人本人可取；地址不可猜测，访问记入审计日志）。?size=thumb 取缩略图
+
+        404 ``proxy_scan_not_found``.
+        """
+        return media.respond(service.proxy_scan(current_actor(), vote_id, token, args["size"]), args["size"])
+
+
+@blp.route("/votes/<int:vote_id>/paper-scans/<token>")
+class PaperScanFile(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(MediaFileArgs, location="query")
+    @blp.response(200, content_type="image/jpeg")
+    def get(self, args, vote_id, token):
+        """纸质选票扫描件（业委会、街道、该户业主本人可取；地址不可猜测，访问记入审计日志）。?size=thumb 取缩略图
+
+        404 ``paper_scan_not_found``.
+        """
+        return media.respond(service.paper_scan(current_actor(), vote_id, token, args["size"]), args["size"])
 
 
 @blp.route("/votes/<int:vote_id>/deliveries")

@@ -85,8 +85,11 @@ class VoteCreateSchema(ma.Schema):
 
 
 class AttachmentSchema(ma.Schema):
-    display_key = ma.fields.String()
-    thumb_key = ma.fields.String()
+    """A stored image as shown to a viewer entitled to it: its unguessable address (civic.core.media),
+    never its store key."""
+
+    url = ma.fields.String(metadata={"description": "图片地址（不可猜测；仅有权查看者可取，每次访问记入审计日志）"})
+    thumbnail_url = ma.fields.String()
     width = Integer()
     height = Integer()
 
@@ -106,8 +109,18 @@ class MatterSchema(ma.Schema):
     text = ma.fields.String()
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema))
 
+    @ma.pre_dump
+    def _links(self, m, **_kw):
+        # The attachments' addresses (civic.core.media), never their store keys.
+        from civic.voting.service import attachment_links
+
+        if isinstance(m, dict):
+            return m
+        return {"id": m.id, "number": m.number, "title": m.title, "text": m.text,
+                "attachments": attachment_links(m)}
+
     def _special(self, m):
-        return m.number in (6, 7, 8)
+        return m["number"] in (6, 7, 8)
 
 
 class VoteSchema(ma.Schema):
@@ -231,6 +244,7 @@ class PaperOutSchema(ma.Schema):
     receipt_code = ma.fields.String()
     withdrawn = ma.fields.Boolean()
     withdrawn_at = ShanghaiDateTime()
+    scan_url = ma.fields.String(metadata={"description": "扫描件地址（不可猜测；每次访问记入审计日志）"})
 
 
 class WithdrawSchema(ma.Schema):
@@ -251,6 +265,14 @@ class ProxyOutSchema(ma.Schema):
     holder_name = ma.fields.String()
     holder_phone = ma.fields.Function(lambda p: _mask(p.holder_phone))
     registered_at = ShanghaiDateTime()
+    scan_url = ma.fields.Function(lambda p: _proxy_scan_url(p),
+                                  metadata={"description": "委托书扫描件地址（不可猜测；每次访问记入审计日志）"})
+
+
+def _proxy_scan_url(p):
+    from civic.voting.service import proxy_scan_url
+
+    return proxy_scan_url(p)
 
 
 def _mask(phone):
@@ -292,7 +314,7 @@ class RecordItemSchema(ma.Schema):
     withdrawn_at = ShanghaiDateTime(allow_none=True)
     withdrawn_by = ma.fields.String(allow_none=True)
     withdrawal_reason = ma.fields.String(allow_none=True)
-    scan_key = ma.fields.String(allow_none=True)
+    scan_url = ma.fields.String(allow_none=True)
     choices = ma.fields.List(ma.fields.Nested(ChoiceOutSchema))
 
 

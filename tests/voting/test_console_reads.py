@@ -117,8 +117,8 @@ def test_pending_entries_say_who_may_confirm_or_withdraw_and_are_audited(client,
         (True, True)]
     looks = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "vote.paper_pending_viewed")).all()
     assert len(looks) == 3 and looks[0].data["paper_entry_ids"] == [e["id"]]
-    display, thumb = service.paper_entry_scan(e["id"], comp.head)
-    assert display.endswith(".jpg") and thumb.endswith(".jpg")
+    scan = service.paper_scan_of_entry(comp.head, e["id"])
+    assert scan.display_key.endswith(".jpg") and scan.thumb_key.endswith(".jpg")
     service.confirm_paper_ballot(e["id"], other)
     assert service.pending_paper_entries(v["id"], comp.head) == []
 

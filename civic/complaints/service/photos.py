@@ -15,7 +15,7 @@ from flask import current_app
 
 from civic.complaints.models import ComplaintPhoto
 from civic.complaints.service.privacy import get_for
-from civic.core import audit
+from civic.core import audit, media
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
 from civic.core.storage import MediaStore, key_for
@@ -90,11 +90,23 @@ def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]
     return rows
 
 
-def photo_for(user, complaint_id: int, token: str) -> ComplaintPhoto:
-    """A case photo, only for those who may see the case.  :raises NotFound: ``photo_not_found``."""
+PHOTO = media.register_kind(media.MediaKind(
+    "complaints.photo", "/api/v1/complaints/<int:complaint_id>/photos/<token>",
+    "whoever may see the case (privacy.get_for): the complainant and co-complainants, the parties it "
+    "is routed to, the street's oversight and administrators"))
+
+
+def photo_for(user, complaint_id: int, token: str, size: str | None = None) -> media.Opened:
+    """A case photo (intake or result), only for those who may see the case
+    (:func:`~civic.complaints.service.privacy.get_for`).  Audited (``media.opened`` on the case).
+
+    :raises NotFound: ``photo_not_found``; ``complaint_not_found`` when the case is not theirs to see.
+    """
     c, _v = get_for(user, complaint_id, log_view=False)
     photo = db.session.scalar(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id,
                                                               ComplaintPhoto.access_token == token))
     if photo is None:
         raise NotFound("找不到该照片", code="photo_not_found")
-    return photo
+    return media.opened(PHOTO.name, user, "complaint", c.id, display_key=photo.display_key,
+                        thumb_key=photo.thumb_key, token=token, size=size,
+                        detail={"photo_id": photo.id, "stage": photo.stage})

@@ -102,7 +102,8 @@ class Idea(TimestampMixin, db.Model):
     title: Mapped[str] = mapped_column(sa.String(100), nullable=False)
     text: Mapped[str] = mapped_column(sa.Text, nullable=False)
     category: Mapped[str] = mapped_column(sa.String(40), nullable=False)
-    photos: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    # [{"display_key", "thumb_key", "width", "height", "token"}]; each token indexed in contest_photo
+    photos: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list, info={"media": "contests.photo"})
     # Mirrors moderated_item.state so lists filter on an indexed column of this table.
     state: Mapped[str] = mapped_column(sa.String(12), nullable=False, default="pending")
     version: Mapped[int] = mapped_column(nullable=False, default=1)
@@ -250,20 +251,23 @@ class MilestoneUpdate(db.Model):
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
     progress: Mapped[int] = mapped_column(nullable=False)
     note: Mapped[str | None] = mapped_column(sa.Text)
-    photos: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    # As Idea.photos.
+    photos: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list, info={"media": "contests.photo"})
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 class PhotoUpload(db.Model):
     """A photo a user uploaded (processed and stored), waiting to be claimed by an idea or an update by
-    its display key.  Only the uploader may claim it."""
+    its display key.  Only the uploader may claim it.  It is served once claimed, as a
+    :class:`ContestPhoto` with its own token; before that only its uploader, whose client sent the
+    bytes, knows it exists, and nobody is shown it."""
 
     __tablename__ = "proposal_photo_upload"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uploader_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
-    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
-    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False, info={"media": "contests.photo"})
+    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False, info={"media": "contests.photo"})
     width: Mapped[int] = mapped_column(nullable=False)
     height: Mapped[int] = mapped_column(nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
@@ -283,8 +287,8 @@ class ContestPhoto(db.Model):
     access_token: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
     idea_id: Mapped[int | None] = mapped_column(sa.ForeignKey("idea.id"), index=True)
     milestone_update_id: Mapped[int | None] = mapped_column(sa.ForeignKey("idea_milestone_update.id"), index=True)
-    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
-    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False)
+    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False, info={"media": "contests.photo"})
+    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False, info={"media": "contests.photo"})
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
     __table_args__ = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 
+from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.pagination import as_page
-from civic.core.photos import photo_response
 from civic.core.uploads import uploaded_files
 from civic.proposals import moderation
 from civic.proposals.contests import queries, schemas, service
@@ -104,8 +104,7 @@ class ContestPhotoFile(MethodView):
         Approved ideas' photos: staff and residents of the contest's places; pending/hidden ideas':
         the author and the organiser's moderators only.  Errors: 404 ``photo_not_found``.
         """
-        photo = service.photo_for(current_actor(), token)
-        return photo_response(photo.display_key, photo.thumb_key, args["size"])
+        return media.respond(service.photo_for(current_actor(), token, args["size"]), args["size"])
 
 
 @blp.route("/contests/<int:contest_id>/ideas")

@@ -238,7 +238,9 @@ class ActionItem(TimestampMixin, db.Model):
     overdue: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     evidence_note: Mapped[str | None] = mapped_column(sa.Text)
-    evidence_photos: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    # [{"display_key", "thumb_key", "width", "height", "token"}]: served by token (civic.core.media)
+    evidence_photos: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list,
+                                                  info={"media": "deliberation.action_photo"})
     # Optimistic lock (SQLAlchemy version_id_col): a transition from a stale read is refused (StaleDataError).
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
 
@@ -252,7 +254,9 @@ class ActionUpdate(db.Model):
     action_item_id: Mapped[int] = mapped_column(sa.ForeignKey("delib_action_item.id"), nullable=False, index=True)
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
     note: Mapped[str] = mapped_column(sa.Text, nullable=False)
-    photos: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    # As ActionItem.evidence_photos.
+    photos: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list,
+                                         info={"media": "deliberation.action_photo"})
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 

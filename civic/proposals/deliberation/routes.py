@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
+from civic.core.schemas import MediaFileArgs
 from civic.core.uploads import uploaded_files
 from civic.proposals.deliberation import schemas as schemas
 from civic.proposals.deliberation import service as service
@@ -291,3 +293,16 @@ class ActionItemClose(MethodView):
         Errors: 422 ``evidence_required``; 409 ``action_item_closed``.
         """
         return service.close_action_item(current_actor(), item_id, form["note"], _files())
+
+
+@blp.route("/action-items/<int:item_id>/photos/<token>")
+class ActionItemPhotoFile(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(MediaFileArgs, location="query")
+    @blp.response(200, content_type="image/jpeg")
+    def get(self, args, item_id, token):
+        """督办事项的进展、办结照片（能查看该议题者可取；地址不可猜测，访问记入审计日志）。?size=thumb 取缩略图
+
+        Errors: 404 ``photo_not_found``.
+        """
+        return media.respond(service.action_photo(current_actor(), item_id, token, args["size"]), args["size"])

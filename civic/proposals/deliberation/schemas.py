@@ -197,10 +197,19 @@ class DelibActionItemInSchema(ma.Schema):
 
 
 class DelibPhotoSchema(ma.Schema):
-    display_key = ma.fields.String()
-    thumb_key = ma.fields.String()
+    """A progress or closing photo as shown to whoever may see the topic: its unguessable address
+    (civic.core.media), never its store key."""
+
+    url = ma.fields.String(metadata={"description": "照片地址（不可猜测；访问记入审计日志）"})
+    thumbnail_url = ma.fields.String()
     width = Integer()
     height = Integer()
+
+
+def _photo_links(item_id, photos):
+    from civic.proposals.deliberation.service import action_photo_links
+
+    return action_photo_links(item_id, photos)
 
 
 class DelibActionItemSchema(ma.Schema):
@@ -215,12 +224,27 @@ class DelibActionItemSchema(ma.Schema):
     evidence_note = ma.fields.String(allow_none=True)
     evidence_photos = ma.fields.List(ma.fields.Nested(DelibPhotoSchema))
 
+    @ma.pre_dump
+    def _links(self, a, **_kw):
+        if isinstance(a, dict):
+            return a
+        return {**{k: getattr(a, k) for k in ("id", "resolution_id", "title", "organisation_id", "due_on", "state",
+                                              "overdue", "closed_at", "evidence_note")},
+                "evidence_photos": _photo_links(a.id, a.evidence_photos)}
+
 
 class DelibActionUpdateSchema(ma.Schema):
     id = Integer()
     note = ma.fields.String()
     photos = ma.fields.List(ma.fields.Nested(DelibPhotoSchema))
     created_at = ShanghaiDateTime()
+
+    @ma.pre_dump
+    def _links(self, u, **_kw):
+        if isinstance(u, dict):
+            return u
+        return {"id": u.id, "note": u.note, "created_at": u.created_at,
+                "photos": _photo_links(u.action_item_id, u.photos)}
 
 
 class DelibNoteFormSchema(ma.Schema):

@@ -58,6 +58,8 @@ from civic.village.service.disclosures import (
     update_disclosure,
     versions,
     view_disclosure,
+    voucher_file,
+    voucher_url,
 )
 from civic.village.service.inquiries import (
     INQUIRY_REPLY_DAYS,
@@ -120,7 +122,7 @@ __all__ = [
     "DISCLOSURE_CHANGED", "EDITABLE", "PUBLIC_STATUSES", "STATUS_NAMES", "TRANSITIONS", "claim", "transition",
     # disclosures
     "add_vouchers", "create_correction", "create_disclosure", "delete_line", "get_disclosure",
-    "list_disclosures", "update_disclosure", "versions", "view_disclosure",
+    "list_disclosures", "update_disclosure", "versions", "view_disclosure", "voucher_file", "voucher_url",
     # inquiries
     "INQUIRY_REPLY_DAYS", "answer", "ask", "is_villager", "list_inquiries", "overdue_inquiries",
     "public_inquiries",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from civic.core import audit
+from civic.core import audit, media
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.pagination import DEFAULT_LIMIT, paginate
 from civic.core.text import require_text, tidy
@@ -216,3 +216,36 @@ def view_disclosure(d: Disclosure, actor) -> Disclosure:
     if d.status not in PUBLIC_STATUSES:
         require_village_reader(actor, registry.get_place(d.village_id))
     return d
+
+
+# --- vouchers, served ------------------------------------------------------------------------------
+
+VOUCHER = media.register_kind(media.MediaKind(
+    "village.voucher", "/api/v1/village-disclosures/<int:disclosure_id>/vouchers/<token>",
+    "whoever may view the disclosure (view_disclosure): its village's committees and the town while it "
+    "is a draft or under review; once published or corrected anyone, as the public page shows it "
+    "(村民委员会组织法 Art. 30: 村务公开)"))
+
+
+def voucher_url(v: Voucher) -> str:
+    """A voucher's address in the API, for whoever may view its disclosure."""
+    return f"/api/v1/village-disclosures/{v.line.disclosure_id}/vouchers/{v.access_token}"
+
+
+def voucher_file(actor, disclosure_id: int, token: str, size: str | None = None) -> media.Opened:
+    """A voucher photo of a disclosure, for whoever may view it (:func:`view_disclosure`): before
+    publication the village's committees (who draft, review and sign it) and the town; once public,
+    every signed-in user.  Audited (``media.opened`` on the disclosure).
+
+    :raises NotFound: ``voucher_not_found`` (unknown, or not entitled: the same answer).
+    """
+    v = db.session.scalar(sa.select(Voucher).where(Voucher.access_token == token)) if token else None
+    if v is None or v.line.disclosure_id != disclosure_id:
+        raise NotFound("找不到该凭证", code="voucher_not_found")
+    d = get_disclosure(disclosure_id)
+    try:
+        view_disclosure(d, actor)
+    except Forbidden:
+        raise NotFound("找不到该凭证", code="voucher_not_found") from None
+    return media.opened(VOUCHER.name, actor, "village_disclosure", d.id, display_key=v.display_key,
+                        thumb_key=v.thumb_key, token=token, size=size, detail={"voucher_id": v.id})

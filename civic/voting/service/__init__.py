@@ -23,7 +23,9 @@ keep one import (``from civic.voting import service``; ``service.cast_ballot(...
 * :mod:`~civic.voting.service.ballots` -- deliveries, online and proxy ballots, receipts, own ballots;
 * :mod:`~civic.voting.service.paper` -- paper entries: enter, confirm, withdraw, and the paper desk's
   reads;
-* :mod:`~civic.voting.service.results` -- turnout, the tally's inputs and run, results, the full record.
+* :mod:`~civic.voting.service.results` -- turnout, the tally's inputs and run, results, the full record;
+* :mod:`~civic.voting.service.media` -- the stored files (matter attachments, proxies' authorisations,
+  paper ballot scans), served by token to those entitled, every access audited.
 """
 
 from __future__ import annotations
@@ -42,11 +44,20 @@ from civic.voting.service.electorate import (
     rosters_of,
     verify_owner,
 )
+from civic.voting.service.media import (
+    attachment_links,
+    matter_attachment,
+    may_read_vote,
+    paper_scan,
+    paper_scan_of_entry,
+    paper_scan_url,
+    proxy_scan,
+    proxy_scan_url,
+)
 from civic.voting.service.paper import (
     PAPER_CHOICES,
     confirm_paper_ballot,
     enter_paper_ballot,
-    paper_entry_scan,
     paper_entry_vote_id,
     paper_unit,
     paper_unit_search,
@@ -126,7 +137,14 @@ __all__ = [
     "paper_unit",
     "pending_paper_entries",
     "paper_entry_vote_id",
-    "paper_entry_scan",
+    "matter_attachment",
+    "proxy_scan",
+    "paper_scan",
+    "paper_scan_of_entry",
+    "may_read_vote",
+    "attachment_links",
+    "proxy_scan_url",
+    "paper_scan_url",
     "turnout",
     "turnout_totals",
     "tally_inputs",

@@ -2,8 +2,8 @@
 with its scan, confirmation by a second member (only confirmed entries count), withdrawal of a
 wrong entry (by its enterer or the committee head; a confirmed one only by the committee head,
 before publication), the check that one head's entries agree, and the reads of the console's
-paper desk -- finding a unit, a unit's head and its entries, the entries awaiting confirmation,
-an entry's scan.
+paper desk -- finding a unit, a unit's head and its entries, the entries awaiting confirmation.
+An entry's scan is served by :mod:`civic.voting.service.media`.
 
 Sources (RULES.md §1): 上海市住宅物业管理规定 Art. 18 (written voting); SPC 法释〔2009〕7号 Art. 9
 (one head, one vote: entries of one head that disagree are refused), Art. 12 (withdrawn entries
@@ -36,6 +36,7 @@ from civic.voting.service.ballots import (
     _receipt,
 )
 from civic.voting.service.electorate import _vote_unit
+from civic.voting.service.media import paper_scan_url
 from civic.voting.service.votes import STATE_NAMES, _hold_state, _require_state, _store, get_vote, matters_of
 
 PAPER_CHOICES = ("agree", "oppose", "abstain", "blank")
@@ -141,7 +142,8 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
     audit.record("paper_ballot.enter", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"paper_entry_id": entry.id, "roster_unit_id": vu.roster_unit_id, "head_id": vu.head_id})
     return {"id": entry.id, "vote_id": vote.id, "head_id": vu.head_id, "roster_unit_id": vu.roster_unit_id,
-            "unit_code": vu.unit_code, "entered_at": entry.entered_at, "confirmed": False, "receipt_code": code}
+            "unit_code": vu.unit_code, "entered_at": entry.entered_at, "confirmed": False, "receipt_code": code,
+            "scan_url": paper_scan_url(entry)}
 
 
 def _entry_moved(entry_id: int) -> Conflict:
@@ -199,7 +201,8 @@ def confirm_paper_ballot(entry_id: int, actor) -> dict:
     audit.record("paper_ballot.confirm", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"paper_entry_id": entry.id})
     return {"id": entry.id, "vote_id": vote.id, "head_id": entry.head_id, "roster_unit_id": entry.roster_unit_id,
-            "confirmed": True, "confirmed_at": entry.confirmed_at, "entered_at": entry.entered_at}
+            "confirmed": True, "confirmed_at": entry.confirmed_at, "entered_at": entry.entered_at,
+            "scan_url": paper_scan_url(entry)}
 
 
 def _withdraw_org(entry: PaperEntry, vote: Vote, actor, org):
@@ -279,7 +282,7 @@ def withdraw_paper_ballot(entry_id: int, data: dict, actor) -> dict:
                  actor=actor, actor_role=actor_role(actor, org), note=reason, data=data_out)
     return {"id": entry.id, "vote_id": vote.id, "head_id": entry.head_id, "roster_unit_id": entry.roster_unit_id,
             "entered_at": entry.entered_at, "confirmed": was_confirmed, "confirmed_at": entry.confirmed_at,
-            "withdrawn": True, "withdrawn_at": entry.withdrawn_at}
+            "withdrawn": True, "withdrawn_at": entry.withdrawn_at, "scan_url": paper_scan_url(entry)}
 
 
 # --- reads for the staff console's paper desk -----------------------------------------------------
@@ -475,15 +478,3 @@ def paper_entry_vote_id(entry_id: int) -> int | None:
     """The vote of a paper entry, or ``None`` when there is no such entry (for a page to go back to;
     it says nothing more, and every action checks its actor again)."""
     return db.session.scalar(sa.select(PaperEntry.vote_id).where(PaperEntry.id == entry_id))
-
-
-def paper_entry_scan(entry_id: int, actor) -> tuple[str, str]:
-    """The stored scan of a paper entry, ``(display_key, thumb_key)`` (JPEG copies made by the
-    photo pipeline), for the owners' committee of the vote's compound.
-
-    :raises NotFound: ``paper_ballot_not_found``; :raises Forbidden: ``not_owners_committee``."""
-    entry = db.session.get(PaperEntry, entry_id)
-    if entry is None:
-        raise NotFound("找不到该纸质选票", code="paper_ballot_not_found", details={"id": entry_id})
-    acting_org(actor, get_vote(entry.vote_id).scope_place_id)
-    return entry.scan_key, entry.scan_thumb_key

@@ -27,6 +27,7 @@ from civic.voting import tally as pure
 from civic.voting.access import RECORD_READERS, acting_org, actor_role
 from civic.voting.models import Ballot, Delivery, Head, Matter, PaperEntry, RosterPerson, Vote, VoteUnit
 from civic.voting.service.ballots import _choices_out
+from civic.voting.service.media import paper_scan_url
 from civic.voting.service.paper import _disagree, _pending_entries
 from civic.voting.service.votes import _require_state, get_vote, matters_of
 
@@ -322,7 +323,7 @@ def full_record(vote_id: int, actor) -> dict:
                       "entered_by": uname(e.entered_by_id), "confirmed_by": uname(e.confirmed_by_id),
                       "confirmed_at": e.confirmed_at, "counted": e.confirmed_at is not None and e.withdrawn_at is None,
                       "withdrawn_at": e.withdrawn_at, "withdrawn_by": uname(e.withdrawn_by_id),
-                      "withdrawal_reason": e.withdrawal_reason, "scan_key": e.scan_key,
+                      "withdrawal_reason": e.withdrawal_reason, "scan_url": paper_scan_url(e),
                       "choices": _choices_out(e.choices, matters)})
     audit.record("vote.record_viewed", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"ballots": len(items)})

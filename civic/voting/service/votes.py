@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app
 
-from civic.core import audit
+from civic.core import audit, media
 from civic.core.errors import Conflict, NotFound, ValidationFailed
 from civic.core.photos import process_photos
 from civic.core.storage import MediaStore
@@ -100,7 +100,9 @@ def add_matter(vote_id: int, data: dict, actor) -> Matter:
 
 
 def add_attachments(vote_id: int, matter_id: int, files: list[tuple[str, bytes]], actor) -> Matter:
-    """Attach images to a draft vote's matter, through the photo pipeline (metadata stripped)."""
+    """Attach images to a draft vote's matter, through the photo pipeline (metadata stripped).  Each
+    is served at an unguessable address to whoever may read the vote
+    (:func:`civic.voting.service.media.matter_attachment`)."""
     vote = get_vote(vote_id)
     org = acting_org(actor, vote.scope_place_id)
     _require_state(vote, "draft", code="vote_not_draft")
@@ -111,10 +113,11 @@ def add_attachments(vote_id: int, matter_id: int, files: list[tuple[str, bytes]]
         raise ValidationFailed("请上传附件图片", code="attachment_required")
     stored = process_photos(files, store=_store())
     _hold_state(vote, "draft", code="vote_not_draft")
-    matter.attachments = list(matter.attachments or []) + [
+    # Each gets its token (its address, civic.core.media), served by service.matter_attachment.
+    matter.attachments = list(matter.attachments or []) + media.with_tokens(
         {"display_key": s.display_key, "thumb_key": s.thumb_key, "width": s.width, "height": s.height}
         for s in stored
-    ]
+    )
     audit.record("vote.matter_attach", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"matter_id": matter.id, "count": len(stored)})
     return matter

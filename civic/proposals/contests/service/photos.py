@@ -7,6 +7,7 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app
 
+from civic.core import media
 from civic.core.errors import NotFound, ValidationFailed
 from civic.core.photos import process_photos
 from civic.core.storage import MediaStore
@@ -81,13 +82,22 @@ def _index_photos(photos: list[dict], *, idea_id: int | None = None, milestone_u
     db.session.flush()
 
 
-def photo_for(actor, token: str) -> ContestPhoto:
+PHOTO = media.register_kind(media.MediaKind(
+    "contests.photo", "/api/v1/contest-photos/<string:token>",
+    "an approved idea's current photos (and its progress updates'): staff, administrators, the author and "
+    "residents of the contest's places; any other photo (pending, hidden or rejected idea, a photo a later "
+    "edit removed): the author and the organiser's moderators only"))
+
+
+def photo_for(actor, token: str, size: str | None = None) -> media.Opened:
     """A photo of an idea or of a progress update, for ``GET /api/v1/contest-photos/<token>``.
 
     * Attached to the current version of an approved idea (or to an update of one): staff,
       administrators, the author, and residents of the contest's places.
     * Otherwise (pending, hidden or rejected idea; a photo a later edit removed): only the idea's
       author and the contest organiser's moderators.
+
+    Audited (``media.opened`` on the idea).
 
     :raises NotFound: ``photo_not_found`` (also when the actor may not see it: no hint it exists).
     """
@@ -104,8 +114,9 @@ def photo_for(actor, token: str) -> ContestPhoto:
         contest = get_contest(idea.contest_id)
         public = idea.state == "approved" and any(p.get("token") == token for p in attached)
         if actor.id == idea.author_id or (public and (actor.kind in ("staff", "admin")
-                                                      or participant_units(contest, actor))):
-            return row
-        if moderation.is_moderator(actor, contest.organisation_id):
-            return row
+                                                      or participant_units(contest, actor))) \
+                or moderation.is_moderator(actor, contest.organisation_id):
+            return media.opened(PHOTO.name, actor, "idea", idea.id, display_key=row.display_key,
+                                thumb_key=row.thumb_key, token=token, size=size,
+                                detail={"contest_photo_id": row.id})
     raise NotFound("找不到该照片", code="photo_not_found")

@@ -50,6 +50,8 @@ from civic.proposals.deliberation.service.committees import (
 )
 from civic.proposals.deliberation.service.follow_up import (
     action_items,
+    action_photo,
+    action_photo_links,
     action_updates,
     add_action_item,
     close_action_item,
@@ -123,6 +125,8 @@ __all__ = [
     "TopicKind",
     "action_items",
     "action_updates",
+    "action_photo",
+    "action_photo_links",
     "add_action_item",
     "add_comment",
     "add_member",

@@ -1,4 +1,7 @@
-"""Follow-up of resolutions: action items, their progress updates with photos, and closing with evidence."""
+"""Follow-up of resolutions: action items, their progress updates with photos, and closing with evidence.
+
+The photos (progress and closing evidence) are served by token (civic.core.media) to whoever may see
+the topic the resolution came from (:func:`action_photo`), every access audited."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from civic.accounts.memberships import acting_memberships
-from civic.core import audit
+from civic.core import audit, media
 from civic.core.db import flush_or, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
@@ -30,7 +33,12 @@ from civic.proposals.deliberation.service.committees import (
     get_committee,
     membership,
 )
-from civic.proposals.deliberation.service.topics import _claim, _tell_followers, get_topic
+from civic.proposals.deliberation.service.topics import _claim, _tell_followers, can_see_topic, get_topic
+
+ACTION_PHOTO = media.register_kind(media.MediaKind(
+    "deliberation.action_photo", "/api/v1/action-items/<int:item_id>/photos/<token>",
+    "whoever may see the topic the resolution came from (can_see_topic): the follow-up of a resolution "
+    "is shown to the readers of the resolution; a hidden topic's only to its author and moderators"))
 
 # --- follow-up -----------------------------------------------------------------------------------
 
@@ -79,8 +87,8 @@ def _photos(files: list[tuple[str, bytes]]) -> list[dict]:
     if len(files) > PHOTOS_MAX:
         raise ValidationFailed(f"最多 {PHOTOS_MAX} 张照片", code="too_many_photos", details={"max": PHOTOS_MAX})
     stored = process_photos(files, store=MediaStore(current_app.config["MEDIA_DIR"])) if files else []
-    return [{"display_key": s.display_key, "thumb_key": s.thumb_key, "width": s.width, "height": s.height}
-            for s in stored]
+    return media.with_tokens({"display_key": s.display_key, "thumb_key": s.thumb_key, "width": s.width,
+                              "height": s.height} for s in stored)
 
 
 def update_action_item(actor, item_id: int, note: str, files: list[tuple[str, bytes]] = ()) -> ActionUpdate:
@@ -136,3 +144,34 @@ def action_items(resolution_id: int) -> list[ActionItem]:
 def action_updates(item_id: int) -> list[ActionUpdate]:
     return list(db.session.scalars(sa.select(ActionUpdate).where(ActionUpdate.action_item_id == item_id)
                                    .order_by(ActionUpdate.id)))
+
+
+# --- the photos ----------------------------------------------------------------------------------
+
+def action_photo_links(item_id: int, photos: list[dict] | None) -> list[dict]:
+    """Progress or closing photos as shown to whoever may see the item's topic: ``[{"url",
+    "thumbnail_url", "width", "height"}]`` (store keys are never shown)."""
+    return [media.links(f"/api/v1/action-items/{item_id}/photos/{p['token']}", p.get("width"), p.get("height"))
+            for p in (photos or []) if p.get("token")]
+
+
+def action_photo(actor, item_id: int, token: str, size: str | None = None) -> media.Opened:
+    """A progress or closing-evidence photo of an action item, for whoever may see the topic the
+    resolution came from (:func:`~civic.proposals.deliberation.service.topics.can_see_topic`).
+    Audited (``media.opened`` on the action item).
+
+    :raises NotFound: ``photo_not_found`` (unknown item or token, or not entitled: the same answer).
+    """
+    a = db.session.get(ActionItem, item_id)
+    found = None
+    if a is not None and token:
+        found = media.find_token(a.evidence_photos, token)
+        if found is None:
+            for u in action_updates(a.id):
+                found = media.find_token(u.photos, token)
+                if found is not None:
+                    break
+    if found is None or not can_see_topic(actor, get_topic(db.session.get(Resolution, a.resolution_id).topic_id)):
+        raise media.not_found("photo_not_found", "找不到该照片")
+    return media.opened(ACTION_PHOTO.name, actor, "action_item", a.id, display_key=found["display_key"],
+                        thumb_key=found["thumb_key"], token=token, size=size)
