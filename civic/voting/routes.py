@@ -164,8 +164,13 @@ class VoteById(MethodView):
     @require("resident", "staff", "admin")
     @blp.response(200, schemas.VoteDetailSchema)
     def get(self, vote_id):
-        """表决详情及其事项"""
-        return service.vote_detail(vote_id)
+        """表决详情及其事项
+
+        Visible to whoever finds the vote in ``GET /votes``: residents verified on the compound's
+        roster (not drafts), the owners' committee and street centre covering it, administrators;
+        to anyone else 404 ``vote_not_found``, as for an id that does not exist.
+        """
+        return service.vote_detail(vote_id, current_actor())
 
 
 @blp.route("/votes/<int:vote_id>/transition")

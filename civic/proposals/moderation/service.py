@@ -525,9 +525,23 @@ def options(user, item_type: str, item_id: int) -> dict:
 
 
 def detail(user, item_type: str, item_id: int) -> dict:
-    """Everything a moderator sees about an item: state, reports, appeal, decisions, every version."""
-    item = _get(item_type, item_id)
+    """Everything a moderator sees about an item: state, reports, appeal, decisions, every version.
+
+    Who: the moderators of the item's organisation (its ``head``/``moderator`` staff) and
+    administrators, as the queue (:func:`queue_for`) shows it to them.  Anyone else learns nothing
+    of content that is not shown (pending, hidden, rejected): 404, as for an item that does not
+    exist; for shown content (whose existence is public) 403 ``not_a_moderator``.
+
+    :raises NotFound: ``item_not_found`` (the same error for a missing item and a hidden one);
+    :raises Forbidden: ``not_a_moderator``."""
+    missing = NotFound("找不到该内容", code="item_not_found", details={"item_type": item_type, "item_id": item_id})
+    try:
+        item = _get(item_type, item_id)
+    except NotFound:
+        raise missing from None
     if not is_moderator(user, item.record.organisation_id):
+        if item.record.state not in VISIBLE_STATES:
+            raise missing
         raise Forbidden("您不是该内容的审核人员", code="not_a_moderator")
     rec = item.record
     return {
