@@ -20,6 +20,7 @@ parameter is added to the document without a row here: the new route must say wh
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -42,6 +43,7 @@ ROLES: dict[str, tuple[str, str] | None] = {
     # residents elsewhere
     "zhou_ba": ("openid", "zhou_ba"),       # 康城苑 (another compound, another community)
     "xf_villager": ("openid", "xf_villager"),  # 新丰村
+    "wu_jiu": ("openid", "wu_jiu"),         # 梧桐苑; holds 李四's registered proxy in the demo vote
     # staff
     "pc_sm_he": ("username", "pc_sm_he"),     # property company of 滨江花园 (handler)
     "pc_kc_lv": ("username", "pc_kc_lv"),     # property company of 康城苑 only
@@ -54,7 +56,7 @@ ROLES: dict[str, tuple[str, str] | None] = {
     "um_li": ("username", "um_li"),           # urban management (the whole street)
 }
 SIGNED_IN = frozenset(ROLES) - {"anonymous"}
-RESIDENTS = frozenset({"zhang_san", "li_si", "zhao_liu", "zhou_ba", "xf_villager"})
+RESIDENTS = frozenset({"zhang_san", "li_si", "zhao_liu", "zhou_ba", "xf_villager", "wu_jiu"})
 STAFF = SIGNED_IN - RESIDENTS - {"admin"}
 
 
@@ -83,7 +85,10 @@ class Case:
 
 
 # Who sees what (the rules, with their sources, are in each service's docstring):
-BJ_VOTE_READERS = {"oc_bj_shi", "sc_wang", "admin"}          # civic.voting.service.votes.votes_visible_to
+# civic.voting.service.votes.votes_visible_to: the owners' committee and street centre covering the
+# compound, administrators; past draft, the compound's verified owners (张三) and proxy holders (吴九)
+BJ_VOTE_READERS = {"oc_bj_shi", "sc_wang", "admin"}
+VOTERS = {"zhang_san", "wu_jiu"}
 # complaints privacy.viewer_for: the complainant, the parties routed the case (property company lead,
 # owners' committee assisting), the community's residents' committee (triage), the street centre
 BJ_CASE_READERS = {"zhang_san", "pc_sm_he", "oc_bj_shi", "rc_bj_zhou", "sc_wang", "admin"}
@@ -93,12 +98,12 @@ VILLAGE_READERS = {"vc_xf_hua", "sc_wang", "admin"}            # village committ
 TABLE: dict[str, list[Case]] = {
     # --- owners' votes --------------------------------------------------------------------------
     "/api/v1/votes/{vote_id}": [
-        Case("open vote", lambda c: {"vote_id": c["vote_open"]}, expect(BJ_VOTE_READERS | {"zhang_san"})),
+        Case("open vote", lambda c: {"vote_id": c["vote_open"]}, expect(BJ_VOTE_READERS | VOTERS)),
         Case("draft vote", lambda c: {"vote_id": c["vote_draft"]}, expect(BJ_VOTE_READERS)),
     ],
     "/api/v1/votes/{vote_id}/ballot": [  # residents only
         Case("open vote", lambda c: {"vote_id": c["vote_open"]},
-             expect({"zhang_san"}, **{r: 403 for r in STAFF | {"admin"}})),
+             expect(VOTERS, **{r: 403 for r in STAFF | {"admin"}})),
         Case("draft vote", lambda c: {"vote_id": c["vote_draft"]},
              expect(set(), **{r: 403 for r in STAFF | {"admin"}})),
     ],
@@ -108,7 +113,7 @@ TABLE: dict[str, list[Case]] = {
     ],
     "/api/v1/votes/{vote_id}/results": [
         Case("open vote", lambda c: {"vote_id": c["vote_open"]},
-             expect(BJ_VOTE_READERS | {"zhang_san"}, status=409)),
+             expect(BJ_VOTE_READERS | VOTERS, status=409)),
         Case("draft vote", lambda c: {"vote_id": c["vote_draft"]}, expect(BJ_VOTE_READERS, status=409)),
     ],
     "/api/v1/votes/{vote_id}/record": [
@@ -132,6 +137,8 @@ TABLE: dict[str, list[Case]] = {
     # --- complaints -----------------------------------------------------------------------------
     "/api/v1/complaints/{complaint_id}": [
         Case("zhang_san's case", lambda c: {"complaint_id": c["case"]}, expect(BJ_CASE_READERS)),
+        Case("zhou_ba's case (康城苑)", lambda c: {"complaint_id": c["other_case"]},
+             expect({"zhou_ba", "pc_kc_lv", "rc_kc_wu", "sc_wang", "admin"})),
     ],
     "/api/v1/complaints/{complaint_id}/history": [
         Case("zhang_san's case", lambda c: {"complaint_id": c["case"]}, expect(BJ_CASE_READERS)),
@@ -304,6 +311,11 @@ def _build_world(factory) -> dict:
     matters = voting.matters_of(ctx["vote_open"])
     ctx["receipt"] = voting.cast_ballot(ctx["vote_open"], {"choices": {str(m.id): "agree" for m in matters}},
                                        zhang)["receipt_code"]
+    li_si = db.session.scalar(sa.select(RosterPerson).where(RosterPerson.roster_id == ctx["roster"],
+                                                            RosterPerson.phone == li.phone))
+    scan = PHOTOS / "ianare_portrait_6.jpg"
+    voting.register_proxy(ctx["vote_open"], {"principal_person_id": li_si.id, "holder_name": "吴九",
+                                             "holder_phone": _user("wu_jiu").phone}, (scan.name, scan.read_bytes()), shi)
     draft = voting.create_vote({"roster_id": ctx["roster"], "title": "2027年度业主大会：使用维修资金（草稿）"}, shi)
     voting.add_matter(draft.id, {"number": 5, "title": "使用维修资金更换1号楼电梯"}, shi)
     ctx["vote_draft"] = draft.id
@@ -389,16 +401,29 @@ def _listed_results(client, ctx, role) -> set[int]:
     return {m["id"] for m in r.get_json()["items"]} if r.status_code == 200 else set()
 
 
+def _listed_cases(client, ctx, role) -> set[int] | None:
+    """A resident's own cases (``GET /my/complaints``), a staff member's queue (``GET /queue``:
+    the cases where their organisation is a party; the street centre's: its whole street)."""
+    if role == "admin":
+        return None  # no list: an administrator reads every case
+    r = client.get(f"{API}/my/complaints?limit=100" if role in RESIDENTS else f"{API}/queue?limit=100",
+                   headers=ctx["headers"][role])
+    return {c["id"] for c in r.get_json()["items"]} if r.status_code == 200 else set()
+
+
 def _disagreements(client, ctx, phase: str) -> list[str]:
     """Where a list shows the objects: shown in the list ⇔ 200 by id, for every signed-in role."""
     checks = [("votes", _listed_votes, "/api/v1/votes/{vote_id}", "vote_id", None),
               ("draft disclosures", _listed_draft_disclosures, "/api/v1/village-disclosures/{disclosure_id}",
                "disclosure_id", "draft"),
-              ("committee results", _listed_results, "/api/v1/motions/{motion_id}", "motion_id", None)]
+              ("committee results", _listed_results, "/api/v1/motions/{motion_id}", "motion_id", None),
+              ("complaints", _listed_cases, "/api/v1/complaints/{complaint_id}", "complaint_id", None)]
     wrong = []
     for label, listed, path, key, only in checks:
         for role in sorted(SIGNED_IN):
             shown = listed(client, ctx, role)
+            if shown is None:
+                continue
             for case in TABLE[path]:
                 if case.phase != phase or (only and case.name != only):
                     continue
@@ -442,3 +467,33 @@ def test_a_missing_id_and_a_hidden_object_get_the_same_answer(app, client, facto
     b = client.get(f"{API}/moderation/idea/999999", headers=staff)
     assert (a.status_code, a.get_json()["error"]["code"]) == (b.status_code, b.get_json()["error"]["code"]) == (
         404, "item_not_found")
+
+
+def test_an_id_that_does_not_exist_is_a_404_on_every_get(app, client, factory):
+    """The other side of "hidden = absent": on every GET with a path parameter, an object that does
+    not exist is a 404 in the error envelope (never a 200 with an empty body), for a reader the
+    route admits (an administrator; a resident on the residents' own routes)."""
+    from civic.demo import load_demo
+
+    load_demo()
+    commit()
+    admin, resident = factory.token(_user("admin")), factory.token(_user("zhang_san"))
+    spec = client.get(f"{API}/openapi.json").get_json()
+    wrong = []
+    for path in sorted(_get_ops_with_path_parameter(spec)):
+        declared = spec["paths"][path].get("parameters", []) + spec["paths"][path]["get"].get("parameters", [])
+        params = {p["name"]: p["schema"].get("type") for p in declared if p["in"] == "path"}
+        assert set(params) == set(re.findall(r"{(\w+)}", path)), path
+        url = path.format(**{name: (999999 if kind == "integer" else "X-NONE-999")
+                             for name, kind in params.items()})
+        if path.endswith("/photos/{token}"):  # a real case, a token that is not its photo
+            url = path.format(complaint_id=999999, token="X-NONE-999")
+        statuses = set()
+        for h in (admin, resident):
+            r = client.get(url, headers=h)
+            statuses.add(r.status_code)
+            if r.status_code == 200:
+                wrong.append(f"{url}: 200 for an object that does not exist")
+        if 404 not in statuses:
+            wrong.append(f"{url}: {sorted(statuses)}, no 404 for any reader")
+    assert not wrong, "\n".join(wrong)

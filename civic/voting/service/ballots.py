@@ -221,7 +221,14 @@ def _choices_out(choices: dict | None, matters: list[Matter]) -> list[dict]:
 
 def receipt(code: str, actor) -> dict:
     """What was recorded for a receipt code: the vote, the kind, each matter's choice, and whether
-    it counts (a paper entry counts once confirmed).  :raises NotFound: ``receipt_not_found``."""
+    it counts (a paper entry counts once confirmed).
+
+    Who: anyone signed in who holds the code.  The code is a capability, not an id: random, shown
+    once to the voter, stored only as its hash (:func:`_receipt_hash`), so holding it is the proof
+    of having been given it, and the vote's own visibility (:func:`visible_vote`) does not apply:
+    a voter may ask someone they trust to check it.  A code nobody was given finds nothing.
+
+    :raises NotFound: ``receipt_not_found``."""
     digest = _receipt_hash(code)
     ballot = db.session.scalar(sa.select(Ballot).where(Ballot.receipt_hash == digest))
     if ballot is not None:

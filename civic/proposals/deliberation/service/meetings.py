@@ -329,8 +329,11 @@ def visible_motion(actor, motion_id: int) -> Motion:
 
 def published_results(committee_id: int, now: dt.datetime | None = None, *, actor=None) -> list[Motion]:
     """Closed motions whose publication period (``published_until``) has not ended, oldest first;
-    with ``actor``, only those ``actor`` may see (:func:`motion_seen_by`, as ``GET /motions/{id}``)."""
+    with ``actor``, only those ``actor`` may see (:func:`motion_seen_by`, as ``GET /motions/{id}``).
+
+    :raises NotFound: ``committee_not_found``."""
     now = now or utcnow()
+    committee_id = get_committee(committee_id).id
     rows = list(db.session.scalars(sa.select(Motion).join(Meeting, Meeting.id == Motion.meeting_id).where(
         Meeting.committee_id == committee_id, Motion.state == "closed", Motion.published_until > now)
         .order_by(Motion.id)))
