@@ -158,6 +158,26 @@ def versions(item_type: str, item_id: int) -> list[ContentVersion]:
         ContentVersion.item_type == item_type, ContentVersion.item_id == item_id).order_by(ContentVersion.version)))
 
 
+def shown_versions(user, item_type: str, item_id: int) -> list[ContentVersion]:
+    """The versions of an item ``user`` may read, oldest first.
+
+    The author and the moderators of the item's organisation (administrators too) read every
+    version, the original included (:func:`detail`).  Anyone else reads the versions from the latest
+    moderator's edit on: a moderator edits content to take something out of public view (a phone
+    number, a name), so the versions before that edit are no more public than hidden content is.
+    Without a moderator's edit, every version is public (the author's own edits).
+
+    :raises NotFound: ``item_not_found`` (an item never put under moderation)."""
+    rec = state_of(item_type, item_id)
+    if rec is None:
+        raise NotFound("找不到该内容", code="item_not_found", details={"item_type": item_type, "item_id": item_id})
+    rows = versions(item_type, item_id)
+    if user.id == rec.author_id or is_moderator(user, rec.organisation_id):
+        return rows
+    edited = [v.version for v in rows if v.edit_kind == "moderator"]
+    return [v for v in rows if v.version >= max(edited)] if edited else rows
+
+
 def is_moderator(user, organisation_id: int) -> bool:
     if user.kind == "admin":
         return True
