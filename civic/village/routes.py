@@ -96,7 +96,12 @@ class DisclosureById(MethodView):
     @require("resident", "staff", "admin")
     @blp.response(200, schemas.DisclosureOut)
     def get(self, disclosure_id):
-        """单个公开事项（含明细、合计）"""
+        """单个公开事项（含明细、合计）
+
+        Published and corrected disclosures for every signed-in user; one not yet public only for
+        the village committee, the supervision committee, the street centre and administrators (as
+        the village's list shows them); to anyone else 404 ``disclosure_not_found``.
+        """
         return service.view_disclosure(service.get_disclosure(disclosure_id), current_actor())
 
     @require("staff", "admin")

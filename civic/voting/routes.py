@@ -166,8 +166,13 @@ class VoteById(MethodView):
     @require("resident", "staff", "admin")
     @blp.response(200, schemas.VoteDetailSchema)
     def get(self, vote_id):
-        """表决详情及其事项"""
-        return service.vote_detail(vote_id)
+        """表决详情及其事项
+
+        Visible to whoever finds the vote in ``GET /votes``: residents verified on the compound's
+        roster (not drafts), the owners' committee and street centre covering it, administrators;
+        to anyone else 404 ``vote_not_found``, as for an id that does not exist.
+        """
+        return service.vote_detail(vote_id, current_actor())
 
 
 @blp.route("/votes/<int:vote_id>/transition")
@@ -299,7 +304,10 @@ class VoteBallot(MethodView):
     @require("resident")
     @blp.response(200, schemas.OwnBallotsSchema)
     def get(self, vote_id):
-        """我的选票（本人所在业主的选票及其记录的选项）"""
+        """我的选票（本人所在业主的选票及其记录的选项）
+
+        404 ``vote_not_found`` on a vote the resident does not see in ``GET /votes``.
+        """
         return {"items": service.my_ballots(vote_id, current_actor())}
 
 
@@ -350,7 +358,11 @@ class VoteTurnout(MethodView):
     @require("staff", "admin")
     @blp.response(200, schemas.TurnoutSchema)
     def get(self, vote_id):
-        """投票情况：谁已投票（用于提醒），不显示如何投票"""
+        """投票情况：谁已投票（用于提醒），不显示如何投票
+
+        For the owners' committee and street centre covering the vote; 404 ``vote_not_found`` to
+        whoever does not see the vote in ``GET /votes``; 409 ``vote_not_open`` before voting opens.
+        """
         return service.turnout(vote_id, current_actor())
 
 
@@ -361,7 +373,9 @@ class VoteResults(MethodView):
     def get(self, vote_id):
         """表决结果（分数以 "1827/2000" 形式给出精确值，百分比仅供显示；含分楼统计）
 
-        409 ``results_not_published``.
+        For whoever sees the vote in ``GET /votes`` (others: 404 ``vote_not_found``); before
+        publication 409 ``results_not_published`` (a preview once closed for the owners'
+        committee and street centre).
         """
         return service.results(vote_id, current_actor())
 
@@ -371,7 +385,11 @@ class VoteRecord(MethodView):
     @require("staff", "admin")
     @blp.response(200, schemas.RecordSchema)
     def get(self, vote_id):
-        """全部选票记录（在线、纸质、委托；录入与复核人；时间），限业委会与街镇中心"""
+        """全部选票记录（在线、纸质、委托；录入与复核人；时间），限业委会与街镇中心
+
+        404 ``vote_not_found`` to whoever does not see the vote in ``GET /votes``; 409
+        ``record_not_available`` before voting closes.
+        """
         return service.full_record(vote_id, current_actor())
 
 
@@ -382,5 +400,10 @@ class ReceiptByCode(MethodView):
     @require("resident", "staff", "admin")
     @blp.response(200, schemas.ReceiptSchema)
     def get(self, code):
-        """凭回执码查看选票记录的选项（核对是否按所投计入）"""
+        """凭回执码查看选票记录的选项（核对是否按所投计入）
+
+        The code is the voter's secret, shown once and stored only as a hash: whoever holds it may
+        check the record (a voter may show it to anyone they choose); 404 ``receipt_not_found``
+        otherwise.  Rate-limited.
+        """
         return service.receipt(code, current_actor())

@@ -125,7 +125,11 @@ def test_property_company_and_other_committees_are_refused(app, demo):
         r = c.get(url)
         assert r.status_code == 403 and "您所在的组织无权使用该页面" in r.text
     other, _ = login(app, "rc_kc_wu")  # head of 康城社区居委会: moderates its own content only
+    # A pending idea is not shown to anyone but its author and its moderators: to a moderator of
+    # another organisation it does not exist (issue #15: a GET by id answers as its list does).
     r = other.get(f"/console/moderation/idea/{demo['pending']}")
+    assert r.status_code == 404 and "找不到该内容" in r.text
+    r = other.get(f"/console/moderation/idea/{demo['approved']}")
     assert r.status_code == 403 and "您不是该内容的审核人员" in r.text
     assert _rows(other.get("/console/moderation").text) == ["没有等待审核的内容。"]
 

@@ -279,7 +279,9 @@ def test_published_disclosure_is_never_changed_in_place(publish):
 
 def test_draft_is_invisible_to_villagers(client, vil):
     r = client.post("/api/v1/villages/V-T/disclosures", json=finance_body(), headers=vil["h_hua"])
-    assert client.get(f"/api/v1/village-disclosures/{r.json['id']}", headers=vil["h_villager"]).status_code == 403
+    # Not yet public: the API answers as for an id that does not exist (as the public page does).
+    got = client.get(f"/api/v1/village-disclosures/{r.json['id']}", headers=vil["h_villager"])
+    assert (got.status_code, got.json["error"]["code"]) == (404, "disclosure_not_found")
     assert client.get(f"/villages/V-T/disclosures/{r.json['id']}").status_code == 404
 
 

@@ -10,7 +10,6 @@ from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.pagination import as_page
 from civic.core.uploads import uploaded_files
-from civic.proposals import moderation
 from civic.proposals.contests import queries, schemas, service
 from civic.proposals.moderation import schemas as moderation_schemas
 
@@ -150,9 +149,13 @@ class IdeaVersions(MethodView):
     @require("resident", "staff", "admin")
     @blp.response(200, moderation_schemas.VersionListSchema)
     def get(self, idea_id):
-        """金点子的历史版本"""
-        service.visible_idea(current_actor(), idea_id)
-        return {"items": moderation.versions("idea", idea_id)}
+        """金点子的历史版本
+
+        For whoever sees the idea (``GET /ideas/{id}``; others 404 ``idea_not_found``): the author and
+        the organiser's moderators read every version; anyone else the versions from the latest
+        moderator's edit on (what a moderator took out is not read back from the history).
+        """
+        return {"items": service.idea_versions(current_actor(), idea_id)}
 
 
 @blp.route("/ideas/<int:idea_id>/comments")

@@ -88,8 +88,12 @@ class CommitteeResults(MethodView):
     @require("resident", "staff", "admin")
     @blp.response(200, schemas.DelibMotionListSchema)
     def get(self, committee_id):
-        """公示中的表决结果（在议事规则规定的公示期内）"""
-        return {"items": service.published_results(committee_id)}
+        """公示中的表决结果（在议事规则规定的公示期内）
+
+        Motions whose topic the reader may see (a topic hidden by moderation: its author and the
+        moderators only), the same rule as ``GET /motions/{id}``.
+        """
+        return {"items": service.published_results(committee_id, actor=current_actor())}
 
 
 @blp.route("/topics/<int:topic_id>")
@@ -235,8 +239,13 @@ class MotionById(MethodView):
     @require("resident", "staff", "admin")
     @blp.response(200, schemas.DelibMotionSchema)
     def get(self, motion_id):
-        """动议及表决结果（精确分数）"""
-        return service.motion_view(service.get_motion(motion_id))
+        """动议及表决结果（精确分数）
+
+        For whoever may see the motion's topic (everyone while it is shown; once moderation hides
+        it, its author and the convening organisation's moderators); to anyone else 404
+        ``motion_not_found``, as for a motion that does not exist.
+        """
+        return service.motion_view(service.visible_motion(current_actor(), motion_id))
 
 
 @blp.route("/motions/<int:motion_id>/votes")

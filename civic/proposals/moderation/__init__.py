@@ -58,6 +58,7 @@ from civic.proposals.moderation.service import (
     queue_for,
     register,
     report,
+    shown_versions,
     start,
     state_of,
     versions,
@@ -94,5 +95,6 @@ __all__ = [
     "report",
     "start",
     "state_of",
+    "shown_versions",
     "versions",
 ]

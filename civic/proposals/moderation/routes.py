@@ -33,7 +33,12 @@ class ModerationItem(MethodView):
     @require("staff", "admin")
     @mod_blp.response(200, schemas.ModerationDetailSchema)
     def get(self, item_type, item_id):
-        """审核详情：举报、申诉、处理记录、全部版本（含原文）"""
+        """审核详情：举报、申诉、处理记录、全部版本（含原文）
+
+        For the moderators of the item's organisation and administrators.  Anyone else: 404
+        ``item_not_found`` for content not shown (pending, hidden, rejected), as for an item that
+        does not exist; 403 ``not_a_moderator`` for shown content.
+        """
         return moderation.detail(current_actor(), item_type, item_id)
 
 

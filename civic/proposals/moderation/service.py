@@ -158,6 +158,26 @@ def versions(item_type: str, item_id: int) -> list[ContentVersion]:
         ContentVersion.item_type == item_type, ContentVersion.item_id == item_id).order_by(ContentVersion.version)))
 
 
+def shown_versions(user, item_type: str, item_id: int) -> list[ContentVersion]:
+    """The versions of an item ``user`` may read, oldest first.
+
+    The author and the moderators of the item's organisation (administrators too) read every
+    version, the original included (:func:`detail`).  Anyone else reads the versions from the latest
+    moderator's edit on: a moderator edits content to take something out of public view (a phone
+    number, a name), so the versions before that edit are no more public than hidden content is.
+    Without a moderator's edit, every version is public (the author's own edits).
+
+    :raises NotFound: ``item_not_found`` (an item never put under moderation)."""
+    rec = state_of(item_type, item_id)
+    if rec is None:
+        raise NotFound("找不到该内容", code="item_not_found", details={"item_type": item_type, "item_id": item_id})
+    rows = versions(item_type, item_id)
+    if user.id == rec.author_id or is_moderator(user, rec.organisation_id):
+        return rows
+    edited = [v.version for v in rows if v.edit_kind == "moderator"]
+    return [v for v in rows if v.version >= max(edited)] if edited else rows
+
+
 def is_moderator(user, organisation_id: int) -> bool:
     if user.kind == "admin":
         return True
@@ -525,9 +545,23 @@ def options(user, item_type: str, item_id: int) -> dict:
 
 
 def detail(user, item_type: str, item_id: int) -> dict:
-    """Everything a moderator sees about an item: state, reports, appeal, decisions, every version."""
-    item = _get(item_type, item_id)
+    """Everything a moderator sees about an item: state, reports, appeal, decisions, every version.
+
+    Who: the moderators of the item's organisation (its ``head``/``moderator`` staff) and
+    administrators, as the queue (:func:`queue_for`) shows it to them.  Anyone else learns nothing
+    of content that is not shown (pending, hidden, rejected): 404, as for an item that does not
+    exist; for shown content (whose existence is public) 403 ``not_a_moderator``.
+
+    :raises NotFound: ``item_not_found`` (the same error for a missing item and a hidden one);
+    :raises Forbidden: ``not_a_moderator``."""
+    missing = NotFound("找不到该内容", code="item_not_found", details={"item_type": item_type, "item_id": item_id})
+    try:
+        item = _get(item_type, item_id)
+    except NotFound:
+        raise missing from None
     if not is_moderator(user, item.record.organisation_id):
+        if item.record.state not in VISIBLE_STATES:
+            raise missing
         raise Forbidden("您不是该内容的审核人员", code="not_a_moderator")
     rec = item.record
     return {

@@ -201,9 +201,7 @@ def list_disclosures(village, actor, *, status: str | None = None, period: str |
 
     :raises BadRequest: ``cursor_invalid``."""
     stmt = sa.select(Disclosure).where(Disclosure.village_id == village.id)
-    try:
-        require_village_reader(actor, village)
-    except Forbidden:
+    if not sees_unpublished(actor, village):
         stmt = stmt.where(Disclosure.status.in_(PUBLIC_STATUSES))
     if status:
         stmt = stmt.where(Disclosure.status == status)
@@ -212,9 +210,28 @@ def list_disclosures(village, actor, *, status: str | None = None, period: str |
     return paginate(stmt, [Disclosure.period, Disclosure.id], cursor=cursor, limit=limit)
 
 
+def sees_unpublished(actor, village) -> bool:
+    """Whether ``actor`` sees the village's disclosures that are not public yet (draft, submitted,
+    returned, signed off): its village committee, its supervision committee, the town's street
+    centre and administrators (:func:`~civic.village.service.committees.require_village_reader`).
+    Everyone else sees only :data:`~civic.village.service.workflow.PUBLIC_STATUSES`.  The one rule
+    behind the list (:func:`list_disclosures`) and the single read (:func:`view_disclosure`)."""
+    try:
+        require_village_reader(actor, village)
+    except Forbidden:
+        return False
+    return True
+
+
 def view_disclosure(d: Disclosure, actor) -> Disclosure:
-    if d.status not in PUBLIC_STATUSES:
-        require_village_reader(actor, registry.get_place(d.village_id))
+    """``GET /village-disclosures/{id}``: a public disclosure (published or superseded by a
+    correction) for any signed-in user, as the village's list shows it; one not yet public only for
+    those who see it in the list (:func:`sees_unpublished`).  To anyone else a disclosure not yet
+    public does not exist: 404, never a 403 that would tell a villager a draft is being prepared.
+
+    :raises NotFound: ``disclosure_not_found``."""
+    if d.status not in PUBLIC_STATUSES and not sees_unpublished(actor, registry.get_place(d.village_id)):
+        raise NotFound("找不到该公开事项", code="disclosure_not_found", details={"disclosure_id": d.id})
     return d
 
 

@@ -95,8 +95,10 @@ from civic.voting.service.votes import (
     list_votes,
     matter_items,
     matters_of,
+    visible_vote,
     vote_detail,
     vote_for_reader,
+    votes_visible_to,
 )
 
 __all__ = [
@@ -106,6 +108,8 @@ __all__ = [
     "add_attachments",
     "matters_of",
     "vote_detail",
+    "visible_vote",
+    "votes_visible_to",
     "list_votes",
     "MATTER_ITEMS",
     "STATE_NAMES",

@@ -32,7 +32,7 @@ from civic.voting.models import (
     VoteUnit,
 )
 from civic.voting.service.electorate import _eligible_heads
-from civic.voting.service.votes import _hold_state, _require_state, get_vote, matters_of
+from civic.voting.service.votes import _hold_state, _require_state, get_vote, matters_of, visible_vote
 
 ONLINE_CHOICES = ("agree", "oppose", "abstain")
 
@@ -221,7 +221,14 @@ def _choices_out(choices: dict | None, matters: list[Matter]) -> list[dict]:
 
 def receipt(code: str, actor) -> dict:
     """What was recorded for a receipt code: the vote, the kind, each matter's choice, and whether
-    it counts (a paper entry counts once confirmed).  :raises NotFound: ``receipt_not_found``."""
+    it counts (a paper entry counts once confirmed).
+
+    Who: anyone signed in who holds the code.  The code is a capability, not an id: random, shown
+    once to the voter, stored only as its hash (:func:`_receipt_hash`), so holding it is the proof
+    of having been given it, and the vote's own visibility (:func:`visible_vote`) does not apply:
+    a voter may ask someone they trust to check it.  A code nobody was given finds nothing.
+
+    :raises NotFound: ``receipt_not_found``."""
     digest = _receipt_hash(code)
     ballot = db.session.scalar(sa.select(Ballot).where(Ballot.receipt_hash == digest))
     if ballot is not None:
@@ -239,8 +246,11 @@ def receipt(code: str, actor) -> dict:
 
 def my_ballots(vote_id: int, actor) -> list[dict]:
     """The resident's own ballots in this vote: those of the heads they are an owner in, and those
-    they cast as proxy."""
-    vote = get_vote(vote_id)
+    they cast as proxy (``[]`` when none).  Only on a vote the resident may see
+    (:func:`civic.voting.service.votes.visible_vote`, the rule of the vote list).
+
+    :raises NotFound: ``vote_not_found`` (also a vote the resident may not see)."""
+    vote = visible_vote(vote_id, actor)
     persons = list(db.session.scalars(sa.select(RosterPerson.id).where(
         RosterPerson.roster_id == vote.roster_id, RosterPerson.user_id == actor.id)))
     head_ids = set(db.session.scalars(sa.select(HeadMember.head_id).where(

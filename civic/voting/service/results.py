@@ -29,14 +29,19 @@ from civic.voting.models import Ballot, Delivery, Head, Matter, PaperEntry, Rost
 from civic.voting.service.ballots import _choices_out
 from civic.voting.service.media import paper_scan_url
 from civic.voting.service.paper import _disagree, _pending_entries
-from civic.voting.service.votes import _require_state, get_vote, matters_of
+from civic.voting.service.votes import _require_state, get_vote, matters_of, visible_vote
 
 # --- turnout -------------------------------------------------------------------------------------
 
 def turnout(vote_id: int, actor) -> dict:
     """Who has voted (to remind the others), never how: per head, its units and whether (and how:
-    online, proxy, paper) a ballot was returned.  For the owners' committee and the street centre."""
-    vote = get_vote(vote_id)
+    online, proxy, paper) a ballot was returned.  For the owners' committee and the street centre.
+
+    Whoever may not see the vote at all (:func:`~civic.voting.service.votes.visible_vote`, the vote
+    list's rule) gets ``vote_not_found``; one who sees it but is no record reader ``not_owners_committee``.
+    :raises NotFound: ``vote_not_found``; :raises Forbidden: ``not_owners_committee``;
+    :raises Conflict: ``vote_not_open``."""
+    vote = visible_vote(vote_id, actor)
     acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
     if vote.state in ("draft", "announced"):
         raise Conflict("投票尚未开始", code="vote_not_open")
@@ -273,9 +278,14 @@ def compute_results(vote: Vote) -> dict:
 
 
 def results(vote_id: int, actor) -> dict:
-    """Published results (any signed-in user), or, once closed, a preview for the owners'
-    committee and street centre.  :raises Conflict: ``results_not_published``."""
-    vote = get_vote(vote_id)
+    """Published results, for whoever may see the vote (:func:`~civic.voting.service.votes.visible_vote`,
+    the vote list's rule: the compound's verified owners, its owners' committee and street centre,
+    administrators), or, once closed, a preview for the owners' committee and street centre.
+
+    :raises NotFound: ``vote_not_found`` (also a vote the actor may not see);
+    :raises Forbidden: ``not_owners_committee`` (a preview for anyone else);
+    :raises Conflict: ``results_not_published``."""
+    vote = visible_vote(vote_id, actor)
     if vote.state == "published":
         return vote.result
     if vote.state == "closed":
@@ -287,10 +297,13 @@ def results(vote_id: int, actor) -> dict:
 def full_record(vote_id: int, actor) -> dict:
     """Every ballot: online, proxy or paper, with its choices, who cast it or who entered and who
     confirmed it, and when.  For the owners' committee and the street centre, once voting is
-    closed (kept for the one-year revocation period, SPC Art. 12); each look is audited."""
+    closed (kept for the one-year revocation period, SPC Art. 12); each look is audited.
+
+    :raises NotFound: ``vote_not_found`` (also a vote the actor may not see, :func:`visible_vote`);
+    :raises Forbidden: ``not_owners_committee``; :raises Conflict: ``record_not_available``."""
     from civic.accounts.service import users_by_ids
 
-    vote = get_vote(vote_id)
+    vote = visible_vote(vote_id, actor)
     org = acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
     _require_state(vote, "closed", "published", code="record_not_available")
     matters = matters_of(vote.id)

@@ -22,7 +22,7 @@ from civic.core.text import require_text, tidy
 from civic.extensions import db
 from civic.voting import tally as pure
 from civic.voting.access import RECORD_READERS, acting_org, actor_role
-from civic.voting.models import Matter, Roster, RosterPerson, Vote
+from civic.voting.models import Matter, Proxy, Roster, RosterPerson, Vote
 from civic.voting.roster import get_roster, hold_state
 
 
@@ -127,12 +127,57 @@ def matters_of(vote_id: int) -> list[Matter]:
     return list(db.session.scalars(sa.select(Matter).where(Matter.vote_id == vote_id).order_by(Matter.id)))
 
 
-def vote_detail(vote_id: int) -> dict:
-    vote = get_vote(vote_id)
+def vote_detail(vote_id: int, actor) -> dict:
+    """``GET /votes/{id}``: the vote and its matters, for whoever finds it in :func:`list_votes`
+    (:func:`visible_vote`: a resident sees the announced and later votes of a compound where they
+    are a verified owner on a roster, never a draft; the owners' committee and the street centre
+    covering the compound see every vote, drafts included; administrators all).
+    :returns: ``{"vote": Vote, "matters": [Matter]}``.  :raises NotFound: ``vote_not_found``."""
+    vote = visible_vote(vote_id, actor)
     return {"vote": vote, "matters": matters_of(vote.id)}
 
 
 # --- lists ---------------------------------------------------------------------------------------
+
+def votes_visible_to(actor) -> sa.ColumnElement[bool]:
+    """The votes ``actor`` may see, as a condition on :class:`Vote` -- the one rule behind the list
+    (:func:`list_votes`) and every read of one vote (:func:`visible_vote`), so the two cannot drift:
+
+    * a resident: votes past ``draft`` (announced, open, closed, published) of a compound where they
+      are linked to a person on one of the compound's rosters (verified by phone, :func:`verify_owner`);
+      a draft is the committee's working copy, made known to the owners only by its announcement
+      (the ``announce`` phase, :mod:`civic.voting.service.phases`); and, past ``draft``, the votes
+      where they hold a registered proxy (:func:`~civic.voting.service.electorate.register_proxy`:
+      they cast that head's ballot, so they see its vote);
+    * staff: every vote, drafts included, of a compound covered by an organisation of theirs of a
+      kind in :data:`civic.voting.access.RECORD_READERS` (owners' committee, street centre), i.e.
+      of :func:`compounds_for` (the console's list); other staff (property company, residents'
+      committee, police...) see none;
+    * an administrator: every vote.
+    """
+    if actor.kind == "admin":
+        return sa.true()
+    if actor.kind == "resident":
+        mine = sa.select(Roster.compound_id).join(RosterPerson, RosterPerson.roster_id == Roster.id).where(
+            RosterPerson.user_id == actor.id)
+        seen = Vote.compound_id.in_(mine)
+        if actor.phone:  # a proxy holder votes for a head: they see that vote, owner or not
+            seen = sa.or_(seen, Vote.id.in_(sa.select(Proxy.vote_id).where(Proxy.holder_phone == actor.phone)))
+        return sa.and_(seen, Vote.state != "draft")
+    return Vote.compound_id.in_([p.id for p in compounds_for(actor)])
+
+
+def visible_vote(vote_id: int, actor) -> Vote:
+    """The vote, if ``actor`` may see it (:func:`votes_visible_to`, the list's own rule); otherwise
+    ``vote_not_found``, the same answer as for an id that does not exist, so a draft's existence is
+    not revealed.  Every ``GET /votes/{id}/...`` reads the vote through this first.
+
+    :raises NotFound: ``vote_not_found``."""
+    vote = db.session.scalar(sa.select(Vote).where(Vote.id == vote_id, votes_visible_to(actor)))
+    if vote is None:
+        raise NotFound("找不到该表决", code="vote_not_found", details={"vote_id": vote_id})
+    return vote
+
 
 def list_votes(actor, *, compound_id: int | None, status: str | None, cursor: str | None,
                limit: int) -> tuple[list[Vote], str | None]:
@@ -147,11 +192,8 @@ def list_votes(actor, *, compound_id: int | None, status: str | None, cursor: st
     """
     from civic.core.pagination import paginate
 
-    stmt = sa.select(Vote)
+    stmt = sa.select(Vote).where(votes_visible_to(actor))
     if actor.kind == "resident":
-        mine = sa.select(Roster.compound_id).join(RosterPerson, RosterPerson.roster_id == Roster.id).where(
-            RosterPerson.user_id == actor.id)
-        stmt = stmt.where(Vote.compound_id.in_(mine), Vote.state != "draft")
         if compound_id is not None:
             stmt = stmt.where(Vote.compound_id == compound_id)
     else:

@@ -129,6 +129,31 @@ def test_moderator_edit_keeps_the_original(world):
     assert shown["text"] == "联系我（号码已隐去），口袋花园"
 
 
+def test_what_a_moderator_took_out_is_not_read_back_from_the_versions(world):
+    """Issue #15 point 1: ``GET /ideas/{id}/versions`` shows others no version from before the
+    moderator's edit (the phone number it removed); the author and the moderators read them all."""
+    c = world.contest()
+    idea = world.idea(c["id"], text="联系我 13812345678，口袋花园")
+    world.client.patch(f"{API}/ideas/{idea['id']}", json={"title": "口袋花园（补充）"}, headers=world.h[world.author])
+    r = world.client.post(f"{API}/moderation/idea/{idea['id']}/edits",
+                          json={"content": {"text": "联系我（号码已隐去），口袋花园"}, "reason": "去除个人电话"},
+                          headers=world.h[world.mod])
+    assert r.status_code == 201, r.json
+    world.client.patch(f"{API}/ideas/{idea['id']}", json={"title": "口袋花园（再补充）"}, headers=world.h[world.author])
+
+    def texts(user):
+        r = world.client.get(f"{API}/ideas/{idea['id']}/versions", headers=world.h[user])
+        assert r.status_code == 200, r.json
+        return [(v["version"], v["content"]["text"]) for v in r.json["items"]]
+
+    everything = [(1, "联系我 13812345678，口袋花园"), (2, "联系我 13812345678，口袋花园"),
+                  (3, "联系我（号码已隐去），口袋花园"), (4, "联系我（号码已隐去），口袋花园")]
+    assert texts(world.author) == texts(world.mod) == texts(world.head) == everything
+    assert texts(world.neighbour) == texts(world.outsider) == everything[2:]
+    assert all("13812345678" not in str(v) for v in world.client.get(
+        f"{API}/ideas/{idea['id']}/versions", headers=world.h[world.neighbour]).json["items"])
+
+
 def test_moderation_rows_are_generic(world):
     c = world.contest()
     idea = world.idea(c["id"])

@@ -49,6 +49,7 @@ from civic.proposals.contests.service.contests import (
     criteria_of,
     get_contest,
     get_idea,
+    idea_versions,
     is_juror,
     is_organiser,
     participant_units,
@@ -146,5 +147,6 @@ __all__ = [
     "update_milestone",
     "upload_photos",
     "visible_idea",
+    "idea_versions",
     "withdraw_support",
 ]

@@ -304,6 +304,17 @@ def visible_idea(user, idea_id: int) -> Idea:
     return idea
 
 
+def idea_versions(user, idea_id: int) -> list:
+    """``GET /ideas/{id}/versions``: the versions of an idea ``user`` may see (:func:`visible_idea`),
+    as :func:`civic.proposals.moderation.shown_versions` allows: every version for the author and
+    the organiser's moderators; for anyone else those from the latest moderator's edit on (what a
+    moderator took out of an idea is not read back from its history).
+
+    :raises NotFound: ``idea_not_found``."""
+    idea = visible_idea(user, idea_id)
+    return moderation.shown_versions(user, "idea", idea.id)
+
+
 def contest_view(contest: Contest) -> dict:
     """A contest with its places, schedule, current phase and what that phase allows."""
     from civic.proposals.contests.phases import PHASE_ACTIONS

@@ -75,6 +75,7 @@ from civic.proposals.deliberation.service.meetings import (
     quorum_of,
     record_minutes,
     resolution_of,
+    visible_motion,
 )
 from civic.proposals.deliberation.service.thresholds import (
     Count,
@@ -162,6 +163,7 @@ __all__ = [
     "open_motion",
     "parse_fraction",
     "published_results",
+    "visible_motion",
     "quorum",
     "quorum_of",
     "raise_topic",

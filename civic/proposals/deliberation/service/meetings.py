@@ -308,12 +308,36 @@ def resolution_of(motion_id: int) -> Resolution | None:
     return db.session.scalar(sa.select(Resolution).where(Resolution.motion_id == motion_id))
 
 
-def published_results(committee_id: int, now: dt.datetime | None = None) -> list[Motion]:
-    """Closed motions whose publication period (``published_until``) has not ended."""
+def motion_seen_by(actor, mo: Motion) -> bool:
+    """Whether ``actor`` may see motion ``mo``: whoever may see its topic (:func:`can_see_topic`:
+    everyone while the topic is shown; its author and the convening organisation's moderators once
+    moderation hides it), since a motion restates its topic.  The one rule of the committee's
+    results list (:func:`published_results`) and of ``GET /motions/{id}`` (:func:`visible_motion`)."""
+    return can_see_topic(actor, get_topic(mo.topic_id))
+
+
+def visible_motion(actor, motion_id: int) -> Motion:
+    """``GET /motions/{id}``: the motion, for whoever may see it (:func:`motion_seen_by`); anyone
+    else gets the answer of a motion that does not exist.
+
+    :raises NotFound: ``motion_not_found``."""
+    mo = get_motion(motion_id)
+    if not motion_seen_by(actor, mo):
+        raise NotFound("找不到该动议", code="motion_not_found", details={"motion_id": motion_id})
+    return mo
+
+
+def published_results(committee_id: int, now: dt.datetime | None = None, *, actor=None) -> list[Motion]:
+    """Closed motions whose publication period (``published_until``) has not ended, oldest first;
+    with ``actor``, only those ``actor`` may see (:func:`motion_seen_by`, as ``GET /motions/{id}``).
+
+    :raises NotFound: ``committee_not_found``."""
     now = now or utcnow()
-    return list(db.session.scalars(sa.select(Motion).join(Meeting, Meeting.id == Motion.meeting_id).where(
+    committee_id = get_committee(committee_id).id
+    rows = list(db.session.scalars(sa.select(Motion).join(Meeting, Meeting.id == Motion.meeting_id).where(
         Meeting.committee_id == committee_id, Motion.state == "closed", Motion.published_until > now)
         .order_by(Motion.id)))
+    return rows if actor is None else [mo for mo in rows if motion_seen_by(actor, mo)]
 
 
 # --- views ---------------------------------------------------------------------------------------

@@ -1,0 +1,499 @@
+"""Issue #15 point 1: every GET with a path parameter answers each reader as its list does.
+
+For every ``GET`` operation of the OpenAPI document whose path has a parameter (an id, a token, a
+code), :data:`TABLE` says how to find a real object of the demo street (``civic.demo.load_demo``),
+in every state that must be hidden from someone (a draft vote, a pending idea, a draft disclosure,
+a topic hidden by moderation and the motion on it...), and what each demo role gets: 200 for those
+who may see it, 404 for those who may not (the answer for an id that does not exist, so an id
+reveals nothing), 403 only where the object's existence is public (a contest's signals, a village's
+inquiries: the contest and the village are public), 409 where the reader sees the object but its
+state withholds the sub-resource (results before publication), 401 for an anonymous caller.
+Never 200 for a reader who may not see the object.
+
+Where a list shows the objects, the sweep also checks that the list and the GET agree for every role
+(votes, draft disclosures, the committee's published motions).
+
+:func:`test_the_table_covers_every_get_with_a_path_parameter` fails when a new GET with a path
+parameter is added to the document without a row here: the new route must say who sees what.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from civic.core.db import commit
+from civic.extensions import db
+from tests.shared import PHOTOS
+
+API = "/api/v1"
+
+# --- the demo roles -------------------------------------------------------------------------------
+# key -> ("username", name) for staff and the administrator, ("openid", wechat code) for residents.
+ROLES: dict[str, tuple[str, str] | None] = {
+    "anonymous": None,
+    "admin": ("username", "admin"),
+    # residents of 滨江花园 (the compound of the demo vote, contest and cases)
+    "zhang_san": ("openid", "zhang_san"),   # owner of 1号楼101, verified on the roster; files a case
+    "li_si": ("openid", "li_si"),           # owner of 102/103, not verified; author of the pending idea
+    "zhao_liu": ("openid", "zhao_liu"),     # co-owner of 104; raised the lane committee's topics
+    # residents elsewhere
+    "zhou_ba": ("openid", "zhou_ba"),       # 康城苑 (another compound, another community)
+    "xf_villager": ("openid", "xf_villager"),  # 新丰村
+    "wu_jiu": ("openid", "wu_jiu"),         # 梧桐苑; holds 李四's registered proxy in the demo vote
+    # staff
+    "pc_sm_he": ("username", "pc_sm_he"),     # property company of 滨江花园 (handler)
+    "pc_kc_lv": ("username", "pc_kc_lv"),     # property company of 康城苑 only
+    "rc_bj_zhou": ("username", "rc_bj_zhou"),  # 滨江社区居委会 moderator (convenes the lane committee)
+    "rc_kc_wu": ("username", "rc_kc_wu"),     # 康城社区居委会 head (another community)
+    "oc_bj_shi": ("username", "oc_bj_shi"),   # 滨江花园业主委员会 head
+    "oc_kc_kong": ("username", "oc_kc_kong"),  # 康城苑业主委员会 head (another compound)
+    "sc_wang": ("username", "sc_wang"),       # street centre (the whole street)
+    "vc_xf_hua": ("username", "vc_xf_hua"),   # 新丰村村民委员会 head
+    "um_li": ("username", "um_li"),           # urban management (the whole street)
+}
+SIGNED_IN = frozenset(ROLES) - {"anonymous"}
+RESIDENTS = frozenset({"zhang_san", "li_si", "zhao_liu", "zhou_ba", "xf_villager", "wu_jiu"})
+STAFF = SIGNED_IN - RESIDENTS - {"admin"}
+
+
+def expect(ok=frozenset(), *, status: int = 200, rest: int = 404, **status_of: int) -> dict[str, int]:
+    """Every role's status: ``status`` for the roles in ``ok``, ``status_of[role]`` where given,
+    401 for the anonymous caller, ``rest`` for everyone else."""
+    out = {r: (status if r in ok else rest) for r in SIGNED_IN}
+    out.update(status_of)
+    out["anonymous"] = 401
+    return out
+
+
+def only_staff(ok=frozenset(), *, status: int = 200, rest: int = 404, **status_of: int) -> dict[str, int]:
+    """As :func:`expect` for a route only staff and administrators may call: residents get the
+    route's own 403 (the same for every id, so it tells nothing)."""
+    return expect(ok, status=status, rest=rest, **{**{r: 403 for r in RESIDENTS}, **status_of})
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One object in one state: ``params(ctx)`` gives the path parameters, ``who`` each role's status."""
+    name: str
+    params: Callable[[dict], dict]
+    who: dict[str, int]
+    phase: str = "main"  # "topic_hidden": checked after the demo topic is hidden by moderation
+
+
+# Who sees what (the rules, with their sources, are in each service's docstring):
+# civic.voting.service.votes.votes_visible_to: the owners' committee and street centre covering the
+# compound, administrators; past draft, the compound's verified owners (张三) and proxy holders (吴九)
+BJ_VOTE_READERS = {"oc_bj_shi", "sc_wang", "admin"}
+VOTERS = {"zhang_san", "wu_jiu"}
+# complaints privacy.viewer_for: the complainant, the parties routed the case (property company lead,
+# owners' committee assisting), the community's residents' committee (triage), the street centre
+BJ_CASE_READERS = {"zhang_san", "pc_sm_he", "oc_bj_shi", "rc_bj_zhou", "sc_wang", "admin"}
+MODERATORS_BJ = {"rc_bj_zhou", "admin"}                       # moderation.is_moderator(O-RC-BJ)
+VILLAGE_READERS = {"vc_xf_hua", "sc_wang", "admin"}            # village committees.require_village_reader
+
+TABLE: dict[str, list[Case]] = {
+    # --- owners' votes --------------------------------------------------------------------------
+    "/api/v1/votes/{vote_id}": [
+        Case("open vote", lambda c: {"vote_id": c["vote_open"]}, expect(BJ_VOTE_READERS | VOTERS)),
+        Case("draft vote", lambda c: {"vote_id": c["vote_draft"]}, expect(BJ_VOTE_READERS)),
+    ],
+    "/api/v1/votes/{vote_id}/ballot": [  # residents only
+        Case("open vote", lambda c: {"vote_id": c["vote_open"]},
+             expect(VOTERS, **{r: 403 for r in STAFF | {"admin"}})),
+        Case("draft vote", lambda c: {"vote_id": c["vote_draft"]},
+             expect(set(), **{r: 403 for r in STAFF | {"admin"}})),
+    ],
+    "/api/v1/votes/{vote_id}/turnout": [
+        Case("open vote", lambda c: {"vote_id": c["vote_open"]}, only_staff(BJ_VOTE_READERS)),
+        Case("draft vote", lambda c: {"vote_id": c["vote_draft"]}, only_staff(BJ_VOTE_READERS, status=409)),
+    ],
+    "/api/v1/votes/{vote_id}/results": [
+        Case("open vote", lambda c: {"vote_id": c["vote_open"]},
+             expect(BJ_VOTE_READERS | VOTERS, status=409)),
+        Case("draft vote", lambda c: {"vote_id": c["vote_draft"]}, expect(BJ_VOTE_READERS, status=409)),
+    ],
+    "/api/v1/votes/{vote_id}/record": [
+        Case("open vote", lambda c: {"vote_id": c["vote_open"]}, only_staff(BJ_VOTE_READERS, status=409)),
+        Case("draft vote", lambda c: {"vote_id": c["vote_draft"]}, only_staff(BJ_VOTE_READERS, status=409)),
+    ],
+    # A receipt code is the voter's own secret (shown once, never stored in clear): whoever holds it
+    # may check what was recorded; a code nobody was given finds nothing.
+    "/api/v1/receipts/{code}": [
+        Case("zhang_san's receipt", lambda c: {"code": c["receipt"]}, expect(SIGNED_IN)),
+        Case("a made-up code", lambda c: {"code": "ABCD-EFGH-JKLM"}, expect(set())),
+    ],
+    # The roster of a compound exists for everyone (certified and published to the owners, 上海市住宅
+    # 物业管理规定 Art. 16); its content is for the owners' committee and the street centre.
+    "/api/v1/rosters/{roster_id}": [
+        Case("certified roster", lambda c: {"roster_id": c["roster"]}, expect(BJ_VOTE_READERS, rest=403)),
+    ],
+    "/api/v1/rosters/{roster_id}/units": [  # owners and phones: the owners' committee only
+        Case("certified roster", lambda c: {"roster_id": c["roster"]}, expect({"oc_bj_shi", "admin"}, rest=403)),
+    ],
+    # --- complaints -----------------------------------------------------------------------------
+    "/api/v1/complaints/{complaint_id}": [
+        Case("zhang_san's case", lambda c: {"complaint_id": c["case"]}, expect(BJ_CASE_READERS)),
+        Case("zhou_ba's case (康城苑)", lambda c: {"complaint_id": c["other_case"]},
+             expect({"zhou_ba", "pc_kc_lv", "rc_kc_wu", "sc_wang", "admin"})),
+    ],
+    "/api/v1/complaints/{complaint_id}/history": [
+        Case("zhang_san's case", lambda c: {"complaint_id": c["case"]}, expect(BJ_CASE_READERS)),
+    ],
+    "/api/v1/complaints/{complaint_id}/messages": [  # the thread is the parties' and the resident's
+        Case("zhang_san's case", lambda c: {"complaint_id": c["case"]},
+             expect(BJ_CASE_READERS - {"admin"}, admin=403)),
+    ],
+    "/api/v1/complaints/{complaint_id}/photos/{token}": [
+        Case("zhang_san's photo", lambda c: {"complaint_id": c["case"], "token": c["case_photo"]},
+             expect(BJ_CASE_READERS)),
+        Case("his photo under another case", lambda c: {"complaint_id": c["other_case"], "token": c["case_photo"]},
+             expect(set())),
+    ],
+    # --- 金点子 contests -------------------------------------------------------------------------
+    "/api/v1/contests/{contest_id}": [  # contests are public to every signed-in user (GET /contests)
+        Case("demo contest", lambda c: {"contest_id": c["contest"]}, expect(SIGNED_IN)),
+    ],
+    "/api/v1/contests/{contest_id}/ideas": [
+        Case("demo contest", lambda c: {"contest_id": c["contest"]}, expect(SIGNED_IN)),
+    ],
+    "/api/v1/contests/{contest_id}/ranking": [  # not published yet: the phase is public
+        Case("demo contest", lambda c: {"contest_id": c["contest"]}, expect(set(), rest=409)),
+    ],
+    "/api/v1/contests/{contest_id}/signals": [
+        Case("demo contest", lambda c: {"contest_id": c["contest"]}, only_staff(MODERATORS_BJ, rest=403)),
+    ],
+    "/api/v1/ideas/{idea_id}": [
+        Case("approved idea", lambda c: {"idea_id": c["idea_approved"]}, expect(SIGNED_IN)),
+        Case("pending idea", lambda c: {"idea_id": c["idea_pending"]}, expect(MODERATORS_BJ | {"li_si"})),
+        Case("pending idea with a photo", lambda c: {"idea_id": c["idea_photo"]},
+             expect(MODERATORS_BJ | {"zhang_san"})),
+    ],
+    "/api/v1/ideas/{idea_id}/versions": [
+        Case("approved idea", lambda c: {"idea_id": c["idea_approved"]}, expect(SIGNED_IN)),
+        Case("pending idea", lambda c: {"idea_id": c["idea_pending"]}, expect(MODERATORS_BJ | {"li_si"})),
+    ],
+    "/api/v1/ideas/{idea_id}/comments": [
+        Case("approved idea", lambda c: {"idea_id": c["idea_approved"]}, expect(SIGNED_IN)),
+        Case("pending idea", lambda c: {"idea_id": c["idea_pending"]}, expect(MODERATORS_BJ | {"li_si"})),
+    ],
+    "/api/v1/ideas/{idea_id}/implementation": [  # none adopted yet: 404 for all, never a 200
+        Case("approved idea", lambda c: {"idea_id": c["idea_approved"]}, expect(set())),
+        Case("pending idea", lambda c: {"idea_id": c["idea_pending"]}, expect(set())),
+    ],
+    "/api/v1/contest-photos/{token}": [
+        Case("photo of a pending idea", lambda c: {"token": c["idea_photo_token"]},
+             expect(MODERATORS_BJ | {"zhang_san"})),
+    ],
+    # --- moderation (shared) --------------------------------------------------------------------
+    "/api/v1/moderation/{item_type}/{item_id}": [
+        Case("pending idea", lambda c: {"item_type": "idea", "item_id": c["idea_pending"]},
+             only_staff(MODERATORS_BJ)),
+        Case("approved idea", lambda c: {"item_type": "idea", "item_id": c["idea_approved"]},
+             only_staff(MODERATORS_BJ, rest=403)),
+        Case("hidden topic", lambda c: {"item_type": "topic", "item_id": c["topic_hidden"]},
+             only_staff(MODERATORS_BJ)),
+    ],
+    # --- deliberation (路管会, 弄管会): committees and their meetings are public -----------------------
+    "/api/v1/committees/{committee_id}/members": [
+        Case("lane committee", lambda c: {"committee_id": c["committee"]}, expect(SIGNED_IN)),
+    ],
+    "/api/v1/committees/{committee_id}/rules": [
+        Case("lane committee", lambda c: {"committee_id": c["committee"]}, expect(SIGNED_IN)),
+    ],
+    "/api/v1/committees/{committee_id}/results": [
+        Case("lane committee", lambda c: {"committee_id": c["committee"]}, expect(SIGNED_IN)),
+    ],
+    "/api/v1/meetings/{meeting_id}": [
+        Case("first meeting", lambda c: {"meeting_id": c["meeting"]}, expect(SIGNED_IN)),
+    ],
+    "/api/v1/topics/{topic_id}": [
+        Case("shown topic", lambda c: {"topic_id": c["topic"]}, expect(SIGNED_IN)),
+        Case("hidden topic", lambda c: {"topic_id": c["topic_hidden"]}, expect(MODERATORS_BJ | {"zhao_liu"})),
+    ],
+    "/api/v1/topics/{topic_id}/comments": [
+        Case("shown topic", lambda c: {"topic_id": c["topic"]}, expect(SIGNED_IN)),
+        Case("hidden topic", lambda c: {"topic_id": c["topic_hidden"]}, expect(MODERATORS_BJ | {"zhao_liu"})),
+    ],
+    "/api/v1/motions/{motion_id}": [
+        Case("motion on a shown topic", lambda c: {"motion_id": c["motion"]}, expect(SIGNED_IN)),
+        Case("motion on a topic hidden later", lambda c: {"motion_id": c["motion"]},
+             expect(MODERATORS_BJ | {"zhao_liu"}), phase="topic_hidden"),
+    ],
+    # --- village affairs disclosure -------------------------------------------------------------
+    "/api/v1/village-disclosures/{disclosure_id}": [
+        Case("published", lambda c: {"disclosure_id": c["disclosure"]}, expect(SIGNED_IN)),
+        Case("draft", lambda c: {"disclosure_id": c["disclosure_draft"]}, expect(VILLAGE_READERS)),
+    ],
+    "/api/v1/villages/{village_code}/catalogue": [
+        Case("新丰村", lambda c: {"village_code": "V-XF"}, expect(SIGNED_IN)),
+    ],
+    "/api/v1/villages/{village_code}/disclosures": [  # the list itself: public ones for all
+        Case("新丰村", lambda c: {"village_code": "V-XF"}, expect(SIGNED_IN)),
+    ],
+    "/api/v1/villages/{village_code}/compliance": [  # the village is public; its internals are not
+        Case("新丰村", lambda c: {"village_code": "V-XF"}, only_staff(VILLAGE_READERS, rest=403)),
+    ],
+    "/api/v1/villages/{village_code}/inquiries": [
+        Case("新丰村", lambda c: {"village_code": "V-XF"}, only_staff(VILLAGE_READERS, rest=403)),
+    ],
+    "/api/v1/streets/{street_code}/village-overview": [
+        Case("滨江街道", lambda c: {"street_code": "S-BJ"}, only_staff({"sc_wang", "admin"}, rest=403)),
+    ],
+    # --- the registry: public to every signed-in user (GET /places, GET /organisations) -----------
+    "/api/v1/places/{place_id}": [
+        Case("滨江花园", lambda c: {"place_id": c["compound"]}, expect(SIGNED_IN)),
+    ],
+    "/api/v1/organisations/{organisation_id}": [
+        Case("世茂物业", lambda c: {"organisation_id": c["pc_org"]}, expect(SIGNED_IN)),
+    ],
+}
+
+
+def _get_ops_with_path_parameter(spec: dict) -> set[str]:
+    return {path for path, item in spec["paths"].items() if "get" in item and "{" in path}
+
+
+def test_the_table_covers_every_get_with_a_path_parameter(client):
+    spec = client.get(f"{API}/openapi.json").get_json()
+    ops = _get_ops_with_path_parameter(spec)
+    assert len(ops) >= 37
+    missing = sorted(ops - set(TABLE))
+    assert not missing, f"GET routes with a path parameter not in the visibility table: {missing}"
+    stale = sorted(set(TABLE) - ops)
+    assert not stale, f"table rows for routes the document no longer has: {stale}"
+    for path, cases in TABLE.items():
+        assert cases, path
+        for case in cases:
+            assert set(case.who) == set(ROLES), (path, case.name)
+            # every row has both sides where the object is not public: someone sees it, someone not
+            assert all(s in (200, 401, 403, 404, 409) for s in case.who.values()), (path, case.name)
+
+
+# --- the demo objects ---------------------------------------------------------------------------
+
+def _user(key: str):
+    from civic.accounts.models import User
+
+    field, value = ROLES[key]
+    col = User.username if field == "username" else User.wechat_openid
+    return db.session.scalar(sa.select(User).where(col == (value if field == "username" else f"dev-{value}")))
+
+
+def _build_world(factory) -> dict:
+    """Load the demo street (with its cases) and add the hidden states the demo lacks."""
+    from civic.complaints.models import ComplaintPhoto
+    from civic.demo import load_demo
+    from civic.property import service as registry
+    from civic.proposals import moderation
+    from civic.proposals.contests import service as contests
+    from civic.proposals.contests.models import ContestPhoto, Idea
+    from civic.proposals.deliberation import service as delib
+    from civic.village import service as village
+    from civic.voting import service as voting
+    from civic.voting.models import RosterPerson
+
+    summary = load_demo(cases=True)
+    commit()
+    ctx: dict = {}
+    zhang, li, zhao, shi, zhou = (_user(k) for k in ("zhang_san", "li_si", "zhao_liu", "oc_bj_shi", "rc_bj_zhou"))
+
+    # Votes: the demo's open vote, which 张三 verified for (as voting.verify_owner links a person
+    # after the one-time code) and voted in; and a draft the committee is still preparing.
+    ctx["vote_open"], ctx["roster"] = summary["voting"]["vote_id"], summary["voting"]["roster_id"]
+    person = db.session.scalar(sa.select(RosterPerson).where(RosterPerson.roster_id == ctx["roster"],
+                                                             RosterPerson.phone == zhang.phone))
+    person.user_id = zhang.id
+    db.session.flush()
+    matters = voting.matters_of(ctx["vote_open"])
+    ctx["receipt"] = voting.cast_ballot(ctx["vote_open"], {"choices": {str(m.id): "agree" for m in matters}},
+                                       zhang)["receipt_code"]
+    li_si = db.session.scalar(sa.select(RosterPerson).where(RosterPerson.roster_id == ctx["roster"],
+                                                            RosterPerson.phone == li.phone))
+    scan = PHOTOS / "ianare_portrait_6.jpg"
+    voting.register_proxy(ctx["vote_open"], {"principal_person_id": li_si.id, "holder_name": "吴九",
+                                             "holder_phone": _user("wu_jiu").phone}, (scan.name, scan.read_bytes()), shi)
+    draft = voting.create_vote({"roster_id": ctx["roster"], "title": "2027年度业主大会：使用维修资金（草稿）"}, shi)
+    voting.add_matter(draft.id, {"number": 5, "title": "使用维修资金更换1号楼电梯"}, shi)
+    ctx["vote_draft"] = draft.id
+
+    # Complaints: 张三's case (滨江花园, property service) and 周八's (康城苑).
+    ctx["case"], ctx["other_case"] = summary["complaints"][0], summary["complaints"][2]
+    ctx["case_photo"] = db.session.scalar(sa.select(ComplaintPhoto.access_token).where(
+        ComplaintPhoto.complaint_id == ctx["case"]).order_by(ComplaintPhoto.id).limit(1))
+
+    # Contests: 张三's approved idea, 李四's pending one, and a pending one of 张三 with a photo.
+    ideas = {i.title: i for i in db.session.scalars(sa.select(Idea))}
+    ctx["idea_approved"] = ideas["3号楼前空地改造口袋花园"].id
+    ctx["idea_pending"] = ideas["垃圾房周边种植爬藤遮挡"].id
+    ctx["contest"] = ideas["3号楼前空地改造口袋花园"].contest_id
+    photo = PHOTOS / "ianare_landscape_2.jpg"
+    up = contests.upload_photos(zhang, [(photo.name, photo.read_bytes())])
+    db.session.flush()
+    idea = contests.submit_idea(zhang, ctx["contest"], {
+        "title": "1号楼屋顶绿化", "category": "绿化", "photos": [up[0].display_key],
+        "text": "1号楼屋顶平台闲置，建议种植佛甲草做屋顶绿化，夏天能给顶楼降温。"})
+    ctx["idea_photo"] = idea.id
+    ctx["idea_photo_token"] = db.session.scalar(sa.select(ContestPhoto.access_token).where(
+        ContestPhoto.idea_id == idea.id))
+
+    # Deliberation: the demo lane committee, its meeting, topic and passed motion; and a second
+    # topic of 赵六 hidden by the moderator.
+    d = summary["deliberation"]
+    ctx["committee"], ctx["topic"], ctx["motion"] = d["committee_id"], d["topic_id"], d["motion_ids"][1]
+    ctx["meeting"] = delib.get_motion(ctx["motion"]).meeting_id
+    t = delib.raise_topic(zhao, ctx["committee"], {"title": "弄堂口违规停车", "text": "弄堂口每天晚上停满私家车，消防通道被堵。"})
+    moderation.decide(zhou, "topic", t.id, "hide", "含有未经核实的指控，暂时隐藏")
+    ctx["topic_hidden"] = t.id
+
+    # Village: a published disclosure and a draft the committee is still writing.
+    ctx["disclosure"] = summary["village"]["inquiry_disclosure"]
+    draft_d = village.create_disclosure(village.village_by_code("V-XF"), {
+        "item_code": "affairs.decisions", "period": "2030-Q1", "title": "村民代表会议决定事项（草稿）",
+        "body": "拟将村东仓库出租，租金用于村内道路养护。"}, _user("vc_xf_hua"))
+    ctx["disclosure_draft"] = draft_d.id
+
+    ctx["compound"] = registry.place_by_code("C-BJHY").id
+    ctx["pc_org"] = registry.organisation_by_code("O-PC-SM").id
+    commit()
+    ctx["headers"] = {k: (factory.token(_user(k)) if ROLES[k] else {}) for k in ROLES}
+    return ctx
+
+
+def _sweep(client, ctx: dict, phase: str) -> list[str]:
+    from civic.extensions import limiter
+
+    wrong = []
+    for path, cases in TABLE.items():
+        for case in cases:
+            if case.phase != phase:
+                continue
+            url = path.format(**case.params(ctx))
+            for role, want in case.who.items():
+                limiter.reset()  # receipts are rate-limited per address, and the sweep asks often
+                r = client.get(url, headers=ctx["headers"][role])
+                if r.status_code != want:
+                    body = r.get_json(silent=True)
+                    code = body.get("error", {}).get("code") if isinstance(body, dict) else None
+                    wrong.append(f"{path} [{case.name}] as {role}: {r.status_code} {code or ''}, want {want}")
+                elif want == 200 and case.params(ctx).get("vote_id") == ctx["vote_draft"]:
+                    assert r.get_json()["vote"]["state"] == "draft"
+    return wrong
+
+
+def _listed_votes(client, ctx, role) -> set[int] | None:
+    h = ctx["headers"][role]
+    url = f"{API}/votes?limit=100" if role in RESIDENTS else f"{API}/votes?limit=100&compound_id={ctx['compound']}"
+    r = client.get(url, headers=h)
+    return {v["id"] for v in r.get_json()["items"]} if r.status_code == 200 else set()
+
+
+def _listed_draft_disclosures(client, ctx, role) -> set[int]:
+    r = client.get(f"{API}/villages/V-XF/disclosures?status=draft&limit=100", headers=ctx["headers"][role])
+    return {d["id"] for d in r.get_json()["items"]} if r.status_code == 200 else set()
+
+
+def _listed_results(client, ctx, role) -> set[int]:
+    r = client.get(f"{API}/committees/{ctx['committee']}/results", headers=ctx["headers"][role])
+    return {m["id"] for m in r.get_json()["items"]} if r.status_code == 200 else set()
+
+
+def _listed_cases(client, ctx, role) -> set[int] | None:
+    """A resident's own cases (``GET /my/complaints``), a staff member's queue (``GET /queue``:
+    the cases where their organisation is a party; the street centre's: its whole street)."""
+    if role == "admin":
+        return None  # no list: an administrator reads every case
+    r = client.get(f"{API}/my/complaints?limit=100" if role in RESIDENTS else f"{API}/queue?limit=100",
+                   headers=ctx["headers"][role])
+    return {c["id"] for c in r.get_json()["items"]} if r.status_code == 200 else set()
+
+
+def _disagreements(client, ctx, phase: str) -> list[str]:
+    """Where a list shows the objects: shown in the list ⇔ 200 by id, for every signed-in role."""
+    checks = [("votes", _listed_votes, "/api/v1/votes/{vote_id}", "vote_id", None),
+              ("draft disclosures", _listed_draft_disclosures, "/api/v1/village-disclosures/{disclosure_id}",
+               "disclosure_id", "draft"),
+              ("committee results", _listed_results, "/api/v1/motions/{motion_id}", "motion_id", None),
+              ("complaints", _listed_cases, "/api/v1/complaints/{complaint_id}", "complaint_id", None)]
+    wrong = []
+    for label, listed, path, key, only in checks:
+        for role in sorted(SIGNED_IN):
+            shown = listed(client, ctx, role)
+            if shown is None:
+                continue
+            for case in TABLE[path]:
+                if case.phase != phase or (only and case.name != only):
+                    continue
+                oid = case.params(ctx)[key]
+                if (oid in shown) != (case.who[role] == 200):
+                    wrong.append(f"{label}: {role} {'sees' if oid in shown else 'does not see'} {key}={oid} "
+                                 f"[{case.name}] in the list but GET by id answers {case.who[role]}")
+    return wrong
+
+
+def test_every_get_by_id_answers_each_role_as_its_list_does(app, client, factory):
+    from civic.proposals import moderation
+
+    ctx = _build_world(factory)
+    wrong = _sweep(client, ctx, "main") + _disagreements(client, ctx, "main")
+    # Moderation hides the demo topic after its motion was decided: the motion goes with it.
+    moderation.decide(_user("rc_bj_zhou"), "topic", ctx["topic"], "hide", "涉及个人信息，暂时隐藏")
+    commit()
+    wrong += _sweep(client, ctx, "topic_hidden") + _disagreements(client, ctx, "topic_hidden")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_missing_id_and_a_hidden_object_get_the_same_answer(app, client, factory):
+    """Hidden is indistinguishable from absent: same status, same error code."""
+    ctx = _build_world(factory)
+    h = ctx["headers"]["zhou_ba"]
+    pairs = [(f"{API}/votes/{ctx['vote_draft']}", f"{API}/votes/999999"),
+             (f"{API}/votes/{ctx['vote_open']}/results", f"{API}/votes/999999/results"),
+             (f"{API}/village-disclosures/{ctx['disclosure_draft']}", f"{API}/village-disclosures/999999"),
+             (f"{API}/motions/{ctx['motion']}", f"{API}/motions/999999")]
+    from civic.proposals import moderation
+
+    moderation.decide(_user("rc_bj_zhou"), "topic", ctx["topic"], "hide", "涉及个人信息，暂时隐藏")
+    commit()
+    for hidden, absent in pairs:
+        a, b = client.get(hidden, headers=h), client.get(absent, headers=h)
+        assert (a.status_code, a.get_json()["error"]["code"]) == (b.status_code, b.get_json()["error"]["code"]) \
+            and a.status_code == 404, (hidden, a.get_json(), b.get_json())
+    staff = ctx["headers"]["rc_kc_wu"]  # moderates 康城社区's content, not 滨江社区's
+    a = client.get(f"{API}/moderation/idea/{ctx['idea_pending']}", headers=staff)
+    b = client.get(f"{API}/moderation/idea/999999", headers=staff)
+    assert (a.status_code, a.get_json()["error"]["code"]) == (b.status_code, b.get_json()["error"]["code"]) == (
+        404, "item_not_found")
+
+
+def test_an_id_that_does_not_exist_is_a_404_on_every_get(app, client, factory):
+    """The other side of "hidden = absent": on every GET with a path parameter, an object that does
+    not exist is a 404 in the error envelope (never a 200 with an empty body), for a reader the
+    route admits (an administrator; a resident on the residents' own routes)."""
+    from civic.demo import load_demo
+
+    load_demo()
+    commit()
+    admin, resident = factory.token(_user("admin")), factory.token(_user("zhang_san"))
+    spec = client.get(f"{API}/openapi.json").get_json()
+    wrong = []
+    for path in sorted(_get_ops_with_path_parameter(spec)):
+        declared = spec["paths"][path].get("parameters", []) + spec["paths"][path]["get"].get("parameters", [])
+        params = {p["name"]: p["schema"].get("type") for p in declared if p["in"] == "path"}
+        assert set(params) == set(re.findall(r"{(\w+)}", path)), path
+        url = path.format(**{name: (999999 if kind == "integer" else "X-NONE-999")
+                             for name, kind in params.items()})
+        if path.endswith("/photos/{token}"):  # a real case, a token that is not its photo
+            url = path.format(complaint_id=999999, token="X-NONE-999")
+        statuses = set()
+        for h in (admin, resident):
+            r = client.get(url, headers=h)
+            statuses.add(r.status_code)
+            if r.status_code == 200:
+                wrong.append(f"{url}: 200 for an object that does not exist")
+        if 404 not in statuses:
+            wrong.append(f"{url}: {sorted(statuses)}, no 404 for any reader")
+    assert not wrong, "\n".join(wrong)
