@@ -11,8 +11,8 @@ from civic.core import jobs
 from civic.core.db import commit, utcnow
 from civic.extensions import db
 from civic.proposals.deliberation import service as svc
-from tests.proposals.deliberation.conftest import notifications, photo
 from tests.jobs import drain
+from tests.proposals.deliberation.conftest import notifications, photo
 
 
 def item(world, resolution, due_on=None):
