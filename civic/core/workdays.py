@@ -128,16 +128,21 @@ def statutory_holidays(year: int) -> frozenset[date]:
         raise ValueError(
             f"statutory holidays can be computed for {FALLBACK_FIRST_YEAR}–{FALLBACK_LAST_YEAR} only, not {year}"
         )
-    return frozenset(statutory_holiday_names(year))
+    return frozenset(_statutory_holiday_names(year))
 
 
-@functools.lru_cache(maxsize=256)
 def statutory_holiday_names(year: int) -> dict[date, str]:
     """:func:`statutory_holidays` with each day's festival (``{date(2026, 2, 16): "春节", ...}``); a
-    day two festivals share (中秋 on 1–3 October) is named for both ("国庆节、中秋节").
+    day two festivals share (中秋 on 1–3 October) is named for both ("国庆节、中秋节").  A new dict
+    each call (the memoised one stays unchanged).
 
     :raises ValueError: as :func:`statutory_holidays`.
     """
+    return dict(_statutory_holiday_names(year))
+
+
+@functools.lru_cache(maxsize=256)
+def _statutory_holiday_names(year: int) -> dict[date, str]:
     if not FALLBACK_FIRST_YEAR <= year <= FALLBACK_LAST_YEAR:
         raise ValueError(
             f"statutory holidays can be computed for {FALLBACK_FIRST_YEAR}–{FALLBACK_LAST_YEAR} only, not {year}"

@@ -227,3 +227,16 @@ def test_a_notice_for_a_year_before_the_2025_measures_is_not_checked_against_the
 
     notice = parse_notice(2024, {"holidays": ["2024-02-10", "2024-02-11", "2024-02-12"], "workdays": []})
     assert require_complete(notice) is notice
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_the_real_notices_are_complete(year):
+    """The State Council's 2025 and 2026 notices (as chinese-calendar records them) pass the check:
+    refusing an incomplete notice never refuses a real one."""
+    from chinese_calendar import constants
+
+    from civic.core.workdays import YearNotice, require_complete
+
+    real = YearNotice(year=year, holidays=frozenset(d for d in constants.holidays if d.year == year),
+                      workdays=frozenset(d for d in constants.workdays if d.year == year))
+    assert require_complete(real) is real
