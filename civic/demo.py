@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from civic.accounts.models import User
 from civic.accounts.service import create_resident, create_staff, hash_password
+from civic.core.errors import Conflict
 from civic.extensions import db
 from civic.property import service as registry
 from civic.property.models import Place, UnitResident
@@ -77,9 +78,16 @@ def load_demo(*, if_empty: bool = False, cases: bool = False) -> dict:
 
     With ``if_empty``, does nothing when the registry already has places (so the README's start
     command can run it every time).
+
+    :raises Conflict: ``demo_already_seeded`` without ``if_empty`` when the demo street (its
+        district ``D-PD``) is already there: nothing is written (``flask civic seed-demo`` prints
+        this one line and exits 1; ``--if-empty`` exits 0 with ``{"skipped": true}``).
     """
     if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Place)):
         return {"skipped": True}
+    if registry.place_by_code("D-PD") is not None:
+        raise Conflict("演示数据已载入（浦东新区 D-PD 已登记），未作任何改动；如需重新载入请使用新的数据库",
+                       code="demo_already_seeded")
     rnd = random.Random(278)
     areas = _areas()
     district = registry.create_place(kind="district", code="D-PD", name="浦东新区")

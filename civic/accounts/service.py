@@ -26,7 +26,7 @@ from civic.accounts.identity import issue_token
 from civic.accounts.models import Membership, OtpChallenge, User
 from civic.core import audit
 from civic.core.db import after_commit, utcnow
-from civic.core.errors import BadRequest, CivicError, RateLimited, Unauthenticated, ValidationFailed
+from civic.core.errors import BadRequest, CivicError, Conflict, RateLimited, Unauthenticated, ValidationFailed
 from civic.extensions import db
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,11 @@ def create_staff(*, username: str, password: str | None = None, display_name: st
     """A staff member (or administrator) with memberships ``[(organisation, role), ...]``.
 
     Pass ``password`` (hashed here with scrypt) or an already computed ``password_hash``.
+
+    :raises Conflict: ``username_taken`` when an account already has ``username`` (nothing written).
     """
+    if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"用户名 {username} 已被使用", code="username_taken", details={"username": username})
     user = User(kind=kind, username=username, display_name=display_name,
                 password_hash=password_hash or hash_password(password))
     db.session.add(user)

@@ -2,7 +2,15 @@
 
 Each domain adds its commands to :data:`civic_cli` in its own ``cli.py`` (accounts: create-admin;
 property: the registry imports; village: open data; :mod:`civic.demo`: seed-demo), imported by
-:func:`civic.create_app`."""
+:func:`civic.create_app`.
+
+A command given a state it cannot act on (the demo already loaded, an existing username, a file it
+cannot write) answers in one line on stderr, ``错误 <code>: <message>``, and exits with status 1:
+never a traceback.  Commands raise a :class:`~civic.core.errors.CivicError` for the states they
+know; the group (:class:`CivicGroup`) turns those, and the two kinds of state error a command may
+meet without knowing (a uniqueness conflict in the database, a file the system refuses), into
+that line.  Anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +18,60 @@ import json
 import sys
 
 import click
-from flask import current_app
+import sqlalchemy.exc
+from flask import current_app, has_app_context
 from flask.cli import AppGroup
 
 from civic.core.errors import CivicError
 from civic.extensions import db
 
-civic_cli = AppGroup("civic", help="civic administration commands")
-
 
 def fail(exc: CivicError):
-    """End a command on a domain error: its code and message (and a CSV import's line errors) on
-    stderr, the session rolled back, exit status 1."""
+    """End a command on a domain error: ``错误 <code>: <message>`` on one line of stderr (a CSV
+    import's line errors follow it, one per line), the session rolled back, exit status 1."""
     click.echo(f"错误 {exc.code}: {exc.message}", err=True)
     for e in exc.details.get("errors", []):
         click.echo(f"  第 {e['line']} 行 {e.get('column') or ''}: {e['reason']}", err=True)
-    db.session.rollback()
+    _rollback()
     sys.exit(1)
+
+
+def _rollback():
+    # Called inside a command, or by the group after the command's app context ended (whose
+    # teardown already removed the session).
+    if has_app_context():
+        db.session.rollback()
+
+
+def _one_line(code: str, message: str):
+    click.echo(f"错误 {code}: {' '.join(str(message).split())}", err=True)
+    _rollback()
+    sys.exit(1)
+
+
+class CivicGroup(AppGroup):
+    """The ``flask civic`` group: every subcommand's state errors end in one line, exit status 1.
+
+    * :class:`CivicError` (what commands raise for states they know): its code and message.
+    * ``sqlalchemy.exc.IntegrityError``: ``state_conflict`` (the row exists already; nothing written).
+    * ``OSError`` (a path the system refuses): ``file_error`` with the system's reason and the path.
+
+    Exit status 1 in each case: the command did not do what it was asked.  (A wrong option or
+    argument is click's own usage error, status 2.)
+    """
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CivicError as exc:
+            fail(exc)
+        except sqlalchemy.exc.IntegrityError as exc:
+            _one_line("state_conflict", f"与已有数据冲突，未作任何改动（{str(exc.orig).splitlines()[0]}）")
+        except OSError as exc:
+            _one_line("file_error", f"无法读写文件：{exc.strerror or exc}（{exc.filename or ''}）")
+
+
+civic_cli = CivicGroup("civic", help="civic administration commands")
 
 
 @civic_cli.command("tick")
@@ -49,7 +94,9 @@ def worker(burst):
     from civic.core.jobs import QUEUE_NAME, redis_connection, tick
 
     if not current_app.config.get("REDIS_URL"):
-        raise click.UsageError("CIVIC_REDIS_URL is not set: the embedded default runs jobs in-process")
+        from civic.core.errors import Conflict
+
+        raise Conflict("未设置 CIVIC_REDIS_URL：默认部署在进程内运行任务，无需 worker", code="redis_not_configured")
     app = current_app._get_current_object()
     stop = threading.Event()
 

@@ -92,7 +92,7 @@ class NoticeOutSchema(ma.Schema):
     year = Integer()
     holidays = ma.fields.List(ma.fields.String())
     workdays = ma.fields.List(ma.fields.String())
-    recomputed = Integer(metadata={"description": "据此重算了期限的案件数"})
+    recomputed = Integer(metadata={"description": "据此改变了期限的未结事项数（各领域：案件、村务查询、表决公告期、联署期、结果公示期）"})
 
 
 calendar_blp = Blueprint("calendar", __name__, url_prefix="/api/v1", description="工作日历（国务院放假安排）")
@@ -104,10 +104,14 @@ class HolidayNoticeByYear(MethodView):
     @calendar_blp.arguments(NoticeSchema)
     @calendar_blp.response(200, NoticeOutSchema)
     def put(self, data, year):
-        """载入某年国务院放假安排（管理员）；暂定期限随即重算
+        """载入或更正某年国务院放假安排（管理员）；各领域未结期限随即重算
 
         Body: {"holidays": ["2027-01-01", ...], "workdays": ["2027-02-20", ...] (调休上班日), "source"}.
-        Errors: 422 holiday_notice_invalid.
+        The notice must list every statutory holiday of the year (《全国年节及纪念日放假办法》Art. 2,
+        from 2025): an incomplete one is refused, not merged.  Loading or correcting it recomputes
+        every open deadline whose counting touched the year, in every domain, provisional or not.
+        Errors: 422 holiday_notice_invalid, 422 holiday_notice_incomplete (details.missing: the
+        statutory days left out, details.festivals).
         """
         from civic.core.calendar import load_notice
 

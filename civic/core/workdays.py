@@ -45,6 +45,8 @@ __all__ = [
     "WorkCalendar",
     "YearNotice",
     "parse_notice",
+    "require_complete",
+    "statutory_holiday_names",
     "statutory_holidays",
 ]
 
@@ -126,28 +128,53 @@ def statutory_holidays(year: int) -> frozenset[date]:
         raise ValueError(
             f"statutory holidays can be computed for {FALLBACK_FIRST_YEAR}–{FALLBACK_LAST_YEAR} only, not {year}"
         )
+    return frozenset(_statutory_holiday_names(year))
+
+
+def statutory_holiday_names(year: int) -> dict[date, str]:
+    """:func:`statutory_holidays` with each day's festival (``{date(2026, 2, 16): "春节", ...}``); a
+    day two festivals share (中秋 on 1–3 October) is named for both ("国庆节、中秋节").  A new dict
+    each call (the memoised one stays unchanged).
+
+    :raises ValueError: as :func:`statutory_holidays`.
+    """
+    return dict(_statutory_holiday_names(year))
+
+
+@functools.lru_cache(maxsize=256)
+def _statutory_holiday_names(year: int) -> dict[date, str]:
+    if not FALLBACK_FIRST_YEAR <= year <= FALLBACK_LAST_YEAR:
+        raise ValueError(
+            f"statutory holidays can be computed for {FALLBACK_FIRST_YEAR}–{FALLBACK_LAST_YEAR} only, not {year}"
+        )
     new_year = LunarDate(year, 1, 1).to_solar_date()  # 正月初一: always 21 Jan – 20 Feb of `year`
     qingming = next(
         d
         for d, name in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 30))
         if name == "清明"
     )
-    days = {
-        date(year, 1, 1),
-        new_year - timedelta(days=1),  # 除夕: the last day of the lunar year, whether 29th or 30th
-        new_year,
-        new_year + timedelta(days=1),
-        new_year + timedelta(days=2),
-        qingming,
-        date(year, 5, 1),
-        date(year, 5, 2),
-        LunarDate(year, 5, 5).to_solar_date(),  # 端午, in the ordinary (not leap) fifth month
-        LunarDate(year, 8, 15).to_solar_date(),  # 中秋
-        date(year, 10, 1),
-        date(year, 10, 2),
-        date(year, 10, 3),
-    }
-    return frozenset(days)
+    days: dict[date, str] = {}
+    for d, name in [
+        (date(year, 1, 1), "元旦"),
+        (new_year - timedelta(days=1), "春节"),  # 除夕: the last day of the lunar year, whether 29th or 30th
+        (new_year, "春节"),
+        (new_year + timedelta(days=1), "春节"),
+        (new_year + timedelta(days=2), "春节"),
+        (qingming, "清明节"),
+        (date(year, 5, 1), "劳动节"),
+        (date(year, 5, 2), "劳动节"),
+        (LunarDate(year, 5, 5).to_solar_date(), "端午节"),  # in the ordinary (not leap) fifth month
+        (date(year, 10, 1), "国庆节"),
+        (date(year, 10, 2), "国庆节"),
+        (date(year, 10, 3), "国庆节"),
+        (LunarDate(year, 8, 15).to_solar_date(), "中秋节"),
+    ]:
+        days[d] = f"{days[d]}、{name}" if d in days else name
+    return days
+
+
+#: The first year the Measures as amended in 2024 (13 statutory days) govern.
+MEASURES_2024_FROM = 2025
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,6 +195,8 @@ def parse_notice(year: int, data: dict) -> YearNotice:
     :param data: ``{"holidays": ["2027-01-01", ...], "workdays": ["2027-02-20", ...]}``: ISO dates
         (``YYYY-MM-DD``) of the days off and of the make-up working days (调休上班).  Both keys
         are required (a list may be empty); no other key is accepted.
+    Whether the notice is complete is :func:`require_complete`'s check (loading calls both).
+
     :raises ValidationFailed: code ``holiday_notice_invalid``, a Chinese message, and ``details``
         naming the field and value, when: ``data`` is not an object, a key is missing or unknown,
         a list is not a list of ISO date strings, a date lies outside ``year``, a date is both a
@@ -215,6 +244,36 @@ def parse_notice(year: int, data: dict) -> YearNotice:
             values=[d.isoformat() for d in both],
         )
     return YearNotice(year=year, holidays=parsed["holidays"], workdays=parsed["workdays"])
+
+
+def require_complete(notice: YearNotice) -> YearNotice:
+    """Refuse a notice that leaves out a statutory holiday of its year; returns ``notice``.
+
+    A loaded notice replaces the whole year's days off, so one that names only some holidays would
+    silently turn the others into working days.  civic refuses it rather than merging it over the
+    statutory list: every State Council notice lists all of them, so a missing one is an entry
+    mistake the administrator should see, and a merge would hide it (or a notice typed under the
+    wrong year).  Checked for 2025 (the Measures as amended in 2024, Art. 2: 13 days) to 2099;
+    earlier years had another list and are not checked.
+
+    :raises ValidationFailed: code ``holiday_notice_incomplete``, a Chinese message naming the
+        missing days and festivals; ``details``: ``field`` ("holidays"), ``missing`` (ISO dates),
+        ``festivals`` (their names).
+    """
+    year = notice.year
+    if not MEASURES_2024_FROM <= year <= FALLBACK_LAST_YEAR:
+        return notice
+    named = statutory_holiday_names(year)
+    missing = sorted(set(named) - notice.holidays)
+    if missing:
+        festivals = list(dict.fromkeys(named[d] for d in missing))
+        raise ValidationFailed(
+            f"放假通知不完整：缺少法定节假日 {'、'.join(d.isoformat() for d in missing)}"
+            f"（{'、'.join(festivals)}）。通知须列出全部法定节假日（《全国年节及纪念日放假办法》第二条），未作任何改动",
+            code="holiday_notice_incomplete",
+            details={"field": "holidays", "missing": [d.isoformat() for d in missing], "festivals": festivals},
+        )
+    return notice
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,6 +440,78 @@ class WorkCalendar:
         if hours < 0:
             raise ValueError("hours must be ≥ 0")
         return Deadline((local + timedelta(hours=hours)).astimezone(TZ), False)
+
+    def legal_period_last_day(self, start: date, days: int) -> tuple[date, bool]:
+        """The last day of a period of ``days`` days that starts on ``start`` (Shanghai dates).
+
+        PRC Civil Code Arts. 200-204 (期间的计算), for every period the rules give in days (日/天)
+        rather than working days:
+
+        * Art. 201: the day the period starts (the question asked, the notice given, the case
+          resolved) does not count; counting begins the next day.  So the last day is
+          ``start + days``.
+        * Art. 203 para. 1: when that last day is a 法定休假日, the period ends on the day after the
+          rest days end.  civic reads 法定休假日 as every day the working calendar has off:
+          Saturdays and Sundays and the State Council's holidays, while a 调休 Saturday or Sunday is
+          a working day (the reading courts give Art. 203 and Civil Procedure Law Art. 85, and the
+          one that keeps a whole working day for the act).  So the last day is the first working
+          day on or after ``start + days``.
+        * Art. 203 para. 2: the period ends at 24:00 of its last day (see :meth:`legal_period_end`).
+        * Art. 204: these rules hold unless a law or the parties' agreement says otherwise; civic's
+          local rules (a committee's charter, a village catalogue) do not.
+
+        Examples: 15 days from 2026-01-30 → 2026-02-14, a Saturday but a 调休 working day, so it
+        stands; 15 days from 2025-09-16 → 2025-10-01, National Day, extended to 2025-10-09.
+
+        :param start: the day the period starts (not counted).
+        :param days: ≥ 0 (0: the start day itself, still extended past days off).
+        :returns: ``(last_day, provisional)``; provisional when a day looked at (the nominal last day
+            and the days off after it) is in a year neither a notice nor the library knows.
+        :raises TypeError: ``start`` a datetime or not a date, ``days`` not an int.
+        :raises ValueError: ``days`` < 0, or a day outside the data (see :meth:`is_workday`).
+        """
+        if isinstance(start, datetime) or not isinstance(start, date):
+            raise TypeError("legal_period_last_day takes a date (in Asia/Shanghai), not a datetime")
+        if isinstance(days, bool) or not isinstance(days, int):
+            raise TypeError("days must be an int")
+        if days < 0:
+            raise ValueError("days must be ≥ 0")
+        d = start + timedelta(days=days)
+        provisional = False
+        while True:
+            working, prov = self.is_workday(d)
+            provisional |= prov
+            if working:
+                return d, provisional
+            d += timedelta(days=1)
+
+    def legal_period_end(self, start: datetime, days: int) -> Deadline:
+        """The moment a period of ``days`` days from ``start`` ends (Civil Code Arts. 200-204): 24:00
+        (as 23:59:59, like every working-day deadline) Asia/Shanghai of its last day, counted from
+        the day after ``start``'s Shanghai date and moved past days off (:meth:`legal_period_last_day`).
+
+        Example: a villager asks on 2026-01-30 at 09:12; the 15-day reply is due
+        2026-02-14T23:59:59+08:00 (not 2026-02-14T09:12, 15×24 hours later).
+
+        :param start: aware datetime (any zone).
+        :param days: ≥ 0.
+        :returns: :class:`Deadline` (``provisional`` as in :meth:`legal_period_last_day`).
+        :raises ValueError: naive ``start``, negative ``days``, a day outside the data.
+        :raises TypeError: ``start`` not a datetime or ``days`` not an int.
+        """
+        local = _to_shanghai(start)
+        last, provisional = self.legal_period_last_day(local.date(), days)
+        return Deadline(datetime.combine(last, END_OF_DAY, tzinfo=TZ), provisional)
+
+    def legal_period_over(self, start: datetime, days: int) -> Deadline:
+        """The first moment after a period of ``days`` days from ``start``: 00:00 Asia/Shanghai of
+        the day after its last day (:meth:`legal_period_end`).  For a notice period that must run
+        in full before something may happen (voting opens, a meeting meets).
+
+        :raises: as :meth:`legal_period_end`.
+        """
+        end = self.legal_period_end(start, days)
+        return Deadline(datetime.combine(end.due.date() + timedelta(days=1), time(0), tzinfo=TZ), end.provisional)
 
     def deadline(self, start: datetime, amount: int, unit: str) -> Deadline:
         """Dispatch on ``unit``: ``"hours"`` → :meth:`add_hours`, ``"working_days"`` →

@@ -9,7 +9,16 @@ import click
 
 from civic.core.cli import civic_cli, fail
 from civic.core.db import commit
-from civic.core.errors import CivicError
+from civic.core.errors import CivicError, ValidationFailed
+
+
+def _read(path: str, encoding: str = "utf-8-sig") -> str:
+    """The file's text; a file that is not UTF-8 text is refused in one line (``file_not_utf8``)."""
+    try:
+        with open(path, encoding=encoding) as f:
+            return f.read()
+    except UnicodeDecodeError:
+        raise ValidationFailed(f"文件不是 UTF-8 文本：{path}", code="file_not_utf8", details={"path": path}) from None
 
 
 @civic_cli.command("import-places")
@@ -19,8 +28,7 @@ def import_places(path):
     from civic.property.importer import import_places_csv
 
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            report = import_places_csv(f.read())
+        report = import_places_csv(_read(path))
         commit()
     except CivicError as exc:
         fail(exc)
@@ -35,8 +43,7 @@ def import_organisations(path):
     from civic.property.importer import import_organisations_csv
 
     try:
-        with open(path, encoding="utf-8-sig") as f:
-            report = import_organisations_csv(f.read())
+        report = import_organisations_csv(_read(path))
         commit()
     except CivicError as exc:
         fail(exc)
@@ -51,8 +58,12 @@ def import_seed(path):
     from civic.property.importer import import_seed as do_import
 
     try:
-        with open(path, encoding="utf-8") as f:
-            report = do_import(json.load(f))
+        try:
+            seed = json.loads(_read(path, "utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValidationFailed(f"种子文件不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）",
+                                   code="seed_not_json", details={"line": exc.lineno}) from None
+        report = do_import(seed)
         commit()
     except CivicError as exc:
         fail(exc)

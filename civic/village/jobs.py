@@ -1,8 +1,19 @@
-"""村务公开 periodic jobs."""
+"""村务公开 periodic jobs, and the hook that recomputes inquiries' reply dates when a holiday notice
+is loaded."""
 
 from __future__ import annotations
 
+from civic.core.calendar import recomputes_deadlines
 from civic.core.jobs import periodic
+
+
+@recomputes_deadlines("village")
+def recompute_deadlines(year: int, calendar) -> int:
+    """Unanswered inquiries' 15-day reply dates touched by ``year`` (see
+    :func:`civic.village.service.inquiries.recompute_reply_dues`)."""
+    from civic.village.service.inquiries import recompute_reply_dues
+
+    return recompute_reply_dues(year, calendar)
 
 
 @periodic("village.flag_overdue", hour=1, minute=0)

@@ -30,7 +30,10 @@ def load_demo_votes() -> dict:
     # Demo only: as if announced a notice period ago (Art. 278 votes wait out the notice before voting
     # opens), so the demo street has a vote open today.
     v = service.get_vote(vote.id)
-    back = dt.timedelta(days=v.notice_days + 1)
-    v.announced_at, v.voting_opens_at = v.announced_at - back, v.voting_opens_at - back
+    # Far enough back that the notice period, even lengthened past a holiday, is over.
+    from civic.voting.service.phases import voting_opens_at
+
+    v.announced_at = v.announced_at - dt.timedelta(days=v.notice_days + 30)
+    v.voting_opens_at = voting_opens_at(v.announced_at, v.notice_days)
     service.transition(vote.id, "open", head)
     return {"roster_id": r.id, "vote_id": vote.id}

@@ -71,7 +71,8 @@ def test_a_case_not_resolved_cannot_be_rated(client, w):
 def test_a_rating_after_7_days_is_refused(client, w):
     cid = resolved_case(client, w)
     c = db.session.get(Complaint, cid)
-    c.resolved_at = utcnow() - dt.timedelta(days=7, minutes=1)
+    # Resolved long enough ago that the window (to 24:00 of the 7th day, past any holiday) is over.
+    c.resolved_at = utcnow() - dt.timedelta(days=30)
     commit()
     assert rate(client, w, cid, 5).get_json()["error"]["code"] == "rating_not_open"
 
@@ -98,9 +99,9 @@ def test_an_unsatisfied_rating_reopens_once(client, w):
 def test_an_unrated_case_closes_after_7_days_by_its_deferred_job(w):
     from tests.complaints.helpers import file_case
 
-    case = file_case(w, "noise", now=utcnow() - dt.timedelta(days=9))
-    service.transition(w.staff["police"], case.id, "acknowledge", now=utcnow() - dt.timedelta(days=9))
-    service.transition(w.staff["police"], case.id, "resolve", note="已处理", now=utcnow() - dt.timedelta(days=8))
+    case = file_case(w, "noise", now=utcnow() - dt.timedelta(days=22))
+    service.transition(w.staff["police"], case.id, "acknowledge", now=utcnow() - dt.timedelta(days=22))
+    service.transition(w.staff["police"], case.id, "resolve", note="已处理", now=utcnow() - dt.timedelta(days=21))
     commit()
     job = db.session.scalars(sa.select(DeferredJob)).one()
     assert job.func == "civic.complaints.jobs.auto_close_one" and job.args == [case.id]
@@ -128,9 +129,9 @@ def test_the_deferred_job_does_not_close_early(w):
 def test_the_periodic_sweep_closes_unrated_cases(w):
     from tests.complaints.helpers import file_case
 
-    case = file_case(w, "noise", now=utcnow() - dt.timedelta(days=9))
-    service.transition(w.staff["police"], case.id, "acknowledge", now=utcnow() - dt.timedelta(days=9))
-    service.transition(w.staff["police"], case.id, "resolve", note="已处理", now=utcnow() - dt.timedelta(days=8))
+    case = file_case(w, "noise", now=utcnow() - dt.timedelta(days=22))
+    service.transition(w.staff["police"], case.id, "acknowledge", now=utcnow() - dt.timedelta(days=22))
+    service.transition(w.staff["police"], case.id, "resolve", note="已处理", now=utcnow() - dt.timedelta(days=21))
     commit()
     db.session.execute(sa.delete(DeferredJob))  # only the 00:30 sweep can close it now
     commit()

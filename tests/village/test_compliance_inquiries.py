@@ -107,7 +107,10 @@ def _ask(client, vil, publish):
 def test_inquiry_is_due_in_fifteen_days(client, vil, publish):
     _did, inq = _ask(client, vil, publish)
     asked = dt.datetime.fromisoformat(inq["asked_at"])
-    assert dt.datetime.fromisoformat(inq["due_at"]) - asked == dt.timedelta(days=15)
+    due = dt.datetime.fromisoformat(inq["due_at"])
+    # The end of the 15th day after the day asked (or of the first working day after it).
+    assert due.time() == dt.time(23, 59, 59) and due.utcoffset() == dt.timedelta(hours=8)
+    assert 15 <= (due.date() - asked.date()).days <= 15 + 9
 
 
 def test_unanswered_inquiry_after_fifteen_days_shows_to_supervision_and_town(client, vil, publish):

@@ -18,13 +18,16 @@ from civic.complaints.models import OPEN_STATUSES, Complaint, ComplaintReporter
 from civic.complaints.service.assignment import _reroute
 from civic.complaints.service.privacy import Viewer, get_for, viewer_for
 from civic.core import audit
-from civic.core.calendar import work_calendar
+from civic.core.calendar import legal_period_end, work_calendar
 from civic.core.db import utcnow
 from civic.core.errors import Conflict, Forbidden, ValidationFailed
 from civic.core.notifications import notify
 from civic.extensions import db
 
-RATING_WINDOW = dt.timedelta(days=7)
+#: The complainant rates a resolved case within 7 days (a period in days: :func:`rating_closes_at`).
+RATING_DAYS = 7
+#: The nominal length only; whether the window is open is :func:`rating_closes_at`'s answer.
+RATING_WINDOW = dt.timedelta(days=RATING_DAYS)
 
 STATUS_NAMES = {
     "submitted": "已提交", "routed": "已派单", "acknowledged": "已签收", "in_progress": "处置中",
@@ -50,8 +53,16 @@ TRANSITIONS: dict[str, dict] = {
 STAFF_ACTIONS = ("acknowledge", "start", "resolve", "return", "reroute", "merge")
 
 
-def _deadlines(c: Complaint, rule: routing.Rule, start: dt.datetime) -> None:
-    cal = work_calendar()
+def rating_closes_at(c: Complaint, calendar=None) -> dt.datetime:
+    """When the complainant's 7 days to rate a resolved case end: 23:59:59 Asia/Shanghai of the 7th
+    day after the day of resolution, moved to the first working day after it when that day is off
+    (Civil Code Arts. 201, 203: a period in days, the resident keeps the whole of it).  After this
+    moment the case may be closed unrated.  ``c.resolved_at`` must be set."""
+    return legal_period_end(c.resolved_at, RATING_DAYS, calendar).due
+
+
+def _deadlines(c: Complaint, rule: routing.Rule, start: dt.datetime, calendar=None) -> None:
+    cal = calendar or work_calendar()
     if c.urgent and rule.urgent_acknowledge_hours:
         ack = cal.deadline(start, rule.urgent_acknowledge_hours, "hours")
     else:
@@ -170,10 +181,11 @@ def _merge(c: Complaint, into_id: int | None, user) -> dict:
 
 
 def enqueue_auto_close(c: Complaint) -> None:
-    """Close the case 7 days after its resolution if nobody rated it (a deferred job)."""
+    """Close the case when its 7 rating days are over (:func:`rating_closes_at`) if nobody rated it
+    (a deferred job; the daily ``close_unrated`` catches a window a later notice moved)."""
     from civic.core.jobs import enqueue_at
 
-    enqueue_at(c.resolved_at + RATING_WINDOW, "civic.complaints.jobs.auto_close_one", c.id)
+    enqueue_at(rating_closes_at(c) + dt.timedelta(seconds=1), "civic.complaints.jobs.auto_close_one", c.id)
 
 
 def allowed_actions(c: Complaint, v: Viewer) -> list[str]:

@@ -65,12 +65,14 @@ def load_demo_deliberation(now: dt.datetime | None = None) -> dict:
     owners = db.session.scalars(sa.select(User).where(User.display_name.in_(["业主0009", "业主0010", "业主0011"]))
                                 .order_by(User.id)).all()
     for o in owners:
-        svc.cosign(o, topic.id, now=now - dt.timedelta(days=15))
+        svc.cosign(o, topic.id, now=now - dt.timedelta(days=17))
     svc.add_comment(_user(key="zhang_san"), topic.id, "支持。建议充电点装刷卡计费和自动断电。")
 
     meeting = svc.convene(secretary, c.id, {
         "title": "滨江路18弄弄管会第一次会议", "location": "滨江社区睦邻点", "topic_ids": [topic.id],
-        "starts_at": now - dt.timedelta(days=3)}, now=now - dt.timedelta(days=10))
+        "starts_at": now - dt.timedelta(days=3)}, now=now - dt.timedelta(days=16))
+    # (13 days between notice and meeting: the 3-day notice is over even when its last day falls
+    # in the Spring Festival and the period runs on past it, Civil Code Art. 203.)
     for u in members[:5]:
         svc.mark_attendance(secretary, meeting.id, u.id)
     svc.check_in(members[5], meeting.id, meeting.checkin_code)

@@ -69,6 +69,7 @@ from civic.village.service.inquiries import (
     list_inquiries,
     overdue_inquiries,
     public_inquiries,
+    reply_due,
 )
 from civic.village.service.money import (
     PASTE_MAX_ROWS,
@@ -125,7 +126,7 @@ __all__ = [
     "list_disclosures", "update_disclosure", "versions", "view_disclosure", "voucher_file", "voucher_url",
     # inquiries
     "INQUIRY_REPLY_DAYS", "answer", "ask", "is_villager", "list_inquiries", "overdue_inquiries",
-    "public_inquiries",
+    "public_inquiries", "reply_due",
     # schedules
     "NOTICE_TEMPLATES", "compliance", "flag_overdue", "notify_organisation", "street_overview",
     "village_compliance",

@@ -12,6 +12,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from civic.core import audit
+from civic.core.calendar import legal_period_end, year_bounds
 from civic.core.db import utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound
 from civic.core.pagination import DEFAULT_LIMIT, paginate
@@ -24,6 +25,15 @@ from civic.village.service.committees import require_committee, require_village_
 from civic.village.service.workflow import PUBLIC_STATUSES
 
 INQUIRY_REPLY_DAYS = 15  # 上海市实施办法 Art. 24: a reply within 15 days
+
+
+def reply_due(asked_at: dt.datetime, calendar=None) -> dt.datetime:
+    """When the committee's reply to an inquiry asked at ``asked_at`` is due: the end (23:59:59
+    Asia/Shanghai) of the 15th day after the day it was asked, or, when that day is a day off, of the
+    first working day after it (上海市实施办法 Art. 24 "15日内"; Civil Code Arts. 201, 203: the day
+    asked does not count, the period ends at 24:00 of its last day and moves past a holiday).
+    E.g. asked 2025-09-16 10:00 → due 2025-10-09 23:59:59 (1–8 October off)."""
+    return legal_period_end(asked_at, INQUIRY_REPLY_DAYS, calendar).due
 
 
 def is_villager(user, village) -> bool:
@@ -44,7 +54,7 @@ def ask(d: Disclosure, question: str, actor) -> Inquiry:
     not answer would pass for an unanswered villager's question, and counted it would let outsiders
     fill the committee's reply duty and the town's overdue figures.  Anyone may still read the public
     page, and failures to publish go to the town government (Art. 31).
-    Returns the new :class:`Inquiry` (``due_at`` = ``asked_at`` + 15 days).
+    Returns the new :class:`Inquiry` (``due_at``: :func:`reply_due`, the end of the 15th day).
     :raises Forbidden: ``wrong_account_kind`` (not a resident), ``not_villager``.
     :raises Conflict: ``not_published``.
     """
@@ -59,7 +69,7 @@ def ask(d: Disclosure, question: str, actor) -> Inquiry:
     now = utcnow()
     inq = Inquiry(disclosure_id=d.id, village_id=d.village_id, asker_id=actor.id,
                   question=require_text(question, "question", 2000), asked_at=now,
-                  due_at=now + dt.timedelta(days=INQUIRY_REPLY_DAYS))
+                  due_at=reply_due(now))
     db.session.add(inq)
     db.session.flush()
     audit.record("inquiry.ask", "village_inquiry", inq.id, actor=actor, data={"disclosure_id": d.id})
@@ -121,3 +131,21 @@ def list_inquiries(village, actor, *, overdue: bool = False, cursor: str | None 
 def public_inquiries(disclosure_ids: list[int]) -> list[Inquiry]:
     return list(db.session.scalars(sa.select(Inquiry).where(Inquiry.disclosure_id.in_(disclosure_ids))
                                    .order_by(Inquiry.id)))
+
+
+def recompute_reply_dues(year: int, calendar) -> int:
+    """A holiday notice for ``year`` was loaded or corrected: recompute the reply date of every
+    unanswered inquiry whose 15 days touched ``year`` (:func:`reply_due`); answered ones keep theirs.
+    Each change is audited with before and after.  Returns how many changed."""
+    start, end = year_bounds(year)
+    n = 0
+    for inq in db.session.scalars(sa.select(Inquiry).where(
+            Inquiry.answered_at.is_(None), Inquiry.asked_at < end, Inquiry.due_at >= start).order_by(Inquiry.id)):
+        before, after = inq.due_at, reply_due(inq.asked_at, calendar)
+        if after == before:
+            continue
+        inq.due_at = after
+        audit.record("inquiry.due_recomputed", "village_inquiry", inq.id,
+                     data={"year": year, "before": before.isoformat(), "after": after.isoformat()})
+        n += 1
+    return n

@@ -13,6 +13,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from civic.core import audit
+from civic.core.calendar import legal_period_last_day, work_calendar
 from civic.core.db import utcnow
 from civic.core.errors import Forbidden, NotFound
 from civic.extensions import db
@@ -29,8 +30,10 @@ def compliance(village, on: dt.date | None = None, *, period: str | None = None)
     """Which catalogue items are published, due or overdue, per period (RULES.md §2: at least
     quarterly; finance monthly where busy; immediate items are event-driven and not scheduled).
 
-    A period's disclosure is due from the day after the period ends until ``due_days`` later;
-    after that it is overdue.  Periods start from the profile's ``tracking_since``.
+    A period's disclosure is due from the day after the period ends until ``due_days`` later,
+    counted as a period in days (Civil Code Arts. 201, 203: from the day after the period's last
+    day, to the end of the ``due_days``-th day, moved to the first working day after it when that
+    day is off); after that it is overdue.  Periods start from the profile's ``tracking_since``.
     Returns ``[{"item_code", "title", "category", "cadence", "period", "due_on", "status",
     "disclosure_id"}]`` with status ``published``, ``current`` (period not over), ``due``, ``overdue``.
     """
@@ -41,12 +44,13 @@ def compliance(village, on: dt.date | None = None, *, period: str | None = None)
         .where(Disclosure.village_id == village.id, Disclosure.status.in_(PUBLIC_STATUSES))
         .group_by(Disclosure.item_id, Disclosure.period))}
     out = []
+    cal = work_calendar()
     for item in catalogue(village, active_only=True):
         cadence = effective_cadence(item, prof)
         for p in periods_between(cadence, prof.tracking_since, on):
             if period and p.code != period and not p.code.startswith(period):
                 continue
-            due_on = p.end + dt.timedelta(days=item.due_days)
+            due_on = legal_period_last_day(p.end, item.due_days, cal)
             did = published.get((item.id, p.code))
             if did:
                 status = "published"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from civic.core import audit
+from civic.core.calendar import legal_period_over, recomputes_deadlines, year_bounds
 from civic.core.db import utcnow
 from civic.core.errors import Conflict, Forbidden, ValidationFailed
 from civic.extensions import db
@@ -49,11 +50,41 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
+def voting_opens_at(announced_at: dt.datetime, notice_days: int, calendar=None) -> dt.datetime:
+    """When voting may open after a notice of ``notice_days`` days given at ``announced_at``: 00:00
+    Asia/Shanghai of the day after the notice period's last day.  The period is counted as the
+    Civil Code counts periods in days (Arts. 201, 203): from the day after the announcement, to
+    24:00 of the ``notice_days``-th day, moved to the first working day after it when that day is
+    off, so owners always get the full notice (a holiday at its end lengthens it, never shortens).
+    E.g. announced 2026-01-20 15:00 with 15 days → voting from 2026-02-05 00:00."""
+    return legal_period_over(announced_at, notice_days, calendar).due
+
+
+@recomputes_deadlines("voting")
+def recompute_opening_times(year: int, calendar) -> int:
+    """A holiday notice for ``year`` was loaded or corrected: recompute :func:`voting_opens_at` for
+    every announced vote (not yet open) whose notice period touched ``year``.  Audited with before
+    and after.  Returns how many changed."""
+    start, end = year_bounds(year)
+    n = 0
+    for vote in db.session.scalars(sa.select(Vote).where(
+            Vote.state == "announced", Vote.announced_at < end, Vote.voting_opens_at >= start).order_by(Vote.id)):
+        before, after = vote.voting_opens_at, voting_opens_at(vote.announced_at, vote.notice_days, calendar)
+        if after == before:
+            continue
+        vote.voting_opens_at = after
+        audit.record("vote.opening_recomputed", "vote", vote.id,
+                     data={"year": year, "before": before.isoformat(), "after": after.isoformat()})
+        n += 1
+    return n
+
+
 def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> Vote:
     """Move the vote along :data:`TRANSITIONS`, audited.
 
     * announce: the roster must be certified (Art. 16) and there must be a matter; the notice
-      period (``notice_days``) starts: voting may open at ``voting_opens_at``.
+      period (``notice_days``, 15 by default: 业主大会议事 notice 15 days before) starts, counted as a
+      period in days (:func:`voting_opens_at`): voting may open at ``voting_opens_at``.
     * open: not before ``voting_opens_at``; freezes the roster into the vote's heads and units.
     * close: no more online ballots (paper ballots already returned may still be entered).
     * publish: the tally is computed, stored with the publication time, and shown to owners.
@@ -89,7 +120,7 @@ def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> 
         raise blocker
     if action == "announce":
         vote.announced_at = now
-        vote.voting_opens_at = now + dt.timedelta(days=vote.notice_days)
+        vote.voting_opens_at = voting_opens_at(now, vote.notice_days)
         data["voting_opens_at"] = vote.voting_opens_at.isoformat()
     elif action == "open":
         data.update(_freeze(vote))

@@ -79,11 +79,11 @@ class World:
         return t
 
     def meeting(self, topics, start_ago=dt.timedelta(hours=1)):
-        """A meeting called a week ago that started ``start_ago`` ago."""
+        """A meeting called 20 days ago (its 3-day notice over even past a holiday) that started ``start_ago`` ago."""
         now = utcnow()
         m = svc.convene(self.secretary, self.committee.id, {
             "title": "弄管会例会", "starts_at": now - start_ago, "location": "弄堂活动室",
-            "topic_ids": [t.id for t in topics]}, now=now - dt.timedelta(days=7))
+            "topic_ids": [t.id for t in topics]}, now=now - dt.timedelta(days=20))
         commit()
         return m
 

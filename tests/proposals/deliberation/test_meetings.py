@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from civic.core.db import commit, utcnow
+from civic.core.db import commit, to_shanghai, utcnow
 from civic.core.errors import Conflict, Forbidden
 from civic.proposals.deliberation import service as svc
 from tests.proposals.deliberation.conftest import notifications
@@ -25,7 +25,7 @@ def test_notice_with_agenda_goes_to_current_members(world):
     t = world.topic()
     r = world.client.post(f"/api/v1/committees/{world.committee.id}/meetings", headers=world.h(world.secretary), json={
         "title": "弄管会例会", "location": "弄堂活动室", "topic_ids": [t.id],
-        "starts_at": (utcnow() + dt.timedelta(days=3, hours=1)).isoformat()})
+        "starts_at": (utcnow() + dt.timedelta(days=14)).isoformat()})
     assert r.status_code == 201, r.json
     assert [a["state"] for a in r.json["agenda"]] == ["on_agenda"] and len(r.json["checkin_code"]) == 6
     sent = notifications("meeting_notice")
@@ -150,7 +150,10 @@ def test_results_published_for_the_rules_period(world):
     world.vote(mo, agree=4, oppose=2)
     svc.close_motion(world.secretary, mo.id)
     commit()
-    assert mo.published_until - mo.closed_at == dt.timedelta(days=30)
+    # Until 24:00 of the 30th day after the closing day (or of the first working day after it).
+    last = to_shanghai(mo.published_until)
+    assert last.time() == dt.time(23, 59, 59)
+    assert 30 <= (last.date() - to_shanghai(mo.closed_at).date()).days <= 30 + 9
     listed = world.client.get(f"/api/v1/committees/{world.committee.id}/results", headers=world.h(world.residents[0]))
     assert [x["id"] for x in listed.json["items"]] == [mo.id]
     assert svc.published_results(world.committee.id, now=utcnow() + dt.timedelta(days=31)) == []

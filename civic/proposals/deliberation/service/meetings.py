@@ -8,6 +8,7 @@ import secrets
 import sqlalchemy as sa
 
 from civic.core import audit
+from civic.core.calendar import legal_period_end, legal_period_over
 from civic.core.db import as_utc, claim_row, flush_or, insert_once, to_shanghai, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.text import require_text
@@ -60,7 +61,11 @@ def get_meeting(meeting_id: int) -> Meeting:
 def convene(actor, committee_id: int, data: dict, now: dt.datetime | None = None) -> Meeting:
     """Officers call a meeting: ``{"title", "starts_at": aware datetime, "location", "topic_ids"}``.
     The notice with the agenda goes to every current member now, at least ``notice_days`` before
-    (RULES.md §4).  Proposed topics on the agenda move to ``on_agenda``.
+    (RULES.md §4), counted as a period in days (Civil Code Arts. 201, 203, 204: the charter sets no
+    other method): from the day after the notice, the meeting no earlier than 00:00 Asia/Shanghai of
+    the day after the ``notice_days``-th day, or after the first working day following it when
+    that day is off, so members get the full notice.  Proposed topics on the agenda move to
+    ``on_agenda``.
 
     :raises Conflict: ``notice_too_short`` (details: ``notice_days``, ``earliest``),
         ``topic_not_schedulable``, ``topic_hidden``, ``topic_changed``.
@@ -72,7 +77,7 @@ def convene(actor, committee_id: int, data: dict, now: dt.datetime | None = None
     _require_officer(c.id, actor, _today(now))
     rules = current_rules(c.id)
     starts_at = as_utc(data["starts_at"])
-    earliest = now + dt.timedelta(days=rules.notice_days)
+    earliest = legal_period_over(now, rules.notice_days).due if rules.notice_days else now
     if starts_at < earliest:
         raise Conflict(f"须至少提前 {rules.notice_days} 天通知", code="notice_too_short",
                        details={"notice_days": rules.notice_days, "earliest": to_shanghai(earliest).isoformat()})
@@ -254,9 +259,19 @@ def cast(actor, motion_id: int, choice: str) -> MotionVote:
     return v
 
 
+def publication_end(closed_at: dt.datetime, publish_days: int, calendar=None) -> dt.datetime:
+    """Until when a result closed at ``closed_at`` stays published: a publication period of
+    ``publish_days`` days counted as the Civil Code counts periods in days (Arts. 201, 203): the
+    end of the ``publish_days``-th day after the closing day, moved to the first working day after
+    it when that day is off, so residents can read it for the whole period.  0: not published."""
+    if not publish_days:
+        return closed_at
+    return legal_period_end(closed_at, publish_days, calendar).due
+
+
 def close_motion(actor, motion_id: int, resolution_text: str | None = None, now: dt.datetime | None = None) -> Motion:
     """Close the vote: count under the motion's rule-set version (:func:`tally`), publish the result
-    until ``publish_days`` later, and, if it passed, record the resolution and mark the topic
+    until ``publish_days`` later (:func:`publication_end`), and, if it passed, record the resolution and mark the topic
     decided.  Followers of the topic are told the result.
 
     The motion is claimed first (``open`` → ``closed`` under its version: of two closes one wins),
@@ -290,7 +305,7 @@ def close_motion(actor, motion_id: int, resolution_text: str | None = None, now:
         result["passed"] = False
         result["note"] = f"表决期间该议题{TOPIC_STATE_NAMES[t.state]}，本动议不再形成决议"
     mo.result, mo.passed = result, result["passed"]
-    mo.published_until = now + dt.timedelta(days=rules.publish_days)
+    mo.published_until = publication_end(now, rules.publish_days)
     audit.record("motion.close", "motion", mo.id, actor=actor, data=result)
     if mo.passed:
         db.session.add(Resolution(motion_id=mo.id, topic_id=t.id, text=resolution_text or mo.text,

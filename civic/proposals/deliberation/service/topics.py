@@ -7,6 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from civic.core import audit
+from civic.core.calendar import legal_period_end
 from civic.core.db import as_utc, flush_or, insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound
 from civic.core.text import require_text
@@ -148,11 +149,20 @@ def _needs_owners_vote(committee: Committee, changes_use: bool, common_part: boo
     return registry.ancestor_of_kind(registry.get_place(committee.place_id), "compound") is not None
 
 
+def cosign_closes_at(raised_at: dt.datetime, cosign_days: int, calendar=None) -> dt.datetime:
+    """When a resident's topic raised at ``raised_at`` stops taking co-signatures: the end (23:59:59
+    Asia/Shanghai) of the ``cosign_days``-th day after the day it was raised, moved to the first
+    working day after it when that day is off (Civil Code Arts. 201, 203: a period in days; the
+    residents keep the whole of it)."""
+    return legal_period_end(raised_at, cosign_days, calendar).due
+
+
 def raise_topic(actor, committee_id: int, data: dict, now: dt.datetime | None = None) -> Topic:
     """A current member, or a resident of the road/lane, raises a topic: ``{"title", "text",
     "changes_use"?: bool, "common_part"?: bool}``.  A member's topic is ``proposed`` for the officers
     to schedule or decline; a resident's gathers co-signatures and goes onto the agenda when
-    ``cosign_required`` residents co-sign within ``cosign_days`` (rule-set).
+    ``cosign_required`` residents co-sign within ``cosign_days`` (rule-set): until ``cosign_until``
+    (:func:`cosign_closes_at`).
 
     :raises Forbidden: ``not_a_resident_here``.
     """
@@ -166,7 +176,7 @@ def raise_topic(actor, committee_id: int, data: dict, now: dt.datetime | None = 
     t = Topic(committee_id=c.id, title=require_text(data["title"], "title", 100),
               text=require_text(data["text"], "text", TEXT_MAX), raised_by_id=actor.id,
               raised_as="member" if as_member else "resident", state="proposed",
-              cosign_until=None if as_member else now + dt.timedelta(days=rules.cosign_days),
+              cosign_until=None if as_member else cosign_closes_at(now, rules.cosign_days),
               changes_use=changes_use, common_part=common_part,
               needs_owners_vote=_needs_owners_vote(c, changes_use, common_part))
     db.session.add(t)
