@@ -137,6 +137,24 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto, standalone, on 127.0.0.1), started for the session on first use."""
+    from tests.s3 import S3Server
+
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3_server):
+    """A fresh empty bucket on :func:`s3_server` (:class:`tests.s3.Bucket`: ``.config()`` selects it)."""
+    from tests.s3 import Bucket
+
+    return Bucket(s3_server)
+
+
 # --- factories --------------------------------------------------------------------------------
 
 @pytest.fixture

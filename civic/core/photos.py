@@ -624,11 +624,11 @@ def photo_response(display_key: str, thumb_key: str, size: str | None = None, *,
 
     :raises NotFound: ``media_not_found`` if the store lost the file.
     """
-    from flask import Response, current_app
+    from flask import Response
 
-    from civic.core.storage import MediaStore
+    from civic.core.storage import media_store
 
-    store = store or MediaStore(current_app.config["MEDIA_DIR"])
+    store = store or media_store()
     resp = Response(store.open(thumb_key if size == "thumb" else display_key), mimetype="image/jpeg")
     resp.headers["Cache-Control"] = "private, max-age=86400"
     resp.headers["X-Content-Type-Options"] = "nosniff"
