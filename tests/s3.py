@@ -20,12 +20,11 @@ class S3Server:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
-
-    def client(self):
         import boto3
         from botocore.config import Config
 
-        return boto3.session.Session().client(
+        # The tests' own look into the bucket, not through civic.
+        self.client = boto3.session.Session().client(
             "s3", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id=ACCESS_KEY,
             aws_secret_access_key=SECRET_KEY, config=Config(s3={"addressing_style": "path"}))
 
@@ -39,7 +38,7 @@ class Bucket:
     def __init__(self, server: S3Server):
         self.server = server
         self.name = f"civic-test-{next(_numbers)}"
-        self.client = server.client()
+        self.client = server.client
         self.client.create_bucket(Bucket=self.name)
 
     def url(self, prefix: str = "") -> str:

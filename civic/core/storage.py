@@ -230,9 +230,10 @@ def parse_media_url(url: str) -> BucketLocation:
     bucket = parts.netloc
     if not _BUCKET_RE.fullmatch(bucket) or ".." in bucket:
         raise bad(f"{bucket!r} is not a valid bucket name (3-63 lowercase letters, digits, '.', '-')")
-    prefix = parts.path.strip("/")
-    if prefix and not _PREFIX_RE.fullmatch(prefix):
-        raise bad(f"the prefix {prefix!r} may hold only letters, digits, '.', '_', '-' and single '/'")
+    prefix = parts.path.removeprefix("/").removesuffix("/")
+    if prefix and (not _PREFIX_RE.fullmatch(prefix) or {".", ".."} & set(prefix.split("/"))):
+        raise bad(f"the prefix {prefix!r} may hold only letters, digits, '.', '_', '-' and single '/' "
+                  "between names other than '.' and '..'")
     if parts.fragment:
         raise bad("no '#' part is allowed")
     pairs = parse_qsl(parts.query, keep_blank_values=True)
