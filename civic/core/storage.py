@@ -321,14 +321,15 @@ class CopyReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def copy_store(source: MediaStore, target, *, workers: int = 8) -> CopyReport:
+def copy_store(source: MediaStore, target, *, workers: int = 8, overwrite: bool = False) -> CopyReport:
     """Copy every key of ``source`` into ``target``, then read every one back from ``target``.
 
     1. Copy: a key ``target`` already holds with the same size (and, where ``target`` recorded one,
        the same sha256) is skipped; a source file whose bytes do not hash to its key is not copied
        (it is reported, and fails the check below); every other file is ``put``.
     2. Check: each key is read back from ``target`` and its sha256 compared with the digest the key
-       names.  A skipped object that was damaged in the bucket is caught here.
+       names.  A skipped object that was damaged in the bucket is caught here (and repaired by a
+       run with ``overwrite=True``, which copies every key whatever ``target`` holds).
 
     ``workers`` keys are handled at once (a bucket is far away; its client is thread-safe).
     Re-running after a failure copies only what is missing.
@@ -343,7 +344,7 @@ def copy_store(source: MediaStore, target, *, workers: int = 8) -> CopyReport:
 
     def copy(key: str) -> str:
         src = source.path(key)
-        have = target.head(key)
+        have = None if overwrite else target.head(key)
         if have is not None and have.size == src.stat().st_size and have.sha256 in (None, digest_of(key)):
             return "skipped"
         data = src.read_bytes()
