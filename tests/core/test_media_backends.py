@@ -168,3 +168,24 @@ def test_a_bad_media_url_is_refused_naming_the_setting_and_the_fault(url, names)
     with pytest.raises(ValueError) as e:
         parse_media_url(url)
     assert str(e.value).startswith(f"CIVIC_MEDIA_URL={url!r}: ") and names in str(e.value)
+
+
+def test_no_module_makes_its_own_store():
+    """Every store comes from media_store(), so CIVIC_MEDIA_URL reaches every upload and every
+    serving route.  Only the factory makes one, and the migrate command its explicit source folder."""
+    import ast
+    from pathlib import Path
+
+    civic = Path(__file__).resolve().parents[2] / "civic"
+    allowed = {"civic/core/storage.py", "civic/core/cli.py"}
+    makers = []
+    for path in sorted(civic.rglob("*.py")):
+        rel = path.relative_to(civic.parent).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in (
+                    "MediaStore", "S3MediaStore") and rel not in allowed:
+                makers.append(f"{rel}:{node.lineno}")
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+                    and node.slice.value == "MEDIA_DIR" and rel not in allowed | {"civic/__init__.py"}:
+                makers.append(f"{rel}:{node.lineno} reads MEDIA_DIR")
+    assert makers == []
