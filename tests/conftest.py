@@ -155,6 +155,18 @@ def bucket(s3_server):
     return Bucket(s3_server)
 
 
+@pytest.fixture(params=["filesystem", "bucket"])
+def media_backend(request, app, monkeypatch):
+    """Runs the test twice: with the filesystem store (the embedded default; yields None), then with
+    the app's media in a fresh bucket under the prefix ``media`` (yields the :class:`tests.s3.Bucket`)."""
+    if request.param == "filesystem":
+        return None
+    bucket = request.getfixturevalue("bucket")
+    for name, value in bucket.config("media").items():
+        monkeypatch.setitem(app.config, name, value)
+    return bucket
+
+
 # --- factories --------------------------------------------------------------------------------
 
 @pytest.fixture

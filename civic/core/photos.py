@@ -622,7 +622,12 @@ def photo_response(display_key: str, thumb_key: str, size: str | None = None, *,
     the display copy, or the thumbnail when ``size == "thumb"``; JPEG, private cache for a day,
     ``nosniff``.  Used by every domain that serves uploaded photos behind an unguessable URL.
 
+    The bytes are read from the app's store (:func:`civic.core.storage.media_store`: a folder or a
+    bucket) and sent by civic itself, never by a redirect into the bucket
+    (:mod:`civic.core.storage_s3` says why).
+
     :raises NotFound: ``media_not_found`` if the store lost the file.
+    :raises CivicError: 503 ``media_unavailable`` if the bucket cannot be reached.
     """
     from flask import Response
 

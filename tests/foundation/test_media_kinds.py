@@ -311,17 +311,6 @@ def _opened(kind: str) -> list[AuditEntry]:
                                    .order_by(AuditEntry.id)).all())
 
 
-@pytest.fixture(params=["filesystem", "bucket"])
-def backend(request, app, monkeypatch):
-    """The media store of the test: the filesystem (None), or a fresh bucket (tests.s3.Bucket)."""
-    if request.param == "filesystem":
-        return None
-    bucket = request.getfixturevalue("bucket")
-    for name, value in bucket.config("sweep").items():
-        monkeypatch.setitem(app.config, name, value)
-    return bucket
-
-
 def _files_on_disk(app) -> set[str]:
     root = Path(app.config["MEDIA_DIR"])
     return {str(p) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
@@ -329,7 +318,7 @@ def _files_on_disk(app) -> set[str]:
 
 @pytest.mark.parametrize("kind", sorted(BUILDERS))
 def test_each_kind_is_served_to_exactly_those_entitled_and_each_access_is_audited(kind, request, app, client,
-                                                                                   factory, backend):
+                                                                                   factory, media_backend):
     on_disk = _files_on_disk(app)
     case = BUILDERS[kind](request, client, factory)
     db.session.rollback()
@@ -342,9 +331,9 @@ def test_each_kind_is_served_to_exactly_those_entitled_and_each_access_is_audite
         assert digests <= held, f"{col} names a file no media column holds"
     mine = set().union(*(d for col, d in keys.items() if declared.get(col) == kind))
     assert mine, f"no file of {kind} was stored"
-    if backend is not None:  # in the bucket, under the prefix and the content key, and not on disk
-        in_bucket = {hashlib.sha256(data).hexdigest(): name for name, data in backend.objects().items()}
-        assert mine <= set(in_bucket) and all(in_bucket[d].startswith("sweep/") for d in mine)
+    if media_backend is not None:  # in the bucket, under the prefix and the content key, and not on disk
+        in_bucket = {hashlib.sha256(data).hexdigest(): name for name, data in media_backend.objects().items()}
+        assert mine <= set(in_bucket) and all(in_bucket[d].startswith("media/") for d in mine)
         assert _files_on_disk(app) == on_disk
     # The API shows addresses, never store keys.
     for shown in case.shown:
