@@ -624,7 +624,7 @@ def photo_response(display_key: str, thumb_key: str, size: str | None = None, *,
 
     The bytes are read from the app's store (:func:`civic.core.storage.media_store`: a folder or a
     bucket) and sent by civic itself, never by a redirect into the bucket
-    (:mod:`civic.core.storage_s3` says why).
+    (:mod:`civic.core.storage.s3` says why).
 
     :raises NotFound: ``media_not_found`` if the store lost the file.
     :raises CivicError: 503 ``media_unavailable`` if the bucket cannot be reached.

@@ -1,7 +1,7 @@
 """Media in an S3-compatible bucket: Alibaba Cloud OSS, Tencent Cloud COS, Huawei OBS, MinIO, AWS.
 
 Chosen by ``CIVIC_MEDIA_URL=s3://<bucket>[/<prefix>]?endpoint=…&region=…&addressing=virtual|path``
-(:func:`civic.core.storage.parse_media_url`), with ``CIVIC_MEDIA_ACCESS_KEY`` /
+(:func:`parse_media_url`), with ``CIVIC_MEDIA_ACCESS_KEY`` /
 ``CIVIC_MEDIA_SECRET_KEY`` or, when both are unset, the standard AWS credential chain
 (``AWS_ACCESS_KEY_ID``…, a profile, an instance role).  Several app servers and workers then share
 the bucket instead of one NFS directory.
@@ -37,13 +37,94 @@ import base64
 import hashlib
 import logging
 import mimetypes
+import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
 
 from civic.core.errors import CivicError, NotFound
-from civic.core.storage import BucketLocation, StoredInfo, _not_found, digest_of, is_key, key_for
+from civic.core.storage.keys import StoredInfo, digest_of, is_key, key_for, not_found
 
 log = logging.getLogger(__name__)
+
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_PREFIX_RE = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
+_REGION_RE = re.compile(r"[a-z0-9-]{1,40}")
+ADDRESSING = ("virtual", "path")
+_URL_OPTIONS = ("endpoint", "region", "addressing")
+
+
+@dataclass(frozen=True)
+class BucketLocation:
+    """Where ``CIVIC_MEDIA_URL`` puts media: ``s3://<bucket>[/<prefix>][?endpoint=…&region=…&addressing=…]``.
+
+    :param bucket: the bucket name (S3 rules: 3-63 lowercase letters, digits, dots, hyphens).
+    :param prefix: a folder inside the bucket, without slashes at either end ("" for the root):
+        object names are ``<prefix>/<key>``, so one bucket can hold several deployments.
+    :param endpoint: the service's address, ``https://oss-cn-shanghai.aliyuncs.com`` (None: AWS's own).
+    :param region: the signing region, ``cn-shanghai``, ``ap-shanghai``, ``cn-east-3`` (None: the SDK's
+        default chain).
+    :param addressing: ``"virtual"`` (``https://<bucket>.<endpoint host>/…``: what OSS, COS, OBS and
+        AWS expect; the default) or ``"path"`` (``https://<endpoint host>/<bucket>/…``: MinIO and
+        other servers without wildcard DNS).
+    """
+
+    bucket: str
+    prefix: str = ""
+    endpoint: str | None = None
+    region: str | None = None
+    addressing: str = "virtual"
+    options: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def parse_media_url(url: str) -> BucketLocation:
+    """Read ``CIVIC_MEDIA_URL``.
+
+    :raises ValueError: with a sentence naming the setting and what is wrong (scheme not ``s3``, a
+        bucket name S3 refuses, a malformed prefix, an option civic does not know or given twice,
+        an endpoint that is not an ``http(s)://host`` address, an unknown addressing style).
+    """
+    def bad(why: str) -> ValueError:
+        return ValueError(f"CIVIC_MEDIA_URL={url!r}: {why} "
+                          "(expected s3://<bucket>[/<prefix>][?endpoint=https://…&region=…&addressing=virtual|path])")
+
+    parts = urlsplit(str(url).strip())
+    if parts.scheme != "s3":
+        raise bad("the scheme must be s3://")
+    bucket = parts.netloc
+    if not _BUCKET_RE.fullmatch(bucket) or ".." in bucket:
+        raise bad(f"{bucket!r} is not a valid bucket name (3-63 lowercase letters, digits, '.', '-')")
+    prefix = parts.path.removeprefix("/").removesuffix("/")
+    if prefix and (not _PREFIX_RE.fullmatch(prefix) or {".", ".."} & set(prefix.split("/"))):
+        raise bad(f"the prefix {prefix!r} may hold only letters, digits, '.', '_', '-' and single '/' "
+                  "between names other than '.' and '..'")
+    if parts.fragment:
+        raise bad("no '#' part is allowed")
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    options: dict[str, str] = {}
+    for name, value in pairs:
+        if name not in _URL_OPTIONS:
+            raise bad(f"unknown option {name!r} (known: {', '.join(_URL_OPTIONS)})")
+        if name in options:
+            raise bad(f"option {name!r} given twice")
+        options[name] = value
+    endpoint = options.get("endpoint") or None
+    if endpoint is not None:
+        ep = urlsplit(endpoint)
+        if ep.scheme not in ("http", "https") or not ep.hostname or ep.path not in ("", "/") \
+                or ep.query or ep.username:
+            raise bad(f"endpoint {endpoint!r} must be http(s)://host[:port] with nothing after it")
+        endpoint = endpoint.rstrip("/")
+    region = options.get("region") or None
+    if region is not None and not _REGION_RE.fullmatch(region):
+        raise bad(f"region {region!r} is not a region name")
+    addressing = options.get("addressing") or "virtual"
+    if addressing not in ADDRESSING:
+        raise bad(f"addressing must be one of {', '.join(ADDRESSING)}, not {addressing!r}")
+    return BucketLocation(bucket=bucket, prefix=prefix, endpoint=endpoint, region=region,
+                          addressing=addressing, options=options)
+
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 # One boto3 session per process: making a client on it takes milliseconds instead of a quarter of a
@@ -109,7 +190,7 @@ class S3MediaStore:
     def object_name(self, key: str) -> str:
         """The bucket's name for ``key``: ``<prefix>/<key>``.  :raises NotFound: malformed key."""
         if not is_key(key):
-            raise _not_found(key)
+            raise not_found(key)
         return self._prefix + key
 
     def _call(self, op: str, key: str, **kwargs):
@@ -149,7 +230,7 @@ class S3MediaStore:
         try:
             body = self._call("get_object", key, Key=name)["Body"]
         except KeyError:
-            raise _not_found(key) from None
+            raise not_found(key) from None
         from botocore.exceptions import BotoCoreError
 
         try:
