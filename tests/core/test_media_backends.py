@@ -189,3 +189,15 @@ def test_no_module_makes_its_own_store():
                     and node.slice.value == "MEDIA_DIR" and rel not in allowed | {"civic/__init__.py"}:
                 makers.append(f"{rel}:{node.lineno} reads MEDIA_DIR")
     assert makers == []
+
+
+def test_without_civic_keys_the_standard_aws_chain_is_used(app, bucket, monkeypatch):
+    # No CIVIC_MEDIA_ACCESS_KEY/SECRET_KEY and no region: the SDK's own chain and default region.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setitem(app.config, "MEDIA_URL",
+                        f"s3://{bucket.name}/chain?endpoint={bucket.server.endpoint}&addressing=path")
+    monkeypatch.setitem(app.config, "MEDIA_ACCESS_KEY", None)
+    monkeypatch.setitem(app.config, "MEDIA_SECRET_KEY", None)
+    key = media_store().put(b"from the chain", "jpg")
+    assert bucket.objects() == {f"chain/{key}": b"from the chain"}
