@@ -117,11 +117,10 @@ class ComplaintSummarySchema(ma.Schema):
     created_at = ShanghaiDateTime()
     acknowledge_due = ShanghaiDateTime(allow_none=True)
     resolve_due = ShanghaiDateTime(allow_none=True)
-    description = ma.fields.Method("_excerpt")
-    place_id = Integer(allow_none=True)
-
-    def _excerpt(self, c):
-        return c.description[:80]
+    urgent = ma.fields.Boolean()
+    description = ma.fields.String(metadata={"description": "问题描述的前 80 字"})
+    place_id = Integer(allow_none=True, metadata={
+        "description": "地点 id；不能查看投诉人的一方看到的是楼，而不是投诉人自己的户"})
 
 
 class ComplaintPageSchema(ma.Schema):
