@@ -208,7 +208,10 @@ class RoutingRuleSchema(ma.Schema):
     acknowledge = ma.fields.Nested(RuleAmountSchema, required=True)
     urgent_acknowledge_hours = Integer(allow_none=True, load_default=None)
     resolve = ma.fields.Nested(RuleAmountSchema, required=True)
-    reveal_kinds = ma.fields.List(ma.fields.String(), load_default=list)
+    reveal_kinds = ma.fields.List(ma.fields.String(), load_default=list, metadata={
+        "description": "可查看投诉人（默认脱敏，查看完整信息记入审计日志）的组织类型：六方之一，"
+                       "或 village_committee（村民委员会）、village_supervision（村务监督委员会）；"
+                       "被投诉方（complained_kind）除外"})
     complained_kind = ma.fields.String(allow_none=True, load_default=None)
     referrals = ma.fields.List(ma.fields.String(), load_default=list)
 
