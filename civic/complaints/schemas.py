@@ -169,8 +169,11 @@ class MessageSchema(ma.Schema):
 
 class HistorySchema(ma.Schema):
     at = ShanghaiDateTime()
-    action = ma.fields.String()
-    actor = ma.fields.String()
+    action = ma.fields.String(metadata={"description": "submit, route, acknowledge, resolve, complainant_revealed…"})
+    action_name = ma.fields.String(metadata={"description": "操作的中文名称；合作平台（如 12345 热线）转来的案件为“合作平台转来”"})
+    actor = ma.fields.String(metadata={
+        "description": "工作人员看到“组织（姓名）”；居民只看到组织名称；合作平台转来的案件为平台名称，如“12345市民服务热线”"})
+    channel = ma.fields.String(metadata={"description": "system | resident | partner | staff"})
     note = ma.fields.String(allow_none=True)
 
 

@@ -108,11 +108,11 @@ def photo_for(user, complaint_id: int, token: str, size: str | None = None) -> m
 
     :raises NotFound: ``photo_not_found``; ``complaint_not_found`` when the case is not theirs to see.
     """
-    c, _v = get_for(user, complaint_id, log_view=False)
+    c, v = get_for(user, complaint_id, log_view=False)
     photo = db.session.scalar(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id,
                                                               ComplaintPhoto.access_token == token))
     if photo is None:
         raise NotFound("找不到该照片", code="photo_not_found")
     return media.opened(PHOTO.name, user, "complaint", c.id, display_key=photo.display_key,
-                        thumb_key=photo.thumb_key, token=token, size=size,
+                        thumb_key=photo.thumb_key, token=token, size=size, actor_role=v.actor_role(),
                         detail={"photo_id": photo.id, "stage": photo.stage})

@@ -42,6 +42,14 @@ class Viewer:
         return None
 
     org_roles: dict[int, set[str]] = field(default_factory=dict)
+    #: The organisation through which the user may see the complainant (None when they may not).
+    seeing_org: object | None = None
+
+    def actor_role(self) -> str | None:
+        """The audit log's "acting as" for a staff member's look at the case: ``"staff@<org kind>:<org id>"``
+        (the organisation that lets them see the complainant, else the first through which they act)."""
+        org = self.seeing_org or next(iter(self.organisations.values()), None)
+        return f"{self.user.kind}@{org.kind}:{org.id}" if org is not None else None
 
 
 def viewer_for(user, c: Complaint) -> Viewer:
@@ -51,6 +59,7 @@ def viewer_for(user, c: Complaint) -> Viewer:
     orgs: dict[int, object] = {}
     org_roles: dict[int, set[str]] = {}
     may_see = False
+    seeing = None
     if user.kind == "resident":
         if c.complainant_id == user.id:
             roles.add("complainant")
@@ -67,11 +76,13 @@ def viewer_for(user, c: Complaint) -> Viewer:
             p = parties.get(org.id)
             if p is not None:
                 r.add(p.role)
-                may_see = may_see or p.may_see_complainant
+                if p.may_see_complainant:
+                    may_see, seeing = True, seeing or org
             if org.kind in ("residents_committee", "village_committee") and c.community_id and \
                     registry.organisation_covers(org.id, c.community_id):
                 r.add("triage")
-                may_see = may_see or rule.may_reveal(org.kind)
+                if rule.may_reveal(org.kind):
+                    may_see, seeing = True, seeing or org
             if org.kind == "street_centre" and c.street_id and registry.organisation_covers(org.id, c.street_id):
                 r.add("oversight")
             if r:
@@ -79,7 +90,8 @@ def viewer_for(user, c: Complaint) -> Viewer:
                 roles |= r
     if not roles:
         raise NotFound("找不到该案件", code="complaint_not_found", details={"complaint_id": c.id})
-    return Viewer(user=user, roles=roles, organisations=orgs, may_see_complainant=may_see, org_roles=org_roles)
+    return Viewer(user=user, roles=roles, organisations=orgs, may_see_complainant=may_see, org_roles=org_roles,
+                  seeing_org=seeing)
 
 
 def get_for(user, complaint_id: int, *, log_view: bool = True) -> tuple[Complaint, Viewer]:
@@ -92,7 +104,7 @@ def get_for(user, complaint_id: int, *, log_view: bool = True) -> tuple[Complain
         raise NotFound("找不到该案件", code="complaint_not_found", details={"complaint_id": complaint_id})
     v = viewer_for(user, c)
     if log_view and user.kind != "resident":
-        audit.record("complaint.viewed", "complaint", c.id, actor=user)
+        audit.record("complaint.viewed", "complaint", c.id, actor=user, actor_role=v.actor_role())
     return c, v
 
 
@@ -114,7 +126,9 @@ def complainant_for(user, c: Complaint, v: Viewer, *, reveal: bool = False, reas
     if reveal:
         if not (reason and reason.strip()):
             raise ValidationFailed("查看投诉人完整信息须填写事由", code="reason_required")
-        audit.record("complaint.complainant_revealed", "complaint", c.id, actor=user, note=reason.strip())
+        # Who revealed, and as which organisation: the case's timeline names them (issue #15 point 14).
+        audit.record("complaint.complainant_revealed", "complaint", c.id, actor=user, actor_role=v.actor_role(),
+                     note=reason.strip())
         return {"display_name": u.display_name, "phone": u.phone, "masked": False}
     name = u.display_name or ""
     return {"display_name": (name[:1] + "*" * max(len(name) - 1, 1)) if name else None,

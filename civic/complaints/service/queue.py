@@ -2,8 +2,9 @@
 cases, and one case as its viewer may see it.
 
 Verbs: queue (keyset-paged; the street centre sees every case in its street), counts_by_status,
-my_complaints, present (the case dict, with the complainant as privacy.complainant_for allows and
-the actions workflow.allowed_actions allows), history_for (the timeline from the audit log).
+my_complaints and summaries (list lines), present (the case dict, with the complainant and the place as
+privacy.complainant_for and privacy.location_for allow and the actions workflow.allowed_actions
+allows).  The timeline is history.history_for.
 """
 
 from __future__ import annotations
@@ -17,13 +18,11 @@ from civic.complaints.service.privacy import (
     Viewer,
     at_reporters_unit,
     complainant_for,
-    get_for,
     location_for,
     sees_complainant,
     viewer_for,
 )
 from civic.complaints.service.workflow import STATUS_NAMES, allowed_actions
-from civic.core import audit
 from civic.core.errors import Forbidden
 from civic.core.pagination import cursor_values, encode_cursor, paginate
 from civic.extensions import db
@@ -144,31 +143,6 @@ def counts_by_status(user, organisation_id: int | None = None) -> dict[str, int]
 def _street_ids(org_id: int) -> list[int]:
     return [p.id for p in db.session.scalars(sa.select(registry.Place).where(
         registry.Place.path.in_(registry.covered_place_paths(org_id))))]
-
-
-def history_for(user, complaint_id: int) -> list[dict]:
-    """The case's timeline from the audit log.  Residents see who acted as the party's name (or
-    "系统"), never a staff member; views and reveals are left out for them.  A viewer who may not see
-    the complainant does not read the reasons given for revealing them (RULES.md §5)."""
-    c, v = get_for(user, complaint_id, log_view=False)
-    entries = audit.entries_for("complaint", c.id)
-    sees = sees_complainant(v)
-    out = []
-    for e in entries:
-        if e.action in ("complaint.viewed", "complaint.complainant_revealed", "complaint.message") and v.is_resident:
-            continue
-        note = e.note
-        if e.action == "complaint.complainant_revealed" and not sees:
-            note = None  # the reason for a reveal may name the complainant ("联系张女士核实")
-        actor = "系统"
-        if e.actor_role and "@" in e.actor_role:
-            org_id = int(e.actor_role.rsplit(":", 1)[1])
-            actor = registry.get_organisation(org_id).name
-        elif e.actor_id == c.complainant_id:
-            actor = "投诉人" if not v.is_resident else "您"
-        out.append({"at": e.at, "action": e.action.removeprefix("complaint."), "actor": actor,
-                    "note": note})
-    return out
 
 
 def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = None) -> dict:

@@ -168,7 +168,7 @@ def transition(user, complaint_id: int, action: str, *, note: str | None = None,
     if action == "reroute":
         data = _reroute(c, lead_organisation_id)
     elif action == "merge":
-        data = _merge(c, into_id, user)
+        data = _merge(c, into_id, user, org)
     elif action == "return":
         # Back to the residents' committee to route again (RULES.md §3: it triages).
         for p in c.parties:
@@ -181,7 +181,7 @@ def transition(user, complaint_id: int, action: str, *, note: str | None = None,
     return c
 
 
-def _merge(c: Complaint, into_id: int | None, user) -> dict:
+def _merge(c: Complaint, into_id: int | None, user, org) -> dict:
     if into_id is None:
         raise ValidationFailed("须指定要并入的案件（into_id）", code="merge_target_invalid")
     if into_id == c.id:
@@ -198,7 +198,8 @@ def _merge(c: Complaint, into_id: int | None, user) -> dict:
         if r.user_id not in have:
             db.session.add(ComplaintReporter(complaint_id=target.id, user_id=r.user_id, via_complaint_id=c.id))
             have.add(r.user_id)
-    audit.record("complaint.merged_in", "complaint", target.id, actor=user, data={"merged": c.id})
+    audit.record("complaint.merged_in", "complaint", target.id, actor=user,
+                 actor_role=f"{user.kind}@{org.kind}:{org.id}", data={"merged": c.id})
     return {"into": target.id}
 
 
