@@ -20,7 +20,7 @@ from civic.core.text import tidy
 from civic.core.uploads import uploaded_files
 from civic.property import service as registry
 
-ROLE_NAMES = {"lead": "主办", "assist": "协办", "triage": "分拨（居委会）", "oversight": "督办（街镇）", "admin": "管理员"}
+ROLE_NAMES = {"lead": "主办", "assist": "协办", "triage": "分拨（居委会、村委会）", "oversight": "督办（街镇）", "admin": "管理员"}
 
 
 def _int(value, field: str) -> int | None:

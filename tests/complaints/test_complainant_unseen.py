@@ -247,3 +247,25 @@ def test_open311_shows_nothing_of_who_complained(client, w, scene):
         r = client.get(url)
         assert r.status_code == 200, url
         _assert_clean(url, r.get_data(as_text=True), w, scene)
+
+
+def test_the_list_answer_agrees_with_the_case_by_case_answer(client, factory, w, scene):
+    """complainant_seen_in (queue pages, at once) gives exactly what viewer_for gives case by case."""
+    import sqlalchemy as sa
+
+    from civic.complaints.models import Complaint
+    from civic.complaints.service.privacy import complainant_seen_in, sees_complainant, viewer_for
+    from civic.core.errors import NotFound
+    from civic.extensions import db
+
+    cases = db.session.scalars(sa.select(Complaint)).all()
+    users = [*w.staff.values(), w.resident, scene["li"], factory.admin()]
+    for u in users:
+        expected = set()
+        for c in cases:
+            try:
+                if sees_complainant(viewer_for(u, c)):
+                    expected.add(c.id)
+            except NotFound:
+                pass
+        assert complainant_seen_in(u, cases) == expected, u.display_name

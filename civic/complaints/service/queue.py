@@ -18,9 +18,8 @@ from civic.complaints.service.privacy import (
     Viewer,
     at_reporters_unit,
     complainant_for,
+    complainant_seen_in,
     location_for,
-    sees_complainant,
-    viewer_for,
 )
 from civic.complaints.service.workflow import STATUS_NAMES, allowed_actions
 from civic.core.errors import Forbidden
@@ -44,13 +43,15 @@ def summaries(user, cases) -> list[dict]:
     "status", "overdue", "urgent", "created_at", "acknowledge_due", "resolve_due", "description"
     (its first 80 characters), "place_id"}``.  ``place_id`` is the place this user may see
     (:func:`~civic.complaints.service.privacy.location_for`: the building, not the complainant's
-    own unit, for whoever may not see the complainant).  The user's roles are worked out only for
-    the cases placed at a reporter's unit, so a page costs a few queries."""
+    own unit, for whoever may not see the complainant).  Who may see the complainant is worked out
+    for the whole page at once and only for the cases placed at a reporter's unit
+    (:func:`~civic.complaints.service.privacy.complainant_seen_in`): a page costs a few queries."""
     own = at_reporters_unit(cases)
+    seen = complainant_seen_in(user, [c for c in cases if c.id in own])
     out = []
     for c in cases:
         place_id = c.place_id
-        if c.id in own and not sees_complainant(viewer_for(user, c)):
+        if c.id in own and c.id not in seen:
             place_id = c.building_id
         out.append({"id": c.id, "category": c.category, "status": c.status, "overdue": c.overdue,
                     "urgent": c.urgent, "created_at": c.created_at, "acknowledge_due": c.acknowledge_due,
