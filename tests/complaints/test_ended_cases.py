@@ -148,3 +148,13 @@ def test_a_resolved_case_still_takes_messages_and_result_photos(client, w):
     r = client.post(f"{API}/complaints/{cid}/photos", headers=w.h["police"], data=_photos(),
                     content_type="multipart/form-data")
     assert r.status_code == 201
+
+
+@pytest.mark.parametrize("state", ["closed", "merged"])
+def test_nothing_is_merged_into_an_ended_case(app, client, w, ended, state):
+    cid = ended[state]
+    dup = new_case(client, w, "noise")
+    before = _snapshot(app, cid)
+    r = act(client, w.h["residents_committee"], dup, "merge", into_id=cid)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == ENDED_CODES[state]
+    assert _snapshot(app, cid) == before

@@ -20,7 +20,7 @@ from civic.complaints.service.privacy import Viewer, get_for, viewer_for
 from civic.core import audit
 from civic.core.calendar import legal_period_end, work_calendar
 from civic.core.db import utcnow
-from civic.core.errors import Conflict, Forbidden, ValidationFailed
+from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.notifications import notify
 from civic.extensions import db
 
@@ -187,10 +187,17 @@ def _merge(c: Complaint, into_id: int | None, user, org) -> dict:
     if into_id == c.id:
         raise ValidationFailed("不能把案件并入它自己", code="merge_target_invalid", details={"into_id": into_id})
     target = db.session.get(Complaint, into_id)
-    if target is None or target.status not in OPEN_STATUSES or target.street_id != c.street_id:
-        raise ValidationFailed("目标案件不存在、已办结或不在同一街道", code="merge_target_invalid",
+    invalid = ValidationFailed("目标案件不存在、已办结或不在同一街道", code="merge_target_invalid",
                                details={"into_id": into_id})
-    viewer_for(user, target)  # must be visible to the one merging
+    if target is None or target.street_id != c.street_id:
+        raise invalid
+    try:
+        viewer_for(user, target)  # must be visible to the one merging; else it is as if absent
+    except NotFound as exc:
+        raise invalid from exc
+    require_open(target, "并入案件")  # a closed or merged case takes no reporters either (409)
+    if target.status not in OPEN_STATUSES:
+        raise invalid
     c.merged_into_id = target.id
     have = set(db.session.scalars(sa.select(ComplaintReporter.user_id).where(
         ComplaintReporter.complaint_id == target.id)))
