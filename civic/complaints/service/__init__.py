@@ -59,7 +59,7 @@ from civic.complaints.service.workflow import (
 )
 
 __all__ = [
-    "ACTION_NAMES", "DUPLICATE_RADIUS_M", "HISTORY_NAMES", "DUPLICATE_WINDOW", "MAX_DESCRIPTION", "MAX_PHOTOS",
+    "ACTION_NAMES", "DUPLICATE_RADIUS_M", "DUPLICATE_WINDOW", "HISTORY_NAMES", "MAX_DESCRIPTION", "MAX_PHOTOS",
     "PUBLIC_COORD_DECIMALS", "PUBLIC_NOTE_ACTIONS", "RATING_WINDOW", "STAFF_ACTIONS", "STATUS_NAMES",
     "TRANSITIONS", "UNSATISFIED_MAX", "Intake", "IntakeResult", "PartnerContact", "Viewer",
     "add_message", "add_result_photos", "allowed_actions", "complainant_for", "contact_of",
