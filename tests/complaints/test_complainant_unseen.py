@@ -269,3 +269,19 @@ def test_the_list_answer_agrees_with_the_case_by_case_answer(client, factory, w,
             except NotFound:
                 pass
         assert complainant_seen_in(u, cases) == expected, u.display_name
+
+
+def test_the_street_centres_pages_and_csv_show_nothing_of_who_complained(app, client, w, scene):
+    """The street's oversight never sees the complainant: its queue (every case in the street), the
+    case pages, the 督办统计 page and its CSV export."""
+    sc = w.h["street_centre"]
+    for url in (f"{API}/queue", f"{API}/complaints/{scene['own']}", f"{API}/complaints/{scene['gps']}"):
+        r = client.get(url, headers=sc)
+        assert r.status_code == 200, url
+        _assert_clean(url, r.get_data(as_text=True), w, scene)
+    con = Console(app, w.staff["street_centre"].username, "test-pass-123")
+    ids = [scene[k] for k in ("own", "gps", "addr", "dup", "partner")]
+    for url in ("/console/cases", "/console/oversight", "/console/oversight.csv", *[f"/console/cases/{i}" for i in ids]):
+        r = con.get(url)
+        assert r.status_code == 200, url
+        _assert_clean(url, r.get_data(as_text=True), w, scene)
