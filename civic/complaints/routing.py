@@ -24,6 +24,9 @@ UNITS = ("hours", "working_days")
 VILLAGE_BODIES = ("village_committee", "village_supervision")
 #: Who the routing table may let see the complainant: the six parties and the village bodies.
 REVEAL_KINDS = SIX_PARTIES + VILLAGE_BODIES
+#: Who may lead a case rerouted by hand: the six parties, and in a village its villagers' committee
+#: (the residents' committee's counterpart, already the fallback lead there).
+LEAD_KINDS = SIX_PARTIES + ("village_committee",)
 
 
 @dataclass(frozen=True)

@@ -60,10 +60,10 @@ def _case_page(user, complaint_id: int, *, revealed=None, log_view=True):
         data["complainant"] = revealed
     reroute_options = []
     if "reroute" in data["allowed_actions"] and c.place_id:
-        from civic.complaints.routing import SIX_PARTIES
+        from civic.complaints.routing import LEAD_KINDS
 
         reroute_options = [o for o in registry.organisations_covering(registry.get_place(c.place_id))
-                           if o.kind in SIX_PARTIES]
+                           if o.kind in LEAD_KINDS]
     return render_template(
         "console/case.html", c=data, history=service.history_for(user, c.id),
         messages=service.messages_for(user, c.id), categories=category_names(),

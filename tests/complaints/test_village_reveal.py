@@ -176,3 +176,18 @@ def test_migration_0015_updates_rules_and_routed_village_cases(tmp_path):
     with sqlite3.connect(tmp_path / "mig.db") as conn:
         kinds = {i: json.loads(k) for i, k in conn.execute("SELECT id, reveal_kinds FROM routing_rule")}
         assert kinds == {1: ["residents_committee"], 2: ["police"]}
+
+
+def test_a_returned_village_case_can_be_rerouted_to_the_village_committee(client, v):
+    cid = post_case(client, v.vh, category="noise", place_id=v.home.id).get_json()["id"]  # the police lead
+    r = client.post(f"{API}/complaints/{cid}/transitions", headers=v.h["police"],
+                    json={"action": "return", "note": "不属于治安问题"})
+    assert r.status_code == 200, r.get_json()
+    r = client.post(f"{API}/complaints/{cid}/transitions", headers=v.h["village_committee"],
+                    json={"action": "reroute", "lead_organisation_id": v.orgs["village_supervision"].id})
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "lead_organisation_invalid"
+    r = client.post(f"{API}/complaints/{cid}/transitions", headers=v.h["village_committee"],
+                    json={"action": "reroute", "lead_organisation_id": v.orgs["village_committee"].id})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["lead"]["kind"] == "village_committee"
+    assert r.get_json()["complainant"]["masked"] is True
