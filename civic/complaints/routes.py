@@ -74,8 +74,9 @@ class ComplaintTransitions(MethodView):
     def post(self, data, complaint_id):
         """工作人员操作：签收、开始处置、办结、退回、重新派单、合并
 
-        Errors: 403 transition_not_allowed; 409 invalid_transition, case_changed (someone acted
-        first); 422 note_required, lead_organisation_invalid, merge_target_invalid.
+        Errors: 403 transition_not_allowed; 409 complaint_closed, complaint_merged (an ended case
+        takes no change), invalid_transition, case_changed (someone acted first); 422 note_required,
+        lead_organisation_invalid, merge_target_invalid.
         """
         user = current_actor()
         c = service.transition(user, complaint_id, data["action"], note=data.get("note"),
@@ -90,7 +91,11 @@ class ComplaintPhotos(MethodView):
     @blp.arguments(schemas.PhotoFilesSchema, location="form", content_type="multipart/form-data")
     @blp.response(201, schemas.ComplaintSchema)
     def post(self, _form, complaint_id):
-        """主办方上传处置结果照片（与受理同一照片流程）"""
+        """主办方上传处置结果照片（与受理同一照片流程）
+
+        Errors: 403 transition_not_allowed (not the lead); 409 complaint_closed, complaint_merged
+        (nothing stored); 413/415/422 photo_*.
+        """
         user = current_actor()
         files = uploaded_files("photos")
         service.add_result_photos(user, complaint_id, files)
@@ -120,7 +125,11 @@ class ComplaintMessages(MethodView):
     @blp.arguments(schemas.MessageInSchema)
     @blp.response(201, schemas.MessageSchema(many=True))
     def post(self, data, complaint_id):
-        """发表留言（工作人员可发内部备注）"""
+        """发表留言（工作人员可发内部备注）
+
+        Errors: 403 internal_note_forbidden, message_not_allowed; 409 complaint_closed,
+        complaint_merged (nobody posts on an ended case); 422 text_required, text_too_long.
+        """
         user = current_actor()
         service.add_message(user, complaint_id, data["body"], internal=data["internal"])
         return service.messages_for(user, complaint_id)

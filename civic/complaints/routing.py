@@ -18,6 +18,15 @@ from civic.extensions import db
 from civic.property.models import SIX_PARTIES
 
 UNITS = ("hours", "working_days")
+#: The village bodies (GLOSSARY: 村委会 ``village_committee``, 村务监督委员会 ``village_supervision``):
+#: in a village the villagers' committee plays the residents' committee's part (it triages and is
+#: the fallback lead), so the routing table may let it see the villager who complained.
+VILLAGE_BODIES = ("village_committee", "village_supervision")
+#: Who the routing table may let see the complainant: the six parties and the village bodies.
+REVEAL_KINDS = SIX_PARTIES + VILLAGE_BODIES
+#: Who may lead a case rerouted by hand: the six parties, and in a village its villagers' committee
+#: (the residents' committee's counterpart, already the fallback lead there).
+LEAD_KINDS = SIX_PARTIES + ("village_committee",)
 
 
 @dataclass(frozen=True)
@@ -104,9 +113,12 @@ def _validate(category: str, data: dict) -> dict:
         raise ValidationFailed("未知的案件类别", code="category_unknown", details={"category": category})
     if data["lead_kind"] not in SIX_PARTIES:
         errors["lead_kind"] = "主办方须为六方之一"
-    bad = [k for k in data.get("assist_kinds", []) + data.get("reveal_kinds", []) if k not in SIX_PARTIES]
+    bad = [k for k in data.get("assist_kinds", []) if k not in SIX_PARTIES]
     if bad:
-        errors["assist_kinds"] = f"未知的组织类型：{', '.join(bad)}"
+        errors["assist_kinds"] = f"协办方须为六方之一，未知的组织类型：{', '.join(bad)}"
+    bad = [k for k in data.get("reveal_kinds", []) if k not in REVEAL_KINDS]
+    if bad:
+        errors["reveal_kinds"] = f"可查看投诉人的须为六方或村民委员会、村务监督委员会，未知的组织类型：{', '.join(bad)}"
     for key in ("acknowledge", "resolve"):
         amount, unit = data[key]["amount"], data[key]["unit"]
         if unit not in UNITS or not (0 < amount <= 365):
@@ -121,8 +133,9 @@ def _validate(category: str, data: dict) -> dict:
 def set_rule(district_id: int | None, category: str, data: dict, *, actor) -> Rule:
     """Create or replace the rule for (district, category).  ``district_id`` None = the default.
 
-    ``data``: lead_kind, assist_kinds, acknowledge {amount, unit}, resolve {amount, unit},
-    urgent_acknowledge_hours, reveal_kinds, complained_kind, referrals.
+    ``data``: lead_kind, assist_kinds (the six parties), acknowledge {amount, unit}, resolve
+    {amount, unit}, urgent_acknowledge_hours, reveal_kinds (who may see the complainant: the six
+    parties or a village body, :data:`REVEAL_KINDS`), complained_kind, referrals.
     :raises ValidationFailed: ``routing_rule_invalid``, ``category_unknown``, ``district_invalid``
         (the place is not a district).  :raises NotFound: ``place_not_found``.
     """

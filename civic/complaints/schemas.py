@@ -117,11 +117,10 @@ class ComplaintSummarySchema(ma.Schema):
     created_at = ShanghaiDateTime()
     acknowledge_due = ShanghaiDateTime(allow_none=True)
     resolve_due = ShanghaiDateTime(allow_none=True)
-    description = ma.fields.Method("_excerpt")
-    place_id = Integer(allow_none=True)
-
-    def _excerpt(self, c):
-        return c.description[:80]
+    urgent = ma.fields.Boolean()
+    description = ma.fields.String(metadata={"description": "问题描述的前 80 字"})
+    place_id = Integer(allow_none=True, metadata={
+        "description": "地点 id；不能查看投诉人的一方看到的是楼，而不是投诉人自己的户"})
 
 
 class ComplaintPageSchema(ma.Schema):
@@ -170,8 +169,11 @@ class MessageSchema(ma.Schema):
 
 class HistorySchema(ma.Schema):
     at = ShanghaiDateTime()
-    action = ma.fields.String()
-    actor = ma.fields.String()
+    action = ma.fields.String(metadata={"description": "submit, route, acknowledge, resolve, complainant_revealed…"})
+    action_name = ma.fields.String(metadata={"description": "操作的中文名称；合作平台（如 12345 热线）转来的案件为“合作平台转来”"})
+    actor = ma.fields.String(metadata={
+        "description": "工作人员看到“组织（姓名）”；居民只看到组织名称；合作平台转来的案件为平台名称，如“12345市民服务热线”"})
+    channel = ma.fields.String(metadata={"description": "system | resident | partner | staff"})
     note = ma.fields.String(allow_none=True)
 
 
@@ -209,7 +211,10 @@ class RoutingRuleSchema(ma.Schema):
     acknowledge = ma.fields.Nested(RuleAmountSchema, required=True)
     urgent_acknowledge_hours = Integer(allow_none=True, load_default=None)
     resolve = ma.fields.Nested(RuleAmountSchema, required=True)
-    reveal_kinds = ma.fields.List(ma.fields.String(), load_default=list)
+    reveal_kinds = ma.fields.List(ma.fields.String(), load_default=list, metadata={
+        "description": "可查看投诉人（默认脱敏，查看完整信息记入审计日志）的组织类型：六方之一，"
+                       "或 village_committee（村民委员会）、village_supervision（村务监督委员会）；"
+                       "被投诉方（complained_kind）除外"})
     complained_kind = ma.fields.String(allow_none=True, load_default=None)
     referrals = ma.fields.List(ma.fields.String(), load_default=list)
 

@@ -20,10 +20,7 @@ from civic.core.text import tidy
 from civic.core.uploads import uploaded_files
 from civic.property import service as registry
 
-ROLE_NAMES = {"lead": "主办", "assist": "协办", "triage": "分拨（居委会）", "oversight": "督办（街镇）", "admin": "管理员"}
-HISTORY_NAMES = {**service.ACTION_NAMES, "submit": "居民提交", "viewed": "查看", "message": "留言",
-                 "result_photos": "上传处置照片", "complainant_revealed": "查看投诉人信息",
-                 "merged_in": "并入其他案件", "rated": "评价", "escalated": "升级督办", "overdue": "超期"}
+ROLE_NAMES = {"lead": "主办", "assist": "协办", "triage": "分拨（居委会、村委会）", "oversight": "督办（街镇）", "admin": "管理员"}
 
 
 def _int(value, field: str) -> int | None:
@@ -63,14 +60,14 @@ def _case_page(user, complaint_id: int, *, revealed=None, log_view=True):
         data["complainant"] = revealed
     reroute_options = []
     if "reroute" in data["allowed_actions"] and c.place_id:
-        from civic.complaints.routing import SIX_PARTIES
+        from civic.complaints.routing import LEAD_KINDS
 
         reroute_options = [o for o in registry.organisations_covering(registry.get_place(c.place_id))
-                           if o.kind in SIX_PARTIES]
+                           if o.kind in LEAD_KINDS]
     return render_template(
         "console/case.html", c=data, history=service.history_for(user, c.id),
         messages=service.messages_for(user, c.id), categories=category_names(),
-        role_names=ROLE_NAMES, history_names=HISTORY_NAMES, reroute_options=reroute_options,
+        role_names=ROLE_NAMES, reroute_options=reroute_options,
         action_names=service.ACTION_NAMES, revealed=revealed is not None)
 
 

@@ -16,12 +16,14 @@ One module per verb group; this package re-exports the public verbs, so callers 
 * messages    — the case's message thread
 * rating      — the resident's rating (reopen once or close)
 * queue       — a party's queue and counts, a resident's cases, one case as its viewer sees it
+* history     — the case's timeline from the audit log, naming who acted and through which channel
 * public      — the public-safe projection (Open311, open data), a filer's own words
 """
 
 from __future__ import annotations
 
 from civic.complaints.service.assignment import route_note
+from civic.complaints.service.history import HISTORY_NAMES, history_for
 from civic.complaints.service.intake import (
     DUPLICATE_RADIUS_M,
     DUPLICATE_WINDOW,
@@ -43,7 +45,7 @@ from civic.complaints.service.public import (
     public_cases,
     public_view,
 )
-from civic.complaints.service.queue import counts_by_status, history_for, my_complaints, present, queue
+from civic.complaints.service.queue import counts_by_status, my_complaints, present, queue, summaries
 from civic.complaints.service.rating import UNSATISFIED_MAX, rate
 from civic.complaints.service.workflow import (
     ACTION_NAMES,
@@ -57,12 +59,12 @@ from civic.complaints.service.workflow import (
 )
 
 __all__ = [
-    "ACTION_NAMES", "DUPLICATE_RADIUS_M", "DUPLICATE_WINDOW", "MAX_DESCRIPTION", "MAX_PHOTOS",
+    "ACTION_NAMES", "DUPLICATE_RADIUS_M", "DUPLICATE_WINDOW", "HISTORY_NAMES", "MAX_DESCRIPTION", "MAX_PHOTOS",
     "PUBLIC_COORD_DECIMALS", "PUBLIC_NOTE_ACTIONS", "RATING_WINDOW", "STAFF_ACTIONS", "STATUS_NAMES",
     "TRANSITIONS", "UNSATISFIED_MAX", "Intake", "IntakeResult", "PartnerContact", "Viewer",
     "add_message", "add_result_photos", "allowed_actions", "complainant_for", "contact_of",
     "counts_by_status", "descriptions_filed_by", "enqueue_auto_close", "get_for", "history_for",
     "media_store", "messages_for", "my_complaints", "photo_for", "possible_duplicates", "present",
-    "public_cases", "public_view", "queue", "rate", "route_note", "submit", "submit_on_behalf",
+    "public_cases", "public_view", "queue", "rate", "route_note", "submit", "submit_on_behalf", "summaries",
     "transition", "viewer_for",
 ]

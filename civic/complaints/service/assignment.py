@@ -74,7 +74,7 @@ def _reroute(c: Complaint, lead_organisation_id: int | None) -> dict:
         raise ValidationFailed("重新派单须指定主办组织", code="lead_organisation_required")
     org = registry.get_organisation(lead_organisation_id)
     place = registry.get_place(c.place_id)
-    if not registry.organisation_covers(org.id, place.id) or org.kind not in routing.SIX_PARTIES:
+    if not registry.organisation_covers(org.id, place.id) or org.kind not in routing.LEAD_KINDS:
         raise ValidationFailed("该组织不负责该地点", code="lead_organisation_invalid",
                                details={"organisation_id": org.id})
     rule = routing.rule_for(c.district_id, c.category)

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from civic.complaints.models import ComplaintMessage, ComplaintReporter
 from civic.complaints.service.privacy import get_for
+from civic.complaints.service.workflow import require_open
 from civic.core import audit
-from civic.core.errors import Conflict, Forbidden
+from civic.core.errors import Forbidden
 from civic.core.notifications import notify
 from civic.core.text import require_text
 from civic.extensions import db
@@ -20,20 +21,21 @@ from civic.property import service as registry
 
 def add_message(user, complaint_id: int, body: str, *, internal: bool = False) -> ComplaintMessage:
     """Post to the case's thread.  Residents (complainant or reporter) and staff of the handling
-    parties may post; ``internal`` notes are staff-only.  :raises ValidationFailed:
+    parties may post; ``internal`` notes are staff-only.  Nobody posts on a closed or merged case
+    (staff notes included).  :raises Forbidden: ``internal_note_forbidden``, ``message_not_allowed``.
+    :raises Conflict: ``complaint_closed``, ``complaint_merged``.  :raises ValidationFailed:
     ``text_required``/``text_too_long`` (2,000 characters)."""
     c, v = get_for(user, complaint_id, log_view=False)
-    body = require_text(body, "body", 2000)
     org = None
     if v.is_resident:
         if internal:
             raise Forbidden("居民不能发布内部备注", code="internal_note_forbidden")
-        if c.status in ("closed", "merged"):
-            raise Conflict("案件已结束，不能再留言", code="complaint_closed")
     else:
         org = v.acting_org(("lead", "assist", "triage", "oversight"))
         if org is None:
             raise Forbidden("您不能在该案件留言", code="message_not_allowed")
+    require_open(c, "留言")  # staff notes too: a closed case is closed (issue #15 point 10)
+    body = require_text(body, "body", 2000)
     m = ComplaintMessage(complaint_id=c.id, author_id=user.id, organisation_id=org.id if org else None,
                          body=body, internal=internal)
     db.session.add(m)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from civic.complaints.models import ComplaintPhoto
 from civic.complaints.service.privacy import get_for
+from civic.complaints.service.workflow import require_open
 from civic.core import audit, media
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
@@ -60,18 +61,23 @@ class _Staged:
 
 
 def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]]) -> list[ComplaintPhoto]:
-    """The lead party attaches photos of the result, through the same pipeline as intake."""
+    """The lead party attaches photos of the result, through the same pipeline as intake.
+
+    :raises Forbidden: ``transition_not_allowed`` (not the lead).  :raises Conflict:
+        ``complaint_closed``, ``complaint_merged`` (nothing is stored).  :raises ValidationFailed:
+        ``photos_required``, ``too_many_photos``, the pipeline's photo errors.
+    """
     c, v = get_for(user, complaint_id, log_view=False)
     org = v.acting_org(("lead",))
     if org is None:
         raise Forbidden("只有主办方可以上传处置照片", code="transition_not_allowed")
+    require_open(c, "上传处置照片")
     if not files:
         raise ValidationFailed("请至少上传 1 张照片", code="photos_required")
     have = sum(1 for p in c.photos if p.stage == "result")
     if have + len(files) > MAX_PHOTOS:
         raise ValidationFailed(f"处置照片最多 {MAX_PHOTOS} 张", code="too_many_photos",
                                details={"max": MAX_PHOTOS, "count": have + len(files)})
-    org = v.acting_org(("lead",))
     stored = process_photos(list(files), store=media_store(), read_gps=False)
     rows = []
     for p in stored:
@@ -98,11 +104,11 @@ def photo_for(user, complaint_id: int, token: str, size: str | None = None) -> m
 
     :raises NotFound: ``photo_not_found``; ``complaint_not_found`` when the case is not theirs to see.
     """
-    c, _v = get_for(user, complaint_id, log_view=False)
+    c, v = get_for(user, complaint_id, log_view=False)
     photo = db.session.scalar(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id,
                                                               ComplaintPhoto.access_token == token))
     if photo is None:
         raise NotFound("找不到该照片", code="photo_not_found")
     return media.opened(PHOTO.name, user, "complaint", c.id, display_key=photo.display_key,
-                        thumb_key=photo.thumb_key, token=token, size=size,
+                        thumb_key=photo.thumb_key, token=token, size=size, actor_role=v.actor_role(),
                         detail={"photo_id": photo.id, "stage": photo.stage})

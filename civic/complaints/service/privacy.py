@@ -3,19 +3,21 @@
 Verbs: viewer_for (the user's roles on a case; NotFound when none, so ids reveal nothing), get_for
 (the case and those roles; a staff member's look is logged), complainant_for (masked by default,
 hidden from parties the routing table does not allow, revealed only with a reason, which is
-logged), contact_of (a partner's contact for a case).  Rules applied: RULES.md §5 (PIPL).
+logged), sees_complainant, location_for and at_reporters_unit (the case's place no finer than its
+building where the place would name the complainant's household), contact_of (a partner's contact
+for a case).  Rules applied: RULES.md §5 (PIPL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from civic.accounts.memberships import acting_memberships
 from civic.complaints import routing
-from civic.complaints.models import Complaint, ComplaintContact, ComplaintReporter
+from civic.complaints.models import Complaint, ComplaintContact, ComplaintParty, ComplaintReporter
 from civic.core import audit
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
 from civic.extensions import db
@@ -40,6 +42,14 @@ class Viewer:
         return None
 
     org_roles: dict[int, set[str]] = field(default_factory=dict)
+    #: The organisation through which the user may see the complainant (None when they may not).
+    seeing_org: object | None = None
+
+    def actor_role(self) -> str | None:
+        """The audit log's "acting as" for a staff member's look at the case: ``"staff@<org kind>:<org id>"``
+        (the organisation that lets them see the complainant, else the first through which they act)."""
+        org = self.seeing_org or next(iter(self.organisations.values()), None)
+        return f"{self.user.kind}@{org.kind}:{org.id}" if org is not None else None
 
 
 def viewer_for(user, c: Complaint) -> Viewer:
@@ -49,6 +59,7 @@ def viewer_for(user, c: Complaint) -> Viewer:
     orgs: dict[int, object] = {}
     org_roles: dict[int, set[str]] = {}
     may_see = False
+    seeing = None
     if user.kind == "resident":
         if c.complainant_id == user.id:
             roles.add("complainant")
@@ -65,11 +76,13 @@ def viewer_for(user, c: Complaint) -> Viewer:
             p = parties.get(org.id)
             if p is not None:
                 r.add(p.role)
-                may_see = may_see or p.may_see_complainant
+                if p.may_see_complainant:
+                    may_see, seeing = True, seeing or org
             if org.kind in ("residents_committee", "village_committee") and c.community_id and \
                     registry.organisation_covers(org.id, c.community_id):
                 r.add("triage")
-                may_see = may_see or rule.may_reveal(org.kind)
+                if rule.may_reveal(org.kind):
+                    may_see, seeing = True, seeing or org
             if org.kind == "street_centre" and c.street_id and registry.organisation_covers(org.id, c.street_id):
                 r.add("oversight")
             if r:
@@ -77,7 +90,8 @@ def viewer_for(user, c: Complaint) -> Viewer:
                 roles |= r
     if not roles:
         raise NotFound("找不到该案件", code="complaint_not_found", details={"complaint_id": c.id})
-    return Viewer(user=user, roles=roles, organisations=orgs, may_see_complainant=may_see, org_roles=org_roles)
+    return Viewer(user=user, roles=roles, organisations=orgs, may_see_complainant=may_see, org_roles=org_roles,
+                  seeing_org=seeing)
 
 
 def get_for(user, complaint_id: int, *, log_view: bool = True) -> tuple[Complaint, Viewer]:
@@ -90,7 +104,7 @@ def get_for(user, complaint_id: int, *, log_view: bool = True) -> tuple[Complain
         raise NotFound("找不到该案件", code="complaint_not_found", details={"complaint_id": complaint_id})
     v = viewer_for(user, c)
     if log_view and user.kind != "resident":
-        audit.record("complaint.viewed", "complaint", c.id, actor=user)
+        audit.record("complaint.viewed", "complaint", c.id, actor=user, actor_role=v.actor_role())
     return c, v
 
 
@@ -112,11 +126,128 @@ def complainant_for(user, c: Complaint, v: Viewer, *, reveal: bool = False, reas
     if reveal:
         if not (reason and reason.strip()):
             raise ValidationFailed("查看投诉人完整信息须填写事由", code="reason_required")
-        audit.record("complaint.complainant_revealed", "complaint", c.id, actor=user, note=reason.strip())
+        # Who revealed, and as which organisation: the case's timeline names them (issue #15 point 14).
+        audit.record("complaint.complainant_revealed", "complaint", c.id, actor=user, actor_role=v.actor_role(),
+                     note=reason.strip())
         return {"display_name": u.display_name, "phone": u.phone, "masked": False}
     name = u.display_name or ""
     return {"display_name": (name[:1] + "*" * max(len(name) - 1, 1)) if name else None,
             "phone": mask_phone(u.phone), "masked": True}
+
+
+def sees_complainant(v: Viewer) -> bool:
+    """Whether this viewer may know who complained: the complainant themselves, or a party the
+    routing table allows (never the party complained about, RULES.md §5).  A co-complainant of a
+    merged case, the street's oversight and an administrator see a case without its complainant,
+    exactly as :func:`complainant_for` answers them (None)."""
+    return "complainant" in v.roles or (not v.is_resident and v.may_see_complainant)
+
+
+def _is_unit_case(c: Complaint) -> bool:
+    # The ladder is copied onto the case: a place beneath its building can only be a unit.
+    return bool(c.place_id and c.building_id and c.place_id != c.building_id)
+
+
+def at_reporters_unit(cases: Iterable[Complaint]) -> set[int]:
+    """The ids of the cases among ``cases`` whose place is a unit where one of their reporters (the
+    complainant, or a co-complainant merged in) is registered as owner, co-owner or tenant, or was
+    placed at the filer's own unit because only a free address was given: a place that names the
+    complainant's household (RULES.md §5).  A unit the resident chose that is not theirs (the flat
+    upstairs) is not among them.  Two queries for any number of cases."""
+    unit_cases = [c for c in cases if _is_unit_case(c)]
+    if not unit_cases:
+        return set()
+    out = {c.id for c in unit_cases if c.location_source == "address"}
+    living = {uid: {r.user_id for r in links}
+              for uid, links in registry.residents_of_units({c.place_id for c in unit_cases}).items()}
+    reporters: dict[int, set[int]] = {}
+    for cid, user_id in db.session.execute(sa.select(ComplaintReporter.complaint_id, ComplaintReporter.user_id)
+                                           .where(ComplaintReporter.complaint_id.in_([c.id for c in unit_cases]))):
+        reporters.setdefault(cid, set()).add(user_id)
+    for c in unit_cases:
+        if reporters.get(c.id, set()) & living.get(c.place_id, set()):
+            out.add(c.id)
+    return out
+
+
+def complainant_seen_in(user, cases: Sequence[Complaint]) -> set[int]:
+    """The ids of the cases among ``cases`` whose complainant ``user`` may see: for each case the
+    answer of ``sees_complainant(viewer_for(user, c))``, worked out for a whole list at once (a
+    queue page: one query for the party rows, one per distinct routing rule and community) instead
+    of case by case."""
+    if not cases:
+        return set()
+    if user.kind == "resident":
+        return {c.id for c in cases if c.complainant_id == user.id}
+    if user.kind == "admin":
+        return set()
+    orgs = [org for _m, org in acting_memberships(user)]
+    if not orgs:
+        return set()
+    ids = [c.id for c in cases]
+    seen = set(db.session.scalars(sa.select(ComplaintParty.complaint_id).where(
+        ComplaintParty.complaint_id.in_(ids), ComplaintParty.organisation_id.in_([o.id for o in orgs]),
+        ComplaintParty.active.is_(True), ComplaintParty.may_see_complainant.is_(True))))
+    triage = [o for o in orgs if o.kind in ("residents_committee", "village_committee")]
+    rules: dict[tuple, routing.Rule] = {}
+    covers: dict[tuple[int, int], bool] = {}
+    for c in cases:
+        if c.id in seen or not c.community_id:
+            continue
+        for org in triage:
+            key = (org.id, c.community_id)
+            if key not in covers:
+                covers[key] = registry.organisation_covers(org.id, c.community_id)
+            if not covers[key]:
+                continue
+            if (c.district_id, c.category) not in rules:
+                rules[(c.district_id, c.category)] = routing.rule_for(c.district_id, c.category)
+            if rules[(c.district_id, c.category)].may_reveal(org.kind):
+                seen.add(c.id)
+                break
+    return seen
+
+
+@dataclass(frozen=True)
+class Location:
+    place: object | None  # the registry Place shown
+    lat: float | None  # WGS-84
+    lng: float | None
+    coarsened: bool  # True when the place shown is the building instead of the complainant's unit
+
+
+def _centre(place) -> tuple[float | None, float | None]:
+    """The centre of ``place`` or of its nearest ancestor that has one."""
+    for p in reversed(registry.ancestors(place)) if place is not None else ():
+        if p.centre_lat is not None and p.centre_lng is not None:
+            return p.centre_lat, p.centre_lng
+    return None, None
+
+
+def location_for(c: Complaint, v: Viewer, *, at_own_unit: bool | None = None) -> Location:
+    """Where case ``c`` is, as this viewer may see it.
+
+    A viewer who may see the complainant (:func:`sees_complainant`) gets the case's place and
+    coordinates as filed.  Anyone else — above all the party complained about — gets no place
+    finer than the building when the place is a unit of one of the case's reporters
+    (:func:`at_reporters_unit`: a unit identifies its household), with the building's centre (or the
+    nearest place above it that has one) as coordinates; and never a photo's GPS, which the resident
+    consented to for locating the case only (RULES.md §5: precise location from a photo is sensitive
+    personal information): the coordinates are then the shown place's centre.  A place the resident
+    chose that is not theirs is shown as chosen.  ``at_own_unit``: the answer of
+    :func:`at_reporters_unit` when the caller already has it (lists).
+    """
+    place = registry.get_place(c.place_id) if c.place_id else None
+    if sees_complainant(v):
+        return Location(place, c.lat, c.lng, False)
+    if at_own_unit is None:
+        at_own_unit = c.id in at_reporters_unit([c])
+    if at_own_unit:
+        place = registry.get_place(c.building_id)
+    if at_own_unit or c.location_source == "photo_gps":
+        lat, lng = _centre(place)
+        return Location(place, lat, lng, at_own_unit)
+    return Location(place, c.lat, c.lng, False)
 
 
 def contact_of(c: Complaint) -> ComplaintContact | None:

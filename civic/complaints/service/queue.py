@@ -2,8 +2,9 @@
 cases, and one case as its viewer may see it.
 
 Verbs: queue (keyset-paged; the street centre sees every case in its street), counts_by_status,
-my_complaints, present (the case dict, with the complainant as privacy.complainant_for allows and
-the actions workflow.allowed_actions allows), history_for (the timeline from the audit log).
+my_complaints and summaries (list lines), present (the case dict, with the complainant and the place as
+privacy.complainant_for and privacy.location_for allow and the actions workflow.allowed_actions
+allows).  The timeline is history.history_for.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ import sqlalchemy as sa
 from civic.accounts.memberships import acting_memberships
 from civic.complaints import routing
 from civic.complaints.models import Complaint, ComplaintParty, ComplaintReporter
-from civic.complaints.service.privacy import Viewer, complainant_for, get_for
+from civic.complaints.service.privacy import (
+    Viewer,
+    at_reporters_unit,
+    complainant_for,
+    complainant_seen_in,
+    location_for,
+)
 from civic.complaints.service.workflow import STATUS_NAMES, allowed_actions
-from civic.core import audit
 from civic.core.errors import Forbidden
 from civic.core.pagination import cursor_values, encode_cursor, paginate
 from civic.extensions import db
@@ -23,18 +29,46 @@ from civic.property import service as registry
 
 
 def my_complaints(user, *, cursor=None, limit=20):
-    """The resident's cases (filed or followed after a merge), newest first."""
+    """The resident's cases (filed or followed after a merge), newest first, as
+    :func:`summaries` (a co-complainant sees the case's place as the complainant's neighbours would).
+    Returns ``(items, next_cursor)``."""
     stmt = sa.select(Complaint).where(Complaint.id.in_(
         sa.select(ComplaintReporter.complaint_id).where(ComplaintReporter.user_id == user.id)))
-    return paginate(stmt, [Complaint.id], cursor=cursor, limit=limit)
+    items, cursor = paginate(stmt, [Complaint.id], cursor=cursor, limit=limit)
+    return summaries(user, items), cursor
+
+
+def summaries(user, cases) -> list[dict]:
+    """One line per case for a list (a queue page, a resident's cases): ``{"id", "category",
+    "status", "overdue", "urgent", "created_at", "acknowledge_due", "resolve_due", "description"
+    (its first 80 characters), "place_id"}``.  ``place_id`` is the place this user may see
+    (:func:`~civic.complaints.service.privacy.location_for`: the building, not the complainant's
+    own unit, for whoever may not see the complainant).  Who may see the complainant is worked out
+    for the whole page at once and only for the cases placed at a reporter's unit
+    (:func:`~civic.complaints.service.privacy.complainant_seen_in`): a page costs a few queries."""
+    own = at_reporters_unit(cases)
+    seen = complainant_seen_in(user, [c for c in cases if c.id in own])
+    out = []
+    for c in cases:
+        place_id = c.place_id
+        if c.id in own and c.id not in seen:
+            place_id = c.building_id
+        out.append({"id": c.id, "category": c.category, "status": c.status, "overdue": c.overdue,
+                    "urgent": c.urgent, "created_at": c.created_at, "acknowledge_due": c.acknowledge_due,
+                    "resolve_due": c.resolve_due, "description": c.description[:80], "place_id": place_id})
+    return out
 
 
 def queue(user, *, organisation_id: int | None = None, status: str | None = None, category: str | None = None,
           overdue: bool | None = None, place_id: int | None = None, cursor=None, limit=20):
     """One organisation's queue, newest first: the cases where it is an active party; the street
-    centre sees every case in its street.
+    centre sees every case in its street.  Returns ``(organisation, items as :func:`summaries`,
+    next_cursor)``.
 
-    ``organisation_id`` picks which of the user's organisations (default: the first).
+    ``organisation_id`` picks which of the user's organisations (default: the first).  ``place_id``
+    keeps the cases at or beneath that place; a unit finds only the cases this organisation sees
+    placed at that unit: a case at a reporter's own unit, which a party that may not see the
+    complainant sees at its building (RULES.md §5), is not found by its unit either.
     :raises Forbidden: ``not_a_member``, ``no_queue``.
     """
     memberships = [org for _m, org in acting_memberships(user)]
@@ -71,6 +105,14 @@ def queue(user, *, organisation_id: int | None = None, status: str | None = None
     if place_id is not None:
         place = registry.get_place(place_id)
         ids = ids.where(Complaint.place_id.in_(registry.descendant_ids_stmt(place)))
+        if place.kind == "unit":
+            living = [r.user_id for r in registry.residents_of_unit(place.id)]
+            own_unit = sa.or_(Complaint.location_source == "address", sa.exists().where(
+                ComplaintReporter.complaint_id == Complaint.id, ComplaintReporter.user_id.in_(living)))
+            if key is ComplaintParty.complaint_id:
+                ids = ids.where(sa.or_(ComplaintParty.may_see_complainant.is_(True), ~own_unit))
+            else:  # the street's oversight never sees the complainant
+                ids = ids.where(~own_unit)
     if cursor:
         (last,) = cursor_values(cursor, [key])
         ids = ids.where(key < last)
@@ -82,7 +124,7 @@ def queue(user, *, organisation_id: int | None = None, status: str | None = None
         page_ids = page_ids[:limit]
         next_cursor = encode_cursor([page_ids[-1]])
     rows = {c.id: c for c in db.session.scalars(sa.select(Complaint).where(Complaint.id.in_(page_ids)))}
-    return org, [rows[i] for i in page_ids], next_cursor
+    return org, summaries(user, [rows[i] for i in page_ids]), next_cursor
 
 
 def counts_by_status(user, organisation_id: int | None = None) -> dict[str, int]:
@@ -104,32 +146,13 @@ def _street_ids(org_id: int) -> list[int]:
         registry.Place.path.in_(registry.covered_place_paths(org_id))))]
 
 
-def history_for(user, complaint_id: int) -> list[dict]:
-    """The case's timeline from the audit log.  Residents see who acted as the party's name (or
-    "系统"), never a staff member; views and reveals are left out for them."""
-    c, v = get_for(user, complaint_id, log_view=False)
-    entries = audit.entries_for("complaint", c.id)
-    out = []
-    for e in entries:
-        if e.action in ("complaint.viewed", "complaint.complainant_revealed", "complaint.message") and v.is_resident:
-            continue
-        actor = "系统"
-        if e.actor_role and "@" in e.actor_role:
-            org_id = int(e.actor_role.rsplit(":", 1)[1])
-            actor = registry.get_organisation(org_id).name
-        elif e.actor_id == c.complainant_id:
-            actor = "投诉人" if not v.is_resident else "您"
-        out.append({"at": e.at, "action": e.action.removeprefix("complaint."), "actor": actor,
-                    "note": e.note})
-    return out
-
-
 def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = None) -> dict:
     """The case as this viewer may see it (see :class:`civic.complaints.schemas.ComplaintSchema`)."""
     org_ids = {p.organisation_id for p in c.parties} | ({c.lead_organisation_id} if c.lead_organisation_id else set())
     orgs = {o.id: o for o in (registry.get_organisation(i) for i in org_ids)}
     lead = orgs.get(c.lead_organisation_id)
-    place = registry.get_place(c.place_id) if c.place_id else None
+    loc = location_for(c, v)
+    place = loc.place
     out = {
         "id": c.id, "version": c.version, "category": c.category, "description": c.description,
         "status": c.status, "status_name": STATUS_NAMES[c.status],
@@ -158,7 +181,7 @@ def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = No
         out["parties"] = [{"id": p.organisation_id, "kind": orgs[p.organisation_id].kind,
                            "name": orgs[p.organisation_id].name, "role": p.role, "active": p.active,
                            "may_see_complainant": p.may_see_complainant} for p in c.parties]
-        out["lat"], out["lng"] = c.lat, c.lng
+        out["lat"], out["lng"] = loc.lat, loc.lng
     if duplicates is not None:
         out["possible_duplicates"] = duplicates
     return out

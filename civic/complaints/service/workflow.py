@@ -2,7 +2,7 @@
 take them, the deadlines in working days, the staff actions and the automatic close.
 
 Verbs: transition (acknowledge, start, resolve, return, reroute, merge), allowed_actions,
-enqueue_auto_close, and _apply / _deadlines (also used by intake and civic.complaints.jobs, which
+require_open (a closed or merged case takes no change), enqueue_auto_close, and _apply / _deadlines (also used by intake and civic.complaints.jobs, which
 marks overdue cases and escalates them).  Rules applied: RULES.md §3 (deadlines in Chinese working
 days from civic.core.calendar; a returned case goes back to the residents' committee).
 """
@@ -20,7 +20,7 @@ from civic.complaints.service.privacy import Viewer, get_for, viewer_for
 from civic.core import audit
 from civic.core.calendar import legal_period_end, work_calendar
 from civic.core.db import utcnow
-from civic.core.errors import Conflict, Forbidden, ValidationFailed
+from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.notifications import notify
 from civic.extensions import db
 
@@ -51,6 +51,26 @@ TRANSITIONS: dict[str, dict] = {
     "close": {"from": ("resolved",), "to": "closed", "by": ("complainant", "system")},
 }
 STAFF_ACTIONS = ("acknowledge", "start", "resolve", "return", "reroute", "merge")
+
+#: The states in which a case is over: nothing on it changes any more.
+ENDED_STATUSES = ("closed", "merged")
+
+
+def require_open(c: Complaint, doing: str) -> None:
+    """Refuse any change to a closed or merged case (issue #15 point 10: a closed case is closed).
+
+    What the workflow still allows on an ended case goes through its own check instead: the
+    complainant's rating within its window (``rating_not_open`` once the case is closed) and the
+    reopen it may lead to.  Revealing the complainant is a logged read, not a change, and is not
+    refused here.  ``doing``: the verb for the message (``"上传处置照片"``).  Call it after the
+    permission check (an outsider learns nothing of the case's state).
+    :raises Conflict: ``complaint_closed``; ``complaint_merged`` (details name the case it went into).
+    """
+    if c.status == "merged":
+        raise Conflict(f"该案件已并入案件 #{c.merged_into_id}，不能再{doing}，请在该案件上办理",
+                       code="complaint_merged", details={"status": c.status, "merged_into_id": c.merged_into_id})
+    if c.status == "closed":
+        raise Conflict(f"该案件已结案，不能再{doing}", code="complaint_closed", details={"status": c.status})
 
 
 def rating_closes_at(c: Complaint, calendar=None) -> dt.datetime:
@@ -124,7 +144,8 @@ def transition(user, complaint_id: int, action: str, *, note: str | None = None,
     Who may act is declared in :data:`TRANSITIONS`.  ``expected_version`` (the ``version`` the
     client last saw): when given and stale, 409 ``case_changed``; two staff acting at once — one
     wins, the other gets 409 (optimistic lock on the row).  ``now``: when it happened (default now).
-    :raises Conflict: ``invalid_transition``, ``case_changed``.  :raises Forbidden:
+    :raises Conflict: ``complaint_closed``, ``complaint_merged`` (:func:`require_open`),
+        ``invalid_transition``, ``case_changed``.  :raises Forbidden:
         ``transition_not_allowed``.  :raises ValidationFailed: ``note_required``,
         ``lead_organisation_invalid``, ``merge_target_invalid``.
     """
@@ -140,13 +161,14 @@ def transition(user, complaint_id: int, action: str, *, note: str | None = None,
     if org is None:
         raise Forbidden(f"您所在的组织不能对该案件{ACTION_NAMES[action]}", code="transition_not_allowed",
                         details={"action": action, "your_roles": sorted(v.roles), "required": list(t["by"])})
+    require_open(c, ACTION_NAMES[action])
     if t.get("note_required") and not (note and note.strip()):
         raise ValidationFailed(f"{ACTION_NAMES[action]}须填写说明", code="note_required")
     data = {}
     if action == "reroute":
         data = _reroute(c, lead_organisation_id)
     elif action == "merge":
-        data = _merge(c, into_id, user)
+        data = _merge(c, into_id, user, org)
     elif action == "return":
         # Back to the residents' committee to route again (RULES.md §3: it triages).
         for p in c.parties:
@@ -159,16 +181,23 @@ def transition(user, complaint_id: int, action: str, *, note: str | None = None,
     return c
 
 
-def _merge(c: Complaint, into_id: int | None, user) -> dict:
+def _merge(c: Complaint, into_id: int | None, user, org) -> dict:
     if into_id is None:
         raise ValidationFailed("须指定要并入的案件（into_id）", code="merge_target_invalid")
     if into_id == c.id:
         raise ValidationFailed("不能把案件并入它自己", code="merge_target_invalid", details={"into_id": into_id})
     target = db.session.get(Complaint, into_id)
-    if target is None or target.status not in OPEN_STATUSES or target.street_id != c.street_id:
-        raise ValidationFailed("目标案件不存在、已办结或不在同一街道", code="merge_target_invalid",
+    invalid = ValidationFailed("目标案件不存在、已办结或不在同一街道", code="merge_target_invalid",
                                details={"into_id": into_id})
-    viewer_for(user, target)  # must be visible to the one merging
+    if target is None or target.street_id != c.street_id:
+        raise invalid
+    try:
+        viewer_for(user, target)  # must be visible to the one merging; else it is as if absent
+    except NotFound as exc:
+        raise invalid from exc
+    require_open(target, "并入案件")  # a closed or merged case takes no reporters either (409)
+    if target.status not in OPEN_STATUSES:
+        raise invalid
     c.merged_into_id = target.id
     have = set(db.session.scalars(sa.select(ComplaintReporter.user_id).where(
         ComplaintReporter.complaint_id == target.id)))
@@ -176,7 +205,8 @@ def _merge(c: Complaint, into_id: int | None, user) -> dict:
         if r.user_id not in have:
             db.session.add(ComplaintReporter(complaint_id=target.id, user_id=r.user_id, via_complaint_id=c.id))
             have.add(r.user_id)
-    audit.record("complaint.merged_in", "complaint", target.id, actor=user, data={"merged": c.id})
+    audit.record("complaint.merged_in", "complaint", target.id, actor=user,
+                 actor_role=f"{user.kind}@{org.kind}:{org.id}", data={"merged": c.id})
     return {"into": target.id}
 
 
