@@ -140,12 +140,11 @@ TABLE: dict[tuple[str, str], list[Row]] = {
         Row("closed case, acknowledge on a stale version", lambda c: {"complaint_id": c["case"]},
             J({"action": "acknowledge", "version": 1}), frozenset({"pc_sm_he"}), V["case"])],  # the lead
     ("post", "/api/v1/complaints/{complaint_id}/photos"): [
-        Row("closed case", lambda c: {"complaint_id": c["case"]}, F(files=("photos",)),
-            frozenset({"pc_sm_he"}), V["case"], no_probe="issue #15 point 10 (a closed case is closed)")],
+        Row("closed case, no photo", lambda c: {"complaint_id": c["case"]}, F(),
+            frozenset({"pc_sm_he"}), V["case"])],
     ("post", "/api/v1/complaints/{complaint_id}/messages"): [
-        Row("closed case", lambda c: {"complaint_id": c["case"]}, J({"body": "请问什么时候修好？"}),
-            frozenset({"zhang_san", "pc_sm_he", "oc_bj_shi", "rc_bj_zhou", "sc_wang"}), V["case"],
-            no_probe="issue #15 point 10 (a closed case is closed)")],
+        Row("closed case, a blank message", lambda c: {"complaint_id": c["case"]}, J({"body": "  "}),
+            frozenset({"zhang_san", "pc_sm_he", "oc_bj_shi", "rc_bj_zhou", "sc_wang"}), V["case"])],
     ("post", "/api/v1/complaints/{complaint_id}/rating"): [
         Row("closed case, rated already", lambda c: {"complaint_id": c["case"]}, J({"rating": 5}),
             frozenset({"zhang_san"}), V["case"])],

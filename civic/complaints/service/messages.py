@@ -21,9 +21,11 @@ from civic.property import service as registry
 def add_message(user, complaint_id: int, body: str, *, internal: bool = False) -> ComplaintMessage:
     """Post to the case's thread.  Residents (complainant or reporter) and staff of the handling
     parties may post; ``internal`` notes are staff-only.  :raises ValidationFailed:
-    ``text_required``/``text_too_long`` (2,000 characters)."""
+    ``text_required``/``text_too_long`` (2,000 characters).
+
+    Order (issue #15): the case seen, who may post (and post internally), then the case's state,
+    then the text."""
     c, v = get_for(user, complaint_id, log_view=False)
-    body = require_text(body, "body", 2000)
     org = None
     if v.is_resident:
         if internal:
@@ -34,6 +36,7 @@ def add_message(user, complaint_id: int, body: str, *, internal: bool = False) -
         org = v.acting_org(("lead", "assist", "triage", "oversight"))
         if org is None:
             raise Forbidden("您不能在该案件留言", code="message_not_allowed")
+    body = require_text(body, "body", 2000)
     m = ComplaintMessage(complaint_id=c.id, author_id=user.id, organisation_id=org.id if org else None,
                          body=body, internal=internal)
     db.session.add(m)
