@@ -15,7 +15,15 @@ object.  Every such outsider must get:
 * 401 when anonymous;
 
 never 409 or 422 (which would tell them the object's state or check their input against it) and
-never a success.  The state check comes after the permission check in every verb.
+never a success.  The state check comes after the permission check in every verb, and so does every
+check of the input that the verb makes.  What flask-smorest and the route check before the view
+(the body's schema, a missing upload) is the same answer for every id, a missing one included, so it
+tells nothing of the object: the rows send bodies and uploads that pass it, so that the verb's own
+order is what is tested.
+
+Each row's object must really be in a refused state: :func:`test_an_outsider_gets_403_or_404_before_any_state_check`
+also sends the row as one role with the right to act (``insider``) and requires a 409 or 422 (or
+says in ``no_probe`` why there is no state to refuse).
 
 :func:`test_the_table_covers_every_write_route` fails when a write route is added without a row
 (or an entry in :data:`EXEMPT`, with the reason it has no object to protect).

@@ -132,10 +132,10 @@ def transition(user, complaint_id: int, action: str, *, note: str | None = None,
     Order (issue #15): the case seen, then who may take the action, then the case's version and
     state, then the note and targets: a party with no right to the action learns nothing of them.
     """
+    c, v = get_for(user, complaint_id, log_view=False)
     if action not in STAFF_ACTIONS:
         raise ValidationFailed("未知的操作", code="action_unknown", details={"action": action,
                                                                           "allowed": list(STAFF_ACTIONS)})
-    c, v = get_for(user, complaint_id, log_view=False)
     t = TRANSITIONS[action]
     org = v.acting_org(t["by"])
     if org is None:
