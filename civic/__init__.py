@@ -30,7 +30,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ``config`` (tests).
 
     :raises RuntimeError: in production mode (``CIVIC_ENV=production``) with the development
-        secret key.
+        secret key; with media settings that cannot work (a malformed ``CIVIC_MEDIA_URL``:
+        :func:`civic.core.storage.check_media_settings`).
     """
     from civic.config import DEV_SECRET_KEY, DefaultConfig
 
@@ -57,6 +58,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_BINDS"] = {"replica": _normalise_db_url(app.config["DATABASE_READ_URL"])}
     if not app.config.get("MEDIA_DIR"):
         app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
+    from civic.core.storage import check_media_settings
+
+    check_media_settings(app.config)
     if app.config["ENV"] == "production" and app.config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
         raise RuntimeError("CIVIC_SECRET_KEY must be set in production (CIVIC_ENV=production)")
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"

@@ -19,6 +19,11 @@ class DefaultConfig:
     DATABASE_READ_URL: str | None = None  # optional replica for read-only reporting queries
     REDIS_URL: str | None = None  # unset = embedded: in-process jobs, memory rate-limit counters
     MEDIA_DIR: str | None = None  # default: <instance>/media
+    # Set: media in an S3-compatible bucket instead of MEDIA_DIR (civic.core.storage.s3), e.g.
+    # s3://civic-media/pudong?endpoint=https://oss-cn-shanghai.aliyuncs.com&region=cn-shanghai
+    MEDIA_URL: str | None = None
+    MEDIA_ACCESS_KEY: str | None = None  # both unset: the standard AWS credential chain
+    MEDIA_SECRET_KEY: str | None = None
     TIMEZONE = "Asia/Shanghai"
     SQLITE_BUSY_TIMEOUT_MS = 30_000
 

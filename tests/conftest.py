@@ -137,6 +137,36 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto, standalone, on 127.0.0.1), started for the session on first use."""
+    from tests.s3 import S3Server
+
+    server = S3Server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket(s3_server):
+    """A fresh empty bucket on :func:`s3_server` (:class:`tests.s3.Bucket`: ``.config()`` selects it)."""
+    from tests.s3 import Bucket
+
+    return Bucket(s3_server)
+
+
+@pytest.fixture(params=["filesystem", "bucket"])
+def media_backend(request, app, monkeypatch):
+    """Runs the test twice: with the filesystem store (the embedded default; yields None), then with
+    the app's media in a fresh bucket under the prefix ``media`` (yields the :class:`tests.s3.Bucket`)."""
+    if request.param == "filesystem":
+        return None
+    bucket = request.getfixturevalue("bucket")
+    for name, value in bucket.config("media").items():
+        monkeypatch.setitem(app.config, name, value)
+    return bucket
+
+
 # --- factories --------------------------------------------------------------------------------
 
 @pytest.fixture

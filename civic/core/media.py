@@ -152,7 +152,12 @@ def respond(file: Opened, size: str | None = None):
     ``size == "thumb"`` (JPEG, ``Cache-Control: private``, ``nosniff``; see
     :func:`civic.core.photos.photo_response`).
 
+    The bytes always come through civic, read from the store (a folder or a bucket) after the
+    entitlement check, never as a redirect to a presigned bucket URL: the check and the audit then
+    hold at the moment of reading, and no forwardable link exists (why: :mod:`civic.core.storage.s3`).
+
     :raises NotFound: ``media_not_found`` if the store lost the file.
+    :raises CivicError: 503 ``media_unavailable`` if the bucket cannot be reached.
     """
     from civic.core.photos import photo_response
 

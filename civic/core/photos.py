@@ -622,13 +622,18 @@ def photo_response(display_key: str, thumb_key: str, size: str | None = None, *,
     the display copy, or the thumbnail when ``size == "thumb"``; JPEG, private cache for a day,
     ``nosniff``.  Used by every domain that serves uploaded photos behind an unguessable URL.
 
+    The bytes are read from the app's store (:func:`civic.core.storage.media_store`: a folder or a
+    bucket) and sent by civic itself, never by a redirect into the bucket
+    (:mod:`civic.core.storage.s3` says why).
+
     :raises NotFound: ``media_not_found`` if the store lost the file.
+    :raises CivicError: 503 ``media_unavailable`` if the bucket cannot be reached.
     """
-    from flask import Response, current_app
+    from flask import Response
 
-    from civic.core.storage import MediaStore
+    from civic.core.storage import media_store
 
-    store = store or MediaStore(current_app.config["MEDIA_DIR"])
+    store = store or media_store()
     resp = Response(store.open(thumb_key if size == "thumb" else display_key), mimetype="image/jpeg")
     resp.headers["Cache-Control"] = "private, max-age=86400"
     resp.headers["X-Content-Type-Options"] = "nosniff"

@@ -96,7 +96,7 @@ def load_demo_village(today: dt.date | None = None) -> dict:
     # A subsidy disclosure with a voucher photo (through the photo pipeline) on its payment line.
     photo = Path(current_app.root_path).parent.parent / "shared" / "photos" / "ianare_landscape_2.jpg"
     if photo.exists():
-        from civic.core.storage import MediaStore
+        from civic.core.storage import media_store
 
         draft = service.create_disclosure(village, {
             "item_code": "finance.subsidies", "period": quarters[-1] if len(quarters) <= 4 else quarters[-2],
@@ -108,7 +108,7 @@ def load_demo_village(today: dt.date | None = None) -> dict:
                  "description": "耕地地力保护补贴发放到户（216户）", "counterparty": "农户", "amount_fen": 8_640_000}]},
             committee)
         service.add_vouchers(draft, draft.lines[1].id, [(photo.name, photo.read_bytes())], committee,
-                             MediaStore(current_app.config["MEDIA_DIR"]))
+                             media_store())
         _publish(draft, committee, supervisor)
 
     # The villager who asks lives in the village: the registry ties them to a house of a villagers'

@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from civic.core.db import to_shanghai, utcnow
-from civic.core.storage import MediaStore
+from civic.core.storage import media_store
 from civic.village import service
 
 bp = Blueprint("village_pages", __name__, url_prefix="/villages", template_folder="templates")
@@ -92,7 +92,7 @@ def voucher(village_code, voucher_id):
     """Voucher image of a published disclosure (?size=thumb for the thumbnail); content-addressed."""
     v = service.public_voucher(service.village_by_code(village_code), voucher_id)
     key = v.thumb_key if request.args.get("size") == "thumb" else v.display_key
-    body = MediaStore(current_app.config["MEDIA_DIR"]).open(key)
+    body = media_store().open(key)
     resp = Response(body, mimetype="image/jpeg")
     resp.set_etag(key.rsplit("/", 1)[-1].split(".")[0])
     resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 
 from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.schemas import MediaFileArgs
-from civic.core.storage import MediaStore
+from civic.core.storage import media_store
 from civic.core.uploads import uploaded_files
 from civic.village import jobs as _jobs  # noqa: F401  (registers the periodic job)
 from civic.village import schemas, service
@@ -135,7 +134,7 @@ class Vouchers(MethodView):
         """
         files = uploaded_files("photos")
         return service.add_vouchers(service.get_disclosure(disclosure_id), line_id, files, current_actor(),
-                                    MediaStore(current_app.config["MEDIA_DIR"]))
+                                    media_store())
 
 
 @blp.route("/village-disclosures/<int:disclosure_id>/vouchers/<token>")

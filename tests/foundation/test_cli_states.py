@@ -90,6 +90,11 @@ def _worker_without_redis(runner, tmp_path):
     return ["worker", "--burst"]
 
 
+def _migrate_without_bucket(runner, tmp_path):
+    # The embedded default: no CIVIC_MEDIA_URL, so no bucket to move the store into.
+    return ["media", "migrate"]
+
+
 CASES = {
     "seed-demo": [("already seeded", _seed_twice, "demo_already_seeded")],
     "create-admin": [("username exists", _admin_twice, "username_taken"),
@@ -101,6 +106,9 @@ CASES = {
                     ("not JSON", _seed_file_not_json, "seed_not_json")],
     "export-open-data": [("folder missing", _export_nowhere, "output_dir_missing")],
     "worker": [("no Redis", _worker_without_redis, "redis_not_configured")],
+    # The bucket's own refusals (a folder missing, a key failing its check) are in
+    # tests/foundation/test_media_s3.py, against the S3 server.
+    "media": [("no bucket configured", _migrate_without_bucket, "media_url_not_configured")],
 }
 # Commands with no state they cannot act on: tick runs what is due, or nothing.
 NO_REFUSED_STATE = {"tick"}

@@ -12,7 +12,10 @@ A sweep over the kinds, not a test of one route:
   must sit in a column declaring a kind (or in a log of one that does), at least one in this kind's;
 * the serving: the address the API gave an entitled viewer returns the stored bytes (display and
   thumbnail) to each entitled viewer, each access written to the audit log as ``media.opened``; every
-  viewer who is not entitled, and a forged token, get 404 and leave no ``media.opened`` entry.
+  viewer who is not entitled, and a forged token, get 404 and leave no ``media.opened`` entry;
+* both backends: each kind is stored and served once with the filesystem store (the embedded
+  default) and once with an S3-compatible bucket (``CIVIC_MEDIA_URL``, a real S3 server the tests
+  start: tests/s3.py), where every file must land in the bucket and none on disk (issue #17 point 1).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -307,9 +311,15 @@ def _opened(kind: str) -> list[AuditEntry]:
                                    .order_by(AuditEntry.id)).all())
 
 
+def _files_on_disk(app) -> set[str]:
+    root = Path(app.config["MEDIA_DIR"])
+    return {str(p) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
 @pytest.mark.parametrize("kind", sorted(BUILDERS))
 def test_each_kind_is_served_to_exactly_those_entitled_and_each_access_is_audited(kind, request, app, client,
-                                                                                   factory):
+                                                                                   factory, media_backend):
+    on_disk = _files_on_disk(app)
     case = BUILDERS[kind](request, client, factory)
     db.session.rollback()
     # Where the files live: each key in a column declaring a kind, or in a log of one that is.
@@ -321,6 +331,10 @@ def test_each_kind_is_served_to_exactly_those_entitled_and_each_access_is_audite
         assert digests <= held, f"{col} names a file no media column holds"
     mine = set().union(*(d for col, d in keys.items() if declared.get(col) == kind))
     assert mine, f"no file of {kind} was stored"
+    if media_backend is not None:  # in the bucket, under the prefix and the content key, and not on disk
+        in_bucket = {hashlib.sha256(data).hexdigest(): name for name, data in media_backend.objects().items()}
+        assert mine <= set(in_bucket) and all(in_bucket[d].startswith("media/") for d in mine)
+        assert _files_on_disk(app) == on_disk
     # The API shows addresses, never store keys.
     for shown in case.shown:
         assert not KEY.search(json.dumps(shown, default=str)), shown

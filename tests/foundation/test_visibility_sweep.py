@@ -408,9 +408,7 @@ def _build_world(factory) -> dict:
     # Vouchers: the demo's published subsidy payment's, and one on a draft finance disclosure.
     published_voucher = db.session.scalars(sa.select(Voucher).order_by(Voucher.id)).first()
     ctx["voucher"], ctx["voucher_disclosure"] = published_voucher.access_token, published_voucher.line.disclosure_id
-    from flask import current_app
-
-    from civic.core.storage import MediaStore
+    from civic.core.storage import media_store
 
     fin = village.create_disclosure(village.village_by_code("V-XF"), {
         "item_code": "finance.subsidies", "period": "2030-Q1", "title": "补贴发放（草稿）", "body": "待核对。",
@@ -421,7 +419,7 @@ def _build_world(factory) -> dict:
              "counterparty": "农户", "amount_fen": 100_000}]}, _user("vc_xf_hua"))
     photo = PHOTOS / "ianare_portrait_5.jpg"
     village.add_vouchers(fin, fin.lines[1].id, [(photo.name, photo.read_bytes())], _user("vc_xf_hua"),
-                         MediaStore(current_app.config["MEDIA_DIR"]))
+                         media_store())
     ctx["voucher_draft_disclosure"] = fin.id
     ctx["voucher_draft"] = db.session.scalar(sa.select(Voucher.access_token).where(
         Voucher.line_id == fin.lines[1].id))

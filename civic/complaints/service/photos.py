@@ -1,7 +1,8 @@
 """Case photos: the media store, the in-memory staging of intake photos, the lead party's result
 photos and serving a photo to those who may see the case.
 
-Verbs: media_store, add_result_photos, photo_for (and _Staged, used by intake).  Every photo goes
+Verbs: add_result_photos, photo_for (and _Staged, used by intake; the store is the core's
+:func:`civic.core.storage.media_store`, re-exported for the package's callers).  Every photo goes
 through civic.core.photos (formats, size, EXIF stripped; GPS read only with consent, RULES.md §5).
 """
 
@@ -11,21 +12,16 @@ import secrets
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from flask import current_app
 
 from civic.complaints.models import ComplaintPhoto
 from civic.complaints.service.privacy import get_for
 from civic.core import audit, media
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
-from civic.core.storage import MediaStore, key_for
+from civic.core.storage import MediaBackend, key_for, media_store
 from civic.extensions import db
 
 MAX_PHOTOS = 9
-
-
-def media_store() -> MediaStore:
-    return MediaStore(current_app.config["MEDIA_DIR"])
 
 
 class _Staged:
@@ -49,7 +45,7 @@ class _Staged:
     def delete(self, key: str) -> bool:
         return self.blobs.pop(key, None) is not None
 
-    def write_to(self, store: MediaStore) -> None:
+    def write_to(self, store: MediaBackend) -> None:
         """Write every blob; on a failed write remove what this call created, then re-raise."""
         created = []
         try:

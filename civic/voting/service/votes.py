@@ -12,12 +12,11 @@ rules of procedure enable them (RULES.md §1).
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app
 
 from civic.core import audit, media
 from civic.core.errors import Conflict, NotFound, ValidationFailed
 from civic.core.photos import process_photos
-from civic.core.storage import MediaStore
+from civic.core.storage import media_store
 from civic.core.text import require_text, tidy
 from civic.extensions import db
 from civic.voting import tally as pure
@@ -68,8 +67,8 @@ def _hold_state(vote: Vote, *states: str, code: str = "vote_state_invalid") -> N
                        details={"state": now, "allowed_states": list(states)})
 
 
-def _store() -> MediaStore:
-    return MediaStore(current_app.config["MEDIA_DIR"])
+def _store():
+    return media_store()
 
 
 # --- votes and matters ---------------------------------------------------------------------------

@@ -5,12 +5,11 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
-from flask import current_app
 
 from civic.core import media
 from civic.core.errors import NotFound, ValidationFailed
 from civic.core.photos import process_photos
-from civic.core.storage import MediaStore
+from civic.core.storage import media_store
 from civic.extensions import db
 from civic.proposals import moderation
 from civic.proposals.contests.models import (
@@ -34,7 +33,7 @@ def upload_photos(actor, files: list[tuple[str, bytes]]) -> list[PhotoUpload]:
         raise ValidationFailed("请上传照片", code="photos_required")
     if len(files) > PHOTOS_MAX:
         raise ValidationFailed(f"最多 {PHOTOS_MAX} 张照片", code="too_many_photos", details={"max": PHOTOS_MAX})
-    stored = process_photos(files, store=MediaStore(current_app.config["MEDIA_DIR"]))
+    stored = process_photos(files, store=media_store())
     rows = [PhotoUpload(uploader_id=actor.id, display_key=s.display_key, thumb_key=s.thumb_key,
                         width=s.width, height=s.height) for s in stored]
     db.session.add_all(rows)

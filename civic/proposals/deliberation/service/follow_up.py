@@ -8,14 +8,13 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import current_app
 
 from civic.accounts.memberships import acting_memberships
 from civic.core import audit, media
 from civic.core.db import flush_or, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
-from civic.core.storage import MediaStore
+from civic.core.storage import media_store
 from civic.core.text import require_text
 from civic.extensions import db
 from civic.property import service as registry
@@ -86,7 +85,7 @@ def _require_carrier(actor, a: ActionItem) -> None:
 def _photos(files: list[tuple[str, bytes]]) -> list[dict]:
     if len(files) > PHOTOS_MAX:
         raise ValidationFailed(f"最多 {PHOTOS_MAX} 张照片", code="too_many_photos", details={"max": PHOTOS_MAX})
-    stored = process_photos(files, store=MediaStore(current_app.config["MEDIA_DIR"])) if files else []
+    stored = process_photos(files, store=media_store()) if files else []
     return media.with_tokens({"display_key": s.display_key, "thumb_key": s.thumb_key, "width": s.width,
                               "height": s.height} for s in stored)
 

@@ -1,59 +1,15 @@
-"""Content-addressed media storage.
-
-A stored file's key is ``aa/bb/<sha256 of its bytes>.<ext>`` (``aa``/``bb`` are the first two byte pairs
-of the hash, so no directory grows huge).  Naming by content means nobody can guess an address from a
-sequence number, identical uploads are stored once, and ``put`` is idempotent.
-
-:class:`MediaBackend` is the whole contract the photo pipeline relies on; :class:`MediaStore` is the
-filesystem implementation.  An S3 backend only needs the same four methods (``put`` maps to a
-``PutObject`` under the same key).
-"""
+"""The filesystem store: files under ``MEDIA_DIR`` (the embedded default, or one directory that every
+app server shares, e.g. NFS)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from civic.core.errors import NotFound
-
-# Only keys of exactly this shape are ever turned into paths: no "..", no absolute paths, no other names.
-_KEY_RE = re.compile(
-    r"(?P<a>[0-9a-f]{2})/(?P<b>[0-9a-f]{2})/(?P<digest>[0-9a-f]{64})\.(?P<ext>[a-z0-9]{1,8})"
-)
-_EXT_RE = re.compile(r"[a-z0-9]{1,8}")
-
-
-@runtime_checkable
-class MediaBackend(Protocol):
-    """What the photo pipeline needs from a store.  Keys are the strings ``put`` returns."""
-
-    def put(self, data: bytes, ext: str) -> str: ...
-
-    def open(self, key: str) -> bytes: ...
-
-    def exists(self, key: str) -> bool: ...
-
-    def delete(self, key: str) -> bool: ...
-
-
-def key_for(data: bytes, ext: str) -> str:
-    """The key ``data`` is stored under: ``"aa/bb/<sha256 hex>.<ext>"``.
-
-    :raises ValueError: if ``ext`` is not 1-8 lowercase letters/digits (a leading dot is allowed).
-    """
-    ext = ext.lstrip(".")
-    if not _EXT_RE.fullmatch(ext):
-        raise ValueError(f"bad extension {ext!r}")
-    digest = hashlib.sha256(data).hexdigest()
-    return f"{digest[:2]}/{digest[2:4]}/{digest}.{ext}"
-
-
-def _not_found(key: str) -> NotFound:
-    return NotFound("找不到该文件", code="media_not_found", details={"key": str(key)[:200]})
+from civic.core.storage.keys import StoredInfo, is_key, key_for, not_found
 
 
 class MediaStore:
@@ -75,10 +31,9 @@ class MediaStore:
         :raises NotFound: (``media_not_found``) if ``key`` is not a well-formed content key — this is
             the guard against path traversal, since keys may come from clients.
         """
-        m = _KEY_RE.fullmatch(key) if isinstance(key, str) else None
-        if m is None or m["digest"][:2] != m["a"] or m["digest"][2:4] != m["b"]:
-            raise _not_found(key)
-        return self.root / m["a"] / m["b"] / f"{m['digest']}.{m['ext']}"
+        if not is_key(key):
+            raise not_found(key)
+        return self.root / key
 
     def put(self, data: bytes, ext: str) -> str:
         """Store ``data`` and return its key (see :func:`key_for`).  Storing the same bytes twice is a
@@ -114,7 +69,7 @@ class MediaStore:
         try:
             return self.path(key).read_bytes()
         except FileNotFoundError:
-            raise _not_found(key) from None
+            raise not_found(key) from None
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` is stored.  A malformed key is simply not stored (no error)."""
@@ -130,3 +85,21 @@ class MediaStore:
         except FileNotFoundError:
             return False
         return True
+
+    def head(self, key: str) -> StoredInfo | None:
+        """The stored file's size (no digest: the filesystem records none), or None if ``key`` is
+        not stored (or malformed)."""
+        try:
+            return StoredInfo(size=self.path(key).stat().st_size)
+        except (NotFound, FileNotFoundError):
+            return None
+
+    def iter_keys(self) -> Iterator[str]:
+        """Every stored key, sorted.  Temporary files and anything else not shaped like a key are
+        skipped."""
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.glob("??/??/*")):
+            key = path.relative_to(self.root).as_posix()
+            if is_key(key) and path.is_file():
+                yield key
