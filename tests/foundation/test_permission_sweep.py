@@ -39,7 +39,7 @@ import sqlalchemy as sa
 
 from civic.core.db import commit
 from civic.extensions import db
-from tests.foundation.test_visibility_sweep import RESIDENTS, ROLES, SIGNED_IN, STAFF, _user
+from tests.foundation.test_visibility_sweep import ROLES, SIGNED_IN, _user
 from tests.foundation.test_visibility_sweep import _build_world as _visibility_world
 from tests.shared import PHOTOS
 
@@ -486,7 +486,7 @@ def _build_world(factory) -> dict:
     from civic.village.models import CatalogueItem, Inquiry
     from civic.voting import roster
     from civic.voting import service as voting
-    from civic.voting.models import RosterPerson, RosterUnit
+    from civic.voting.models import RosterPerson
 
     ctx = _visibility_world(factory)
     he, zhang, shi = _user("pc_sm_he"), _user("zhang_san"), _user("oc_bj_shi")
@@ -494,9 +494,7 @@ def _build_world(factory) -> dict:
     complaints.transition(he, ctx["case"], "acknowledge")
     complaints.transition(he, ctx["case"], "resolve", note="电梯已修复")
     complaints.rate(zhang, ctx["case"], 5)
-    # A confirmed paper ballot in the open vote (李四's unit 102 entered by the head, confirmed by a member).
-    units = {u.unit_code: u.id for u in db.session.scalars(sa.select(RosterUnit).where(
-        RosterUnit.roster_id == ctx["roster"]))} if hasattr(RosterUnit, "unit_code") else {}
+    # A confirmed paper ballot in the open vote (unit 1号楼201, entered by the head, confirmed by a member).
     matters = voting.matters_of(ctx["vote_open"])
     ctx["matter_open"] = matters[0].id
     ctx["matter_draft"] = voting.matters_of(ctx["vote_draft"])[0].id
@@ -510,7 +508,6 @@ def _build_world(factory) -> dict:
                                       (scan.name, scan.read_bytes()), shi)
     voting.confirm_paper_ballot(entry["id"], _user_by_name("oc_bj_zhang"))
     ctx["paper_entry"] = entry["id"]
-    del units
     # An Open311 key, revoked; a notification of 张三.
     admin = _user("admin")
     key, _secret = open311.issue_key(admin, "12345市民服务热线", [])
@@ -563,10 +560,8 @@ def _user_by_name(username: str):
 def _roster_unit_of(roster_id: int, code: str) -> int:
     from civic.voting.models import RosterUnit
 
-    cols = {c.name for c in RosterUnit.__table__.columns}
-    col = next(c for c in ("unit_code", "code", "place_code") if c in cols)
     return db.session.scalar(sa.select(RosterUnit.id).where(RosterUnit.roster_id == roster_id,
-                                                            getattr(RosterUnit, col) == code))
+                                                            RosterUnit.unit_code == code))
 
 
 # --- the sweep --------------------------------------------------------------------------------
@@ -665,5 +660,3 @@ def test_an_outsider_gets_403_or_404_before_any_state_check(app, client, factory
                 not_wrong_state.append(f"{method.upper()} {path} [{row.name}] as {insiders[0]}: {got[0]} {got[1]}")
     assert not not_wrong_state, "rows whose object is not in a refused state:\n" + "\n".join(not_wrong_state)
 
-
-STAFF_AND_RESIDENTS = (RESIDENTS, STAFF)  # re-exported for readers of this table
