@@ -96,15 +96,17 @@ def create_roster(*, place_id: int, name: str | None, source: str, actor) -> Ros
         registered owner gets a placeholder owner without phone (it still counts in the totals).
         ``"csv"`` starts empty, to be filled by :func:`import_csv`.
     :raises ValidationFailed: ``roster_place_invalid``; :raises Forbidden: ``not_owners_committee``.
+
+    Order: permission (the owners' committee covering the place), then the place's kind.
     """
     place = registry.get_place(place_id)
+    org = acting_org(actor, place.id)
     if place.kind not in ("compound", "building"):
         raise ValidationFailed("业主名册须针对小区或小区内的楼（部分业主共有部分）",
                                code="roster_place_invalid", details={"kind": place.kind})
     compound = place if place.kind == "compound" else registry.ancestor_of_kind(place, "compound")
     if compound is None:
         raise ValidationFailed("该楼不属于任何小区", code="roster_place_invalid", details={"place_id": place_id})
-    org = acting_org(actor, place.id)
     roster = Roster(compound_id=compound.id, scope_place_id=place.id, source=source,
                     name=(require_text(name, "name", 200) if name else f"{place.name}业主名册"),
                     created_by_id=actor.id)
@@ -184,10 +186,13 @@ def import_csv(roster_id: int, text: str, actor) -> dict:
     :returns: ``{"units": n, "persons": n}``.
     :raises ValidationFailed: ``import_invalid`` with ``details.errors`` = every bad row as
         ``{"line", "column", "reason"}``; nothing is written.
+    :raises Conflict: ``roster_certified``.  :raises Forbidden: ``not_owners_committee``.
+
+    Order: permission, then the roster's state, then the file (an outsider learns neither).
     """
     roster = get_roster(roster_id)
-    _draft(roster)
     org = acting_org(actor, roster.scope_place_id)
+    _draft(roster)
     errors: list[dict] = []
 
     def err(line, column, reason):
@@ -336,10 +341,13 @@ def certify(roster_id: int, *, published_on: dt.date | None, actor) -> Roster:
     :raises Conflict: ``roster_certified``; :raises ValidationFailed: ``roster_empty``,
         ``roster_invalid`` (``details.units``: ``[{"unit_code", "reason"}]``); :raises Forbidden:
         ``not_owners_committee`` (head role needed).
+
+    Order: permission, then state (the roster's existence is public, its state is not: an outsider
+    gets 403 whatever the state, issue #15).
     """
     roster = get_roster(roster_id)
-    _draft(roster)
     org = acting_org(actor, roster.scope_place_id, roles=("head",))
+    _draft(roster)
     # draft → certified as one conditional UPDATE, before the rows are checked: of two
     # certifications at once one wins (the other: 409), and an import running now either committed
     # before (its rows are checked here) or is refused (roster_certified).  A failed check below
@@ -383,11 +391,12 @@ def new_version(roster_id: int, *, reason: str, actor) -> Roster:
     change (the old version stays as it was, and votes frozen on it keep it).
 
     :raises Conflict: ``roster_not_certified`` (change the draft itself instead).
+    :raises Forbidden: ``not_owners_committee``.  Order: permission, then state.
     """
     old = get_roster(roster_id)
+    org = acting_org(actor, old.scope_place_id)
     if old.status != "certified":
         raise Conflict("草稿名册可直接修改，无需新建版本", code="roster_not_certified")
-    org = acting_org(actor, old.scope_place_id)
     reason = require_text(reason, "reason", 2000)
     new = Roster(compound_id=old.compound_id, scope_place_id=old.scope_place_id, name=old.name,
                  version=old.version + 1, previous_id=old.id, change_reason=reason, source=old.source,

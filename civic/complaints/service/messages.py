@@ -24,7 +24,10 @@ def add_message(user, complaint_id: int, body: str, *, internal: bool = False) -
     parties may post; ``internal`` notes are staff-only.  Nobody posts on a closed or merged case
     (staff notes included).  :raises Forbidden: ``internal_note_forbidden``, ``message_not_allowed``.
     :raises Conflict: ``complaint_closed``, ``complaint_merged``.  :raises ValidationFailed:
-    ``text_required``/``text_too_long`` (2,000 characters)."""
+    ``text_required``/``text_too_long`` (2,000 characters).
+
+    Order (issue #15): the case seen, who may post (and post internally), then the case's state,
+    then the text."""
     c, v = get_for(user, complaint_id, log_view=False)
     org = None
     if v.is_resident:

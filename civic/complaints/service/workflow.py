@@ -147,20 +147,24 @@ def transition(user, complaint_id: int, action: str, *, note: str | None = None,
     :raises Conflict: ``complaint_closed``, ``complaint_merged`` (:func:`require_open`),
         ``invalid_transition``, ``case_changed``.  :raises Forbidden:
         ``transition_not_allowed``.  :raises ValidationFailed: ``note_required``,
-        ``lead_organisation_invalid``, ``merge_target_invalid``.
+        ``lead_organisation_invalid``, ``merge_target_invalid``.  :raises NotFound:
+        ``complaint_not_found`` (also a case ``user`` may not see).
+
+    Order (issue #15): the case seen, then who may take the action, then the case's version and
+    state, then the note and targets: a party with no right to the action learns nothing of them.
     """
+    c, v = get_for(user, complaint_id, log_view=False)
     if action not in STAFF_ACTIONS:
         raise ValidationFailed("未知的操作", code="action_unknown", details={"action": action,
                                                                           "allowed": list(STAFF_ACTIONS)})
-    c, v = get_for(user, complaint_id, log_view=False)
-    if expected_version is not None and expected_version != c.version:
-        raise Conflict("案件已被他人更新，请刷新后重试", code="case_changed",
-                       details={"expected_version": expected_version, "version": c.version})
     t = TRANSITIONS[action]
     org = v.acting_org(t["by"])
     if org is None:
         raise Forbidden(f"您所在的组织不能对该案件{ACTION_NAMES[action]}", code="transition_not_allowed",
                         details={"action": action, "your_roles": sorted(v.roles), "required": list(t["by"])})
+    if expected_version is not None and expected_version != c.version:
+        raise Conflict("案件已被他人更新，请刷新后重试", code="case_changed",
+                       details={"expected_version": expected_version, "version": c.version})
     require_open(c, ACTION_NAMES[action])
     if t.get("note_required") and not (note and note.strip()):
         raise ValidationFailed(f"{ACTION_NAMES[action]}须填写说明", code="note_required")

@@ -132,6 +132,26 @@ def _get(item_type: str, item_id: int, *, lock: bool = False) -> Item:
     return Item(kind, obj, rec)
 
 
+def _item_for(user, item_type: str, item_id: int, *, lock: bool = False) -> Item:
+    """The item, for a write by ``user``: the first check of every verb below, before any check of
+    the item's state or of the input (issue #15: permission before state).  Content that is not
+    shown (pending, hidden, rejected) exists only for its author and its moderators (as in
+    :func:`detail` and each kind's own reads): to anyone else it is ``item_not_found``, the same
+    error as for an item that does not exist.  Shown content is public: the verb's own permission
+    check then answers 403.
+
+    :raises NotFound: ``item_not_found``."""
+    missing = NotFound("找不到该内容", code="item_not_found", details={"item_type": item_type, "item_id": item_id})
+    try:
+        item = _get(item_type, item_id, lock=lock)
+    except NotFound:
+        raise missing from None
+    rec = item.record
+    if rec.state not in VISIBLE_STATES and user.id != rec.author_id and not is_moderator(user, rec.organisation_id):
+        raise missing
+    return item
+
+
 def start(kind: ModeratedKind, obj, *, state: str, author) -> ModeratedItem:
     """Put a new item under moderation in ``state`` (``pending`` for pre-moderated content, ``approved``
     for content shown at once) and keep its first version.  Called by the kind's create verb."""
@@ -208,11 +228,15 @@ def decide(user, item_type: str, item_id: int, action: str, reason: str | None =
         ``moderation_changed`` (decided or edited by someone else meanwhile); ``phase_forbids_action``
         from the kind.
     :raises ValidationFailed: ``text_required`` for a missing reason.
+    :raises NotFound: ``item_not_found`` (also content not shown, to a non-moderator: :func:`_item_for`).
+
+    Order (issue #15): permission (the item seen, the moderator), then the action, the phase and the
+    state, then the reason.
     """
+    item = _item_for(user, item_type, item_id, lock=True)
+    _require_moderator(user, item)
     if action not in TRANSITIONS:
         raise ValidationFailed("未知的审核操作", code="moderation_action_unknown", details={"action": action})
-    item = _get(item_type, item_id, lock=True)
-    _require_moderator(user, item)
     item.kind.check(item.obj, "moderate")
     sources, to_state, needs_reason = TRANSITIONS[action]
     if _open_appeal(item.record) is not None:
@@ -254,16 +278,19 @@ def report(user, item_type: str, item_id: int, reason: str) -> ModeratedItem:
 
     :raises Forbidden: the kind's own (``not_a_participant``); ``own_content`` (reporting one's own item).
     :raises Conflict: ``already_reported``; ``item_not_visible`` (only shown items can be reported,
-        also when hidden meanwhile); ``moderation_changed``.
+        also when hidden meanwhile); ``moderation_changed``.  :raises NotFound: ``item_not_found``
+        (also content not shown, :func:`_item_for`).
+
+    Order (issue #15): permission (the item seen, who may report it, not one's own), then the
+    reason, the phase and the state.
     """
-    kind = kind_of(item_type)
-    kind.require_reporter(kind.load(item_id), user)
-    reason = require_text(reason, "reason", REASON_MAX)
-    item = _get(item_type, item_id, lock=True)
-    item.kind.check(item.obj, "report")
+    item = _item_for(user, item_type, item_id, lock=True)
+    item.kind.require_reporter(item.obj, user)
     rec = item.record
     if user.id == rec.author_id:
         raise Forbidden("不能举报自己发布的内容", code="own_content")
+    reason = require_text(reason, "reason", REASON_MAX)
+    item.kind.check(item.obj, "report")
     if rec.state not in VISIBLE_STATES:
         raise Conflict("该内容当前未公开", code="item_not_visible", details={"state": rec.state})
     exists = db.session.scalar(sa.select(ModerationReport.id).where(
@@ -302,13 +329,16 @@ def appeal(user, item_type: str, item_id: int, text: str) -> ModerationAppeal:
 
     :raises Forbidden: ``not_author``.
     :raises Conflict: ``appeal_not_allowed`` (item not hidden or rejected); ``already_appealed``;
-        ``moderation_changed`` (decided meanwhile).
+        ``moderation_changed`` (decided meanwhile).  :raises NotFound: ``item_not_found`` (also
+        content not shown, to anyone but its author and moderators: :func:`_item_for`).
+
+    Order (issue #15): permission (the item seen, the author), then the text, the phase and the state.
     """
-    text = require_text(text, "text", REASON_MAX)
-    item = _get(item_type, item_id, lock=True)
+    item = _item_for(user, item_type, item_id, lock=True)
     rec = item.record
     if user.id != rec.author_id:
         raise Forbidden("只有作者可以申诉", code="not_author")
+    text = require_text(text, "text", REASON_MAX)
     item.kind.check(item.obj, "appeal")
     if rec.state not in ("hidden", "rejected"):
         raise Conflict("该内容未被隐藏或驳回，无需申诉", code="appeal_not_allowed", details={"state": rec.state})
@@ -335,11 +365,14 @@ def decide_appeal(user, item_type: str, item_id: int, outcome: str, note: str | 
     The moderator who hid or rejected the item may not decide (RULES: a different person reviews).
     :raises Forbidden: ``not_a_moderator``, ``own_content``, ``same_moderator``.
     :raises Conflict: ``no_pending_appeal``; ``moderation_changed`` (decided by someone else meanwhile).
+    :raises NotFound: ``item_not_found`` (also content not shown, to a non-moderator).
+
+    Order (issue #15): permission (the item seen, the moderator), then the outcome and the appeal's state.
     """
+    item = _item_for(user, item_type, item_id, lock=True)
+    _require_moderator(user, item)
     if outcome not in ("upheld", "overturned"):
         raise ValidationFailed("申诉结果须为 upheld 或 overturned", code="appeal_outcome_invalid")
-    item = _get(item_type, item_id, lock=True)
-    _require_moderator(user, item)
     rec = item.record
     a = db.session.scalar(sa.select(ModerationAppeal).where(ModerationAppeal.moderated_item_id == rec.id))
     if a is None or a.outcome is not None:
@@ -371,10 +404,13 @@ def moderator_edit(user, item_type: str, item_id: int, content: dict, reason: st
     in the history; the new version records who edited and why.
 
     :raises Forbidden: ``not_a_moderator``, ``own_content``.  :raises Conflict: ``moderation_changed``.
+    :raises NotFound: ``item_not_found`` (also content not shown, to a non-moderator).
+
+    Order (issue #15): permission (the item seen, the moderator), then the reason, the phase and the content.
     """
-    reason = require_text(reason, "reason", REASON_MAX)
-    item = _get(item_type, item_id, lock=True)
+    item = _item_for(user, item_type, item_id, lock=True)
     _require_moderator(user, item)
+    reason = require_text(reason, "reason", REASON_MAX)
     item.kind.check(item.obj, "moderate")
     claim_row(item.record, _changed())  # an edit and a decision (or another edit) made at once: the later one is a 409
     stored = item.kind.apply_edit(item.obj, content)

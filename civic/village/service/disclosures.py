@@ -91,8 +91,22 @@ def _set_content(d: Disclosure, data: dict, item: CatalogueItem) -> None:
             d.lines.append(_line(line, start + i))
 
 
-def _editable(d: Disclosure, actor) -> None:
+def require_seen(d: Disclosure, actor):
+    """The first check of every write on a disclosure (issue #15: permission before state): a
+    disclosure ``actor`` may not see (:func:`view_disclosure`: not yet public, and not its village's
+    committees or the town) is ``disclosure_not_found``, as for an id that does not exist, before
+    anything is said of its state or checked of the input.  Returns its village.
+
+    :raises NotFound: ``disclosure_not_found``."""
     village = registry.get_place(d.village_id)
+    if d.status not in PUBLIC_STATUSES and not sees_unpublished(actor, village):
+        raise NotFound("找不到该公开事项", code="disclosure_not_found", details={"disclosure_id": d.id})
+    return village
+
+
+def _editable(d: Disclosure, actor) -> None:
+    """Permission (seen, then the village committee), then state (a draft or returned one)."""
+    village = require_seen(d, actor)
     require_committee(actor, village)
     if d.status not in EDITABLE:
         raise Conflict("已提交或已公开的内容不能修改", code="disclosure_locked", details={"status": d.status})
@@ -117,7 +131,8 @@ def update_disclosure(d: Disclosure, data: dict, actor) -> Disclosure:
 
 
 def delete_line(d: Disclosure, line_id: int, actor) -> None:
-    """Delete a line of a draft.  :raises Conflict: ``disclosure_locked``, ``disclosure_changed``."""
+    """Delete a line of a draft.  :raises Conflict: ``disclosure_locked``, ``disclosure_changed``.
+    Order: permission (:func:`_editable`: seen, the village committee), then state, then the line."""
     _editable(d, actor)
     line = db.session.get(DisclosureLine, line_id)
     if line is None or line.disclosure_id != d.id:
@@ -157,8 +172,10 @@ def create_correction(d: Disclosure, data: dict, actor) -> Disclosure:
     records ``reason``; the new version goes through review like any draft.  The published version
     is claimed (:func:`claim`) with the new draft, so two corrections drafted at once make one draft.
     :raises Conflict: ``not_published``, ``correction_pending``, ``disclosure_changed``.
+    :raises NotFound: ``disclosure_not_found`` (not seen, :func:`require_seen`); :raises Forbidden:
+        ``not_village_committee``.  Order: permission, then state, then the content.
     """
-    village = registry.get_place(d.village_id)
+    village = require_seen(d, actor)
     require_committee(actor, village)
     if d.status != "published":
         raise Conflict("只能更正已公开的最新版本", code="not_published", details={"status": d.status})

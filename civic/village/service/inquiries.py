@@ -22,6 +22,7 @@ from civic.property import service as registry
 from civic.village.models import Disclosure, Inquiry
 from civic.village.service.catalogue import bump
 from civic.village.service.committees import require_committee, require_village_reader
+from civic.village.service.disclosures import require_seen
 from civic.village.service.workflow import PUBLIC_STATUSES
 
 INQUIRY_REPLY_DAYS = 15  # 上海市实施办法 Art. 24: a reply within 15 days
@@ -56,16 +57,20 @@ def ask(d: Disclosure, question: str, actor) -> Inquiry:
     page, and failures to publish go to the town government (Art. 31).
     Returns the new :class:`Inquiry` (``due_at``: :func:`reply_due`, the end of the 15th day).
     :raises Forbidden: ``wrong_account_kind`` (not a resident), ``not_villager``.
-    :raises Conflict: ``not_published``.
+    :raises Conflict: ``not_published``.  :raises NotFound: ``disclosure_not_found`` (a
+        disclosure not yet public: to a villager it does not exist yet).
+
+    Order (issue #15): who may ask (a resident who sees the disclosure, a villager of its
+    village), then its state, then the question.
     """
     if actor.kind != "resident":
         raise Forbidden("仅村民可以提出查询", code="wrong_account_kind")
-    if d.status not in PUBLIC_STATUSES:
-        raise Conflict("只能就已公开的内容提出查询", code="not_published")
-    village = registry.get_place(d.village_id)
+    village = require_seen(d, actor)
     if not is_villager(actor, village):
         raise Forbidden("仅在本村登记的村民可以就本村公开事项提出查询", code="not_villager",
                         details={"village_code": village.code})
+    if d.status not in PUBLIC_STATUSES:
+        raise Conflict("只能就已公开的内容提出查询", code="not_published")
     now = utcnow()
     inq = Inquiry(disclosure_id=d.id, village_id=d.village_id, asker_id=actor.id,
                   question=require_text(question, "question", 2000), asked_at=now,
@@ -83,6 +88,7 @@ def answer(inquiry_id: int, text: str, actor) -> Inquiry:
     The answer is written by one conditional UPDATE (``WHERE answered_at IS NULL``, row count
     checked), so of two answers sent at once exactly one is kept, on SQLite as on PostgreSQL.
     :raises NotFound: ``inquiry_not_found``.  :raises Conflict: ``already_answered``.
+    :raises Forbidden: ``not_village_committee``.  Order: permission, then state.
     """
     inq = db.session.get(Inquiry, inquiry_id)
     if inq is None:

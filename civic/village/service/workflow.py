@@ -14,7 +14,6 @@ from civic.core.db import claim_row, flush_or, utcnow
 from civic.core.errors import Conflict, ValidationFailed
 from civic.core.text import tidy
 from civic.extensions import db
-from civic.property import service as registry
 from civic.village.models import Disclosure
 from civic.village.service.catalogue import bump
 from civic.village.service.committees import require_committee, require_supervisor
@@ -99,12 +98,18 @@ def transition(d: Disclosure, action: str, actor, note: str | None = None) -> Di
         disclosure since it was read), ``balance_mismatch`` (finance; submit, sign_off, publish;
         details: the figures in 分), ``content_changed`` (publish).
     :raises Forbidden: ``not_village_committee``, ``not_village_supervision``, ``supervision_conflict``.
+    :raises NotFound: ``disclosure_not_found`` (a disclosure ``actor`` may not see).
+
+    Order (issue #15): permission first -- the disclosure seen, then the committee the action
+    belongs to -- then the state and the content, so an outsider learns nothing of either.
     """
+    from civic.village.service.disclosures import require_seen  # disclosures imports this module
+
+    village = require_seen(d, actor)
     if action not in TRANSITIONS:
         raise ValidationFailed("未知的操作", code="action_unknown", details={"action": action,
                                                                           "allowed": sorted(TRANSITIONS)})
     sources, target, kind = TRANSITIONS[action]
-    village = registry.get_place(d.village_id)
     if kind == "village_committee":
         require_committee(actor, village)
     else:

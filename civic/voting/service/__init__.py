@@ -98,6 +98,7 @@ from civic.voting.service.votes import (
     visible_vote,
     vote_detail,
     vote_for_reader,
+    vote_to_act_on,
     votes_visible_to,
 )
 
@@ -109,6 +110,7 @@ __all__ = [
     "matters_of",
     "vote_detail",
     "visible_vote",
+    "vote_to_act_on",
     "votes_visible_to",
     "list_votes",
     "MATTER_ITEMS",

@@ -20,7 +20,7 @@ from civic.core import audit
 from civic.core.db import insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.extensions import db
-from civic.voting.access import acting_org, actor_role
+from civic.voting.access import actor_role
 from civic.voting.models import (
     DELIVERY_METHODS,
     Ballot,
@@ -32,7 +32,14 @@ from civic.voting.models import (
     VoteUnit,
 )
 from civic.voting.service.electorate import _eligible_heads
-from civic.voting.service.votes import _hold_state, _require_state, get_vote, matters_of, visible_vote
+from civic.voting.service.votes import (
+    _hold_state,
+    _require_state,
+    get_vote,
+    matters_of,
+    visible_vote,
+    vote_to_act_on,
+)
 
 ONLINE_CHOICES = ("agree", "oppose", "abstain")
 
@@ -60,9 +67,9 @@ def record_deliveries(vote_id: int, data: dict, actor) -> dict:
     ``data``: ``roster_unit_ids`` (list), ``method`` (hand, mail, mailbox, electronic),
     ``delivered_at`` (default now).  Units already recorded are left as they were.
     :returns: ``{"recorded": n, "already": n}``.
+    Order: permission (:func:`~civic.voting.service.votes.vote_to_act_on`), then the phase.
     """
-    vote = get_vote(vote_id)
-    org = acting_org(actor, vote.scope_place_id)
+    vote, org = vote_to_act_on(vote_id, actor)
     _require_state(vote, "open", code="vote_not_open")
     if data["method"] not in DELIVERY_METHODS:
         raise ValidationFailed("送达方式无效", code="delivery_method_invalid",
@@ -125,15 +132,20 @@ def cast_ballot(vote_id: int, data: dict, actor) -> dict:
         not represent the unit and holds no registered proxy); :raises Conflict: ``vote_not_open``,
         ``ballot_already_cast`` (also when concurrent requests race: the unique constraint decides);
         :raises ValidationFailed: ``ballot_head_required``, ``ballot_choices_incomplete``,
-        ``ballot_choice_invalid``, ``ballot_matter_unknown``.
+        ``ballot_choice_invalid``, ``ballot_matter_unknown``; :raises NotFound: ``vote_not_found``
+        (a vote the resident may not see, :func:`~civic.voting.service.votes.visible_vote`: a draft,
+        another compound's vote).
+
+    Order: who may vote (the vote seen, an owner or proxy holder in it), then the phase, then the
+    choices: an outsider learns nothing of the vote's phase (issue #15).
     """
-    vote = get_vote(vote_id)
-    _require_state(vote, "open", code="vote_not_open")
+    vote = visible_vote(vote_id, actor)
     persons, heads, who, proxies = _eligible_heads(vote, actor)
     if not heads:
         if persons:
             raise Forbidden("您在业主名册上不是业主（如已购未交付房屋的买受人），不能投票", code="ballot_not_owner")
         raise Forbidden("请先通过手机验证码验证业主身份", code="owner_not_verified")
+    _require_state(vote, "open", code="vote_not_open")
     head_id = data.get("head_id")
     if head_id is None:
         usable = [h for h, k in heads.items() if k != "not_representative"]

@@ -39,7 +39,7 @@ from civic.voting.models import (
     VoteUnit,
 )
 from civic.voting.roster import get_roster
-from civic.voting.service.votes import _hold_state, _require_state, _store, get_vote
+from civic.voting.service.votes import _hold_state, _require_state, _store, get_vote, vote_to_act_on
 
 # --- the frozen roster ---------------------------------------------------------------------------
 
@@ -156,15 +156,22 @@ def verify_owner(vote_id: int, data: dict, actor) -> dict:
 
     :raises Forbidden: ``roster_phone_unknown`` (a tenant, or anyone not on the roster);
         :raises Conflict: ``roster_person_linked`` (already linked to another account),
-        ``vote_state_invalid``; :raises Unauthenticated: ``otp_invalid``, ``otp_expired``, ``otp_locked``.
+        ``vote_state_invalid``; :raises Unauthenticated: ``otp_invalid``, ``otp_expired``, ``otp_locked``;
+        :raises NotFound: ``vote_not_found`` (also a draft: to residents it does not exist yet,
+        :func:`~civic.voting.service.votes.votes_visible_to`).
+
+    Order: the vote as residents may know it (announced or later), then the phone on its roster
+    (who may verify here), then the phase: a caller not on the roster learns nothing of the phase.
     """
     vote = get_vote(vote_id)
-    _require_state(vote, "announced", "open")
+    if vote.state == "draft":  # the committee's working copy: announced to no one yet
+        raise NotFound("找不到该表决", code="vote_not_found", details={"vote_id": vote_id})
     phone = accounts.normalise_phone(data["phone"])
     person = db.session.scalar(sa.select(RosterPerson).where(RosterPerson.roster_id == vote.roster_id,
                                                              RosterPerson.phone == phone))
     if person is None:
         raise Forbidden("该手机号不在本次表决的业主名册中", code="roster_phone_unknown")
+    _require_state(vote, "announced", "open")
     if not data.get("code"):
         expires = accounts.request_otp(phone, purpose="roster")
         return {"sent": True, "expires_at": expires, "phone": mask_phone(phone)}
@@ -195,9 +202,9 @@ def register_proxy(vote_id: int, data: dict, scan: tuple[str, bytes], actor) -> 
     ``data``: ``principal_person_id`` (an owner in the head), ``holder_name``, ``holder_phone``.
     :raises NotFound: ``person_not_on_roster``; :raises Conflict: ``proxy_exists`` (also when two
         registrations race: the unique (vote, head) constraint decides), ``vote_not_open``.
+    Order: permission (:func:`~civic.voting.service.votes.vote_to_act_on`), then the phase.
     """
-    vote = get_vote(vote_id)
-    org = acting_org(actor, vote.scope_place_id)
+    vote, org = vote_to_act_on(vote_id, actor)
     _require_state(vote, "open", code="vote_not_open")
     member = db.session.scalar(sa.select(HeadMember).where(HeadMember.vote_id == vote.id,
                                                            HeadMember.person_id == data["principal_person_id"]))

@@ -37,7 +37,15 @@ from civic.voting.service.ballots import (
 )
 from civic.voting.service.electorate import _vote_unit
 from civic.voting.service.media import paper_scan_url
-from civic.voting.service.votes import STATE_NAMES, _hold_state, _require_state, _store, get_vote, matters_of
+from civic.voting.service.votes import (
+    STATE_NAMES,
+    _hold_state,
+    _require_state,
+    _store,
+    get_vote,
+    matters_of,
+    vote_to_act_on,
+)
 
 PAPER_CHOICES = ("agree", "oppose", "abstain", "blank")
 
@@ -104,9 +112,9 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
         ``paper_ballot_duplicate`` (this unit's paper ballot is already entered),
         ``paper_ballot_conflicts_head`` (another live entry of the head chose differently: its id,
         unit code and state in ``details``), ``vote_state_invalid``.
+    Order: permission (:func:`~civic.voting.service.votes.vote_to_act_on`), then the phase and the entry.
     """
-    vote = get_vote(vote_id)
-    org = acting_org(actor, vote.scope_place_id)
+    vote, org = vote_to_act_on(vote_id, actor)
     _require_state(vote, "open", "closed")
     vu = _vote_unit(vote, data["roster_unit_id"])
     choices = _check_choices(data["choices"], matters_of(vote.id), PAPER_CHOICES, fill_blank=True)
@@ -158,6 +166,23 @@ def _entry_moved(entry_id: int) -> Conflict:
     return Conflict("该纸质选票已被他人修改，请刷新后重试", code="paper_entry_changed", details={"id": entry_id})
 
 
+def _entry_to_act_on(entry_id: int, actor) -> tuple[PaperEntry, Vote, object]:
+    """The entry, its vote and the organisation through which ``actor`` acts on it, checked
+    before anything about the entry's or the vote's state: an entry of a vote ``actor`` may not
+    see is ``paper_ballot_not_found``, as for an id that does not exist.
+
+    :raises NotFound: ``paper_ballot_not_found``; :raises Forbidden: ``not_owners_committee``."""
+    entry = db.session.get(PaperEntry, entry_id)
+    missing = NotFound("找不到该纸质选票", code="paper_ballot_not_found", details={"id": entry_id})
+    if entry is None:
+        raise missing
+    try:
+        vote, org = vote_to_act_on(entry.vote_id, actor)
+    except NotFound as exc:
+        raise missing from exc
+    return entry, vote, org
+
+
 def confirm_paper_ballot(entry_id: int, actor) -> dict:
     """Confirm a paper ballot entry: a committee member other than the one who entered it checks
     the entry against the scan.  Only confirmed entries count.
@@ -171,13 +196,11 @@ def confirm_paper_ballot(entry_id: int, actor) -> dict:
 
     :raises Forbidden: ``paper_confirm_same_user``; :raises Conflict: ``paper_already_confirmed``,
         ``paper_already_withdrawn``, ``paper_ballot_conflicts_head``, ``vote_state_invalid``;
-        :raises NotFound: ``paper_ballot_not_found``.
+        :raises NotFound: ``paper_ballot_not_found`` (also an entry of a vote ``actor`` may not see).
+
+    Order: permission (:func:`_entry_to_act_on`), then the phase and the entry's state.
     """
-    entry = db.session.get(PaperEntry, entry_id)
-    if entry is None:
-        raise NotFound("找不到该纸质选票", code="paper_ballot_not_found", details={"id": entry_id})
-    vote = get_vote(entry.vote_id)
-    org = acting_org(actor, vote.scope_place_id)
+    entry, vote, org = _entry_to_act_on(entry_id, actor)
     _require_state(vote, "open", "closed")
     if entry.entered_by_id == actor.id:
         raise Forbidden("纸质选票须由录入人以外的另一名委员复核", code="paper_confirm_same_user")
@@ -251,13 +274,12 @@ def withdraw_paper_ballot(entry_id: int, data: dict, actor) -> dict:
     :raises Forbidden: ``paper_withdraw_not_allowed`` (neither the enterer nor the committee head),
         ``not_owners_committee``; :raises Conflict: ``paper_already_confirmed`` (confirmed, and not
         the committee head; or confirmed meanwhile), ``paper_already_withdrawn``,
-        ``vote_state_invalid`` (e.g. results published); :raises NotFound: ``paper_ballot_not_found``.
+        ``vote_state_invalid`` (e.g. results published); :raises NotFound: ``paper_ballot_not_found``
+        (also an entry of a vote ``actor`` may not see).
+
+    Order: permission (:func:`_entry_to_act_on`), then the phase and the entry's state.
     """
-    entry = db.session.get(PaperEntry, entry_id)
-    if entry is None:
-        raise NotFound("找不到该纸质选票", code="paper_ballot_not_found", details={"id": entry_id})
-    vote = get_vote(entry.vote_id)
-    org = acting_org(actor, vote.scope_place_id)
+    entry, vote, org = _entry_to_act_on(entry_id, actor)
     _require_state(vote, "open", "closed")
     if entry.withdrawn_at is not None:
         raise Conflict("该纸质选票已撤回", code="paper_already_withdrawn")

@@ -27,7 +27,7 @@ from civic.voting.roster import get_roster
 from civic.voting.service.electorate import _freeze
 from civic.voting.service.paper import _pending_entries
 from civic.voting.service.results import compute_results, conflicting_paper_heads
-from civic.voting.service.votes import STATE_NAMES, get_vote, matters_of
+from civic.voting.service.votes import STATE_NAMES, get_vote, matters_of, visible_vote
 
 # --- the phase machine, declared once ------------------------------------------------------------
 
@@ -92,13 +92,17 @@ def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> 
     :raises ValidationFailed: ``transition_unknown``, tally errors (``tally_conflicting_ballots``...);
         :raises Conflict: ``transition_not_allowed``, ``roster_not_certified``, ``matters_empty``,
         ``notice_period_running``, ``paper_ballots_unconfirmed``; :raises Forbidden:
-        ``not_owners_committee``.
+        ``not_owners_committee``; :raises NotFound: ``vote_not_found`` (also a vote ``actor`` may
+        not see).
+
+    Order: permission (the vote seen, then the transition's organisations and roles), then the
+    phase and the transition's conditions (issue #15).
     """
+    vote = visible_vote(vote_id, actor)
     t = TRANSITIONS.get(action)
     if t is None:
         raise ValidationFailed("未知的操作", code="transition_unknown",
                                details={"action": action, "allowed": list(TRANSITIONS)})
-    vote = get_vote(vote_id)
     org = acting_org(actor, vote.scope_place_id, org_kinds=t.org_kinds, roles=t.roles)
     if vote.state not in t.source:
         raise Conflict(f"表决处于“{STATE_NAMES[vote.state]}”阶段，不能{t.label}", code="transition_not_allowed",

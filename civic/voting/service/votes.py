@@ -32,6 +32,22 @@ def get_vote(vote_id: int) -> Vote:
     return vote
 
 
+def vote_to_act_on(vote_id: int, actor, **acting) -> tuple[Vote, object]:
+    """The vote and the organisation through which ``actor`` acts on it: the permission check
+    every write on a vote makes first, before any check of the vote's state or of the input
+    (issue #15: an outsider learns nothing of a vote's phase).
+
+    A vote ``actor`` may not see (:func:`visible_vote`, the list's rule) is ``vote_not_found``, as
+    for an id that does not exist; a vote they see but may not act on (the street centre, an
+    owners' committee member without the head's role) is ``not_owners_committee``.  ``acting``:
+    the keywords of :func:`civic.voting.access.acting_org` (``org_kinds``, ``roles``).
+
+    :raises NotFound: ``vote_not_found``.  :raises Forbidden: ``not_owners_committee``.
+    """
+    vote = visible_vote(vote_id, actor)
+    return vote, acting_org(actor, vote.scope_place_id, **acting)
+
+
 def _require_state(vote: Vote, *states: str, code: str = "vote_state_invalid") -> None:
     if vote.state not in states:
         raise Conflict("表决当前阶段不允许此操作", code=code,
@@ -84,9 +100,11 @@ def create_vote(data: dict, actor) -> Vote:
 
 
 def add_matter(vote_id: int, data: dict, actor) -> Matter:
-    """Add a matter (Civil Code Art. 278 item ``number`` 1-9, title, text) to a draft vote."""
-    vote = get_vote(vote_id)
-    org = acting_org(actor, vote.scope_place_id)
+    """Add a matter (Civil Code Art. 278 item ``number`` 1-9, title, text) to a draft vote.
+
+    Order: permission (:func:`vote_to_act_on`), then the phase.  :raises NotFound:
+    ``vote_not_found``; :raises Forbidden: ``not_owners_committee``; :raises Conflict: ``vote_not_draft``."""
+    vote, org = vote_to_act_on(vote_id, actor)
     _require_state(vote, "draft", code="vote_not_draft")
     _hold_state(vote, "draft", code="vote_not_draft")
     matter = Matter(vote_id=vote.id, number=data["number"], title=require_text(data["title"], "title", 200),
@@ -101,9 +119,10 @@ def add_matter(vote_id: int, data: dict, actor) -> Matter:
 def add_attachments(vote_id: int, matter_id: int, files: list[tuple[str, bytes]], actor) -> Matter:
     """Attach images to a draft vote's matter, through the photo pipeline (metadata stripped).  Each
     is served at an unguessable address to whoever may read the vote
-    (:func:`civic.voting.service.media.matter_attachment`)."""
-    vote = get_vote(vote_id)
-    org = acting_org(actor, vote.scope_place_id)
+    (:func:`civic.voting.service.media.matter_attachment`).
+
+    Order: permission (:func:`vote_to_act_on`), then the phase, the matter and the files."""
+    vote, org = vote_to_act_on(vote_id, actor)
     _require_state(vote, "draft", code="vote_not_draft")
     matter = db.session.get(Matter, matter_id)
     if matter is None or matter.vote_id != vote.id:

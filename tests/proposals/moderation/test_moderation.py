@@ -113,6 +113,12 @@ def test_only_the_author_appeals(world):
     _decide(world, world.mod, idea["id"], "hide", "疑似广告")
     r = world.client.post(f"{API}/moderation/idea/{idea['id']}/appeal", json={"text": "帮他申诉"},
                           headers=world.h[world.housemate])
+    # The hidden idea is not shown to the housemate: as for an item that does not exist (issue #15).
+    assert r.status_code == 404 and r.json["error"]["code"] == "item_not_found"
+    approved = world.idea(c["id"], text="垃圾房外墙种植爬藤")
+    _decide(world, world.mod, approved["id"], "approve")
+    r = world.client.post(f"{API}/moderation/idea/{approved['id']}/appeal", json={"text": "帮他申诉"},
+                          headers=world.h[world.housemate])
     assert r.status_code == 403 and r.json["error"]["code"] == "not_author"
 
 

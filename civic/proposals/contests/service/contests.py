@@ -156,12 +156,13 @@ def create_contest(actor, data: dict) -> Contest:
         ``criteria_duplicate`` (two criteria of one name: details ``{"field": "criteria", "name",
         "index"}``, the index of the second).
     """
+    # Permission before input (issue #15): the actor's organisation first, then what it may organise.
     org = registry.get_organisation(data["organisation_id"])
-    if org.kind not in ORGANISER_KINDS:
-        raise ValidationFailed("主办方须为居委会或街镇中心", code="organiser_kind_invalid", details={"kind": org.kind})
     if actor.kind != "admin" and not any(
             o.id == org.id for _m, o in acting_memberships(actor, roles=ORGANISER_ROLES)):
         raise Forbidden("仅限主办组织的工作人员操作", code="not_organiser", details={"organisation_id": org.id})
+    if org.kind not in ORGANISER_KINDS:
+        raise ValidationFailed("主办方须为居委会或街镇中心", code="organiser_kind_invalid", details={"kind": org.kind})
     if not data["place_ids"]:
         raise ValidationFailed("须指定参与的地点", code="places_required")
     for pid in data["place_ids"]:

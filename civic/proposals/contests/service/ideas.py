@@ -52,10 +52,12 @@ def submit_idea(actor, contest_id: int, data: dict) -> Idea:
     ``photos`` (≤9 keys from :func:`upload_photos`).
     :raises Forbidden: ``not_a_participant``.  :raises Conflict: ``phase_forbids_action``.
     :raises ValidationFailed: ``text_required``, ``text_too_long``, ``category_invalid``, ``photo_unknown``.
+
+    Order (issue #15): who may submit (a participant), then the phase, then the content.
     """
     contest = get_contest(contest_id)
-    require_phase(contest, "submit")
     require_participant(contest, actor)
+    require_phase(contest, "submit")
     content = _idea_content(contest, data)
     content["photos"] = _claim_photos(actor, data.get("photos") or [])
     idea = Idea(contest_id=contest.id, author_id=actor.id, state="pending", version=1, support_count=0)
@@ -74,8 +76,12 @@ def edit_idea(actor, idea_id: int, data: dict) -> Idea:
 
     :raises Forbidden: ``not_author``.  :raises Conflict: ``phase_forbids_action``; ``idea_closed``
         (rejected ideas are not edited); ``moderation_changed`` (moderated or edited meanwhile).
+    :raises NotFound: ``idea_not_found`` (also an idea ``actor`` may not see, :func:`visible_idea`).
+
+    Order (issue #15): the idea seen, then the author, then the phase and the idea's state, then
+    the content.
     """
-    idea = get_idea(idea_id)
+    idea = visible_idea(actor, idea_id)
     if idea.author_id != actor.id:
         raise Forbidden("只有作者可以修改", code="not_author")
     contest = get_contest(idea.contest_id)
@@ -164,15 +170,18 @@ def add_comment(actor, idea_id: int, body: str) -> Comment:
     moderators may hide it).
 
     :raises Forbidden: ``not_a_participant``.  :raises Conflict: ``idea_not_open``.
+    :raises NotFound: ``idea_not_found`` (also an idea ``actor`` may not see).
+
+    Order (issue #15): the idea seen, then who may comment, then the phase and the idea's state.
     """
     idea = visible_idea(actor, idea_id)
     contest = get_contest(idea.contest_id)
-    require_phase(contest, "comment")
-    if idea.state != "approved":
-        raise Conflict("该金点子当前未公开", code="idea_not_open", details={"state": idea.state})
     if not (participant_units(contest, actor) or moderation.is_moderator(actor, contest.organisation_id)
             or is_organiser(actor, contest) or is_juror(contest, actor)):
         raise Forbidden("仅限本次征集范围内的居民参与", code="not_a_participant")
+    require_phase(contest, "comment")
+    if idea.state != "approved":
+        raise Conflict("该金点子当前未公开", code="idea_not_open", details={"state": idea.state})
     c = Comment(idea_id=idea.id, author_id=actor.id, body=require_text(body, "body", COMMENT_MAX))
     db.session.add(c)
     db.session.flush()

@@ -85,8 +85,11 @@ def adopt(actor, idea_id: int, organisation_id: int, note: str | None = None) ->
     :raises Conflict: ``ranking_not_published``; ``idea_not_ranked``; ``already_adopted`` (also when
         adopted by another request meanwhile).
     :raises ValidationFailed: ``organisation_out_of_scope`` (details ``{"organisation_id", "place_ids"}``).
+    :raises NotFound: ``idea_not_found`` (also an idea ``actor`` may not see).
+
+    Order (issue #15): the idea seen, the organiser, then the phase and the ranking, then the input.
     """
-    idea = get_idea(idea_id)
+    idea = visible_idea(actor, idea_id)
     contest = get_contest(idea.contest_id)
     require_organiser(actor, contest)
     require_phase(contest, "adopt")

@@ -27,6 +27,7 @@ from civic.proposals.contests.service.contests import (
     is_organiser,
     require_organiser,
     require_phase,
+    visible_idea,
 )
 from civic.proposals.notify import notify
 
@@ -39,12 +40,15 @@ def score_idea(actor, idea_id: int, scores: dict[int, int]) -> list[Score]:
         same household).
     :raises Conflict: ``phase_forbids_action``; ``idea_not_open``.
     :raises ValidationFailed: ``scores_incomplete`` (every criterion, nothing else), ``score_out_of_range``.
+    :raises NotFound: ``idea_not_found`` (also an idea ``actor`` may not see).
+
+    Order (issue #15): the idea seen, then the juror, then the phase and the idea's state, then the scores.
     """
-    idea = get_idea(idea_id)
+    idea = visible_idea(actor, idea_id)
     contest = get_contest(idea.contest_id)
-    require_phase(contest, "score")
     if not is_juror(contest, actor):
         raise Forbidden("您不是本次征集的评委", code="not_a_juror")
+    require_phase(contest, "score")
     if idea.state != "approved":
         raise Conflict("该金点子当前未公开", code="idea_not_open", details={"state": idea.state})
     mine = {u.id for _l, u in registry.units_of_resident(actor.id)}

@@ -19,9 +19,9 @@ from civic.proposals.contests.models import (
 )
 from civic.proposals.contests.service.contests import (
     get_contest,
-    get_idea,
     require_participant,
     require_phase,
+    visible_idea,
 )
 
 # --- support -----------------------------------------------------------------------------------
@@ -56,14 +56,16 @@ def support(actor, idea_id: int, *, ip: str | None = None, device_id: str | None
     :returns: ``{"idea_id", "supported": True, "support_count", "changed"}``.
     :raises Forbidden: ``not_a_participant``.
     :raises Conflict: ``phase_forbids_action``; ``idea_not_open``; ``support_cap_reached``
-        (details ``{"cap"}``).
+        (details ``{"cap"}``).  :raises NotFound: ``idea_not_found`` (also an idea ``actor`` may not see).
+
+    Order (issue #15): the idea seen, then the participant, then the phase and the idea's state.
     """
-    idea = get_idea(idea_id)
+    idea = visible_idea(actor, idea_id)
     contest = get_contest(idea.contest_id)
+    require_participant(contest, actor)
     require_phase(contest, "support")
     if idea.state != "approved":
         raise Conflict("该金点子当前未公开", code="idea_not_open", details={"state": idea.state})
-    require_participant(contest, actor)
     now = utcnow()
     # RETURNING, not rowcount: psycopg reports no reliable rowcount for INSERT ... ON CONFLICT DO NOTHING.
     changed = db.session.execute(
@@ -99,8 +101,9 @@ def withdraw_support(actor, idea_id: int, *, ip: str | None = None, device_id: s
     """Withdraw one's support while the support phase lasts.  Soft: the row stays, marked withdrawn.
 
     :returns: ``{"idea_id", "supported": False, "support_count", "changed"}``.
+    :raises NotFound: ``idea_not_found`` (also an idea ``actor`` may not see), before the phase is checked.
     """
-    idea = get_idea(idea_id)
+    idea = visible_idea(actor, idea_id)
     contest = get_contest(idea.contest_id)
     require_phase(contest, "withdraw_support")
     changed = db.session.execute(

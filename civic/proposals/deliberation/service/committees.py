@@ -68,18 +68,21 @@ def create_committee(actor, data: dict) -> Committee:
 
     :raises ValidationFailed: ``committee_kind_invalid``, ``place_kind_invalid``.
     :raises Forbidden: ``not_convener``, ``out_of_scope``.
+
+    Order (issue #15): permission (a convener of the organisation, which covers the place), then
+    the kind and the place's kind.
     """
+    org_id = data["organisation_id"]
+    _require_convener(actor, org_id)
+    place = registry.get_place(data["place_id"])
+    if not registry.organisation_covers(org_id, place.id):
+        raise Forbidden("该组织不覆盖此地点", code="out_of_scope", details={"place_id": place.id})
     kind = data.get("kind")
     if kind not in COMMITTEE_KINDS:
         raise ValidationFailed("议事机构类型无效", code="committee_kind_invalid", details={"kind": kind})
-    place = registry.get_place(data["place_id"])
     if place.kind not in PLACE_KINDS[kind]:
         raise ValidationFailed("议事机构服务的地点类型不符", code="place_kind_invalid",
                                details={"kind": kind, "place_kind": place.kind})
-    org_id = data["organisation_id"]
-    _require_convener(actor, org_id)
-    if not registry.organisation_covers(org_id, place.id):
-        raise Forbidden("该组织不覆盖此地点", code="out_of_scope", details={"place_id": place.id})
     c = Committee(kind=kind, name=require_text(data["name"], "name", 100), place_id=place.id, organisation_id=org_id)
     db.session.add(c)
     db.session.flush()

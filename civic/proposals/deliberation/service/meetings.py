@@ -238,17 +238,21 @@ def cast(actor, motion_id: int, choice: str) -> MotionVote:
     """A member present votes ``agree``, ``oppose`` or ``abstain``, once per motion.
 
     :raises Forbidden: ``not_present``.  :raises Conflict: ``motion_closed``, ``already_voted``.
-    :raises ValidationFailed: ``choice_invalid``.
+    :raises ValidationFailed: ``choice_invalid``.  :raises NotFound: ``motion_not_found`` (also a
+        motion ``actor`` may not see, :func:`visible_motion`).
+
+    Order (issue #15): permission (the motion seen, a member present at its meeting), then the
+    choice and the motion's state: to anyone else a closed motion and an open one answer alike.
     """
-    if choice not in VOTE_CHOICES:
-        raise ValidationFailed("表决意见须为同意、反对或弃权", code="choice_invalid", details={"choice": choice})
-    mo = get_motion(motion_id)
-    if mo.state != "open":
-        raise Conflict("该动议已结束表决", code="motion_closed")
+    mo = visible_motion(actor, motion_id)
     m = get_meeting(mo.meeting_id)
     present = {a.user_id for a in attendance(m.id)}
     if membership(m.committee_id, actor, _meeting_day(m)) is None or actor.id not in present:
         raise Forbidden("仅限出席会议的成员表决", code="not_present")
+    if choice not in VOTE_CHOICES:
+        raise ValidationFailed("表决意见须为同意、反对或弃权", code="choice_invalid", details={"choice": choice})
+    if mo.state != "open":
+        raise Conflict("该动议已结束表决", code="motion_closed")
     # Claimed while open: a close that committed meanwhile refuses the vote; a close that comes
     # later waits for this transaction and counts the vote (close_motion counts after its claim).
     if not _claim(Motion, mo.id, Motion.state == "open"):
@@ -281,10 +285,12 @@ def close_motion(actor, motion_id: int, resolution_text: str | None = None, now:
     vote was open (e.g. another motion decided it), ``passed`` false and a ``note``: the motion is
     closed without a resolution rather than left open for good.
 
-    :raises Conflict: ``motion_closed``, ``topic_changed``.
+    :raises Conflict: ``motion_closed``, ``topic_changed``.  :raises Forbidden: ``not_an_officer``.
+    :raises NotFound: ``motion_not_found`` (also a motion ``actor`` may not see).
+    Order (issue #15): permission (the motion seen, an officer), then the motion's state.
     """
     now = now or utcnow()
-    mo = get_motion(motion_id)
+    mo = visible_motion(actor, motion_id)
     m = get_meeting(mo.meeting_id)
     _require_officer(m.committee_id, actor, _meeting_day(m))
     if mo.state != "open":

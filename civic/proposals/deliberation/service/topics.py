@@ -88,13 +88,23 @@ def shown_topic(user, topic_id: int) -> Topic:
     seen by ``user`` and shown by moderation.  Its author and moderators still see a hidden one, but
     nothing is added to it until a moderator restores it.
 
+    A write checks its own permission between the two halves (:func:`visible_topic`, then who may
+    act, then :func:`require_shown`): the hidden state is told only to who may act on the topic.
+
     :raises NotFound: ``topic_not_found`` (not seen by ``user``).  :raises Conflict: ``topic_hidden``.
     """
     t = visible_topic(user, topic_id)
+    require_shown(t)
+    return t
+
+
+def require_shown(t: Topic) -> None:
+    """The second half of :func:`shown_topic`: the topic is shown by moderation.
+
+    :raises Conflict: ``topic_hidden``."""
     if t.moderation_state not in moderation.VISIBLE_STATES:
         raise Conflict("该议题已被隐藏，恢复显示前不能联署、讨论或列入议程", code="topic_hidden",
                        details={"topic_id": t.id, "moderation_state": t.moderation_state})
-    return t
 
 
 def _claim(model, row_id: int, *conditions) -> bool:
@@ -203,17 +213,21 @@ def cosign(actor, topic_id: int, now: dt.datetime | None = None) -> Topic:
     :raises Conflict: ``cosign_not_open`` (not a resident's proposed topic, or it left ``proposed``
         meanwhile), ``cosign_window_closed``, ``already_cosigned``, ``topic_hidden``.
     :raises Forbidden: ``not_a_resident_here``, ``own_topic``.
+
+    Order (issue #15): permission (the topic seen, a resident of the road/lane, not the raiser),
+    then the topic's state and window.
     """
     now = now or utcnow()
-    t = shown_topic(actor, topic_id)
+    t = visible_topic(actor, topic_id)
     c = get_committee(t.committee_id)
+    _require_resident(c, actor)
+    if actor.id == t.raised_by_id:
+        raise Forbidden("提出人不能联署自己的议题", code="own_topic")
+    require_shown(t)
     if t.raised_as != "resident" or t.state != "proposed":
         raise Conflict("该议题不在征集联署", code="cosign_not_open", details={"state": t.state})
     if now >= as_utc(t.cosign_until):
         raise Conflict("联署期限已过", code="cosign_window_closed", details={"until": t.cosign_until.isoformat()})
-    _require_resident(c, actor)
-    if actor.id == t.raised_by_id:
-        raise Forbidden("提出人不能联署自己的议题", code="own_topic")
     if not _claim(Topic, t.id, Topic.state == "proposed", Topic.moderation_state.in_(moderation.VISIBLE_STATES)):
         db.session.refresh(t)  # reached the agenda, was declined or hidden since we read it
         raise Conflict("该议题不在征集联署", code="cosign_not_open", details={"state": t.state})
@@ -240,9 +254,11 @@ def schedule_topic(actor, topic_id: int) -> Topic:
 
     :raises NotFound: ``topic_not_found``.  :raises Forbidden: ``not_an_officer``.
     :raises Conflict: ``topic_hidden``, ``topic_transition_invalid``, ``topic_changed``.
+    Order (issue #15): permission (the topic seen, an officer), then the topic's state.
     """
-    t = shown_topic(actor, topic_id)
+    t = visible_topic(actor, topic_id)
     _require_officer(t.committee_id, actor)
+    require_shown(t)
     _transition(t, "schedule", actor)
     _tell_followers(t, "topic_on_agenda", f"议题「{t.title}」已列入议程", "将在下次会议讨论。")
     db.session.flush()
@@ -314,12 +330,14 @@ def add_comment(actor, topic_id: int, body: str) -> TopicComment:
 
     :raises NotFound: ``topic_not_found``.  :raises Forbidden: ``not_a_resident_here``.
     :raises Conflict: ``topic_closed``, ``topic_hidden``.
+    Order (issue #15): permission (the topic seen, who may take part), then the topic's state.
     """
-    t = shown_topic(actor, topic_id)
+    t = visible_topic(actor, topic_id)
     c = get_committee(t.committee_id)
+    _require_participant(c, actor)
+    require_shown(t)
     if t.state in ("closed", "declined"):
         raise Conflict("议题已结束", code="topic_closed", details={"state": t.state})
-    _require_participant(c, actor)
     cm = TopicComment(topic_id=t.id, author_id=actor.id, body=require_text(body, "body", COMMENT_MAX))
     db.session.add(cm)
     db.session.flush()
