@@ -184,6 +184,7 @@ class VoteTransition(MethodView):
         """表决阶段变更：公告、开始投票（冻结名册）、结束、公布结果
 
         409 ``transition_not_allowed``, ``notice_period_running``, ``roster_not_certified``,
+        ``paper_ballots_contested`` (同一业主的纸质选票不一致，须先撤回录入有误的一张),
         ``paper_ballots_unconfirmed``; 422 ``tally_conflicting_ballots``; 403 ``not_owners_committee``.
         """
         return service.transition(vote_id, data["action"], current_actor(), note=data["note"])
@@ -319,8 +320,9 @@ class PaperBallots(MethodView):
     def post(self, data, vote_id):
         """录入纸质选票（按户，附扫描件 ``scan``；须另一名委员复核后计入）
 
-        409 ``ballot_already_cast``, ``paper_ballot_duplicate``, ``paper_ballot_conflicts_head``
-        (同一业主另一户的纸质选票所选不同：一名业主只有一票).
+        409 ``ballot_already_cast``, ``paper_ballot_duplicate``.  同一业主另一户的纸质选票所选不同时
+        仍录入，但 ``contested`` 为 true：该业主的选票存在争议，两张都不能复核，结果不能公布，
+        直至撤回录入有误的一张（一名业主只有一票）.
         """
         data = {**data, "choices": _choices_json(data["choices"])}
         return service.enter_paper_ballot(vote_id, data, _one_file("scan"), current_actor())

@@ -232,6 +232,15 @@ class PaperFormSchema(ma.Schema):
     choices = ma.fields.String(required=True, metadata={"description": 'JSON：{"表决事项 id": "agree"}；未填写的事项记为 blank'})
 
 
+class PaperConflictSchema(ma.Schema):
+    message = ma.fields.String()
+    other_entry_id = Integer()
+    other_roster_unit_id = Integer()
+    other_unit_code = ma.fields.String()
+    other_unit_name = ma.fields.String()
+    other_state = ma.fields.String(metadata={"description": "pending 待复核 | confirmed 已复核"})
+
+
 class PaperOutSchema(ma.Schema):
     id = Integer()
     vote_id = Integer()
@@ -245,6 +254,8 @@ class PaperOutSchema(ma.Schema):
     withdrawn = ma.fields.Boolean()
     withdrawn_at = ShanghaiDateTime()
     scan_url = ma.fields.String(metadata={"description": "扫描件地址（不可猜测；每次访问记入审计日志）"})
+    contested = ma.fields.Boolean(metadata={"description": "同一业主另一户的纸质选票所选不同：选票存在争议，不能复核，结果不能公布"})
+    conflict = ma.fields.Nested(PaperConflictSchema, allow_none=True)
 
 
 class WithdrawSchema(ma.Schema):

@@ -354,10 +354,10 @@ def _entry_id(vid, ruid) -> int:
                                                             PaperEntry.withdrawn_at.is_(None)))
 
 
-def test_entry_conflicting_with_the_heads_confirmed_entry_is_explained_on_the_unit_page(app, comp, shared_dir):
+def test_entry_conflicting_with_the_heads_confirmed_entry_is_kept_as_contested_on_the_unit_page(app, comp, shared_dir):
     """A owns 1-101 and 1-102 (one head).  1-101's ballot (同意) is entered and confirmed; 1-102's,
-    entered as 反对, is refused (409): the unit page again, the message by the form, a link to
-    1-101's page, the choice kept, nothing stored."""
+    entered as 反对, is kept but contested (one owner, one will): the unit page says so, links to
+    1-101's entry, and the vote page blocks publishing, naming both units by name."""
     from civic.voting.models import PaperEntry
 
     head, member = Console(app, comp.head.username), Console(app, comp.member.username)
@@ -367,21 +367,18 @@ def test_entry_conflicting_with_the_heads_confirmed_entry_is_explained_on_the_un
     first = _entry_id(vid, u1)
     assert head.post(f"/console/votes/paper-entries/{first}/confirm").status_code == 303
     r = _enter(member, vid, u2, {m4: "oppose"}, shared_dir)
-    assert r.status_code == 409
-    msg = re.sub(r"<[^>]+>", "", r.text.split('id="enter-error"')[1].split("</div>")[0])
-    assert f"不能录入：同一业主名下房屋 {comp.units[0].code} 的纸质选票（录入编号 {first}，已复核计入）所选不同" in msg
+    assert r.status_code == 201
+    msg = re.sub(r"<[^>]+>", "", r.text.split('id="contested"')[1].split("</div>")[0])
+    assert f"同一业主名下 测试小区1号楼101室 的纸质选票（录入编号 {first}，已复核计入）所选不同" in msg
     assert "已复核的须由业主委员会主任在结果公布前撤回" in msg and "同意" not in msg  # never how the other voted
     link = re.search(r'<a id="other-entry" href="([^"]+)">([^<]+)</a>', r.text)
     assert link.group(1) == f"/console/votes/{vid}/paper/{u1}#entry-{first}"
-    assert link.group(2) == f"{comp.units[0].code}（录入编号 {first}，已复核计入）"
-    assert "错误代码：paper_ballot_conflicts_head" in r.text
-    # the form is still there, with the choice made; the scan must be chosen again
-    assert "提交录入（待复核）" in r.text
-    assert re.search(rf'id="m{m4}-oppose"[^>]*checked', r.text) and not re.search(rf'id="m{m4}-agree"[^>]*checked', r.text)
-    assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == vid)) == 1
-    # the linked page names the entry to withdraw; the member (not the head) gets no withdrawal form
-    other = member.get(link.group(1)).text
-    assert f'id="entry-{first}"' in other and "撤回已计入的选票" not in other
+    assert link.group(2) == f"测试小区1号楼101室（录入编号 {first}）"
+    assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == vid)) == 2
+    page = head.get(f"/console/votes/{vid}").text
+    conflicts = page.split('id="conflicts"')[1].split("</section>")[0]
+    assert "测试小区1号楼101室（录入编号" in conflicts and "测试小区1号楼102室（录入编号" in conflicts
+    assert comp.units[0].code not in conflicts
 
 
 def test_committee_head_withdraws_a_confirmed_conflicting_entry_on_the_unit_page(app, comp, shared_dir):
@@ -406,17 +403,15 @@ def test_committee_head_withdraws_a_confirmed_conflicting_entry_on_the_unit_page
     # the vote page: publishing is blocked, saying what to do and where
     page = head.get(f"/console/votes/{vid}").text
     assert re.search(r'id="do-publish" disabled', page)
-    codes = ", ".join(sorted([comp.units[0].code, comp.units[1].code]))
     assert _text(page, "why-publish") == (
-        f"同一业主（房屋 {codes}）的纸质选票不一致，无法计票：请与业主核实，"
-        "由业主委员会主任撤回录入有误的一张（已复核的也可在结果公布前撤回），再重新录入")
+        "同一业主（测试小区1号楼101室、测试小区1号楼102室）的纸质选票所选不一致，该业主的选票存在争议，结果不能公布："
+        "请与业主核实，撤回录入有误的一张（已复核的由业主委员会主任在结果公布前撤回），必要时重新录入并复核")
     conflicts = page.split('id="conflicts"')[1].split("</section>")[0]
     assert f'href="/console/votes/{vid}/paper/{u2}#entry-{wrong}"' in conflicts
     assert f'href="/console/votes/{vid}/paper/{u1}#entry-{first}"' in conflicts
-    assert "撤回已计入的选票" in conflicts  # the head is told which button
-    assert "请告知主任" in member.get(f"/console/votes/{vid}").text  # the member, whom to ask
-    r = head.post(f"/console/votes/{vid}/transitions/publish")  # posted anyway: the tally refuses
-    assert r.status_code == 422 and "由业主委员会主任撤回录入有误的一张" in _text(r.text, "error-message")
+    assert "由业主委员会主任撤回" in conflicts  # who withdraws what
+    r = head.post(f"/console/votes/{vid}/transitions/publish")  # posted anyway: refused
+    assert r.status_code == 409 and "撤回录入有误的一张" in _text(r.text, "error-message")
 
     # a member who is not the head: no form, and the service's 409 if posting anyway
     unit_page = member.get(f"/console/votes/{vid}/paper/{u2}").text

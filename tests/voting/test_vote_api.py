@@ -135,10 +135,10 @@ def test_paper_ballot_counts_only_after_another_member_confirms(client, factory,
     assert api(client, "get", f"/api/v1/receipts/{entry['receipt_code']}", v["head_token"])[1]["counted"] is True
 
 
-def test_conflicting_paper_ballots_of_one_head_are_refused_at_entry(client, factory, comp, shared_dir):
+def test_conflicting_paper_ballots_of_one_head_are_contested_at_entry(client, factory, comp, shared_dir):
     """A's two units are one head (SPC Art. 9): a paper ballot for the second unit that chooses
-    otherwise than the first is refused when entered, naming the first (the tally could not count
-    the head; see tests/voting/test_paper_heads_races.py for the rest)."""
+    otherwise than the first is kept but contested, naming the first (see
+    tests/voting/test_one_owner_one_will.py for the rest)."""
     v = make_open_vote(client, factory, comp, numbers=(4,))
     units = roster_unit_ids(v["id"])
     m = str(v["matters"][0])
@@ -148,9 +148,8 @@ def test_conflicting_paper_ballots_of_one_head_are_refused_at_entry(client, fact
                        data={"roster_unit_id": str(units[unit.code]), "choices": json.dumps({m: choice}),
                              "scan": scan(shared_dir)}, content_type="multipart/form-data"))
     (st1, first), (st2, body) = out
-    assert (st1, st2, body["error"]["code"]) == (201, 409, "paper_ballot_conflicts_head")
-    assert (body["error"]["details"]["other_entry_id"], body["error"]["details"]["other_unit_code"]) == (
-        first["id"], comp.units[0].code)
+    assert (st1, st2, body["contested"]) == (201, 201, True)
+    assert (body["conflict"]["other_entry_id"], body["conflict"]["other_unit_code"]) == (first["id"], comp.units[0].code)
 
 
 def test_turnout_shows_who_voted_not_how(client, factory, comp, caplog):

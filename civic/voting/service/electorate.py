@@ -129,6 +129,59 @@ def _vote_unit(vote: Vote, roster_unit_id: int) -> VoteUnit:
     return vu
 
 
+def unit_names(vote_id: int, roster_unit_ids=None) -> dict[int, str]:
+    """``{roster unit id: name}`` of the vote's frozen units (all, or those given), as staff read
+    them -- ``滨江花园1号楼101室``, never the registry code ``C-BJHY-1-101``: the registry's name of
+    the unit (:func:`civic.property.service.unit_full_names`) for a roster built from the registry,
+    and for an imported unit with no place, the compound's name, the building and the unit as the
+    roster lists it (:func:`civic.property.service.full_unit_name`)."""
+    from civic.property import service as registry
+
+    stmt = (sa.select(VoteUnit.roster_unit_id, VoteUnit.unit_code, VoteUnit.building, RosterUnit.place_id)
+            .join(RosterUnit, RosterUnit.id == VoteUnit.roster_unit_id).where(VoteUnit.vote_id == vote_id))
+    if roster_unit_ids is not None:
+        ids = sorted(set(roster_unit_ids))
+        if not ids:
+            return {}
+        rows = [r for i in range(0, len(ids), 500)
+                for r in db.session.execute(stmt.where(VoteUnit.roster_unit_id.in_(ids[i:i + 500])))]
+    else:
+        rows = db.session.execute(stmt).all()
+    names = registry.unit_full_names(r.place_id for r in rows if r.place_id)
+    compound = None
+    out = {}
+    for r in rows:
+        if r.place_id in names:
+            out[r.roster_unit_id] = names[r.place_id]
+            continue
+        if compound is None:
+            compound = registry.get_place(db.session.get(Vote, vote_id).compound_id).name
+        out[r.roster_unit_id] = registry.full_unit_name(compound, r.building or "", r.unit_code)
+    return out
+
+
+def head_names(vote_id: int, head_ids, *, shown: int = 3) -> dict[int, str]:
+    """``{head id: label}`` naming each head by its units' names (:func:`unit_names`), the first
+    ``shown`` in roster order and "等 n 户" for the rest: what the turnout and paper pages show
+    instead of the frozen label of unit codes."""
+    ids = sorted(set(head_ids))
+    if not ids:
+        return {}
+    rows = []
+    for i in range(0, len(ids), 500):
+        rows += db.session.execute(sa.select(VoteUnit.head_id, VoteUnit.roster_unit_id).where(
+            VoteUnit.vote_id == vote_id, VoteUnit.head_id.in_(ids[i:i + 500])).order_by(VoteUnit.roster_unit_id)).all()
+    by_head: dict[int, list[int]] = defaultdict(list)
+    for hid, uid in rows:
+        by_head[hid].append(uid)
+    names = unit_names(vote_id, [u for us in by_head.values() for u in us[:shown]])
+    out = {}
+    for hid, us in by_head.items():
+        label = "、".join(names[u] for u in us[:shown])
+        out[hid] = label + (f" 等 {len(us)} 户" if len(us) > shown else "")
+    return out
+
+
 def rosters_of(vote: Vote) -> Roster:
     return get_roster(vote.roster_id)
 

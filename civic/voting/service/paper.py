@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from civic.accounts import service as accounts
 from civic.core import audit
-from civic.core.db import insert_once, utcnow
+from civic.core.db import insert_once, to_shanghai, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound
 from civic.core.photos import process_photos
 from civic.core.text import mask_phone, require_text
@@ -35,7 +35,7 @@ from civic.voting.service.ballots import (
     _insert_ballot,
     _receipt,
 )
-from civic.voting.service.electorate import _vote_unit
+from civic.voting.service.electorate import _vote_unit, unit_names
 from civic.voting.service.media import paper_scan_url
 from civic.voting.service.votes import STATE_NAMES, _hold_state, _require_state, _store, get_vote, matters_of
 
@@ -66,44 +66,72 @@ def _conflicting_entry(vote_id: int, head_id: int, choices: dict, *, besides: in
                 None)
 
 
+def _shanghai(when) -> str:
+    """``YYYY-MM-DD HH:MM`` in Asia/Shanghai, for a message."""
+    return to_shanghai(when).strftime("%Y-%m-%d %H:%M") if when else ""
+
+
 def _conflict(vote_id: int, head_id: int, other, doing: str) -> Conflict:
     """409 ``paper_ballot_conflicts_head`` naming the head's other entry (its id, unit, state) --
-    never its choices: before the vote closes staff see who voted, not how."""
+    never its choices: before the vote closes staff see who voted, not how.  ``doing`` opens the
+    message (what was refused, or that the entry was kept as contested)."""
     code = db.session.scalar(sa.select(VoteUnit.unit_code).where(VoteUnit.vote_id == vote_id,
                                                                  VoteUnit.roster_unit_id == other.roster_unit_id))
+    name = unit_names(vote_id, [other.roster_unit_id]).get(other.roster_unit_id, code)
     state = "已复核计入" if other.confirmed_at is not None else "待复核"
     return Conflict(
-        f"{doing}：同一业主名下房屋 {code} 的纸质选票（录入编号 {other.id}，{state}）所选不同，"
-        "而一名业主对每项事项只有一票。请与业主核实：若那一张录入有误，请先撤回"
-        f"（{'已复核的须由业主委员会主任在结果公布前撤回' if other.confirmed_at is not None else '由录入人或业主委员会主任撤回'}）"
-        "后再录入",
+        f"{doing}：同一业主名下 {name} 的纸质选票（录入编号 {other.id}，{state}）所选不同，"
+        "而一名业主对每项事项只有一票。在争议解决前两张都不能复核计入，表决结果不能公布。请与业主核实，撤回录入有误的一张"
+        f"（{'已复核的须由业主委员会主任在结果公布前撤回' if other.confirmed_at is not None else '未复核的由录入人或业主委员会主任撤回'}）",
         code="paper_ballot_conflicts_head",
         details={"head_id": head_id, "other_entry_id": other.id, "other_roster_unit_id": other.roster_unit_id,
-                 "other_unit_code": code, "other_state": "confirmed" if other.confirmed_at is not None else "pending"})
+                 "other_unit_code": code, "other_unit_name": name,
+                 "other_state": "confirmed" if other.confirmed_at is not None else "pending"})
 
 
 def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor) -> dict:
     """Enter one unit's returned paper ballot (书面表决票) with its scan; it counts only once a
     second, different committee member confirms it.  A matter left unmarked is entered as blank.
 
-    One head, one vote (SPC 法释〔2009〕7号 Art. 9; RULES.md §1): the units of one owner (李四's
-    102 and 103) are one head.  Reading chosen: a paper ballot returned for the head's other unit
-    *with the same choices* is entered too -- it is the owner's own returned paper, it gets its own
-    scan and receipt code (so the owner can check each ballot they handed in) and stays in the
-    record for the revocation period (SPC Art. 12), and the tally counts the head once
-    (:func:`civic.voting.tally.head_votes`).  One that *disagrees* with a live entry of the head
-    (pending or confirmed) is refused here, when it is entered: the tally could not count the
-    head ("do not guess"), and refusing now keeps the vote publishable.  The committee then asks
-    the owner and withdraws the wrong entry (:func:`withdraw_paper_ballot`) before entering again.
+    One owner, one will (Civil Code Art. 278 counts each owner once by headcount; SPC
+    法释〔2009〕7号 Art. 9: the units of one owner -- 李四's 102 and 103 -- are one head, whose
+    专有部分 areas are summed; RULES.md §1 "do not guess").  Reading chosen:
+
+    * a paper ballot returned for the head's other unit *with the same choices* is entered too --
+      it is the owner's own returned paper, with its own scan and receipt code, kept for the
+      revocation period (SPC Art. 12) -- and the tally counts the head once
+      (:func:`civic.voting.tally.head_votes`);
+    * one that *disagrees* with a live entry of the head (pending or confirmed) is entered and kept
+      as well, with its scan, and the head's ballot is **contested**: the response says so
+      (``contested: true`` and ``conflict``, naming the other entry -- never its choices).  The
+      result never stands on whichever entry happened to be confirmed first: no entry of a
+      contested head can be confirmed (:func:`confirm_paper_ballot`), its confirmed ones do not
+      count in the turnout (:func:`civic.voting.service.results.turnout_totals`), and the results
+      cannot be published (409 ``paper_ballots_contested``,
+      :func:`civic.voting.service.phases.transition`) until the committee, having asked the owner,
+      withdraws the wrong entry with a reason (:func:`withdraw_paper_ballot`; a confirmed one by
+      the committee head).  Refusing the second paper at the desk, as civic did before, left no
+      trace of it: the committee could publish on the first one without resolving anything.
+    * An online (or proxy) ballot and a paper ballot of one head: the online ballot is cast by the
+      verified owner (or registered proxy) in person, timestamped and receipted, and is the head's
+      ballot from then on (a ballot once cast is not changed, RULES.md §1).  A paper ballot for
+      such a head is refused here (409 ``ballot_already_cast``, with when the head voted online, so
+      the committee can compare it with when the paper was handed in) whatever it says: before
+      the vote closes no one may compare it with how the owner voted online (staff see who voted,
+      not how).  An online ballot for a head with a live paper entry is refused likewise
+      (:func:`civic.voting.service.ballots.cast_ballot`), the owner being told at once.  So a head
+      never has both an online and a paper ballot counted.
+
     Entries of one head are checked one at a time (:func:`_hold_paper_ballot`), so two entered at
-    the same moment cannot both pass.
+    the same moment see each other.
 
     ``data``: ``roster_unit_id``, ``choices`` ``{"<matter id>": agree|oppose|abstain|blank}``.
-    :returns: ``{"id", "head_id", "receipt_code", ...}`` (the receipt code is for the owner).
+    :returns: ``{"id", "head_id", "receipt_code", "contested", "conflict", ...}`` (the receipt
+        code is for the owner; ``conflict`` is ``None`` or ``{"message", "other_entry_id",
+        "other_roster_unit_id", "other_unit_code", "other_unit_name", "other_state"}``).
     :raises Conflict: ``ballot_already_cast`` (the head voted online or by proxy),
         ``paper_ballot_duplicate`` (this unit's paper ballot is already entered),
-        ``paper_ballot_conflicts_head`` (another live entry of the head chose differently: its id,
-        unit code and state in ``details``), ``vote_state_invalid``.
+        ``vote_state_invalid``.
     """
     vote = get_vote(vote_id)
     org = acting_org(actor, vote.scope_place_id)
@@ -122,8 +150,10 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
             ballot = db.session.scalar(sa.select(Ballot).where(Ballot.vote_id == vote.id,
                                                                Ballot.head_id == vu.head_id))
     if ballot.kind != "paper":
-        raise Conflict("该业主已在线投票，不能再录入纸质选票", code="ballot_already_cast",
-                       details={"head_id": vu.head_id})
+        raise Conflict(("该业主已在线投票" if ballot.kind == "online" else "该业主的委托代理人已投票")
+                       + f"（{_shanghai(ballot.cast_at)}），不能再录入纸质选票：一名业主只有一票，选票一经投出不能更改",
+                       code="ballot_already_cast",
+                       details={"head_id": vu.head_id, "kind": ballot.kind, "cast_at": ballot.cast_at.isoformat()})
     _hold_paper_ballot(ballot.id, vu.head_id)
     if db.session.scalar(sa.select(PaperEntry.id).where(PaperEntry.vote_id == vote.id,
                                                         PaperEntry.roster_unit_id == vu.roster_unit_id,
@@ -131,19 +161,22 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
         raise Conflict("该房屋的纸质选票已录入", code="paper_ballot_duplicate",
                        details={"roster_unit_id": vu.roster_unit_id})
     other = _conflicting_entry(vote.id, vu.head_id, choices)
-    if other is not None:
-        raise _conflict(vote.id, vu.head_id, other, "不能录入")
     code, digest = _receipt()
     entry = PaperEntry(vote_id=vote.id, ballot_id=ballot.id, head_id=vu.head_id, roster_unit_id=vu.roster_unit_id,
                        choices=choices, scan_key=stored.display_key, scan_thumb_key=stored.thumb_key,
                        entered_by_id=actor.id, entered_at=utcnow(), receipt_hash=digest)
     insert_once(entry, Conflict("该房屋的纸质选票已录入", code="paper_ballot_duplicate",
                                 details={"roster_unit_id": vu.roster_unit_id}))
+    conflict = None
+    if other is not None:
+        conflict = _conflict(vote.id, vu.head_id, other, "已录入，但该业主的选票存在争议")
+        conflict = {"message": conflict.message, **{k: v for k, v in conflict.details.items() if k != "head_id"}}
     audit.record("paper_ballot.enter", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
-                 data={"paper_entry_id": entry.id, "roster_unit_id": vu.roster_unit_id, "head_id": vu.head_id})
+                 data={"paper_entry_id": entry.id, "roster_unit_id": vu.roster_unit_id, "head_id": vu.head_id,
+                       "contested_with": other.id if other is not None else None})
     return {"id": entry.id, "vote_id": vote.id, "head_id": vu.head_id, "roster_unit_id": vu.roster_unit_id,
             "unit_code": vu.unit_code, "entered_at": entry.entered_at, "confirmed": False, "receipt_code": code,
-            "scan_url": paper_scan_url(entry)}
+            "scan_url": paper_scan_url(entry), "contested": other is not None, "conflict": conflict}
 
 
 def _entry_moved(entry_id: int) -> Conflict:

@@ -27,6 +27,7 @@ from civic.voting import tally as pure
 from civic.voting.access import RECORD_READERS, acting_org, actor_role
 from civic.voting.models import Ballot, Delivery, Head, Matter, PaperEntry, RosterPerson, Vote, VoteUnit
 from civic.voting.service.ballots import _choices_out
+from civic.voting.service.electorate import unit_names
 from civic.voting.service.media import paper_scan_url
 from civic.voting.service.paper import _disagree, _pending_entries
 from civic.voting.service.votes import _require_state, get_vote, matters_of, visible_vote
@@ -60,11 +61,12 @@ def turnout(vote_id: int, actor) -> dict:
 def turnout_totals(vote_id: int, actor) -> dict:
     """Turnout as totals of the frozen roster, in SQL (areas as integer hundredths, so exact):
 
-    ``{"heads", "units", "area", "returned": {...}, "counted": {...}, "pending_entries",
+    ``{"heads", "units", "area", "returned": {...}, "counted": {...}, "contested": {...}, "pending_entries",
     "fractions": {"area", "heads"}, "percents": {"area", "heads"}}`` where ``returned`` and
     ``counted`` are ``{"heads", "units", "area"}``: heads with a returned ballot (online, proxy, or
     a paper entry not withdrawn, as :func:`turnout` counts them), and heads whose ballot counts in
-    the tally now (online, proxy, or a confirmed paper entry).  A head takes part with all its units
+    the tally now (online, proxy, or a confirmed paper entry, but no contested head); ``contested``
+    the same for the heads whose live paper entries disagree (:func:`conflicting_paper_heads`).  A head takes part with all its units
     and its whole area (SPC Art. 9; RULES.md §1).  ``fractions`` are the counted share of all area
     and heads as exact ``"n/d"``; ``percents`` are for display only.  Areas are Decimal m².
     For the owners' committee and the street centre, once voting has opened.
@@ -85,9 +87,12 @@ def turnout_totals(vote_id: int, actor) -> dict:
             .where(Head.vote_id == vote.id, *where)).one()
         return int(heads), int(units), int(area)
 
+    contested = [c["head_id"] for c in conflicting_paper_heads(vote.id)]
     all_h, all_u, all_a = sums()
     ret = sums(sa.or_(Head.id.in_(other), Head.id.in_(live)))
-    cnt = sums(sa.or_(Head.id.in_(other), Head.id.in_(confirmed)))
+    # a contested head's ballot stands on none of its entries (:func:`conflicting_paper_heads`)
+    cnt = sums(sa.or_(Head.id.in_(other), Head.id.in_(confirmed)), Head.id.not_in(contested))
+    con = sums(Head.id.in_(contested))
 
     def part(t):
         return {"heads": t[0], "units": t[1], "area": pure.area_from_hundredths(t[2])}
@@ -96,7 +101,7 @@ def turnout_totals(vote_id: int, actor) -> dict:
     heads_share = pure.share(cnt[0], all_h or 1)
     return {"vote_id": vote.id, "state": vote.state, "heads": all_h, "units": all_u,
             "area": pure.area_from_hundredths(all_a), "returned": part(ret), "counted": part(cnt),
-            "pending_entries": _pending_entries(vote.id),
+            "pending_entries": _pending_entries(vote.id), "contested": part(con),
             "fractions": {"area": area_share[0], "heads": heads_share[0]},
             "percents": {"area": area_share[1], "heads": heads_share[1]}}
 
@@ -191,40 +196,46 @@ def run_tally(vote: Vote):
 
 
 def _name_head(vote: Vote, exc) -> None:
-    """Name the conflicting head by its frozen id and all its unit codes."""
+    """Name the conflicting head by its frozen id, all its unit codes and their names."""
     head_id = exc.details.get("head_key")
-    codes = sorted(db.session.scalars(sa.select(VoteUnit.unit_code).where(
-        VoteUnit.vote_id == vote.id, VoteUnit.head_id == head_id)))
+    units = db.session.execute(sa.select(VoteUnit.roster_unit_id, VoteUnit.unit_code).where(
+        VoteUnit.vote_id == vote.id, VoteUnit.head_id == head_id).order_by(VoteUnit.unit_code)).all()
+    names = unit_names(vote.id, [u.roster_unit_id for u in units])
     exc.details["head_id"] = head_id
-    exc.details["unit_codes"] = codes
-    exc.message = _conflicting_message(codes)
+    exc.details["unit_codes"] = [u.unit_code for u in units]
+    exc.details["unit_names"] = [names[u.roster_unit_id] for u in units]
+    exc.message = _conflicting_message(exc.details["unit_names"])
 
 
-def _conflicting_message(codes: list[str]) -> str:
-    """What the committee is told when one head's confirmed paper entries disagree: what is wrong
-    and the way out (:func:`withdraw_paper_ballot` by the committee head, then enter again)."""
-    return (f"同一业主（房屋 {', '.join(codes)}）的纸质选票不一致，无法计票：请与业主核实，"
-            "由业主委员会主任撤回录入有误的一张（已复核的也可在结果公布前撤回），再重新录入")
+def _conflicting_message(names: list[str]) -> str:
+    """What the committee is told when one head's live paper entries disagree: what is wrong and
+    the way out (:func:`withdraw_paper_ballot`: a pending entry by its enterer or the committee
+    head, a confirmed one by the committee head, then enter again if need be)."""
+    return (f"同一业主（{'、'.join(names)}）的纸质选票所选不一致，该业主的选票存在争议，结果不能公布：请与业主核实，"
+            "撤回录入有误的一张（已复核的由业主委员会主任在结果公布前撤回），必要时重新录入并复核")
 
 
 def conflicting_paper_heads(vote_id: int) -> list[dict]:
-    """The heads whose confirmed, not withdrawn paper entries disagree (:func:`_disagree`, the test
-    of :func:`civic.voting.tally.head_votes`; RULES.md §1), which the tally refuses to count
-    (``tally_conflicting_ballots``) -- entered before such entries were refused at entry, or by
-    hand.  Never the choices themselves: only where to look.
+    """The contested heads: those with two live (not withdrawn) paper entries, pending or
+    confirmed, that disagree (:func:`_disagree`, the test of :func:`civic.voting.tally.head_votes`).
 
-    :returns: ``[{"head_id", "unit_codes" (all the head's units, sorted), "message" (what to do),
-        "entries": [{"id", "roster_unit_id", "unit_code"}] (the live confirmed entries, id order)}]``,
-        in head id order; ``[]`` when every head's entries agree.
+    One owner, one will (Civil Code Art. 278; SPC 法释〔2009〕7号 Art. 9; RULES.md §1 "do not
+    guess"): such a head's ballot stands on neither entry -- neither can be confirmed, neither
+    counts in the turnout, and the results cannot be published (``paper_ballots_contested``) until
+    the committee withdraws the wrong one.  Never the choices themselves: only where to look.
+
+    :returns: ``[{"head_id", "unit_codes" (all the head's units, sorted), "unit_names" (the same
+        units' names, same order), "message" (what to do), "entries": [{"id", "roster_unit_id",
+        "unit_code", "unit_name", "state"}] (the live entries, id order)}]``, in head id order;
+        ``[]`` when every head's entries agree.
     """
-    several = (sa.select(PaperEntry.head_id)
-               .where(PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None),
-                      PaperEntry.withdrawn_at.is_(None))
+    live = (PaperEntry.vote_id == vote_id, PaperEntry.withdrawn_at.is_(None))
+    several = (sa.select(PaperEntry.head_id).where(*live)
                .group_by(PaperEntry.head_id).having(sa.func.count(PaperEntry.id) > 1))
     rows = db.session.execute(
-        sa.select(PaperEntry.id, PaperEntry.head_id, PaperEntry.roster_unit_id, PaperEntry.choices)
-        .where(PaperEntry.vote_id == vote_id, PaperEntry.confirmed_at.is_not(None),
-               PaperEntry.withdrawn_at.is_(None), PaperEntry.head_id.in_(several))
+        sa.select(PaperEntry.id, PaperEntry.head_id, PaperEntry.roster_unit_id, PaperEntry.choices,
+                  PaperEntry.confirmed_at)
+        .where(*live, PaperEntry.head_id.in_(several))
         .order_by(PaperEntry.head_id, PaperEntry.id)).all()
     by_head: dict[int, list] = defaultdict(list)
     for r in rows:
@@ -234,13 +245,18 @@ def conflicting_paper_heads(vote_id: int) -> list[dict]:
     if not bad:
         return []
     units = db.session.execute(sa.select(VoteUnit.head_id, VoteUnit.roster_unit_id, VoteUnit.unit_code).where(
-        VoteUnit.vote_id == vote_id, VoteUnit.head_id.in_(bad))).all()
+        VoteUnit.vote_id == vote_id, VoteUnit.head_id.in_(bad)).order_by(VoteUnit.unit_code)).all()
     codes = {u.roster_unit_id: u.unit_code for u in units}
+    names = unit_names(vote_id, codes)
     out = []
     for h in sorted(bad):
-        head_codes = sorted(u.unit_code for u in units if u.head_id == h)
-        out.append({"head_id": h, "unit_codes": head_codes, "message": _conflicting_message(head_codes),
-                    "entries": [{"id": r.id, "roster_unit_id": r.roster_unit_id, "unit_code": codes.get(r.roster_unit_id)}
+        mine = [u for u in units if u.head_id == h]
+        head_names = [names[u.roster_unit_id] for u in mine]
+        out.append({"head_id": h, "unit_codes": [u.unit_code for u in mine], "unit_names": head_names,
+                    "message": _conflicting_message(head_names),
+                    "entries": [{"id": r.id, "roster_unit_id": r.roster_unit_id, "unit_code": codes.get(r.roster_unit_id),
+                                 "unit_name": names.get(r.roster_unit_id),
+                                 "state": "confirmed" if r.confirmed_at is not None else "pending"}
                                 for r in by_head[h]]})
     return out
 
