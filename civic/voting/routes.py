@@ -322,7 +322,9 @@ class PaperBallots(MethodView):
 
         409 ``ballot_already_cast``, ``paper_ballot_duplicate``.  同一业主另一户的纸质选票所选不同时
         仍录入，但 ``contested`` 为 true：该业主的选票存在争议，两张都不能复核，结果不能公布，
-        直至撤回录入有误的一张（一名业主只有一票）.
+        直至撤回录入有误的一张（一名业主只有一票）.  422 ``paper_signer_not_entitled``：签署人无权为该房屋
+        投票（如已购未交付房屋的买受人尚不是业主；非代表的共有人未登记委托），``details.reason`` 与该人在线
+        投票时得到的错误代码相同；``paper_signer_required``.
         """
         data = {**data, "choices": _choices_json(data["choices"])}
         return service.enter_paper_ballot(vote_id, data, _one_file("scan"), current_actor())

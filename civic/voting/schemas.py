@@ -7,7 +7,7 @@ import marshmallow as ma
 
 from civic.core.pagination import PageArgs, page_schema
 from civic.core.schemas import DecimalString, Integer, ShanghaiDateTime
-from civic.voting.models import DELIVERY_METHODS
+from civic.voting.models import DELIVERY_METHODS, SIGNER_KINDS
 from civic.voting.tally import COUNTING_MODES
 
 
@@ -230,6 +230,9 @@ class ReceiptSchema(OwnBallotSchema):
 class PaperFormSchema(ma.Schema):
     roster_unit_id = Integer(required=True)
     choices = ma.fields.String(required=True, metadata={"description": 'JSON：{"表决事项 id": "agree"}；未填写的事项记为 blank'})
+    signer_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(SIGNER_KINDS), metadata={
+        "description": "签署人：owner 业主本人（共有房屋为代表业主）、proxy 已登记的委托代理人、developer 开发建设单位（仅开发商持有的房屋）"})
+    signer_person_id = Integer(load_default=None, metadata={"description": "签署选票的业主（名册上的人员 id），signer_kind 为 owner 时必填"})
 
 
 class PaperConflictSchema(ma.Schema):
@@ -254,6 +257,9 @@ class PaperOutSchema(ma.Schema):
     withdrawn = ma.fields.Boolean()
     withdrawn_at = ShanghaiDateTime()
     scan_url = ma.fields.String(metadata={"description": "扫描件地址（不可猜测；每次访问记入审计日志）"})
+    signer_kind = ma.fields.String(allow_none=True)
+    signer_person_id = Integer(allow_none=True)
+    proxy_id = Integer(allow_none=True)
     contested = ma.fields.Boolean(metadata={"description": "同一业主另一户的纸质选票所选不同：选票存在争议，不能复核，结果不能公布"})
     conflict = ma.fields.Nested(PaperConflictSchema, allow_none=True)
 
@@ -326,6 +332,8 @@ class RecordItemSchema(ma.Schema):
     withdrawn_by = ma.fields.String(allow_none=True)
     withdrawal_reason = ma.fields.String(allow_none=True)
     scan_url = ma.fields.String(allow_none=True)
+    signer_kind = ma.fields.String(allow_none=True, metadata={"description": "纸质选票签署人：owner、proxy、developer"})
+    signer = ma.fields.String(allow_none=True, metadata={"description": "签署人在名册上的姓名（委托代理时为委托人）"})
     choices = ma.fields.List(ma.fields.Nested(ChoiceOutSchema))
 
 

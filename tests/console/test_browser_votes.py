@@ -32,6 +32,12 @@ def demo(app):
 
 
 
+def _unit_name(code: str) -> str:
+    """The demo's name of a unit of 滨江花园 from its registry code: C-BJHY-1-102 → 滨江花园1号楼102室."""
+    _, _, building, room = code.split("-")
+    return f"滨江花园{building}号楼{room}室"
+
+
 def _as_if_notice_period_ran(vote_id: int) -> None:
     """The 15-day notice period, passed (as the API tests do): voting may open now."""
     from civic.core.db import commit, utcnow
@@ -90,6 +96,8 @@ def test_two_committee_members_enter_and_confirm_a_paper_ballot(app, demo, share
         page.screenshot(path=str(SHOTS / "votes-paper-search.png"), full_page=True)
         page.get_by_role("link", name=UNIT).click()
         page.get_by_label("同意").check()
+        page.get_by_label("业主本人", exact=True).check()  # who signed the paper (issue #15 pt 7)
+        page.get_by_label("签署的业主（选“业主本人”时必选）").select_option(index=1)
         page.get_by_label("选票扫描件或照片（JPEG、PNG、WebP、HEIC）").set_input_files(
             str(shared_dir / "photos" / "ianare_portrait_5.jpg"))
         page.get_by_role("button", name="提交录入（待复核）").click()
@@ -147,9 +155,10 @@ def test_two_committee_members_enter_and_confirm_a_paper_ballot(app, demo, share
         page.get_by_role("button", name="结束投票").click()
         assert page.locator("#vote-state").inner_text() == "投票已结束"
         assert page.locator("#do-publish").is_disabled()
-        assert "由业主委员会主任撤回录入有误的一张" in page.locator("#why-publish").inner_text()
+        assert "撤回录入有误的一张" in page.locator("#why-publish").inner_text()
         page.screenshot(path=str(SHOTS / "votes-conflict.png"), full_page=True)
-        page.locator("#conflicts").get_by_role("link", name=re.compile(re.escape(li_units[1]))).click()
+        li_names = [_unit_name(c) for c in li_units]
+        page.locator("#conflicts").get_by_role("link", name=re.compile(re.escape(li_names[1]))).click()
         # the page lists both of the head's entries; the wrong one is 1-103's
         page.locator("#entries tbody tr", has_text=li_units[1]).get_by_text("撤回已计入的选票", exact=True).click()
         form = page.locator("details[open]")
@@ -161,14 +170,23 @@ def test_two_committee_members_enter_and_confirm_a_paper_ballot(app, demo, share
         assert "已撤回" in page.locator("#entries tbody tr", has_text=li_units[1]).inner_text()
         assert "已复核计入" in page.locator("#entries tbody tr", has_text=li_units[0]).inner_text()
         page.screenshot(path=str(SHOTS / "votes-withdrawn.png"), full_page=True)
-        # entering 1-103 again against 1-102's confirmed 同意 is refused on this page, the choice kept
+        # entering 1-103 again against 1-102's confirmed 同意 is kept, but contested (one owner, one
+        # will): publishing is blocked again until the wrong one is withdrawn -- this pending one
         page.get_by_label("反对").check()
+        page.get_by_label("业主本人", exact=True).check()
+        page.get_by_label("签署的业主（选“业主本人”时必选）").select_option(index=1)
         page.get_by_label("选票扫描件或照片（JPEG、PNG、WebP、HEIC）").set_input_files(
             str(shared_dir / "photos" / "ianare_portrait_5.jpg"))
         page.get_by_role("button", name="提交录入（待复核）").click()
-        assert f"同一业主名下房屋 {li_units[0]} 的纸质选票" in page.locator("#enter-error").inner_text()
-        assert page.get_by_label("反对").is_checked()
+        assert f"同一业主名下 {li_names[0]} 的纸质选票" in page.locator("#contested").inner_text()
         page.screenshot(path=str(SHOTS / "votes-enter-conflict.png"), full_page=True)
+        page.get_by_role("link", name="表决：续聘世茂物业").click()
+        assert page.locator("#do-publish").is_disabled() and page.locator("#conflicts").count() == 1
+        page.goto(f"{base}/console/votes/{vote_id}/confirm")
+        pending = page.locator("article.entry", has_text=li_units[1])
+        pending.get_by_text("录入有误，撤回", exact=True).click()
+        pending.get_by_label("撤回理由").fill("与业主李四核实：仍选择同意，此张为误交")
+        pending.get_by_role("button", name="撤回").click()
         page.get_by_role("link", name="表决：续聘世茂物业").click()
         assert page.locator("#conflicts").count() == 0 and page.locator("#do-publish").is_enabled()
 

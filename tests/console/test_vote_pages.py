@@ -87,8 +87,11 @@ def _street(comp):
     return registry.ancestor_of_kind(comp.compound, "street")
 
 
-def _enter(console, vid, ruid, choices: dict, shared_dir):
+def _enter(console, vid, ruid, choices: dict, shared_dir, signer: dict | None = None):
+    from tests.voting.helpers import signer_fields
+
     data = {f"matter-{m}": c for m, c in choices.items()}
+    data.update(signer_fields(vid, ruid) if signer is None else signer)
     data["scan"] = ((shared_dir / "photos" / PHOTO).open("rb"), "ballot.jpg")
     return console.post(f"/console/votes/{vid}/paper/{ruid}", data, content_type="multipart/form-data")
 
@@ -352,6 +355,34 @@ def _entry_id(vid, ruid) -> int:
 
     return db.session.scalar(sa.select(PaperEntry.id).where(PaperEntry.vote_id == vid, PaperEntry.roster_unit_id == ruid,
                                                             PaperEntry.withdrawn_at.is_(None)))
+
+
+def test_the_unit_page_asks_who_signed_and_refuses_the_buyer_of_an_undelivered_unit(app, comp, shared_dir):
+    """2-102 is sold to E but not delivered: the form offers the developer and lists E as a buyer
+    who is not yet an owner; a ballot signed by E is refused by the form (422, the choices and the
+    signer kept), one signed by the developer is entered and names its signer."""
+    from civic.voting.models import PaperEntry, RosterPerson
+
+    head, member = Console(app, comp.head.username), Console(app, comp.member.username)
+    vid, (m4,) = _open_vote(head, comp)
+    unit = _roster_unit(vid, comp.units[4])
+    page = member.get(f"/console/votes/{vid}/paper/{unit}").text
+    signer = page.split('id="signer"')[1].split("</fieldset>")[0]
+    assert 'value="owner"' in signer and 'value="proxy"' in signer and 'value="developer"' in signer
+    e = db.session.scalar(sa.select(RosterPerson.id).where(RosterPerson.phone == comp.e.phone))
+    assert re.search(rf'<option value="{e}">[^<]*（买受人（已购未交付，尚不是业主））</option>', signer)
+    r = _enter(member, vid, unit, {m4: "agree"}, shared_dir, signer={"signer_kind": "owner", "signer_person_id": str(e)})
+    assert r.status_code == 422
+    assert "签署人是已购未交付房屋的买受人，尚不是业主" in r.text.split('id="enter-error"')[1].split("</div>")[0]
+    assert "错误代码：paper_signer_not_entitled" in r.text
+    assert re.search(rf'id="m{m4}-agree"[^>]*checked', r.text) and re.search(r'id="signer-owner"[^>]*checked', r.text)
+    assert re.search(rf'<option value="{e}" selected>', r.text)
+    assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == vid)) == 0
+    # a delivered unit offers no developer
+    assert 'value="developer"' not in member.get(f"/console/votes/{vid}/paper/{_roster_unit(vid, comp.units[3])}").text
+    r = _enter(member, vid, unit, {m4: "agree"}, shared_dir, signer={"signer_kind": "developer"})
+    assert r.status_code == 201
+    assert db.session.scalar(sa.select(PaperEntry.signer_kind).where(PaperEntry.vote_id == vid)) == "developer"
 
 
 def test_entry_conflicting_with_the_heads_confirmed_entry_is_kept_as_contested_on_the_unit_page(app, comp, shared_dir):

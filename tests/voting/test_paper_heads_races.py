@@ -27,6 +27,7 @@ from .helpers import (
     make_open_vote,
     roster_unit_ids,
     scan,
+    signer_fields,
     verify,
 )
 
@@ -243,10 +244,12 @@ def test_two_conflicting_entries_of_one_head_entered_at_once_see_each_other(app,
     db.session.rollback()
 
     contested = {}
+    signer = {"signer_kind": "owner", "signer_person_id": int(signer_fields(v["id"], units[0])["signer_person_id"])}
+    db.session.rollback()
 
     def work(i):
-        out = service.enter_paper_ballot(v["id"], {"roster_unit_id": units[i], "choices": {m: ("agree", "oppose")[i]}},
-                                         ("scan.jpg", photo), db.session.get(User, users[i]))
+        out = service.enter_paper_ballot(v["id"], {"roster_unit_id": units[i], "choices": {m: ("agree", "oppose")[i]},
+                                                   **signer}, ("scan.jpg", photo), db.session.get(User, users[i]))
         contested[i] = out["contested"]
 
     results = _service_threads(app, 2, work)

@@ -35,7 +35,7 @@ from civic.voting.service.ballots import (
     _insert_ballot,
     _receipt,
 )
-from civic.voting.service.electorate import _vote_unit, unit_names
+from civic.voting.service.electorate import _vote_unit, paper_signer, unit_names, unit_signers
 from civic.voting.service.media import paper_scan_url
 from civic.voting.service.votes import STATE_NAMES, _hold_state, _require_state, _store, get_vote, matters_of
 
@@ -125,19 +125,29 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
     Entries of one head are checked one at a time (:func:`_hold_paper_ballot`), so two entered at
     the same moment see each other.
 
-    ``data``: ``roster_unit_id``, ``choices`` ``{"<matter id>": agree|oppose|abstain|blank}``.
+    Who signed it is recorded and checked as an online ballot is
+    (:func:`civic.voting.service.electorate.paper_signer`): an owner of the unit (its
+    representative, for co-owners), the head's registered proxy, or for a developer-held unit the
+    developer.  A ballot signed by anyone else -- e.g. the buyer of a unit not yet delivered, who is
+    not yet its owner (SPC Art. 9) -- is refused (422 ``paper_signer_not_entitled``), exactly as
+    that person's online ballot would be (``details.reason`` is the online code).
+
+    ``data``: ``roster_unit_id``, ``choices`` ``{"<matter id>": agree|oppose|abstain|blank}``,
+    ``signer_kind`` (owner | proxy | developer), ``signer_person_id`` (the roster person, for owner).
     :returns: ``{"id", "head_id", "receipt_code", "contested", "conflict", ...}`` (the receipt
         code is for the owner; ``conflict`` is ``None`` or ``{"message", "other_entry_id",
         "other_roster_unit_id", "other_unit_code", "other_unit_name", "other_state"}``).
     :raises Conflict: ``ballot_already_cast`` (the head voted online or by proxy),
         ``paper_ballot_duplicate`` (this unit's paper ballot is already entered),
-        ``vote_state_invalid``.
+        ``vote_state_invalid``; :raises ValidationFailed: ``paper_signer_not_entitled``,
+        ``paper_signer_required``, ``paper_signer_kind_invalid``, ``ballot_choice_invalid``...
     """
     vote = get_vote(vote_id)
     org = acting_org(actor, vote.scope_place_id)
     _require_state(vote, "open", "closed")
     vu = _vote_unit(vote, data["roster_unit_id"])
     choices = _check_choices(data["choices"], matters_of(vote.id), PAPER_CHOICES, fill_blank=True)
+    signer = paper_signer(vote, vu.head_id, vu.roster_unit_id, data.get("signer_kind"), data.get("signer_person_id"))
     stored = process_photos([scan], store=_store())[0]
     _hold_state(vote, "open", "closed")
     ballot = db.session.scalar(sa.select(Ballot).where(Ballot.vote_id == vote.id, Ballot.head_id == vu.head_id))
@@ -164,7 +174,7 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
     code, digest = _receipt()
     entry = PaperEntry(vote_id=vote.id, ballot_id=ballot.id, head_id=vu.head_id, roster_unit_id=vu.roster_unit_id,
                        choices=choices, scan_key=stored.display_key, scan_thumb_key=stored.thumb_key,
-                       entered_by_id=actor.id, entered_at=utcnow(), receipt_hash=digest)
+                       entered_by_id=actor.id, entered_at=utcnow(), receipt_hash=digest, **signer)
     insert_once(entry, Conflict("该房屋的纸质选票已录入", code="paper_ballot_duplicate",
                                 details={"roster_unit_id": vu.roster_unit_id}))
     conflict = None
@@ -173,10 +183,10 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
         conflict = {"message": conflict.message, **{k: v for k, v in conflict.details.items() if k != "head_id"}}
     audit.record("paper_ballot.enter", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"paper_entry_id": entry.id, "roster_unit_id": vu.roster_unit_id, "head_id": vu.head_id,
-                       "contested_with": other.id if other is not None else None})
+                       "contested_with": other.id if other is not None else None, **signer})
     return {"id": entry.id, "vote_id": vote.id, "head_id": vu.head_id, "roster_unit_id": vu.roster_unit_id,
             "unit_code": vu.unit_code, "entered_at": entry.entered_at, "confirmed": False, "receipt_code": code,
-            "scan_url": paper_scan_url(entry), "contested": other is not None, "conflict": conflict}
+            "scan_url": paper_scan_url(entry), "contested": other is not None, "conflict": conflict, **signer}
 
 
 def _entry_moved(entry_id: int) -> Conflict:
@@ -410,7 +420,8 @@ def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
     the committee head, a confirmed one only the committee head or an administrator; the vote open
     or closed, not published).
 
-    ``may_enter`` / ``blocked`` say whether an entry can be made now and, if not, why (for the
+    ``signers`` (:func:`civic.voting.service.electorate.unit_signers`): whom the form offers as
+    the ballot's signer.  ``may_enter`` / ``blocked`` say whether an entry can be made now and, if not, why (for the
     page; :func:`enter_paper_ballot` decides).
     :raises Forbidden: ``not_owners_committee``; :raises NotFound: ``unit_not_on_roster``.
     """
@@ -452,6 +463,7 @@ def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
                  "members": [{"name": m.name, "phone": mask_phone(m.phone), "kind": m.kind,
                               "representative": m.representative} for m in members]},
         "ballot_kind": kind,
+        "signers": unit_signers(vote, head.id, vu.roster_unit_id),
         "entries": out_entries,
         "may_enter": blocked is None,
         "blocked": blocked,

@@ -312,7 +312,8 @@ def results(vote_id: int, actor) -> dict:
 
 def full_record(vote_id: int, actor) -> dict:
     """Every ballot: online, proxy or paper, with its choices, who cast it or who entered and who
-    confirmed it, and when.  For the owners' committee and the street centre, once voting is
+    confirmed it, and when; a paper entry also with who signed it (``signer_kind``: owner, proxy,
+    developer; ``signer``: the roster name -- for a proxy, the principal's).  For the owners' committee and the street centre, once voting is
     closed (kept for the one-year revocation period, SPC Art. 12); each look is audited.
 
     :raises NotFound: ``vote_not_found`` (also a vote the actor may not see, :func:`visible_vote`);
@@ -345,6 +346,7 @@ def full_record(vote_id: int, actor) -> dict:
         items.append({"ballot_id": b.id, "head_id": b.head_id, "head": heads.get(b.head_id), "kind": b.kind,
                       "owner": persons.get(b.person_id), "cast_by": uname(b.cast_by_id), "at": b.cast_at,
                       "unit_code": None, "entered_by": None, "confirmed_by": None, "confirmed_at": None,
+                      "signer_kind": None, "signer": None,
                       "counted": True, "choices": _choices_out(b.choices, matters)})
     for e in entries:
         items.append({"ballot_id": e.ballot_id, "head_id": e.head_id, "head": heads.get(e.head_id), "kind": "paper",
@@ -353,6 +355,7 @@ def full_record(vote_id: int, actor) -> dict:
                       "confirmed_at": e.confirmed_at, "counted": e.confirmed_at is not None and e.withdrawn_at is None,
                       "withdrawn_at": e.withdrawn_at, "withdrawn_by": uname(e.withdrawn_by_id),
                       "withdrawal_reason": e.withdrawal_reason, "scan_url": paper_scan_url(e),
+                      "signer_kind": e.signer_kind, "signer": persons.get(e.signer_person_id),
                       "choices": _choices_out(e.choices, matters)})
     audit.record("vote.record_viewed", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"ballots": len(items)})
