@@ -286,7 +286,7 @@ def votes_paper_enter(user, vote_id, roster_unit_id):
         details = exc.details or {}
         other = None
         if exc.code == "paper_ballot_conflicts_head" and details.get("other_roster_unit_id"):
-            other = {"roster_unit_id": details["other_roster_unit_id"], "unit_code": details.get("other_unit_code"),
+            other = {"roster_unit_id": details["other_roster_unit_id"], "unit_name": details.get("other_unit_name"),
                      "entry_id": details.get("other_entry_id"), "state": details.get("other_state")}
         return _unit_page(user, vote_id, roster_unit_id, chosen={**choices, **signer}, status=exc.status,
                           problem={"kind": "enter", "message": exc.message, "code": exc.code, "other": other})
@@ -349,7 +349,7 @@ def votes_entry_scan(user, entry_id):
 
 # --- turnout and results ---------------------------------------------------------------------------
 
-TURNOUT_PAGE = 200
+TURNOUT_PAGE = 100
 
 
 @bp.get("/votes/<int:vote_id>/turnout")
@@ -359,17 +359,15 @@ def votes_turnout(user, vote_id):
     vote = service.vote_for_reader(vote_id, user)
     totals = service.turnout_totals(vote.id, user)
     show = request.args.get("show") if request.args.get("show") in ("voted", "not_voted") else "all"
-    items = service.turnout(vote.id, user)["items"]
-    if show != "all":
-        items = [i for i in items if i["voted"] == (show == "voted")]
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
-    pages = max(1, -(-len(items) // TURNOUT_PAGE))
-    return render_template("console/votes_turnout.html", vote=vote, totals=totals, show=show, page=min(page, pages),
-                           pages=pages, count=len(items),
-                           items=items[(min(page, pages) - 1) * TURNOUT_PAGE:min(page, pages) * TURNOUT_PAGE],
+    page = request.args.get("page", "1")
+    page = max(1, int(page)) if page.isdigit() else 1
+    found = service.turnout(vote.id, user, show=show, offset=(page - 1) * TURNOUT_PAGE, limit=TURNOUT_PAGE)
+    pages = max(1, -(-found["count"] // TURNOUT_PAGE))
+    if page > pages:  # past the end (the list shrank): the last page
+        page = pages
+        found = service.turnout(vote.id, user, show=show, offset=(page - 1) * TURNOUT_PAGE, limit=TURNOUT_PAGE)
+    return render_template("console/votes_turnout.html", vote=vote, totals=totals, show=show, page=page,
+                           pages=pages, count=found["count"], items=found["items"],
                            channels=service.CHANNEL_NAMES, states=service.STATE_NAMES)
 
 

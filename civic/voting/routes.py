@@ -360,14 +360,18 @@ class PaperBallotWithdraw(MethodView):
 @blp.route("/votes/<int:vote_id>/turnout")
 class VoteTurnout(MethodView):
     @require("staff", "admin")
+    @blp.arguments(schemas.TurnoutArgs, location="query")
     @blp.response(200, schemas.TurnoutSchema)
-    def get(self, vote_id):
+    def get(self, args, vote_id):
         """投票情况：谁已投票（用于提醒），不显示如何投票
 
-        For the owners' committee and street centre covering the vote; 404 ``vote_not_found`` to
-        whoever does not see the vote in ``GET /votes``; 409 ``vote_not_open`` before voting opens.
+        ``show`` (all, voted, not_voted) filters the heads; ``offset`` / ``limit`` take one page of
+        them (``count``: how many match); without ``limit``, all.  Each head is named by its units'
+        names (``滨江花园1号楼101室``).  For the owners' committee and street centre covering the
+        vote; 404 ``vote_not_found`` to whoever does not see the vote in ``GET /votes``; 409
+        ``vote_not_open`` before voting opens.
         """
-        return service.turnout(vote_id, current_actor())
+        return service.turnout(vote_id, current_actor(), **args)
 
 
 @blp.route("/votes/<int:vote_id>/results")

@@ -250,6 +250,7 @@ class PaperOutSchema(ma.Schema):
     head_id = Integer()
     roster_unit_id = Integer()
     unit_code = ma.fields.String()
+    unit_name = ma.fields.String(metadata={"description": "房屋名称，如 滨江花园1号楼101室"})
     entered_at = ShanghaiDateTime()
     confirmed = ma.fields.Boolean()
     confirmed_at = ShanghaiDateTime()
@@ -300,11 +301,17 @@ def _mask(phone):
 
 class TurnoutItemSchema(ma.Schema):
     head_id = Integer()
-    label = ma.fields.String()
+    label = ma.fields.String(metadata={"description": "业主名下房屋的名称，如 滨江花园1号楼101室、滨江花园1号楼102室"})
     units = Integer()
     area = DecimalString()
     voted = ma.fields.Boolean()
     channel = ma.fields.String(allow_none=True)
+
+
+class TurnoutArgs(ma.Schema):
+    show = ma.fields.String(load_default="all", validate=ma.validate.OneOf(("all", "voted", "not_voted")))
+    offset = Integer(load_default=0, validate=ma.validate.Range(min=0))
+    limit = Integer(load_default=None, validate=ma.validate.Range(min=1, max=1000))
 
 
 class TurnoutSchema(ma.Schema):
@@ -312,6 +319,7 @@ class TurnoutSchema(ma.Schema):
     state = ma.fields.String()
     heads = Integer()
     voted = Integer()
+    count = Integer(metadata={"description": "符合 show 条件的业主人数（分页前）"})
     items = ma.fields.List(ma.fields.Nested(TurnoutItemSchema))
 
 

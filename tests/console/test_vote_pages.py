@@ -257,7 +257,8 @@ def test_paper_ballot_entered_then_confirmed_by_another_member(app, comp, shared
     vid, (m4,) = _open_vote(head, comp)
     unit = comp.units[3]  # 2-101 (D, 100.25 m², one unit)
     found = member.get(f"/console/votes/{vid}/paper?building=2号楼&q={unit.code}").text
-    assert f">{unit.code}</a>" in found and "未投票" in found
+    table = found.split('id="units"')[1].split("</table>")[0]
+    assert ">测试小区2号楼2-101室</a>" in table and "未投票" in table and unit.code not in table
     ruid = _roster_unit(vid, unit)
     page = member.get(f"/console/votes/{vid}/paper/{ruid}").text
     assert "100.25 m²" in page and "提交录入（待复核）" in page
@@ -283,7 +284,8 @@ def test_paper_ballot_entered_then_confirmed_by_another_member(app, comp, shared
 
     # the head sees the scan, the unit and the choices, and confirms
     page = head.get(f"/console/votes/{vid}/confirm").text
-    assert unit.code in page and "<strong>同意</strong>" in page and f'id="confirm-{entry_id}"' in page
+    assert "测试小区2号楼2-101室" in page and "<strong>同意</strong>" in page and f'id="confirm-{entry_id}"' in page
+    assert unit.code not in page
     img = head.get(f"/console/votes/paper-entries/{entry_id}/scan")
     assert img.status_code == 200 and img.mimetype == "image/jpeg" and img.data[:3] == b"\xff\xd8\xff"
     r = head.post(f"/console/votes/paper-entries/{entry_id}/confirm")
@@ -292,7 +294,8 @@ def test_paper_ballot_entered_then_confirmed_by_another_member(app, comp, shared
     row = head.get(f"/console/votes/{vid}/turnout").text.split('id="row-counted"')[1].split("</tr>")[0]
     assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["1", "1", "100.25"]
     share = head.get(f"/console/votes/{vid}/turnout").text.split('id="row-share"')[1].split("</tr>")[0]
-    assert "1/4（25.00%）" in share and "2005/10717（18.71%）" in share  # 100.25 of 535.85 m², exactly
+    cells = [re.sub(r"\s+", " ", c) for c in re.findall(r'<td class="num">([^<]*)</td>', share)]
+    assert cells == ["1 / 4 人（25.00%）", "1 / 6 户（16.67%）", "100.25 m² / 535.85 m²（18.71%）"]
 
 
 def test_scan_and_confirmation_are_for_the_committee_only(app, factory, comp, shared_dir):
@@ -474,7 +477,7 @@ def test_committee_head_withdraws_a_confirmed_conflicting_entry_on_the_unit_page
     assert r.status_code == 303
     assert r.headers["Location"] == f"/console/votes/{vid}/paper/{u2}?done=withdrawn&entry={wrong}#entries"
     page = head.get(r.headers["Location"]).text
-    assert _text(page, "done").startswith(f"已撤回 {comp.units[1].code} 的纸质选票（录入编号 {wrong}）：不再计入")
+    assert _text(page, "done").startswith(f"已撤回 测试小区1号楼102室 的纸质选票（录入编号 {wrong}）：不再计入")
     row = page.split(f'id="entry-{wrong}"')[1].split("</tr>")[0]
     assert "已撤回" in row and reason in row and "撤回已计入的选票" not in row
     audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "paper_ballot.withdraw_confirmed"))
@@ -511,6 +514,7 @@ def test_results_show_the_exact_fractions_of_the_service(app, comp, shared_dir):
     page = head.get(f"/console/votes/{vid}/results").text
     # participants: A (1-101 + 1-102: 180.60), B+C (1-103: 120.00), D (2-101: 100.25) = 3 of 4 heads,
     # 400.85 of 535.85 m²; agreeing: A and B+C = 2 of 3 heads, 300.60 of 400.85 m²
-    assert "8017/10717（74.81%）" in page and "3/4（75.00%）" in page
-    assert "6012/8017（74.99%）" in page and "2/3（66.67%）" in page
+    assert "400.85 m² / 535.85 m²（74.81%）" in page and "3 / 4 人（75.00%）" in page
+    assert "300.60 m² / 400.85 m²（74.99%）" in page and "2 / 3 人（66.67%）" in page
+    assert "/10717" not in page  # no fraction of hundredths of m²
     assert "已公布" in page and "<span class=\"badge ok\">通过</span>" in page

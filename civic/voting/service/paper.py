@@ -35,7 +35,7 @@ from civic.voting.service.ballots import (
     _insert_ballot,
     _receipt,
 )
-from civic.voting.service.electorate import _vote_unit, paper_signer, unit_names, unit_signers
+from civic.voting.service.electorate import _vote_unit, head_names, paper_signer, unit_names, unit_signers
 from civic.voting.service.media import paper_scan_url
 from civic.voting.service.votes import STATE_NAMES, _hold_state, _require_state, _store, get_vote, matters_of
 
@@ -185,7 +185,8 @@ def enter_paper_ballot(vote_id: int, data: dict, scan: tuple[str, bytes], actor)
                  data={"paper_entry_id": entry.id, "roster_unit_id": vu.roster_unit_id, "head_id": vu.head_id,
                        "contested_with": other.id if other is not None else None, **signer})
     return {"id": entry.id, "vote_id": vote.id, "head_id": vu.head_id, "roster_unit_id": vu.roster_unit_id,
-            "unit_code": vu.unit_code, "entered_at": entry.entered_at, "confirmed": False, "receipt_code": code,
+            "unit_code": vu.unit_code, "unit_name": unit_names(vote.id, [vu.roster_unit_id])[vu.roster_unit_id],
+            "entered_at": entry.entered_at, "confirmed": False, "receipt_code": code,
             "scan_url": paper_scan_url(entry), "contested": other is not None, "conflict": conflict, **signer}
 
 
@@ -344,7 +345,8 @@ def paper_unit_search(vote_id: int, actor, *, building: str | None = None, q: st
     building and by part of the unit code (e.g. ``"1203"`` or ``"3-1203"``).
 
     :returns: ``{"buildings": [names, natural order], "items": [{"roster_unit_id", "unit_code",
-        "building", "area" (Decimal m²), "head_id", "status"}], "truncated": bool}``; ``status`` is
+        "unit_name" (``滨江花园3号楼1203室``), "building", "area" (Decimal m²), "head_id", "status"}],
+        "truncated": bool}``; ``status`` is
         ``None`` (nothing returned yet), ``"pending"`` / ``"confirmed"`` (this unit's live paper
         entry), or ``"online"`` / ``"proxy"`` (the head voted that way).  No filter: no items.
     :raises Forbidden: ``not_owners_committee``; :raises Conflict: ``vote_not_open`` (not frozen yet).
@@ -376,23 +378,25 @@ def paper_unit_search(vote_id: int, actor, *, building: str | None = None, q: st
     entries = dict(db.session.execute(sa.select(PaperEntry.roster_unit_id, PaperEntry.confirmed_at).where(
         PaperEntry.vote_id == vote.id, PaperEntry.roster_unit_id.in_(units),
         PaperEntry.withdrawn_at.is_(None))).all()) if units else {}
+    names = unit_names(vote.id, units)
     items = []
     for r in rows:
         status = kinds.get(r.head_id)
         if status is None and r.roster_unit_id in entries:
             status = "confirmed" if entries[r.roster_unit_id] is not None else "pending"
-        items.append({"roster_unit_id": r.roster_unit_id, "unit_code": r.unit_code, "building": r.building,
-                      "area": r.area, "head_id": r.head_id, "status": status})
+        items.append({"roster_unit_id": r.roster_unit_id, "unit_code": r.unit_code, "unit_name": names[r.roster_unit_id],
+                      "building": r.building, "area": r.area, "head_id": r.head_id, "status": status})
     return {"buildings": buildings, "items": items, "truncated": truncated}
 
 
-def _entry_out(e: PaperEntry, users: dict, codes: dict, actor) -> dict:
+def _entry_out(e: PaperEntry, users: dict, codes: dict, actor, names: dict | None = None) -> dict:
     def name(uid):
         return users[uid].display_name if uid in users else None
 
     state = "withdrawn" if e.withdrawn_at else ("confirmed" if e.confirmed_at else "pending")
     return {"id": e.id, "roster_unit_id": e.roster_unit_id, "unit_code": codes.get(e.roster_unit_id),
-            "head_id": e.head_id, "state": state, "mine": e.entered_by_id == actor.id,
+            "unit_name": (names or {}).get(e.roster_unit_id, codes.get(e.roster_unit_id)), "head_id": e.head_id,
+            "signer_kind": e.signer_kind, "state": state, "mine": e.entered_by_id == actor.id,
             "entered_by": name(e.entered_by_id), "entered_at": e.entered_at,
             "confirmed_by": name(e.confirmed_by_id), "confirmed_at": e.confirmed_at,
             "withdrawn_by": name(e.withdrawn_by_id), "withdrawn_at": e.withdrawn_at,
@@ -411,7 +415,8 @@ def _may_withdraw(entry: PaperEntry, vote: Vote, actor, org) -> bool:
 
 
 def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
-    """One unit of the frozen roster, for entering its paper ballot: the unit, its head (SPC
+    """One unit of the frozen roster, for entering its paper ballot: the unit (with its
+    ``unit_name``, ``滨江花园1号楼101室``, as every unit below), its head (SPC
     Art. 9: every unit of the head, the owners with masked phones and who represents them), the
     head's ballot channel if it voted online or by proxy, and the paper entries of the head's units
     (state ``pending`` / ``confirmed`` / ``withdrawn``, who entered and confirmed them; never the
@@ -442,7 +447,8 @@ def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
     users = accounts.users_by_ids({uid for e in entries
                                    for uid in (e.entered_by_id, e.confirmed_by_id, e.withdrawn_by_id) if uid})
     codes = {u.roster_unit_id: u.unit_code for u in units}
-    out_entries = [{**_entry_out(e, users, codes, actor), "can_withdraw": _may_withdraw(e, vote, actor, org)}
+    names = unit_names(vote.id, list(codes))
+    out_entries = [{**_entry_out(e, users, codes, actor, names), "can_withdraw": _may_withdraw(e, vote, actor, org)}
                    for e in entries]
     live = next((e for e in out_entries if e["roster_unit_id"] == vu.roster_unit_id and e["state"] != "withdrawn"),
                 None)
@@ -455,11 +461,12 @@ def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
         blocked = "该房屋的纸质选票已录入，" + ("已复核计入" if live["state"] == "confirmed" else "等待另一名委员复核")
     return {
         "vote": vote,
-        "unit": {"roster_unit_id": vu.roster_unit_id, "unit_code": vu.unit_code, "building": vu.building,
+        "unit": {"roster_unit_id": vu.roster_unit_id, "unit_code": vu.unit_code,
+                 "unit_name": names[vu.roster_unit_id], "building": vu.building,
                  "area": vu.area, "area_source": vu.area_source, "developer_held": vu.developer_held},
-        "head": {"head_id": head.id, "label": head.label, "area": head.area, "unit_count": head.unit_count,
-                 "units": [{"roster_unit_id": u.roster_unit_id, "unit_code": u.unit_code, "area": u.area}
-                           for u in units],
+        "head": {"head_id": head.id, "label": head_names(vote.id, [head.id]).get(head.id, ""), "area": head.area, "unit_count": head.unit_count,
+                 "units": [{"roster_unit_id": u.roster_unit_id, "unit_code": u.unit_code,
+                            "unit_name": names[u.roster_unit_id], "area": u.area} for u in units],
                  "members": [{"name": m.name, "phone": mask_phone(m.phone), "kind": m.kind,
                               "representative": m.representative} for m in members]},
         "ballot_kind": kind,
@@ -472,8 +479,8 @@ def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
 
 def pending_paper_entries(vote_id: int, actor) -> list[dict]:
     """The vote's paper entries awaiting confirmation (neither confirmed nor withdrawn), oldest
-    first, for the confirming member to check each against its scan: the unit, the head (its
-    label and its owners' names, to compare with the name on the ballot), the choices entered per matter, who entered it and when, and what ``actor`` may do with it:
+    first, for the confirming member to check each against its scan: the unit (by name), the head
+    (its units' names and its owners' names, to compare with the name on the ballot), the choices entered per matter, who entered it and when, and what ``actor`` may do with it:
     ``can_confirm`` (not the member who entered it: :func:`confirm_paper_ballot`) and
     ``can_withdraw`` (the enterer or the committee head: :func:`withdraw_paper_ballot`).
 
@@ -492,8 +499,8 @@ def pending_paper_entries(vote_id: int, actor) -> list[dict]:
     units = {u.roster_unit_id: u for u in db.session.execute(
         sa.select(VoteUnit.roster_unit_id, VoteUnit.unit_code, VoteUnit.building, VoteUnit.area).where(
             VoteUnit.vote_id == vote.id, VoteUnit.roster_unit_id.in_([e.roster_unit_id for e in entries])))}
-    labels = dict(db.session.execute(sa.select(Head.id, Head.label).where(
-        Head.id.in_({e.head_id for e in entries}))).all())
+    labels = head_names(vote.id, {e.head_id for e in entries})
+    names = unit_names(vote.id, list(units))
     owners: dict[int, list[str]] = defaultdict(list)
     for hid, name in db.session.execute(
             sa.select(HeadMember.head_id, RosterPerson.name).join(RosterPerson, RosterPerson.id == HeadMember.person_id)
@@ -510,7 +517,7 @@ def pending_paper_entries(vote_id: int, actor) -> list[dict]:
         except Forbidden:
             can_withdraw = False
         u = units[e.roster_unit_id]
-        items.append({**_entry_out(e, users, codes, actor), "building": u.building, "area": u.area,
+        items.append({**_entry_out(e, users, codes, actor, names), "building": u.building, "area": u.area,
                       "head_label": labels.get(e.head_id), "owners": owners[e.head_id],
                       "choices": _choices_out(e.choices, matters),
                       "can_confirm": e.entered_by_id != actor.id, "can_withdraw": can_withdraw})

@@ -27,17 +27,24 @@ from civic.voting import tally as pure
 from civic.voting.access import RECORD_READERS, acting_org, actor_role
 from civic.voting.models import Ballot, Delivery, Head, Matter, PaperEntry, RosterPerson, Vote, VoteUnit
 from civic.voting.service.ballots import _choices_out
-from civic.voting.service.electorate import unit_names
+from civic.voting.service.electorate import head_names, unit_names
 from civic.voting.service.media import paper_scan_url
 from civic.voting.service.paper import _disagree, _pending_entries
 from civic.voting.service.votes import _require_state, get_vote, matters_of, visible_vote
 
 # --- turnout -------------------------------------------------------------------------------------
 
-def turnout(vote_id: int, actor) -> dict:
+def turnout(vote_id: int, actor, *, show: str = "all", offset: int = 0, limit: int | None = None) -> dict:
     """Who has voted (to remind the others), never how: per head, its units and whether (and how:
     online, proxy, paper) a ballot was returned.  For the owners' committee and the street centre.
 
+    ``show``: ``all``, ``voted`` or ``not_voted``; ``offset`` / ``limit``: one page of the heads in
+    head order (``limit`` ``None``: all), filtered and cut in SQL, so a page of a 10,000-unit
+    roster reads only its own heads.  ``label`` names the head by its units' names
+    (:func:`civic.voting.service.electorate.head_names`: ``滨江花园1号楼101室``, never a code).
+
+    :returns: ``{"vote_id", "state", "heads", "voted", "count" (heads matching ``show``), "items":
+        [{"head_id", "label", "units", "area" (Decimal m²), "voted", "channel"}]}``.
     Whoever may not see the vote at all (:func:`~civic.voting.service.votes.visible_vote`, the vote
     list's rule) gets ``vote_not_found``; one who sees it but is no record reader ``not_owners_committee``.
     :raises NotFound: ``vote_not_found``; :raises Forbidden: ``not_owners_committee``;
@@ -49,26 +56,41 @@ def turnout(vote_id: int, actor) -> dict:
     # a paper ballot whose entries were all withdrawn is not a returned ballot
     live_paper = sa.select(PaperEntry.id).where(PaperEntry.ballot_id == Ballot.id,
                                                 PaperEntry.withdrawn_at.is_(None)).exists()
-    voted = dict(db.session.execute(sa.select(Ballot.head_id, Ballot.kind).where(
-        Ballot.vote_id == vote.id, sa.or_(Ballot.kind != "paper", live_paper))).all())
-    heads = db.session.execute(sa.select(Head.id, Head.label, Head.unit_count, Head.area)
-                               .where(Head.vote_id == vote.id).order_by(Head.id)).all()
-    items = [{"head_id": h.id, "label": h.label, "units": h.unit_count, "area": h.area,
-              "voted": h.id in voted, "channel": voted.get(h.id)} for h in heads]
-    return {"vote_id": vote.id, "state": vote.state, "heads": len(items), "voted": len(voted), "items": items}
+    returned = sa.select(Ballot.head_id).where(Ballot.vote_id == vote.id, sa.or_(Ballot.kind != "paper", live_paper))
+    where = [Head.vote_id == vote.id]
+    if show == "voted":
+        where.append(Head.id.in_(returned))
+    elif show == "not_voted":
+        where.append(Head.id.not_in(returned))
+    stmt = sa.select(Head.id, Head.unit_count, Head.area).where(*where).order_by(Head.id).offset(offset)
+    heads = db.session.execute(stmt if limit is None else stmt.limit(limit)).all()
+    count = db.session.scalar(sa.select(sa.func.count(Head.id)).where(*where))
+    all_heads = db.session.scalar(sa.select(sa.func.count(Head.id)).where(Head.vote_id == vote.id))
+    n_voted = db.session.scalar(sa.select(sa.func.count()).select_from(returned.subquery()))
+    ids = [h.id for h in heads]
+    channels = {}
+    for i in range(0, len(ids), 500):
+        channels.update(db.session.execute(returned.add_columns(Ballot.kind).where(
+            Ballot.head_id.in_(ids[i:i + 500]))).all())
+    labels = head_names(vote.id, ids)
+    items = [{"head_id": h.id, "label": labels.get(h.id, ""), "units": h.unit_count, "area": h.area,
+              "voted": h.id in channels, "channel": channels.get(h.id)} for h in heads]
+    return {"vote_id": vote.id, "state": vote.state, "heads": all_heads, "voted": n_voted, "count": count,
+            "items": items}
 
 
 def turnout_totals(vote_id: int, actor) -> dict:
     """Turnout as totals of the frozen roster, in SQL (areas as integer hundredths, so exact):
 
     ``{"heads", "units", "area", "returned": {...}, "counted": {...}, "contested": {...}, "pending_entries",
-    "fractions": {"area", "heads"}, "percents": {"area", "heads"}}`` where ``returned`` and
+    "fractions": {"area", "heads", "units"}, "percents": {"area", "heads", "units"}}`` where ``returned`` and
     ``counted`` are ``{"heads", "units", "area"}``: heads with a returned ballot (online, proxy, or
     a paper entry not withdrawn, as :func:`turnout` counts them), and heads whose ballot counts in
     the tally now (online, proxy, or a confirmed paper entry, but no contested head); ``contested``
     the same for the heads whose live paper entries disagree (:func:`conflicting_paper_heads`).  A head takes part with all its units
     and its whole area (SPC Art. 9; RULES.md §1).  ``fractions`` are the counted share of all area
-    and heads as exact ``"n/d"``; ``percents`` are for display only.  Areas are Decimal m².
+    heads and units as exact ``"n/d"`` (the area's of hundredths of m²: a page shows the two areas in m²
+    instead); ``percents`` are for display only.  Areas are Decimal m².
     For the owners' committee and the street centre, once voting has opened.
     :raises Conflict: ``vote_not_open``; :raises Forbidden: ``not_owners_committee``.
     """
@@ -99,11 +121,12 @@ def turnout_totals(vote_id: int, actor) -> dict:
 
     area_share = pure.share(cnt[2], all_a or 1)
     heads_share = pure.share(cnt[0], all_h or 1)
+    units_share = pure.share(cnt[1], all_u or 1)
     return {"vote_id": vote.id, "state": vote.state, "heads": all_h, "units": all_u,
             "area": pure.area_from_hundredths(all_a), "returned": part(ret), "counted": part(cnt),
             "pending_entries": _pending_entries(vote.id), "contested": part(con),
-            "fractions": {"area": area_share[0], "heads": heads_share[0]},
-            "percents": {"area": area_share[1], "heads": heads_share[1]}}
+            "fractions": {"area": area_share[0], "heads": heads_share[0], "units": units_share[0]},
+            "percents": {"area": area_share[1], "heads": heads_share[1], "units": units_share[1]}}
 
 
 # --- tally and results ---------------------------------------------------------------------------
