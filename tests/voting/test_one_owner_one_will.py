@@ -111,3 +111,21 @@ def test_an_online_ballot_for_a_head_with_a_paper_entry_is_refused(client, facto
     st, body = api(client, "post", f"/api/v1/votes/{v['id']}/ballot", t,
                    json={"choices": {str(v["matters"][0]): "oppose"}})
     assert (st, body["error"]["code"]) == (409, "ballot_already_cast")
+
+
+def test_the_paper_desk_shows_a_contested_head_and_offers_no_confirmation(client, factory, comp, shared_dir):
+    v = make_open_vote(client, factory, comp, numbers=(4,))
+    u1, u2 = _a_units(comp, v)
+    mt = factory.token(comp.member)
+    st, first = enter_paper(client, v, mt, u1, "agree", shared_dir)
+    st, second = enter_paper(client, v, mt, u2, "oppose", shared_dir)
+    unit = service.paper_unit(v["id"], u1, comp.head)
+    assert unit["contested"] is True and [e["contested"] for e in unit["entries"]] == [True, True]
+    pending = {e["id"]: e for e in service.pending_paper_entries(v["id"], comp.head)}
+    assert (pending[first["id"]]["contested_with"], pending[first["id"]]["can_confirm"]) == (second["id"], False)
+    assert (pending[second["id"]]["contested_with"], pending[second["id"]]["can_confirm"]) == (first["id"], False)
+    api(client, "post", f"/api/v1/paper-ballots/{second['id']}/withdraw", mt, json={"reason": "录错"})
+    db.session.rollback()
+    assert service.paper_unit(v["id"], u1, comp.head)["contested"] is False
+    only = service.pending_paper_entries(v["id"], comp.head)
+    assert [(e["id"], e["contested_with"], e["can_confirm"]) for e in only] == [(first["id"], None, True)]

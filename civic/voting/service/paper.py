@@ -66,6 +66,24 @@ def _conflicting_entry(vote_id: int, head_id: int, choices: dict, *, besides: in
                 None)
 
 
+def _contested(vote_id: int, head_ids) -> dict[int, int]:
+    """``{entry id: id of a live entry of the same head it disagrees with}`` over the live entries
+    of ``head_ids``: the entries of contested heads (one owner, one will), for the pages."""
+    ids = sorted(set(head_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(sa.select(PaperEntry.id, PaperEntry.head_id, PaperEntry.choices).where(
+        PaperEntry.vote_id == vote_id, PaperEntry.head_id.in_(ids), PaperEntry.withdrawn_at.is_(None))
+        .order_by(PaperEntry.id)).all()
+    out = {}
+    for a in rows:
+        other = next((b for b in rows if b.head_id == a.head_id and b.id != a.id and _disagree(a.choices, b.choices)),
+                     None)
+        if other is not None:
+            out[a.id] = other.id
+    return out
+
+
 def _shanghai(when) -> str:
     """``YYYY-MM-DD HH:MM`` in Asia/Shanghai, for a message."""
     return to_shanghai(when).strftime("%Y-%m-%d %H:%M") if when else ""
@@ -425,6 +443,8 @@ def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
     the committee head, a confirmed one only the committee head or an administrator; the vote open
     or closed, not published).
 
+    ``contested`` (and each entry's): the head's live entries disagree (:func:`enter_paper_ballot`:
+    none counts until the wrong one is withdrawn).
     ``signers`` (:func:`civic.voting.service.electorate.unit_signers`): whom the form offers as
     the ballot's signer.  ``may_enter`` / ``blocked`` say whether an entry can be made now and, if not, why (for the
     page; :func:`enter_paper_ballot` decides).
@@ -450,6 +470,9 @@ def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
     names = unit_names(vote.id, list(codes))
     out_entries = [{**_entry_out(e, users, codes, actor, names), "can_withdraw": _may_withdraw(e, vote, actor, org)}
                    for e in entries]
+    contested = _contested(vote.id, [head.id])
+    for e in out_entries:
+        e["contested"] = e["id"] in contested
     live = next((e for e in out_entries if e["roster_unit_id"] == vu.roster_unit_id and e["state"] != "withdrawn"),
                 None)
     blocked = None
@@ -472,6 +495,7 @@ def paper_unit(vote_id: int, roster_unit_id: int, actor) -> dict:
         "ballot_kind": kind,
         "signers": unit_signers(vote, head.id, vu.roster_unit_id),
         "entries": out_entries,
+        "contested": bool(contested),
         "may_enter": blocked is None,
         "blocked": blocked,
     }
@@ -481,7 +505,8 @@ def pending_paper_entries(vote_id: int, actor) -> list[dict]:
     """The vote's paper entries awaiting confirmation (neither confirmed nor withdrawn), oldest
     first, for the confirming member to check each against its scan: the unit (by name), the head
     (its units' names and its owners' names, to compare with the name on the ballot), the choices entered per matter, who entered it and when, and what ``actor`` may do with it:
-    ``can_confirm`` (not the member who entered it: :func:`confirm_paper_ballot`) and
+    ``contested_with`` (the id of a live entry of the same head that disagrees, or ``None``),
+    ``can_confirm`` (not the member who entered it, and not contested: :func:`confirm_paper_ballot`) and
     ``can_withdraw`` (the enterer or the committee head: :func:`withdraw_paper_ballot`).
 
     Showing choices before the vote closes is what the two-person check needs; it is limited to
@@ -509,6 +534,7 @@ def pending_paper_entries(vote_id: int, actor) -> list[dict]:
     users = accounts.users_by_ids({e.entered_by_id for e in entries})
     matters = matters_of(vote.id)
     codes = {uid: u.unit_code for uid, u in units.items()}
+    contested = _contested(vote.id, {e.head_id for e in entries})
     items = []
     for e in entries:
         try:
@@ -520,7 +546,9 @@ def pending_paper_entries(vote_id: int, actor) -> list[dict]:
         items.append({**_entry_out(e, users, codes, actor, names), "building": u.building, "area": u.area,
                       "head_label": labels.get(e.head_id), "owners": owners[e.head_id],
                       "choices": _choices_out(e.choices, matters),
-                      "can_confirm": e.entered_by_id != actor.id, "can_withdraw": can_withdraw})
+                      "contested_with": contested.get(e.id),
+                      "can_confirm": e.entered_by_id != actor.id and e.id not in contested,
+                      "can_withdraw": can_withdraw})
     audit.record("vote.paper_pending_viewed", "vote", vote.id, actor=actor, actor_role=actor_role(actor, org),
                  data={"paper_entry_ids": [e.id for e in entries][:1000]})
     return items
