@@ -332,6 +332,7 @@ class RecordItemSchema(ma.Schema):
     cast_by = ma.fields.String(allow_none=True)
     at = ShanghaiDateTime()
     unit_code = ma.fields.String(allow_none=True)
+    unit_name = ma.fields.String(allow_none=True, metadata={"description": "房屋名称，如 滨江花园1号楼101室"})
     entered_by = ma.fields.String(allow_none=True)
     confirmed_by = ma.fields.String(allow_none=True)
     confirmed_at = ShanghaiDateTime(allow_none=True)

@@ -132,4 +132,5 @@ def test_the_record_says_who_signed(client, factory, comp, shared_dir):
     assert api(client, "post", f"/api/v1/votes/{v['id']}/transition", v["head_token"], json={"action": "close"})[0] == 200
     st, rec = api(client, "get", f"/api/v1/votes/{v['id']}/record", v["head_token"])
     item = next(i for i in rec["items"] if i["kind"] == "paper")
-    assert (item["signer_kind"], item["signer"]) == ("developer", "开发建设单位")
+    assert (item["signer_kind"], item["signer"], item["unit_name"]) == ("developer", "开发建设单位", "测试小区2号楼2-103室")
+    assert item["head"] == "测试小区2号楼2-102室、测试小区2号楼2-103室"

@@ -336,7 +336,8 @@ def results(vote_id: int, actor) -> dict:
 def full_record(vote_id: int, actor) -> dict:
     """Every ballot: online, proxy or paper, with its choices, who cast it or who entered and who
     confirmed it, and when; a paper entry also with who signed it (``signer_kind``: owner, proxy,
-    developer; ``signer``: the roster name -- for a proxy, the principal's).  For the owners' committee and the street centre, once voting is
+    developer; ``signer``: the roster name -- for a proxy, the principal's).  ``head`` names the
+    head by its units' names, ``unit_name`` a paper entry's unit (``滨江花园1号楼101室``).  For the owners' committee and the street centre, once voting is
     closed (kept for the one-year revocation period, SPC Art. 12); each look is audited.
 
     :raises NotFound: ``vote_not_found`` (also a vote the actor may not see, :func:`visible_vote`);
@@ -347,12 +348,13 @@ def full_record(vote_id: int, actor) -> dict:
     org = acting_org(actor, vote.scope_place_id, org_kinds=RECORD_READERS)
     _require_state(vote, "closed", "published", code="record_not_available")
     matters = matters_of(vote.id)
-    heads = dict(db.session.execute(sa.select(Head.id, Head.label).where(Head.vote_id == vote.id)).all())
     codes = dict(db.session.execute(sa.select(VoteUnit.roster_unit_id, VoteUnit.unit_code)
                                     .where(VoteUnit.vote_id == vote.id)).all())
+    names = unit_names(vote.id)
+    ballots = db.session.scalars(sa.select(Ballot).where(Ballot.vote_id == vote.id).order_by(Ballot.id)).all()
+    heads = head_names(vote.id, {b.head_id for b in ballots})
     persons = dict(db.session.execute(
         sa.select(RosterPerson.id, RosterPerson.name).where(RosterPerson.roster_id == vote.roster_id)).all())
-    ballots = db.session.scalars(sa.select(Ballot).where(Ballot.vote_id == vote.id).order_by(Ballot.id)).all()
     entries = db.session.scalars(sa.select(PaperEntry).where(PaperEntry.vote_id == vote.id)
                                  .order_by(PaperEntry.id)).all()
     users = users_by_ids({b.cast_by_id for b in ballots if b.cast_by_id}
@@ -368,13 +370,14 @@ def full_record(vote_id: int, actor) -> dict:
             continue
         items.append({"ballot_id": b.id, "head_id": b.head_id, "head": heads.get(b.head_id), "kind": b.kind,
                       "owner": persons.get(b.person_id), "cast_by": uname(b.cast_by_id), "at": b.cast_at,
-                      "unit_code": None, "entered_by": None, "confirmed_by": None, "confirmed_at": None,
+                      "unit_code": None, "unit_name": None, "entered_by": None, "confirmed_by": None,
+                      "confirmed_at": None,
                       "signer_kind": None, "signer": None,
                       "counted": True, "choices": _choices_out(b.choices, matters)})
     for e in entries:
         items.append({"ballot_id": e.ballot_id, "head_id": e.head_id, "head": heads.get(e.head_id), "kind": "paper",
                       "owner": None, "cast_by": None, "at": e.entered_at, "unit_code": codes.get(e.roster_unit_id),
-                      "entered_by": uname(e.entered_by_id), "confirmed_by": uname(e.confirmed_by_id),
+                      "unit_name": names.get(e.roster_unit_id), "entered_by": uname(e.entered_by_id), "confirmed_by": uname(e.confirmed_by_id),
                       "confirmed_at": e.confirmed_at, "counted": e.confirmed_at is not None and e.withdrawn_at is None,
                       "withdrawn_at": e.withdrawn_at, "withdrawn_by": uname(e.withdrawn_by_id),
                       "withdrawal_reason": e.withdrawal_reason, "scan_url": paper_scan_url(e),
