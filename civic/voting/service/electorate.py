@@ -2,7 +2,8 @@
 when voting opens (and the headcount a vote would freeze before that), owners linking their
 account to the roster by a one-time code sent to the roster's phone (never by their own claim),
 proxies registered for a head with the owner's written authorisation, the heads an account may
-vote for, and the rosters a reader may list.
+vote for, who may sign a paper ballot for a unit (the same rule), the names of units and heads as
+staff read them, and the rosters a reader may list.
 
 Sources (RULES.md §1): SPC 法释〔2009〕7号 Arts. 8-9 (area and headcount: one owner of several units
 is one head, all developer-held units one head, the buyer of an undelivered unit is no owner);

@@ -5,9 +5,12 @@ before publication), the check that one head's entries agree, and the reads of t
 paper desk -- finding a unit, a unit's head and its entries, the entries awaiting confirmation.
 An entry's scan is served by :mod:`civic.voting.service.media`.
 
-Sources (RULES.md §1): 上海市住宅物业管理规定 Art. 18 (written voting); SPC 法释〔2009〕7号 Art. 9
-(one head, one vote: entries of one head that disagree are refused), Art. 12 (withdrawn entries
-stay in the record for the one-year revocation period).
+Sources (RULES.md §1): 上海市住宅物业管理规定 Art. 18 (written voting, proxies); Civil Code Art. 278
+and SPC 法释〔2009〕7号 Art. 9 (one head, one will: entries of one head that disagree make the head
+contested -- kept, neither confirmed, the results not published until the committee withdraws the
+wrong one; who may sign: an owner, a registered proxy, the developer for its units, never the buyer
+of an undelivered unit), Art. 12 (withdrawn entries stay in the record for the one-year revocation
+period).
 
 Privacy: before a vote closes staff see who voted, not how; the choices of entries awaiting
 confirmation are shown to the owners' committee for the two-person check, and each look is audited.
