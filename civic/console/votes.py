@@ -30,6 +30,8 @@ SOURCE_NAMES = {"registry": "从房屋登记信息生成", "csv": "导入 CSV"}
 AREA_SOURCE_NAMES = {"registry": "不动产登记", "survey": "测绘", "contract": "合同"}
 DEVELOPER_NAMES = {"unsold": "开发商未售", "sold_undelivered": "已售未交付"}
 ENTRY_STATE_NAMES = {"pending": "待确认", "confirmed": "已复核计入", "withdrawn": "已撤回"}
+SIGNER_NAMES = {"owner": "业主本人", "proxy": "委托代理人", "developer": "开发建设单位"}
+SIGNER_ROLE_NAMES = {"owner": "业主", "developer": "开发建设单位", "buyer": "买受人（已购未交付，尚不是业主）"}
 FIELD_LABELS = {"title": "标题", "notice_days": "公告期（天）", "counting_mode": "计票方式", "number": "表决事项类别",
                 "roster_id": "业主名册", "reason": "理由", "published_on": "公布日期", "place_id": "范围"}
 
@@ -243,6 +245,7 @@ def _unit_page(user, vote_id: int, roster_unit_id: int, *, entered: dict | None 
     return render_template("console/votes_paper_unit.html", u=u, vote=u["vote"], matters=service.matters_of(vote_id),
                            choices=service.CHOICE_NAMES, entry_states=ENTRY_STATE_NAMES,
                            channels=service.CHANNEL_NAMES, area_sources=AREA_SOURCE_NAMES, entered=entered,
+                           signer_names=SIGNER_NAMES, signer_roles=SIGNER_ROLE_NAMES,
                            problem=problem, chosen=chosen or {}, done=request.args.get("done"),
                            done_entry=next((e for e in u["entries"] if str(e["id"]) == request.args.get("entry")),
                                            None)), status
@@ -265,14 +268,17 @@ def votes_paper_enter(user, vote_id, roster_unit_id):
     """
     matters = service.matters_of(vote_id)
     choices = {str(m.id): request.form[f"matter-{m.id}"] for m in matters if request.form.get(f"matter-{m.id}")}
+    signer = {"signer_kind": request.form.get("signer_kind") or None,
+              "signer_person_id": int(request.form["signer_person_id"])
+              if request.form.get("signer_person_id", "").isdigit() else None}
     try:
         scans = uploaded_files("scan", "scan")
         if len(scans) != 1:
             raise ValidationFailed("请上传一张选票扫描件（照片）", code="scan_required", details={"count": len(scans)})
-        entered = service.enter_paper_ballot(vote_id, {"roster_unit_id": roster_unit_id, "choices": choices},
-                                             scans[0], user)
+        entered = service.enter_paper_ballot(vote_id, {"roster_unit_id": roster_unit_id, "choices": choices,
+                                                       **signer}, scans[0], user)
     except (Conflict, ValidationFailed) as exc:
-        # Refused (another entry of the head chose differently, already entered, a bad scan...):
+        # Refused (signed by someone with no right to vote for the unit, already entered, a bad scan...):
         # the unit page again with the message by the form and the choices kept, not a bare error
         # page.  Nothing of the refused entry is kept (the response's status rolls it back; rolled
         # back here already so the page shows what is stored).
@@ -280,9 +286,9 @@ def votes_paper_enter(user, vote_id, roster_unit_id):
         details = exc.details or {}
         other = None
         if exc.code == "paper_ballot_conflicts_head" and details.get("other_roster_unit_id"):
-            other = {"roster_unit_id": details["other_roster_unit_id"], "unit_code": details.get("other_unit_code"),
+            other = {"roster_unit_id": details["other_roster_unit_id"], "unit_name": details.get("other_unit_name"),
                      "entry_id": details.get("other_entry_id"), "state": details.get("other_state")}
-        return _unit_page(user, vote_id, roster_unit_id, chosen=choices, status=exc.status,
+        return _unit_page(user, vote_id, roster_unit_id, chosen={**choices, **signer}, status=exc.status,
                           problem={"kind": "enter", "message": exc.message, "code": exc.code, "other": other})
     return _unit_page(user, vote_id, roster_unit_id, entered=entered, status=201)
 
@@ -343,7 +349,7 @@ def votes_entry_scan(user, entry_id):
 
 # --- turnout and results ---------------------------------------------------------------------------
 
-TURNOUT_PAGE = 200
+TURNOUT_PAGE = 100
 
 
 @bp.get("/votes/<int:vote_id>/turnout")
@@ -353,17 +359,15 @@ def votes_turnout(user, vote_id):
     vote = service.vote_for_reader(vote_id, user)
     totals = service.turnout_totals(vote.id, user)
     show = request.args.get("show") if request.args.get("show") in ("voted", "not_voted") else "all"
-    items = service.turnout(vote.id, user)["items"]
-    if show != "all":
-        items = [i for i in items if i["voted"] == (show == "voted")]
-    try:
-        page = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page = 1
-    pages = max(1, -(-len(items) // TURNOUT_PAGE))
-    return render_template("console/votes_turnout.html", vote=vote, totals=totals, show=show, page=min(page, pages),
-                           pages=pages, count=len(items),
-                           items=items[(min(page, pages) - 1) * TURNOUT_PAGE:min(page, pages) * TURNOUT_PAGE],
+    page = request.args.get("page", "1")
+    page = max(1, int(page)) if page.isdigit() else 1
+    found = service.turnout(vote.id, user, show=show, offset=(page - 1) * TURNOUT_PAGE, limit=TURNOUT_PAGE)
+    pages = max(1, -(-found["count"] // TURNOUT_PAGE))
+    if page > pages:  # past the end (the list shrank): the last page
+        page = pages
+        found = service.turnout(vote.id, user, show=show, offset=(page - 1) * TURNOUT_PAGE, limit=TURNOUT_PAGE)
+    return render_template("console/votes_turnout.html", vote=vote, totals=totals, show=show, page=page,
+                           pages=pages, count=found["count"], items=found["items"],
                            channels=service.CHANNEL_NAMES, states=service.STATE_NAMES)
 
 

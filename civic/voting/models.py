@@ -27,6 +27,9 @@ PERSON_KINDS = ("owner", "developer")
 OWNER_ROLES = ("owner", "buyer")  # a buyer of a sold-but-undelivered unit is not yet an owner
 VOTE_STATES = ("draft", "announced", "open", "closed", "published")
 DELIVERY_METHODS = ("hand", "mail", "mailbox", "electronic")
+# Who signed a paper ballot: an owner of the unit (the representative of co-owners), the head's
+# registered proxy (上海市住宅物业管理规定 Art. 18), or for a developer-held unit the developer.
+SIGNER_KINDS = ("owner", "proxy", "developer")
 
 
 class Roster(TimestampMixin, db.Model):
@@ -323,6 +326,12 @@ class PaperEntry(db.Model):
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     receipt_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False, unique=True)
+    # Who signed the ballot (SIGNER_KINDS), checked when entered as an online ballot is checked
+    # (civic.voting.service.electorate.paper_signer): the roster person who signed (for a proxy,
+    # the principal) and the registered proxy.  NULL only on entries made before signers were kept.
+    signer_kind: Mapped[str | None] = mapped_column(sa.String(10))
+    signer_person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("voting_roster_person.id"))
+    proxy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("voting_proxy.id"))
     # Withdrawn before confirmation (wrongly entered): kept, with its scan, as withdrawn; never counts.
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     withdrawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
@@ -332,4 +341,6 @@ class PaperEntry(db.Model):
         # one live (not withdrawn) entry per unit; a withdrawn one may be re-entered correctly
         sa.Index("uq_voting_paper_entry_live_unit", "vote_id", "roster_unit_id", unique=True,
                  postgresql_where=sa.text("withdrawn_at IS NULL"), sqlite_where=sa.text("withdrawn_at IS NULL")),
+        sa.CheckConstraint("signer_kind IS NULL OR signer_kind IN ('owner', 'proxy', 'developer')",
+                           name="signer_kind_known"),
     )

@@ -184,6 +184,7 @@ class VoteTransition(MethodView):
         """表决阶段变更：公告、开始投票（冻结名册）、结束、公布结果
 
         409 ``transition_not_allowed``, ``notice_period_running``, ``roster_not_certified``,
+        ``paper_ballots_contested`` (同一业主的纸质选票不一致，须先撤回录入有误的一张),
         ``paper_ballots_unconfirmed``; 422 ``tally_conflicting_ballots``; 403 ``not_owners_committee``.
         """
         return service.transition(vote_id, data["action"], current_actor(), note=data["note"])
@@ -319,8 +320,11 @@ class PaperBallots(MethodView):
     def post(self, data, vote_id):
         """录入纸质选票（按户，附扫描件 ``scan``；须另一名委员复核后计入）
 
-        409 ``ballot_already_cast``, ``paper_ballot_duplicate``, ``paper_ballot_conflicts_head``
-        (同一业主另一户的纸质选票所选不同：一名业主只有一票).
+        409 ``ballot_already_cast``, ``paper_ballot_duplicate``.  同一业主另一户的纸质选票所选不同时
+        仍录入，但 ``contested`` 为 true：该业主的选票存在争议，两张都不能复核，结果不能公布，
+        直至撤回录入有误的一张（一名业主只有一票）.  422 ``paper_signer_not_entitled``：签署人无权为该房屋
+        投票（如已购未交付房屋的买受人尚不是业主；非代表的共有人未登记委托），``details.reason`` 与该人在线
+        投票时得到的错误代码相同；``paper_signer_required``.
         """
         data = {**data, "choices": _choices_json(data["choices"])}
         return service.enter_paper_ballot(vote_id, data, _one_file("scan"), current_actor())
@@ -356,14 +360,18 @@ class PaperBallotWithdraw(MethodView):
 @blp.route("/votes/<int:vote_id>/turnout")
 class VoteTurnout(MethodView):
     @require("staff", "admin")
+    @blp.arguments(schemas.TurnoutArgs, location="query")
     @blp.response(200, schemas.TurnoutSchema)
-    def get(self, vote_id):
+    def get(self, args, vote_id):
         """投票情况：谁已投票（用于提醒），不显示如何投票
 
-        For the owners' committee and street centre covering the vote; 404 ``vote_not_found`` to
-        whoever does not see the vote in ``GET /votes``; 409 ``vote_not_open`` before voting opens.
+        ``show`` (all, voted, not_voted) filters the heads; ``offset`` / ``limit`` take one page of
+        them (``count``: how many match); without ``limit``, all.  Each head is named by its units'
+        names (``滨江花园1号楼101室``).  For the owners' committee and street centre covering the
+        vote; 404 ``vote_not_found`` to whoever does not see the vote in ``GET /votes``; 409
+        ``vote_not_open`` before voting opens.
         """
-        return service.turnout(vote_id, current_actor())
+        return service.turnout(vote_id, current_actor(), **args)
 
 
 @blp.route("/votes/<int:vote_id>/results")

@@ -7,7 +7,7 @@ import marshmallow as ma
 
 from civic.core.pagination import PageArgs, page_schema
 from civic.core.schemas import DecimalString, Integer, ShanghaiDateTime
-from civic.voting.models import DELIVERY_METHODS
+from civic.voting.models import DELIVERY_METHODS, SIGNER_KINDS
 from civic.voting.tally import COUNTING_MODES
 
 
@@ -230,6 +230,18 @@ class ReceiptSchema(OwnBallotSchema):
 class PaperFormSchema(ma.Schema):
     roster_unit_id = Integer(required=True)
     choices = ma.fields.String(required=True, metadata={"description": 'JSON：{"表决事项 id": "agree"}；未填写的事项记为 blank'})
+    signer_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(SIGNER_KINDS), metadata={
+        "description": "签署人：owner 业主本人（共有房屋为代表业主）、proxy 已登记的委托代理人、developer 开发建设单位（仅开发商持有的房屋）"})
+    signer_person_id = Integer(load_default=None, metadata={"description": "签署选票的业主（名册上的人员 id），signer_kind 为 owner 时必填"})
+
+
+class PaperConflictSchema(ma.Schema):
+    message = ma.fields.String()
+    other_entry_id = Integer()
+    other_roster_unit_id = Integer()
+    other_unit_code = ma.fields.String()
+    other_unit_name = ma.fields.String()
+    other_state = ma.fields.String(metadata={"description": "pending 待复核 | confirmed 已复核"})
 
 
 class PaperOutSchema(ma.Schema):
@@ -238,6 +250,7 @@ class PaperOutSchema(ma.Schema):
     head_id = Integer()
     roster_unit_id = Integer()
     unit_code = ma.fields.String()
+    unit_name = ma.fields.String(metadata={"description": "房屋名称，如 滨江花园1号楼101室"})
     entered_at = ShanghaiDateTime()
     confirmed = ma.fields.Boolean()
     confirmed_at = ShanghaiDateTime()
@@ -245,6 +258,11 @@ class PaperOutSchema(ma.Schema):
     withdrawn = ma.fields.Boolean()
     withdrawn_at = ShanghaiDateTime()
     scan_url = ma.fields.String(metadata={"description": "扫描件地址（不可猜测；每次访问记入审计日志）"})
+    signer_kind = ma.fields.String(allow_none=True)
+    signer_person_id = Integer(allow_none=True)
+    proxy_id = Integer(allow_none=True)
+    contested = ma.fields.Boolean(metadata={"description": "同一业主另一户的纸质选票所选不同：选票存在争议，不能复核，结果不能公布"})
+    conflict = ma.fields.Nested(PaperConflictSchema, allow_none=True)
 
 
 class WithdrawSchema(ma.Schema):
@@ -283,11 +301,17 @@ def _mask(phone):
 
 class TurnoutItemSchema(ma.Schema):
     head_id = Integer()
-    label = ma.fields.String()
+    label = ma.fields.String(metadata={"description": "业主名下房屋的名称，如 滨江花园1号楼101室、滨江花园1号楼102室"})
     units = Integer()
     area = DecimalString()
     voted = ma.fields.Boolean()
     channel = ma.fields.String(allow_none=True)
+
+
+class TurnoutArgs(ma.Schema):
+    show = ma.fields.String(load_default="all", validate=ma.validate.OneOf(("all", "voted", "not_voted")))
+    offset = Integer(load_default=0, validate=ma.validate.Range(min=0))
+    limit = Integer(load_default=None, validate=ma.validate.Range(min=1, max=1000))
 
 
 class TurnoutSchema(ma.Schema):
@@ -295,6 +319,7 @@ class TurnoutSchema(ma.Schema):
     state = ma.fields.String()
     heads = Integer()
     voted = Integer()
+    count = Integer(metadata={"description": "符合 show 条件的业主人数（分页前）"})
     items = ma.fields.List(ma.fields.Nested(TurnoutItemSchema))
 
 
@@ -307,6 +332,7 @@ class RecordItemSchema(ma.Schema):
     cast_by = ma.fields.String(allow_none=True)
     at = ShanghaiDateTime()
     unit_code = ma.fields.String(allow_none=True)
+    unit_name = ma.fields.String(allow_none=True, metadata={"description": "房屋名称，如 滨江花园1号楼101室"})
     entered_by = ma.fields.String(allow_none=True)
     confirmed_by = ma.fields.String(allow_none=True)
     confirmed_at = ShanghaiDateTime(allow_none=True)
@@ -315,6 +341,8 @@ class RecordItemSchema(ma.Schema):
     withdrawn_by = ma.fields.String(allow_none=True)
     withdrawal_reason = ma.fields.String(allow_none=True)
     scan_url = ma.fields.String(allow_none=True)
+    signer_kind = ma.fields.String(allow_none=True, metadata={"description": "纸质选票签署人：owner、proxy、developer"})
+    signer = ma.fields.String(allow_none=True, metadata={"description": "签署人在名册上的姓名（委托代理时为委托人）"})
     choices = ma.fields.List(ma.fields.Nested(ChoiceOutSchema))
 
 

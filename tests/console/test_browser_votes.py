@@ -19,6 +19,7 @@ from tests.console.test_browser import login
 pytestmark = needs_chromium
 SHOTS = ARTIFACTS / "console"
 UNIT = "C-BJHY-3-1203"
+NAME = "滨江花园3号楼1203室"  # how staff read it (issue #15 pt 15)
 
 
 @pytest.fixture
@@ -30,6 +31,12 @@ def demo(app):
     commit()
     return summary
 
+
+
+def _unit_name(code: str) -> str:
+    """The demo's name of a unit of 滨江花园 from its registry code: C-BJHY-1-102 → 滨江花园1号楼102室."""
+    _, _, building, room = code.split("-")
+    return f"滨江花园{building}号楼{room}室"
 
 
 def _as_if_notice_period_ran(vote_id: int) -> None:
@@ -83,13 +90,15 @@ def test_two_committee_members_enter_and_confirm_a_paper_ballot(app, demo, share
         # ... and enters the paper ballot of 3号楼1203, with its scan.
         page.get_by_role("link", name="录入纸质选票").click()
         page.get_by_label("楼").select_option("滨江花园3号楼")
-        page.get_by_label("房号（房屋编号的一部分，如 1203 或 3-1203）").fill("1203")
+        page.get_by_label("房号（如 1203，或 3-1203）").fill("1203")
         page.get_by_role("button", name="查找").click()
         rows = page.locator("#units tbody tr").all_inner_texts()
-        assert len(rows) == 1 and rows[0].startswith(f"{UNIT}\t滨江花园3号楼\t") and rows[0].endswith("\t未投票")
+        assert len(rows) == 1 and rows[0].startswith(f"{NAME}\t滨江花园3号楼\t") and rows[0].endswith("\t未投票")
         page.screenshot(path=str(SHOTS / "votes-paper-search.png"), full_page=True)
-        page.get_by_role("link", name=UNIT).click()
+        page.get_by_role("link", name=NAME).click()
         page.get_by_label("同意").check()
+        page.get_by_label("业主本人", exact=True).check()  # who signed the paper (issue #15 pt 7)
+        page.get_by_label("签署的业主（选“业主本人”时必选）").select_option(index=1)
         page.get_by_label("选票扫描件或照片（JPEG、PNG、WebP、HEIC）").set_input_files(
             str(shared_dir / "photos" / "ianare_portrait_5.jpg"))
         page.get_by_role("button", name="提交录入（待复核）").click()
@@ -119,7 +128,7 @@ def test_two_committee_members_enter_and_confirm_a_paper_ballot(app, demo, share
         page.get_by_role("link", name="复核纸质选票（1）").click()
         entry = page.locator("article.entry")
         assert entry.count() == 1
-        assert UNIT in entry.locator("h2").inner_text() and "施主任" in entry.inner_text() and owner in entry.inner_text()
+        assert NAME in entry.locator("h2").inner_text() and "施主任" in entry.inner_text() and owner in entry.inner_text()
         assert entry.locator("table.choices td strong").all_inner_texts() == ["同意"]
         scan = entry.locator("img.scan")
         scan.scroll_into_view_if_needed()
@@ -132,9 +141,9 @@ def test_two_committee_members_enter_and_confirm_a_paper_ballot(app, demo, share
         assert _counted_row(page) == ["1", "1", f"{area:,.2f}"]
         assert page.locator("#pending").inner_text() == "0"
         assert page.locator("#row-all td").all_inner_texts()[:2] == ["1170", "1200"]
-        assert page.locator("#row-share td").first.inner_text() == "1/1170（0.09%）"
+        assert page.locator("#row-share td").first.inner_text() == "1 / 1170 人（0.09%）"
         page.get_by_role("link", name="已投票", exact=True).click()
-        assert page.locator("#turnout tbody tr").all_inner_texts() == [f"{UNIT}\t1\t{area:,.2f}\t纸质选票"]
+        assert page.locator("#turnout tbody tr").all_inner_texts() == [f"{NAME}\t1\t{area:,.2f}\t纸质选票"]
         page.screenshot(path=str(SHOTS / "votes-turnout.png"), full_page=True)
 
         # 李四 owns two units (one head); their two confirmed entries disagree (written before such
@@ -147,28 +156,38 @@ def test_two_committee_members_enter_and_confirm_a_paper_ballot(app, demo, share
         page.get_by_role("button", name="结束投票").click()
         assert page.locator("#vote-state").inner_text() == "投票已结束"
         assert page.locator("#do-publish").is_disabled()
-        assert "由业主委员会主任撤回录入有误的一张" in page.locator("#why-publish").inner_text()
+        assert "撤回录入有误的一张" in page.locator("#why-publish").inner_text()
         page.screenshot(path=str(SHOTS / "votes-conflict.png"), full_page=True)
-        page.locator("#conflicts").get_by_role("link", name=re.compile(re.escape(li_units[1]))).click()
+        li_names = [_unit_name(c) for c in li_units]
+        page.locator("#conflicts").get_by_role("link", name=re.compile(re.escape(li_names[1]))).click()
         # the page lists both of the head's entries; the wrong one is 1-103's
-        page.locator("#entries tbody tr", has_text=li_units[1]).get_by_text("撤回已计入的选票", exact=True).click()
+        page.locator("#entries tbody tr", has_text=li_names[1]).get_by_text("撤回已计入的选票", exact=True).click()
         form = page.locator("details[open]")
         assert form.count() == 1
         form.get_by_label("撤回理由（必填，记入审计记录）").fill("与业主李四核实：两套房均选择同意，此张录入有误")
         page.screenshot(path=str(SHOTS / "votes-withdraw-form.png"), full_page=True)
         form.get_by_role("button", name="撤回该选票").click()
-        assert page.locator("#done").inner_text().startswith(f"已撤回 {li_units[1]} 的纸质选票")
-        assert "已撤回" in page.locator("#entries tbody tr", has_text=li_units[1]).inner_text()
-        assert "已复核计入" in page.locator("#entries tbody tr", has_text=li_units[0]).inner_text()
+        assert page.locator("#done").inner_text().startswith(f"已撤回 {li_names[1]} 的纸质选票")
+        assert "已撤回" in page.locator("#entries tbody tr", has_text=li_names[1]).inner_text()
+        assert "已复核计入" in page.locator("#entries tbody tr", has_text=li_names[0]).inner_text()
         page.screenshot(path=str(SHOTS / "votes-withdrawn.png"), full_page=True)
-        # entering 1-103 again against 1-102's confirmed 同意 is refused on this page, the choice kept
+        # entering 1-103 again against 1-102's confirmed 同意 is kept, but contested (one owner, one
+        # will): publishing is blocked again until the wrong one is withdrawn -- this pending one
         page.get_by_label("反对").check()
+        page.get_by_label("业主本人", exact=True).check()
+        page.get_by_label("签署的业主（选“业主本人”时必选）").select_option(index=1)
         page.get_by_label("选票扫描件或照片（JPEG、PNG、WebP、HEIC）").set_input_files(
             str(shared_dir / "photos" / "ianare_portrait_5.jpg"))
         page.get_by_role("button", name="提交录入（待复核）").click()
-        assert f"同一业主名下房屋 {li_units[0]} 的纸质选票" in page.locator("#enter-error").inner_text()
-        assert page.get_by_label("反对").is_checked()
+        assert f"同一业主名下 {li_names[0]} 的纸质选票" in page.locator("#contested").inner_text()
         page.screenshot(path=str(SHOTS / "votes-enter-conflict.png"), full_page=True)
+        page.get_by_role("link", name="表决：续聘世茂物业").click()
+        assert page.locator("#do-publish").is_disabled() and page.locator("#conflicts").count() == 1
+        page.goto(f"{base}/console/votes/{vote_id}/confirm")
+        pending = page.locator("article.entry", has_text=li_names[1])
+        pending.get_by_text("录入有误，撤回", exact=True).click()
+        pending.get_by_label("撤回理由").fill("与业主李四核实：仍选择同意，此张为误交")
+        pending.get_by_role("button", name="撤回").click()
         page.get_by_role("link", name="表决：续聘世茂物业").click()
         assert page.locator("#conflicts").count() == 0 and page.locator("#do-publish").is_enabled()
 

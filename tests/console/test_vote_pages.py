@@ -87,8 +87,11 @@ def _street(comp):
     return registry.ancestor_of_kind(comp.compound, "street")
 
 
-def _enter(console, vid, ruid, choices: dict, shared_dir):
+def _enter(console, vid, ruid, choices: dict, shared_dir, signer: dict | None = None):
+    from tests.voting.helpers import signer_fields
+
     data = {f"matter-{m}": c for m, c in choices.items()}
+    data.update(signer_fields(vid, ruid) if signer is None else signer)
     data["scan"] = ((shared_dir / "photos" / PHOTO).open("rb"), "ballot.jpg")
     return console.post(f"/console/votes/{vid}/paper/{ruid}", data, content_type="multipart/form-data")
 
@@ -254,7 +257,8 @@ def test_paper_ballot_entered_then_confirmed_by_another_member(app, comp, shared
     vid, (m4,) = _open_vote(head, comp)
     unit = comp.units[3]  # 2-101 (D, 100.25 m², one unit)
     found = member.get(f"/console/votes/{vid}/paper?building=2号楼&q={unit.code}").text
-    assert f">{unit.code}</a>" in found and "未投票" in found
+    table = found.split('id="units"')[1].split("</table>")[0]
+    assert ">测试小区2号楼2-101室</a>" in table and "未投票" in table and unit.code not in table
     ruid = _roster_unit(vid, unit)
     page = member.get(f"/console/votes/{vid}/paper/{ruid}").text
     assert "100.25 m²" in page and "提交录入（待复核）" in page
@@ -280,7 +284,8 @@ def test_paper_ballot_entered_then_confirmed_by_another_member(app, comp, shared
 
     # the head sees the scan, the unit and the choices, and confirms
     page = head.get(f"/console/votes/{vid}/confirm").text
-    assert unit.code in page and "<strong>同意</strong>" in page and f'id="confirm-{entry_id}"' in page
+    assert "测试小区2号楼2-101室" in page and "<strong>同意</strong>" in page and f'id="confirm-{entry_id}"' in page
+    assert unit.code not in page
     img = head.get(f"/console/votes/paper-entries/{entry_id}/scan")
     assert img.status_code == 200 and img.mimetype == "image/jpeg" and img.data[:3] == b"\xff\xd8\xff"
     r = head.post(f"/console/votes/paper-entries/{entry_id}/confirm")
@@ -289,7 +294,8 @@ def test_paper_ballot_entered_then_confirmed_by_another_member(app, comp, shared
     row = head.get(f"/console/votes/{vid}/turnout").text.split('id="row-counted"')[1].split("</tr>")[0]
     assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["1", "1", "100.25"]
     share = head.get(f"/console/votes/{vid}/turnout").text.split('id="row-share"')[1].split("</tr>")[0]
-    assert "1/4（25.00%）" in share and "2005/10717（18.71%）" in share  # 100.25 of 535.85 m², exactly
+    cells = [re.sub(r"\s+", " ", c) for c in re.findall(r'<td class="num">([^<]*)</td>', share)]
+    assert cells == ["1 / 4 人（25.00%）", "1 / 6 户（16.67%）", "100.25 m² / 535.85 m²（18.71%）"]
 
 
 def test_scan_and_confirmation_are_for_the_committee_only(app, factory, comp, shared_dir):
@@ -354,10 +360,38 @@ def _entry_id(vid, ruid) -> int:
                                                             PaperEntry.withdrawn_at.is_(None)))
 
 
-def test_entry_conflicting_with_the_heads_confirmed_entry_is_explained_on_the_unit_page(app, comp, shared_dir):
+def test_the_unit_page_asks_who_signed_and_refuses_the_buyer_of_an_undelivered_unit(app, comp, shared_dir):
+    """2-102 is sold to E but not delivered: the form offers the developer and lists E as a buyer
+    who is not yet an owner; a ballot signed by E is refused by the form (422, the choices and the
+    signer kept), one signed by the developer is entered and names its signer."""
+    from civic.voting.models import PaperEntry, RosterPerson
+
+    head, member = Console(app, comp.head.username), Console(app, comp.member.username)
+    vid, (m4,) = _open_vote(head, comp)
+    unit = _roster_unit(vid, comp.units[4])
+    page = member.get(f"/console/votes/{vid}/paper/{unit}").text
+    signer = page.split('id="signer"')[1].split("</fieldset>")[0]
+    assert 'value="owner"' in signer and 'value="proxy"' in signer and 'value="developer"' in signer
+    e = db.session.scalar(sa.select(RosterPerson.id).where(RosterPerson.phone == comp.e.phone))
+    assert re.search(rf'<option value="{e}">[^<]*（买受人（已购未交付，尚不是业主））</option>', signer)
+    r = _enter(member, vid, unit, {m4: "agree"}, shared_dir, signer={"signer_kind": "owner", "signer_person_id": str(e)})
+    assert r.status_code == 422
+    assert "签署人是已购未交付房屋的买受人，尚不是业主" in r.text.split('id="enter-error"')[1].split("</div>")[0]
+    assert "错误代码：paper_signer_not_entitled" in r.text
+    assert re.search(rf'id="m{m4}-agree"[^>]*checked', r.text) and re.search(r'id="signer-owner"[^>]*checked', r.text)
+    assert re.search(rf'<option value="{e}" selected>', r.text)
+    assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == vid)) == 0
+    # a delivered unit offers no developer
+    assert 'value="developer"' not in member.get(f"/console/votes/{vid}/paper/{_roster_unit(vid, comp.units[3])}").text
+    r = _enter(member, vid, unit, {m4: "agree"}, shared_dir, signer={"signer_kind": "developer"})
+    assert r.status_code == 201
+    assert db.session.scalar(sa.select(PaperEntry.signer_kind).where(PaperEntry.vote_id == vid)) == "developer"
+
+
+def test_entry_conflicting_with_the_heads_confirmed_entry_is_kept_as_contested_on_the_unit_page(app, comp, shared_dir):
     """A owns 1-101 and 1-102 (one head).  1-101's ballot (同意) is entered and confirmed; 1-102's,
-    entered as 反对, is refused (409): the unit page again, the message by the form, a link to
-    1-101's page, the choice kept, nothing stored."""
+    entered as 反对, is kept but contested (one owner, one will): the unit page says so, links to
+    1-101's entry, and the vote page blocks publishing, naming both units by name."""
     from civic.voting.models import PaperEntry
 
     head, member = Console(app, comp.head.username), Console(app, comp.member.username)
@@ -367,21 +401,18 @@ def test_entry_conflicting_with_the_heads_confirmed_entry_is_explained_on_the_un
     first = _entry_id(vid, u1)
     assert head.post(f"/console/votes/paper-entries/{first}/confirm").status_code == 303
     r = _enter(member, vid, u2, {m4: "oppose"}, shared_dir)
-    assert r.status_code == 409
-    msg = re.sub(r"<[^>]+>", "", r.text.split('id="enter-error"')[1].split("</div>")[0])
-    assert f"不能录入：同一业主名下房屋 {comp.units[0].code} 的纸质选票（录入编号 {first}，已复核计入）所选不同" in msg
+    assert r.status_code == 201
+    msg = re.sub(r"<[^>]+>", "", r.text.split('id="contested"')[1].split("</div>")[0])
+    assert f"同一业主名下 测试小区1号楼101室 的纸质选票（录入编号 {first}，已复核计入）所选不同" in msg
     assert "已复核的须由业主委员会主任在结果公布前撤回" in msg and "同意" not in msg  # never how the other voted
     link = re.search(r'<a id="other-entry" href="([^"]+)">([^<]+)</a>', r.text)
     assert link.group(1) == f"/console/votes/{vid}/paper/{u1}#entry-{first}"
-    assert link.group(2) == f"{comp.units[0].code}（录入编号 {first}，已复核计入）"
-    assert "错误代码：paper_ballot_conflicts_head" in r.text
-    # the form is still there, with the choice made; the scan must be chosen again
-    assert "提交录入（待复核）" in r.text
-    assert re.search(rf'id="m{m4}-oppose"[^>]*checked', r.text) and not re.search(rf'id="m{m4}-agree"[^>]*checked', r.text)
-    assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == vid)) == 1
-    # the linked page names the entry to withdraw; the member (not the head) gets no withdrawal form
-    other = member.get(link.group(1)).text
-    assert f'id="entry-{first}"' in other and "撤回已计入的选票" not in other
+    assert link.group(2) == f"测试小区1号楼101室（录入编号 {first}）"
+    assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == vid)) == 2
+    page = head.get(f"/console/votes/{vid}").text
+    conflicts = page.split('id="conflicts"')[1].split("</section>")[0]
+    assert "测试小区1号楼101室（录入编号" in conflicts and "测试小区1号楼102室（录入编号" in conflicts
+    assert comp.units[0].code not in conflicts
 
 
 def test_committee_head_withdraws_a_confirmed_conflicting_entry_on_the_unit_page(app, comp, shared_dir):
@@ -406,17 +437,15 @@ def test_committee_head_withdraws_a_confirmed_conflicting_entry_on_the_unit_page
     # the vote page: publishing is blocked, saying what to do and where
     page = head.get(f"/console/votes/{vid}").text
     assert re.search(r'id="do-publish" disabled', page)
-    codes = ", ".join(sorted([comp.units[0].code, comp.units[1].code]))
     assert _text(page, "why-publish") == (
-        f"同一业主（房屋 {codes}）的纸质选票不一致，无法计票：请与业主核实，"
-        "由业主委员会主任撤回录入有误的一张（已复核的也可在结果公布前撤回），再重新录入")
+        "同一业主（测试小区1号楼101室、测试小区1号楼102室）的纸质选票所选不一致，该业主的选票存在争议，结果不能公布："
+        "请与业主核实，撤回录入有误的一张（已复核的由业主委员会主任在结果公布前撤回），必要时重新录入并复核")
     conflicts = page.split('id="conflicts"')[1].split("</section>")[0]
     assert f'href="/console/votes/{vid}/paper/{u2}#entry-{wrong}"' in conflicts
     assert f'href="/console/votes/{vid}/paper/{u1}#entry-{first}"' in conflicts
-    assert "撤回已计入的选票" in conflicts  # the head is told which button
-    assert "请告知主任" in member.get(f"/console/votes/{vid}").text  # the member, whom to ask
-    r = head.post(f"/console/votes/{vid}/transitions/publish")  # posted anyway: the tally refuses
-    assert r.status_code == 422 and "由业主委员会主任撤回录入有误的一张" in _text(r.text, "error-message")
+    assert "由业主委员会主任撤回" in conflicts  # who withdraws what
+    r = head.post(f"/console/votes/{vid}/transitions/publish")  # posted anyway: refused
+    assert r.status_code == 409 and "撤回录入有误的一张" in _text(r.text, "error-message")
 
     # a member who is not the head: no form, and the service's 409 if posting anyway
     unit_page = member.get(f"/console/votes/{vid}/paper/{u2}").text
@@ -448,7 +477,7 @@ def test_committee_head_withdraws_a_confirmed_conflicting_entry_on_the_unit_page
     assert r.status_code == 303
     assert r.headers["Location"] == f"/console/votes/{vid}/paper/{u2}?done=withdrawn&entry={wrong}#entries"
     page = head.get(r.headers["Location"]).text
-    assert _text(page, "done").startswith(f"已撤回 {comp.units[1].code} 的纸质选票（录入编号 {wrong}）：不再计入")
+    assert _text(page, "done").startswith(f"已撤回 测试小区1号楼102室 的纸质选票（录入编号 {wrong}）：不再计入")
     row = page.split(f'id="entry-{wrong}"')[1].split("</tr>")[0]
     assert "已撤回" in row and reason in row and "撤回已计入的选票" not in row
     audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "paper_ballot.withdraw_confirmed"))
@@ -485,6 +514,7 @@ def test_results_show_the_exact_fractions_of_the_service(app, comp, shared_dir):
     page = head.get(f"/console/votes/{vid}/results").text
     # participants: A (1-101 + 1-102: 180.60), B+C (1-103: 120.00), D (2-101: 100.25) = 3 of 4 heads,
     # 400.85 of 535.85 m²; agreeing: A and B+C = 2 of 3 heads, 300.60 of 400.85 m²
-    assert "8017/10717（74.81%）" in page and "3/4（75.00%）" in page
-    assert "6012/8017（74.99%）" in page and "2/3（66.67%）" in page
+    assert "400.85 m² / 535.85 m²（74.81%）" in page and "3 / 4 人（75.00%）" in page
+    assert "300.60 m² / 400.85 m²（74.99%）" in page and "2 / 3 人（66.67%）" in page
+    assert "/10717" not in page  # no fraction of hundredths of m²
     assert "已公布" in page and "<span class=\"badge ok\">通过</span>" in page

@@ -182,7 +182,7 @@ def _vote_world(client, factory, caplog) -> dict:
 
     from civic.core.db import utcnow
     from civic.voting.models import Vote
-    from tests.voting.helpers import Compound, api, roster_unit_ids, verify
+    from tests.voting.helpers import Compound, api, roster_unit_ids, signer_fields, verify
 
     caplog.set_level(logging.WARNING, logger="civic.accounts.service")  # the development SMS adapter
     comp = Compound(factory)
@@ -217,7 +217,9 @@ def _vote_world(client, factory, caplog) -> dict:
     st, paper = api(client, "post", f"/api/v1/votes/{vid}/paper-ballots", mt,
                     data={"roster_unit_id": str(roster_unit_ids(vid)[comp.units[3].code]),
                           "choices": json.dumps({str(matter["id"]): "agree"}),
-                          "scan": _real_photo("pillow_pil_sample_cmyk.jpg")}, content_type="multipart/form-data")
+                          "scan": _real_photo("pillow_pil_sample_cmyk.jpg"),
+                          **signer_fields(vid, roster_unit_ids(vid)[comp.units[3].code])},
+                    content_type="multipart/form-data")
     assert st == 201, paper
     other = Compound(factory)  # another compound's committee, and an outsider
     st, shown = api(client, "get", f"/api/v1/votes/{vid}", tokens["a"])

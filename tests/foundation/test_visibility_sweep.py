@@ -364,8 +364,12 @@ def _build_world(factory) -> dict:
     voted = set(db.session.scalars(sa.select(Ballot.head_id).where(Ballot.vote_id == ctx["vote_open"])))
     unit = db.session.scalar(sa.select(VoteUnit).where(VoteUnit.vote_id == ctx["vote_open"],
                                                        VoteUnit.head_id.notin_(voted)).order_by(VoteUnit.id).limit(1))
+    from tests.voting.helpers import signer_fields
+
+    signer = {k: int(v) if k == "signer_person_id" else v
+              for k, v in signer_fields(ctx["vote_open"], unit.roster_unit_id).items()}  # who signed it
     paper = voting.enter_paper_ballot(ctx["vote_open"], {"roster_unit_id": unit.roster_unit_id, "choices": {
-        str(m.id): "agree" for m in matters}}, (scan.name, scan.read_bytes()), shi)
+        str(m.id): "agree" for m in matters}, **signer}, (scan.name, scan.read_bytes()), shi)
     ctx["paper_scan"] = db.session.get(PaperEntry, paper["id"]).scan_token
 
     # Complaints: 张三's case (滨江花园, property service) and 周八's (康城苑).

@@ -135,15 +135,32 @@ def roster_unit_ids(vote_id) -> dict[str, int]:
                                    .where(VoteUnit.vote_id == vote_id)).all())
 
 
-def enter_paper(client, v, token, unit_id, choice, shared_dir):
+def signer_fields(vote_id, roster_unit_id) -> dict:
+    """The form fields naming the usual signer of a unit's paper ballot: the developer for a
+    developer-held unit, else the representative owner of the unit's head."""
+    import sqlalchemy as sa
+
+    from civic.voting.models import HeadMember, VoteUnit
+
+    vu = db.session.scalar(sa.select(VoteUnit).where(VoteUnit.vote_id == vote_id,
+                                                     VoteUnit.roster_unit_id == roster_unit_id))
+    if vu.developer_held:
+        return {"signer_kind": "developer"}
+    person = db.session.scalar(sa.select(HeadMember.person_id).where(HeadMember.head_id == vu.head_id,
+                                                                     HeadMember.representative.is_(True)))
+    return {"signer_kind": "owner", "signer_person_id": str(person)}
+
+
+def enter_paper(client, v, token, unit_id, choice, shared_dir, signer: dict | None = None):
     """POST a paper ballot for ``unit_id`` choosing ``choice`` on the vote's first matter, with a real
-    scan: ``(status, body)``."""
+    scan, signed by ``signer`` (form fields; default :func:`signer_fields`): ``(status, body)``."""
     import json
 
     m = str(v["matters"][0])
+    signer = signer_fields(v["id"], unit_id) if signer is None else signer
     return api(client, "post", f"/api/v1/votes/{v['id']}/paper-ballots", token,
-               data={"roster_unit_id": str(unit_id), "choices": json.dumps({m: choice}), "scan": scan(shared_dir)},
-               content_type="multipart/form-data")
+               data={"roster_unit_id": str(unit_id), "choices": json.dumps({m: choice}), "scan": scan(shared_dir),
+                     **signer}, content_type="multipart/form-data")
 
 
 def legacy_paper_entry(vote_id, matter_id, unit_id, head_id, ballot_id, choice, entered_by, confirmed_by=None, n=0):

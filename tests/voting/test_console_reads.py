@@ -137,8 +137,8 @@ def test_turnout_totals_count_confirmed_paper_only(client, factory, comp, shared
     service.confirm_paper_ballot(e["id"], comp.head)
     t = service.turnout_totals(v["id"], comp.head)
     assert t["counted"] == {"heads": 1, "units": 2, "area": Decimal("180.60")}
-    assert (t["fractions"], t["percents"]) == ({"area": "516/1531", "heads": "1/4"},
-                                               {"area": "33.70%", "heads": "25.00%"})
+    assert (t["fractions"], t["percents"]) == ({"area": "516/1531", "heads": "1/4", "units": "1/3"},
+                                               {"area": "33.70%", "heads": "25.00%", "units": "33.33%"})
     with pytest.raises(Forbidden):
         service.turnout_totals(v["id"], Compound(factory).head)
 
@@ -157,3 +157,21 @@ def test_matter_items_carry_the_art_278_majorities():
     assert [n for n, i in items.items() if i["special"]] == [6, 7, 8]
     assert items[4]["rule"] == "参与表决专有部分面积和人数均过半数同意"
     assert items[7]["rule"] == "参与表决专有部分面积和人数均四分之三以上同意"
+
+
+def test_turnout_pages_and_filters_in_sql_and_names_heads_by_their_units(client, factory, comp, shared_dir):
+    v = make_open_vote(client, factory, comp, numbers=(4,))
+    units = roster_unit_ids(v["id"])
+    _enter(client, v, factory.token(comp.member), units[comp.units[3].code], "agree", shared_dir)
+    h = v["head_token"]
+    st, page1 = api(client, "get", f"/api/v1/votes/{v['id']}/turnout?limit=2", h)
+    st2, page2 = api(client, "get", f"/api/v1/votes/{v['id']}/turnout?limit=2&offset=2", h)
+    assert (st, st2, page1["count"], page1["heads"], page1["voted"]) == (200, 200, 4, 4, 1)
+    labels = [i["label"] for i in page1["items"] + page2["items"]]
+    assert labels == ["测试小区1号楼101室、测试小区1号楼102室", "测试小区1号楼103室", "测试小区2号楼2-101室",
+                      "测试小区2号楼2-102室、测试小区2号楼2-103室"]
+    st, voted = api(client, "get", f"/api/v1/votes/{v['id']}/turnout?show=voted", h)
+    assert (voted["count"], [i["label"] for i in voted["items"]], voted["items"][0]["channel"]) == (
+        1, ["测试小区2号楼2-101室"], "paper")
+    st, rest = api(client, "get", f"/api/v1/votes/{v['id']}/turnout?show=not_voted", h)
+    assert (rest["count"], len(rest["items"])) == (3, 3)

@@ -15,7 +15,7 @@ from civic.core.db import commit, utcnow
 from civic.extensions import db
 from civic.voting.models import Roster, RosterPerson, Vote
 
-from .helpers import api, roster_unit_ids, scan, verify
+from .helpers import api, roster_unit_ids, scan, signer_fields, verify
 
 
 def _token(username=None, phone=None) -> dict:
@@ -82,7 +82,7 @@ def test_full_vote_on_demo_compound(client, caplog, shared_dir):
     for i, code in enumerate(codes[:3]):
         st, e = api(client, "post", f"/api/v1/votes/{vid}/paper-ballots", shi,
                     data={"roster_unit_id": str(units[code]), "choices": json.dumps({str(m4): "agree", str(m5): "agree" if i else "oppose"}),
-                          "scan": scan(shared_dir)}, content_type="multipart/form-data")
+                          "scan": scan(shared_dir), **signer_fields(vid, units[code])}, content_type="multipart/form-data")
         assert st == 201, e
         paper_ids.append(e["id"])
     for pid in paper_ids:

@@ -27,6 +27,7 @@ from .helpers import (
     make_open_vote,
     roster_unit_ids,
     scan,
+    signer_fields,
     verify,
 )
 
@@ -54,26 +55,33 @@ def _a_units(comp, v):
 # --- one head, one vote ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("first_confirmed", [False, True])
-def test_a_second_entry_of_one_head_with_other_choices_is_refused_naming_the_first(
+def test_a_second_entry_of_one_head_with_other_choices_is_kept_as_contested_naming_the_first(
         client, factory, comp, shared_dir, first_confirmed):
+    """One owner, one will: the second paper is kept (with its scan), the head is contested, and
+    neither entry can be confirmed -- the result will not stand on the one confirmed first."""
     v = make_open_vote(client, factory, comp, numbers=(4,))
     u1, u2 = _a_units(comp, v)
     mt = factory.token(comp.member)
     st, first = enter_paper(client, v, mt, u1, "agree", shared_dir)
     assert st == 201, first
+    assert first["contested"] is False and first["conflict"] is None
     if first_confirmed:
         assert _confirm(client, v["head_token"], first["id"])[0] == 200
     st, body = enter_paper(client, v, mt, u2, "oppose", shared_dir)
-    assert st == 409, body
-    err = body["error"]
-    assert err["code"] == "paper_ballot_conflicts_head"
-    assert err["details"] == {"head_id": first["head_id"], "other_entry_id": first["id"], "other_roster_unit_id": u1,
-                              "other_unit_code": comp.units[0].code,
-                              "other_state": "confirmed" if first_confirmed else "pending"}
-    assert comp.units[0].code in err["message"] and f"录入编号 {first['id']}" in err["message"]
-    assert "agree" not in json.dumps(body) and "同意" not in err["message"]  # never how the other voted
+    assert (st, body["contested"]) == (201, True), body
+    conflict = body["conflict"]
+    assert {k: v for k, v in conflict.items() if k != "message"} == {
+        "other_entry_id": first["id"], "other_roster_unit_id": u1, "other_unit_code": comp.units[0].code,
+        "other_unit_name": "测试小区1号楼101室", "other_state": "confirmed" if first_confirmed else "pending"}
+    assert "测试小区1号楼101室" in conflict["message"] and f"录入编号 {first['id']}" in conflict["message"]
+    assert "agree" not in json.dumps(body) and "同意" not in conflict["message"]  # never how the other voted
+    # neither can be confirmed while they disagree
+    for entry in ([first["id"]] if not first_confirmed else []) + [body["id"]]:
+        st, err = _confirm(client, v["head_token"], entry)
+        assert (st, err["error"]["code"]) == (409, "paper_ballot_conflicts_head")
     db.session.rollback()
-    assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == v["id"])) == 1
+    assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == v["id"])) == 2
+    assert [c["head_id"] for c in service.conflicting_paper_heads(v["id"])] == [first["head_id"]]
 
 
 def test_same_choices_for_the_heads_other_unit_are_entered_and_the_head_counts_once(client, factory, comp, shared_dir):
@@ -132,18 +140,22 @@ def test_conflicting_confirmed_entries_have_a_way_out_through_the_committee_head
     other = _legacy_entry(v, u2, first["head_id"], ballot_id, "oppose", comp.member.id, comp.head.id)
     assert _transition(client, v, "close")[0] == 200
     st, body = _transition(client, v, "publish")
-    assert (st, body["error"]["code"]) == (422, "tally_conflicting_ballots")
-    assert body["error"]["details"]["unit_codes"] == sorted([comp.units[0].code, comp.units[1].code])
+    assert (st, body["error"]["code"]) == (409, "paper_ballots_contested")
+    assert body["error"]["details"]["heads"] == [{
+        "head_id": first["head_id"], "unit_codes": sorted([comp.units[0].code, comp.units[1].code]),
+        "unit_names": ["测试小区1号楼101室", "测试小区1号楼102室"], "entry_ids": [first["id"], other]}]
     assert "撤回" in body["error"]["message"]
     # the page is told beforehand, in the tally's words, and where the entries are
     db.session.rollback()
     assert service.available_transitions(v["id"], comp.head) == [
         {"action": "publish", "label": "公布结果", "blocked": body["error"]["message"]}]
     assert service.conflicting_paper_heads(v["id"]) == [{
-        "head_id": first["head_id"], "unit_codes": body["error"]["details"]["unit_codes"],
-        "message": body["error"]["message"],
-        "entries": [{"id": first["id"], "roster_unit_id": u1, "unit_code": comp.units[0].code},
-                    {"id": other, "roster_unit_id": u2, "unit_code": comp.units[1].code}]}]
+        "head_id": first["head_id"], "unit_codes": body["error"]["details"]["heads"][0]["unit_codes"],
+        "unit_names": ["测试小区1号楼101室", "测试小区1号楼102室"], "message": body["error"]["message"],
+        "entries": [{"id": first["id"], "roster_unit_id": u1, "unit_code": comp.units[0].code,
+                     "unit_name": "测试小区1号楼101室", "state": "confirmed"},
+                    {"id": other, "roster_unit_id": u2, "unit_code": comp.units[1].code,
+                     "unit_name": "测试小区1号楼102室", "state": "confirmed"}]}]
     st, body = api(client, "post", f"/api/v1/paper-ballots/{other}/withdraw", factory.token(comp.member),
                    json={"reason": "录错"})
     assert (st, body["error"]["code"]) == (409, "paper_already_confirmed")
@@ -220,7 +232,7 @@ def _service_threads(app, n, work):
     return results
 
 
-def test_two_conflicting_entries_of_one_head_entered_at_once_one_wins(app, client, factory, comp, shared_dir):
+def test_two_conflicting_entries_of_one_head_entered_at_once_see_each_other(app, client, factory, comp, shared_dir):
     from civic.accounts.models import User
     from civic.voting import service
 
@@ -231,14 +243,22 @@ def test_two_conflicting_entries_of_one_head_entered_at_once_one_wins(app, clien
     users = [comp.member.id, comp.head.id]
     db.session.rollback()
 
+    contested = {}
+    signer = {"signer_kind": "owner", "signer_person_id": int(signer_fields(v["id"], units[0])["signer_person_id"])}
+    db.session.rollback()
+
     def work(i):
-        service.enter_paper_ballot(v["id"], {"roster_unit_id": units[i], "choices": {m: ("agree", "oppose")[i]}},
-                                   ("scan.jpg", photo), db.session.get(User, users[i]))
+        out = service.enter_paper_ballot(v["id"], {"roster_unit_id": units[i], "choices": {m: ("agree", "oppose")[i]},
+                                                   **signer}, ("scan.jpg", photo), db.session.get(User, users[i]))
+        contested[i] = out["contested"]
 
     results = _service_threads(app, 2, work)
-    assert sorted(results.values()) == ["ok", "paper_ballot_conflicts_head"], results
+    assert sorted(results.values()) == ["ok", "ok"], results
+    # the second to be written saw the first (one head's entries are checked one at a time)
+    assert sorted(contested.values()) == [False, True], contested
     db.session.rollback()
-    assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == v["id"])) == 1
+    assert db.session.scalar(sa.select(sa.func.count(PaperEntry.id)).where(PaperEntry.vote_id == v["id"])) == 2
+    assert len(service.conflicting_paper_heads(v["id"])) == 1
 
 
 # --- confirm and withdraw are exclusive ------------------------------------------------------------

@@ -7,7 +7,7 @@ import threading
 
 from werkzeug.serving import make_server
 
-from .helpers import Compound, api, make_open_vote, roster_unit_ids, scan, verify
+from .helpers import Compound, api, make_open_vote, roster_unit_ids, scan, signer_fields, verify
 
 
 def test_vote_cannot_open_during_notice_period(client, factory, comp):
@@ -125,7 +125,8 @@ def test_paper_ballot_counts_only_after_another_member_confirms(client, factory,
     units = roster_unit_ids(v["id"])
     st, entry = api(client, "post", f"/api/v1/votes/{v['id']}/paper-ballots", v["head_token"],
                     data={"roster_unit_id": str(units[comp.units[3].code]),
-                          "choices": json.dumps({str(v["matters"][0]): "agree"}), "scan": scan(shared_dir)},
+                          "choices": json.dumps({str(v["matters"][0]): "agree"}), "scan": scan(shared_dir),
+                          **signer_fields(v["id"], units[comp.units[3].code])},
                     content_type="multipart/form-data")
     assert st == 201, entry
     st, rec = api(client, "get", f"/api/v1/receipts/{entry['receipt_code']}", v["head_token"])
@@ -137,10 +138,10 @@ def test_paper_ballot_counts_only_after_another_member_confirms(client, factory,
     assert api(client, "get", f"/api/v1/receipts/{entry['receipt_code']}", v["head_token"])[1]["counted"] is True
 
 
-def test_conflicting_paper_ballots_of_one_head_are_refused_at_entry(client, factory, comp, shared_dir):
+def test_conflicting_paper_ballots_of_one_head_are_contested_at_entry(client, factory, comp, shared_dir):
     """A's two units are one head (SPC Art. 9): a paper ballot for the second unit that chooses
-    otherwise than the first is refused when entered, naming the first (the tally could not count
-    the head; see tests/voting/test_paper_heads_races.py for the rest)."""
+    otherwise than the first is kept but contested, naming the first (see
+    tests/voting/test_one_owner_one_will.py for the rest)."""
     v = make_open_vote(client, factory, comp, numbers=(4,))
     units = roster_unit_ids(v["id"])
     m = str(v["matters"][0])
@@ -148,11 +149,11 @@ def test_conflicting_paper_ballots_of_one_head_are_refused_at_entry(client, fact
     for unit, choice in ((comp.units[0], "agree"), (comp.units[1], "oppose")):  # A's two units
         out.append(api(client, "post", f"/api/v1/votes/{v['id']}/paper-ballots", v["head_token"],
                        data={"roster_unit_id": str(units[unit.code]), "choices": json.dumps({m: choice}),
-                             "scan": scan(shared_dir)}, content_type="multipart/form-data"))
+                             "scan": scan(shared_dir), **signer_fields(v["id"], units[unit.code])},
+                       content_type="multipart/form-data"))
     (st1, first), (st2, body) = out
-    assert (st1, st2, body["error"]["code"]) == (201, 409, "paper_ballot_conflicts_head")
-    assert (body["error"]["details"]["other_entry_id"], body["error"]["details"]["other_unit_code"]) == (
-        first["id"], comp.units[0].code)
+    assert (st1, st2, body["contested"]) == (201, 201, True)
+    assert (body["conflict"]["other_entry_id"], body["conflict"]["other_unit_code"]) == (first["id"], comp.units[0].code)
 
 
 def test_turnout_shows_who_voted_not_how(client, factory, comp, caplog):

@@ -2,7 +2,8 @@
 when voting opens (and the headcount a vote would freeze before that), owners linking their
 account to the roster by a one-time code sent to the roster's phone (never by their own claim),
 proxies registered for a head with the owner's written authorisation, the heads an account may
-vote for, and the rosters a reader may list.
+vote for, who may sign a paper ballot for a unit (the same rule), the names of units and heads as
+staff read them, and the rosters a reader may list.
 
 Sources (RULES.md §1): SPC 法释〔2009〕7号 Arts. 8-9 (area and headcount: one owner of several units
 is one head, all developer-held units one head, the buyer of an undelivered unit is no owner);
@@ -21,13 +22,14 @@ import sqlalchemy as sa
 from civic.accounts import service as accounts
 from civic.core import audit
 from civic.core.db import insert_once, utcnow
-from civic.core.errors import Conflict, Forbidden, NotFound
+from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
 from civic.core.text import mask_phone, require_text
 from civic.extensions import db
 from civic.voting import tally as pure
 from civic.voting.access import RECORD_READERS, acting_org, actor_role
 from civic.voting.models import (
+    SIGNER_KINDS,
     Head,
     HeadMember,
     Proxy,
@@ -127,6 +129,151 @@ def _vote_unit(vote: Vote, roster_unit_id: int) -> VoteUnit:
         raise NotFound("该房屋不在本次表决的业主名册中", code="unit_not_on_roster",
                        details={"roster_unit_id": roster_unit_id})
     return vu
+
+
+def _not_entitled(reason: str, message: str, **details) -> ValidationFailed:
+    return ValidationFailed(message, code="paper_signer_not_entitled", details={"reason": reason, **details})
+
+
+def paper_signer(vote: Vote, head_id: int, roster_unit_id: int, kind: str | None,
+                 person_id: int | None) -> dict:
+    """Who signed a paper ballot for a unit, checked by the rule an online ballot is checked by
+    (:func:`_eligible_heads` and :func:`civic.voting.service.ballots.cast_ballot`), so a ballot
+    signed by someone with no right to vote for the unit is refused on paper exactly as online.
+
+    Sources: SPC 法释〔2009〕7号 Art. 9 (the developer holds its unsold and sold-but-undelivered
+    units; the buyer of an undelivered unit is not yet an owner; co-owners are one head, voting
+    through their representative); 上海市住宅物业管理规定 Art. 18 (a proxy with a written
+    authorisation, registered for the head: :func:`register_proxy`).
+
+    * ``owner``: ``person_id`` is an owner of the unit on the frozen roster (a member of its head),
+      and its representative when there are co-owners -- a co-owner who does not represent the unit
+      signs only as a registered proxy.  The developer named as ``owner`` is taken as ``developer``.
+    * ``proxy``: the head has a registered proxy; the entry records it and its principal.
+    * ``developer``: the unit is developer-held; the entry records the roster's developer.
+
+    :returns: ``{"signer_kind", "signer_person_id", "proxy_id"}`` for the entry.
+    :raises ValidationFailed: ``paper_signer_kind_invalid``, ``paper_signer_required`` (owner
+        without ``person_id``), ``paper_signer_not_entitled`` with ``details.reason`` -- the code an
+        online ballot by the same person gets (``ballot_not_owner``: not an owner of the unit, e.g.
+        the buyer of an undelivered unit or the developer of a delivered one;
+        ``ballot_not_representative``) or ``proxy_not_registered``, ``person_not_on_roster``.
+    """
+    if kind not in SIGNER_KINDS:
+        raise ValidationFailed("请选择签署人：业主本人、委托代理人或开发建设单位", code="paper_signer_kind_invalid",
+                               details={"allowed": list(SIGNER_KINDS)})
+    if kind == "proxy":
+        proxy = db.session.execute(sa.select(Proxy.id, Proxy.principal_person_id).where(
+            Proxy.vote_id == vote.id, Proxy.head_id == head_id)).first()
+        if proxy is None:
+            raise _not_entitled("proxy_not_registered", "该业主没有已登记的委托代理人：代理人签署的选票，须先登记业主的书面委托",
+                                head_id=head_id)
+        return {"signer_kind": "proxy", "signer_person_id": proxy.principal_person_id, "proxy_id": proxy.id}
+    members = db.session.execute(
+        sa.select(HeadMember.person_id, HeadMember.representative, RosterPerson.kind)
+        .join(RosterPerson, RosterPerson.id == HeadMember.person_id).where(HeadMember.head_id == head_id)).all()
+    if kind == "developer":
+        dev = next((m for m in members if m.kind == "developer"), None)
+        if dev is None:
+            raise _not_entitled("ballot_not_owner", "该房屋已交付业主，不由开发建设单位持有：开发建设单位不能为其投票",
+                                roster_unit_id=roster_unit_id)
+        return {"signer_kind": "developer", "signer_person_id": dev.person_id, "proxy_id": None}
+    if person_id is None:
+        raise ValidationFailed("请选择签署选票的业主", code="paper_signer_required")
+    role = db.session.scalar(sa.select(RosterOwner.role).join(RosterPerson, RosterPerson.id == RosterOwner.person_id)
+                             .where(RosterOwner.roster_unit_id == roster_unit_id, RosterOwner.person_id == person_id,
+                                    RosterPerson.roster_id == vote.roster_id))
+    member = next((m for m in members if m.person_id == person_id), None)
+    if member is None:
+        if role == "buyer":
+            raise _not_entitled("ballot_not_owner", "签署人是已购未交付房屋的买受人，尚不是业主，不能投票"
+                                "（该房屋由开发建设单位投票）", person_id=person_id)
+        on_roster = db.session.scalar(sa.select(RosterPerson.id).where(RosterPerson.id == person_id,
+                                                                       RosterPerson.roster_id == vote.roster_id))
+        if on_roster is None:
+            raise _not_entitled("person_not_on_roster", "签署人不在本次表决的业主名册中", person_id=person_id)
+        raise _not_entitled("ballot_not_owner", "签署人不是该房屋的业主，不能为其投票", person_id=person_id)
+    if member.kind == "developer":
+        return {"signer_kind": "developer", "signer_person_id": person_id, "proxy_id": None}
+    if not member.representative:
+        raise _not_entitled("ballot_not_representative", "共有房屋由代表业主签署；其他共有人须持有已登记的书面委托，"
+                            "按委托代理人录入", person_id=person_id)
+    return {"signer_kind": "owner", "signer_person_id": person_id, "proxy_id": None}
+
+
+def unit_signers(vote: Vote, head_id: int, roster_unit_id: int) -> dict:
+    """The people the paper desk may name as a unit's signer, for the form: the unit's owners on
+    the roster (the developer for a developer-held unit) and its buyer if sold but not delivered
+    (who is no owner: listed so the desk can record what the paper says, and be refused), each
+    ``{"person_id", "name", "role": "owner" | "developer" | "buyer", "representative"}``; and the
+    head's registered proxy, ``{"proxy_id", "holder_name", "principal"}`` or ``None``."""
+    rows = db.session.execute(
+        sa.select(RosterPerson.id, RosterPerson.name, RosterPerson.kind, RosterOwner.role, RosterOwner.representative)
+        .join(RosterOwner, RosterOwner.person_id == RosterPerson.id)
+        .where(RosterOwner.roster_unit_id == roster_unit_id).order_by(RosterOwner.role.desc(), RosterPerson.id)).all()
+    reps = dict(db.session.execute(sa.select(HeadMember.person_id, HeadMember.representative)
+                                   .where(HeadMember.head_id == head_id)).all())
+    people = [{"person_id": r.id, "name": r.name,
+               "role": "buyer" if r.role == "buyer" else ("developer" if r.kind == "developer" else "owner"),
+               "representative": bool(reps.get(r.id))} for r in rows]
+    proxy = db.session.execute(sa.select(Proxy.id, Proxy.holder_name, RosterPerson.name)
+                               .join(RosterPerson, RosterPerson.id == Proxy.principal_person_id)
+                               .where(Proxy.vote_id == vote.id, Proxy.head_id == head_id)).first()
+    return {"people": people,
+            "proxy": {"proxy_id": proxy.id, "holder_name": proxy.holder_name, "principal": proxy.name} if proxy else None}
+
+
+def unit_names(vote_id: int, roster_unit_ids=None) -> dict[int, str]:
+    """``{roster unit id: name}`` of the vote's frozen units (all, or those given), as staff read
+    them -- ``滨江花园1号楼101室``, never the registry code ``C-BJHY-1-101``: the registry's name of
+    the unit (:func:`civic.property.service.unit_full_names`) for a roster built from the registry,
+    and for an imported unit with no place, the compound's name, the building and the unit as the
+    roster lists it (:func:`civic.property.service.full_unit_name`)."""
+    from civic.property import service as registry
+
+    stmt = (sa.select(VoteUnit.roster_unit_id, VoteUnit.unit_code, VoteUnit.building, RosterUnit.place_id)
+            .join(RosterUnit, RosterUnit.id == VoteUnit.roster_unit_id).where(VoteUnit.vote_id == vote_id))
+    if roster_unit_ids is not None:
+        ids = sorted(set(roster_unit_ids))
+        if not ids:
+            return {}
+        rows = [r for i in range(0, len(ids), 500)
+                for r in db.session.execute(stmt.where(VoteUnit.roster_unit_id.in_(ids[i:i + 500])))]
+    else:
+        rows = db.session.execute(stmt).all()
+    names = registry.unit_full_names(r.place_id for r in rows if r.place_id)
+    compound = None
+    out = {}
+    for r in rows:
+        if r.place_id in names:
+            out[r.roster_unit_id] = names[r.place_id]
+            continue
+        if compound is None:
+            compound = registry.get_place(db.session.get(Vote, vote_id).compound_id).name
+        out[r.roster_unit_id] = registry.full_unit_name(compound, r.building or "", r.unit_code)
+    return out
+
+
+def head_names(vote_id: int, head_ids, *, shown: int = 3) -> dict[int, str]:
+    """``{head id: label}`` naming each head by its units' names (:func:`unit_names`), the first
+    ``shown`` in roster order and "等 n 户" for the rest: what the turnout and paper pages show
+    instead of the frozen label of unit codes."""
+    ids = sorted(set(head_ids))
+    if not ids:
+        return {}
+    rows = []
+    for i in range(0, len(ids), 500):
+        rows += db.session.execute(sa.select(VoteUnit.head_id, VoteUnit.roster_unit_id).where(
+            VoteUnit.vote_id == vote_id, VoteUnit.head_id.in_(ids[i:i + 500])).order_by(VoteUnit.roster_unit_id)).all()
+    by_head: dict[int, list[int]] = defaultdict(list)
+    for hid, uid in rows:
+        by_head[hid].append(uid)
+    names = unit_names(vote_id, [u for us in by_head.values() for u in us[:shown]])
+    out = {}
+    for hid, us in by_head.items():
+        label = "、".join(names[u] for u in us[:shown])
+        out[hid] = label + (f" 等 {len(us)} 户" if len(us) > shown else "")
+    return out
 
 
 def rosters_of(vote: Vote) -> Roster:

@@ -91,7 +91,8 @@ def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> 
 
     :raises ValidationFailed: ``transition_unknown``, tally errors (``tally_conflicting_ballots``...);
         :raises Conflict: ``transition_not_allowed``, ``roster_not_certified``, ``matters_empty``,
-        ``notice_period_running``, ``paper_ballots_unconfirmed``; :raises Forbidden:
+        ``notice_period_running``, ``paper_ballots_contested`` (a head's live paper entries
+        disagree: ``details.heads`` names them), ``paper_ballots_unconfirmed``; :raises Forbidden:
         ``not_owners_committee``; :raises NotFound: ``vote_not_found`` (also a vote ``actor`` may
         not see).
 
@@ -144,7 +145,9 @@ def transition(vote_id: int, action: str, actor, *, note: str | None = None) -> 
 def _blocker(vote: Vote, action: str, now: dt.datetime) -> Conflict | None:
     """What stops ``action`` on ``vote`` now (besides its phase and who asks), or ``None``: the
     roster must be certified and there must be a matter to announce (Art. 16); the notice period
-    must be over to open; every paper entry must be confirmed (or withdrawn) to publish."""
+    must be over to open; to publish, no head may be contested (two of its live paper entries
+    disagreeing: :func:`conflicting_paper_heads`) and every paper entry must be confirmed (or
+    withdrawn)."""
     if action == "announce":
         if get_roster(vote.roster_id).status != "certified":
             return Conflict("业主名册尚未确认公布", code="roster_not_certified", details={"roster_id": vote.roster_id})
@@ -155,6 +158,16 @@ def _blocker(vote: Vote, action: str, now: dt.datetime) -> Conflict | None:
             return Conflict("公告期未满，不能开始投票", code="notice_period_running",
                             details={"voting_opens_at": vote.voting_opens_at.isoformat()})
     elif action == "publish":
+        # One owner, one will (Civil Code Art. 278; SPC 法释〔2009〕7号 Art. 9): a head whose paper
+        # entries disagree is resolved by the committee, never by which entry was confirmed first.
+        contested = conflicting_paper_heads(vote.id)
+        if contested:
+            message = "；".join(c["message"] for c in contested[:3])
+            if len(contested) > 3:
+                message += f"；另有 {len(contested) - 3} 名业主的纸质选票不一致"
+            return Conflict(message, code="paper_ballots_contested", details={"heads": [
+                {"head_id": c["head_id"], "unit_codes": c["unit_codes"], "unit_names": c["unit_names"],
+                 "entry_ids": [e["id"] for e in c["entries"]]} for c in contested[:100]], "count": len(contested)})
         pending = _pending_entries(vote.id)
         if pending:
             return Conflict("还有纸质选票未经复核确认", code="paper_ballots_unconfirmed", details={"count": pending})
@@ -165,9 +178,8 @@ def available_transitions(vote_id: int, actor) -> list[dict]:
     """The phase changes of :data:`TRANSITIONS` that ``actor`` may make on the vote in its present
     phase: ``[{"action", "label", "blocked"}]``, where ``blocked`` is ``None`` or the message of
     what stops it now (roster not certified, no matter, notice period running, paper entries
-    unconfirmed; for publishing also one head's confirmed paper entries disagreeing
-    (:func:`conflicting_paper_heads`), which the tally would refuse: the message says to have the
-    committee head withdraw the wrong one).  :func:`transition` remains the one that decides."""
+    unconfirmed, for publishing a contested head (:func:`conflicting_paper_heads`: the message says
+    to withdraw the wrong entry)).  :func:`transition` remains the one that decides."""
     vote = get_vote(vote_id)
     now = utcnow()
     out = []
@@ -180,10 +192,5 @@ def available_transitions(vote_id: int, actor) -> list[dict]:
             continue
         blocker = _blocker(vote, action, now)
         blocked = blocker.message if blocker else None
-        if blocked is None and action == "publish":
-            conflicts = conflicting_paper_heads(vote.id)
-            blocked = "；".join(c["message"] for c in conflicts[:3]) or None
-            if len(conflicts) > 3:
-                blocked += f"；另有 {len(conflicts) - 3} 名业主的纸质选票不一致"
         out.append({"action": action, "label": t.label, "blocked": blocked})
     return out
