@@ -265,7 +265,8 @@ TABLE: dict[tuple[str, str], list[Row]] = {
     ],
     ("post", "/api/v1/votes/{vote_id}/paper-ballots"): [
         Row("draft vote", lambda c: {"vote_id": c["vote_draft"]},
-            F(lambda c: {"roster_unit_id": c["roster_unit"], "choices": "{}"}, files=("scan",)), OC_BJ,
+            F(lambda c: {"roster_unit_id": c["roster_unit"], "choices": "{}", "signer_kind": "owner",
+                         "signer_person_id": c["person_li_si"]}, files=("scan",)), OC_BJ,
             V["vote_draft"])],
     ("post", "/api/v1/paper-ballots/{entry_id}/confirm"): [
         Row("confirmed already", lambda c: {"entry_id": c["paper_entry"]}, None, OC_BJ, V["vote_open"])],
@@ -503,8 +504,12 @@ def _build_world(factory) -> dict:
     ctx["person_li_si"] = li_person.id
     ctx["roster_unit"] = _roster_unit_of(ctx["roster"], "C-BJHY-1-201")
     scan = PHOTOS / "ianare_portrait_6.jpg"
+    from tests.voting.helpers import signer_fields
+
     entry = voting.enter_paper_ballot(ctx["vote_open"], {"roster_unit_id": ctx["roster_unit"],
-                                                         "choices": {str(ctx["matter_open"]): "agree"}},
+                                                         "choices": {str(ctx["matter_open"]): "agree"},
+                                                         **{k: int(v) if k == "signer_person_id" else v for k, v
+                                                            in signer_fields(ctx["vote_open"], ctx["roster_unit"]).items()}},
                                       (scan.name, scan.read_bytes()), shi)
     voting.confirm_paper_ballot(entry["id"], _user_by_name("oc_bj_zhang"))
     ctx["paper_entry"] = entry["id"]
