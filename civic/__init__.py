@@ -29,10 +29,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     (``CIVIC_DATABASE_URL`` → ``DATABASE_URL``; values are parsed as JSON where they can be), then
     ``config`` (tests).
 
-    :raises RuntimeError: in production mode (``CIVIC_ENV=production``) with the development
-        secret key.
+    :raises civic.core.parts.ProductionRefused: (a RuntimeError) in production mode
+        (``CIVIC_ENV=production``) with the development secret key or any development part (SMS,
+        WeChat login, notifications... the table in :mod:`civic.core.parts`), and in any mode with
+        an adapter civic does not know or one missing a setting it needs; the message names every
+        setting to change.  gunicorn, ``flask`` and the worker stop on it before serving anything.
     """
-    from civic.config import DEV_SECRET_KEY, DefaultConfig
+    from civic.config import DefaultConfig
 
     app = Flask(__name__, instance_path=os.environ.get("CIVIC_INSTANCE_PATH") or None,
                 instance_relative_config=True)
@@ -57,8 +60,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_BINDS"] = {"replica": _normalise_db_url(app.config["DATABASE_READ_URL"])}
     if not app.config.get("MEDIA_DIR"):
         app.config["MEDIA_DIR"] = str(Path(app.instance_path) / "media")
-    if app.config["ENV"] == "production" and app.config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
-        raise RuntimeError("CIVIC_SECRET_KEY must be set in production (CIVIC_ENV=production)")
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     app.json.ensure_ascii = False  # Chinese goes out as UTF-8, not \u escapes
     app.json.sort_keys = False
@@ -67,7 +68,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     _init_extensions(app)
     _register_modules(app)
+    # After every domain's module is imported: each registers its own parts in the table.
+    from civic.core import parts
 
+    parts.check(app.config)
     return app
 
 

@@ -9,11 +9,11 @@ chooses embedded or production parts).
 
 from __future__ import annotations
 
-DEV_SECRET_KEY = "civic-development-secret-key-do-not-use-in-production"
+from civic.core.parts import DEV_SECRET_KEY  # noqa: F401  (refused in production by the parts table)
 
 
 class DefaultConfig:
-    ENV = "development"  # "production" refuses to start with the development secret key
+    ENV = "development"  # "production" refuses development parts: civic.core.parts
     SECRET_KEY = DEV_SECRET_KEY
     DATABASE_URL: str | None = None  # default: sqlite:///<instance>/civic.db
     DATABASE_READ_URL: str | None = None  # optional replica for read-only reporting queries
@@ -60,7 +60,7 @@ class DefaultConfig:
     WECHAT_CODE2SESSION_URL = "https://api.weixin.qq.com/sns/jscode2session"
     WECHAT_SUBSCRIBE_URL = "https://api.weixin.qq.com/cgi-bin/message/subscribe/send"
     NOTIFY_ADAPTER = "dev"  # "dev" logs; "wechat" sends subscribe messages
-    SMS_ADAPTER = "dev"  # "dev" writes the code to the log
+    SMS_ADAPTER = "dev"  # "dev" writes the code to the log; "none" turns phone login off (503)
 
     # Open311 GeoReport v2 (civic/open311): the one jurisdiction this server answers for, the
     # partners' POST budget (per api_key), and the limits on fetching a partner's media_url.

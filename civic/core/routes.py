@@ -55,12 +55,19 @@ class AuditEntries(MethodView):
 class Health(MethodView):
     @blp.response(200)
     def get(self):
-        """服务健康状态：数据库与 Redis
+        """服务健康状态：数据库、Redis 与所用组件
 
-        Returns ``{"status": "ok"|"degraded", "database": {...}, "redis": {...}}``; HTTP 503 when
-        a configured part is down.  Redis is ``{"configured": false}`` on the embedded default.
+        Returns ``{"status": "ok"|"degraded", "env": "development"|"production", "database": {...},
+        "redis": {...}, "parts": {"sms": "none", "wechat_login": "wechat", "notifications": "wechat",
+        "media": "filesystem", "jobs": "rq", ...}}``; HTTP 503 when a configured part is down.  Redis
+        is ``{"configured": false}`` on the embedded default.  ``parts`` names the adapter chosen for
+        each part (:func:`civic.core.parts.configured`): names and URL schemes only, never a secret,
+        a key or an address.
         """
-        out = {"status": "ok", "database": {"ok": True, "dialect": db.engine.dialect.name}}
+        from civic.core import parts
+
+        out = {"status": "ok", "env": current_app.config["ENV"],
+               "database": {"ok": True, "dialect": db.engine.dialect.name}}
         try:
             db.session.execute(sa.text("SELECT 1"))
         except Exception as exc:  # the point is to report, not to raise
@@ -78,6 +85,7 @@ class Health(MethodView):
                 out["status"] = "degraded"
         else:
             out["redis"] = {"configured": False, "ok": True, "jobs": "in-process"}
+        out["parts"] = parts.configured(current_app.config)
         return out, (200 if out["status"] == "ok" else 503)
 
 
