@@ -43,6 +43,14 @@ class DefaultConfig:
     # cross-site posts as a second guard.
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SECURE: bool | None = None  # None: Secure in production only (civic.core.headers)
+
+    # Security headers on every response (civic.core.headers).  No page has inline script or
+    # style; data: images are Swagger UI's icons.  HSTS is sent in production only.
+    CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'")
+    HSTS_SECONDS = 365 * 24 * 3600
     WTF_CSRF_CHECK_DEFAULT = False
     WTF_CSRF_TIME_LIMIT = 12 * 3600  # a form left open over a working day still posts
 

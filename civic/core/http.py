@@ -51,6 +51,9 @@ class CookieSessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
+    from civic.core import headers
+
+    headers.init_app(app)
     app.session_interface = CookieSessionInterface()
     app.url_map.converters["int"] = BoundedIntConverter
     app.register_error_handler(OverflowError, _out_of_range)

@@ -47,7 +47,7 @@ def test_the_table_holds_every_development_part(app):
     # The session app has imported every domain, so every row is registered.  A part with
     # development values that is not here would be a silent one.
     assert {"secret_key", "sms", "wechat_login", "notifications", "rate_limits", "csrf",
-            "open311_media_loopback"} <= {name for name, p in parts.PARTS.items() if p.development}
+            "open311_media_loopback", "session_cookie"} <= {name for name, p in parts.PARTS.items() if p.development}
 
 
 def test_every_development_value_of_every_part_is_refused_in_production_naming_its_setting(app, make_app):
