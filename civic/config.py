@@ -56,9 +56,14 @@ class DefaultConfig:
 
     # Rate limits (Flask-Limiter syntax).
     RATELIMIT_ENABLED = True
-    RATELIMIT_LOGIN = "10 per minute;50 per hour"  # per account tried, per client address
-    RATELIMIT_LOGIN_ADDRESS = "100 per minute;1000 per hour"  # per client address (one office's NAT)
-    RATELIMIT_LOGIN_FAILURES = "30 per hour"  # failed logins per account, from any address
+    # Logins (civic.core.http: login_limit, resident_login_limit, code_check_limit).
+    RATELIMIT_LOGIN = "10 per minute;50 per hour"  # per account, phone or WeChat code tried, per client address
+    RATELIMIT_LOGIN_ADDRESS = "100 per minute;1000 per hour"  # staff password logins per client address (an office's NAT)
+    # Residents' logins (WeChat, phone) and code checks per client address: sized for a carrier's NAT,
+    # where a whole compound may share one address on a vote evening (300 residents in a minute).
+    RATELIMIT_RESIDENT_LOGIN_ADDRESS = "1200 per minute;20000 per hour"
+    RATELIMIT_LOGIN_OPENID = "10 per minute;50 per hour"  # WeChat logins per WeChat user, from any address
+    RATELIMIT_LOGIN_FAILURES = "30 per hour"  # failed logins per account or phone, from any address
     RATELIMIT_PUBLIC_WRITE = "30 per minute"
 
     # WeChat mini-program login (code2session).  "dev" maps a code to openid "dev-<code>".

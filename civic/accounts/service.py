@@ -27,6 +27,7 @@ from civic.accounts.models import Membership, OtpChallenge, User
 from civic.core import audit, parts
 from civic.core.db import after_commit, utcnow
 from civic.core.errors import BadRequest, CivicError, Conflict, RateLimited, Unauthenticated, ValidationFailed
+from civic.core.http import count_attempt
 from civic.extensions import db
 
 log = logging.getLogger(__name__)
@@ -195,8 +196,13 @@ def code2session(code: str) -> str:
 
 def login_wechat(code: str) -> tuple[User, str, dt.datetime, bool]:
     """Mini-program login.  Returns ``(user, token, expires_at, created)``; a new openid makes a
-    new resident account."""
+    new resident account.
+
+    :raises RateLimited: 429 ``rate_limited`` past ``RATELIMIT_LOGIN_OPENID`` logins of one WeChat
+        user (any address).  Plus :func:`code2session`'s errors."""
     openid = code2session(code)
+    # One WeChat user logging in again and again with fresh codes, from any address.
+    count_attempt("login_openid", current_app.config["RATELIMIT_LOGIN_OPENID"], openid)
     user = db.session.scalar(sa.select(User).where(User.wechat_openid == openid))
     created = user is None
     if created:
