@@ -25,7 +25,7 @@ What production needs today (docs/deploy.md, "What production refuses"): ``CIVIC
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,6 +50,7 @@ class Part:
     :param report: what ``/healthz`` shows of the part from the config; by default an adapter part
         (one with ``choices``) shows its adapter's name and any other part nothing.
     :param secret: the value is a secret: never echoed in an error.
+    :param hint: how to fix a development value, where "set it to one of: <choices>" says too little.
     """
 
     name: str
@@ -58,7 +59,7 @@ class Part:
     choices: Mapping[str, tuple[str, ...]] | None = None
     report: Callable[[Mapping[str, Any]], str] | None = None
     secret: bool = False
-    hint: str = field(default="")
+    hint: str = ""
 
     def problems(self, config: Mapping[str, Any]) -> list[str]:
         """What is wrong with this part under ``config``: one line per fault, each naming the
@@ -75,7 +76,7 @@ class Part:
             return out
         if self.choices is None:
             return out
-        if value not in self.choices:
+        if not isinstance(value, str) or value not in self.choices:
             known = ", ".join([*map(str, self.development), *self.choices])
             out.append(f"{var}={value!r} is not a {self.name} adapter civic knows (known: {known})")
             return out
