@@ -29,11 +29,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     (``CIVIC_DATABASE_URL`` → ``DATABASE_URL``; values are parsed as JSON where they can be), then
     ``config`` (tests).
 
-    :raises RuntimeError: in production mode (``CIVIC_ENV=production``) with the development
-        secret key; with media settings that cannot work (a malformed ``CIVIC_MEDIA_URL``:
+    :raises RuntimeError: with media settings that cannot work (a malformed ``CIVIC_MEDIA_URL``:
         :func:`civic.core.storage.check_media_settings`).
+    :raises civic.core.parts.ProductionRefused: (a RuntimeError) in production mode
+        (``CIVIC_ENV=production``) with the development secret key or any development part (SMS,
+        WeChat login, notifications... the table in :mod:`civic.core.parts`), and in any mode with
+        an adapter civic does not know or one missing a setting it needs; the message names every
+        setting to change.  gunicorn, ``flask`` and the worker stop on it before serving anything.
     """
-    from civic.config import DEV_SECRET_KEY, DefaultConfig
+    from civic.config import DefaultConfig
 
     app = Flask(__name__, instance_path=os.environ.get("CIVIC_INSTANCE_PATH") or None,
                 instance_relative_config=True)
@@ -61,8 +65,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from civic.core.storage import check_media_settings
 
     check_media_settings(app.config)
-    if app.config["ENV"] == "production" and app.config["SECRET_KEY"] in (DEV_SECRET_KEY, "", None):
-        raise RuntimeError("CIVIC_SECRET_KEY must be set in production (CIVIC_ENV=production)")
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     app.json.ensure_ascii = False  # Chinese goes out as UTF-8, not \u escapes
     app.json.sort_keys = False
@@ -71,7 +73,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     _init_extensions(app)
     _register_modules(app)
+    # After every domain's module is imported: each registers its own parts in the table.
+    from civic.core import parts
 
+    parts.check(app.config)
     return app
 
 

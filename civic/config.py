@@ -9,11 +9,11 @@ chooses embedded or production parts).
 
 from __future__ import annotations
 
-DEV_SECRET_KEY = "civic-development-secret-key-do-not-use-in-production"
+from civic.core.parts import DEV_SECRET_KEY  # noqa: F401  (refused in production by the parts table)
 
 
 class DefaultConfig:
-    ENV = "development"  # "production" refuses to start with the development secret key
+    ENV = "development"  # "production" refuses development parts: civic.core.parts
     SECRET_KEY = DEV_SECRET_KEY
     DATABASE_URL: str | None = None  # default: sqlite:///<instance>/civic.db
     DATABASE_READ_URL: str | None = None  # optional replica for read-only reporting queries
@@ -48,14 +48,27 @@ class DefaultConfig:
     # cross-site posts as a second guard.
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SECURE: bool | None = None  # None: Secure in production only (civic.core.headers)
+
+    # Security headers on every response (civic.core.headers).  No page has inline script or
+    # style; data: images are Swagger UI's icons.  HSTS is sent in production only.
+    CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'")
+    HSTS_SECONDS = 365 * 24 * 3600
     WTF_CSRF_CHECK_DEFAULT = False
     WTF_CSRF_TIME_LIMIT = 12 * 3600  # a form left open over a working day still posts
 
     # Rate limits (Flask-Limiter syntax).
     RATELIMIT_ENABLED = True
-    RATELIMIT_LOGIN = "10 per minute;50 per hour"  # per account tried, per client address
-    RATELIMIT_LOGIN_ADDRESS = "100 per minute;1000 per hour"  # per client address (one office's NAT)
-    RATELIMIT_LOGIN_FAILURES = "30 per hour"  # failed logins per account, from any address
+    # Logins (civic.core.http: login_limit, resident_login_limit, code_check_limit).
+    RATELIMIT_LOGIN = "10 per minute;50 per hour"  # per account, phone or WeChat code tried, per client address
+    RATELIMIT_LOGIN_ADDRESS = "100 per minute;1000 per hour"  # staff password logins per client address (an office's NAT)
+    # Residents' logins (WeChat, phone) and code checks per client address: sized for a carrier's NAT,
+    # where a whole compound may share one address on a vote evening (300 residents in a minute).
+    RATELIMIT_RESIDENT_LOGIN_ADDRESS = "1200 per minute;20000 per hour"
+    RATELIMIT_LOGIN_OPENID = "10 per minute;50 per hour"  # WeChat logins per WeChat user, from any address
+    RATELIMIT_LOGIN_FAILURES = "30 per hour"  # failed logins per account or phone, from any address
     RATELIMIT_PUBLIC_WRITE = "30 per minute"
 
     # WeChat mini-program login (code2session).  "dev" maps a code to openid "dev-<code>".
@@ -65,7 +78,7 @@ class DefaultConfig:
     WECHAT_CODE2SESSION_URL = "https://api.weixin.qq.com/sns/jscode2session"
     WECHAT_SUBSCRIBE_URL = "https://api.weixin.qq.com/cgi-bin/message/subscribe/send"
     NOTIFY_ADAPTER = "dev"  # "dev" logs; "wechat" sends subscribe messages
-    SMS_ADAPTER = "dev"  # "dev" writes the code to the log
+    SMS_ADAPTER = "dev"  # "dev" writes the code to the log; "none" turns phone login off (503)
 
     # Open311 GeoReport v2 (civic/open311): the one jurisdiction this server answers for, the
     # partners' POST budget (per api_key), and the limits on fetching a partner's media_url.

@@ -10,7 +10,7 @@ from civic.accounts.identity import revoke_token
 from civic.core import idempotency
 from civic.core.api import Blueprint
 from civic.core.auth import bearer_token, current_actor
-from civic.core.http import login_limit
+from civic.core.http import login_limit, resident_login_limit
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="登录与身份")
 
@@ -50,14 +50,16 @@ class StaffLogin(MethodView):
 @blp.route("/auth/wechat")
 @idempotency.exempt
 class WechatLogin(MethodView):
-    decorators = [login_limit]
+    decorators = [resident_login_limit]
 
     @blp.arguments(schemas.WechatLoginSchema)
     @blp.response(200, schemas.TokenSchema)
     def post(self, data):
         """小程序登录：用 wx.login 的 code 换取令牌（code2session）
 
-        Errors: 401 ``wechat_code_invalid``; 503 ``wechat_unavailable``.
+        Errors: 401 ``wechat_code_invalid``; 503 ``wechat_unavailable``; 429 ``rate_limited`` (per
+        code and per WeChat user: ``RATELIMIT_LOGIN``, ``RATELIMIT_LOGIN_OPENID``; per address, sized
+        for a carrier's NAT: ``RATELIMIT_RESIDENT_LOGIN_ADDRESS``).
         """
         user, token, expires, created = service.login_wechat(data["code"])
         return _token_response(user, token, expires, created)
@@ -65,7 +67,7 @@ class WechatLogin(MethodView):
 
 @blp.route("/auth/otp")
 class OtpRequest(MethodView):
-    decorators = [login_limit]
+    decorators = [resident_login_limit]
 
     @blp.arguments(schemas.OtpRequestSchema)
     @blp.response(202, schemas.OtpSentSchema)
@@ -80,7 +82,7 @@ class OtpRequest(MethodView):
 @blp.route("/auth/otp/verify")
 @idempotency.exempt
 class OtpVerify(MethodView):
-    decorators = [login_limit]
+    decorators = [resident_login_limit]
 
     @blp.arguments(schemas.OtpVerifySchema)
     @blp.response(200, schemas.TokenSchema)

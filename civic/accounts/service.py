@@ -24,9 +24,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from civic.accounts.identity import issue_token
 from civic.accounts.models import Membership, OtpChallenge, User
-from civic.core import audit
+from civic.core import audit, parts
 from civic.core.db import after_commit, utcnow
 from civic.core.errors import BadRequest, CivicError, Conflict, RateLimited, Unauthenticated, ValidationFailed
+from civic.core.http import count_attempt
 from civic.extensions import db
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,11 @@ def change_password(user: User, old: str, new: str, *, keep_token: str | None = 
 
 # --- WeChat mini-program -------------------------------------------------------------------------
 
+parts.register(parts.Part(
+    "wechat_login", "WECHAT_ADAPTER",
+    development={"dev": "maps any code to openid dev-<code>: anyone could log in as any resident"},
+    choices={"wechat": ("WECHAT_APPID", "WECHAT_SECRET")}))
+
 def code2session(code: str) -> str:
     """Exchange a mini-program login code for the user's openid.
 
@@ -190,8 +196,13 @@ def code2session(code: str) -> str:
 
 def login_wechat(code: str) -> tuple[User, str, dt.datetime, bool]:
     """Mini-program login.  Returns ``(user, token, expires_at, created)``; a new openid makes a
-    new resident account."""
+    new resident account.
+
+    :raises RateLimited: 429 ``rate_limited`` past ``RATELIMIT_LOGIN_OPENID`` logins of one WeChat
+        user (any address).  Plus :func:`code2session`'s errors."""
     openid = code2session(code)
+    # One WeChat user logging in again and again with fresh codes, from any address.
+    count_attempt("login_openid", current_app.config["RATELIMIT_LOGIN_OPENID"], openid)
     user = db.session.scalar(sa.select(User).where(User.wechat_openid == openid))
     created = user is None
     if created:
@@ -204,13 +215,23 @@ def login_wechat(code: str) -> tuple[User, str, dt.datetime, bool]:
 
 # --- phone one-time codes -------------------------------------------------------------------------
 
+# No production SMS adapter exists yet: production must say so (``none``: phone login answers 503
+# ``sms_unavailable``) rather than start on the adapter that writes every code to the log.  The
+# Alibaba Cloud and Tencent Cloud adapters join ``choices`` with the settings they need.
+parts.register(parts.Part(
+    "sms", "SMS_ADAPTER",
+    development={"dev": "writes every one-time code to the log instead of sending it"},
+    choices={"none": ()},
+    hint="set it to a production SMS adapter, or to none to turn phone login off (503 sms_unavailable)"))
+
 def _code_hash(phone: str, code: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 def _sms_ready() -> None:
-    # Only the dev adapter exists so far, and it must not serve production (codes in the log).
+    # Only the dev adapter exists so far, and it must not serve production (codes in the log): create_app
+    # refuses it there (civic.core.parts); this is the second guard.  "none" turns phone login off.
     cfg = current_app.config
     if cfg["SMS_ADAPTER"] != "dev" or cfg["ENV"] == "production":
         raise CivicError("短信服务未配置", code="sms_unavailable", status=503)

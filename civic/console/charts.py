@@ -16,7 +16,7 @@ def bar_chart(rows: list[tuple[str, float | None]], *, title: str, unit: str = "
     peak = max([v for _l, v in rows if v] or [1])
     span = WIDTH - LABEL_W - VALUE_W
     parts = [f'<svg class="chart" id="{escape(chart_id)}" role="img" viewBox="0 0 {WIDTH} {height}" '
-             f'width="100%" style="max-width:{WIDTH}px" xmlns="http://www.w3.org/2000/svg">'
+             f'width="100%" xmlns="http://www.w3.org/2000/svg">'
              f"<title>{escape(title)}</title>"]
     for i, (label, value) in enumerate(rows):
         y = top + i * (ROW_H + GAP)

@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 from civic.core import idempotency
 from civic.core.api import envelope, handle_civic_error, handle_unexpected
 from civic.core.db import MAX_ID, run_after_commit_hooks
-from civic.core.errors import BadRequest, CivicError, PayloadTooLarge, UnsupportedMedia
+from civic.core.errors import BadRequest, CivicError, PayloadTooLarge, RateLimited, UnsupportedMedia
 from civic.extensions import csrf, db, limiter
 
 CSRF_ALWAYS = ("/console",)
@@ -51,6 +51,9 @@ class CookieSessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
+    from civic.core import headers
+
+    headers.init_app(app)
     app.session_interface = CookieSessionInterface()
     app.url_map.converters["int"] = BoundedIntConverter
     app.register_error_handler(OverflowError, _out_of_range)
@@ -218,52 +221,109 @@ def public_write_limit(view):
     )(view)
 
 
+def _login_body() -> dict:
+    body = request.get_json(silent=True) if request.is_json else None
+    return body if isinstance(body, dict) else request.form
+
+
 def _login_account() -> str:
     """The account a login tries (username or phone, lower-cased), or "" when the body names none
     (a WeChat code)."""
-    body = request.get_json(silent=True) if request.is_json else None
-    source = body if isinstance(body, dict) else request.form
+    source = _login_body()
     return str(source.get("username") or source.get("phone") or "").strip().lower()
 
 
-def _account_digest() -> str:
-    # Only a hash of the account reaches the limiter's storage (Redis in production).
+def _credential() -> str:
+    """What a login tries: the account (username or phone), else the WeChat code; "" for none."""
+    return _login_account() or str(_login_body().get("code") or "").strip()
+
+
+def _digest(text: str) -> str:
+    # Only a hash of an account or a code reaches the limiter's storage (Redis in production).
     import hashlib
 
-    account = _login_account()
-    return hashlib.sha256(account.encode()).hexdigest()[:16] if account else "-"
+    return hashlib.sha256(text.encode()).hexdigest()[:16] if text else "-"
 
 
-def _login_account_key() -> str:
-    # The account being tried from this client address: guessing one account's password is capped
-    # without one office's shared NAT address locking out everyone who works there.
-    return f"{request.remote_addr or 'unknown'}|{_account_digest()}"
+def _account_digest() -> str:
+    return _digest(_login_account())
 
 
-def login_limit(view):
-    """Decorator for every way of logging in (staff password in the API and the console, WeChat
-    code, phone code).  Three budgets, shared by all of them so that no way adds to another's:
+def _login_credential_key() -> str:
+    # One account, phone or WeChat code tried from this client address: hammering one is capped
+    # without a shared address (an office's or a carrier's NAT) locking out everyone behind it.
+    return f"{request.remote_addr or 'unknown'}|{_digest(_credential())}"
 
-    - ``RATELIMIT_LOGIN`` (default "10 per minute;50 per hour") per account tried from one client
-      address;
-    - ``RATELIMIT_LOGIN_ADDRESS`` (default "100 per minute;1000 per hour") per client address
-      whatever the account (a many-account guesser behind one address);
-    - ``RATELIMIT_LOGIN_FAILURES`` (default "30 per hour") *failed* attempts (401) per account from
-      any address (a guesser spreading over many addresses).  It may hold the account's own user
-      back for the rest of the hour after such an attack: chosen over letting the guessing go on.
-      A login that names no account (a WeChat code) is not counted here.
 
-    Over any: 429 ``rate_limited``.
-    """
-    per_account = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="login",
-                                       key_func=_login_account_key)
-    per_address = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN_ADDRESS"],
-                                       scope="login_address")
+def _login_limits(address_setting: str, address_scope: str):
+    per_credential = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="login",
+                                          key_func=_login_credential_key)
+    per_address = limiter.shared_limit(lambda: current_app.config[address_setting], scope=address_scope)
     failures = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN_FAILURES"],
                                     scope="login_failures", key_func=_account_digest,
                                     exempt_when=lambda: not _login_account(),
                                     deduct_when=lambda response: response.status_code == 401)
-    return per_address(per_account(failures(view)))
+    return lambda view: per_address(per_credential(failures(view)))
+
+
+def login_limit(view):
+    """Decorator for the staff's ways of logging in (password, in the API and the console).
+
+    - ``RATELIMIT_LOGIN`` (default "10 per minute;50 per hour") per account, phone or WeChat code
+      tried from one client address, shared by every way of logging in (staff's and residents');
+    - ``RATELIMIT_LOGIN_ADDRESS`` (default "100 per minute;1000 per hour") per client address
+      whatever the account, for the staff's ways only (a many-account password guesser behind one
+      address; one office's NAT stays well under it);
+    - ``RATELIMIT_LOGIN_FAILURES`` (default "30 per hour") *failed* attempts (401) per account or
+      phone from any address (a guesser spreading over many addresses).  It may hold the account's
+      own user back for the rest of the hour after such an attack: chosen over letting the guessing
+      go on.  A login that names no account (a WeChat code) is not counted here.
+
+    Over any: 429 ``rate_limited``.
+    """
+    return _login_limits("RATELIMIT_LOGIN_ADDRESS", "login_address")(view)
+
+
+def resident_login_limit(view):
+    """Decorator for the residents' ways of logging in (WeChat code, phone code: asking for it and
+    using it).  As :func:`login_limit`, except the per-address budget:
+    ``RATELIMIT_RESIDENT_LOGIN_ADDRESS`` (default "1200 per minute;20000 per hour"), sized for a
+    carrier's NAT, behind which a whole compound may share one address on an owners' vote evening
+    (300 residents logging in within a minute by phone make 600 requests).  Guessing is held back
+    per credential instead: ``RATELIMIT_LOGIN`` per WeChat code or phone from one address, the code's
+    own attempts (``OTP_MAX_ATTEMPTS``) and resend interval, ``RATELIMIT_LOGIN_FAILURES`` per phone,
+    and ``RATELIMIT_LOGIN_OPENID`` per WeChat user (:func:`count_attempt` in the accounts service).
+    """
+    return _login_limits("RATELIMIT_RESIDENT_LOGIN_ADDRESS", "resident_login_address")(view)
+
+
+def code_check_limit(view):
+    """Decorator for a code a signed-in person checks (an owner's SMS code in a vote, a ballot
+    receipt): ``RATELIMIT_LOGIN`` per account (per client address when the caller is not signed in)
+    and ``RATELIMIT_RESIDENT_LOGIN_ADDRESS`` per client address, sized for a carrier's NAT: the
+    owners of one compound verify and check receipts from one address on the vote's evening.
+    Over either: 429 ``rate_limited``."""
+    per_account = limiter.shared_limit(lambda: current_app.config["RATELIMIT_LOGIN"], scope="code_check",
+                                       key_func=_writer_key)
+    per_address = limiter.shared_limit(lambda: current_app.config["RATELIMIT_RESIDENT_LOGIN_ADDRESS"],
+                                       scope="code_check_address")
+    return per_address(per_account(view))
+
+
+def count_attempt(scope: str, limit: str, key: str) -> None:
+    """Count one attempt of ``key`` (hashed before it is stored) in ``scope`` against ``limit``
+    (Flask-Limiter syntax, e.g. "10 per minute;50 per hour"), in the same storage as the decorators'
+    limits, for what is known only inside a service (the WeChat openid a code stands for).
+
+    :raises RateLimited: 429 ``rate_limited``, ``details.limit`` the limit met (e.g. "10 per 1 minute").
+    """
+    from limits import parse_many
+
+    if not limiter.enabled:
+        return
+    for item in parse_many(limit):
+        if not limiter.limiter.hit(item, scope, _digest(key)):
+            raise RateLimited("操作过于频繁，请稍后再试", code="rate_limited", details={"limit": str(item)})
 
 
 def _replay_winner(info) -> Response | None:
@@ -297,4 +357,5 @@ def _stale_data(error: StaleDataError | None):
     return envelope(code, "数据已被他人更新，请刷新后重试", {}, 409)
 
 
-__all__ = ["init_app", "public_write_limit", "HTTPException"]
+__all__ = ["init_app", "public_write_limit", "login_limit", "resident_login_limit", "code_check_limit",
+           "count_attempt", "HTTPException"]

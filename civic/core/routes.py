@@ -55,12 +55,19 @@ class AuditEntries(MethodView):
 class Health(MethodView):
     @blp.response(200)
     def get(self):
-        """服务健康状态：数据库与 Redis
+        """服务健康状态：数据库、Redis 与所用组件
 
-        Returns ``{"status": "ok"|"degraded", "database": {...}, "redis": {...}}``; HTTP 503 when
-        a configured part is down.  Redis is ``{"configured": false}`` on the embedded default.
+        Returns ``{"status": "ok"|"degraded", "env": "development"|"production", "database": {...},
+        "redis": {...}, "parts": {"sms": "none", "wechat_login": "wechat", "notifications": "wechat",
+        "media": "filesystem", "jobs": "rq", ...}}``; HTTP 503 when a configured part is down.  Redis
+        is ``{"configured": false}`` on the embedded default.  ``parts`` names the adapter chosen for
+        each part (:func:`civic.core.parts.configured`): names and URL schemes only, never a secret,
+        a key or an address.
         """
-        out = {"status": "ok", "database": {"ok": True, "dialect": db.engine.dialect.name}}
+        from civic.core import parts
+
+        out = {"status": "ok", "env": current_app.config["ENV"],
+               "database": {"ok": True, "dialect": db.engine.dialect.name}}
         try:
             db.session.execute(sa.text("SELECT 1"))
         except Exception as exc:  # the point is to report, not to raise
@@ -78,6 +85,7 @@ class Health(MethodView):
                 out["status"] = "degraded"
         else:
             out["redis"] = {"configured": False, "ok": True, "jobs": "in-process"}
+        out["parts"] = parts.configured(current_app.config)
         return out, (200 if out["status"] == "ok" else 503)
 
 
@@ -166,11 +174,37 @@ class NotificationRead(MethodView):
 
 
 def docs_blueprint():
-    """The API docs page, ``GET /api/v1/docs/``: Swagger UI (flask-swagger-ui) reading
-    ``/api/v1/openapi.json``, its scripts and styles served by civic from the package's own copy, so
-    the page works offline and from networks in China where public CDNs are slow or blocked."""
-    from flask_swagger_ui import get_swaggerui_blueprint
+    """The API docs page, ``GET /api/v1/docs/``: Swagger UI reading ``/api/v1/openapi.json``, its
+    scripts and styles served by civic from flask-swagger-ui's copy of the Swagger UI files, so the
+    page works offline and from networks in China where public CDNs are slow or blocked.  The page is
+    civic's own (``core/api_docs.html``): flask-swagger-ui's starts Swagger UI with an inline
+    script, which civic's Content-Security-Policy refuses (civic.core.headers); civic's passes the
+    settings in a data attribute to a static script, ``civic-docs.js``.  Swagger UI's ``BaseLayout``,
+    without the standalone top bar: that bar (a box to load another document's URL) draws its logo
+    with an inline ``<style>``, which the policy refuses too, and civic has one document to show."""
+    from pathlib import Path
 
-    return get_swaggerui_blueprint(
-        "/api/v1/docs", "/api/v1/openapi.json", blueprint_name="api_docs_page",
-        config={"app_name": "civic API 文档", "deepLinking": True, "docExpansion": "list"})
+    import flask_swagger_ui
+    from flask import Blueprint as FlaskBlueprint
+    from flask import render_template, send_from_directory
+
+    base = "/api/v1/docs"
+    dist = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
+    own = Path(__file__).resolve().parent / "static"
+    bp = FlaskBlueprint("api_docs_page", __name__, url_prefix=base, template_folder="templates")
+    config = {"dom_id": "#swagger-ui", "url": "/api/v1/openapi.json", "layout": "BaseLayout",
+              "deepLinking": True, "docExpansion": "list"}
+
+    @bp.get("/")
+    def page():
+        return render_template("core/api_docs.html", title="civic API 文档", base=base, config=config)
+
+    @bp.get("/civic-docs.js")
+    def start_script():
+        return send_from_directory(own, "civic-docs.js", mimetype="text/javascript")
+
+    @bp.get("/<path:path>")
+    def swagger_ui_file(path):
+        return send_from_directory(dist, path)
+
+    return bp

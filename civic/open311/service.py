@@ -26,13 +26,17 @@ from flask import current_app
 
 from civic.complaints import service as complaints
 from civic.complaints.suggest import category_names, load_keywords
-from civic.core import audit
+from civic.core import audit, parts
 from civic.core.db import parse_id, to_shanghai, utcnow
 from civic.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.text import tidy
 from civic.extensions import db
 from civic.open311.media import fetch_media
 from civic.open311.models import PartnerKey, PartnerRequest
+
+parts.register(parts.Part(
+    "open311_media_loopback", "OPEN311_MEDIA_ALLOW_LOOPBACK_FOR_TESTS",
+    development={True: "lets a partner's media_url reach this machine's loopback addresses"}))
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-29"

@@ -17,7 +17,8 @@ from civic.core.db import to_shanghai, utcnow
 from civic.core.storage import media_store
 from civic.village import service
 
-bp = Blueprint("village_pages", __name__, url_prefix="/villages", template_folder="templates")
+bp = Blueprint("village_pages", __name__, url_prefix="/villages", template_folder="templates",
+               static_folder="static", static_url_path="/static")
 
 _CACHE_SIZE = 256
 _cache: OrderedDict[tuple, tuple[str, bytes]] = OrderedDict()

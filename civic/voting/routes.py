@@ -6,23 +6,19 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 
 from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.errors import ValidationFailed
+from civic.core.http import code_check_limit
 from civic.core.schemas import MediaFileArgs
 from civic.core.uploads import csv_upload, uploaded_files
-from civic.extensions import limiter
 from civic.voting import roster, schemas, service
 
 blp = Blueprint("voting", __name__, url_prefix="/api/v1", description="业主表决")
-
-
-def _verify_limit():
-    return current_app.config["RATELIMIT_LOGIN"]
 
 
 def _one_file(field: str) -> tuple[str, bytes]:
@@ -265,7 +261,7 @@ class VoteDeliveries(MethodView):
 
 @blp.route("/votes/<int:vote_id>/verify")
 class VoteVerify(MethodView):
-    decorators = [limiter.limit(_verify_limit)]
+    decorators = [code_check_limit]
 
     @require("resident")
     @blp.arguments(schemas.VerifySchema)
@@ -403,7 +399,7 @@ class VoteRecord(MethodView):
 
 @blp.route("/receipts/<string:code>")
 class ReceiptByCode(MethodView):
-    decorators = [limiter.limit(_verify_limit)]
+    decorators = [code_check_limit]
 
     @require("resident", "staff", "admin")
     @blp.response(200, schemas.ReceiptSchema)

@@ -22,10 +22,9 @@ from tests.jobs import drain
 
 
 @pytest.fixture
-def failing_adapter(app):
-    app.config["NOTIFY_ADAPTER"] = "fail"
-    yield
-    app.config.pop("NOTIFY_ADAPTER")
+def failing_adapter(app, monkeypatch):
+    # monkeypatch puts the session app's own value back (popping it left later tests without one).
+    monkeypatch.setitem(app.config, "NOTIFY_ADAPTER", "fail")
 
 
 def outbox(user_id):

@@ -103,6 +103,8 @@ def test_docs_page_renders_every_operation_offline_in_chromium(app):
             return route.abort()
 
         page.route("**/*", only_civic)
+        refused = []  # what civic's Content-Security-Policy refused (civic.core.headers)
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
         doc = app.test_client().get("/api/v1/openapi.json").get_json()
         documented = sum(1 for ops in doc["paths"].values() for m in ops
                          if m in {"get", "post", "put", "patch", "delete"})
@@ -115,7 +117,7 @@ def test_docs_page_renders_every_operation_offline_in_chromium(app):
         first = page.locator(".opblock").first.inner_text()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
-    assert outside == []
+    assert outside == [] and refused == []
     assert operations == documented > 100
     assert "六方联动：投诉案件与工单队列" in tags and "业主表决" in tags
     assert "/healthz" in first and "服务健康状态" in first  # Chinese summaries drawn as UTF-8
