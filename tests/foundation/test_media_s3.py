@@ -149,6 +149,9 @@ def test_one_media_key_without_the_other_stops_start_up(clean_env, monkeypatch):
 def test_a_good_media_url_starts_in_production_with_numeric_looking_keys(clean_env, monkeypatch, bucket, make_app):
     monkeypatch.setenv("CIVIC_ENV", "production")
     monkeypatch.setenv("CIVIC_SECRET_KEY", "a-real-secret-for-this-test")
+    for name, value in {"WECHAT_ADAPTER": "wechat", "NOTIFY_ADAPTER": "wechat", "WECHAT_APPID": "wx0123456789abcdef",
+                        "WECHAT_SECRET": "a-wechat-secret", "SMS_ADAPTER": "none"}.items():
+        monkeypatch.setenv(f"CIVIC_{name}", value)  # production takes no development part (civic.core.parts)
     monkeypatch.setenv("CIVIC_MEDIA_URL", bucket.url("p"))
     monkeypatch.setenv("CIVIC_MEDIA_ACCESS_KEY", "12345678")
     monkeypatch.setenv("CIVIC_MEDIA_SECRET_KEY", "87654321")

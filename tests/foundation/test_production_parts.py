@@ -106,7 +106,9 @@ def test_production_phone_login_is_off_not_silent(make_app, envelope):
 # --- /healthz ---------------------------------------------------------------------------------------
 
 def test_health_names_the_parts_in_use_and_nothing_secret(make_app):
-    app = make_app({**PRODUCTION, "MEDIA_URL": "s3://AKIDEXAMPLE:wJalrXUt@oss-cn-shanghai.aliyuncs.com/civic"})
+    app = make_app({**PRODUCTION, "MEDIA_URL": "s3://civic-media/pudong?endpoint=https://oss-cn-shanghai.aliyuncs.com"
+                                               "&region=cn-shanghai",
+                    "MEDIA_ACCESS_KEY": "AKIDEXAMPLE", "MEDIA_SECRET_KEY": "wJalrXUt"})
     with app.app_context():
         resp = app.test_client().get("/healthz")
     body = resp.get_json()
