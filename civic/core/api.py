@@ -21,7 +21,7 @@ from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
-from civic.core.errors import BadRequest, CivicError, PayloadTooLarge
+from civic.core.errors import BadRequest, CivicError, body_too_large
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class CivicParser(FlaskParser):
         data = req.get_data(cache=True)
         limit = current_app.config["MAX_JSON_BYTES"]
         if len(data) > limit:  # a chunked body, read one byte past the limit (civic.core.http)
-            raise PayloadTooLarge("JSON 请求体过大", code="payload_too_large", details={"max_bytes": limit})
+            raise body_too_large(limit, "JSON 请求体")
         try:
             value = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
         except json.JSONDecodeError:
@@ -224,11 +224,27 @@ def http_error_envelope(error: HTTPException):
             code, message, details = "malformed_json", "请求体不是有效的 JSON", {}
     if status == 429:
         details = {"limit": str(getattr(error, "description", ""))}
+    if status == 413:
+        # Werkzeug's own 413: the body passed the request's limit (MAX_CONTENT_LENGTH, or the JSON
+        # limit civic.core.http set for this request).  Say which limit, in bytes and in words.
+        limit = _body_limit()
+        if limit:
+            too_large = body_too_large(limit, "JSON 请求体" if request.is_json else "请求体")
+            message, details = too_large.message, too_large.details
     headers = (data or {}).get("headers") or {}
     if status == 405 and error.get_headers():
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)
     return envelope(code, message, details, status, headers)
+
+
+def _body_limit() -> int | None:
+    """The byte limit of this request's body (None outside a request or when there is none)."""
+    if not has_request_context():
+        return None
+    if request.is_json:
+        return current_app.config["MAX_JSON_BYTES"]
+    return request.max_content_length
 
 
 def handle_civic_error(error: CivicError):
