@@ -163,6 +163,35 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = CivicParser()
 
 
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def decimal2properties(self, field, **kwargs) -> dict:
+    """Every marshmallow ``Decimal`` field sent as a string (``as_string=True``, e.g.
+    :class:`civic.core.schemas.DecimalString`: areas, scores, shares) is documented as what it is on
+    the wire, ``{"type": "string", "format": "decimal", "pattern": ...}``, not apispec's default
+    ``number``.  Registered once for the whole document (an apispec attribute function), so no
+    field can be sent one way and documented another.  Why strings: exact arithmetic (a JavaScript
+    number is a binary float: 0.1 + 0.2 != 0.3), and the mini-program's client keeps them exact."""
+    if isinstance(field, ma.fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN}
+    return {}
+
+
+def nullable_ref2properties(self, field, ret: dict, **kwargs) -> dict:
+    """A nullable nested object (``Nested(..., allow_none=True)``) documented as
+    ``{"allOf": [{"$ref": ...}], "nullable": true}``, OpenAPI 3.0's own way, instead of apispec's
+    ``anyOf: [{"type": "object", "nullable": true}, {"$ref": ...}]``, which reads as "any object, or
+    this one": generated clients turn it into ``{} | null | OrgRef`` and a typed mini-program cannot
+    read ``lead.name`` without a cast."""
+    any_of = ret.get("anyOf")
+    if (isinstance(any_of, list) and len(any_of) == 2 and {"type": "object", "nullable": True} in any_of
+            and any("$ref" in part for part in any_of)):
+        ret.pop("anyOf")
+        return {"allOf": [part for part in any_of if "$ref" in part], "nullable": True}
+    return {}
+
+
 class CivicApi(Api):
     """flask-smorest's Api with civic's error envelope and an OpenAPI document built on first use.
 
@@ -174,6 +203,11 @@ class CivicApi(Api):
     """
 
     ERROR_SCHEMA = ErrorSchema
+
+    def _init_spec(self, **kwargs):
+        super()._init_spec(**kwargs)
+        self.ma_plugin.converter.add_attribute_function(decimal2properties)
+        self.ma_plugin.converter.add_attribute_function(nullable_ref2properties)
 
     def __init__(self, *args, **kwargs):
         self._spec = None
