@@ -3,8 +3,10 @@
 Schemathesis generates requests for every operation of ``/api/v1/openapi.json`` (valid and invalid
 ones), sends them to the app through WSGI as three demo users — a resident (张三), a property company's
 staff member (何, 世茂物业) and the administrator — on the demo street (``civic.demo.load_demo``), and
-fails on any 5xx and on any response whose body does not match the schema the document gives for
-its status (``not_a_server_error``, ``response_schema_conformance``).
+fails on any 5xx, on any response whose body does not match the schema the document gives for its
+status, and on a status or content type the document does not list for the operation
+(``not_a_server_error``, ``response_schema_conformance``, ``status_code_conformance``,
+``content_type_conformance``).
 
 Bounded so that the README's test command runs it on both databases in a few minutes:
 ``CIVIC_FUZZ_EXAMPLES`` examples per operation, mode and role (default 6), derandomised (the same
@@ -24,11 +26,16 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from civic.core.db import commit  # noqa: E402
 from civic.extensions import db, limiter  # noqa: E402
 
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 EXAMPLES = int(os.environ.get("CIVIC_FUZZ_EXAMPLES", "6"))
 SEED = os.environ.get("CIVIC_FUZZ_SEED")
 ROLES = {"resident": ("openid", "dev-zhang_san"), "property_company": ("username", "pc_sm_he"),
@@ -68,7 +75,7 @@ def _run(operation, mode, headers, failures: list[str], answered: set) -> None:
             for name, value in (case.path_parameters or {}).items():
                 if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                     case.path_parameters[name] = 1 + value % 4
-        response = case.call_and_validate(headers=headers, checks=[not_a_server_error, response_schema_conformance])
+        response = case.call_and_validate(headers=headers, checks=CHECKS)
         if response.status_code < 300:
             answered.add((operation.method.upper(), operation.path))
 
