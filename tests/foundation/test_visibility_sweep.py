@@ -20,6 +20,7 @@ parameter is added to the document without a row here: the new route must say wh
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from collections.abc import Callable
 
@@ -115,6 +116,25 @@ TABLE: dict[str, list[Case]] = {
         Case("open vote", lambda c: {"vote_id": c["vote_open"]},
              expect(BJ_VOTE_READERS | VOTERS, status=409)),
         Case("draft vote", lambda c: {"vote_id": c["vote_draft"]}, expect(BJ_VOTE_READERS, status=409)),
+    ],
+    # Stored files of a vote (civic.voting.service.media): a matter's materials for whoever reads the
+    # vote; a proxy's written authorisation and a paper ballot's scan for the committee and the street
+    # centre (and the owner it is of: 李四 and the paper ballot's owner are not linked to accounts here).
+    "/api/v1/votes/{vote_id}/matters/{matter_id}/attachments/{token}": [
+        Case("draft vote's matter", lambda c: {"vote_id": c["vote_draft"], "matter_id": c["draft_matter"],
+                                               "token": c["attachment"]}, expect(BJ_VOTE_READERS)),
+        Case("under another vote", lambda c: {"vote_id": c["vote_open"], "matter_id": c["draft_matter"],
+                                              "token": c["attachment"]}, expect(set())),
+    ],
+    "/api/v1/votes/{vote_id}/proxy-scans/{token}": [
+        Case("李四's proxy", lambda c: {"vote_id": c["vote_open"], "token": c["proxy_scan"]},
+             expect(BJ_VOTE_READERS)),
+        Case("under another vote", lambda c: {"vote_id": c["vote_draft"], "token": c["proxy_scan"]}, expect(set())),
+    ],
+    "/api/v1/votes/{vote_id}/paper-scans/{token}": [
+        Case("a paper ballot", lambda c: {"vote_id": c["vote_open"], "token": c["paper_scan"]},
+             expect(BJ_VOTE_READERS)),
+        Case("under another vote", lambda c: {"vote_id": c["vote_draft"], "token": c["paper_scan"]}, expect(set())),
     ],
     "/api/v1/votes/{vote_id}/record": [
         Case("open vote", lambda c: {"vote_id": c["vote_open"]}, only_staff(BJ_VOTE_READERS, status=409)),
@@ -218,6 +238,14 @@ TABLE: dict[str, list[Case]] = {
         Case("shown topic", lambda c: {"topic_id": c["topic"]}, expect(SIGNED_IN)),
         Case("hidden topic", lambda c: {"topic_id": c["topic_hidden"]}, expect(MODERATORS_BJ | {"zhao_liu"})),
     ],
+    # Follow-up photos go with the topic the resolution came from (follow_up.action_photo).
+    "/api/v1/action-items/{item_id}/photos/{token}": [
+        Case("progress photo", lambda c: {"item_id": c["action_item"], "token": c["action_photo"]},
+             expect(SIGNED_IN)),
+        Case("progress photo, topic hidden later", lambda c: {"item_id": c["action_item"],
+                                                              "token": c["action_photo"]},
+             expect(MODERATORS_BJ | {"zhao_liu"}), phase="topic_hidden"),
+    ],
     "/api/v1/motions/{motion_id}": [
         Case("motion on a shown topic", lambda c: {"motion_id": c["motion"]}, expect(SIGNED_IN)),
         Case("motion on a topic hidden later", lambda c: {"motion_id": c["motion"]},
@@ -227,6 +255,14 @@ TABLE: dict[str, list[Case]] = {
     "/api/v1/village-disclosures/{disclosure_id}": [
         Case("published", lambda c: {"disclosure_id": c["disclosure"]}, expect(SIGNED_IN)),
         Case("draft", lambda c: {"disclosure_id": c["disclosure_draft"]}, expect(VILLAGE_READERS)),
+    ],
+    "/api/v1/village-disclosures/{disclosure_id}/vouchers/{token}": [  # as the disclosure
+        Case("published", lambda c: {"disclosure_id": c["voucher_disclosure"], "token": c["voucher"]},
+             expect(SIGNED_IN)),
+        Case("draft", lambda c: {"disclosure_id": c["voucher_draft_disclosure"], "token": c["voucher_draft"]},
+             expect(VILLAGE_READERS)),
+        Case("under another disclosure", lambda c: {"disclosure_id": c["disclosure"], "token": c["voucher"]},
+             expect(set())),
     ],
     "/api/v1/villages/{village_code}/catalogue": [
         Case("新丰村", lambda c: {"village_code": "V-XF"}, expect(SIGNED_IN)),
@@ -260,7 +296,7 @@ def _get_ops_with_path_parameter(spec: dict) -> set[str]:
 def test_the_table_covers_every_get_with_a_path_parameter(client):
     spec = client.get(f"{API}/openapi.json").get_json()
     ops = _get_ops_with_path_parameter(spec)
-    assert len(ops) >= 37
+    assert len(ops) >= 42
     missing = sorted(ops - set(TABLE))
     assert not missing, f"GET routes with a path parameter not in the visibility table: {missing}"
     stale = sorted(set(TABLE) - ops)
@@ -293,8 +329,9 @@ def _build_world(factory) -> dict:
     from civic.proposals.contests.models import ContestPhoto, Idea
     from civic.proposals.deliberation import service as delib
     from civic.village import service as village
+    from civic.village.models import Voucher
     from civic.voting import service as voting
-    from civic.voting.models import RosterPerson
+    from civic.voting.models import Ballot, PaperEntry, Proxy, RosterPerson, VoteUnit
 
     summary = load_demo(cases=True)
     commit()
@@ -317,8 +354,19 @@ def _build_world(factory) -> dict:
     voting.register_proxy(ctx["vote_open"], {"principal_person_id": li_si.id, "holder_name": "吴九",
                                              "holder_phone": _user("wu_jiu").phone}, (scan.name, scan.read_bytes()), shi)
     draft = voting.create_vote({"roster_id": ctx["roster"], "title": "2027年度业主大会：使用维修资金（草稿）"}, shi)
-    voting.add_matter(draft.id, {"number": 5, "title": "使用维修资金更换1号楼电梯"}, shi)
-    ctx["vote_draft"] = draft.id
+    matter = voting.add_matter(draft.id, {"number": 5, "title": "使用维修资金更换1号楼电梯"}, shi)
+    ctx["vote_draft"], ctx["draft_matter"] = draft.id, matter.id
+    quote = PHOTOS / "ianare_landscape_3.jpg"
+    voting.add_attachments(draft.id, matter.id, [(quote.name, quote.read_bytes())], shi)
+    ctx["attachment"] = db.session.get(type(matter), matter.id).attachments[0]["token"]
+    ctx["proxy_scan"] = db.session.scalar(sa.select(Proxy.scan_token).where(Proxy.vote_id == ctx["vote_open"]))
+    # A paper ballot of an owner who did not vote online (entered by the committee, with its scan).
+    voted = set(db.session.scalars(sa.select(Ballot.head_id).where(Ballot.vote_id == ctx["vote_open"])))
+    unit = db.session.scalar(sa.select(VoteUnit).where(VoteUnit.vote_id == ctx["vote_open"],
+                                                       VoteUnit.head_id.notin_(voted)).order_by(VoteUnit.id).limit(1))
+    paper = voting.enter_paper_ballot(ctx["vote_open"], {"roster_unit_id": unit.roster_unit_id, "choices": {
+        str(m.id): "agree" for m in matters}}, (scan.name, scan.read_bytes()), shi)
+    ctx["paper_scan"] = db.session.get(PaperEntry, paper["id"]).scan_token
 
     # Complaints: 张三's case (滨江花园, property service) and 周八's (康城苑).
     ctx["case"], ctx["other_case"] = summary["complaints"][0], summary["complaints"][2]
@@ -345,6 +393,8 @@ def _build_world(factory) -> dict:
     d = summary["deliberation"]
     ctx["committee"], ctx["topic"], ctx["motion"] = d["committee_id"], d["topic_id"], d["motion_ids"][1]
     ctx["meeting"] = delib.get_motion(ctx["motion"]).meeting_id
+    ctx["action_item"] = d["action_item_id"]
+    ctx["action_photo"] = delib.action_updates(d["action_item_id"])[0].photos[0]["token"]
     t = delib.raise_topic(zhao, ctx["committee"], {"title": "弄堂口违规停车", "text": "弄堂口每天晚上停满私家车，消防通道被堵。"})
     moderation.decide(zhou, "topic", t.id, "hide", "含有未经核实的指控，暂时隐藏")
     ctx["topic_hidden"] = t.id
@@ -355,6 +405,26 @@ def _build_world(factory) -> dict:
         "item_code": "affairs.decisions", "period": "2030-Q1", "title": "村民代表会议决定事项（草稿）",
         "body": "拟将村东仓库出租，租金用于村内道路养护。"}, _user("vc_xf_hua"))
     ctx["disclosure_draft"] = draft_d.id
+    # Vouchers: the demo's published subsidy payment's, and one on a draft finance disclosure.
+    published_voucher = db.session.scalars(sa.select(Voucher).order_by(Voucher.id)).first()
+    ctx["voucher"], ctx["voucher_disclosure"] = published_voucher.access_token, published_voucher.line.disclosure_id
+    from flask import current_app
+
+    from civic.core.storage import MediaStore
+
+    fin = village.create_disclosure(village.village_by_code("V-XF"), {
+        "item_code": "finance.subsidies", "period": "2030-Q1", "title": "补贴发放（草稿）", "body": "待核对。",
+        "opening_balance": 0, "closing_balance": 0, "lines": [
+            {"kind": "income", "date": dt.date(2030, 1, 5), "account": "上级补助收入", "description": "补贴资金",
+             "counterparty": "区农业农村委", "amount_fen": 100_000},
+            {"kind": "expense", "date": dt.date(2030, 1, 10), "account": "补贴发放", "description": "补贴发放到户",
+             "counterparty": "农户", "amount_fen": 100_000}]}, _user("vc_xf_hua"))
+    photo = PHOTOS / "ianare_portrait_5.jpg"
+    village.add_vouchers(fin, fin.lines[1].id, [(photo.name, photo.read_bytes())], _user("vc_xf_hua"),
+                         MediaStore(current_app.config["MEDIA_DIR"]))
+    ctx["voucher_draft_disclosure"] = fin.id
+    ctx["voucher_draft"] = db.session.scalar(sa.select(Voucher.access_token).where(
+        Voucher.line_id == fin.lines[1].id))
 
     ctx["compound"] = registry.place_by_code("C-BJHY").id
     ctx["pc_org"] = registry.organisation_by_code("O-PC-SM").id
@@ -379,7 +449,7 @@ def _sweep(client, ctx: dict, phase: str) -> list[str]:
                     body = r.get_json(silent=True)
                     code = body.get("error", {}).get("code") if isinstance(body, dict) else None
                     wrong.append(f"{path} [{case.name}] as {role}: {r.status_code} {code or ''}, want {want}")
-                elif want == 200 and case.params(ctx).get("vote_id") == ctx["vote_draft"]:
+                elif want == 200 and path == "/api/v1/votes/{vote_id}" and case.params(ctx)["vote_id"] == ctx["vote_draft"]:
                     assert r.get_json()["vote"]["state"] == "draft"
     return wrong
 
@@ -486,8 +556,6 @@ def test_an_id_that_does_not_exist_is_a_404_on_every_get(app, client, factory):
         assert set(params) == set(re.findall(r"{(\w+)}", path)), path
         url = path.format(**{name: (999999 if kind == "integer" else "X-NONE-999")
                              for name, kind in params.items()})
-        if path.endswith("/photos/{token}"):  # a real case, a token that is not its photo
-            url = path.format(complaint_id=999999, token="X-NONE-999")
         statuses = set()
         for h in (admin, resident):
             r = client.get(url, headers=h)
