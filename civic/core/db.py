@@ -207,7 +207,7 @@ def changes(current: Mapping[str, Any], proposed: Mapping[str, Any]) -> dict[str
     return {k: (current.get(k), v) for k, v in proposed.items() if not _same(current.get(k), v)}
 
 
-def edit(row, values: Mapping[str, Any], *, claim: Exception | None = None) -> dict[str, tuple[Any, Any]]:
+def edit(row, values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Apply an edit to a versioned object: set on ``row`` only the attributes of ``values`` (already
     validated and normalised, e.g. tidied text) that differ from what it holds, and return those
     changes (:func:`changes`).
@@ -215,14 +215,13 @@ def edit(row, values: Mapping[str, Any], *, claim: Exception | None = None) -> d
     The one rule of every versioned object in civic (an idea and its content versions, a topic, a
     comment, a disclosure, a contest's schedule, minutes, rules of procedure...): **an edit that
     changes nothing makes no version** (issue 15 point 13).  When the result is ``{}`` nothing was
-    written: the caller adds no version row, bumps no counter, writes no audit entry and answers
-    with the object as it is.  With ``claim`` (the domain's 409), a row that did change is claimed
-    as :func:`claim_row` does, in the same UPDATE, so its optimistic lock moves on once."""
+    written: the caller adds no version row, claims no row (:func:`claim_row`), bumps no counter,
+    writes no audit entry and answers with the object as it is.  A row that did change is claimed
+    by the caller after this, so the changes go out in the claiming UPDATE, under its version.
+    Tested as a kind over every edit route: tests/foundation/test_empty_edits.py."""
     diff = changes({k: getattr(row, k) for k in values}, values)
     for name, (_before, after) in diff.items():
         setattr(row, name, after)
-    if diff and claim is not None:
-        claim_row(row, claim)
     return diff
 
 
