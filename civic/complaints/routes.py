@@ -6,7 +6,6 @@ from flask import request
 from flask.views import MethodView
 
 from civic.complaints import routing, schemas, service
-from civic.complaints.suggest import suggest_categories
 from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
@@ -45,11 +44,31 @@ class Complaints(MethodView):
 @blp.route("/complaints/suggest")
 class ComplaintSuggest(MethodView):
     @require("resident", "staff", "admin")
+    @blp.arguments(schemas.SuggestBodySchema)
+    @blp.response(200, schemas.SuggestionSchema(many=True))
+    def post(self, body):
+        """根据描述推荐案件类别（jieba 分词 + 关键词；文字放在请求体中）
+
+        Body ``{"text": "..."}``: the draft, at most 4,000 characters after tidying (a description's
+        limit).  The resident's words stay out of the URL and so out of access logs.
+        Errors: 422 text_required, text_too_long (details ``{"field", "max", "length"}``);
+        413 payload_too_large over the JSON body limit (details ``{"max_bytes"}``).
+        """
+        return service.suggest(body["text"], max_len=service.MAX_DESCRIPTION)
+
+    @require("resident", "staff", "admin")
     @blp.arguments(schemas.SuggestArgs, location="query")
     @blp.response(200, schemas.SuggestionSchema(many=True))
+    @blp.doc(deprecated=True)
     def get(self, args):
-        """根据描述推荐案件类别（jieba 分词 + 关键词）"""
-        return suggest_categories(args["text"], limit=3)
+        """根据简短描述推荐案件类别（仅限 300 字以内；请改用 POST）
+
+        Kept for short texts: at most 300 characters after tidying, so that the URL stays under a
+        front server's request-line limit (gunicorn: 4,094 bytes).  The text is in the URL, which
+        access logs record: clients send a resident's draft by POST.
+        Errors: 422 text_required, text_too_long (details ``{"field", "max", "length"}``).
+        """
+        return service.suggest(args["text"], max_len=service.MAX_SUGGEST_QUERY)
 
 
 @blp.route("/complaints/<int:complaint_id>")

@@ -188,7 +188,15 @@ class RevealSchema(ma.Schema):
 
 
 class SuggestArgs(ma.Schema):
-    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20000))
+    """The query of ``GET /complaints/suggest``: a short text only (the URL is logged and bounded)."""
+
+    text = ma.fields.String(required=True, metadata={"description": "草稿文字，整理空白后不超过 300 字；更长请用 POST"})
+
+
+class SuggestBodySchema(ma.Schema):
+    """The body of ``POST /complaints/suggest``: the whole draft, as long as a description may be."""
+
+    text = ma.fields.String(required=True, metadata={"description": "草稿文字（标题与正文），整理空白后不超过 4,000 字"})
 
 
 class SuggestionSchema(ma.Schema):

@@ -1,4 +1,5 @@
-"""Suggest complaint categories from a complaint's text (``GET /api/v1/complaints/suggest``).
+"""Suggest complaint categories from a complaint's text (``POST /api/v1/complaints/suggest``,
+through ``civic.complaints.service.suggest``).
 
 Weighted keywords over jieba segmentation: simple, explainable to a street office, and the keyword
 lists are data (``civic/complaints/data/category_keywords.json``), not code.  Measured accuracy on

@@ -21,7 +21,7 @@ from webargs import core as webargs_core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
-from civic.core.errors import BadRequest, CivicError, PayloadTooLarge
+from civic.core.errors import BadRequest, CivicError, body_too_large
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class CivicParser(FlaskParser):
         data = req.get_data(cache=True)
         limit = current_app.config["MAX_JSON_BYTES"]
         if len(data) > limit:  # a chunked body, read one byte past the limit (civic.core.http)
-            raise PayloadTooLarge("JSON 请求体过大", code="payload_too_large", details={"max_bytes": limit})
+            raise body_too_large(limit, "JSON 请求体")
         try:
             value = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
         except json.JSONDecodeError:
@@ -163,6 +163,35 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = CivicParser()
 
 
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def decimal2properties(self, field, **kwargs) -> dict:
+    """Every marshmallow ``Decimal`` field sent as a string (``as_string=True``, e.g.
+    :class:`civic.core.schemas.DecimalString`: areas, scores, shares) is documented as what it is on
+    the wire, ``{"type": "string", "format": "decimal", "pattern": ...}``, not apispec's default
+    ``number``.  Registered once for the whole document (an apispec attribute function), so no
+    field can be sent one way and documented another.  Why strings: exact arithmetic (a JavaScript
+    number is a binary float: 0.1 + 0.2 != 0.3), and the mini-program's client keeps them exact."""
+    if isinstance(field, ma.fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN}
+    return {}
+
+
+def nullable_ref2properties(self, field, ret: dict, **kwargs) -> dict:
+    """A nullable nested object (``Nested(..., allow_none=True)``) documented as
+    ``{"allOf": [{"$ref": ...}], "nullable": true}``, OpenAPI 3.0's own way, instead of apispec's
+    ``anyOf: [{"type": "object", "nullable": true}, {"$ref": ...}]``, which reads as "any object, or
+    this one": generated clients turn it into ``{} | null | OrgRef`` and a typed mini-program cannot
+    read ``lead.name`` without a cast."""
+    any_of = ret.get("anyOf")
+    if (isinstance(any_of, list) and len(any_of) == 2 and {"type": "object", "nullable": True} in any_of
+            and any("$ref" in part for part in any_of)):
+        ret.pop("anyOf")
+        return {"allOf": [part for part in any_of if "$ref" in part], "nullable": True}
+    return {}
+
+
 class CivicApi(Api):
     """flask-smorest's Api with civic's error envelope and an OpenAPI document built on first use.
 
@@ -174,6 +203,11 @@ class CivicApi(Api):
     """
 
     ERROR_SCHEMA = ErrorSchema
+
+    def _init_spec(self, **kwargs):
+        super()._init_spec(**kwargs)
+        self.ma_plugin.converter.add_attribute_function(decimal2properties)
+        self.ma_plugin.converter.add_attribute_function(nullable_ref2properties)
 
     def __init__(self, *args, **kwargs):
         self._spec = None
@@ -224,11 +258,27 @@ def http_error_envelope(error: HTTPException):
             code, message, details = "malformed_json", "请求体不是有效的 JSON", {}
     if status == 429:
         details = {"limit": str(getattr(error, "description", ""))}
+    if status == 413:
+        # Werkzeug's own 413: the body passed the request's limit (MAX_CONTENT_LENGTH, or the JSON
+        # limit civic.core.http set for this request).  Say which limit, in bytes and in words.
+        limit = _body_limit()
+        if limit:
+            too_large = body_too_large(limit, "JSON 请求体" if request.is_json else "请求体")
+            message, details = too_large.message, too_large.details
     headers = (data or {}).get("headers") or {}
     if status == 405 and error.get_headers():
         headers = dict(error.get_headers())
         headers.pop("Content-Type", None)
     return envelope(code, message, details, status, headers)
+
+
+def _body_limit() -> int | None:
+    """The byte limit of this request's body (None outside a request or when there is none)."""
+    if not has_request_context():
+        return None
+    if request.is_json:
+        return current_app.config["MAX_JSON_BYTES"]
+    return request.max_content_length
 
 
 def handle_civic_error(error: CivicError):

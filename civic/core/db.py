@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -190,6 +191,38 @@ def claim_row(row, conflict: Exception) -> None:
     concurrent changes of one row exactly one wins."""
     row.updated_at = utcnow()
     flush_or(conflict)
+
+
+# --- edits of versioned objects ---------------------------------------------------------------------
+
+def _same(before: Any, after: Any) -> bool:
+    # True == 1 in Python: a flag is not a count.
+    return isinstance(before, bool) == isinstance(after, bool) and before == after
+
+
+def changes(current: Mapping[str, Any], proposed: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """``{name: (before, after)}`` for each entry of ``proposed`` whose value differs from
+    ``current[name]`` (by value: ``Decimal("1.0")`` equals ``Decimal("1.00")``, a list equals an equal
+    list); ``{}`` when ``proposed`` changes nothing.  See :func:`edit`."""
+    return {k: (current.get(k), v) for k, v in proposed.items() if not _same(current.get(k), v)}
+
+
+def edit(row, values: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Apply an edit to a versioned object: set on ``row`` only the attributes of ``values`` (already
+    validated and normalised, e.g. tidied text) that differ from what it holds, and return those
+    changes (:func:`changes`).
+
+    The one rule of every versioned object in civic (an idea and its content versions, a topic, a
+    comment, a disclosure, a contest's schedule, minutes, rules of procedure...): **an edit that
+    changes nothing makes no version** (issue 15 point 13).  When the result is ``{}`` nothing was
+    written: the caller adds no version row, claims no row (:func:`claim_row`), bumps no counter,
+    writes no audit entry and answers with the object as it is.  A row that did change is claimed
+    by the caller after this, so the changes go out in the claiming UPDATE, under its version.
+    Tested as a kind over every edit route: tests/foundation/test_empty_edits.py."""
+    diff = changes({k: getattr(row, k) for k in values}, values)
+    for name, (_before, after) in diff.items():
+        setattr(row, name, after)
+    return diff
 
 
 # --- reads for reporting -------------------------------------------------------------------------

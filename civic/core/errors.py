@@ -90,6 +90,24 @@ class PayloadTooLarge(CivicError):
     default_message = "上传内容过大"
 
 
+def size_text(n_bytes: int) -> str:
+    """A byte count as people read it: ``1 MB`` for 1,048,576, ``200 MB``, ``512 KB``, ``1000 字节``
+    (binary multiples, as the limits are set)."""
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n_bytes >= size and n_bytes % size == 0:
+            return f"{n_bytes // size} {unit}"
+    return f"{n_bytes} 字节"
+
+
+def body_too_large(limit: int, what: str = "请求体") -> PayloadTooLarge:
+    """413 ``payload_too_large`` for a raw request body over ``limit`` bytes: the message states the
+    limit (``JSON 请求体过大：最多 1 MB（1048576 字节）``), details ``{"max_bytes": limit}``."""
+    words = size_text(limit)
+    exact = "" if words.endswith("字节") else f"（{limit} 字节）"
+    return PayloadTooLarge(f"{what}过大：最多 {words}{exact}", code="payload_too_large",
+                           details={"max_bytes": limit})
+
+
 class UnsupportedMedia(CivicError):
     status = 415
     default_code = "unsupported_media_type"

@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 from civic.core import idempotency
 from civic.core.api import envelope, handle_civic_error, handle_unexpected
 from civic.core.db import MAX_ID, run_after_commit_hooks
-from civic.core.errors import BadRequest, CivicError, PayloadTooLarge, RateLimited, UnsupportedMedia
+from civic.core.errors import BadRequest, CivicError, PayloadTooLarge, RateLimited, UnsupportedMedia, body_too_large
 from civic.extensions import csrf, db, limiter
 
 CSRF_ALWAYS = ("/console",)
@@ -103,7 +103,7 @@ def init_app(app: Flask) -> None:
             limit = app.config["MAX_JSON_BYTES"]
             length = request.content_length
             if length is not None and length > limit:
-                raise PayloadTooLarge("JSON 请求体过大", code="payload_too_large", details={"max_bytes": limit})
+                raise body_too_large(limit, "JSON 请求体")
             # A chunked body declares no length: Werkzeug stops reading it one byte past the limit,
             # which the JSON parser (civic.core.api.CivicParser) answers with 413.
             request.max_content_length = min(limit + 1, app.config["MAX_CONTENT_LENGTH"] or limit + 1)

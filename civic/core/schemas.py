@@ -29,7 +29,10 @@ class ShanghaiDateTime(ma.fields.DateTime):
 
 
 class DecimalString(ma.fields.Decimal):
-    """A Decimal sent as a string ("132.17"), never a float."""
+    """A Decimal sent as a string ("132.17"), never a float, in plain notation (marshmallow formats
+    it with ``"f"``: never ``1E+2`` or ``1E-7``).  The OpenAPI document says so for every such field:
+    ``{"type": "string", "format": "decimal"}`` with the pattern ``-?digits[.digits]``
+    (civic.core.api.decimal2properties)."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("as_string", True)

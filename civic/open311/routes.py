@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from civic.core.api import Blueprint as ApiBlueprint
 from civic.core.auth import current_actor, require
-from civic.core.errors import CivicError
+from civic.core.errors import CivicError, body_too_large
 from civic.extensions import limiter
 from civic.open311 import schemas, service
 from civic.open311.formats import errors, render
@@ -47,8 +47,10 @@ def _http_error(error: HTTPException):
     status = error.code or 500
     if status == 429:
         return errors(_fmt(), 429, f"rate_limited: 请求过于频繁（{error.description}）")
-    if status == 413:
-        status = 400
+    if status == 413:  # the standard's errors are 400s; the description states the real limit
+        limit = request.max_content_length
+        if limit:
+            return errors(_fmt(), 400, f"http_413: {body_too_large(limit).message}")
     return errors(_fmt(), status if status in (404, 405) else 400, f"http_{error.code}: {error.name}")
 
 

@@ -190,14 +190,70 @@ def test_staff_cannot_file_a_complaint(client, w):
 
 
 def test_suggest_proposes_glossary_categories(client, w):
-    r = client.get("/api/v1/complaints/suggest", query_string={"text": "隔壁房子被改成群租房，住了二十几个人"},
-                   headers=w.rh)
+    r = client.post("/api/v1/complaints/suggest", json={"text": "隔壁房子被改成群租房，住了二十几个人"}, headers=w.rh)
     assert r.status_code == 200
     got = r.get_json()
     assert got[0]["category"] == "group_renting"
     assert all(set(s) == {"category", "name", "score"} for s in got)
 
 
-def test_suggest_needs_text(client, w):
+def test_suggest_takes_a_long_real_message_in_the_body_not_the_url(client, w):
+    # 230469: 3,691 characters, far past what a URL carries (issue 15 point 12).
+    text = message("230469")
+    assert 3000 < len(tidy(text)) <= 4000
+    r = client.post("/api/v1/complaints/suggest", json={"text": text}, headers=w.rh)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()[0]["category"] != ""
+    r = client.get("/api/v1/complaints/suggest", query_string={"text": text}, headers=w.rh)
+    assert r.status_code == 422
+    assert r.get_json()["error"]["code"] == "text_too_long"
+    assert r.get_json()["error"]["details"] == {"field": "text", "max": 300, "length": len(tidy(text))}
+
+
+def test_suggest_by_post_has_the_description_limit(client, w):
+    ok = client.post("/api/v1/complaints/suggest", json={"text": "群租" * 2000}, headers=w.rh)
+    assert ok.status_code == 200 and ok.get_json()[0]["category"] == "group_renting"
+    r = client.post("/api/v1/complaints/suggest", json={"text": "群租" * 2000 + "房"}, headers=w.rh)
+    assert r.status_code == 422
+    err = r.get_json()["error"]
+    assert err["code"] == "text_too_long" and "4000" in err["message"]
+    assert err["details"] == {"field": "text", "max": 4000, "length": 4001}
+
+
+def test_suggest_by_get_keeps_short_texts(client, w):
+    r = client.get("/api/v1/complaints/suggest", query_string={"text": "群租" * 150}, headers=w.rh)
+    assert r.status_code == 200 and r.get_json()[0]["category"] == "group_renting"
+    r = client.get("/api/v1/complaints/suggest", query_string={"text": "群租" * 150 + "房"}, headers=w.rh)
+    assert r.status_code == 422 and r.get_json()["error"]["details"]["max"] == 300
+
+
+@pytest.mark.parametrize("body", [{}, {"text": None}, {"text": 5}])
+def test_suggest_needs_text(client, w, body):
+    r = client.post("/api/v1/complaints/suggest", json=body, headers=w.rh)
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "validation_failed"
+    assert "text" in r.get_json()["error"]["details"]["fields"]["json"]
     r = client.get("/api/v1/complaints/suggest", headers=w.rh)
     assert r.status_code == 422
+
+
+def test_suggest_blank_text_is_text_required(client, w):
+    r = client.post("/api/v1/complaints/suggest", json={"text": " \u3000\n"}, headers=w.rh)
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "text_required"
+
+
+def test_suggest_body_over_the_json_limit_states_the_limit(app, client, w):
+    limit = app.config["MAX_JSON_BYTES"]
+    r = client.post("/api/v1/complaints/suggest", json={"text": "群" * limit}, headers=w.rh)
+    assert r.status_code == 413
+    err = r.get_json()["error"]
+    assert err["code"] == "payload_too_large" and err["details"] == {"max_bytes": limit}
+    assert "1 MB" in err["message"] and str(limit) in err["message"]
+
+
+def test_suggest_is_documented_as_a_post_with_a_body(client):
+    doc = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/complaints/suggest"]
+    body = doc["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["$ref"].endswith("/SuggestBody")
+    assert doc["get"]["deprecated"] is True and "300" in doc["get"]["summary"]
+
+

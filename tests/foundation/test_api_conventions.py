@@ -179,6 +179,7 @@ def test_413_json_over_max_json_bytes(app, client, envelope):
     err = envelope(client.post("/api/v1/auth/login", data=body, content_type="application/json"),
                    413, "payload_too_large")
     assert err["details"] == {"max_bytes": app.config["MAX_JSON_BYTES"]}
+    assert err["message"] == "JSON 请求体过大：最多 1 MB（1048576 字节）"
 
 
 def test_413_json_suffix_types_are_limited_too(app, client, envelope):
@@ -205,6 +206,7 @@ def test_chunked_json_is_not_read_past_the_limit(app, client, monkeypatch, envel
     err = envelope(resp, status, code)
     if status == 413:
         assert err["details"] == {"max_bytes": 1000}
+        assert "1000 字节" in err["message"]
 
 
 @pytest.mark.parametrize(("body", "code", "details"), [
@@ -235,7 +237,10 @@ def test_413_over_max_content_length(app, client, factory, monkeypatch, envelope
     headers = factory.token(factory.admin())
     resp = client.post("/api/v1/registry/import/places", data={"file": (__import__("io").BytesIO(b"x" * 5000),
                        "places.csv")}, content_type="multipart/form-data", headers=headers)
-    envelope(resp, 413, "payload_too_large")
+    err = envelope(resp, 413, "payload_too_large")
+    # The real limit, not a bare "too large" (issue 15 point 12).
+    assert err["details"] == {"max_bytes": 1000}
+    assert err["message"] == "请求体过大：最多 1000 字节"
 
 
 def test_429_login_rate_limit(client, envelope):

@@ -257,3 +257,10 @@ def test_ids_from_outside_are_ascii_numbers_within_range(client, place, partner_
     assert [x["service_request_id"] for x in r.get_json()] == [rid]
     r = post(client, partner_key, service_code="property_service", address_id="١", description="楼道灯坏了")
     assert r.status_code == 400 and r.get_json()[0]["description"].startswith("location_invalid")
+
+
+def test_a_body_over_the_upload_limit_states_the_limit(client, app, place, partner_key, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
+    r = post(client, partner_key, description="楼道堆物" * 500)
+    assert r.status_code == 400
+    assert r.get_json() == [{"code": 400, "description": "http_413: 请求体过大：最多 1000 字节"}]

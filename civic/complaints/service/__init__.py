@@ -8,7 +8,8 @@ the party complained about; every reveal is logged).
 One module per verb group; this package re-exports the public verbs, so callers keep one import
 (``from civic.complaints import service`` then ``service.submit(...)``):
 
-* intake      — filing a case (submit, submit_on_behalf for partners), where it is, duplicates
+* intake      — filing a case (submit, submit_on_behalf for partners), where it is, duplicates;
+  suggesting its category from a draft (suggest)
 * assignment  — the lead, assisting and triage parties from the routing table (civic/complaints/routing.py)
 * workflow    — states, TRANSITIONS, transition, deadlines in working days, the automatic close
 * privacy     — who is who on a case (viewer_for, get_for; views logged), the complainant as each sees it
@@ -28,12 +29,14 @@ from civic.complaints.service.intake import (
     DUPLICATE_RADIUS_M,
     DUPLICATE_WINDOW,
     MAX_DESCRIPTION,
+    MAX_SUGGEST_QUERY,
     Intake,
     IntakeResult,
     PartnerContact,
     possible_duplicates,
     submit,
     submit_on_behalf,
+    suggest,
 )
 from civic.complaints.service.messages import add_message, messages_for
 from civic.complaints.service.photos import MAX_PHOTOS, add_result_photos, media_store, photo_for
@@ -60,11 +63,12 @@ from civic.complaints.service.workflow import (
 
 __all__ = [
     "ACTION_NAMES", "DUPLICATE_RADIUS_M", "DUPLICATE_WINDOW", "HISTORY_NAMES", "MAX_DESCRIPTION", "MAX_PHOTOS",
+    "MAX_SUGGEST_QUERY",
     "PUBLIC_COORD_DECIMALS", "PUBLIC_NOTE_ACTIONS", "RATING_WINDOW", "STAFF_ACTIONS", "STATUS_NAMES",
     "TRANSITIONS", "UNSATISFIED_MAX", "Intake", "IntakeResult", "PartnerContact", "Viewer",
     "add_message", "add_result_photos", "allowed_actions", "complainant_for", "contact_of",
     "counts_by_status", "descriptions_filed_by", "enqueue_auto_close", "get_for", "history_for",
     "media_store", "messages_for", "my_complaints", "photo_for", "possible_duplicates", "present",
-    "public_cases", "public_view", "queue", "rate", "route_note", "submit", "submit_on_behalf", "summaries",
+    "public_cases", "public_view", "queue", "rate", "route_note", "submit", "submit_on_behalf", "suggest", "summaries",
     "transition", "viewer_for",
 ]

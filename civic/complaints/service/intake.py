@@ -27,6 +27,7 @@ from civic.complaints.models import (
 from civic.complaints.service.assignment import _set_parties, route_note
 from civic.complaints.service.photos import MAX_PHOTOS, _Staged, media_store
 from civic.complaints.service.workflow import _apply, _deadlines
+from civic.complaints.suggest import suggest_categories
 from civic.core import audit
 from civic.core.db import utcnow
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
@@ -36,6 +37,10 @@ from civic.extensions import db
 from civic.property import service as registry
 
 MAX_DESCRIPTION = 4000
+# The longest text ``GET /complaints/suggest?text=`` takes: a character percent-encodes to at most 12
+# bytes (4 UTF-8 bytes), and 300 of them stay under gunicorn's 4,094-byte request line.  Longer texts,
+# and any text a resident would rather keep out of access logs, go by POST (in the body).
+MAX_SUGGEST_QUERY = 300
 DUPLICATE_RADIUS_M = 100
 DUPLICATE_WINDOW = dt.timedelta(days=14)
 
@@ -230,3 +235,16 @@ def submit_on_behalf(partner, data: Intake, contact: PartnerContact | None = Non
                                         phone=contact.phone, email=contact.email))
         db.session.flush()
     return result
+
+
+def suggest(text: str | None, *, max_len: int = MAX_DESCRIPTION) -> list[dict]:
+    """Suggest up to three categories for a complaint's text, tidied as a description is.
+
+    :param text: the resident's draft (title and body together); tidied (civic.core.text.tidy).
+    :param max_len: the longest tidied text taken: :data:`MAX_DESCRIPTION` (4,000 characters, the
+        description's own limit) for a text sent in a body, :data:`MAX_SUGGEST_QUERY` (300) in a URL.
+    :returns: ``[{"category", "name", "score"}, ...]`` (civic.complaints.suggest.suggest_categories).
+    :raises ValidationFailed: 422 ``text_required`` (nothing left after tidying), ``text_too_long``
+        (details ``{"field": "text", "max", "length"}``).
+    """
+    return suggest_categories(require_text(text, "text", max_len), limit=3)

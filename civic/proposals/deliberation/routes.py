@@ -62,12 +62,16 @@ class CommitteeRules(MethodView):
     @require("staff", "admin")
     @blp.arguments(schemas.DelibRulesInSchema)
     @blp.response(201, schemas.DelibRulesSchema)
+    @blp.alt_response(200, schema=schemas.DelibRulesSchema, description="规则未变：不生成新版本，返回现行版本")
     def post(self, data, committee_id):
         """修订议事规则：生成新版本，已作出的决定不受影响
 
+        201 with the new version; 200 with the current version when the body changes nothing of it
+        (an empty body, or the same values): no version is made.
         Errors: 422 ``fraction_invalid``, ``rules_invalid``.
         """
-        return service.add_rule_set(current_actor(), committee_id, data)
+        rules, created = service.add_rule_set(current_actor(), committee_id, data)
+        return rules, 201 if created else 200
 
 
 @blp.route("/committees/<int:committee_id>/topics")

@@ -74,9 +74,16 @@ class ModerationEdits(MethodView):
     @require("staff", "admin")
     @mod_blp.arguments(schemas.ModeratorEditInSchema)
     @mod_blp.response(201, schemas.VersionSchema)
+    @mod_blp.alt_response(200, schema=schemas.VersionSchema, description="内容未变：不生成新版本，返回最新版本")
     def post(self, data, item_type, item_id):
-        """审核人员修改内容（原文保留在历史版本中）"""
-        return moderation.moderator_edit(current_actor(), item_type, item_id, data["content"], data["reason"])
+        """审核人员修改内容（原文保留在历史版本中）
+
+        201 with the new version; 200 with the latest version when the content sent is what the item
+        already holds (no version is made, nothing is written).
+        """
+        version, created = moderation.moderator_edit(current_actor(), item_type, item_id, data["content"],
+                                                     data["reason"])
+        return version, 201 if created else 200
 
 
 @mod_blp.route("/<string:item_type>/<int:item_id>/appeal")

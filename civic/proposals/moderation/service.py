@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from civic.accounts.memberships import acting_memberships
 from civic.core import audit
-from civic.core.db import claim_row, insert_once, utcnow
+from civic.core.db import changes, claim_row, edit, insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.text import require_text
 from civic.extensions import db
@@ -52,7 +52,9 @@ class ModeratedKind(Protocol):
     def report_threshold(self, obj) -> int: ...
     def set_state(self, obj, state: str) -> None: ...
     def content(self, obj) -> dict: ...
-    def apply_edit(self, obj, content: dict) -> dict: ...  # validates, applies, returns the stored content
+    # validates, applies what differs (civic.core.db.edit), returns the stored content (the same as
+    # content(obj) before when nothing changed)
+    def apply_edit(self, obj, content: dict) -> dict: ...
     def check(self, obj, action: str) -> None: ...  # phase rules: raise if the action is not allowed now
     def require_reporter(self, obj, user) -> None: ...  # raise Forbidden unless ``user`` may report it
 
@@ -82,7 +84,7 @@ class CommentLike:
         return {"body": obj.body}
 
     def apply_edit(self, obj, content: dict) -> dict:
-        obj.body = require_text(content.get("body"), "body", self.body_max)
+        edit(obj, {"body": require_text(content.get("body", obj.body), "body", self.body_max)})
         return self.content(obj)
 
 
@@ -399,10 +401,14 @@ def decide_appeal(user, item_type: str, item_id: int, outcome: str, note: str | 
     return a
 
 
-def moderator_edit(user, item_type: str, item_id: int, content: dict, reason: str) -> ContentVersion:
+def moderator_edit(user, item_type: str, item_id: int, content: dict, reason: str) -> tuple[ContentVersion, bool]:
     """A moderator corrects an item's content (e.g. removes a phone number).  The author's version stays
     in the history; the new version records who edited and why.
 
+    An edit that changes nothing (the same content, after the kind's tidying) makes no version and
+    writes nothing (civic.core.db.edit, issue 15 point 13): the item's latest version is returned.
+
+    :returns: ``(version, created)``: the new version and True, or the latest one and False.
     :raises Forbidden: ``not_a_moderator``, ``own_content``.  :raises Conflict: ``moderation_changed``.
     :raises NotFound: ``item_not_found`` (also content not shown, to a non-moderator).
 
@@ -412,12 +418,15 @@ def moderator_edit(user, item_type: str, item_id: int, content: dict, reason: st
     _require_moderator(user, item)
     reason = require_text(reason, "reason", REASON_MAX)
     item.kind.check(item.obj, "moderate")
-    claim_row(item.record, _changed())  # an edit and a decision (or another edit) made at once: the later one is a 409
+    before = item.kind.content(item.obj)
     stored = item.kind.apply_edit(item.obj, content)
+    if not changes(before, stored):
+        return versions(item_type, item_id)[-1], False
+    claim_row(item.record, _changed())  # an edit and a decision (or another edit) made at once: the later one is a 409
     v = add_version(item_type, item_id, stored, editor=user, edit_kind="moderator", reason=reason)
     audit.record("moderation.edit", item_type, item_id, actor=user, note=reason, data={"version": v.version})
     db.session.flush()
-    return v
+    return v, True
 
 
 def queue(user, organisation_id: int, *, cursor: str | None = None, limit: int = 20):

@@ -15,7 +15,7 @@ from importlib import resources
 import sqlalchemy as sa
 
 from civic.core import audit
-from civic.core.db import utcnow
+from civic.core.db import edit, utcnow
 from civic.core.errors import Conflict, NotFound, ValidationFailed
 from civic.core.text import require_text
 from civic.extensions import db
@@ -109,30 +109,35 @@ def add_catalogue_item(village, data: dict, actor) -> CatalogueItem:
 
 
 def update_catalogue_item(village, item_id: int, data: dict, actor) -> CatalogueItem:
-    """Change an item's title, legal basis, cadence, due days or active flag (committee or admin)."""
+    """Change an item's title, legal basis, cadence, due days or active flag (committee or admin).
+    Values that change nothing leave the item, the audit log and the public page's content version
+    as they are (civic.core.db.edit)."""
     require_committee(actor, village)
     item = db.session.get(CatalogueItem, item_id)
     if item is None or item.village_id != village.id:
         raise NotFound("目录中没有该事项", code="catalogue_item_not_found", details={"item_id": item_id})
     _check_item_fields(data)
-    before = {k: getattr(item, k) for k in data}
-    for key, value in data.items():
-        setattr(item, key, value)
+    changed = edit(item, data)
+    if not changed:
+        return item
     db.session.flush()
     audit.record("village.catalogue_item_changed", "village_catalogue_item", item.id, actor=actor,
-                 data={"before": before, "after": dict(data)})
+                 data={"before": {k: b for k, (b, _a) in changed.items()},
+                       "after": {k: a for k, (_b, a) in changed.items()}})
     bump(village.id)
     return item
 
 
 def update_settings(village, data: dict, actor) -> VillageProfile:
-    """Set ``many_transactions`` and/or ``tracking_since`` (committee or admin)."""
+    """Set ``many_transactions`` and/or ``tracking_since`` (committee or admin).  Values that change
+    nothing write nothing (civic.core.db.edit)."""
     require_committee(actor, village)
     prof = ensure_village(village)
-    before = {k: str(getattr(prof, k)) for k in data}
-    for key, value in data.items():
-        setattr(prof, key, value)
+    changed = edit(prof, data)
+    if not changed:
+        return prof
     db.session.flush()
     audit.record("village.settings_changed", "village_profile", prof.id, actor=actor,
-                 data={"before": before, "after": {k: str(v) for k, v in data.items()}})
+                 data={"before": {k: str(b) for k, (b, _a) in changed.items()},
+                       "after": {k: str(a) for k, (_b, a) in changed.items()}})
     return prof

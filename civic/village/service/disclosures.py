@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from civic.core import audit, media
+from civic.core.db import edit
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.pagination import DEFAULT_LIMIT, paginate
 from civic.core.text import require_text, tidy
@@ -79,16 +80,19 @@ def create_disclosure(village, data: dict, actor) -> Disclosure:
     return d
 
 
-def _set_content(d: Disclosure, data: dict, item: CatalogueItem) -> None:
-    for key in ("opening_balance", "closing_balance"):
-        if key in data:
-            setattr(d, key, parse_balance(data[key], key))
+def _set_content(d: Disclosure, data: dict, item: CatalogueItem) -> dict:
+    """Set the balances given in ``data`` where they differ and append its ``lines``; returns what
+    changed (civic.core.db.edit), with ``"lines"`` when lines were appended."""
+    changed = edit(d, {key: parse_balance(data[key], key)
+                       for key in ("opening_balance", "closing_balance") if key in data})
     if data.get("lines"):
         if item.category != "finance":
             raise ValidationFailed("只有财务公开可以填写收支明细", code="lines_not_finance")
         start = len(d.lines)
         for i, line in enumerate(data["lines"]):
             d.lines.append(_line(line, start + i))
+        changed["lines"] = (start, len(d.lines))
+    return changed
 
 
 def require_seen(d: Disclosure, actor):
@@ -115,18 +119,23 @@ def _editable(d: Disclosure, actor) -> None:
 def update_disclosure(d: Disclosure, data: dict, actor) -> Disclosure:
     """Change title/body/balances of a draft or returned disclosure; ``lines`` given are appended.
 
+    An edit that changes nothing (an empty body, the same values, no lines) writes nothing: the row's
+    version stays, no audit entry (civic.core.db.edit), and the disclosure is returned as it is.
+
     :raises Conflict: ``disclosure_locked`` (submitted or later), ``disclosure_changed`` (another
         worker changed it meanwhile, e.g. submitted it: see :func:`claim`).
     """
     _editable(d, actor)
-    claim(d)
+    text = {}
     if "title" in data:
-        d.title = require_text(data["title"], "title", 200)
+        text["title"] = require_text(data["title"], "title", 200)
     if "body" in data:
-        d.body = tidy(data["body"] or "", 20000)
-    _set_content(d, data, db.session.get(CatalogueItem, d.item_id))
-    db.session.flush()
-    audit.record("disclosure.edit", "village_disclosure", d.id, actor=actor, data={"fields": sorted(data)})
+        text["body"] = tidy(data["body"] or "", 20000)
+    changed = {**edit(d, text), **_set_content(d, data, db.session.get(CatalogueItem, d.item_id))}
+    if not changed:
+        return d
+    claim(d)  # the changes go out in the claiming UPDATE, under the row's version
+    audit.record("disclosure.edit", "village_disclosure", d.id, actor=actor, data={"fields": sorted(changed)})
     return d
 
 

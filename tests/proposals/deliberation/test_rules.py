@@ -66,7 +66,7 @@ def test_parse_fraction_is_exact():
 
 
 def test_new_rule_set_version_keeps_unchanged_values(world):
-    rs = svc.add_rule_set(world.head, world.committee.id, {"majority": "2/3", "majority_strict": False})
+    rs, _created = svc.add_rule_set(world.head, world.committee.id, {"majority": "2/3", "majority_strict": False})
     commit()
     assert (rs.version, rs.majority, rs.majority_strict, rs.cosign_required, rs.quorum) == (2, "2/3", False, 3, "1/2")
     assert svc.current_rules(world.committee.id).version == 2

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from civic.accounts.memberships import acting_memberships
 from civic.core import audit
-from civic.core.db import as_utc, claim_row, insert_once, utcnow
+from civic.core.db import as_utc, claim_row, edit, insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.text import require_text
 from civic.extensions import db
@@ -220,7 +220,8 @@ def set_schedule(actor, contest_id: int, phases: dict) -> Contest:
     (e.g. reopen submission closed by mistake): nothing has been judged yet.
 
     A change of schedule and the publication of the ranking exclude each other: of two made at once
-    the later is refused (``contest_changed``).
+    the later is refused (``contest_changed``).  The same dates again change nothing and write
+    nothing (civic.core.db.edit).
 
     :raises ValidationFailed: as for :func:`create_contest`.
     :raises Conflict: ``schedule_reopens_phase`` (details ``{"phase", "new_phase",
@@ -241,8 +242,12 @@ def set_schedule(actor, contest_id: int, phases: dict) -> Contest:
                        code="schedule_reopens_phase",
                        details={"phase": current_phase(old, now), "new_phase": current_phase(new, now),
                                 "ranking_published": published})
+    changed = {}
     for row in db.session.scalars(sa.select(ContestPhase).where(ContestPhase.contest_id == contest.id)):
-        row.starts_at, row.ends_at = new[row.phase]
+        starts_at, ends_at = new[row.phase]
+        changed.update({f"{row.phase}.{k}": v for k, v in edit(row, {"starts_at": starts_at, "ends_at": ends_at}).items()})
+    if not changed:
+        return contest
     claim_row(contest, Conflict("该征集刚被他人修改（如已公布排名），请刷新后重试", code="contest_changed"))
     audit.record("contest.schedule", "contest", contest.id, actor=actor,
                  data={p: [old[p][0].isoformat(), old[p][1] and old[p][1].isoformat()] for p in old})

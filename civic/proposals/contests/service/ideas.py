@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from civic.core import audit
+from civic.core.db import edit
 from civic.core.errors import Conflict, Forbidden, ValidationFailed
 from civic.core.text import require_text, search_tokens
 from civic.extensions import db
@@ -38,9 +39,15 @@ def _idea_content(contest: Contest, data: dict) -> dict:
 
 
 def _apply(idea: Idea, content: dict) -> dict:
-    idea.title, idea.text, idea.category = content["title"], content["text"], content["category"]
-    idea.photos = content["photos"]
-    idea.search_tokens = f" {search_tokens(idea.title + ' ' + idea.text)} "
+    """Set the idea's content (title, text, category, photos) where it differs; returns what changed
+    (civic.core.db.edit: ``{}`` for an edit that changes nothing)."""
+    changed = edit(idea, {k: content[k] for k in ("title", "text", "category", "photos")})
+    if changed.keys() & {"title", "text"}:
+        idea.search_tokens = f" {search_tokens(idea.title + ' ' + idea.text)} "
+    return changed
+
+
+def _stored(idea: Idea) -> dict:
     return {"title": idea.title, "text": idea.text, "category": idea.category, "photos": idea.photos}
 
 
@@ -60,7 +67,8 @@ def submit_idea(actor, contest_id: int, data: dict) -> Idea:
     require_phase(contest, "submit")
     content = _idea_content(contest, data)
     content["photos"] = _claim_photos(actor, data.get("photos") or [])
-    idea = Idea(contest_id=contest.id, author_id=actor.id, state="pending", version=1, support_count=0)
+    idea = Idea(contest_id=contest.id, author_id=actor.id, state="pending", version=1, support_count=0,
+                title="", text="", category="", photos=[])
     _apply(idea, content)
     db.session.add(idea)
     db.session.flush()
@@ -72,7 +80,9 @@ def submit_idea(actor, contest_id: int, data: dict) -> Idea:
 
 
 def edit_idea(actor, idea_id: int, data: dict) -> Idea:
-    """The author edits their idea, during submission only; the previous version is kept.
+    """The author edits their idea, during submission only; the previous version is kept.  An edit
+    that changes nothing (no field, or the same values) makes no version: the idea is returned as
+    it is (civic.core.db.edit).
 
     :raises Forbidden: ``not_author``.  :raises Conflict: ``phase_forbids_action``; ``idea_closed``
         (rejected ideas are not edited); ``moderation_changed`` (moderated or edited meanwhile).
@@ -92,11 +102,12 @@ def edit_idea(actor, idea_id: int, data: dict) -> Idea:
     content = _idea_content(contest, merged)
     keys = data["photos"] if data.get("photos") is not None else [p["display_key"] for p in idea.photos]
     content["photos"] = _claim_photos(actor, keys, idea.photos)
+    if not _apply(idea, content):
+        return idea
     moderation.note_change("idea", idea.id)  # an edit and a moderator's decision at once: one is a 409
-    stored = _apply(idea, content)
     _index_photos(idea.photos, idea_id=idea.id)
     idea.version += 1
-    moderation.add_version("idea", idea.id, stored, editor=actor, edit_kind="author")
+    moderation.add_version("idea", idea.id, _stored(idea), editor=actor, edit_kind="author")
     audit.record("idea.edit", "idea", idea.id, actor=actor, data={"version": idea.version})
     db.session.flush()
     return idea
@@ -130,8 +141,9 @@ class IdeaKind:
         checked = _idea_content(contest, merged)
         keep = set(content.get("photos", [p["display_key"] for p in obj.photos]))
         checked["photos"] = [p for p in obj.photos if p["display_key"] in keep or p.get("token") in keep]
-        obj.version += 1
-        return _apply(obj, checked)
+        if _apply(obj, checked):
+            obj.version += 1
+        return _stored(obj)
 
     def check(self, obj, action):
         require_phase(get_contest(obj.contest_id), action)

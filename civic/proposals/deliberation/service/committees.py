@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from civic.accounts.memberships import acting_memberships
 from civic.core import audit
-from civic.core.db import to_shanghai, utcnow
+from civic.core.db import changes, to_shanghai, utcnow
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
 from civic.core.text import require_text
 from civic.extensions import db
@@ -141,11 +141,13 @@ def _require_officer(committee_id: int, user, on: dt.date | None = None) -> Comm
     return m
 
 
-def add_rule_set(actor, committee_id: int, data: dict) -> RuleSet:
+def add_rule_set(actor, committee_id: int, data: dict) -> tuple[RuleSet, bool]:
     """A new version of the rules (previous version's values, changed by ``data``).  Fractions as
     strings ("1/2") with ``*_strict`` flags; ``majority_base`` present|members; ``abstentions``
-    present_not_for|excluded; day counts are whole days.
+    present_not_for|excluded; day counts are whole days.  Rules that change nothing of the current
+    version (an empty body, or the same values) make no version (civic.core.db.changes).
 
+    :returns: ``(rule_set, created)``: the new version and True, or the current one and False.
     :raises ValidationFailed: ``fraction_invalid``, ``rules_invalid``.
     """
     c = get_committee(committee_id)
@@ -163,11 +165,13 @@ def add_rule_set(actor, committee_id: int, data: dict) -> RuleSet:
     for f in ("notice_days", "cosign_required", "cosign_days", "publish_days"):
         if not isinstance(rules[f], int) or isinstance(rules[f], bool) or rules[f] < 0:
             raise ValidationFailed("天数和人数须为非负整数", code="rules_invalid", details={"field": f})
+    if last is not None and not changes(base, rules):
+        return last, False
     rs = RuleSet(committee_id=c.id, version=(last.version + 1) if last else 1, created_by_id=actor.id, **rules)
     db.session.add(rs)
     db.session.flush()
     audit.record("committee.rules", "committee", c.id, actor=actor, data={"version": rs.version, **rules})
-    return rs
+    return rs, True
 
 
 def current_rules(committee_id: int, *, required: bool = True) -> RuleSet | None:

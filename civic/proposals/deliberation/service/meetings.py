@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from civic.core import audit
 from civic.core.calendar import legal_period_end, legal_period_over
-from civic.core.db import as_utc, claim_row, flush_or, insert_once, to_shanghai, utcnow
+from civic.core.db import as_utc, claim_row, edit, flush_or, insert_once, to_shanghai, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.text import require_text
 from civic.extensions import db
@@ -168,13 +168,15 @@ def quorum_of(m: Meeting, rules: RuleSet | None = None) -> dict:
 
 def record_minutes(actor, meeting_id: int, minutes: str) -> Meeting:
     """Officers record (or correct) the minutes; recorded minutes end check-in.  Written under the
-    meeting's version: of two officers writing at once one wins, the other must reload.
+    meeting's version: of two officers writing at once one wins, the other must reload.  The same
+    minutes again change nothing and write nothing (civic.core.db.edit).
 
     :raises Forbidden: ``not_an_officer``.  :raises Conflict: ``meeting_changed``.
     """
     m = get_meeting(meeting_id)
     _require_officer(m.committee_id, actor, _meeting_day(m))
-    m.minutes = require_text(minutes, "minutes", 20000)
+    if not edit(m, {"minutes": require_text(minutes, "minutes", 20000)}):
+        return m
     audit.record("meeting.minutes", "meeting", m.id, actor=actor)
     flush_or(Conflict("会议纪要已被他人更新，请刷新后重试", code="meeting_changed", details={"meeting_id": m.id}))
     return m

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from civic.core import audit
 from civic.core.calendar import legal_period_end
-from civic.core.db import as_utc, flush_or, insert_once, utcnow
+from civic.core.db import as_utc, edit, flush_or, insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound
 from civic.core.text import require_text
 from civic.extensions import db
@@ -382,8 +382,8 @@ class TopicKind:
         return {"title": obj.title, "text": obj.text}
 
     def apply_edit(self, obj, content):
-        obj.title = require_text(content.get("title", obj.title), "title", 100)
-        obj.text = require_text(content.get("text", obj.text), "text", TEXT_MAX)
+        edit(obj, {"title": require_text(content.get("title", obj.title), "title", 100),
+                   "text": require_text(content.get("text", obj.text), "text", TEXT_MAX)})
         return self.content(obj)
 
     def check(self, obj, action):
