@@ -18,7 +18,13 @@ from werkzeug.routing import IntegerConverter
 from civic.core import idempotency
 from civic.core.api import envelope, handle_civic_error, handle_unexpected
 from civic.core.db import MAX_ID, run_after_commit_hooks
-from civic.core.errors import BadRequest, CivicError, PayloadTooLarge, RateLimited, UnsupportedMedia, body_too_large
+from civic.core.errors import (
+    BadRequest,
+    CivicError,
+    RateLimited,
+    UnsupportedMedia,
+    body_too_large,
+)
 from civic.extensions import csrf, db, limiter
 
 CSRF_ALWAYS = ("/console",)
