@@ -42,7 +42,8 @@ def scene(app, client, factory, w):
     assert r.status_code == 201, r.get_json()
     gps = r.get_json()["id"]
     assert db.session.get(Complaint, gps).location_source == "photo_gps"
-    r = post_case(client, w.rh, category="property_service", address="小区东门垃圾房")
+    r = post_case(client, w.rh, category="property_service", address="小区东门垃圾房",
+                  description="东门垃圾房三天没清运，我住1号楼101室，有事打我电话138-1234-1234")
     assert r.status_code == 201, r.get_json()
     addr = r.get_json()["id"]
     li, lih = w.other_resident(unit=1, name="李四")
@@ -57,8 +58,12 @@ def scene(app, client, factory, w):
         "media": [(io.BytesIO(jpeg()), "m.jpg")]})
     assert r.status_code == 201, r.get_json()
     partner = int(r.get_json()[0]["service_request_id"])
+    # Free text names the complainant too: their own message, and a note by a party that may see them.
     assert client.post(f"{API}/complaints/{own}/messages", headers=w.rh,
-                       json={"body": "电梯还是坏的，请尽快处理"}).status_code == 201
+                       json={"body": "我是101室的张小红，电梯还是坏的，请尽快处理，电话 138 1234 1234"}).status_code == 201
+    assert client.post(f"{API}/complaints/{own}/messages", headers=w.h["residents_committee"],
+                       json={"body": "已电话联系张小红（13812341234）核实，她家101室门口也漏水", "internal": True}
+                       ).status_code == 201
     r = client.post(f"{API}/complaints/{own}/complainant", headers=w.h["residents_committee"],
                     json={"reason": "电话联系张小红核实电梯情况"})
     assert r.status_code == 200, r.get_json()
@@ -70,7 +75,8 @@ def scene(app, client, factory, w):
 def _secrets(w, s, *, with_neighbour=True) -> list[str]:
     from civic.core.text import mask_phone
 
-    out = ["101室", "张小红", "13812341234", mask_phone("13812341234"), "大明", PARTNER_PHONE,
+    out = ["101室", "张小红", "13812341234", "138 1234 1234", "138-1234-1234", mask_phone("13812341234"), "大明",
+           PARTNER_PHONE,
            mask_phone(PARTNER_PHONE)]
     if with_neighbour:
         out += ["102室", "李四", s["li"].phone, mask_phone(s["li"].phone)]

@@ -10,7 +10,7 @@ at the case; whoever may not see the complainant does not read the reasons given
 
 from __future__ import annotations
 
-from civic.complaints.service.privacy import get_for, sees_complainant
+from civic.complaints.service.privacy import get_for, identity_terms, redact, sees_complainant
 from civic.complaints.service.workflow import ACTION_NAMES
 from civic.core import audit
 from civic.extensions import db
@@ -54,6 +54,7 @@ def history_for(user, complaint_id: int) -> list[dict]:
 
     c, v = get_for(user, complaint_id, log_view=False)
     sees = sees_complainant(v)
+    terms = None if sees else identity_terms([c])[c.id]
     users: dict[int, object] = {}
     orgs: dict[int, object] = {}
 
@@ -80,6 +81,8 @@ def history_for(user, complaint_id: int) -> list[dict]:
         note = e.note
         if action == "complainant_revealed" and not sees:
             note = None  # the reason for a reveal may name the complainant ("联系张女士核实")
+        elif not sees:
+            note = redact(note, terms)  # a note may name them too (privacy.text_for)
         out.append({"at": e.at, "action": action, "action_name": name, "actor": actor, "channel": channel,
                     "note": note})
     return out

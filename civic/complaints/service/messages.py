@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from civic.complaints.models import ComplaintMessage, ComplaintReporter
-from civic.complaints.service.privacy import get_for
+from civic.complaints.service.privacy import get_for, identity_terms, sees_complainant, text_for
 from civic.complaints.service.workflow import require_open
 from civic.core import audit
 from civic.core.errors import Forbidden
@@ -57,11 +57,13 @@ def add_message(user, complaint_id: int, body: str, *, internal: bool = False) -
 
 def messages_for(user, complaint_id: int) -> list[dict]:
     """The thread as the user may see it: residents see the party's name, never a staff member's,
-    and no internal notes."""
+    and no internal notes; whoever may not see the complainant reads every body without what names
+    them (:func:`~civic.complaints.service.privacy.text_for`)."""
     c, v = get_for(user, complaint_id, log_view=False)
     rows = db.session.scalars(sa.select(ComplaintMessage).where(ComplaintMessage.complaint_id == c.id)
                               .order_by(ComplaintMessage.id)).all()
     org_names = {}
+    terms = None if sees_complainant(v) else identity_terms([c])[c.id]
     out = []
     for m in rows:
         if m.internal and v.is_resident:
@@ -77,5 +79,5 @@ def messages_for(user, complaint_id: int) -> list[dict]:
         else:
             author = "您" if m.author_id == user.id else "居民"
         out.append({"id": m.id, "author": author, "from_resident": m.organisation_id is None,
-                    "body": m.body, "internal": m.internal, "created_at": m.created_at})
+                    "body": text_for(c, v, m.body, terms), "internal": m.internal, "created_at": m.created_at})
     return out

@@ -5,11 +5,14 @@ Verbs: viewer_for (the user's roles on a case; NotFound when none, so ids reveal
 hidden from parties the routing table does not allow, revealed only with a reason, which is
 logged), sees_complainant, location_for and at_reporters_unit (the case's place no finer than its
 building where the place would name the complainant's household), contact_of (a partner's contact
-for a case).  Rules applied: RULES.md §5 (PIPL).
+for a case), identity_terms and text_for (the free text of a case -- description, messages, notes,
+rating comment -- with what names the complainant taken out for whoever may not see them).  Rules
+applied: RULES.md §5 (PIPL).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -253,3 +256,75 @@ def location_for(c: Complaint, v: Viewer, *, at_own_unit: bool | None = None) ->
 def contact_of(c: Complaint) -> ComplaintContact | None:
     """The contact a partner gave for case ``c`` (None for a resident's own case)."""
     return db.session.scalar(sa.select(ComplaintContact).where(ComplaintContact.complaint_id == c.id))
+
+
+# --- free text -----------------------------------------------------------------------------------
+
+#: What stands in the text for a detail that would name the complainant.
+REDACTED = "［已隐去］"
+#: A mainland mobile number as residents type it: 13812341234, 138 1234 1234, 138-1234-1234, +86…
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
+_MIN_TERM = 2  # a one-character "name" would blank every occurrence of a common character
+
+
+def identity_terms(cases: Sequence[Complaint]) -> dict[int, list[str]]:
+    """``{case id: [text that names one of its reporters]}``, longest first: the display names and
+    phones of the complainant, of every co-complainant merged in and of a partner's contact, and
+    the names (short, ``101室``, and full, ``滨江花园1号楼101室``) of the units where any of them
+    lives.  For many cases at once: a handful of queries, not one per case."""
+    from civic.accounts.models import User
+
+    if not cases:
+        return {}
+    ids = [c.id for c in cases]
+    people: dict[int, set[int]] = {c.id: {c.complainant_id} for c in cases}
+    for cid, uid in db.session.execute(sa.select(ComplaintReporter.complaint_id, ComplaintReporter.user_id)
+                                       .where(ComplaintReporter.complaint_id.in_(ids))):
+        people[cid].add(uid)
+    everyone = set().union(*people.values())
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(everyone)))}
+    own: dict[int, set[str]] = {}
+    for uid in everyone:
+        units = [place for _link, place in registry.units_of_resident(uid)]
+        full = registry.unit_full_names(p.id for p in units)
+        own[uid] = {p.name for p in units} | set(full.values())
+    contacts = {k.complaint_id: k for k in db.session.scalars(
+        sa.select(ComplaintContact).where(ComplaintContact.complaint_id.in_(ids)))}
+    out = {}
+    for c in cases:
+        terms: set[str] = set()
+        for uid in people[c.id]:
+            u = users.get(uid)
+            if u is not None and u.kind != "partner":  # a partner's system account names no one
+                terms |= {u.display_name or "", u.phone or ""}
+            terms |= own.get(uid, set())
+        k = contacts.get(c.id)
+        if k is not None:
+            terms |= {k.display_name or "", k.phone or "", k.email or ""}
+        out[c.id] = sorted((t.strip() for t in terms if t and len(t.strip()) >= _MIN_TERM), key=len, reverse=True)
+    return out
+
+
+def redact(text: str | None, terms: Sequence[str]) -> str | None:
+    """``text`` with every one of ``terms`` and every mobile number replaced by :data:`REDACTED`."""
+    if not text:
+        return text
+    for t in terms:
+        text = text.replace(t, REDACTED)
+    return _MOBILE.sub(REDACTED, text)
+
+
+def text_for(c: Complaint, v: Viewer, text: str | None, terms: Sequence[str] | None = None) -> str | None:
+    """Free text of case ``c`` (its description, a message, a note, the rating comment) as viewer
+    ``v`` may read it: as written for whoever may see the complainant (:func:`sees_complainant`);
+    for anyone else -- above all the party complained about, and a co-complainant -- with the
+    reporters' names, phones and own units' names and any mobile number taken out
+    (:func:`redact`), since a resident writes "我是101室的张小红，电话138…" and a party that may
+    see them may write the same in a note (RULES.md §5, PIPL Art. 28: what identifies the
+    complainant is not shown to those who may not know it).  A nickname or a description of the
+    person ("楼上的王阿姨") cannot be recognised and stays: staff who may see the complainant are
+    told in the console not to write one.  ``terms``: :func:`identity_terms` of ``c`` when the caller
+    has them (lists)."""
+    if text is None or sees_complainant(v):
+        return text
+    return redact(text, identity_terms([c])[c.id] if terms is None else terms)

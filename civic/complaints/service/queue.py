@@ -19,7 +19,11 @@ from civic.complaints.service.privacy import (
     at_reporters_unit,
     complainant_for,
     complainant_seen_in,
+    identity_terms,
     location_for,
+    redact,
+    sees_complainant,
+    text_for,
 )
 from civic.complaints.service.workflow import STATUS_NAMES, allowed_actions
 from civic.core.errors import Forbidden
@@ -47,15 +51,18 @@ def summaries(user, cases) -> list[dict]:
     for the whole page at once and only for the cases placed at a reporter's unit
     (:func:`~civic.complaints.service.privacy.complainant_seen_in`): a page costs a few queries."""
     own = at_reporters_unit(cases)
-    seen = complainant_seen_in(user, [c for c in cases if c.id in own])
+    seen = complainant_seen_in(user, cases)
+    # The description as this user may read it (privacy.text_for), for the whole page at once.
+    terms = identity_terms([c for c in cases if c.id not in seen])
     out = []
     for c in cases:
         place_id = c.place_id
         if c.id in own and c.id not in seen:
             place_id = c.building_id
+        text = c.description if c.id in seen else redact(c.description, terms[c.id])
         out.append({"id": c.id, "category": c.category, "status": c.status, "overdue": c.overdue,
                     "urgent": c.urgent, "created_at": c.created_at, "acknowledge_due": c.acknowledge_due,
-                    "resolve_due": c.resolve_due, "description": c.description[:80], "place_id": place_id})
+                    "resolve_due": c.resolve_due, "description": text[:80], "place_id": place_id})
     return out
 
 
@@ -153,8 +160,9 @@ def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = No
     lead = orgs.get(c.lead_organisation_id)
     loc = location_for(c, v)
     place = loc.place
+    terms = None if sees_complainant(v) else identity_terms([c])[c.id]
     out = {
-        "id": c.id, "version": c.version, "category": c.category, "description": c.description,
+        "id": c.id, "version": c.version, "category": c.category, "description": text_for(c, v, c.description, terms),
         "status": c.status, "status_name": STATUS_NAMES[c.status],
         "place": {"id": place.id, "kind": place.kind, "name": place.name} if place else None,
         "address": c.address_text, "location_source": c.location_source,
@@ -168,7 +176,8 @@ def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = No
         "deadlines_provisional": c.deadlines_provisional, "overdue": c.overdue,
         "escalated": c.escalated_at is not None, "created_at": c.created_at,
         "acknowledged_at": c.acknowledged_at, "resolved_at": c.resolved_at, "closed_at": c.closed_at,
-        "merged_into_id": c.merged_into_id, "rating": c.rating, "rating_comment": c.rating_comment,
+        "merged_into_id": c.merged_into_id, "rating": c.rating,
+        "rating_comment": text_for(c, v, c.rating_comment, terms),
         "photos": [{"stage": p.stage, "width": p.width, "height": p.height,
                     "url": f"/api/v1/complaints/{c.id}/photos/{p.access_token}",
                     "thumbnail_url": f"/api/v1/complaints/{c.id}/photos/{p.access_token}?size=thumb"}
