@@ -224,8 +224,33 @@ class CivicApi(Api):
                 for blp, app, name, parameters in self._doc_pending:
                     blp.register_views_in_doc(self, app, self._spec, name=name, parameters=parameters)
                     self._spec.tag({"name": name, "description": blp.description})
+                self._document_idempotency_key()
                 self._doc_pending = []
         return self._spec
+
+    def _document_idempotency_key(self) -> None:
+        """Every POST that honours ``Idempotency-Key`` (:mod:`civic.core.idempotency`: all but the
+        views marked exempt) documents the header, so a client built from the document alone knows
+        it can retry a create safely (a phone on a bad network)."""
+        from civic.core import idempotency
+
+        param = {"name": idempotency.HEADER, "in": "header", "required": False,
+                 "description": "客户端为每次创建生成的唯一键（1-200 个字符）：网络重试时带同一键，服务端返回首次请求的结果，"
+                                "不会重复创建；同一键用于内容不同的请求返回 409 idempotency_key_reused。"
+                                "A key the client makes per create (1-200 characters); a retry with the same key "
+                                "gets the first response back, kept 48 hours.",
+                 "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"^[!-~]([ -~]*[!-~])?$"}}
+        paths = self._spec._paths  # apispec keeps the document's paths here; no public reader
+        for rule in self._app.url_map.iter_rules():
+            if "POST" not in (rule.methods or ()):
+                continue
+            fn = self._app.view_functions.get(rule.endpoint)
+            if getattr(fn, "idempotency_exempt", False) or getattr(getattr(fn, "view_class", None),
+                                                                   "idempotency_exempt", False):
+                continue
+            op = paths.get(re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), {}).get("post")
+            if op is not None and not any(p.get("name") == idempotency.HEADER for p in op.get("parameters", [])):
+                op.setdefault("parameters", []).append(dict(param))
 
     @spec.setter
     def spec(self, value) -> None:
