@@ -445,6 +445,7 @@ EXEMPT = {
     ("post", "/api/v1/auth/password"): "the caller's own password",
     ("post", "/api/v1/complaints"): "a new case: any resident may file one",
     ("post", "/api/v1/contest-photos"): "a resident's own upload, claimed later by their idea",
+    ("post", "/api/v1/complaints/suggest"): "reads the caller's draft text, writes nothing, touches no object",
 }
 
 WRITE = ("post", "put", "patch", "delete")
