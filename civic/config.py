@@ -77,6 +77,13 @@ class DefaultConfig:
     WECHAT_SECRET = ""
     WECHAT_CODE2SESSION_URL = "https://api.weixin.qq.com/sns/jscode2session"
     WECHAT_SUBSCRIBE_URL = "https://api.weixin.qq.com/cgi-bin/message/subscribe/send"
+    WECHAT_TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/stable_token"  # the stable access token
+    WECHAT_TIMEOUT_SECONDS = 5
+    # Subscribe messages (NOTIFY_ADAPTER="wechat"): civic's template name → the template id chosen
+    # in the mini-program's console, e.g. {"complaint.status": "bDmywsp2oEHjwAadTGKkUHpC0RgBVPvfAsI0mOAXAeg"};
+    # an unmapped name is sent as the id itself.  The mini-program version the message opens.
+    WECHAT_TEMPLATE_IDS: dict = {}
+    WECHAT_MINIPROGRAM_STATE = "formal"  # "developer", "trial" or "formal"
     NOTIFY_ADAPTER = "dev"  # "dev" logs; "wechat" sends subscribe messages
     # One-time codes by SMS (civic.accounts.sms): "dev" writes the code to the log; "none" turns phone
     # login off (503); "aliyun" (Alibaba Cloud SendSms 2017-05-25) or "tencent" (Tencent Cloud

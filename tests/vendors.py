@@ -242,3 +242,104 @@ class TencentSms(VendorServer):
             self.sent.append({"phone": phone, "app": params["SmsSdkAppId"], "sign": params.get("SignName"),
                               "template": params["TemplateId"], "params": params.get("TemplateParamSet", [])})
         return 200, {"Response": {"SendStatusSet": [status], "RequestId": _request_id()}}
+
+
+# --- WeChat mini-program server API ----------------------------------------------------------------
+
+class WeChatApi(VendorServer):
+    """``codes``: js_code → openid (each code logs in once); ``refused``: openids that have not
+    subscribed (43101); ``script``: errcodes to answer next, each for the path it names
+    (``("/sns/jscode2session", 45011)``).  ``tokens``: issued token → expiry (epoch seconds);
+    :meth:`expire_tokens` makes every issued one answer 42001."""
+
+    def __init__(self, appid: str, secret: str):
+        self.appid, self.secret = appid, secret
+        self.codes: dict[str, str] = {}
+        self.used: set[str] = set()
+        self.refused: set[str] = set()
+        self.tokens: dict[str, float] = {}
+        self.current: str | None = None
+        self.token_calls: list[dict] = []
+        self.messages: list[dict] = []
+        super().__init__()
+
+    def expire_tokens(self):
+        with self.lock:
+            self.tokens = dict.fromkeys(self.tokens, 0.0)
+
+    def _scripted_for(self, path: str) -> int | None:
+        with self.lock:
+            for i, (where, errcode) in enumerate(self.script):
+                if where == path:
+                    del self.script[i]
+                    return errcode
+        return None
+
+    @staticmethod
+    def _err(errcode: int, errmsg: str) -> tuple[int, dict]:
+        return 200, {"errcode": errcode, "errmsg": f"{errmsg} rid: {secrets.token_hex(4)}"}
+
+    def handle(self, environ, body):
+        path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+        query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+        self.requests.append({"path": path, "query": query, "body": body})
+        scripted = self._scripted_for(path)
+        if scripted is not None:
+            return self._err(scripted, "scripted")
+        if path == "/cgi-bin/stable_token" and method == "POST":
+            return self._token(json.loads(body or b"{}"))
+        if path == "/cgi-bin/token" and method == "GET":
+            return self._token({**query, "force_refresh": True})
+        if path == "/sns/jscode2session" and method == "GET":
+            return self._code2session(query)
+        if path == "/cgi-bin/message/subscribe/send" and method == "POST":
+            return self._subscribe(query, json.loads(body or b"{}"))
+        return 404, {"errcode": 404, "errmsg": "not found"}
+
+    def _token(self, params) -> tuple[int, dict]:
+        self.token_calls.append(params)
+        if params.get("grant_type") != "client_credential":
+            return self._err(40002, "invalid grant_type")
+        if params.get("appid") != self.appid:
+            return self._err(40013, "invalid appid")
+        if params.get("secret") != self.secret:
+            return self._err(40125, "invalid appsecret")
+        with self.lock:
+            now = dt.datetime.now(dt.UTC).timestamp()
+            # Stable token: the same one while valid, unless force_refresh.
+            if params.get("force_refresh") or not self.current or self.tokens.get(self.current, 0) <= now:
+                self.current = "ACCESS_TOKEN_" + secrets.token_urlsafe(24)
+                self.tokens[self.current] = now + 7200
+            return 200, {"access_token": self.current, "expires_in": int(self.tokens[self.current] - now)}
+
+    def _code2session(self, q) -> tuple[int, dict]:
+        if q.get("appid") != self.appid:
+            return self._err(40013, "invalid appid")
+        if q.get("secret") != self.secret:
+            return self._err(40125, "invalid appsecret")
+        if q.get("grant_type") != "authorization_code":
+            return self._err(40002, "invalid grant_type")
+        code = q.get("js_code", "")
+        with self.lock:
+            if code in self.used:
+                return self._err(40163, "code been used")
+            if code not in self.codes:
+                return self._err(40029, "invalid code")
+            self.used.add(code)
+        return 200, {"openid": self.codes[code], "session_key": base64.b64encode(secrets.token_bytes(16)).decode()}
+
+    def _subscribe(self, q, msg) -> tuple[int, dict]:
+        token = q.get("access_token", "")
+        expiry = self.tokens.get(token)
+        if expiry is None:
+            return self._err(40001, "invalid credential, access_token is invalid or not latest")
+        if expiry <= dt.datetime.now(dt.UTC).timestamp():
+            return self._err(42001, "access_token expired")
+        if not msg.get("touser") or not msg.get("template_id") or not isinstance(msg.get("data"), dict):
+            return self._err(47001, "data format error")
+        if not all(isinstance(v, dict) and "value" in v for v in msg["data"].values()):
+            return self._err(47003, "argument invalid! data.value empty")
+        if msg["touser"] in self.refused:
+            return self._err(43101, "user refuse to accept the msg")
+        self.messages.append(msg)
+        return 200, {"errcode": 0, "errmsg": "ok", "msgid": secrets.randbelow(10**12)}

@@ -11,12 +11,9 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-import json
 import logging
 import re
 import secrets
-import urllib.parse
-import urllib.request
 
 import sqlalchemy as sa
 from flask import current_app
@@ -25,7 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from civic.accounts import sms
 from civic.accounts.identity import issue_token
 from civic.accounts.models import Membership, OtpChallenge, User
-from civic.core import audit, parts
+from civic.core import audit, parts, wechat
 from civic.core.db import utcnow
 from civic.core.errors import BadRequest, CivicError, Conflict, RateLimited, Unauthenticated, ValidationFailed
 from civic.core.http import count_attempt
@@ -165,10 +162,13 @@ parts.register(parts.Part(
 def code2session(code: str) -> str:
     """Exchange a mini-program login code for the user's openid.
 
-    Adapter ``dev``: openid ``dev-<code>`` (no network).  Adapter ``wechat``: GET the configured
-    ``WECHAT_CODE2SESSION_URL`` with appid, secret, js_code and grant_type=authorization_code, as
-    WeChat documents it; ``errcode`` ≠ 0 is refused.
-    :raises Unauthenticated: ``wechat_code_invalid``.  :raises CivicError: 503 ``wechat_unavailable``.
+    Adapter ``dev``: openid ``dev-<code>`` (no network).  Adapter ``wechat``: WeChat's
+    ``jscode2session`` (:func:`civic.core.wechat.code2session`, at ``WECHAT_CODE2SESSION_URL``).
+    :raises Unauthenticated: ``wechat_code_invalid`` (errcode 40029, or any code WeChat refuses
+        that is not below), ``wechat_code_used`` (40163: a code logs in once).
+    :raises RateLimited: ``wechat_rate_limited`` (45011: WeChat's own rate limit).
+    :raises CivicError: 503 ``wechat_unavailable`` (no answer, or -1 system busy),
+        ``wechat_misconfigured`` (40013/40125: civic's appid or secret).
     """
     # wx.login() codes are short printable ASCII; blanks, spaces or controls would only make odd
     # openids with the dev adapter and wasted calls to WeChat.
@@ -179,20 +179,22 @@ def code2session(code: str) -> str:
         if cfg["ENV"] == "production":  # the dev adapter would let anyone in as any openid
             raise CivicError("微信登录未配置", code="wechat_unavailable", status=503)
         return f"dev-{code}"
-    query = urllib.parse.urlencode({"appid": cfg["WECHAT_APPID"], "secret": cfg["WECHAT_SECRET"],
-                                    "js_code": code, "grant_type": "authorization_code"})
     try:
-        with urllib.request.urlopen(f"{cfg['WECHAT_CODE2SESSION_URL']}?{query}", timeout=5) as resp:
-            body = json.loads(resp.read().decode())
-    except (OSError, ValueError) as exc:
-        raise CivicError("微信登录服务暂时不可用", code="wechat_unavailable", status=503) from exc
-    if not isinstance(body, dict):
+        body = wechat.code2session(code)
+    except wechat.WeChatError as exc:
+        details = {"errcode": exc.errcode}
+        if exc.kind == "used_code":
+            raise Unauthenticated("微信登录 code 已使用，请重新登录", code="wechat_code_used", details=details) from exc
+        if exc.kind == "rate_limited":
+            raise RateLimited("微信登录过于频繁，请稍后再试", code="wechat_rate_limited", details=details) from exc
+        if exc.kind == "busy":  # no answer, or WeChat's "system busy": the resident tries again
+            raise CivicError("微信登录服务繁忙，请稍后重试", code="wechat_unavailable", status=503) from exc
+        if exc.kind == "config":
+            log.error("WeChat refused civic's appid or secret for code2session: %s", exc)
+            raise CivicError("微信登录配置有误，请联系管理员", code="wechat_misconfigured", status=503) from exc
+        raise Unauthenticated("微信登录 code 无效", code="wechat_code_invalid", details=details) from exc
+    if not isinstance(body.get("openid"), str) or not body["openid"]:
         raise CivicError("微信登录服务暂时不可用", code="wechat_unavailable", status=503)
-    if body.get("errcode") == -1:  # WeChat: "system busy, try again"
-        raise CivicError("微信登录服务繁忙，请稍后重试", code="wechat_unavailable", status=503)
-    if body.get("errcode") or not isinstance(body.get("openid"), str) or not body["openid"]:
-        raise Unauthenticated("微信登录 code 无效或已使用", code="wechat_code_invalid",
-                              details={"errcode": body.get("errcode")})
     return body["openid"]
 
 
