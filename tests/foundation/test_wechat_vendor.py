@@ -246,3 +246,14 @@ def test_production_takes_the_wechat_adapters(make_app):
                     "WECHAT_ADAPTER": "wechat", "WECHAT_APPID": APPID, "WECHAT_SECRET": SECRET,
                     "NOTIFY_ADAPTER": "wechat", "SMS_ADAPTER": "none"})
     assert app.config["WECHAT_TOKEN_URL"].endswith("/cgi-bin/stable_token")
+
+
+def test_every_vendor_setting_is_documented_in_readme_and_deploy_guide(app):
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    readme, deploy = (repo / "README.md").read_text(), (repo / "docs/deploy.md").read_text()
+    settings = [k for k in app.config if k.startswith(("SMS_", "WECHAT_")) or k == "NOTIFY_ADAPTER"]
+    assert len(settings) >= 20
+    missing = [k for k in settings if f"CIVIC_{k}`" not in readme or f"CIVIC_{k}`" not in deploy]
+    assert missing == []
