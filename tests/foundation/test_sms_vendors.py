@@ -186,3 +186,32 @@ def test_production_accepts_both_vendors_with_their_settings_and_names_what_is_m
         make_app({**base, "SMS_ADAPTER": "tencent", **keys})
     with pytest.raises(parts.ProductionRefused, match="CIVIC_SMS_TEMPLATE"):
         make_app({**base, "SMS_ADAPTER": "aliyun", **{k: v for k, v in keys.items() if k != "SMS_TEMPLATE"}})
+
+
+def test_concurrent_requests_for_one_phone_send_one_code(app, vendor, serve):
+    # Eight clients at once over real HTTP, no Idempotency-Key: one challenge, one SMS, the
+    # others told to wait (otp_too_soon).  The send happens inside the request, so without the
+    # per-phone serialisation each would send its own code.
+    import json
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = serve(app) + "/api/v1/auth/otp"
+
+    def post(_):
+        req = urllib.request.Request(url, data=json.dumps({"phone": "13900005508"}).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(post, range(8)))
+    assert statuses == [202] + [429] * 7
+    assert len(vendor.sent) == 1
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OtpChallenge)
+                             .where(OtpChallenge.phone == "13900005508")) == 1
