@@ -77,8 +77,27 @@ class DefaultConfig:
     WECHAT_SECRET = ""
     WECHAT_CODE2SESSION_URL = "https://api.weixin.qq.com/sns/jscode2session"
     WECHAT_SUBSCRIBE_URL = "https://api.weixin.qq.com/cgi-bin/message/subscribe/send"
+    WECHAT_TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/stable_token"  # the stable access token
+    WECHAT_TIMEOUT_SECONDS = 5
+    # Subscribe messages (NOTIFY_ADAPTER="wechat"): civic's template name → the template id chosen
+    # in the mini-program's console, e.g. {"complaint.status": "bDmywsp2oEHjwAadTGKkUHpC0RgBVPvfAsI0mOAXAeg"};
+    # an unmapped name is sent as the id itself.  The mini-program version the message opens.
+    WECHAT_TEMPLATE_IDS: dict = {}
+    WECHAT_MINIPROGRAM_STATE = "formal"  # "developer", "trial" or "formal"
     NOTIFY_ADAPTER = "dev"  # "dev" logs; "wechat" sends subscribe messages
-    SMS_ADAPTER = "dev"  # "dev" writes the code to the log; "none" turns phone login off (503)
+    # One-time codes by SMS (civic.accounts.sms): "dev" writes the code to the log; "none" turns phone
+    # login off (503); "aliyun" (Alibaba Cloud SendSms 2017-05-25) or "tencent" (Tencent Cloud
+    # SendSms 2021-01-11) send it with the settings below.
+    SMS_ADAPTER = "dev"
+    SMS_ACCESS_KEY_ID = ""  # Aliyun AccessKey ID / Tencent SecretId
+    SMS_ACCESS_KEY_SECRET = ""  # Aliyun AccessKey secret / Tencent SecretKey
+    SMS_SIGN_NAME = ""  # the approved signature (签名), e.g. "浦东社区"
+    SMS_TEMPLATE = ""  # Aliyun template code ("SMS_123456789") / Tencent template id ("1234567")
+    SMS_TEMPLATE_PARAMS = "code"  # the template's variables in order, among "code" and "minutes"
+    SMS_SDK_APP_ID = ""  # Tencent only: the SMS application's SdkAppId ("1400000000")
+    SMS_REGION = ""  # default: cn-hangzhou (Aliyun), ap-guangzhou (Tencent)
+    SMS_ENDPOINT = ""  # a URL overriding the vendor's host (a private endpoint; the tests' server)
+    SMS_TIMEOUT_SECONDS = 5
 
     # Open311 GeoReport v2 (civic/open311): the one jurisdiction this server answers for, the
     # partners' POST budget (per api_key), and the limits on fetching a partner's media_url.

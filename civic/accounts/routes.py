@@ -57,7 +57,9 @@ class WechatLogin(MethodView):
     def post(self, data):
         """小程序登录：用 wx.login 的 code 换取令牌（code2session）
 
-        Errors: 401 ``wechat_code_invalid``; 503 ``wechat_unavailable``; 429 ``rate_limited`` (per
+        Errors: 401 ``wechat_code_invalid`` (WeChat 40029), ``wechat_code_used`` (40163); 503
+        ``wechat_unavailable`` (WeChat busy or unreachable), ``wechat_misconfigured``; 429
+        ``wechat_rate_limited`` (WeChat's 45011), ``rate_limited`` (per
         code and per WeChat user: ``RATELIMIT_LOGIN``, ``RATELIMIT_LOGIN_OPENID``; per address, sized
         for a carrier's NAT: ``RATELIMIT_RESIDENT_LOGIN_ADDRESS``).
         """
@@ -74,7 +76,10 @@ class OtpRequest(MethodView):
     def post(self, data):
         """发送手机验证码
 
-        Errors: 422 ``phone_invalid``; 429 ``otp_too_soon``.
+        The code is sent by the SMS vendor before this answers; a transient failure of the vendor
+        is retried in the background.  Errors: 422 ``phone_invalid`` (also when the vendor refuses
+        the number); 429 ``otp_too_soon``, ``sms_rate_limited`` (the vendor's per-number limit);
+        503 ``sms_unavailable`` (phone login off), ``sms_misconfigured``, ``sms_failed``.
         """
         return {"expires_at": service.request_otp(data["phone"])}
 

@@ -11,23 +11,22 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-import json
 import logging
 import re
 import secrets
-import urllib.parse
-import urllib.request
 
 import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from civic.accounts import sms
 from civic.accounts.identity import issue_token
 from civic.accounts.models import Membership, OtpChallenge, User
-from civic.core import audit, parts
-from civic.core.db import after_commit, utcnow
+from civic.core import audit, parts, wechat
+from civic.core.db import utcnow
 from civic.core.errors import BadRequest, CivicError, Conflict, RateLimited, Unauthenticated, ValidationFailed
 from civic.core.http import count_attempt
+from civic.core.jobs import enqueue
 from civic.extensions import db
 
 log = logging.getLogger(__name__)
@@ -163,10 +162,13 @@ parts.register(parts.Part(
 def code2session(code: str) -> str:
     """Exchange a mini-program login code for the user's openid.
 
-    Adapter ``dev``: openid ``dev-<code>`` (no network).  Adapter ``wechat``: GET the configured
-    ``WECHAT_CODE2SESSION_URL`` with appid, secret, js_code and grant_type=authorization_code, as
-    WeChat documents it; ``errcode`` ≠ 0 is refused.
-    :raises Unauthenticated: ``wechat_code_invalid``.  :raises CivicError: 503 ``wechat_unavailable``.
+    Adapter ``dev``: openid ``dev-<code>`` (no network).  Adapter ``wechat``: WeChat's
+    ``jscode2session`` (:func:`civic.core.wechat.code2session`, at ``WECHAT_CODE2SESSION_URL``).
+    :raises Unauthenticated: ``wechat_code_invalid`` (errcode 40029, or any code WeChat refuses
+        that is not below), ``wechat_code_used`` (40163: a code logs in once).
+    :raises RateLimited: ``wechat_rate_limited`` (45011: WeChat's own rate limit).
+    :raises CivicError: 503 ``wechat_unavailable`` (no answer, or -1 system busy),
+        ``wechat_misconfigured`` (40013/40125: civic's appid or secret).
     """
     # wx.login() codes are short printable ASCII; blanks, spaces or controls would only make odd
     # openids with the dev adapter and wasted calls to WeChat.
@@ -177,20 +179,22 @@ def code2session(code: str) -> str:
         if cfg["ENV"] == "production":  # the dev adapter would let anyone in as any openid
             raise CivicError("微信登录未配置", code="wechat_unavailable", status=503)
         return f"dev-{code}"
-    query = urllib.parse.urlencode({"appid": cfg["WECHAT_APPID"], "secret": cfg["WECHAT_SECRET"],
-                                    "js_code": code, "grant_type": "authorization_code"})
     try:
-        with urllib.request.urlopen(f"{cfg['WECHAT_CODE2SESSION_URL']}?{query}", timeout=5) as resp:
-            body = json.loads(resp.read().decode())
-    except (OSError, ValueError) as exc:
-        raise CivicError("微信登录服务暂时不可用", code="wechat_unavailable", status=503) from exc
-    if not isinstance(body, dict):
+        body = wechat.code2session(code)
+    except wechat.WeChatError as exc:
+        details = {"errcode": exc.errcode}
+        if exc.kind == "used_code":
+            raise Unauthenticated("微信登录 code 已使用，请重新登录", code="wechat_code_used", details=details) from exc
+        if exc.kind == "rate_limited":
+            raise RateLimited("微信登录过于频繁，请稍后再试", code="wechat_rate_limited", details=details) from exc
+        if exc.kind == "busy":  # no answer, or WeChat's "system busy": the resident tries again
+            raise CivicError("微信登录服务繁忙，请稍后重试", code="wechat_unavailable", status=503) from exc
+        if exc.kind == "config":
+            log.error("WeChat refused civic's appid or secret for code2session: %s", exc)
+            raise CivicError("微信登录配置有误，请联系管理员", code="wechat_misconfigured", status=503) from exc
+        raise Unauthenticated("微信登录 code 无效", code="wechat_code_invalid", details=details) from exc
+    if not isinstance(body.get("openid"), str) or not body["openid"]:
         raise CivicError("微信登录服务暂时不可用", code="wechat_unavailable", status=503)
-    if body.get("errcode") == -1:  # WeChat: "system busy, try again"
-        raise CivicError("微信登录服务繁忙，请稍后重试", code="wechat_unavailable", status=503)
-    if body.get("errcode") or not isinstance(body.get("openid"), str) or not body["openid"]:
-        raise Unauthenticated("微信登录 code 无效或已使用", code="wechat_code_invalid",
-                              details={"errcode": body.get("errcode")})
     return body["openid"]
 
 
@@ -215,61 +219,71 @@ def login_wechat(code: str) -> tuple[User, str, dt.datetime, bool]:
 
 # --- phone one-time codes -------------------------------------------------------------------------
 
-# No production SMS adapter exists yet: production must say so (``none``: phone login answers 503
-# ``sms_unavailable``) rather than start on the adapter that writes every code to the log.  The
-# Alibaba Cloud and Tencent Cloud adapters join ``choices`` with the settings they need.
-parts.register(parts.Part(
-    "sms", "SMS_ADAPTER",
-    development={"dev": "writes every one-time code to the log instead of sending it"},
-    choices={"none": ()},
-    hint="set it to a production SMS adapter, or to none to turn phone login off (503 sms_unavailable)"))
-
 def _code_hash(phone: str, code: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def _sms_ready() -> None:
-    # Only the dev adapter exists so far, and it must not serve production (codes in the log): create_app
-    # refuses it there (civic.core.parts); this is the second guard.  "none" turns phone login off.
-    cfg = current_app.config
-    if cfg["SMS_ADAPTER"] != "dev" or cfg["ENV"] == "production":
-        raise CivicError("短信服务未配置", code="sms_unavailable", status=503)
-
-
-def send_sms(phone: str, text: str) -> None:
-    """Adapter ``dev`` writes the message to the log (development and tests).
-
-    :raises CivicError: 503 ``sms_unavailable`` when no usable adapter is configured.
-    """
-    _sms_ready()
-    log.warning("DEV SMS to %s: %s", phone, text)
 
 
 def request_otp(phone: str, purpose: str = "login") -> dt.datetime:
     """Send a 6-digit one-time code to ``phone``.  Returns when it expires.
 
     :raises RateLimited: ``otp_too_soon`` when asked again within ``OTP_RESEND_SECONDS``.
-    :raises CivicError: 503 ``sms_unavailable``.  The code goes out after the commit.
+    :raises CivicError: 503 ``sms_unavailable``, ``sms_misconfigured``, ``sms_failed``.
+    :raises ValidationFailed: ``phone_invalid`` (also when the SMS vendor refuses the number).
+    :raises RateLimited: ``sms_rate_limited`` (the vendor's per-number limit).
+
+    The code is sent inside the request, so a refusal is this request's answer; requests for one
+    phone are serialised first (below), so that concurrent ones (or the retries of one with an
+    ``Idempotency-Key``) send one code: the others find it and answer ``otp_too_soon``, which the
+    idempotency layer turns into the winner's answer.
     """
     phone = normalise_phone(phone)
     cfg = current_app.config
+    sms.ready()  # refuse (503) before anything is written
     now = utcnow()
+    code = f"{secrets.randbelow(10**6):06d}"
+    expires = now + dt.timedelta(seconds=cfg["OTP_TTL_SECONDS"])
+    # Serialise per phone before reading the last challenge: on PostgreSQL a transaction-scoped
+    # advisory lock on the phone; on SQLite this insert takes the database's write lock, which a
+    # concurrent request holds until it commits.  Either way the read below sees its challenge.
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                           {"k": int.from_bytes(hashlib.sha256(f"otp:{phone}".encode()).digest()[:8], "big", signed=True)})
+    challenge = OtpChallenge(phone=phone, purpose=purpose, code_hash=_code_hash(phone, code), expires_at=expires)
+    db.session.add(challenge)
+    db.session.flush()
     last = db.session.scalar(
-        sa.select(OtpChallenge).where(OtpChallenge.phone == phone, OtpChallenge.purpose == purpose)
+        sa.select(OtpChallenge).where(OtpChallenge.phone == phone, OtpChallenge.purpose == purpose,
+                                      OtpChallenge.id != challenge.id)
         .order_by(OtpChallenge.id.desc()).limit(1)
     )
     if last and (now - last.created_at).total_seconds() < cfg["OTP_RESEND_SECONDS"]:
         raise RateLimited("验证码发送过于频繁，请稍后再试", code="otp_too_soon",
                           details={"retry_after_seconds": cfg["OTP_RESEND_SECONDS"]})
-    code = f"{secrets.randbelow(10**6):06d}"
-    expires = now + dt.timedelta(seconds=cfg["OTP_TTL_SECONDS"])
-    db.session.add(OtpChallenge(phone=phone, purpose=purpose, code_hash=_code_hash(phone, code), expires_at=expires))
-    _sms_ready()  # refuse (503) before anything is written
-    text = f"【civic】您的验证码是 {code}，{cfg['OTP_TTL_SECONDS'] // 60} 分钟内有效。"
-    # Sent only once the challenge is committed: a rolled-back request sends no code that cannot work.
-    after_commit(lambda: send_sms(phone, text))
+    # Sent now, inside the request, so that a number the vendor refuses (422) or has limited (429)
+    # is the resident's answer and the challenge is rolled back with it.  A transient failure
+    # (throttling, the vendor's 5xx, no answer) does not fail the login: a job sends the code again.
+    minutes = cfg["OTP_TTL_SECONDS"] // 60
+    try:
+        sms.send_code(phone, code, minutes)
+    except sms.SmsFailed as exc:
+        error = sms.civic_error(exc)
+        if error is not None:
+            raise error from exc
+        log.warning("SMS to %s failed, queued for retry: %s", phone[:3] + "****" + phone[-4:], exc)
+        enqueue(sms.resend_code, challenge.id, phone, code, minutes, retry=3)
     return expires
+
+
+def otp_still_wanted(challenge_id: int) -> bool:
+    """The challenge is its phone's latest for its purpose, unused and unexpired: a code worth
+    sending again (:func:`civic.accounts.sms.resend_code`)."""
+    ch = db.session.get(OtpChallenge, challenge_id)
+    if ch is None or ch.used_at is not None or ch.expires_at <= utcnow():
+        return False
+    latest = db.session.scalar(sa.select(sa.func.max(OtpChallenge.id))
+                               .where(OtpChallenge.phone == ch.phone, OtpChallenge.purpose == ch.purpose))
+    return latest == ch.id
 
 
 def check_otp(phone: str, code: str, purpose: str = "login") -> str:

@@ -9,8 +9,12 @@ retries it with back-off; success marks it sent.  A row found in ``sending`` (a 
 mid-send) is not sent again: a duplicate WeChat message is worse than a missing one, and the row
 shows what happened.
 
-Adapters: ``dev`` writes the message to the log; ``wechat`` posts a subscribe message
-(订阅消息) to ``WECHAT_SUBSCRIBE_URL`` with the user's openid.
+Adapters: ``dev`` writes the message to the log; ``wechat`` sends a subscribe message (订阅消息)
+to the user's openid (civic.core.wechat: the access token shared by every worker, refreshed once
+when WeChat refuses it), with the WeChat template id ``WECHAT_TEMPLATE_IDS`` maps the civic
+template to (the civic name itself when unmapped).  WeChat's "system busy" or no answer fails the
+row and the queue retries it; a refused or used-up subscription (43101) or a user without an
+openid marks it ``refused``, never retried.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import urllib.request
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -31,7 +34,8 @@ from civic.extensions import db
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("pending", "sending", "sent", "failed")
+# refused: the recipient cannot receive it (no openid, subscription refused or used up): never retried.
+STATUSES = ("pending", "sending", "sent", "failed", "refused")
 
 
 class Notification(db.Model):
@@ -56,6 +60,11 @@ class Notification(db.Model):
 
 class SendFailed(Exception):
     """The adapter says the message was definitely not delivered (safe to retry)."""
+
+
+class Undeliverable(Exception):
+    """The message can never be delivered (the resident has no WeChat, or refused or used up
+    their subscription): the row is marked ``refused`` and the job is not retried."""
 
 
 def notify(user_id: int, template: str, title: str, payload: dict, *, dedupe_key: str,
@@ -85,21 +94,21 @@ def _adapter_send(n: Notification) -> None:
         return
     if adapter == "fail":  # for tests of the retry path
         raise SendFailed("adapter configured to fail")
+    from civic.core import wechat
+
     openid_of = current_app.extensions.get("civic_openid_of")
     openid = openid_of(n.user_id) if openid_of else None
     if not openid:
-        raise SendFailed("user has no WeChat openid")
-    body = json.dumps({"touser": openid, "template_id": n.template,
-                       "data": {k: {"value": str(v)} for k, v in n.payload.items()}}).encode()
-    req = urllib.request.Request(current_app.config["WECHAT_SUBSCRIBE_URL"], data=body,
-                                 headers={"Content-Type": "application/json"})
+        raise Undeliverable("user has no WeChat openid")
+    template_id = (current_app.config.get("WECHAT_TEMPLATE_IDS") or {}).get(n.template, n.template)
     try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            answer = json.loads(resp.read().decode() or "{}")
-    except OSError as exc:
+        wechat.send_subscribe(openid, template_id, n.payload)
+    except wechat.WeChatError as exc:
+        if exc.kind == "refused":  # 43101: not subscribed, or used up: sending again cannot help
+            raise Undeliverable(str(exc)) from exc
+        if exc.kind == "config":
+            log.error("WeChat refused notification %s for civic's set-up: %s", n.id, exc)
         raise SendFailed(str(exc)) from exc
-    if answer.get("errcode"):
-        raise SendFailed(f"errcode {answer.get('errcode')}")
 
 
 def register_openid_lookup(app, openid_of: Callable[[int], str | None]) -> None:
@@ -122,6 +131,10 @@ def send_notification(notification_id: int) -> str:
         return n.status if n else "missing"
     try:
         _adapter_send(n)
+    except Undeliverable as exc:
+        n.status, n.last_error = "refused", str(exc)[:500]
+        commit()
+        return "refused"
     except SendFailed as exc:
         n.status, n.last_error = "failed", str(exc)[:500]
         commit()

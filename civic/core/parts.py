@@ -18,8 +18,8 @@ reports :func:`configured` (names only, never a secret or a URL).
 
 What production needs today (docs/deploy.md, "What production refuses"): ``CIVIC_SECRET_KEY``,
 ``CIVIC_WECHAT_ADAPTER=wechat`` with ``CIVIC_WECHAT_APPID`` and ``CIVIC_WECHAT_SECRET``,
-``CIVIC_NOTIFY_ADAPTER=wechat``, and ``CIVIC_SMS_ADAPTER=none`` (phone login off, 503
-``sms_unavailable``) until a production SMS adapter exists.
+``CIVIC_NOTIFY_ADAPTER=wechat``, and ``CIVIC_SMS_ADAPTER=aliyun`` or ``tencent`` with their
+settings (civic.accounts.sms registers the row), or ``none`` (phone login off, 503 ``sms_unavailable``).
 """
 
 from __future__ import annotations

@@ -342,7 +342,7 @@ def test_wechat_login_exchanges_the_code_for_an_openid(client, wechat):
 
 
 def test_wechat_errcode_is_a_401(client, wechat, envelope):
-    err = envelope(client.post("/api/v1/auth/wechat", json={"code": "used"}), 401, "wechat_code_invalid")
+    err = envelope(client.post("/api/v1/auth/wechat", json={"code": "used"}), 401, "wechat_code_used")
     assert err["details"] == {"errcode": 40163}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
 
