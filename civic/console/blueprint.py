@@ -115,6 +115,8 @@ def _nav():
 def _civic_error(exc: CivicError):
     if isinstance(exc, Unauthenticated) and not current_user.is_authenticated:
         return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+    if exc.code == "password_change_required":  # civic.accounts.staff.password_change_gate
+        return redirect(url_for("console.password"), code=303)
     return render_template("console/error.html", error=exc), exc.status
 
 
