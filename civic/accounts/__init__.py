@@ -21,8 +21,8 @@ def init_app(app) -> None:
     """Register what the core runs for accounts, at app creation: Flask-Login's loaders (by
     importing :mod:`civic.accounts.identity`), the WeChat openid lookup the notification adapter
     uses, and ``flask civic create-admin``."""
-    from civic.accounts import cli, identity  # noqa: F401  (registers the loaders and the command)
-    from civic.accounts import staff_cli  # noqa: F401  (flask civic import-staff)
+    # (registers the loaders, create-admin and import-staff)
+    from civic.accounts import cli, identity, staff_cli  # noqa: F401
     from civic.accounts.service import wechat_openid_of
     from civic.accounts.staff import password_change_gate
     from civic.core import notifications
