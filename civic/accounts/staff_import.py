@@ -162,8 +162,8 @@ def import_staff_csv(text: str, *, actor=None, source: str = "staff_csv") -> Sta
             ids: dict[str, int] = {}
             names = list(accounts)
             for i in range(0, len(names), 500):
-                ids.update(db.session.execute(sa.select(User.username, User.id).where(
-                    User.username.in_(names[i:i + 500]))).tuples())
+                ids.update((u, uid) for u, uid in db.session.execute(sa.select(User.username, User.id).where(
+                    User.username.in_(names[i:i + 500]))))
             _insert_many(Membership.__table__, [
                 {"user_id": ids[u], "organisation_id": oid, "role": role} for u, oid, role, _ in memberships])
             actor_id, actor_role = getattr(actor, "id", None), getattr(actor, "kind", None) or "system"
