@@ -38,11 +38,11 @@ Every change writes the audit log (``staff.*``), naming who did it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 
 import sqlalchemy as sa
-from werkzeug.security import generate_password_hash
 
 from civic.accounts.identity import revoke_user_tokens
 from civic.accounts.memberships import acting_memberships
@@ -66,16 +66,25 @@ ONE_TIME_LENGTH = 16
 
 def one_time_password() -> str:
     """A random one-time password: :data:`ONE_TIME_LENGTH` characters of :data:`ONE_TIME_ALPHABET`,
-    with at least one letter and one digit."""
+    with at least one letter and one digit.  Drawn from one ``os.urandom`` call (rejection sampling
+    keeps every character uniform): ``secrets.choice`` per character costs a system call each, half
+    the time of a 20,000-row import."""
+    n = len(ONE_TIME_ALPHABET)
+    limit = 256 - 256 % n
     while True:
-        pw = "".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(ONE_TIME_LENGTH))
-        if any(c.isdigit() for c in pw) and any(c.isalpha() for c in pw):
+        chars = [ONE_TIME_ALPHABET[b % n] for b in secrets.token_bytes(ONE_TIME_LENGTH * 2) if b < limit]
+        pw = "".join(chars[:ONE_TIME_LENGTH])
+        if len(pw) == ONE_TIME_LENGTH and any(c.isdigit() for c in pw) and any(c.isalpha() for c in pw):
             return pw
 
 
 def one_time_hash(password: str) -> str:
-    """The stored hash of a one-time password (see the module docstring for why it is fast)."""
-    return generate_password_hash(password, method="pbkdf2:sha256:1")
+    """The stored hash of a one-time password (see the module docstring for why it is fast), in
+    Werkzeug's format (``pbkdf2:sha256:1$salt$hex``, read by ``check_password_hash``), with a
+    64-bit random salt taken in one call."""
+    salt = secrets.token_hex(8)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), 1).hex()
+    return f"pbkdf2:sha256:1${salt}${digest}"
 
 
 # --- who manages what --------------------------------------------------------------------------------
