@@ -13,6 +13,8 @@ from civic.console.blueprint import bp, see_other, staff_page
 from civic.core.db import parse_id
 from civic.core.errors import Forbidden, ValidationFailed
 
+CANDIDATES = 200  # the "add an existing member" list shows at most this many accounts
+
 
 def _org_id(field: str = "org") -> int:
     value = parse_id(request.values.get(field))
@@ -39,9 +41,13 @@ def staff_home(user):
     org = next((o for o in orgs if o.id == chosen), None)
     if org is None:
         raise Forbidden("您无权管理该组织的工作人员", code="not_staff_manager")
+    # Staff the user already manages elsewhere who are not in this organisation: whom it may add.
+    visible = staff.list_staff(user, include_disabled=False, limit=CANDIDATES)[0]
+    candidates = [s for s in visible if s["kind"] == "staff"
+                  and all(m["organisation_id"] != org.id for m in s["memberships"])]
     return render_template("console/staff.html", user=user, orgs=orgs, org=org,
                            members=staff.organisation_members(user, org.id), roles=STAFF_ROLES,
-                           role_names=staff.ROLE_NAMES, done=request.args.get("done"))
+                           role_names=staff.ROLE_NAMES, done=request.args.get("done"), candidates=candidates)
 
 
 @bp.post("/staff/new")

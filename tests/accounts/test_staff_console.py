@@ -60,6 +60,13 @@ def test_the_street_centre_head_moves_a_member_between_organisations(app, st):
     r = centre.post(f"/console/staff/{he}/move", {"org": st.orgs["pc1"].id, "to": st.orgs["oc1"].id})
     assert r.status_code == 303
     assert db.session.scalar(sa.select(Membership.organisation_id).where(Membership.user_id == he)) == st.orgs["oc1"].id
+    # ... and adds them back to the company, as a viewer, from the list of staff it manages.
+    page = centre.get(f"/console/staff?org={st.orgs['pc1'].id}").text
+    assert f'<option value="{he}">' in page
+    r = centre.post("/console/staff/add", {"org": st.orgs["pc1"].id, "user_id": he, "role": "viewer"})
+    assert r.status_code == 303
+    roles = set(db.session.execute(sa.select(Membership.organisation_id, Membership.role).where(Membership.user_id == he)))
+    assert roles == {(st.orgs["oc1"].id, "handler"), (st.orgs["pc1"].id, "viewer")}
 
 
 def test_a_member_who_manages_nothing_is_refused(app, st):
