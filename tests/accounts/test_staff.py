@@ -257,3 +257,16 @@ def test_editing_a_name_is_audited_once(client, st):
     assert [e.action for e in entries_for("user", he)] == ["staff.edited"]
     assert _code(client.patch(f"{API}/staff/{he}", json={"display_name": " "}, headers=st.h["pc1"])) == \
         "display_name_invalid"
+
+
+def test_an_organisation_across_two_streets_is_in_neither(client, factory, st):
+    """A street centre manages only the organisations all of whose places lie in its street."""
+    from civic.accounts.staff import managed_organisations
+
+    both = factory.org("property_company", [st.one["compound"], st.two["compound"]], name="两街物业")
+    assert both.id not in managed_organisations(st.users["sc1"])
+    assert both.id not in managed_organisations(st.users["sc2"])
+    assert managed_organisations(st.users["sc1"]) == {st.orgs["sc1"].id, st.orgs["pc1"].id, st.orgs["oc1"].id}
+    assert managed_organisations(st.users["admin"]) is None
+    assert _code(_create(client, st.h["sc1"], both.id)) == "not_staff_manager"
+    assert _create(client, st.h["admin"], both.id).status_code == 201
