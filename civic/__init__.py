@@ -163,6 +163,7 @@ def _register_modules(app: Flask) -> None:
     # Import every model module so metadata is complete (migrations, create_all in tests).
     from civic import models  # noqa: F401
     from civic.accounts.routes import blp as auth_blp
+    from civic.accounts.staff_routes import blp as staff_blp
     from civic.complaints.routes import blp as complaints_blp
     from civic.core.cli import civic_cli
     from civic.core.routes import audit_blp, calendar_blp, inbox_blp
@@ -178,7 +179,7 @@ def _register_modules(app: Flask) -> None:
     from civic.voting.routes import blp as voting_blp
 
     for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, inbox_blp, complaints_blp, village_blp,
-                voting_blp, contests_blp, moderation_blp, open311_admin_blp, deliberation_blp):
+                voting_blp, contests_blp, moderation_blp, open311_admin_blp, deliberation_blp, staff_blp):
         api.register_blueprint(blp)
     from civic import cli as _app_cli  # noqa: F401  (seed-demo)
     from civic.accounts import init_app as init_accounts

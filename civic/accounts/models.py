@@ -29,6 +29,13 @@ class User(UserMixin, TimestampMixin, db.Model):
     username: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    # Set when an administrator or a head resets the password (or an import gives a one-time one):
+    # until the member chooses their own, they may only change it, read /me or log out
+    # (civic.accounts.staff.password_change_gate).
+    must_change_password: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False,
+                                                       server_default=sa.false())
+    # When the account was disabled (``active`` false); None while it is enabled.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from civic.accounts import schemas, service
 from civic.accounts.identity import revoke_token
+from civic.accounts.staff import allowed_before_password_change
 from civic.core import idempotency
 from civic.core.api import Blueprint
 from civic.core.auth import bearer_token, current_actor
@@ -24,7 +25,8 @@ def me_dict(user) -> dict:
     units = [{"unit_id": p.id, "unit_name": p.name, "relation": link.relation}
              for link, p in registry.units_of_resident(user.id)] if user.kind == "resident" else []
     return {"id": user.id, "kind": user.kind, "display_name": user.display_name,
-            "phone_masked": mask_phone(user.phone), "memberships": memberships, "units": units}
+            "phone_masked": mask_phone(user.phone), "must_change_password": bool(user.must_change_password),
+            "memberships": memberships, "units": units}
 
 
 def _token_response(user, token, expires, created=False):
@@ -33,6 +35,7 @@ def _token_response(user, token, expires, created=False):
 
 @blp.route("/auth/login")
 @idempotency.exempt
+@allowed_before_password_change
 class StaffLogin(MethodView):
     decorators = [login_limit]
 
@@ -49,6 +52,7 @@ class StaffLogin(MethodView):
 
 @blp.route("/auth/wechat")
 @idempotency.exempt
+@allowed_before_password_change
 class WechatLogin(MethodView):
     decorators = [resident_login_limit]
 
@@ -86,6 +90,7 @@ class OtpRequest(MethodView):
 
 @blp.route("/auth/otp/verify")
 @idempotency.exempt
+@allowed_before_password_change
 class OtpVerify(MethodView):
     decorators = [resident_login_limit]
 
@@ -101,6 +106,7 @@ class OtpVerify(MethodView):
 
 
 @blp.route("/auth/logout")
+@allowed_before_password_change
 class Logout(MethodView):
     @blp.response(204)
     def post(self):
@@ -113,6 +119,7 @@ class Logout(MethodView):
 
 
 @blp.route("/auth/password")
+@allowed_before_password_change
 class PasswordChange(MethodView):
     @blp.arguments(schemas.PasswordChangeSchema)
     @blp.response(204)
@@ -132,6 +139,7 @@ class PasswordChange(MethodView):
 
 
 @blp.route("/me")
+@allowed_before_password_change
 class Me(MethodView):
     @blp.response(200, schemas.MeSchema)
     @blp.doc(security=[{"bearer": []}])

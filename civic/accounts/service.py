@@ -66,14 +66,16 @@ def create_staff(*, username: str, password: str | None = None, display_name: st
 
     Pass ``password`` (hashed here with scrypt) or an already computed ``password_hash``.
 
-    :raises Conflict: ``username_taken`` when an account already has ``username`` (nothing written).
+    :raises Conflict: ``username_taken`` when an account already has ``username``, also when another
+        request creates it at the same moment (nothing written).
     """
+    from civic.core.db import insert_once
+
+    taken = Conflict(f"用户名 {username} 已被使用", code="username_taken", details={"username": username})
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"用户名 {username} 已被使用", code="username_taken", details={"username": username})
-    user = User(kind=kind, username=username, display_name=display_name,
-                password_hash=password_hash or hash_password(password))
-    db.session.add(user)
-    db.session.flush()
+        raise taken
+    user = insert_once(User(kind=kind, username=username, display_name=display_name,
+                            password_hash=password_hash or hash_password(password)), taken)
     for org, role in memberships:
         db.session.add(Membership(user_id=user.id, organisation_id=org.id, role=role))
     return user
@@ -147,6 +149,7 @@ def change_password(user: User, old: str, new: str, *, keep_token: str | None = 
         raise Unauthenticated("原密码错误", code="invalid_credentials")
     validate_password(new)
     user.password_hash = hash_password(new)
+    user.must_change_password = False  # a reset's one-time password is spent (civic.accounts.staff)
     revoked = revoke_user_tokens(user.id, keep=keep_token)
     audit.record("auth.password_changed", "user", user.id, actor=user, data={"logins_ended": revoked})
     return revoked

@@ -13,6 +13,7 @@ from civic.accounts.memberships import acting_memberships
 from civic.core.api import render_errors_as_pages
 from civic.core.db import to_shanghai
 from civic.core.errors import CivicError, Forbidden, Unauthenticated
+from civic.property.models import ORGANISATION_KINDS
 from civic.proposals.moderation import MODERATOR_ROLES
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
@@ -32,6 +33,8 @@ NAV = [
     ("console.village_home", "村务公开", ("village_committee", "village_supervision", "street_centre")),
     ("console.votes_home", "业主大会表决", ("owners_committee", "street_centre")),
     ("console.moderation_queue", "内容审核", MODERATION_KINDS, MODERATOR_ROLES),
+    # The heads of every kind manage their organisation's staff (civic.accounts.staff).
+    ("console.staff_home", "工作人员", ORGANISATION_KINDS, ("head",)),
 ]
 
 
@@ -115,6 +118,8 @@ def _nav():
 def _civic_error(exc: CivicError):
     if isinstance(exc, Unauthenticated) and not current_user.is_authenticated:
         return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+    if exc.code == "password_change_required":  # civic.accounts.staff.password_change_gate
+        return redirect(url_for("console.password"), code=303)
     return render_template("console/error.html", error=exc), exc.status
 
 

@@ -8,16 +8,16 @@ from flask_login import current_user
 from civic.accounts import service as accounts
 from civic.accounts.identity import end_session, start_session
 from civic.accounts.memberships import acting_memberships
+from civic.accounts.staff import ROLE_NAMES, allowed_before_password_change
 from civic.console.blueprint import bp, safe_next, see_other, staff_page
 from civic.core import audit
 from civic.core.auth import SESSION_TOKEN
 from civic.core.errors import CivicError, Forbidden, ValidationFailed
 from civic.core.http import login_limit
 
-ROLE_NAMES = {"head": "负责人", "handler": "经办人", "moderator": "审核员", "viewer": "查看"}
-
 
 @bp.get("/login")
+@allowed_before_password_change
 def login():
     """登录页."""
     if current_user.is_authenticated and current_user.kind in ("staff", "admin"):
@@ -26,6 +26,7 @@ def login():
 
 
 @bp.post("/login")
+@allowed_before_password_change
 @login_limit
 def login_post():
     """Check the password with the accounts service (the API's own check), then start a session."""
@@ -46,6 +47,7 @@ def see_other_url(url: str):
 
 
 @bp.post("/logout")
+@allowed_before_password_change
 def logout():
     """退出登录."""
     if current_user.is_authenticated:
@@ -64,13 +66,16 @@ def home(user):
 
 
 @bp.get("/password")
+@allowed_before_password_change
 @staff_page()
 def password(user):
     """修改密码."""
-    return render_template("console/password.html", user=user, done=request.args.get("done"))
+    return render_template("console/password.html", user=user, done=request.args.get("done"),
+                           forced=user.must_change_password)
 
 
 @bp.post("/password")
+@allowed_before_password_change
 @staff_page()
 def password_post(user):
     new = request.form.get("new", "")

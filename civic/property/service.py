@@ -225,6 +225,32 @@ def covered_place_paths(organisation_id: int) -> list[str]:
     )
 
 
+def organisations_within(paths: Iterable[str]) -> set[int]:
+    """Ids of the organisations every one of whose covered places lies at or beneath one of
+    ``paths`` (from :func:`covered_place_paths`): the organisations *in* a street, for its street
+    centre.  An organisation that covers nothing, or covers anything outside, is not in it.  One
+    query (a grouped count of covered places and of those inside)."""
+    paths = sorted(set(paths))
+    if not paths:
+        return set()
+    inside = sa.or_(*[Place.path.startswith(p) for p in paths])
+    stmt = (sa.select(OrganisationCoverage.organisation_id)
+            .join(Place, Place.id == OrganisationCoverage.place_id)
+            .group_by(OrganisationCoverage.organisation_id)
+            .having(sa.func.count() == sa.func.sum(sa.case((inside, 1), else_=0))))
+    return set(db.session.scalars(stmt))
+
+
+def organisations_by_codes(codes: Iterable[str]) -> dict[str, Organisation]:
+    """``{code: Organisation}`` for the registered organisations among ``codes`` (chunks of 500)."""
+    codes = sorted(set(codes))
+    out: dict[str, Organisation] = {}
+    for i in range(0, len(codes), 500):
+        out.update({o.code: o for o in db.session.scalars(
+            sa.select(Organisation).where(Organisation.code.in_(codes[i:i + 500])))})
+    return out
+
+
 def places_of_kind(kind: str, under_paths: Iterable[str] | None = None) -> list[Place]:
     """Places of ``kind`` (e.g. ``"compound"``), ordered by code; with ``under_paths`` (e.g. from
     :func:`covered_place_paths`) only those at or beneath one of these paths (indexed prefix

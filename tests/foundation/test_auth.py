@@ -106,7 +106,7 @@ def test_me_with_a_token(client, factory):
     assert resp.status_code == 200
     assert resp.get_json() == {
         "id": user.id, "kind": "staff", "display_name": "测试员", "phone_masked": None,
-        "memberships": [{"organisation_id": rc.id, "organisation_name": "测试居委会",
+        "must_change_password": False, "memberships": [{"organisation_id": rc.id, "organisation_name": "测试居委会",
                          "organisation_kind": "residents_committee", "role": "moderator"}],
         "units": []}
 

@@ -95,6 +95,20 @@ def _migrate_without_bucket(runner, tmp_path):
     return ["media", "migrate"]
 
 
+def _staff_twice(runner, tmp_path):
+    _ok(runner, "import-places", _write(tmp_path, "places.csv", GOOD))
+    _ok(runner, "import-organisations", _write(tmp_path, "orgs.csv", ORGS))
+    path = _write(tmp_path, "staff.csv", "username,display_name,organisation_code,role\npolice-1,赵警官,O-1,handler\n")
+    _ok(runner, "import-staff", path, "--passwords-out", str(tmp_path / "first.csv"))
+    return ["import-staff", path, "--passwords-out", str(tmp_path / "second.csv")]
+
+
+def _staff_passwords_file_exists(runner, tmp_path):
+    path = _write(tmp_path, "staff.csv", "username,display_name,organisation_code\nx-1,甲,O-NONE\n")
+    _write(tmp_path, "staff.passwords.csv", "an operator's earlier file")
+    return ["import-staff", path]
+
+
 CASES = {
     "seed-demo": [("already seeded", _seed_twice, "demo_already_seeded")],
     "create-admin": [("username exists", _admin_twice, "username_taken"),
@@ -102,6 +116,8 @@ CASES = {
     "import-places": [("imported twice", _places_twice, "import_invalid"),
                       ("not UTF-8", _places_not_utf8, "file_not_utf8")],
     "import-organisations": [("imported twice", _orgs_twice, "import_invalid")],
+    "import-staff": [("imported twice", _staff_twice, "import_invalid"),
+                     ("passwords file exists", _staff_passwords_file_exists, "passwords_file_exists")],
     "import-seed": [("imported twice", _seed_file_twice, "import_invalid"),
                     ("not JSON", _seed_file_not_json, "seed_not_json")],
     "export-open-data": [("folder missing", _export_nowhere, "output_dir_missing")],

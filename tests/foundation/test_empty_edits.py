@@ -108,6 +108,17 @@ TABLE: dict[tuple[str, str], list[Case]] = {
              lambda c, cur: {"many_transactions": cur["many_transactions"],
                              "tracking_since": cur["tracking_since"]}),
     ],
+    # Staff accounts (civic.accounts.staff): 陈书记, head of 滨江社区居委会, edits 周社工's account and role.
+    ("PATCH", "/api/v1/staff/{user_id}"): [
+        Case("a staff member's name", lambda c: f"{API}/staff/{c['rc_bj_zhou_id']}", "rc_bj_chen",
+             lambda c, cur: {"display_name": cur["display_name"]}, read=lambda c: f"{API}/staff/{c['rc_bj_zhou_id']}"),
+    ],
+    ("PATCH", "/api/v1/organisations/{organisation_id}/memberships/{user_id}"): [
+        Case("a member's role", lambda c: f"{API}/organisations/{c['rc_bj_org']}/memberships/{c['rc_bj_zhou_id']}",
+             "rc_bj_chen", lambda c, cur: {"role": next(m["role"] for m in cur["items"]
+                                                        if m["user_id"] == c["rc_bj_zhou_id"])},
+             read=lambda c: f"{API}/organisations/{c['rc_bj_org']}/memberships", empty=None),
+    ],
 }
 
 # Edit routes that keep no version of what they change, and why.
@@ -207,6 +218,9 @@ def world(factory):
         "item_code": finance.code, "period": period, "title": "财务收支（草稿）", "body": "",
         "opening_balance": 120050, "closing_balance": "1000.00"}, hua).id
     ctx["catalogue_item"] = finance.id
+    from civic.property import service as registry
+
+    ctx["rc_bj_org"], ctx["rc_bj_zhou_id"] = registry.organisation_by_code("O-RC-BJ").id, _user("rc_bj_zhou").id
     commit()
     ctx["headers"] = {k: factory.token(_user(k)) for k in ROLES}
     return ctx

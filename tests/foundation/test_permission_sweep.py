@@ -118,6 +118,7 @@ V = {  # the reads
     "topic_hidden": lambda c: f"{API}/topics/{c['topic_hidden']}",
     "motion": lambda c: f"{API}/motions/{c['motion']}",
     "disclosure": lambda c: f"{API}/village-disclosures/{c['disclosure']}",
+    "staff_he": lambda c: f"{API}/staff/{c['staff_he']}",
     "disclosure_draft": lambda c: f"{API}/village-disclosures/{c['disclosure_draft']}",
     "village": lambda c: f"{API}/villages/V-XF/catalogue",
     "inquiries": lambda c: f"{API}/villages/V-XF/inquiries",
@@ -434,6 +435,40 @@ TABLE: dict[tuple[str, str], list[Row]] = {
             frozenset({"pc_sm_he", "zhang_san", "li_si"}), V["motion"])],
 }
 
+# Staff accounts and their roles (civic.accounts.staff): 世茂物业's head, the street centre's head
+# (世茂物业 is in its street), administrators.
+PC_SM_MANAGERS = frozenset({"pc_sm_sun", "sc_wang", "admin"})
+_HE = lambda c: {"user_id": c["staff_he"]}  # noqa: E731
+TABLE.update({
+    ("post", "/api/v1/staff"): [
+        Row("a username already taken", lambda c: {},
+            J(lambda c: {"username": "pc_sm_he", "display_name": "新同事", "organisation_id": c["pc_org"]}),
+            PC_SM_MANAGERS, lambda c: f"{API}/organisations/{c['pc_org']}")],
+    ("patch", "/api/v1/staff/{user_id}"): [
+        Row("何客服, a blank name", _HE, J({"display_name": "  "}), PC_SM_MANAGERS, V["staff_he"])],
+    ("post", "/api/v1/staff/{user_id}/password-reset"): [
+        Row("何客服", _HE, None, PC_SM_MANAGERS, V["staff_he"], no_probe="a reset has no state to refuse")],
+    ("post", "/api/v1/staff/{user_id}/disable"): [
+        Row("a disabled account of 世茂物业", lambda c: {"user_id": c["staff_gone"]}, None, PC_SM_MANAGERS,
+            lambda c: f"{API}/staff/{c['staff_gone']}")],
+    ("post", "/api/v1/staff/{user_id}/enable"): [
+        Row("何客服, enabled", _HE, None, PC_SM_MANAGERS, V["staff_he"])],
+    ("post", "/api/v1/staff/{user_id}/move"): [
+        Row("何客服, to the organisation he is in", _HE,
+            J(lambda c: {"from_organisation_id": c["pc_org"], "to_organisation_id": c["pc_org"]}),
+            PC_SM_MANAGERS, V["staff_he"])],
+    ("post", "/api/v1/organisations/{organisation_id}/memberships"): [
+        Row("何客服, a member already", lambda c: {"organisation_id": c["pc_org"]},
+            J(lambda c: {"user_id": c["staff_he"], "role": "handler"}), PC_SM_MANAGERS,
+            lambda c: f"{API}/organisations/{c['pc_org']}")],
+    ("patch", "/api/v1/organisations/{organisation_id}/memberships/{user_id}"): [
+        Row("何客服, a role that does not exist", lambda c: {"organisation_id": c["pc_org"], "user_id": c["staff_he"]},
+            J({"role": "boss"}), PC_SM_MANAGERS, lambda c: f"{API}/organisations/{c['pc_org']}")],
+    ("delete", "/api/v1/organisations/{organisation_id}/memberships/{user_id}"): [
+        Row("何客服", lambda c: {"organisation_id": c["pc_org"], "user_id": c["staff_he"]}, None, PC_SM_MANAGERS,
+            lambda c: f"{API}/organisations/{c['pc_org']}", no_probe="a membership has no state to refuse")],
+})
+
 # Write routes with no object to protect: the caller acts on their own account, or creates
 # something at a collection with no parent (what any signed-in caller of that kind may do).
 EXEMPT = {
@@ -553,6 +588,13 @@ def _build_world(factory) -> dict:
     # Registry: a unit of 滨江花园; voting: a draft second version of the certified roster.
     ctx["bj_unit"] = registry.place_by_code("C-BJHY-1-101").id
     ctx["roster_draft"] = roster.new_version(ctx["roster"], reason="业主变更", actor=shi).id
+    # Staff: a member of 世茂物业 who left (disabled).
+    from civic.accounts import staff
+
+    gone, _pw = staff.create_staff_account(admin, {"username": "pc_sm_gone", "display_name": "离职员工",
+                                                   "organisation_id": ctx["pc_org"], "role": "handler"})
+    staff.disable_account(admin, gone.id)
+    ctx["staff_gone"] = gone.id
     commit()
     return ctx
 

@@ -286,6 +286,21 @@ TABLE: dict[str, list[Case]] = {
     "/api/v1/organisations/{organisation_id}": [
         Case("世茂物业", lambda c: {"organisation_id": c["pc_org"]}, expect(SIGNED_IN)),
     ],
+    # --- staff accounts (civic.accounts.staff: who sees whom) --------------------------------------
+    # A staff account: administrators, the account itself, whoever manages one of its organisations
+    # (the organisation's head, the street centre's head for the organisations in its street);
+    # hidden (404) from every other member of staff.  An administrator's account: administrators.
+    "/api/v1/staff/{user_id}": [
+        Case("何客服 of 世茂物业", lambda c: {"user_id": c["staff_he"]},
+             only_staff({"admin", "sc_wang", "pc_sm_he"})),
+        Case("the administrator", lambda c: {"user_id": c["admin_id"]}, only_staff({"admin"})),
+    ],
+    # An organisation's members: for whoever manages it (its existence is public: 403 to the rest).
+    "/api/v1/organisations/{organisation_id}/memberships": [
+        Case("世茂物业", lambda c: {"organisation_id": c["pc_org"]}, only_staff({"admin", "sc_wang"}, rest=403)),
+        Case("康城苑业主委员会", lambda c: {"organisation_id": c["oc_kc_org"]},
+             only_staff({"admin", "sc_wang", "oc_kc_kong"}, rest=403)),
+    ],
 }
 
 
@@ -430,6 +445,8 @@ def _build_world(factory) -> dict:
 
     ctx["compound"] = registry.place_by_code("C-BJHY").id
     ctx["pc_org"] = registry.organisation_by_code("O-PC-SM").id
+    ctx["oc_kc_org"] = registry.organisation_by_code("O-OC-KC").id
+    ctx["staff_he"], ctx["admin_id"] = _user("pc_sm_he").id, _user("admin").id
     commit()
     ctx["headers"] = {k: (factory.token(_user(k)) if ROLES[k] else {}) for k in ROLES}
     return ctx
