@@ -192,6 +192,9 @@ def nullable_ref2properties(self, field, ret: dict, **kwargs) -> dict:
     return {}
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
 class CivicApi(Api):
     """flask-smorest's Api with civic's error envelope and an OpenAPI document built on first use.
 
@@ -232,9 +235,9 @@ class CivicApi(Api):
         """Every POST that honours ``Idempotency-Key`` (:mod:`civic.core.idempotency`: all but the
         views marked exempt) documents the header, so a client built from the document alone knows
         it can retry a create safely (a phone on a bad network)."""
-        from civic.core import idempotency
-
-        param = {"name": idempotency.HEADER, "in": "header", "required": False,
+        # The header's name is civic.core.idempotency.HEADER (not imported: idempotency sits above
+        # the api in the core's layers; tests/foundation/test_api_conventions.py checks they agree).
+        param = {"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
                  "description": "客户端为每次创建生成的唯一键（1-200 个字符）：网络重试时带同一键，服务端返回首次请求的结果，"
                                 "不会重复创建；同一键用于内容不同的请求返回 409 idempotency_key_reused。"
                                 "A key the client makes per create (1-200 characters); a retry with the same key "
@@ -249,7 +252,7 @@ class CivicApi(Api):
                                                                    "idempotency_exempt", False):
                 continue
             op = paths.get(re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), {}).get("post")
-            if op is not None and not any(p.get("name") == idempotency.HEADER for p in op.get("parameters", [])):
+            if op is not None and not any(p.get("name") == IDEMPOTENCY_HEADER for p in op.get("parameters", [])):
                 op.setdefault("parameters", []).append(dict(param))
 
     @spec.setter
