@@ -47,7 +47,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from civic.core.errors import Conflict, NotFound
-from civic.core.storage import MediaStore, copy_store, is_key, media_store
+from civic.core.storage import MediaStore, copy_store, digest_of, is_key, media_store
 from civic.extensions import db
 
 FORMAT = "civic-backup/1"
@@ -353,10 +353,17 @@ def restore(source: Path, *, app=None, force: bool = False, workers: int = 8) ->
         raise Conflict(f"备份已损坏：{dump.name} 缺失或其 sha256 与清单不符", code="backup_damaged")
     folder = MediaStore(source / "media")
     listed = {k["key"]: k["size"] for k in manifest["media"]["keys"]}
-    absent = sorted(k for k, size in listed.items() if (folder.head(k) or _NO_FILE).size != size)
-    if absent:
-        raise Conflict(f"备份已损坏：清单中的 {len(absent)} 个媒体文件缺失或大小不符（首个 {absent[0]}）",
-                       code="backup_damaged")
+    # The whole backup is checked before anything is changed: a restore that stopped at a damaged
+    # photo would leave a database whose photos are not there.
+    damaged = sorted(k for k, size in listed.items() if not _intact(folder, k, size))
+    if damaged:
+        raise Conflict(f"备份已损坏：清单中的 {len(damaged)} 个媒体文件缺失，或大小、sha256 与键不符"
+                       f"（首个 {damaged[0]}）", code="backup_damaged")
+    revision = manifest.get("alembic_revision")
+    known = _known_revisions(app)
+    if revision and known is not None and revision not in known:
+        raise Conflict(f"备份的数据库版本 {revision} 不在本版 civic 的迁移中（备份来自更新的 civic "
+                       f"{manifest.get('civic_version')}）：请用该版本恢复", code="backup_revision_unknown")
     engine = db.engine
     dialect = _dialect(engine)
     if dialect != manifest["database"]["dialect"]:
@@ -407,11 +414,32 @@ def restore(source: Path, *, app=None, force: bool = False, workers: int = 8) ->
                          referenced=len(referenced), replaced=replaced)
 
 
-class _NoFile:
-    size = -1
+def _intact(folder: MediaStore, key: str, size: int) -> bool:
+    path = folder.path(key)
+    return path.is_file() and path.stat().st_size == size and sha256_file(path) == digest_of(key)
 
 
-_NO_FILE = _NoFile()
+def _known_revisions(app) -> set[str] | None:
+    """Every Alembic revision this code's migrations know, or None where there are none to read."""
+    migrate = app.extensions.get("migrate")
+    if migrate is None:
+        return None
+    from alembic.script import ScriptDirectory
+
+    with app.app_context():
+        script = ScriptDirectory.from_config(migrate.migrate.get_config())
+        return {r.revision for r in script.walk_revisions()}
+
+
+def head_revision(app) -> str | None:
+    """The newest revision of this code's migrations (what ``flask db upgrade`` brings a database to)."""
+    migrate = app.extensions.get("migrate")
+    if migrate is None:
+        return None
+    from alembic.script import ScriptDirectory
+
+    with app.app_context():
+        return ScriptDirectory.from_config(migrate.migrate.get_config()).get_current_head()
 
 
 def _restore_sqlite(dump: Path, path: Path) -> None:
@@ -426,5 +454,5 @@ def _restore_sqlite(dump: Path, path: Path) -> None:
         dst.close()
 
 
-__all__ = ["FORMAT", "RestoreReport", "backup", "media_columns", "read_manifest",
+__all__ = ["FORMAT", "RestoreReport", "backup", "head_revision", "media_columns", "read_manifest",
            "referenced_keys", "restore", "table_counts"]

@@ -200,10 +200,12 @@ def restore_command(source, force, workers):
     sha256; then checks that every key the database refers to is in the store.  Then run
     `flask db upgrade` if this code is newer than the backup.
     """
-    from civic.core.backup import restore
+    from civic.core.backup import head_revision, restore
 
     r = restore(source, force=force, workers=workers)
+    head = head_revision(current_app)
     click.echo(f"恢复完成：{source} → 数据库 {r.tables} 张表 {r.rows} 行（版本 {r.alembic_revision}"
                f"{f'，先删除了原有 {len(r.replaced)} 张表' if r.replaced else ''}），媒体文件 {r.media_total} 个"
                f"（复制 {r.media_copied} 个，已存在 {r.media_skipped} 个）全部校验通过，"
-               f"数据库引用的 {r.referenced} 个文件全部在存储中")
+               f"数据库引用的 {r.referenced} 个文件全部在存储中"
+               f"{f'；本版代码的数据库版本为 {head}，请运行 flask db upgrade' if head and head != r.alembic_revision else ''}")

@@ -360,9 +360,23 @@ def test_restore_checks_every_media_file_against_its_key(sqlite_backup, tmp_path
     dst = _app(tmp_path / "dst", f"sqlite:///{tmp_path / 'dst.db'}", None)
     r = _cli(dst, "restore", str(bad))
     assert r.exit_code == 1, r.output
-    assert r.output.startswith("错误 restore_check_failed") and key in r.output, r.output
+    assert r.output.startswith("错误 backup_damaged") and key in r.output, r.output
+    # Checked before anything was changed: no table restored, no file copied.
+    assert _counts(dst) == {}
     with dst.app_context():
-        assert not media_store(dst).exists(key)  # the damaged file was not copied
+        assert list(media_store(dst).iter_keys()) == []
+
+
+def test_restore_refuses_a_backup_from_a_newer_civic(sqlite_backup, tmp_path):
+    _, folder = sqlite_backup
+    newer = _copy(folder, tmp_path / "newer")
+    manifest = json.loads((newer / "manifest.json").read_text(encoding="utf-8"))
+    manifest["alembic_revision"] = "0099_from_the_future"
+    (newer / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    dst = _app(tmp_path / "dst", f"sqlite:///{tmp_path / 'dst.db'}", None)
+    r = _cli(dst, "restore", str(newer))
+    assert r.exit_code == 1 and r.output.startswith("错误 backup_revision_unknown"), r.output
+    assert _counts(dst) == {}
 
 
 def test_backup_fails_when_a_file_the_database_refers_to_is_missing(tmp_path):
