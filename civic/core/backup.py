@@ -210,9 +210,13 @@ def _dump_sqlite(engine: sa.Engine, path: Path) -> dict:
 
 # --- backup ---------------------------------------------------------------------------------------
 
-def backup(target: Path, *, app=None, workers: int = 8) -> dict:
+def backup(target: Path, *, app=None, workers: int = 8, link_from: Path | None = None) -> dict:
     """Write a backup of the app's database and media store into the folder ``target`` (made if
     missing; it must be empty) and return its manifest.
+
+    :param link_from: an earlier backup folder on the same filesystem: each file it holds intact
+        (its sha256 still matching its key) is hard-linked instead of copied, so daily backups kept
+        for weeks store each photo once (keys never change: a key is its content's hash).
 
     :raises Conflict: ``backup_target_not_empty``; ``backup_unsupported_database``;
         ``backup_tool_missing`` / ``backup_tool_failed`` (pg_dump); ``backup_media_failed``: a file
@@ -235,7 +239,9 @@ def backup(target: Path, *, app=None, workers: int = 8) -> dict:
 
     source = media_store(app)
     folder = MediaStore(target / "media")
-    report = copy_store(source, folder, workers=workers)
+    listing = list(source.iter_keys())
+    linked = _link_unchanged(listing, Path(link_from), folder) if link_from else 0
+    report = copy_store(source, folder, workers=workers, keys=listing)
     copied = {k for k in folder.iter_keys()} - {k for k, _ in report.failed}
     missing = sorted(set(facts["referenced"]) - copied)
     keys = [{"key": k, "size": folder.head(k).size} for k in sorted(copied)]
@@ -252,6 +258,8 @@ def backup(target: Path, *, app=None, workers: int = 8) -> dict:
             "source": repr(source) if not isinstance(source, MediaStore) else "filesystem",
             "count": len(keys),
             "bytes": sum(k["size"] for k in keys),
+            "linked_from": str(link_from) if link_from else None,
+            "linked": linked,
             "referenced": len(facts["referenced"]),
             "referenced_by_kind": facts["referenced_by_kind"],
             "missing": missing,
@@ -266,6 +274,20 @@ def backup(target: Path, *, app=None, workers: int = 8) -> dict:
                        f"{len(report.failed)} 个文件复制或校验失败（首个 {first}）；见 manifest.json",
                        code="backup_media_failed")
     return manifest
+
+
+def _link_unchanged(keys: list[str], previous: Path, folder: MediaStore) -> int:
+    read_manifest(previous)  # an unfinished or foreign folder is refused
+    earlier = MediaStore(previous / "media")
+    linked = 0
+    for key in keys:
+        path = earlier.path(key)
+        if path.is_file() and sha256_file(path) == digest_of(key):
+            dest = folder.path(key)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, dest)
+            linked += 1
+    return linked
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -167,7 +167,9 @@ def media_migrate(source, workers, overwrite):
 @click.argument("target", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Media files copied and checked at once.")
-def backup_command(target, workers):
+@click.option("--link-from", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="An earlier backup folder on the same filesystem: its intact files are hard-linked, not copied.")
+def backup_command(target, workers, link_from):
     """Back up the database and the media store into the new folder TARGET.
 
     PostgreSQL: pg_dump's custom format, from one snapshot; SQLite: SQLite's online backup API.
@@ -178,11 +180,13 @@ def backup_command(target, workers):
     """
     from civic.core.backup import backup
 
-    m = backup(target, workers=workers)
+    m = backup(target, workers=workers, link_from=link_from)
     db_ = m["database"]
+    linked = f"（其中 {m['media']['linked']} 个硬链接自 {link_from}）" if link_from else ""
     click.echo(f"备份完成：{target}，{db_['dialect']} 数据库 {db_['file']}（{db_['size']} 字节，"
                f"sha256 {db_['sha256'][:12]}…，{len(m['tables'])} 张表 {sum(m['tables'].values())} 行，"
-               f"版本 {m['alembic_revision']}），媒体文件 {m['media']['count']} 个 {m['media']['bytes']} 字节，"
+               f"版本 {m['alembic_revision']}），媒体文件 {m['media']['count']} 个 {m['media']['bytes']} 字节"
+               f"{linked}，"
                f"数据库引用的 {m['media']['referenced']} 个全部在内")
 
 

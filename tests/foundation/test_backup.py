@@ -301,12 +301,12 @@ def _counts(app) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def sqlite_backup(tmp_path_factory):
-    """One backup of the street on SQLite with a folder store, for the refusals: ``(street, folder)``."""
+    """One backup of the street on SQLite with a folder store, for the refusals: ``(street, folder, app)``."""
     tmp = tmp_path_factory.mktemp("street")
     src = _app(tmp / "src", f"sqlite:///{tmp / 'src.db'}", None)
     street = _load_street(src)
     _backup(src, tmp / "backup")
-    return street, tmp / "backup"
+    return street, tmp / "backup", src
 
 
 def _copy(folder: Path, to: Path) -> Path:
@@ -317,7 +317,7 @@ def _copy(folder: Path, to: Path) -> Path:
 
 
 def test_restore_refuses_a_database_that_has_tables_unless_forced(sqlite_backup, tmp_path):
-    street, folder = sqlite_backup
+    street, folder, _ = sqlite_backup
     dst = _app(tmp_path, f"sqlite:///{tmp_path / 'dst.db'}", None)
     with dst.app_context():
         from flask_migrate import upgrade
@@ -334,7 +334,7 @@ def test_restore_refuses_a_database_that_has_tables_unless_forced(sqlite_backup,
 
 
 def test_restore_refuses_a_damaged_dump_and_a_folder_without_manifest(sqlite_backup, tmp_path):
-    _, folder = sqlite_backup
+    _, folder, _ = sqlite_backup
     bad = _copy(folder, tmp_path / "bad")
     conn = sqlite3.connect(bad / "database.sqlite3")  # one row changed after the backup
     with conn:
@@ -350,7 +350,7 @@ def test_restore_refuses_a_damaged_dump_and_a_folder_without_manifest(sqlite_bac
 
 
 def test_restore_checks_every_media_file_against_its_key(sqlite_backup, tmp_path):
-    street, folder = sqlite_backup
+    street, folder, _ = sqlite_backup
     bad = _copy(folder, tmp_path / "bad")
     key = sorted(street["files"])[0]
     path = bad / "media" / key
@@ -368,7 +368,7 @@ def test_restore_checks_every_media_file_against_its_key(sqlite_backup, tmp_path
 
 
 def test_restore_refuses_a_backup_from_a_newer_civic(sqlite_backup, tmp_path):
-    _, folder = sqlite_backup
+    _, folder, _ = sqlite_backup
     newer = _copy(folder, tmp_path / "newer")
     manifest = json.loads((newer / "manifest.json").read_text(encoding="utf-8"))
     manifest["alembic_revision"] = "0099_from_the_future"
@@ -392,3 +392,24 @@ def test_backup_fails_when_a_file_the_database_refers_to_is_missing(tmp_path):
     assert manifest["media"]["missing"] == [gone]
     r = _cli(src, "backup", str(tmp_path / "backup"))  # a backup folder is never written into twice
     assert r.exit_code == 1 and r.output.startswith("错误 backup_target_not_empty"), r.output
+
+
+def test_a_later_backup_hard_links_the_files_of_an_earlier_one_and_restores(sqlite_backup, tmp_path):
+    street, first, src = sqlite_backup
+    bad = sorted(street["files"])[1]
+    damaged = tmp_path / "first"
+    _copy(first, damaged)
+    path = damaged / "media" / bad
+    path.write_bytes(path.read_bytes()[:-1] + b"\x00")  # an earlier backup's file damaged since
+    r = _cli(src, "backup", "--link-from", str(damaged), str(tmp_path / "second"))
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((tmp_path / "second" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["media"]["linked"] == manifest["media"]["count"] - 1
+    for k in manifest["media"]["keys"]:
+        here, there = tmp_path / "second" / "media" / k["key"], damaged / "media" / k["key"]
+        assert here.samefile(there) == (k["key"] != bad)  # the damaged one was copied afresh
+    assert hashlib.sha256((tmp_path / "second" / "media" / bad).read_bytes()).hexdigest() in bad
+    dst = _app(tmp_path / "dst", f"sqlite:///{tmp_path / 'dst.db'}", None)
+    r = _cli(dst, "restore", str(tmp_path / "second"))
+    assert r.exit_code == 0, r.output
+    _check_restored(dst, street)
