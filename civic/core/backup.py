@@ -342,7 +342,8 @@ def _drop_everything(engine: sa.Engine) -> list[str]:
                 conn.execute(sa.text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
             for (sig,) in conn.execute(sa.text(
                     "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-                    "WHERE n.nspname = current_schema() AND p.prokind = 'f'")):
+                    "WHERE n.nspname = current_schema() AND p.prokind = 'f' AND NOT EXISTS "
+                    "(SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')")):  # not an extension's
                 conn.execute(sa.text(f"DROP FUNCTION IF EXISTS {sig} CASCADE"))
         else:
             conn.execute(sa.text("PRAGMA foreign_keys = OFF"))
@@ -423,7 +424,8 @@ def restore(source: Path, *, app=None, force: bool = False, workers: int = 8) ->
     report = copy_store(folder, store, workers=workers, keys=list(listed))
     if report.failed:
         key, why = report.failed[0]
-        raise Conflict(f"媒体恢复后 {len(report.failed)} 个文件校验失败（首个 {key}：{why}）", code="restore_check_failed")
+        raise Conflict(f"媒体恢复后 {len(report.failed)} 个文件校验失败（首个 {key}：{why}）；数据库已恢复，"
+                       "排除存储的故障后可加 --force 重新恢复", code="restore_check_failed")
     with engine.connect() as conn:
         refs = referenced_keys(conn)
     referenced = set().union(*refs.values()) if refs else set()
