@@ -195,17 +195,23 @@ def _dump_sqlite(engine: sa.Engine, path: Path) -> dict:
     try:
         with dst:
             src.backup(dst)
-        # The copy carries the source's WAL mode in its header; one self-contained file is the backup.
-        dst.execute("PRAGMA journal_mode=DELETE")
     finally:
         src.close()
         dst.close()
     copy = sa.create_engine(f"sqlite:///{path}")
     try:
         with copy.connect() as conn:
-            return _facts(conn)
+            facts = _facts(conn)
     finally:
         copy.dispose()
+    # The copy carries WAL mode in its header (from the source, and civic's connect hook): switch it
+    # back, so that the backup is one self-contained file that opens read-only.
+    dst = sqlite3.connect(path)
+    try:
+        dst.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        dst.close()
+    return facts
 
 
 # --- backup ---------------------------------------------------------------------------------------

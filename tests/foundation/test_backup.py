@@ -212,6 +212,9 @@ def test_sqlite_backup_restores_the_street_into_an_empty_database_and_store(back
     street = _load_street(src)
     manifest = _backup(src, tmp_path / "backup")
     _check_manifest(manifest, street, tmp_path / "backup", "sqlite")
+    # One self-contained file (no -wal beside it), opened read-only.
+    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == ["database.sqlite3", "manifest.json", "media"]
+    assert (tmp_path / "backup" / "database.sqlite3").read_bytes()[18:20] == b"\x01\x01"  # not WAL
 
     dst = _app(tmp_path / "dst", f"sqlite:///{tmp_path / 'dst.db'}", dst_media)
     with dst.app_context():
