@@ -333,6 +333,7 @@ class RestoreReport:
     media_copied: int = 0
     media_skipped: int = 0
     referenced: int = 0
+    referenced_by_kind: dict[str, int] = field(default_factory=dict)  # every registered media kind
     replaced: list[str] = field(default_factory=list)  # tables dropped first (with force)
 
 
@@ -439,9 +440,13 @@ def restore(source: Path, *, app=None, force: bool = False, workers: int = 8) ->
     if lost:
         raise Conflict(f"恢复后的数据库引用的 {len(lost)} 个文件不在媒体存储中（首个 {lost[0]}）",
                        code="restore_check_failed")
+    from civic.core.media import kinds
+
     return RestoreReport(alembic_revision=manifest["alembic_revision"], tables=len(counts), rows=sum(counts.values()),
                          media_total=report.total, media_copied=report.copied, media_skipped=report.skipped,
-                         referenced=len(referenced), replaced=replaced)
+                         referenced=len(referenced),
+                         referenced_by_kind={k: len(refs.get(k, ())) for k in sorted(set(kinds()) | set(refs))},
+                         replaced=replaced)
 
 
 def _intact(folder: MediaStore, key: str, size: int) -> bool:

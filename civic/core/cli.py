@@ -212,4 +212,5 @@ def restore_command(source, force, workers):
                f"{f'，先删除了原有 {len(r.replaced)} 张表' if r.replaced else ''}），媒体文件 {r.media_total} 个"
                f"（复制 {r.media_copied} 个，已存在 {r.media_skipped} 个）全部校验通过，"
                f"数据库引用的 {r.referenced} 个文件全部在存储中"
+               f"（{'，'.join(f'{k} {n}' for k, n in r.referenced_by_kind.items())}）"
                f"{f'；本版代码的数据库版本为 {head}，请运行 flask db upgrade' if head and head != r.alembic_revision else ''}")

@@ -222,6 +222,7 @@ def test_sqlite_backup_restores_the_street_into_an_empty_database_and_store(back
     r = _cli(dst, "restore", str(tmp_path / "backup"))
     assert r.exit_code == 0, r.output
     assert r.output.startswith("恢复完成"), r.output
+    assert all(f"{kind} " in r.output for kind in media.kinds())  # the keys of every kind, counted
     with dst.app_context():
         assert sorted(media_store(dst).iter_keys()) == sorted(k["key"] for k in manifest["media"]["keys"])
     _check_restored(dst, street)
