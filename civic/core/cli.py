@@ -2,7 +2,7 @@
 
 Each domain adds its commands to :data:`civic_cli` in its own ``cli.py`` (accounts: create-admin;
 property: the registry imports; village: open data; :mod:`civic.demo`: seed-demo), imported by
-:func:`civic.create_app`.  The core's own: ``tick``, ``worker``, ``media migrate``.
+:func:`civic.create_app`.  The core's own: ``tick``, ``worker``, ``media migrate``, ``backup``, ``restore``.
 
 A command given a state it cannot act on (the demo already loaded, an existing username, a file it
 cannot write) answers in one line on stderr, ``错误 <code>: <message>``, and exits with status 1:
@@ -161,3 +161,56 @@ def media_migrate(source, workers, overwrite):
     loc = target.location
     click.echo(f"迁移完成：{root} → s3://{loc.bucket}{'/' + loc.prefix if loc.prefix else ''}，共 {report.total} 个文件，复制 {report.copied} 个，"
                f"已存在跳过 {report.skipped} 个，{report.verified} 个全部校验通过")
+
+
+@civic_cli.command("backup")
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Media files copied and checked at once.")
+@click.option("--link-from", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="An earlier backup folder on the same filesystem: its intact files are hard-linked, not copied.")
+def backup_command(target, workers, link_from):
+    """Back up the database and the media store into the new folder TARGET.
+
+    PostgreSQL: pg_dump's custom format, from one snapshot; SQLite: SQLite's online backup API.
+    Every media file (folder or bucket) is copied into TARGET/media and read back.  manifest.json,
+    written last, records the time, civic's version, the Alembic revision, the dump's sha256, every
+    table's row count and every media key with its size.  Exits 1 with one line if a file the
+    database refers to is not in the store (the backup is kept).  See docs/deploy.md, "Backups".
+    """
+    from civic.core.backup import backup
+
+    m = backup(target, workers=workers, link_from=link_from)
+    db_ = m["database"]
+    linked = f"（其中 {m['media']['linked']} 个硬链接自 {link_from}）" if link_from else ""
+    click.echo(f"备份完成：{target}，{db_['dialect']} 数据库 {db_['file']}（{db_['size']} 字节，"
+               f"sha256 {db_['sha256'][:12]}…，{len(m['tables'])} 张表 {sum(m['tables'].values())} 行，"
+               f"版本 {m['alembic_revision']}），媒体文件 {m['media']['count']} 个 {m['media']['bytes']} 字节"
+               f"{linked}，"
+               f"数据库引用的 {m['media']['referenced']} 个全部在内")
+
+
+@civic_cli.command("restore")
+@click.argument("source", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--force", is_flag=True, help="Drop every table of a target database that is not empty (its data is lost).")
+@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Media files copied and checked at once.")
+def restore_command(source, force, workers):
+    """Restore the backup folder SOURCE into the database and media store of this app's settings.
+
+    Refuses a database that has any table (unless --force); checks the dump's sha256; runs
+    pg_restore in one transaction (or SQLite's backup API); compares every table's row count with
+    the manifest; copies the media into the folder or bucket, reading each key back and checking its
+    sha256; then checks that every key the database refers to is in the store.  Then run
+    `flask db upgrade` if this code is newer than the backup.
+    """
+    from civic.core.backup import head_revision, restore
+
+    r = restore(source, force=force, workers=workers)
+    head = head_revision(current_app)
+    click.echo(f"恢复完成：{source} → 数据库 {r.tables} 张表 {r.rows} 行（版本 {r.alembic_revision}"
+               f"{f'，先删除了原有 {len(r.replaced)} 张表' if r.replaced else ''}），媒体文件 {r.media_total} 个"
+               f"（复制 {r.media_copied} 个，已存在 {r.media_skipped} 个）全部校验通过，"
+               f"数据库引用的 {r.referenced} 个文件全部在存储中"
+               f"（{'，'.join(f'{k} {n}' for k, n in r.referenced_by_kind.items())}）"
+               f"{f'；本版代码的数据库版本为 {head}，请运行 flask db upgrade' if head and head != r.alembic_revision else ''}")

@@ -172,12 +172,13 @@ def test_a_bad_media_url_is_refused_naming_the_setting_and_the_fault(url, names)
 
 def test_no_module_makes_its_own_store():
     """Every store comes from media_store(), so CIVIC_MEDIA_URL reaches every upload and every
-    serving route.  Only the factory makes one, and the migrate command its explicit source folder."""
+    serving route.  Only the factory makes one, the migrate command its explicit source folder, and
+    the backup its backup folder's media (the app's store still comes from media_store())."""
     import ast
     from pathlib import Path
 
     civic = Path(__file__).resolve().parents[2] / "civic"
-    allowed = {"civic/core/storage/__init__.py", "civic/core/cli.py"}
+    allowed = {"civic/core/storage/__init__.py", "civic/core/cli.py", "civic/core/backup.py"}
     makers = []
     for path in sorted(civic.rglob("*.py")):
         rel = path.relative_to(civic.parent).as_posix()

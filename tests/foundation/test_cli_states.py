@@ -109,6 +109,23 @@ def _staff_passwords_file_exists(runner, tmp_path):
     return ["import-staff", path]
 
 
+def _backup_into_used_folder(runner, tmp_path):
+    (tmp_path / "b").mkdir()
+    _write(tmp_path / "b", "notes.txt", "上周的备份")
+    return ["backup", str(tmp_path / "b")]
+
+
+def _restore_not_a_backup(runner, tmp_path):
+    (tmp_path / "b").mkdir()
+    return ["restore", str(tmp_path / "b")]
+
+
+def _restore_over_the_live_database(runner, tmp_path):
+    _ok(runner, "import-places", _write(tmp_path, "places.csv", GOOD))
+    _ok(runner, "backup", str(tmp_path / "b"))
+    return ["restore", str(tmp_path / "b")]  # the database it came from has tables: refused
+
+
 CASES = {
     "seed-demo": [("already seeded", _seed_twice, "demo_already_seeded")],
     "create-admin": [("username exists", _admin_twice, "username_taken"),
@@ -125,6 +142,10 @@ CASES = {
     # The bucket's own refusals (a folder missing, a key failing its check) are in
     # tests/foundation/test_media_s3.py, against the S3 server.
     "media": [("no bucket configured", _migrate_without_bucket, "media_url_not_configured")],
+    # A damaged backup, a newer one, a photo missing: tests/foundation/test_backup.py.
+    "backup": [("folder not empty", _backup_into_used_folder, "backup_target_not_empty")],
+    "restore": [("not a backup", _restore_not_a_backup, "backup_not_found"),
+                ("over the live database", _restore_over_the_live_database, "restore_target_not_empty")],
 }
 # Commands with no state they cannot act on: tick runs what is due, or nothing.
 NO_REFUSED_STATE = {"tick"}

@@ -1,4 +1,5 @@
-"""Moving a store key for key (``flask civic media migrate``): copy, then read every key back."""
+"""Moving a store key for key (``flask civic media migrate``, ``flask civic backup`` and ``restore``):
+copy, then read every key back."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import hashlib
 from dataclasses import dataclass, field
 
 from civic.core.errors import NotFound
-from civic.core.storage.filesystem import MediaStore
 from civic.core.storage.keys import digest_of
 
 
@@ -21,8 +21,11 @@ class CopyReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def copy_store(source: MediaStore, target, *, workers: int = 8, overwrite: bool = False) -> CopyReport:
-    """Copy every key of ``source`` into ``target``, then read every one back from ``target``.
+def copy_store(source, target, *, workers: int = 8, overwrite: bool = False,
+               keys: list[str] | None = None) -> CopyReport:
+    """Copy every key of ``source`` (or only ``keys``) into ``target``, then read every one back from
+    ``target``.  Either store may be a folder or a bucket (anything with ``iter_keys``, ``head``,
+    ``open`` and ``put``).
 
     1. Copy: a key ``target`` already holds with the same size (and, where ``target`` recorded one,
        the same sha256) is skipped; a source file whose bytes do not hash to its key is not copied
@@ -38,16 +41,23 @@ def copy_store(source: MediaStore, target, *, workers: int = 8, overwrite: bool 
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    keys = list(source.iter_keys())
+    keys = list(source.iter_keys()) if keys is None else sorted(keys)
     report = CopyReport(total=len(keys))
     bad: dict[str, str] = {}
 
     def copy(key: str) -> str:
-        src = source.path(key)
+        src = source.head(key)
+        if src is None:
+            bad[key] = "源存储中找不到"
+            return "bad"
         have = None if overwrite else target.head(key)
-        if have is not None and have.size == src.stat().st_size and have.sha256 in (None, digest_of(key)):
+        if have is not None and have.size == src.size and have.sha256 in (None, digest_of(key)):
             return "skipped"
-        data = src.read_bytes()
+        try:
+            data = source.open(key)
+        except NotFound:
+            bad[key] = "源存储中找不到"
+            return "bad"
         if hashlib.sha256(data).hexdigest() != digest_of(key):
             bad[key] = "源文件内容与其键不符"
             return "bad"
