@@ -379,3 +379,12 @@ def _membership_statement():
                       Organisation.kind.label("organisation_kind"), Membership.role)
             .join(Membership, Membership.organisation_id == Organisation.id)
             .where(Membership.user_id == sa.bindparam("u")).order_by(Membership.id))
+
+
+def users_by_phones(phones) -> dict[str, User]:
+    """``{phone: User}`` for the accounts among ``phones`` (11 digits, as stored; chunks of 500)."""
+    phones = sorted(set(phones))
+    out: dict[str, User] = {}
+    for i in range(0, len(phones), 500):
+        out.update({u.phone: u for u in db.session.scalars(sa.select(User).where(User.phone.in_(phones[i:i + 500])))})
+    return out
