@@ -457,7 +457,8 @@ def roster_summary(roster: Roster) -> dict:
 
 def roster_match(unit_id: int, name: str, phone: str | None) -> dict:
     """Whether a person is an owner of the unit ``unit_id`` (a registry place id) on the latest
-    certified roster listing that unit: ``{"roster_id": int | None, "match": bool}``.
+    certified roster of its compound listing that unit (by place, or by code for a CSV roster):
+    ``{"roster_id": int | None, "match": bool}``.
 
     ``roster_id`` is None when no certified roster lists the unit (then only documents or the
     committee can tell).  ``match`` holds when one of the unit's owners on that roster (role
@@ -466,14 +467,21 @@ def roster_match(unit_id: int, name: str, phone: str | None) -> dict:
     owns what (上海市住宅物业管理规定 Art. 16), so a match is proof enough to tie a resident to the
     unit as its owner.  Other domains ask here instead of reading the roster's tables.
     """
+    unit = registry.get_place(unit_id)
+    compound = registry.ancestor_of_kind(unit, "compound")
+    if compound is None:
+        return {"roster_id": None, "match": False}
+    # A roster built from the registry names the unit by its place; one imported from CSV by its code.
+    this_unit = sa.or_(RosterUnit.place_id == unit.id,
+                       sa.and_(RosterUnit.place_id.is_(None), RosterUnit.unit_code == unit.code))
     roster_id = db.session.scalar(
         sa.select(Roster.id).join(RosterUnit, RosterUnit.roster_id == Roster.id)
-        .where(RosterUnit.place_id == unit_id, Roster.status == "certified")
+        .where(Roster.compound_id == compound.id, Roster.status == "certified", this_unit)
         .order_by(Roster.certified_at.desc(), Roster.id.desc()).limit(1))
     if roster_id is None or not phone:
         return {"roster_id": roster_id, "match": False}
     match = db.session.scalar(sa.select(sa.exists().where(
-        RosterUnit.roster_id == roster_id, RosterUnit.place_id == unit_id,
+        RosterUnit.roster_id == roster_id, this_unit,
         RosterOwner.roster_unit_id == RosterUnit.id, RosterOwner.role == "owner",
         RosterOwner.person_id == RosterPerson.id, RosterPerson.name == name.strip(),
         RosterPerson.phone == phone)))
