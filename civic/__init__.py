@@ -171,10 +171,10 @@ def _register_modules(app: Flask) -> None:
     from civic.open311.routes import admin_blp as open311_admin_blp
     from civic.open311.routes import bp as open311_bp
     from civic.property.routes import blp as registry_blp
-    from civic.residents.routes import blp as residents_blp
     from civic.proposals.contests.routes import blp as contests_blp
     from civic.proposals.deliberation.routes import blp as deliberation_blp
     from civic.proposals.moderation.routes import mod_blp as moderation_blp
+    from civic.residents.routes import blp as residents_blp
     from civic.village.routes import blp as village_blp
     from civic.voting.routes import blp as voting_blp
 

@@ -301,14 +301,24 @@ def refuse_claim(actor, claim_id: int, reason: str) -> dict:
     return claim_view(claim, actor)
 
 
-def claim_document(actor, claim_id: int, token: str, size: str | None = None) -> media.Opened:
+def may_decide(actor, claim_id: int) -> bool:
+    """Whether ``actor`` may decide the claim now (a verifier, and the claim pending): what the
+    console offers."""
+    claim = db.session.get(UnitClaim, claim_id)
+    return claim is not None and claim.status == "pending" and verifier_of(claim, actor) is not None
+
+
+def claim_document(actor, claim_id: int, token: str | None, size: str | None = None) -> media.Opened:
     """The claim's document, for its verifiers only, while it is pending.  Audited (``media.opened``).
 
+    :param token: the address's token; None only for the console's claim page (behind its login,
+        by the claim's id: the same entitlement and audit).
     :raises NotFound: ``claim_document_not_found`` (unknown, decided, or not a verifier).
     """
     claim = db.session.get(UnitClaim, claim_id)
-    ok = (claim is not None and claim.document_token and media.find_token([{"token": claim.document_token}], token)
-          and claim.status == "pending")
+    ok = (claim is not None and claim.document_token and claim.status == "pending"
+          and (token is None or media.find_token([{"token": claim.document_token}], token)))
+    token = token or (claim.document_token if claim is not None else None)
     via = verifier_of(claim, actor) if ok else None
     if via is None:
         raise media.not_found("claim_document_not_found", "找不到该证明材料")
