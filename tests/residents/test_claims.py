@@ -292,3 +292,51 @@ def test_two_verifiers_deciding_at_once_one_wins_the_other_gets_409(street, fact
     db.session.rollback()
     assert _units_of(street, li) == []
     assert _audit("unit_claim.confirm") == []
+
+
+def test_two_verifiers_at_once_in_two_threads_one_wins(app, street, factory):
+    """The residents' committee confirms and the property company refuses at the same moment, each
+    in its own session and transaction: exactly one decision holds, the other gets 409."""
+    from civic.accounts.models import User
+    from civic.residents import service
+    from civic.residents.models import UnitClaim
+    from tests.voting.test_paper_heads_races import _service_threads
+
+    li = factory.resident()
+    cid = street.claim(li, street.u102, document=True).get_json()["id"]
+    deciders = [street.rc_staff.id, street.pc_staff.id]
+    db.session.rollback()
+
+    def work(i):
+        user = db.session.get(User, deciders[i])
+        if i == 0:
+            service.confirm_claim(user, cid)
+        else:
+            service.refuse_claim(user, cid, "材料不清")
+
+    results = _service_threads(app, 2, work)
+    assert sorted(results.values()) == ["claim_decided", "ok"], results
+    db.session.expire_all()
+    claim = db.session.get(UnitClaim, cid)
+    winner = "confirmed" if results[0] == "ok" else "refused"
+    assert claim.status == winner and claim.document_key is None
+    assert _units_of(street, li) == ([(street.u102.id, "owner")] if winner == "confirmed" else [])
+    assert len(_audit("unit_claim.confirm") + _audit("unit_claim.refuse")) == 1
+
+
+def test_the_same_claim_sent_twice_at_once_makes_one(app, street, factory):
+    from civic.accounts.models import User
+    from civic.residents import service
+    from civic.residents.models import UnitClaim
+    from tests.voting.test_paper_heads_races import _service_threads
+
+    tenant = factory.resident()
+    db.session.rollback()
+
+    def work(i):
+        service.submit_claim(db.session.get(User, tenant.id), {"unit_id": street.u102.id, "relation": "tenant",
+                                                              "claimed_name": "周强"}, None)
+
+    results = _service_threads(app, 2, work)
+    assert sorted(results.values()) == ["claim_duplicate", "ok"], results
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UnitClaim)) == 1
