@@ -340,3 +340,20 @@ def test_the_same_claim_sent_twice_at_once_makes_one(app, street, factory):
     results = _service_threads(app, 2, work)
     assert sorted(results.values()) == ["claim_duplicate", "ok"], results
     assert db.session.scalar(sa.select(sa.func.count()).select_from(UnitClaim)) == 1
+
+
+def test_what_a_resident_may_do_follows_from_the_confirmed_tie(street, factory):
+    """Filing by address needs a home: refused before the claim is confirmed, placed at the unit's
+    community after (civic.complaints.service.intake reads the tie, not the claim)."""
+    from tests.complaints.helpers import submit
+
+    li = factory.resident()
+    h = street.h(li)
+    before = submit(street.client, h, category="noise", description="夜里施工噪音很大，影响休息",
+                    address="1号楼102室")
+    assert (before.status_code, _code(before)) == (422, "location_required")
+    cid = street.claim(li, street.u102, document=True).get_json()["id"]
+    assert street.post(street.rc_staff, f"/unit-claims/{cid}/confirm").status_code == 200
+    after = submit(street.client, h, category="noise", description="夜里施工噪音很大，影响休息",
+                   address="1号楼102室")
+    assert after.status_code == 201, after.get_json()
