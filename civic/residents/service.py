@@ -260,12 +260,10 @@ def _decide(claim: UnitClaim, actor, status: str, *, via: str, reason: str | Non
 
 def _delete_after_commit(keys: list[str]) -> None:
     """Delete a decided claim's document from the media store once the decision is committed,
-    unless another pending claim holds the same file (content-addressed: the same photo sent twice
-    is one file)."""
-    still = set(db.session.scalars(sa.select(UnitClaim.document_key).where(UnitClaim.document_key.in_(keys))))
-    still |= set(db.session.scalars(sa.select(UnitClaim.document_thumb_key)
-                                    .where(UnitClaim.document_thumb_key.in_(keys))))
-    doomed = [k for k in keys if k not in still]
+    unless another row still holds the same file (content-addressed: the same photo sent twice, as
+    another claim's document or a case's photo, is one file): :func:`civic.core.media.keys_in_use`,
+    asked after this claim's keys were cleared."""
+    doomed = sorted(set(keys) - media.keys_in_use(keys))
     store = media_store()
 
     def delete():

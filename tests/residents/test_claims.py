@@ -357,3 +357,27 @@ def test_what_a_resident_may_do_follows_from_the_confirmed_tie(street, factory):
     after = submit(street.client, h, category="noise", description="夜里施工噪音很大，影响休息",
                    address="1号楼102室")
     assert after.status_code == 201, after.get_json()
+
+
+def test_a_document_that_is_also_a_case_photo_outlives_the_claim(street, factory):
+    """The store is content-addressed: the same photo sent as a case's photo and as a claim's
+    document is one file, deleted with the claim only if nothing else holds it."""
+    from civic.core.storage import media_store
+    from civic.residents.models import UnitClaim
+    from tests.complaints.helpers import submit
+
+    li = factory.resident(units=[street.u101])
+    case = submit(street.client, street.h(li), category="noise", description="楼上装修噪音，晚上十点以后还在施工",
+                  photos=("ianare_landscape_2.jpg",), place_id=street.u101.id)
+    assert case.status_code == 201, case.get_json()
+    cid = street.claim(li, street.u102, document=True).get_json()["id"]  # the same photo
+    claim = db.session.get(UnitClaim, cid)
+    keys = [claim.document_key, claim.document_thumb_key]
+    from civic.complaints.models import ComplaintPhoto
+
+    assert db.session.scalar(sa.select(ComplaintPhoto.display_key).where(
+        ComplaintPhoto.complaint_id == case.get_json()["id"])) == keys[0]  # one file, two holders
+    assert street.post(street.rc_staff, f"/unit-claims/{cid}/refuse", {"reason": "不是产权证"}).status_code == 200
+    assert all(media_store().exists(k) for k in keys)
+    photo = case.get_json()["photos"][0]["url"]
+    assert street.client.get(photo, headers=street.h(li)).status_code == 200
