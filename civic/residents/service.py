@@ -27,6 +27,7 @@ deciding at once (a conditional UPDATE: exactly one wins, the other gets 409 ``c
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from civic.accounts import service as accounts
 from civic.accounts.memberships import acting_memberships
@@ -245,11 +246,15 @@ def _decide(claim: UnitClaim, actor, status: str, *, via: str, reason: str | Non
     keys = [k for k in (claim.document_key, claim.document_thumb_key) if k]
     db.session.refresh(claim)
     if status == "confirmed":
+        linked = Conflict("该居民已关联该户", code="already_linked", details={"unit_id": claim.unit_id})
         if registry.link_of(claim.user_id, claim.unit_id) is not None:
-            raise Conflict("该居民已关联该户", code="already_linked", details={"unit_id": claim.unit_id})
+            raise linked
         user = accounts.users_by_ids([claim.user_id])[claim.user_id]
-        registry.link_resident(user, _unit(claim.unit_id), claim.relation)
-        db.session.flush()
+        try:  # a register import tying the same resident at this moment: 409, not a 500
+            with db.session.begin_nested():
+                registry.link_resident(user, _unit(claim.unit_id), claim.relation)
+        except IntegrityError as exc:
+            raise linked from exc
     audit.record(f"unit_claim.{'confirm' if status == 'confirmed' else 'refuse'}", "unit_claim", claim.id,
                  actor=None if system else actor, actor_role="system" if system else _role(actor, via),
                  note=reason, data={"via": via, "unit_id": claim.unit_id, "user_id": claim.user_id,

@@ -381,3 +381,17 @@ def test_a_document_that_is_also_a_case_photo_outlives_the_claim(street, factory
     assert all(media_store().exists(k) for k in keys)
     photo = case.get_json()["photos"][0]["url"]
     assert street.client.get(photo, headers=street.h(li)).status_code == 200
+
+
+def test_a_tie_made_meanwhile_by_the_register_import_makes_the_confirmation_409(street, factory):
+    from civic.property.models import UnitResident
+
+    li = factory.resident()
+    cid = street.claim(li, street.u102, document=True).get_json()["id"]
+    with db.engine.begin() as other:  # the committee's import tied 李明 to 102 meanwhile
+        other.execute(sa.insert(UnitResident.__table__).values(unit_id=street.u102.id, user_id=li.id,
+                                                               relation="owner", representative=False,
+                                                               since=sa.func.current_timestamp()))
+    r = street.post(street.rc_staff, f"/unit-claims/{cid}/confirm")
+    assert (r.status_code, _code(r)) == (409, "already_linked")
+    assert street.client.get(f"{API}/unit-claims/{cid}", headers=street.h(li)).get_json()["status"] == "pending"
