@@ -388,3 +388,12 @@ def users_by_phones(phones) -> dict[str, User]:
     for i in range(0, len(phones), 500):
         out.update({u.phone: u for u in db.session.scalars(sa.select(User).where(User.phone.in_(phones[i:i + 500])))})
     return out
+
+
+def create_residents(people) -> dict[str, User]:
+    """Many resident accounts at once (a register import): ``people`` is ``[(name, phone)]`` with
+    phones already normalised (:func:`normalise_phone`); one flush.  Returns ``{phone: User}``."""
+    users = {phone: User(kind="resident", display_name=name, phone=phone) for name, phone in people}
+    db.session.add_all(users.values())
+    db.session.flush()
+    return users

@@ -100,15 +100,13 @@ def import_register_csv(text: str, *, actor=None) -> dict:
         report.errors.sort(key=lambda e: (e["line"] is not None, e["line"] or 0))
         raise ValidationFailed(f"导入失败：共 {len(report.errors)} 处错误，未写入任何数据",
                                code="import_invalid", details={"errors": report.errors})
-    created = 0
-    with db.session.begin_nested():
-        for _line, unit, name, phone, relation, rep in checked:
-            user = users.get(phone)
-            if user is None:
-                user = users[phone] = accounts.create_resident(display_name=name, phone=phone)
-                created += 1
-            registry.link_resident(user, unit, relation, representative=rep)
+    with db.session.begin_nested():  # one flush for the new accounts, one for the links
+        new = {phone: name for _l, _u, name, phone, _r, _p in checked if phone not in users}
+        users.update(accounts.create_residents([(name, phone) for phone, name in new.items()]))
+        for _line, unit, _name, phone, relation, rep in checked:
+            registry.link_resident(users[phone], unit, relation, representative=rep)
         db.session.flush()
+    created = len(new)
     audit.record("unit_resident.import", "registry", "residents_csv", actor=actor,
                  data={"links": len(checked), "residents_created": created})
     return {"links": len(checked), "residents_created": created}
