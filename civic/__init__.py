@@ -175,16 +175,19 @@ def _register_modules(app: Flask) -> None:
     from civic.proposals.contests.routes import blp as contests_blp
     from civic.proposals.deliberation.routes import blp as deliberation_blp
     from civic.proposals.moderation.routes import mod_blp as moderation_blp
+    from civic.residents.routes import blp as residents_blp
     from civic.village.routes import blp as village_blp
     from civic.voting.routes import blp as voting_blp
 
     for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, inbox_blp, complaints_blp, village_blp,
-                voting_blp, contests_blp, moderation_blp, open311_admin_blp, deliberation_blp, staff_blp):
+                voting_blp, contests_blp, moderation_blp, open311_admin_blp, deliberation_blp, staff_blp,
+                residents_blp):
         api.register_blueprint(blp)
     from civic import cli as _app_cli  # noqa: F401  (seed-demo)
     from civic.accounts import init_app as init_accounts
     from civic.core.routes import docs_blueprint
     from civic.property import cli as _property_cli  # noqa: F401  (the registry imports)
+    from civic.residents import cli as _residents_cli  # noqa: F401  (import-residents)
     from civic.village import cli as _village_cli  # noqa: F401  (export-open-data)
 
     init_accounts(app)

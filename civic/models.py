@@ -12,5 +12,6 @@ from civic.proposals.deliberation import jobs as deliberation_jobs  # noqa: F401
 from civic.proposals.deliberation import models as deliberation_models  # noqa: F401
 from civic.proposals.deliberation import service as deliberation_service  # noqa: F401  (moderated kinds)
 from civic.proposals.moderation import models as moderation_models  # noqa: F401
+from civic.residents import models as residents_models  # noqa: F401
 from civic.village import models as village_models  # noqa: F401
 from civic.voting import models as voting_models  # noqa: F401

@@ -396,3 +396,21 @@ def _membership_statement():
                       Organisation.kind.label("organisation_kind"), Membership.role)
             .join(Membership, Membership.organisation_id == Organisation.id)
             .where(Membership.user_id == sa.bindparam("u")).order_by(Membership.id))
+
+
+def users_by_phones(phones) -> dict[str, User]:
+    """``{phone: User}`` for the accounts among ``phones`` (11 digits, as stored; chunks of 500)."""
+    phones = sorted(set(phones))
+    out: dict[str, User] = {}
+    for i in range(0, len(phones), 500):
+        out.update({u.phone: u for u in db.session.scalars(sa.select(User).where(User.phone.in_(phones[i:i + 500])))})
+    return out
+
+
+def create_residents(people) -> dict[str, User]:
+    """Many resident accounts at once (a register import): ``people`` is ``[(name, phone)]`` with
+    phones already normalised (:func:`normalise_phone`); one flush.  Returns ``{phone: User}``."""
+    users = {phone: User(kind="resident", display_name=name, phone=phone) for name, phone in people}
+    db.session.add_all(users.values())
+    db.session.flush()
+    return users

@@ -35,6 +35,7 @@ NAV = [
     ("console.moderation_queue", "内容审核", MODERATION_KINDS, MODERATOR_ROLES),
     # The heads of every kind manage their organisation's staff (civic.accounts.staff).
     ("console.staff_home", "工作人员", ORGANISATION_KINDS, ("head",)),
+    ("console.claims_queue", "房屋认领审核", ("owners_committee", "residents_committee", "property_company")),
 ]
 
 

@@ -162,3 +162,34 @@ def respond(file: Opened, size: str | None = None):
     from civic.core.photos import photo_response
 
     return photo_response(file.display_key, file.thumb_key, size)
+
+
+def keys_in_use(keys) -> set[str]:
+    """Which of the store ``keys`` some row still holds, in any column declaring a media kind
+    (``info={"media": ...}``: a key column, or a JSON list of stored photos).
+
+    The store is content-addressed: the same photo sent twice, to two domains, is one file.  So a
+    domain deleting a file it no longer needs (a decided claim's document) deletes only the keys
+    this returns nothing for.  Read from the metadata, so the core names no domain; one indexed or
+    scanning query per column, meant for the few keys of one object, not for bulk purges.
+    """
+    import sqlalchemy as sa
+
+    from civic.extensions import db
+
+    keys = {k for k in keys if k}
+    found: set[str] = set()
+    if not keys:
+        return found
+    for table in db.metadata.sorted_tables:
+        for col in table.columns:
+            if not col.info.get("media"):
+                continue
+            if isinstance(col.type, sa.JSON):
+                for key in keys - found:
+                    if db.session.scalar(sa.select(sa.literal(1)).select_from(table).where(
+                            sa.cast(col, sa.Text).contains(key)).limit(1)):
+                        found.add(key)
+            else:
+                found |= set(db.session.scalars(sa.select(col).where(col.in_(sorted(keys))).distinct()))
+    return found

@@ -393,3 +393,38 @@ def unit_full_names(unit_ids: Iterable[int]) -> dict[int, str]:
             b = parents.get(u.parent_id)
             out[u.id] = full_unit_name(grand.get(b.parent_id, "") if b else "", b.name if b else "", u.name)
     return out
+
+
+def get_link(link_id: int) -> UnitResident | None:
+    """A resident's tie to a unit by its id, or None."""
+    return db.session.get(UnitResident, link_id)
+
+
+def link_of(user_id: int, unit_id: int) -> UnitResident | None:
+    """The tie of ``user_id`` to ``unit_id``, or None."""
+    return db.session.scalar(sa.select(UnitResident).where(UnitResident.user_id == user_id,
+                                                           UnitResident.unit_id == unit_id))
+
+
+def unlink_resident(link: UnitResident) -> None:
+    """Remove a resident's tie to a unit (they moved out).  Nothing else changes: what they filed
+    at the unit stays theirs (complaints keep their complainant and place)."""
+    db.session.delete(link)
+    db.session.flush()
+
+
+def unit_ids_under_stmt(paths: Iterable[str]):
+    """A SELECT of the ids of the units at or beneath any of ``paths`` (e.g. from
+    :func:`covered_place_paths`); no path, no unit."""
+    paths = sorted(set(paths))
+    cond = sa.or_(*[Place.path.startswith(p) for p in paths]) if paths else sa.false()
+    return sa.select(Place.id).where(Place.kind == "unit", cond)
+
+
+def places_by_codes(codes: Iterable[str]) -> dict[str, Place]:
+    """``{code: Place}`` for the registered places among ``codes`` (chunks of 500)."""
+    codes_list = sorted(set(codes))
+    out: dict[str, Place] = {}
+    for i in range(0, len(codes_list), 500):
+        out.update({p.code: p for p in db.session.scalars(sa.select(Place).where(Place.code.in_(codes_list[i:i + 500])))})
+    return out

@@ -453,3 +453,36 @@ def roster_summary(roster: Roster) -> dict:
         sa.select(sa.func.count(RosterUnit.id), sa.func.coalesce(sa.func.sum(RosterUnit.area), 0))
         .where(RosterUnit.roster_id == roster.id)).one()
     return {"roster": roster, "units": units, "area": area}
+
+
+def roster_match(unit_id: int, name: str, phone: str | None) -> dict:
+    """Whether a person is an owner of the unit ``unit_id`` (a registry place id) on the latest
+    certified roster of its compound listing that unit (by place, or by code for a CSV roster):
+    ``{"roster_id": int | None, "match": bool}``.
+
+    ``roster_id`` is None when no certified roster lists the unit (then only documents or the
+    committee can tell).  ``match`` holds when one of the unit's owners on that roster (role
+    ``owner``, never a ``buyer``: SPC 法释〔2009〕7号 Art. 9) has exactly this name and this phone
+    (digits, as stored).  The certified roster is the owners' committee's published record of who
+    owns what (上海市住宅物业管理规定 Art. 16), so a match is proof enough to tie a resident to the
+    unit as its owner.  Other domains ask here instead of reading the roster's tables.
+    """
+    unit = registry.get_place(unit_id)
+    compound = registry.ancestor_of_kind(unit, "compound")
+    if compound is None:
+        return {"roster_id": None, "match": False}
+    # A roster built from the registry names the unit by its place; one imported from CSV by its code.
+    this_unit = sa.or_(RosterUnit.place_id == unit.id,
+                       sa.and_(RosterUnit.place_id.is_(None), RosterUnit.unit_code == unit.code))
+    roster_id = db.session.scalar(
+        sa.select(Roster.id).join(RosterUnit, RosterUnit.roster_id == Roster.id)
+        .where(Roster.compound_id == compound.id, Roster.status == "certified", this_unit)
+        .order_by(Roster.certified_at.desc(), Roster.id.desc()).limit(1))
+    if roster_id is None or not phone:
+        return {"roster_id": roster_id, "match": False}
+    match = db.session.scalar(sa.select(sa.exists().where(
+        RosterUnit.roster_id == roster_id, this_unit,
+        RosterOwner.roster_unit_id == RosterUnit.id, RosterOwner.role == "owner",
+        RosterOwner.person_id == RosterPerson.id, RosterPerson.name == name.strip(),
+        RosterPerson.phone == phone)))
+    return {"roster_id": roster_id, "match": bool(match)}

@@ -41,7 +41,7 @@ def test_property_company_acknowledges_and_resolves_and_the_street_centre_sees_i
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         login(page, base, "pc_sm_he")
         nav = page.get_by_role("navigation", name="主导航")
-        assert nav.get_by_role("link").all_inner_texts() == ["工单队列"]  # no oversight, no village
+        assert nav.get_by_role("link").all_inner_texts() == ["工单队列", "房屋认领审核"]  # no oversight, no village; claims to its units
         nav.get_by_role("link", name="工单队列").click()
         assert page.locator("#status-counts").inner_text().count("已派单") == 1
         page.screenshot(path=str(SHOTS / "queue.png"), full_page=True)

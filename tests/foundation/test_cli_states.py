@@ -81,6 +81,20 @@ def _seed_file_not_json(runner, tmp_path):
     return ["import-seed", _write(tmp_path, "seed.json", '{"places": [')]
 
 
+def _residents_twice(runner, tmp_path):
+    # The second run would tie the same resident to the same unit again (and the first made the
+    # account: a second import must not make it twice).
+    _ok(runner, "import-places", _write(tmp_path, "places.csv", GOOD))
+    path = _write(tmp_path, "register.csv", "unit_code,name,phone,relation\nU-1,陈静,13900000011,owner\n")
+    _ok(runner, "import-residents", path)
+    return ["import-residents", path]
+
+
+def _residents_not_utf8(runner, tmp_path):
+    return ["import-residents", _write(tmp_path, "gbk.csv", "unit_code,name,phone,relation\nU-1,陈静,13900000011,owner\n"
+                                       .encode("gbk"))]
+
+
 def _export_nowhere(runner, tmp_path):
     return ["export-open-data", str(tmp_path / "missing" / "open.db")]
 
@@ -137,6 +151,8 @@ CASES = {
                      ("passwords file exists", _staff_passwords_file_exists, "passwords_file_exists")],
     "import-seed": [("imported twice", _seed_file_twice, "import_invalid"),
                     ("not JSON", _seed_file_not_json, "seed_not_json")],
+    "import-residents": [("imported twice", _residents_twice, "import_invalid"),
+                         ("not UTF-8", _residents_not_utf8, "file_not_utf8")],
     "export-open-data": [("folder missing", _export_nowhere, "output_dir_missing")],
     "worker": [("no Redis", _worker_without_redis, "redis_not_configured")],
     # The bucket's own refusals (a folder missing, a key failing its check) are in

@@ -54,8 +54,8 @@ def _civic_modules() -> list[Path]:
 
 
 def test_the_domains_are_the_packages_the_map_names():
-    assert DOMAINS == ["accounts", "complaints", "console", "open311", "property", "proposals", "village",
-                       "voting"]
+    assert DOMAINS == ["accounts", "complaints", "console", "open311", "property", "proposals", "residents",
+                       "village", "voting"]
     proposals = CIVIC / "proposals"
     assert (proposals / "contests" / "__init__.py").exists()
     assert (proposals / "deliberation" / "__init__.py").exists()

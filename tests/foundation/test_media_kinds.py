@@ -251,6 +251,22 @@ def _paper_scan(request, client, factory) -> Case:
                 refused=[v["owners"]["a"], v["other_committee"], v["outsider"]], audit_object=("vote", v["vote"]))
 
 
+def _claim_document(request, client, factory) -> Case:
+    from tests.residents.test_claims import Street
+
+    st = Street(factory, client)
+    claimant = factory.resident()
+    r = st.claim(claimant, st.u102, document=True)
+    assert r.status_code == 201, r.get_json()
+    shown = client.get(f"/api/v1/unit-claims/{r.get_json()['id']}", headers=st.h(st.rc_staff)).get_json()
+    # the unit's verifiers (no roster lists it: the residents' committee, the property company) and
+    # administrators; not the claimant, not the owners' committee, not another community's committee
+    return Case([shown["document_url"]], [shown, r.get_json()],
+                entitled=[st.h(st.rc_staff), st.h(st.pc_staff), st.h(st.admin)],
+                refused=[st.h(claimant), st.h(st.oc_head), st.h(st.other_rc), st.h(st.other_pc)],
+                audit_object=("unit_claim", shown["id"]))
+
+
 BUILDERS: dict[str, Callable[..., Case]] = {
     "complaints.photo": _complaint_photo,
     "contests.photo": _contest_photo,
@@ -259,6 +275,7 @@ BUILDERS: dict[str, Callable[..., Case]] = {
     "voting.matter_attachment": _matter_attachment,
     "voting.proxy_scan": _proxy_scan,
     "voting.paper_scan": _paper_scan,
+    "residents.claim_document": _claim_document,
 }
 
 

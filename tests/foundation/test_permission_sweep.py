@@ -122,7 +122,12 @@ V = {  # the reads
     "disclosure_draft": lambda c: f"{API}/village-disclosures/{c['disclosure_draft']}",
     "village": lambda c: f"{API}/villages/V-XF/catalogue",
     "inquiries": lambda c: f"{API}/villages/V-XF/inquiries",
+    "claim_refused": lambda c: f"{API}/unit-claims/{c['claim_refused']}",
 }
+# civic.residents.service: who decides a claim on a unit of the certified roster, who ends a tie.
+CLAIM_VERIFIERS_BJ = frozenset({"oc_bj_shi", "admin"})
+ZHANG_UNLINKERS = frozenset({"zhang_san", "rc_bj_zhou", "oc_bj_shi", "admin"})
+REGISTER_KEEPERS = frozenset({"rc_bj_zhou", "rc_kc_wu", "oc_bj_shi", "oc_kc_kong", "admin"})
 
 TABLE: dict[tuple[str, str], list[Row]] = {
     # --- accounts, registry, calendar: administrators only -----------------------------------------
@@ -130,6 +135,22 @@ TABLE: dict[tuple[str, str], list[Row]] = {
         Row("CSV of places", lambda c: {}, _csv("kind,code,name\nnonsense,X-1,无\n"), ADMIN)],
     ("post", "/api/v1/registry/import/organisations"): [
         Row("CSV of organisations", lambda c: {}, _csv("kind,code,name\nnonsense,X-1,无\n"), ADMIN)],
+    # --- residents and their homes --------------------------------------------------------------
+    ("post", "/api/v1/unit-claims/{claim_id}/confirm"): [
+        Row("周八's refused claim", lambda c: {"claim_id": c["claim_refused"]}, None, CLAIM_VERIFIERS_BJ,
+            read=V["claim_refused"])],
+    ("post", "/api/v1/unit-claims/{claim_id}/refuse"): [
+        Row("周八's refused claim", lambda c: {"claim_id": c["claim_refused"]}, J({"reason": "材料不清"}),
+            CLAIM_VERIFIERS_BJ, read=V["claim_refused"])],
+    ("delete", "/api/v1/my/units/{link_id}"): [
+        Row("张三's tie to his unit", lambda c: {"link_id": c["link_zhang"]}, None, frozenset({"zhang_san"}),
+            hidden=EVERYONE - {"zhang_san"}, no_probe="a tie has no state: it exists, or it is gone")],
+    ("delete", "/api/v1/unit-residents/{link_id}"): [
+        Row("张三's tie to his unit", lambda c: {"link_id": c["link_zhang"]}, None, ZHANG_UNLINKERS,
+            hidden=EVERYONE - ZHANG_UNLINKERS, no_probe="a tie has no state: it exists, or it is gone")],
+    ("post", "/api/v1/unit-residents/import"): [
+        Row("a register naming no registered unit", lambda c: {},
+            _csv("unit_code,name,phone,relation\nNOPE,王五,13900000013,owner\n"), REGISTER_KEEPERS)],
     ("put", "/api/v1/calendar/notices/{year}"): [
         Row("a notice that names only some holidays", lambda c: {"year": 2026},
             J({"holidays": [{"name": "春节", "start": "2026-02-15", "end": "2026-02-23"}]}), ADMIN)],
@@ -481,6 +502,7 @@ EXEMPT = {
     ("post", "/api/v1/complaints"): "a new case: any resident may file one",
     ("post", "/api/v1/contest-photos"): "a resident's own upload, claimed later by their idea",
     ("post", "/api/v1/complaints/suggest"): "reads the caller's draft text, writes nothing, touches no object",
+    ("post", "/api/v1/my/unit-claims"): "a new claim: any resident may claim a unit (its existence is checked after)",
 }
 
 WRITE = ("post", "put", "patch", "delete")

@@ -279,6 +279,19 @@ TABLE: dict[str, list[Case]] = {
     "/api/v1/streets/{street_code}/village-overview": [
         Case("滨江街道", lambda c: {"street_code": "S-BJ"}, only_staff({"sc_wang", "admin"}, rest=403)),
     ],
+    # --- claims to units (civic.residents.service.verifier_of): the claimant and its verifiers ------
+    "/api/v1/unit-claims/{claim_id}": [
+        Case("吴九's tenant claim on 张三's unit", lambda c: {"claim_id": c["claim_pending"]},
+             expect({"wu_jiu", "zhang_san", "rc_bj_zhou", "pc_sm_he", "admin"})),
+        Case("周八's owner claim, refused by the owners' committee", lambda c: {"claim_id": c["claim_refused"]},
+             expect({"zhou_ba", "oc_bj_shi", "admin"})),
+    ],
+    "/api/v1/unit-claims/{claim_id}/document/{token}": [  # the verifiers only, not the claimant
+        Case("吴九's lease", lambda c: {"claim_id": c["claim_pending"], "token": c["claim_document"]},
+             expect({"zhang_san", "rc_bj_zhou", "pc_sm_he", "admin"})),
+        Case("under another claim", lambda c: {"claim_id": c["claim_refused"], "token": c["claim_document"]},
+             expect(set())),
+    ],
     # --- the registry: public to every signed-in user (GET /places, GET /organisations) -----------
     "/api/v1/places/{place_id}": [
         Case("滨江花园", lambda c: {"place_id": c["compound"]}, expect(SIGNED_IN)),
@@ -443,6 +456,21 @@ def _build_world(factory) -> dict:
     ctx["voucher_draft"] = db.session.scalar(sa.select(Voucher.access_token).where(
         Voucher.line_id == fin.lines[1].id))
 
+    # Claims to units (civic.residents.service.verifier_of): 吴九 claims to rent 张三's 1号楼101 with
+    # a lease (the residents' committee, the property company or the owner decides); 周八 claimed
+    # 李四's 102 as owner, which the owners' committee refused (the unit is on the certified roster).
+    from civic.residents import service as residents
+
+    zhang_link, zhang_unit = registry.units_of_resident(zhang.id)[0]
+    lease = PHOTOS / "ianare_landscape_2.jpg"
+    claim, _view = residents.submit_claim(_user("wu_jiu"), {"unit_id": zhang_unit.id, "relation": "tenant",
+                                                           "claimed_name": "吴九"}, (lease.name, lease.read_bytes()))
+    ctx["claim_pending"], ctx["claim_document"] = claim.id, claim.document_token
+    li_unit = registry.units_of_resident(li.id)[0][1]
+    refused, _view = residents.submit_claim(_user("zhou_ba"), {"unit_id": li_unit.id, "relation": "owner",
+                                                              "claimed_name": "周八"}, None)
+    residents.refuse_claim(shi, refused.id, "业主名册上没有此人")
+    ctx["claim_refused"], ctx["link_zhang"] = refused.id, zhang_link.id
     ctx["compound"] = registry.place_by_code("C-BJHY").id
     ctx["pc_org"] = registry.organisation_by_code("O-PC-SM").id
     ctx["oc_kc_org"] = registry.organisation_by_code("O-OC-KC").id
