@@ -14,3 +14,16 @@ from civic.proposals.deliberation import service as deliberation_service  # noqa
 from civic.proposals.moderation import models as moderation_models  # noqa: F401
 from civic.village import models as village_models  # noqa: F401
 from civic.voting import models as voting_models  # noqa: F401
+
+# Each domain's personal data provider and retention rows (PIPL Arts. 44-47; civic.core.personal_data,
+# civic.core.retention, whose daily job this import registers).
+from civic.accounts import privacy as accounts_privacy  # noqa: F401,E402
+from civic.complaints import personal as complaints_personal  # noqa: F401,E402
+from civic.core import retention  # noqa: F401,E402
+from civic.open311 import personal as open311_personal  # noqa: F401,E402
+from civic.property import personal as property_personal  # noqa: F401,E402
+from civic.proposals.contests import personal as contests_personal  # noqa: F401,E402
+from civic.proposals.deliberation import personal as deliberation_personal  # noqa: F401,E402
+from civic.proposals.moderation import personal as moderation_personal  # noqa: F401,E402
+from civic.village import personal as village_personal  # noqa: F401,E402
+from civic.voting import personal as voting_personal  # noqa: F401,E402

@@ -29,6 +29,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     username: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    # Set when the holder deleted the account (PIPL Art. 47): the row stays as a tombstone with no
+    # personal data, because the append-only audit log and kept records name it by id.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -379,3 +379,12 @@ def _membership_statement():
                       Organisation.kind.label("organisation_kind"), Membership.role)
             .join(Membership, Membership.organisation_id == Organisation.id)
             .where(Membership.user_id == sa.bindparam("u")).order_by(Membership.id))
+
+
+def deleted_accounts(user_ids) -> set[int]:
+    """Which of ``user_ids`` are deleted accounts (tombstones, PIPL Art. 47): for the domains'
+    retention jobs, which anonymise a deleted account's kept records when their period ends."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return set()
+    return set(db.session.scalars(sa.select(User.id).where(User.id.in_(ids), User.deleted_at.is_not(None))))

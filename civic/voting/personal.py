@@ -1,0 +1,121 @@
+"""The owners' votes' part of a resident's rights over their data (PIPL Arts. 44-47).
+
+* export: the roster entries tied to the account (name, phone as the committee's roster has them),
+  their ballots (what civic stores: the vote, the kind, the choices, when, and the receipt hash they
+  were given: a SHA-256 of the ballot, so they can check it was counted without it naming them),
+  and the proxies registered for their heads (holder's name, phone masked);
+* erase (account deleted): the ballots, proxies and roster entries of a vote whose records must be
+  kept (an owner may ask a court to revoke a decision within a year: SPC 法释〔2009〕7号 Art. 12)
+  stay as they are until :data:`VOTE_RECORD_DAYS` after the vote closed; then the retention job
+  anonymises them (the ballot no longer says who cast it, the proxy no longer names its holder, the
+  roster entry no longer names the owner).  Entries on rosters with no vote in that period are
+  anonymised at once.  The tally and its published result never change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from civic.core import personal_data, retention
+from civic.core.text import mask_phone
+from civic.extensions import db
+from civic.voting.models import Ballot, Proxy, RosterPerson, Vote
+
+VOTE_RECORD_DAYS = 365
+ANONYMOUS_OWNER = "已注销业主"
+
+
+def _iso(v):
+    return v.isoformat() if v is not None else None
+
+
+def _export(user_id: int) -> dict:
+    persons = list(db.session.scalars(sa.select(RosterPerson).where(RosterPerson.user_id == user_id)
+                                      .order_by(RosterPerson.id)))
+    pids = [p.id for p in persons]
+    ballots = list(db.session.scalars(sa.select(Ballot).where(
+        sa.or_(Ballot.cast_by_id == user_id, Ballot.person_id.in_(pids))).order_by(Ballot.id)))
+    titles = dict(db.session.execute(sa.select(Vote.id, Vote.title).where(
+        Vote.id.in_({b.vote_id for b in ballots})))) if ballots else {}
+    proxies = list(db.session.scalars(sa.select(Proxy).where(Proxy.principal_person_id.in_(pids))
+                                      .order_by(Proxy.id))) if pids else []
+    return {
+        "roster_entries": [{"roster_id": p.roster_id, "kind": p.kind, "name": p.name, "phone": p.phone,
+                            "verified_at": _iso(p.verified_at)} for p in persons],
+        "ballots": [{"vote_id": b.vote_id, "vote_title": titles.get(b.vote_id), "kind": b.kind,
+                     "choices": b.choices, "cast_at": _iso(b.cast_at), "receipt_hash": b.receipt_hash,
+                     "stored": "the ballot row: vote, head, kind, choices, time, receipt hash "
+                               "(SHA-256; the receipt itself is only shown to you once)"}
+                    for b in ballots],
+        "proxies": [{"vote_id": x.vote_id, "holder_name": x.holder_name, "holder_phone": mask_phone(x.holder_phone),
+                     "registered_at": _iso(x.registered_at)} for x in proxies],
+    }
+
+
+def _kept_rosters(now: dt.datetime) -> set[int]:
+    """Rosters with a vote whose records are still within :data:`VOTE_RECORD_DAYS` (or not closed)."""
+    cutoff = now - dt.timedelta(days=VOTE_RECORD_DAYS)
+    return set(db.session.scalars(sa.select(Vote.roster_id).where(
+        sa.or_(Vote.closed_at.is_(None), Vote.closed_at > cutoff))))
+
+
+def _anonymise(persons: list[RosterPerson], user_ids: set[int]) -> int:
+    pids = [p.id for p in persons]
+    if pids:
+        db.session.execute(sa.update(Proxy).where(Proxy.principal_person_id.in_(pids))
+                           .values(holder_name="已匿名", holder_phone="-"))
+        db.session.execute(sa.update(Ballot).where(Ballot.person_id.in_(pids)).values(cast_by_id=None))
+    if user_ids:
+        db.session.execute(sa.update(Ballot).where(Ballot.cast_by_id.in_(user_ids)).values(cast_by_id=None))
+    for p in persons:
+        p.name, p.phone, p.user_id = ANONYMOUS_OWNER, None, None
+    db.session.flush()
+    return len(persons)
+
+
+def _erase(user_id: int, now: dt.datetime) -> None:
+    kept = _kept_rosters(now)
+    persons = list(db.session.scalars(sa.select(RosterPerson).where(
+        RosterPerson.user_id == user_id, RosterPerson.roster_id.not_in(kept) if kept else sa.true())))
+    has_kept = db.session.scalar(sa.select(sa.func.count()).select_from(RosterPerson).where(
+        RosterPerson.user_id == user_id, RosterPerson.roster_id.in_(kept))) if kept else 0
+    _anonymise(persons, set() if has_kept else {user_id})
+
+
+def anonymise_after_retention(now: dt.datetime) -> int:
+    """The retention job's part for votes: a deleted account's roster entries, ballots and proxies
+    on rosters none of whose votes is still within :data:`VOTE_RECORD_DAYS` are anonymised.
+    Returns how many roster entries."""
+    from civic.accounts.service import deleted_accounts
+
+    linked = list(db.session.scalars(sa.select(RosterPerson).where(RosterPerson.user_id.is_not(None))))
+    gone = deleted_accounts({p.user_id for p in linked})
+    kept = _kept_rosters(now)
+    persons = [p for p in linked if p.user_id in gone and p.roster_id not in kept]
+    still = {p.user_id for p in linked if p.user_id in gone and p.roster_id in kept}
+    return _anonymise(persons, gone - still)
+
+
+personal_data.register("voting", order=20, columns=("voting_roster_person.user_id", "voting_ballot.cast_by_id"),
+                       export=_export, erase=_erase)
+for _column, _why in (("voting_roster.created_by_id", "the committee member who made the roster"),
+                      ("voting_roster.certified_by_id", "who certified the roster (Shanghai Art. 16)"),
+                      ("voting_vote.created_by_id", "the committee member who made the vote"),
+                      ("voting_delivery.recorded_by_id", "who recorded a ballot's delivery"),
+                      ("voting_proxy.registered_by_id", "who registered the proxy"),
+                      ("voting_paper_entry.entered_by_id", "who entered a paper ballot"),
+                      ("voting_paper_entry.confirmed_by_id", "who confirmed a paper ballot"),
+                      ("voting_paper_entry.withdrawn_by_id", "who withdrew a wrong paper entry")):
+    personal_data.exempt(_column, f"a staff act: {_why}")
+
+retention.register(
+    "owner_vote.records", tables=("voting_roster_person", "voting_proxy"),
+    keep=f"{VOTE_RECORD_DAYS} days after the vote closes", period_days=VOTE_RECORD_DAYS,
+    then="a deleted account's ballots, proxies and roster entries anonymised by the retention job; "
+         "the tally and its result stay",
+    enforce=anonymise_after_retention,
+    source="Civil Code Art. 280, SPC 法释〔2009〕7号 Art. 12 (revocation within one year); "
+           "上海市住宅物业管理规定 Arts. 16, 18; civic's choice: one year from closing, the shortest the "
+           "revocation period allows")
