@@ -119,18 +119,18 @@ personal_data.register(
 personal_data.exempt("holiday_notice.loaded_by", "an administrator's act (loading a State Council notice)")
 
 retention.register(
-    "account", tables=("user_account",), keep="until the holder deletes it",
+    "account", tables=(), keep="until the holder deletes it",
     then="tombstone: no name, phone, openid, username or password; the id stays for the audit log",
     source="PIPL Art. 47 (delete on withdrawal / account closure)")
 retention.register(
-    "api_token", tables=("api_token",), keep="until it expires or the account is deleted",
+    "api_token", tables=(), keep="until it expires or the account is deleted",
     then="revoked and deleted with the account", source="PIPL Art. 47")
 retention.register(
-    "otp_challenge", tables=("otp_challenge",), keep="1 day after the code expires",
+    "otp_challenge", tables=(), keep="1 day after the code expires",
     then="deleted by the retention job", period_days=1, enforce=_drop_old_codes,
     source="PIPL Art. 19; civic's choice (law silent): the shortest time that lets a lockout be checked")
 retention.register(
-    "notification", tables=("notification",), keep=f"{NOTIFICATION_DAYS} days after it was sent",
+    "notification", tables=(), keep=f"{NOTIFICATION_DAYS} days after it was sent",
     then="deleted by the retention job; at once with the account", period_days=NOTIFICATION_DAYS,
     enforce=_drop_old_notifications,
     source="PIPL Art. 19; civic's choice (law silent): half a year, long enough to read, no longer")

@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # the record, e.g. "complaint.complainant"
+    kind: str  # the record, e.g. "complaint.photo_gps"
+    # Where a *deleted* account's personal data (name, phone, openid) stays until ``enforce`` ends
+    # it; empty when deletion removes it at once (tests/foundation/test_personal_data.py sweeps).
     tables: tuple[str, ...]
     keep: str  # for how long, in words (Chinese or English), as in docs/privacy.md
     then: str  # what happens at the end
@@ -42,7 +44,7 @@ def register(kind: str, *, tables: tuple[str, ...] | list[str], keep: str, then:
 
 
 def kept_tables() -> set[str]:
-    """Every table some rule keeps personal data in, for a while."""
+    """Every table some rule keeps a deleted account's personal data in, for a while."""
     return {t for r in RULES.values() for t in r.tables}
 
 

@@ -29,6 +29,6 @@ def _erase(user_id: int, now: dt.datetime) -> None:
 # Order 50: after complaints (10) and votes (20), which read the ties to know the own unit.
 personal_data.register("registry", order=50, columns=("unit_resident.user_id",), export=_export, erase=_erase)
 retention.register(
-    "unit_resident", tables=("unit_resident",), keep="while the resident lives there and keeps the account",
+    "unit_resident", tables=(), keep="while the resident lives there and keeps the account",
     then="deleted when they move out (unlinked) or delete the account",
     source="PIPL Arts. 19, 47 (the purpose ends with the tie)")

@@ -37,8 +37,8 @@ def _export(user_id: int) -> dict:
     pids = [p.id for p in persons]
     ballots = list(db.session.scalars(sa.select(Ballot).where(
         sa.or_(Ballot.cast_by_id == user_id, Ballot.person_id.in_(pids))).order_by(Ballot.id)))
-    titles = dict(db.session.execute(sa.select(Vote.id, Vote.title).where(
-        Vote.id.in_({b.vote_id for b in ballots})))) if ballots else {}
+    titles = {vid: title for vid, title in db.session.execute(sa.select(Vote.id, Vote.title).where(
+        Vote.id.in_({b.vote_id for b in ballots})))} if ballots else {}
     proxies = list(db.session.scalars(sa.select(Proxy).where(Proxy.principal_person_id.in_(pids))
                                       .order_by(Proxy.id))) if pids else []
     return {
