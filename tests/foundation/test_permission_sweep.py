@@ -443,6 +443,9 @@ EXEMPT = {
     ("post", "/api/v1/auth/otp/verify"): "signs in: no actor yet",
     ("post", "/api/v1/auth/logout"): "the caller's own token",
     ("post", "/api/v1/auth/password"): "the caller's own password",
+    ("patch", "/api/v1/me"): "the caller's own account (PIPL Art. 46)",
+    ("delete", "/api/v1/me"): "the caller's own account (PIPL Art. 47)",
+    ("delete", "/api/v1/my/complaints/gps-consent"): "the caller's own consent, over their own cases",
     ("post", "/api/v1/complaints"): "a new case: any resident may file one",
     ("post", "/api/v1/contest-photos"): "a resident's own upload, claimed later by their idea",
 }
