@@ -3,7 +3,7 @@
 * export: the resident's cases (facts, place, the GPS they consented to, their rating), the
   messages of those threads they may see, the photos they uploaded, the cases they joined as a
   merged duplicate's reporter, and **the reveal log about them**: who looked at their name and
-  phone, as which organisation, when and why;
+  phone, as which organisation, when and why (and who opened their case, when);
 * :func:`withdraw_gps_consent`: the precise location read from their photos (sensitive personal
   information, PIPL Art. 28-29: used only with separate consent) is removed from every case of
   theirs; the case keeps the registry place it was routed to;
@@ -26,7 +26,9 @@ from civic.core.audit import AuditEntry
 from civic.extensions import db
 
 GPS_DAYS_AFTER_CLOSE = 90
-REVEAL_ACTIONS = ("complaint.complainant_revealed",)
+# Who looked: a reveal of their name and phone (with its reason), and each opening of their case by
+# staff (who then saw the complainant masked, or not at all: civic.complaints.service.privacy).
+LOOK_ACTIONS = ("complaint.complainant_revealed", "complaint.viewed")
 
 
 def _iso(v):
@@ -42,7 +44,7 @@ def _export(user_id: int) -> dict:
         .order_by(ComplaintMessage.id)) if ids else []
     reveals = db.session.scalars(sa.select(AuditEntry).where(
         AuditEntry.object_type == "complaint", AuditEntry.object_id.in_([str(i) for i in ids]),
-        AuditEntry.action.in_(REVEAL_ACTIONS)).order_by(AuditEntry.id)) if ids else []
+        AuditEntry.action.in_(LOOK_ACTIONS)).order_by(AuditEntry.id)) if ids else []
     from civic.accounts.service import users_by_ids
 
     reveals = list(reveals)
@@ -64,11 +66,16 @@ def _export(user_id: int) -> dict:
                           for r in db.session.scalars(sa.select(ComplaintReporter).where(
                               ComplaintReporter.user_id == user_id).order_by(ComplaintReporter.id))],
         # Who looked at their name and phone: the staff member, as which organisation, when, why.
-        "reveals": [{"complaint_id": int(e.object_id), "at": _iso(e.at),
-                     "by": lookers[e.actor_id].display_name if e.actor_id in lookers else None,
-                     "as": e.actor_role, "reason": e.note or (e.data or {}).get("reason")}
-                    for e in reveals],
+        "reveals": [_look(e, lookers) for e in reveals if e.action == "complaint.complainant_revealed"],
+        # Who opened their case (and saw the complainant masked, or not at all).
+        "views": [_look(e, lookers) for e in reveals if e.action == "complaint.viewed"],
     }
+
+
+def _look(e: AuditEntry, lookers: dict) -> dict:
+    return {"complaint_id": int(e.object_id), "at": _iso(e.at),
+            "by": lookers[e.actor_id].display_name if e.actor_id in lookers else None,
+            "as": e.actor_role, "reason": e.note}
 
 
 def _drop_gps(cases) -> int:

@@ -3,7 +3,7 @@
 * export: the roster entries tied to the account (name, phone as the committee's roster has them),
   their ballots (what civic stores: the vote, the kind, the choices, when, and the receipt hash they
   were given: a SHA-256 of the ballot, so they can check it was counted without it naming them),
-  and the proxies registered for their heads (holder's name, phone masked);
+  and the proxies registered for their heads or held by them (holder's name, phone masked);
 * erase (account deleted): the ballots, proxies and roster entries of a vote whose records must be
   kept (an owner may ask a court to revoke a decision within a year: SPC 法释〔2009〕7号 Art. 12)
   stay as they are until :data:`VOTE_RECORD_DAYS` after the vote closed; then the retention job
@@ -25,6 +25,7 @@ from civic.voting.models import Ballot, Proxy, RosterPerson, Vote
 
 VOTE_RECORD_DAYS = 365
 ANONYMOUS_OWNER = "已注销业主"
+ANONYMOUS_HOLDER = "已匿名"
 
 
 def _iso(v):
@@ -39,8 +40,12 @@ def _export(user_id: int) -> dict:
         sa.or_(Ballot.cast_by_id == user_id, Ballot.person_id.in_(pids))).order_by(Ballot.id)))
     titles = {vid: title for vid, title in db.session.execute(sa.select(Vote.id, Vote.title).where(
         Vote.id.in_({b.vote_id for b in ballots})))} if ballots else {}
-    proxies = list(db.session.scalars(sa.select(Proxy).where(Proxy.principal_person_id.in_(pids))
-                                      .order_by(Proxy.id))) if pids else []
+    from civic.accounts.service import users_by_ids
+
+    phone = users_by_ids([user_id])[user_id].phone
+    proxies = list(db.session.scalars(sa.select(Proxy).where(sa.or_(
+        Proxy.principal_person_id.in_(pids), Proxy.holder_phone == phone if phone else sa.false()))
+        .order_by(Proxy.id)))
     return {
         "roster_entries": [{"roster_id": p.roster_id, "kind": p.kind, "name": p.name, "phone": p.phone,
                             "verified_at": _iso(p.verified_at)} for p in persons],
@@ -49,53 +54,76 @@ def _export(user_id: int) -> dict:
                      "stored": "the ballot row: vote, head, kind, choices, time, receipt hash "
                                "(SHA-256; the receipt itself is only shown to you once)"}
                     for b in ballots],
-        "proxies": [{"vote_id": x.vote_id, "holder_name": x.holder_name, "holder_phone": mask_phone(x.holder_phone),
+        "proxies": [{"vote_id": x.vote_id, "mine_as": "principal" if x.principal_person_id in pids else "holder",
+                     "holder_name": x.holder_name, "holder_phone": mask_phone(x.holder_phone),
                      "registered_at": _iso(x.registered_at)} for x in proxies],
     }
 
 
-def _kept_rosters(now: dt.datetime) -> set[int]:
-    """Rosters with a vote whose records are still within :data:`VOTE_RECORD_DAYS` (or not closed)."""
+def _kept_votes(now: dt.datetime):
+    """A select of the votes whose records must still be kept: not closed, or closed less than
+    :data:`VOTE_RECORD_DAYS` ago."""
     cutoff = now - dt.timedelta(days=VOTE_RECORD_DAYS)
-    return set(db.session.scalars(sa.select(Vote.roster_id).where(
-        sa.or_(Vote.closed_at.is_(None), Vote.closed_at > cutoff))))
+    return sa.select(Vote.id).where(sa.or_(Vote.closed_at.is_(None), Vote.closed_at > cutoff))
 
 
-def _anonymise(persons: list[RosterPerson], user_ids: set[int]) -> int:
-    pids = [p.id for p in persons]
-    if pids:
-        db.session.execute(sa.update(Proxy).where(Proxy.principal_person_id.in_(pids))
-                           .values(holder_name="已匿名", holder_phone="-"))
-        db.session.execute(sa.update(Ballot).where(Ballot.person_id.in_(pids)).values(cast_by_id=None))
-    if user_ids:
-        db.session.execute(sa.update(Ballot).where(Ballot.cast_by_id.in_(user_ids)).values(cast_by_id=None))
+def _kept_rosters(now: dt.datetime):
+    return sa.select(Vote.roster_id).where(Vote.id.in_(_kept_votes(now)))
+
+
+def _forget_holder(proxy_ids) -> None:
+    if proxy_ids:
+        db.session.execute(sa.update(Proxy).where(Proxy.id.in_(proxy_ids))
+                           .values(holder_name=ANONYMOUS_HOLDER, holder_phone="-"))
+
+
+def _anonymise(now: dt.datetime, user_ids: set[int], phones: set[str] = frozenset()) -> int:
+    """Anonymise what the deleted accounts ``user_ids`` left in votes whose records need no longer
+    be kept: the ballots they cast (and the proxy they cast it as), the roster entries on rosters
+    with no such vote (and the proxies registered for them).  ``phones``: at deletion, their phone
+    numbers, for proxies they held but never used (nothing else links those to them).  Returns how
+    many rows changed."""
+    if not user_ids:
+        return 0
+    kept = _kept_votes(now)
+    ballots = list(db.session.scalars(sa.select(Ballot).where(
+        Ballot.cast_by_id.in_(user_ids), Ballot.vote_id.not_in(kept))))
+    _forget_holder([b.proxy_id for b in ballots if b.proxy_id])
+    for b in ballots:
+        b.cast_by_id = None
+    persons = list(db.session.scalars(sa.select(RosterPerson).where(
+        RosterPerson.user_id.in_(user_ids), RosterPerson.roster_id.not_in(_kept_rosters(now)))))
+    if persons:
+        _forget_holder(db.session.scalars(sa.select(Proxy.id).where(
+            Proxy.principal_person_id.in_([p.id for p in persons]))).all())
     for p in persons:
         p.name, p.phone, p.user_id = ANONYMOUS_OWNER, None, None
+    unused = []
+    if phones:
+        # A proxy they held and never voted with: no ballot names them, so it goes now.
+        used = sa.select(Ballot.proxy_id).where(Ballot.proxy_id.is_not(None))
+        unused = db.session.scalars(sa.select(Proxy.id).where(
+            Proxy.holder_phone.in_(phones), Proxy.id.not_in(used))).all()
+        _forget_holder(unused)
     db.session.flush()
-    return len(persons)
+    return len(ballots) + len(persons) + len(unused)
 
 
 def _erase(user_id: int, now: dt.datetime) -> None:
-    kept = _kept_rosters(now)
-    persons = list(db.session.scalars(sa.select(RosterPerson).where(
-        RosterPerson.user_id == user_id, RosterPerson.roster_id.not_in(kept) if kept else sa.true())))
-    has_kept = db.session.scalar(sa.select(sa.func.count()).select_from(RosterPerson).where(
-        RosterPerson.user_id == user_id, RosterPerson.roster_id.in_(kept))) if kept else 0
-    _anonymise(persons, set() if has_kept else {user_id})
+    from civic.accounts.service import users_by_ids
+
+    phone = users_by_ids([user_id])[user_id].phone
+    _anonymise(now, {user_id}, {phone} if phone else set())
 
 
 def anonymise_after_retention(now: dt.datetime) -> int:
-    """The retention job's part for votes: a deleted account's roster entries, ballots and proxies
-    on rosters none of whose votes is still within :data:`VOTE_RECORD_DAYS` are anonymised.
-    Returns how many roster entries."""
+    """The retention job's part for owners' votes: what deleted accounts left in votes closed more
+    than :data:`VOTE_RECORD_DAYS` ago is anonymised (:func:`_anonymise`).  Returns how many rows."""
     from civic.accounts.service import deleted_accounts
 
-    linked = list(db.session.scalars(sa.select(RosterPerson).where(RosterPerson.user_id.is_not(None))))
-    gone = deleted_accounts({p.user_id for p in linked})
-    kept = _kept_rosters(now)
-    persons = [p for p in linked if p.user_id in gone and p.roster_id not in kept]
-    still = {p.user_id for p in linked if p.user_id in gone and p.roster_id in kept}
-    return _anonymise(persons, gone - still)
+    linked = set(db.session.scalars(sa.select(RosterPerson.user_id).where(RosterPerson.user_id.is_not(None))))
+    linked |= set(db.session.scalars(sa.select(Ballot.cast_by_id).where(Ballot.cast_by_id.is_not(None))))
+    return _anonymise(now, deleted_accounts(linked))
 
 
 personal_data.register("voting", order=20, columns=("voting_roster_person.user_id", "voting_ballot.cast_by_id"),
