@@ -32,17 +32,25 @@ def _iso(v):
     return v.isoformat() if v is not None else None
 
 
+def _theirs(user_id: int, phone: str | None):
+    """Roster entries of the person: linked to the account, or not yet linked and holding its phone
+    (the committee's register names them by phone before they verify it)."""
+    mine = RosterPerson.user_id == user_id
+    if phone:
+        mine = sa.or_(mine, sa.and_(RosterPerson.user_id.is_(None), RosterPerson.phone == phone))
+    return sa.select(RosterPerson).where(mine).order_by(RosterPerson.id)
+
+
 def _export(user_id: int) -> dict:
-    persons = list(db.session.scalars(sa.select(RosterPerson).where(RosterPerson.user_id == user_id)
-                                      .order_by(RosterPerson.id)))
+    from civic.accounts.service import users_by_ids
+
+    phone = users_by_ids([user_id])[user_id].phone
+    persons = list(db.session.scalars(_theirs(user_id, phone)))
     pids = [p.id for p in persons]
     ballots = list(db.session.scalars(sa.select(Ballot).where(
         sa.or_(Ballot.cast_by_id == user_id, Ballot.person_id.in_(pids))).order_by(Ballot.id)))
     titles = {vid: title for vid, title in db.session.execute(sa.select(Vote.id, Vote.title).where(
         Vote.id.in_({b.vote_id for b in ballots})))} if ballots else {}
-    from civic.accounts.service import users_by_ids
-
-    phone = users_by_ids([user_id])[user_id].phone
     proxies = list(db.session.scalars(sa.select(Proxy).where(sa.or_(
         Proxy.principal_person_id.in_(pids), Proxy.holder_phone == phone if phone else sa.false()))
         .order_by(Proxy.id)))
@@ -113,6 +121,11 @@ def _erase(user_id: int, now: dt.datetime) -> None:
     from civic.accounts.service import users_by_ids
 
     phone = users_by_ids([user_id])[user_id].phone
+    for p in db.session.scalars(_theirs(user_id, phone)):
+        # Entries holding their phone but never verified are tied to the tombstone, so the
+        # retention job finds them when the vote's records may go (the phone goes with the account).
+        p.user_id = user_id
+    db.session.flush()
     _anonymise(now, {user_id}, {phone} if phone else set())
 
 

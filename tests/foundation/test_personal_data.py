@@ -26,6 +26,7 @@ from civic.core.db import commit, utcnow
 from civic.extensions import db
 
 API = "/api/v1"
+VOTE_DAYS = 365
 DOC = Path(__file__).resolve().parents[2] / "docs" / "privacy.md"
 
 
@@ -244,3 +245,57 @@ def test_a_resident_corrects_their_name(client, zhang):
     r = client.patch(f"{API}/me", json={"display_name": "   "}, headers=zhang["headers"])
     assert (r.status_code, r.get_json()["error"]["code"]) == (422, "display_name_invalid")
     assert re.fullmatch(r"张叁", client.get(f"{API}/me", headers=zhang["headers"]).get_json()["display_name"])
+
+
+def _proxy(client, shi, vid, principal_phone, holder_phone, shared_dir):
+    from civic.voting.models import RosterPerson, Vote
+    from tests.voting.helpers import scan
+
+    rid = db.session.get(Vote, vid).roster_id
+    person = db.session.scalar(sa.select(RosterPerson).where(RosterPerson.roster_id == rid,
+                                                             RosterPerson.phone == principal_phone))
+    r = client.post(f"{API}/votes/{vid}/proxies", headers=shi, content_type="multipart/form-data",
+                    data={"principal_person_id": str(person.id), "holder_name": "邻居", "holder_phone": holder_phone,
+                          "scan": scan(shared_dir)})
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()["id"]
+
+
+def test_a_proxy_holder_s_phone_is_kept_with_the_vote_then_anonymised(client, factory, shared_dir):
+    """The neighbour (业主0020, 13900000020) holds 张三's proxy and votes with it, and 业主0021
+    holds 李四's and never votes; both delete their accounts.  The used proxy is part of the vote's
+    record and keeps the holder until a year after the vote closes; the unused one is anonymised at
+    once."""
+    from civic.core import retention
+    from civic.demo import load_demo
+    from civic.voting.models import Matter, Proxy, Vote
+
+    demo = load_demo()
+    commit()
+    vid = demo["voting"]["vote_id"]
+    shi = factory.token(_user(username="oc_bj_shi"))
+    used = _proxy(client, shi, vid, "13900000001", "13900000020", shared_dir)
+    unused = _proxy(client, shi, vid, "13900000002", "13900000021", shared_dir)
+    holder, idle = _user(phone="13900000020"), _user(phone="13900000021")
+    hh, ih = factory.token(holder), factory.token(idle)
+    matters = db.session.scalars(sa.select(Matter.id).where(Matter.vote_id == vid)).all()
+    r = client.post(f"{API}/votes/{vid}/ballot", json={"choices": {str(m): "oppose" for m in matters}}, headers=hh)
+    assert (r.status_code, r.get_json()["kind"]) == (201, "proxy")
+    mine = client.get(f"{API}/my/data", headers=hh).get_json()["parts"]["voting"]["proxies"]
+    assert [(p["vote_id"], p["mine_as"]) for p in mine] == [(vid, "holder")]
+    for h in (hh, ih):
+        assert client.delete(f"{API}/me", json={"confirm": "注销账号"}, headers=h).status_code == 204
+    db.session.expire_all()
+    assert db.session.get(Proxy, used).holder_phone == "13900000020"
+    assert db.session.get(Proxy, unused).holder_phone == "-"
+    assert client.post(f"{API}/votes/{vid}/transition", json={"action": "close"}, headers=shi).status_code == 200
+    closed = db.session.get(Vote, vid).closed_at
+    retention.enforce_retention(now=closed + dt.timedelta(days=VOTE_DAYS - 1))
+    commit()
+    db.session.expire_all()
+    assert db.session.get(Proxy, used).holder_phone == "13900000020"
+    retention.enforce_retention(now=closed + dt.timedelta(days=VOTE_DAYS + 1))
+    commit()
+    db.session.expire_all()
+    assert (db.session.get(Proxy, used).holder_name, db.session.get(Proxy, used).holder_phone) == ("已匿名", "-")
+    assert _hits({"phone": "13900000020"}, holder.id)["phone"] == set()
