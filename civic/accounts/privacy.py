@@ -21,6 +21,7 @@ from civic.accounts.models import ApiToken, Membership, OtpChallenge, User
 from civic.core import audit, personal_data, retention
 from civic.core.db import edit, utcnow
 from civic.core.errors import Forbidden, ValidationFailed
+from civic.core.idempotency import TTL, IdempotencyRecord, purge_expired
 from civic.core.notifications import Notification
 from civic.extensions import db
 
@@ -93,11 +94,25 @@ def _erase(user_id: int, now: dt.datetime) -> None:
     db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == user_id))
     db.session.execute(sa.delete(Membership).where(Membership.user_id == user_id))
     db.session.execute(sa.delete(Notification).where(Notification.user_id == user_id))
+    _forget_stored_answers(user_id, [v for v in (u.phone, u.wechat_openid) if v])
     if u.phone:
         db.session.execute(sa.delete(OtpChallenge).where(OtpChallenge.phone == u.phone))
     u.display_name, u.phone, u.wechat_openid, u.username, u.password_hash = DELETED_NAME, None, None, None, None
     u.active, u.deleted_at = False, now
     db.session.flush()
+
+
+def _forget_stored_answers(user_id: int, needles: list[str]) -> None:
+    """Stored answers for retried writes (48 hours) hold whole bodies: theirs (their name, their
+    cases), and other callers' that show them (a committee member's reveal of their phone).  Both
+    go.  Few rows (two days' keyed writes), so the bodies are searched here, the same on every
+    database."""
+    db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.scope == f"user:{user_id}"))
+    marks = [n.encode() for n in needles]
+    ids = [rid for rid, body in db.session.execute(sa.select(IdempotencyRecord.id, IdempotencyRecord.body))
+           if any(m in body for m in marks)]
+    if ids:
+        db.session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(ids)))
 
 
 def _drop_old_notifications(now: dt.datetime) -> int:
@@ -134,6 +149,11 @@ retention.register(
     then="deleted by the retention job; at once with the account", period_days=NOTIFICATION_DAYS,
     enforce=_drop_old_notifications,
     source="PIPL Art. 19; civic's choice (law silent): half a year, long enough to read, no longer")
+retention.register(
+    "idempotency_record", tables=(), keep=f"{TTL.days * 24} hours (a retried write's stored answer)",
+    period_days=TTL.days, enforce=purge_expired,
+    then="deleted by the retention job (and by core.purge_idempotency); at once with the account",
+    source="PIPL Art. 19: kept only while a retry may come")
 retention.register(
     "audit_entry", tables=(), keep="indefinitely (append-only)",
     then="kept; holds ids and acts, never names or phones (a deleted account's id leads to a tombstone)",

@@ -20,12 +20,19 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from civic.complaints.models import Complaint, ComplaintMessage, ComplaintPhoto, ComplaintReporter
+from civic.complaints.models import (
+    Complaint,
+    ComplaintContact,
+    ComplaintMessage,
+    ComplaintPhoto,
+    ComplaintReporter,
+)
 from civic.core import audit, personal_data, retention
 from civic.core.audit import AuditEntry
 from civic.extensions import db
 
 GPS_DAYS_AFTER_CLOSE = 90
+CONTACT_DAYS_AFTER_CLOSE = 365
 # Who looked: a reveal of their name and phone (with its reason), and each opening of their case by
 # staff (who then saw the complainant masked, or not at all: civic.complaints.service.privacy).
 LOOK_ACTIONS = ("complaint.complainant_revealed", "complaint.viewed")
@@ -126,6 +133,12 @@ def _gps_after_close(now: dt.datetime) -> int:
     return len(cases)
 
 
+def _contacts_after_close(now: dt.datetime) -> int:
+    closed = sa.select(Complaint.id).where(
+        Complaint.closed_at < now - dt.timedelta(days=CONTACT_DAYS_AFTER_CLOSE))
+    return db.session.execute(sa.delete(ComplaintContact).where(ComplaintContact.complaint_id.in_(closed))).rowcount
+
+
 personal_data.register(
     "complaints", order=10,
     columns=("complaint.complainant_id", "complaint_reporter.user_id", "complaint_photo.uploaded_by",
@@ -145,3 +158,9 @@ retention.register(
     enforce=_gps_after_close,
     source="PIPL Arts. 28-29 (sensitive: separate consent), Art. 19; civic's choice (law silent): "
            "the rating and reopening window with a margin, then no precise location")
+retention.register(
+    "complaint_contact", tables=(), keep=f"{CONTACT_DAYS_AFTER_CLOSE} days after the case closes",
+    period_days=CONTACT_DAYS_AFTER_CLOSE, enforce=_contacts_after_close,
+    then="deleted by the retention job: the case stays, the partner's caller is no longer named",
+    source="12345 hotline rules (callback and satisfaction survey after closing); PIPL Art. 19; "
+           "civic's choice (law silent): a year covers reopening and any complaint about the handling")
