@@ -156,5 +156,5 @@ retention.register(
     source="PIPL Art. 19: kept only while a retry may come")
 retention.register(
     "audit_entry", tables=(), keep="indefinitely (append-only)",
-    then="kept; holds ids and acts, never names or phones (a deleted account's id leads to a tombstone)",
+    then="kept; holds ids, acts and the reasons staff gave, not the names or phones they saw (a deleted account's id leads to a tombstone)",
     source="PIPL Arts. 51, 54, 55-56 (records of processing; the reveal log is the evidence of who looked)")
