@@ -94,6 +94,11 @@ def zhang(client, factory, caplog):
     from tests.voting.helpers import verify
 
     caplog.set_level(logging.WARNING, logger="civic.accounts.service")
+    root = logging.getLogger()
+    if caplog.handler not in root.handlers:
+        # The session's app was made in this test's setup: Alembic's fileConfig replaced the root
+        # logger's handlers, pytest's capturing one among them.  The one-time code is read from it.
+        root.addHandler(caplog.handler)
     demo = load_demo(cases=True)
     commit()
     me = _user(wechat_openid="dev-zhang_san")
@@ -306,3 +311,18 @@ def test_a_proxy_holder_s_phone_is_kept_with_the_vote_then_anonymised(client, fa
     db.session.expire_all()
     assert (db.session.get(Proxy, used).holder_name, db.session.get(Proxy, used).holder_phone) == ("已匿名", "-")
     assert _hits({"phone": "13900000020"}, holder.id)["phone"] == set()
+
+
+def test_a_deleted_member_s_seat_ends_so_it_counts_toward_no_quorum(client, zhang):
+    """张三 chairs the demo lane committee: once his account is deleted he is no member from today
+    (a nameless tombstone counting toward every later quorum would change every threshold)."""
+    from civic.core.db import SHANGHAI
+    from civic.proposals.deliberation.models import CommitteeMember
+
+    seats = db.session.scalars(sa.select(CommitteeMember).where(CommitteeMember.user_id == zhang["id"])).all()
+    assert seats and all(s.term_end is None for s in seats)
+    assert client.delete(f"{API}/me", json={"confirm": "注销账号"}, headers=zhang["headers"]).status_code == 204
+    db.session.expire_all()
+    today = utcnow().astimezone(SHANGHAI).date()
+    left = db.session.scalars(sa.select(CommitteeMember).where(CommitteeMember.user_id == zhang["id"])).all()
+    assert all(s.term_end == today - dt.timedelta(days=1) for s in left)
