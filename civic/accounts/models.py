@@ -36,6 +36,9 @@ class User(UserMixin, TimestampMixin, db.Model):
                                                        server_default=sa.false())
     # When the account was disabled (``active`` false); None while it is enabled.
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Set when the holder deleted the account (PIPL Art. 47): the row stays as a tombstone with no
+    # personal data, because the append-only audit log and kept records name it by id.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -153,3 +153,48 @@ class Me(MethodView):
         # text; tests/foundation check MeSchema().dump(me_dict(u)) == me_dict(u)), so it is sent as
         # JSON directly; flask-smorest passes a Response through and still documents the schema.
         return jsonify(me_dict(current_actor()))
+
+    @blp.arguments(schemas.ProfileEditSchema)
+    @blp.response(200, schemas.MeSchema)
+    @blp.doc(security=[{"bearer": []}])
+    def patch(self, data):
+        """更正本人信息（姓名）
+
+        PIPL Art. 46.  An empty body, or the same name, changes and writes nothing.  Errors: 401;
+        422 ``display_name_invalid``.
+        """
+        from civic.accounts import privacy
+
+        return me_dict(privacy.correct_profile(current_actor(), data))
+
+    @blp.arguments(schemas.AccountDeleteSchema)
+    @blp.response(204)
+    @blp.doc(security=[{"bearer": []}])
+    def delete(self, data):
+        """注销本人账号（居民）：删除或匿名化个人信息，令牌失效
+
+        PIPL Art. 47.  What is kept, and for how long, is the retention table (docs/privacy.md).
+        Errors: 401; 403 ``account_not_resident`` (staff accounts are closed by their organisation);
+        422 when ``confirm`` is not "注销账号".
+        """
+        from civic.accounts import privacy
+
+        privacy.delete_account(current_actor())
+        return None
+
+
+@blp.route("/my/data")
+class MyData(MethodView):
+    @blp.response(200, schemas.MyDataSchema)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self):
+        """下载本人的全部个人信息（JSON）
+
+        PIPL Arts. 44-45: the account, unit ties, cases and their messages, ratings, photos, ideas,
+        comments, supports, topics, ballots (receipt hashes), proxies, notifications, and the reveal
+        log about them (who saw their name and phone, as which organisation, when, why).  Each
+        domain contributes its part (civic.core.personal_data).  Errors: 401.
+        """
+        from civic.accounts import privacy
+
+        return privacy.my_data(current_actor())

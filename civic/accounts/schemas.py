@@ -140,3 +140,20 @@ class StaffMoveSchema(ma.Schema):
 
 
 StaffPageSchema = page_schema(StaffSchema)
+
+
+class ProfileEditSchema(ma.Schema):
+    display_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100),
+                                    metadata={"description": "显示的姓名（更正，PIPL 第 46 条）"})
+
+
+class AccountDeleteSchema(ma.Schema):
+    confirm = ma.fields.String(required=True, validate=ma.validate.Equal("注销账号"),
+                               metadata={"description": "须为“注销账号”：确认注销（不可撤回）"})
+
+
+class MyDataSchema(ma.Schema):
+    generated_at = ma.fields.String(metadata={"description": "导出时间（ISO 8601）"})
+    parts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict(),
+                           metadata={"description": "各业务提供的个人信息：account、registry、complaints、"
+                                                    "voting、contests、deliberation、moderation、village"})

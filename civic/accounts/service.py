@@ -414,3 +414,12 @@ def create_residents(people) -> dict[str, User]:
     db.session.add_all(users.values())
     db.session.flush()
     return users
+
+
+def deleted_accounts(user_ids) -> set[int]:
+    """Which of ``user_ids`` are deleted accounts (tombstones, PIPL Art. 47): for the domains'
+    retention jobs, which anonymise a deleted account's kept records when their period ends."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return set()
+    return set(db.session.scalars(sa.select(User.id).where(User.id.in_(ids), User.deleted_at.is_not(None))))

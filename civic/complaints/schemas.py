@@ -229,3 +229,7 @@ class RoutingRuleSchema(ma.Schema):
 
 class RoutingArgs(ma.Schema):
     district_id = Integer()
+
+
+class GpsWithdrawnSchema(ma.Schema):
+    cases = Integer(metadata={"description": "删除了照片定位的案件数"})

@@ -103,6 +103,10 @@ TABLE: dict[tuple[str, str], list[Case]] = {
              read=lambda c: f"{API}/villages/V-XF/catalogue",
              pick=lambda c, answer: next(i for i in answer if i["id"] == c["catalogue_item"])),
     ],
+    ("PATCH", "/api/v1/me"): [
+        Case("a resident's own name", lambda c: f"{API}/me", "zhang_san",
+             lambda c, cur: {"display_name": cur["display_name"]}, read=lambda c: f"{API}/me"),
+    ],
     ("PATCH", "/api/v1/villages/{village_code}/settings"): [
         Case("village settings", lambda c: f"{API}/villages/V-XF/settings", "vc_xf_hua",
              lambda c, cur: {"many_transactions": cur["many_transactions"],
