@@ -22,6 +22,7 @@ from civic.proposals.deliberation import service as deliberation_service  # noqa
 from civic.proposals.moderation import models as moderation_models  # noqa: F401
 from civic.proposals.moderation import personal as moderation_personal  # noqa: F401
 from civic.residents import models as residents_models  # noqa: F401
+from civic.residents import personal as residents_personal  # noqa: F401
 from civic.village import models as village_models  # noqa: F401
 from civic.village import personal as village_personal  # noqa: F401
 from civic.voting import models as voting_models  # noqa: F401
