@@ -3,7 +3,7 @@
 from civic.accounts import models as accounts_models  # noqa: F401
 from civic.complaints import jobs as complaints_jobs  # noqa: F401  (registers periodic jobs)
 from civic.complaints import models as complaints_models  # noqa: F401
-from civic.core import audit, calendar, idempotency, jobs, notifications  # noqa: F401
+from civic.core import audit, calendar, idempotency, jobs, notifications, outbox  # noqa: F401
 from civic.open311 import models as open311_models  # noqa: F401
 from civic.property import models as property_models  # noqa: F401
 from civic.proposals.contests import models as contests_models  # noqa: F401
