@@ -84,21 +84,18 @@ def add(path: str, args: list, kwargs: dict, retry: int) -> OutboxJob:
 
 # --- the relay ------------------------------------------------------------------------------------
 
-# After a failed relay the web process leaves Redis alone for a while: a Redis that does not answer
-# costs each request its connect timeout, and the scheduler tick relays what is left behind anyway.
-_paused_until = 0.0
-
-
 def relay_after_commit(ids: list[int]) -> None:
     """Relay the rows a transaction just committed.  Never raises: whatever fails here (Redis down,
     the database gone between two statements) leaves the rows for the next tick, and the request or
-    job that wrote them has succeeded already."""
-    global _paused_until
-    if time.monotonic() < _paused_until:
+    job that wrote them has succeeded already.  After a failed relay this process leaves Redis
+    alone for ``OUTBOX_RELAY_PAUSE_SECONDS``: a Redis that does not answer would cost every request
+    its connect timeout, and the tick relays what is left behind anyway."""
+    state = current_app.extensions.setdefault("civic_outbox", {"paused_until": 0.0})
+    if time.monotonic() < state["paused_until"]:
         return
     try:
         if relay(ids=ids) < len(ids):
-            _paused_until = time.monotonic() + current_app.config["OUTBOX_RELAY_PAUSE_SECONDS"]
+            state["paused_until"] = time.monotonic() + current_app.config["OUTBOX_RELAY_PAUSE_SECONDS"]
     except Exception:
         log.exception("outbox: relay after commit failed; rows %s wait for the next tick", ids)
         db.session.rollback()

@@ -87,3 +87,17 @@ def backoff(retry: int) -> list[int]:
     return (steps + [3600] * max(0, retry - len(steps)))[:retry]
 
 
+
+
+def burst_worker(queues=None):
+    """An RQ worker that runs every job queued, in this process, and stops when the queue is empty
+    (``flask civic worker --burst``, tests).  It takes no commands over Redis pub/sub: it ends by
+    itself, and with redis-py 8 RQ's pub/sub thread holds a worker's exit for up to 60 s when the
+    worker stops before that thread has subscribed (RQ 2.12 expects ``stop()`` to return at once)."""
+    from rq import SimpleWorker
+
+    class BurstWorker(SimpleWorker):
+        def subscribe(self):
+            pass
+
+    return BurstWorker(queues or [QUEUE_NAME], connection=redis_connection())
