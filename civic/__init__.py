@@ -65,7 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from civic.core.storage import check_media_settings
 
     check_media_settings(app.config)
-    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    _rate_limit_storage(app)
     app.json.ensure_ascii = False  # Chinese goes out as UTF-8, not \u escapes
     app.json.sort_keys = False
 
@@ -115,6 +115,23 @@ def _keep_strings(app: Flask, defaults: type) -> None:
             continue
         if isinstance(getattr(defaults, key), str) or "str" in str(hints.get(key, "")):
             app.config[key] = raw
+
+
+def _rate_limit_storage(app: Flask) -> None:
+    """Rate-limit counters: in Redis when ``CIVIC_REDIS_URL`` is set, else in each process's memory.
+
+    While Redis cannot be reached, each process counts in its own memory with the same limits
+    (Flask-Limiter's in-memory fallback; :func:`civic.core.http.count_attempt` follows it too) and
+    goes back to Redis once it answers again (Flask-Limiter checks it at growing intervals, at most
+    every 32 s): a Redis outage loosens the limits by the number of processes for a while, and
+    fails no login.  Short socket timeouts, so a Redis that does not answer costs a request about a
+    second, once, before the fallback takes over.
+    """
+    url = app.config.get("REDIS_URL")
+    app.config["RATELIMIT_STORAGE_URI"] = url or "memory://"
+    if url:
+        app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
 
 
 def _normalise_db_url(url: str) -> str:

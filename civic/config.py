@@ -115,6 +115,14 @@ class DefaultConfig:
     RUN_SCHEDULER = True
     SCHEDULER_TICK_SECONDS = 20
 
+    # The job outbox (with CIVIC_REDIS_URL: civic.core.outbox).  Every tick relays up to
+    # OUTBOX_RELAY_BATCH rows left behind by a Redis outage; a row relayed this long ago and never
+    # started is relayed again (Redis restarted empty); after a failed relay a web process leaves
+    # Redis alone this long (the worker's tick keeps trying).
+    OUTBOX_RELAY_BATCH = 500
+    OUTBOX_REDELIVER_SECONDS = 600
+    OUTBOX_RELAY_PAUSE_SECONDS = 30
+
     # OpenAPI (flask-smorest)
     API_TITLE = "civic API"
     API_VERSION = "v1"

@@ -87,12 +87,16 @@ def tick_once():
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker(burst):
     """An RQ worker (with RQ's scheduler, for retries) running jobs inside the app context, plus the
-    periodic tick (not with --burst).  Needs CIVIC_REDIS_URL."""
+    periodic tick (not with --burst), which also relays the job outbox.  It relays the outbox once
+    when it starts, so ``worker --burst`` runs every job a Redis outage held back.  Needs
+    CIVIC_REDIS_URL."""
     import threading
 
     from rq import SimpleWorker
 
     from civic.core.jobs import QUEUE_NAME, redis_connection, tick
+    from civic.core.outbox import relay
+    from civic.core.queue import burst_worker
 
     if not current_app.config.get("REDIS_URL"):
         from civic.core.errors import Conflict
@@ -112,10 +116,13 @@ def worker(burst):
 
     if not burst:
         threading.Thread(target=ticker, daemon=True, name="civic-tick").start()
+    # First the outbox rows a Redis outage (or a stopped worker) left behind; the tick relays them
+    # from then on.  With --burst this is the only relay: the queue then holds everything due.
+    relay()
     # SimpleWorker runs each job in this process instead of a fork: a forked work horse would
     # share the parent's database connections.  run_job gives every job its own app context and
     # session.
-    w = SimpleWorker([QUEUE_NAME], connection=redis_connection())
+    w = burst_worker() if burst else SimpleWorker([QUEUE_NAME], connection=redis_connection())
     try:
         w.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
     finally:

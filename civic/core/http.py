@@ -328,8 +328,26 @@ def count_attempt(scope: str, limit: str, key: str) -> None:
     if not limiter.enabled:
         return
     for item in parse_many(limit):
-        if not limiter.limiter.hit(item, scope, _digest(key)):
+        if not _hit(item, scope, _digest(key)):
             raise RateLimited("操作过于频繁，请稍后再试", code="rate_limited", details={"limit": str(item)})
+
+
+def _hit(item, scope: str, key: str) -> bool:
+    """Count one hit in the limiter's storage.  When that storage (Redis) fails and the in-memory
+    fallback is on (``CIVIC_REDIS_URL`` set: civic._rate_limit_storage), count in this process's
+    memory instead, as Flask-Limiter's decorators do on the same failure: a Redis outage must not
+    fail a login."""
+    try:
+        return limiter.limiter.hit(item, scope, key)
+    except Exception:
+        if not current_app.config.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED") or limiter._storage_dead:
+            raise
+        log.warning("rate limit storage unreachable: counting %s in this process's memory", scope)
+        # Flask-Limiter has no public switch: this is the flag its own checks set on a storage
+        # error, and clear when the storage answers again (tests/foundation/test_redis_outage.py
+        # fails if a new Flask-Limiter renames it).
+        limiter._storage_dead = True
+        return limiter.limiter.hit(item, scope, key)
 
 
 def _replay_winner(info) -> Response | None:

@@ -2,10 +2,13 @@
 
 * :func:`enqueue` queues a job *after the current transaction commits* (never before: a worker must
   not see a half-written row, and a rolled-back request must not send anything).  With
-  ``CIVIC_REDIS_URL`` set the job goes to RQ; without it, it runs in this process right after the
-  commit.
+  ``CIVIC_REDIS_URL`` set the job is a row of the outbox (:mod:`civic.core.outbox`), written in the
+  same transaction and relayed to RQ once Redis can be reached: a Redis outage delays jobs, never
+  loses one, and a row runs at most once.  Without it, the job runs in this process right after
+  the commit.
 * :func:`enqueue_at` defers a job to a time.  Deferred jobs are rows (``deferred_job``), so they
-  survive restarts in both modes; the scheduler tick moves due ones to the queue.
+  survive restarts in both modes; the scheduler tick claims due ones and, with Redis, hands each to
+  the outbox in the claim's own transaction (as it does for each periodic run it claims).
 * :func:`periodic` registers a job that runs at a wall-clock time in Asia/Shanghai.  Each run is
   claimed by inserting its (name, slot) row, so with several web processes or several workers a
   slot runs exactly once.
@@ -18,7 +21,6 @@ Jobs are plain module-level functions called by dotted path; they run inside the
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import inspect
 import logging
 import threading
@@ -26,17 +28,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from civic.core.db import SHANGHAI, UTCDateTime, after_commit, utcnow
+from civic.core.db import SHANGHAI, UTCDateTime, after_commit, commit, utcnow
+from civic.core.queue import (  # noqa: F401  (also imported from here by the worker, health and tests)
+    QUEUE_NAME,
+    backoff,
+    func_path,
+    job_context,
+    redis_connection,
+    resolve,
+    rq_queue,
+    uses_rq,
+)
 from civic.extensions import db
 
 log = logging.getLogger(__name__)
-
-QUEUE_NAME = "civic"
-
 
 class DeferredJob(db.Model):
     __tablename__ = "deferred_job"
@@ -63,77 +72,14 @@ class PeriodicRun(db.Model):
     __table_args__ = (sa.UniqueConstraint("name", "slot"),)
 
 
-def func_path(fn: Callable | str) -> str:
-    return fn if isinstance(fn, str) else f"{fn.__module__}.{fn.__qualname__}"
-
-
-def resolve(path: str) -> Callable:
-    module, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
-
-
-def redis_connection():
-    from redis import Redis
-
-    app = current_app
-    conn = app.extensions.get("civic_redis")
-    if conn is None:
-        # A connect timeout, so a Redis that is down fails a request (or /healthz) in seconds.
-        conn = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
-        app.extensions["civic_redis"] = conn
-    return conn
-
-
-def uses_rq() -> bool:
-    return bool(current_app.config.get("REDIS_URL"))
-
-
-def rq_queue():
-    from rq import Queue
-
-    return Queue(QUEUE_NAME, connection=redis_connection())
-
-
-_worker_app: Flask | None = None
-
-
-def _in_rq_job() -> bool:
-    from rq import get_current_job
-
-    return get_current_job() is not None
-
-
 def run_job(path: str, *args, **kwargs):
-    """Run one job and commit; roll back and re-raise if it fails.
-
-    In-process (embedded) it runs in the caller's app context and session.  Under RQ (the entry
-    point RQ calls) each job gets a fresh app context, hence a fresh session, removed afterwards:
-    one job's objects or failed transaction never leak into the next one in a long-lived worker.
-    A plain ``rq worker`` (no Flask CLI) gets an app built from the ``CIVIC_*`` environment.
-    """
-    if not _in_rq_job():
+    """Run one job and commit; roll back and re-raise if it fails (:func:`job_context`).  The RQ
+    entry point of jobs queued before the outbox (:func:`civic.core.outbox.run_row` since)."""
+    with job_context():
         return _run(path, args, kwargs)
-    global _worker_app
-    from flask import has_app_context
-
-    if has_app_context():
-        app = current_app._get_current_object()
-    else:
-        if _worker_app is None:
-            from civic import create_app
-
-            _worker_app = create_app()
-        app = _worker_app
-    with app.app_context():
-        try:
-            return _run(path, args, kwargs)
-        finally:
-            db.session.remove()
 
 
 def _run(path: str, args: tuple, kwargs: dict):
-    from civic.core.db import commit
-
     try:
         result = resolve(path)(*args, **kwargs)
         commit()
@@ -144,19 +90,14 @@ def _run(path: str, args: tuple, kwargs: dict):
 
 
 def _dispatch(path: str, args: tuple, kwargs: dict, retry: int) -> None:
+    """Hand a job on, inside the transaction that decided it: with Redis, an outbox row (relayed
+    after the commit); embedded, a run in this process after the commit."""
     if uses_rq():
-        from rq import Retry
+        from civic.core import outbox
 
-        # args=/kwargs= explicitly: a job's own keyword (e.g. ``timeout``) must not be taken for
-        # one of RQ's enqueue options.
-        rq_queue().enqueue(
-            run_job,
-            args=(path, *args),
-            kwargs=kwargs,
-            retry=Retry(max=retry, interval=_backoff(retry)) if retry else None,
-        )
+        outbox.add(path, list(args), kwargs, retry)
         return
-    _run_embedded(path, list(args), kwargs, 0, retry)
+    after_commit(lambda: _run_embedded(path, list(args), kwargs, 0, retry))
 
 
 def _run_embedded(path: str, args: list, kwargs: dict, attempt: int, retry: int) -> None:
@@ -168,9 +109,7 @@ def _run_embedded(path: str, args: list, kwargs: dict, attempt: int, retry: int)
         log.exception("job %s failed (attempt %d of %d)", path, attempt + 1, retry + 1)
         if attempt >= retry:
             return
-        from civic.core.db import commit
-
-        _defer_row(utcnow() + dt.timedelta(seconds=_backoff(retry)[attempt]), func_path(retry_job),
+        _defer_row(utcnow() + dt.timedelta(seconds=backoff(retry)[attempt]), func_path(retry_job),
                    [path, args, kwargs, attempt + 1, retry])
         commit()
 
@@ -181,21 +120,15 @@ def retry_job(path: str, args: list, kwargs: dict, attempt: int, retry: int) -> 
     _run_embedded(path, args, kwargs, attempt, retry)
 
 
-def _backoff(retry: int) -> list[int]:
-    """Seconds to wait before each retry: 10 s, 1 min, 5 min, 15 min, then hourly."""
-    steps = [10, 60, 300, 900]
-    return (steps + [3600] * max(0, retry - len(steps)))[:retry]
-
-
 def enqueue(fn: Callable | str, *args, retry: int = 0, **kwargs) -> None:
     """Run ``fn(*args, **kwargs)`` in the background once the current transaction commits.
 
-    Arguments must be JSON-like (ids, strings), never ORM objects.  ``retry``: how many times a
-    failing job is tried again, backing off (10 s, 60 s, 5 min, ...).  A job that may be retried
-    must itself be idempotent (the outbox marks what was sent).
+    Arguments must be JSON-like (ids, strings), never ORM objects: with Redis they are stored in the
+    outbox row.  ``retry``: how many times a failing job is tried again, backing off (10 s, 60 s,
+    5 min, ...).  A job that may be retried must itself be idempotent (the notifications' outbox
+    marks what was sent).
     """
-    path = func_path(fn)
-    after_commit(lambda: _dispatch(path, args, kwargs, retry))
+    _dispatch(func_path(fn), args, kwargs, retry)
 
 
 def _defer_row(run_at: dt.datetime, path: str, args: list) -> None:
@@ -244,24 +177,29 @@ def periodic(name: str, *, hour: int | None = None, minute: int = 0, every_minut
     return deco
 
 
-def _claim(name: str, slot: dt.datetime) -> int | None:
-    """Insert the (name, slot) row; its id if this process won the slot, None if another did."""
+def _claim(p: Periodic, slot: dt.datetime, now: dt.datetime) -> bool:
+    """Insert the (name, slot) row and hand its run on (:func:`_dispatch`) in the same transaction:
+    True if this process won the slot, False if another did.  A claimed slot always has its job,
+    whether Redis was up or not."""
     try:
         with db.session.begin_nested():
-            run = PeriodicRun(name=name, slot=slot)
+            run = PeriodicRun(name=p.name, slot=slot)
             db.session.add(run)
-        db.session.commit()
-        return run.id
+        # The job judges "due" and "overdue" as of this tick (a test's or cron's clock), not its own.
+        _dispatch(func_path(run_periodic), (run.id, p.func), {"now": now.isoformat()}, 0)
+        commit()
+        return True
     except IntegrityError:
         db.session.rollback()
-        return None
+        return False
 
 
-def run_periodic(run_id: int, path: str, now: dt.datetime | None = None) -> None:
+def run_periodic(run_id: int, path: str, now: dt.datetime | str | None = None) -> None:
     """Run a claimed periodic job and note on its ``periodic_run`` row when it finished, or why
-    it failed (the failure is kept even though the job's own changes are rolled back)."""
-    from civic.core.db import commit
-
+    it failed (the failure is kept even though the job's own changes are rolled back).  ``now``:
+    the tick's time (aware; ISO 8601 text when it came through the outbox)."""
+    if isinstance(now, str):
+        now = dt.datetime.fromisoformat(now)
     fn = resolve(path)
     try:
         # Periodic jobs that take ``now`` judge "due" as of the tick that claimed them.
@@ -277,7 +215,9 @@ def run_periodic(run_id: int, path: str, now: dt.datetime | None = None) -> None
 
 
 def tick(now: dt.datetime | None = None) -> list[str]:
-    """Run what is due: periodic slots not yet claimed, and deferred jobs whose time has come.
+    """Run what is due: periodic slots not yet claimed, and deferred jobs whose time has come;
+    with Redis, then relay the outbox (what these claims handed on, and any row a Redis outage or
+    a dead process left behind: :func:`civic.core.outbox.relay`).
 
     Returns the names/paths dispatched (for tests and logs).  Safe to call from many processes at
     once: claims are rows with unique keys.  A missed slot (the process was down at 00:30) runs at
@@ -287,12 +227,8 @@ def tick(now: dt.datetime | None = None) -> list[str]:
     done: list[str] = []
     for p in list(PERIODIC.values()):
         slot = p.slot(now)
-        run_id = _claim(p.name, slot) if slot is not None else None
-        if run_id is None:
-            continue
-        done.append(p.name)
-        # The job judges "due" and "overdue" as of this tick (a test's or cron's clock), not its own.
-        _dispatch(func_path(run_periodic), (run_id, p.func), {"now": now}, 0)
+        if slot is not None and _claim(p, slot, now):
+            done.append(p.name)
     due = db.session.scalars(
         sa.select(DeferredJob)
         .where(DeferredJob.run_at <= now, DeferredJob.claimed_at.is_(None))
@@ -300,16 +236,21 @@ def tick(now: dt.datetime | None = None) -> list[str]:
         .limit(100)
     ).all()
     for job in due:
+        path, args = job.func, tuple(job.args)
         claimed = db.session.execute(
             sa.update(DeferredJob)
             .where(DeferredJob.id == job.id, DeferredJob.claimed_at.is_(None))
             .values(claimed_at=now)
         ).rowcount
-        db.session.commit()
         if claimed:
-            done.append(job.func)
-            _dispatch(job.func, tuple(job.args), {}, 0)
-    db.session.commit()
+            done.append(path)
+            _dispatch(path, args, {}, 0)  # in the claim's transaction
+        commit()
+    commit()
+    if uses_rq():
+        from civic.core import outbox
+
+        outbox.relay(now=utcnow())
     return done
 
 

@@ -43,6 +43,8 @@ KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})\.[a-z0-9]{1,8}")
 # Columns that are JSON, binary or named like a key but hold no stored file's key, and why.
 NOT_MEDIA = {
     ("deferred_job", "args"): "a job's arguments (ids)",
+    ("job_outbox", "args"): "a job's arguments (ids)",
+    ("job_outbox", "kwargs"): "a job's keyword arguments (ids, a tick's time)",
     ("idempotency_record", "key"): "the client's Idempotency-Key header",
     ("idempotency_record", "body"): "a response replayed to its own sender (a log, see LOGS)",
     ("audit_entry", "data"): "what an action touched (a log, see LOGS)",
