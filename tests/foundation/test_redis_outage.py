@@ -10,12 +10,14 @@ while Redis is away.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import pytest
 import sqlalchemy as sa
@@ -81,7 +83,17 @@ def redis_server():
 @pytest.fixture
 def outage(make_app, redis_server):
     """An app whose Redis (``redis_server``, not started) is down."""
-    return make_app({"REDIS_URL": redis_server.url})
+    fresh = make_app({"REDIS_URL": redis_server.url})
+    yield fresh
+    # On PostgreSQL one connection of this app outlives the test (checked out when its engine is
+    # disposed; not yet found where): close the pool here and collect it now, so its warning is
+    # not reported against whichever test runs next.  Known leak, listed in the closing note.
+    with fresh.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def _worker(app, redis_url: str) -> subprocess.Popen:
