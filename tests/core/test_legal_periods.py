@@ -129,6 +129,14 @@ NOT_LEGAL_PERIODS = {
     "civic/complaints/service/intake.py": "how far back to look for possible duplicates (a heuristic)",
     "civic/complaints/service/workflow.py": "RATING_WINDOW: the nominal length, a prefilter only",
     "civic/proposals/contests/service/supports.py": "an account's age for a manipulation signal",
+    # Retention periods (docs/privacy.md): how long civic keeps personal data, civic's own choice
+    # where the law is silent, applied by a daily job; a day more or less by the clock keeps data a
+    # little longer or shorter, it moves no deadline a resident must meet.
+    "civic/accounts/privacy.py": "retention: notifications, one-time codes",
+    "civic/complaints/personal.py": "retention: photo GPS and a partner's contact after closing",
+    "civic/proposals/contests/personal.py": "retention: support clicks' origin",
+    "civic/proposals/deliberation/personal.py": "the day before deletion, when a deleted account's seats end",
+    "civic/voting/personal.py": "retention: a deleted account's vote records after the vote closes",
 }
 
 

@@ -68,6 +68,9 @@ def _addresses(conn) -> dict[str, list[tuple[str, str, str]]]:
         out["voting.proxy_scan"].append((f"/api/v1/votes/{vid}/proxy-scans/{token}", d, t))
     for vid, token, d, t in rows("SELECT vote_id, scan_token, scan_key, scan_thumb_key FROM voting_paper_entry"):
         out["voting.paper_scan"].append((f"/api/v1/votes/{vid}/paper-scans/{token}", d, t))
+    for cid, token, d, t in rows("SELECT id, document_token, document_key, document_thumb_key FROM unit_claim "
+                                 "WHERE document_key IS NOT NULL"):
+        out["residents.claim_document"].append((f"/api/v1/unit-claims/{cid}/document/{token}", d, t))
     return out
 
 
@@ -130,6 +133,15 @@ def _load_street(app) -> dict:
             "photos": [up[0].display_key]})
         moderation.decide(db.session.scalar(sa.select(User).where(User.username == "rc_bj_zhou")),
                           "idea", idea.id, "approve")
+        # ... and 周八 claims a unit of 康城苑 (no certified roster) with a photo of the certificate.
+        from civic.property.models import Place
+        from civic.residents import service as residents
+
+        zhou = db.session.scalar(sa.select(User).where(User.wechat_openid == "dev-zhou_ba"))
+        unit = db.session.scalar(sa.select(Place).where(Place.kind == "unit", Place.code.like("C-KC%"))
+                                 .order_by(Place.id.desc()).limit(1))
+        residents.submit_claim(zhou, {"unit_id": unit.id, "relation": "owner", "claimed_name": "周八"},
+                               ("cert.jpg", (PHOTOS / "ianare_landscape_2.jpg").read_bytes()))
         commit()
         store = media_store(app)
         with db.engine.connect() as conn:
