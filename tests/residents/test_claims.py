@@ -331,10 +331,12 @@ def test_the_same_claim_sent_twice_at_once_makes_one(app, street, factory):
     from tests.voting.test_paper_heads_races import _service_threads
 
     tenant = factory.resident()
+    # Read before the threads start: an expired object would load through this thread's session.
+    tenant_id, unit_id = tenant.id, street.u102.id
     db.session.rollback()
 
     def work(i):
-        service.submit_claim(db.session.get(User, tenant.id), {"unit_id": street.u102.id, "relation": "tenant",
+        service.submit_claim(db.session.get(User, tenant_id), {"unit_id": unit_id, "relation": "tenant",
                                                               "claimed_name": "周强"}, None)
 
     results = _service_threads(app, 2, work)
