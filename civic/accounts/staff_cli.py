@@ -16,9 +16,9 @@ import os
 
 import click
 
-from civic.core.cli import civic_cli, fail
+from civic.core.cli import civic_cli, fail, read_text
 from civic.core.db import commit
-from civic.core.errors import CivicError, Conflict, ValidationFailed
+from civic.core.errors import CivicError, Conflict
 
 
 def _write_passwords(path: str, passwords) -> None:
@@ -42,26 +42,19 @@ def import_staff(path, passwords_out):
     from civic.accounts.staff_import import import_staff_csv
 
     out = passwords_out or f"{os.path.splitext(path)[0]}.passwords.csv"
-    written = False
+    written = committed = False
     try:
         if os.path.exists(out):
             raise Conflict(f"密码文件已存在，不会覆盖：{out}", code="passwords_file_exists", details={"path": out})
-        try:
-            with open(path, encoding="utf-8-sig") as f:
-                text = f.read()
-        except UnicodeDecodeError:
-            raise ValidationFailed(f"文件不是 UTF-8 文本：{path}", code="file_not_utf8", details={"path": path}) from None
-        report = import_staff_csv(text)
+        report = import_staff_csv(read_text(path))
         _write_passwords(out, report.passwords)
         written = True
         commit()
+        committed = True
     except CivicError as exc:
-        if written:
-            os.remove(out)
         fail(exc)
-    except BaseException:
-        if written:
+    finally:
+        if written and not committed:  # the accounts were not created: their passwords mean nothing
             os.remove(out)
-        raise
     click.echo(f"imported {report.accounts} staff accounts, {report.memberships} memberships; "
                f"one-time passwords in {out} (readable by you only; each must be changed at first login)")

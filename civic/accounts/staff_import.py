@@ -19,8 +19,6 @@ entry per account and one for the import), so 20,000 rows import in seconds (``b
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -28,6 +26,7 @@ import sqlalchemy as sa
 from civic.accounts.models import STAFF_ROLES, Membership, User
 from civic.accounts.staff import NAME_MAX, USERNAME_RE, one_time_hash, one_time_password
 from civic.core.audit import AuditEntry
+from civic.core.csv_import import ImportReport, rows_from_csv
 from civic.core.db import utcnow
 from civic.core.errors import ValidationFailed
 from civic.extensions import db
@@ -35,42 +34,14 @@ from civic.property import service as registry
 
 COLUMNS = ("username", "display_name", "organisation_code", "role")
 REQUIRED = ("username", "display_name", "organisation_code")
-MAX_ROWS = 200_000
 
 
 @dataclass
-class StaffImportReport:
+class StaffImportReport(ImportReport):
     accounts: int = 0
     memberships: int = 0
-    errors: list[dict] = field(default_factory=list)
     # (username, display_name, one-time password) of each new account, in file order.
     passwords: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def error(self, line: int | None, column: str | None, reason: str) -> None:
-        self.errors.append({"line": line, "column": column, "reason": reason})
-
-
-def _rows(text: str, report: StaffImportReport) -> list[tuple[int, dict]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = reader.fieldnames or []
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
-    for c in missing:
-        report.error(1, c, "缺少该列")
-    for c in unknown:
-        report.error(1, c, "未知的列")
-    if missing or unknown:
-        return []
-    rows = []
-    for row in reader:
-        if None in row:  # more cells than the header has
-            report.error(reader.line_num, None, "该行的列数多于表头")
-            continue
-        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
-        if len(rows) > MAX_ROWS:
-            report.error(reader.line_num, None, f"行数超过上限 {MAX_ROWS}")
-            break
-    return rows
 
 
 def _existing_usernames(names: set[str]) -> set[str]:
@@ -140,14 +111,11 @@ def import_staff_csv(text: str, *, actor=None, source: str = "staff_csv") -> Sta
         "reason"}]`` listing every bad row; nothing has been written.
     """
     report = StaffImportReport()
-    rows = _rows(text, report)
+    rows = rows_from_csv(text, REQUIRED, COLUMNS, report)
     accounts, memberships = _check(rows, report) if rows else ({}, [])
     if not report.errors and not rows:
         report.error(None, None, "文件中没有数据行")
-    if report.errors:
-        report.errors.sort(key=lambda e: (e["line"] is not None, e["line"] or 0))
-        raise ValidationFailed(f"导入失败：共 {len(report.errors)} 处错误，未写入任何数据", code="import_invalid",
-                               details={"errors": report.errors})
+    report.refuse_if_errors()
     now = utcnow()
     user_rows = []
     for username, info in accounts.items():

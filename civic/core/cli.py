@@ -23,7 +23,7 @@ import sqlalchemy.exc
 from flask import current_app, has_app_context
 from flask.cli import AppGroup
 
-from civic.core.errors import CivicError
+from civic.core.errors import CivicError, ValidationFailed
 from civic.extensions import db
 
 
@@ -35,6 +35,17 @@ def fail(exc: CivicError):
         click.echo(f"  第 {e['line']} 行 {e.get('column') or ''}: {e['reason']}", err=True)
     _rollback()
     sys.exit(1)
+
+
+def read_text(path: str, encoding: str = "utf-8-sig") -> str:
+    """A command's input file as text (UTF-8; Excel's byte-order mark dropped by default).
+
+    :raises ValidationFailed: ``file_not_utf8`` (one line, through :func:`fail`)."""
+    try:
+        with open(path, encoding=encoding) as f:
+            return f.read()
+    except UnicodeDecodeError:
+        raise ValidationFailed(f"文件不是 UTF-8 文本：{path}", code="file_not_utf8", details={"path": path}) from None
 
 
 def _rollback():

@@ -7,18 +7,9 @@ import json
 
 import click
 
-from civic.core.cli import civic_cli, fail
+from civic.core.cli import civic_cli, fail, read_text
 from civic.core.db import commit
 from civic.core.errors import CivicError, ValidationFailed
-
-
-def _read(path: str, encoding: str = "utf-8-sig") -> str:
-    """The file's text; a file that is not UTF-8 text is refused in one line (``file_not_utf8``)."""
-    try:
-        with open(path, encoding=encoding) as f:
-            return f.read()
-    except UnicodeDecodeError:
-        raise ValidationFailed(f"文件不是 UTF-8 文本：{path}", code="file_not_utf8", details={"path": path}) from None
 
 
 @civic_cli.command("import-places")
@@ -28,7 +19,7 @@ def import_places(path):
     from civic.property.importer import import_places_csv
 
     try:
-        report = import_places_csv(_read(path))
+        report = import_places_csv(read_text(path))
         commit()
     except CivicError as exc:
         fail(exc)
@@ -43,7 +34,7 @@ def import_organisations(path):
     from civic.property.importer import import_organisations_csv
 
     try:
-        report = import_organisations_csv(_read(path))
+        report = import_organisations_csv(read_text(path))
         commit()
     except CivicError as exc:
         fail(exc)
@@ -59,7 +50,7 @@ def import_seed(path):
 
     try:
         try:
-            seed = json.loads(_read(path, "utf-8"))
+            seed = json.loads(read_text(path, "utf-8"))
         except json.JSONDecodeError as exc:
             raise ValidationFailed(f"种子文件不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）",
                                    code="seed_not_json", details={"line": exc.lineno}) from None

@@ -15,12 +15,12 @@ by ``;``).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from civic.core.csv_import import ImportReport as CsvImportReport
+from civic.core.csv_import import rows_from_csv
 from civic.core.errors import CivicError, ValidationFailed
 from civic.extensions import db
 from civic.property import service
@@ -36,41 +36,13 @@ from civic.property.models import (
 PLACE_COLUMNS = ("code", "kind", "name", "parent_code", "area_m2", "area_source", "developer_status",
                  "lat", "lng", "datum", "boundary")
 ORG_COLUMNS = ("code", "kind", "name", "covers", "phone")
-MAX_ROWS = 200_000
 CODE_MAX, NAME_MAX = 64, 200  # the columns' lengths: longer values are refused here, not by the database
 
 
 @dataclass
-class ImportReport:
+class ImportReport(CsvImportReport):
     places: int = 0
     organisations: int = 0
-    errors: list[dict] = field(default_factory=list)
-
-    def error(self, line: int, column: str | None, reason: str) -> None:
-        self.errors.append({"line": line, "column": column, "reason": reason})
-
-
-def _rows_from_csv(text: str, required: Iterable[str], allowed: Iterable[str], report: ImportReport):
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = reader.fieldnames or []
-    missing = [c for c in required if c not in header]
-    unknown = [c for c in header if c not in allowed]
-    for c in missing:
-        report.error(1, c, "缺少该列")
-    for c in unknown:
-        report.error(1, c, "未知的列")
-    if missing or unknown:
-        return []
-    rows = []
-    for row in reader:
-        if None in row:  # more cells than the header has
-            report.error(reader.line_num, None, "该行的列数多于表头")
-            continue
-        rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
-        if len(rows) > MAX_ROWS:
-            report.error(reader.line_num, None, f"行数超过上限 {MAX_ROWS}")
-            break
-    return rows
 
 
 def _check_place(line: int, row: dict, known_kinds: dict[str, str], report: ImportReport) -> dict | None:
@@ -224,13 +196,7 @@ def import_rows(place_rows: list[tuple[int, dict]], org_rows: list[tuple[int, di
             checked_places.append(checked)
     seen: set[str] = set()
     checked_orgs = [o for line, row in org_rows if (o := _check_org(line, row, seen, known, report))]
-    if report.errors:
-        report.errors.sort(key=lambda e: (e["line"] is not None, e["line"] or 0))
-        raise ValidationFailed(
-            f"导入失败：共 {len(report.errors)} 处错误，未写入任何数据",
-            code="import_invalid",
-            details={"errors": report.errors},
-        )
+    report.refuse_if_errors()
     try:
         with db.session.begin_nested():
             by_code = {}
@@ -267,7 +233,7 @@ def import_places_csv(text: str, *, actor=None) -> ImportReport:
     :raises ValidationFailed: ``import_invalid``, ``details.errors`` = ``[{"line", "column", "reason"}]``.
     """
     report = ImportReport()
-    rows = _rows_from_csv(text, ("code", "kind", "name"), PLACE_COLUMNS, report)
+    rows = rows_from_csv(text, ("code", "kind", "name"), PLACE_COLUMNS, report)
     return import_rows(rows, [], report, actor=actor, source="places_csv")
 
 
@@ -277,7 +243,7 @@ def import_organisations_csv(text: str, *, actor=None) -> ImportReport:
     :raises ValidationFailed: ``import_invalid``, ``details.errors`` = ``[{"line", "column", "reason"}]``.
     """
     report = ImportReport()
-    rows = _rows_from_csv(text, ("code", "kind", "name"), ORG_COLUMNS, report)
+    rows = rows_from_csv(text, ("code", "kind", "name"), ORG_COLUMNS, report)
     return import_rows([], rows, report, actor=actor, source="organisations_csv")
 
 

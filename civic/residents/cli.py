@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from civic.core.cli import civic_cli, fail
+from civic.core.cli import civic_cli, fail, read_text
 from civic.core.db import commit
 from civic.core.errors import CivicError
 
@@ -13,11 +13,10 @@ from civic.core.errors import CivicError
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_residents(path):
     """Tie residents to units from a register CSV (unit_code,name,phone,relation,representative)."""
-    from civic.property.cli import _read
     from civic.residents.importer import import_register_csv
 
     try:
-        result = import_register_csv(_read(path))
+        result = import_register_csv(read_text(path))
         commit()
     except CivicError as exc:
         fail(exc)

@@ -16,10 +16,10 @@ from __future__ import annotations
 from civic.accounts import service as accounts
 from civic.accounts.memberships import acting_memberships
 from civic.core import audit
-from civic.core.errors import CivicError, Forbidden, ValidationFailed
+from civic.core.csv_import import ImportReport, rows_from_csv
+from civic.core.errors import CivicError, Forbidden
 from civic.extensions import db
 from civic.property import service as registry
-from civic.property.importer import ImportReport, _rows_from_csv
 from civic.property.models import RESIDENT_RELATIONS
 
 COLUMNS = ("unit_code", "name", "phone", "relation", "representative")
@@ -51,7 +51,7 @@ def import_register_csv(text: str, *, actor=None) -> dict:
     """
     paths = _scope_paths(actor)
     report = ImportReport()
-    rows = _rows_from_csv(text, REQUIRED, COLUMNS, report)
+    rows = rows_from_csv(text, REQUIRED, COLUMNS, report)
     units = registry.places_by_codes(r["unit_code"] for _l, r in rows if r.get("unit_code"))
     checked, phones, seen = [], {}, set()
     for line, r in rows:
@@ -96,10 +96,7 @@ def import_register_csv(text: str, *, actor=None) -> dict:
             report.error(line, "phone", "该手机号属于工作人员账号")
         elif user is not None and any(link.user_id == user.id for link in links.get(unit.id, [])):
             report.error(line, None, "该居民已关联该户")
-    if report.errors:
-        report.errors.sort(key=lambda e: (e["line"] is not None, e["line"] or 0))
-        raise ValidationFailed(f"导入失败：共 {len(report.errors)} 处错误，未写入任何数据",
-                               code="import_invalid", details={"errors": report.errors})
+    report.refuse_if_errors()
     with db.session.begin_nested():  # one flush for the new accounts, one for the links
         new = {phone: name for _l, _u, name, phone, _r, _p in checked if phone not in users}
         users.update(accounts.create_residents([(name, phone) for phone, name in new.items()]))
