@@ -297,6 +297,23 @@ def units_of_resident(user_id: int) -> list[tuple[UnitResident, Place]]:
     )
 
 
+def unit_names_of_residents(user_ids: Iterable[int]) -> dict[int, set[str]]:
+    """``{user id: names of the units they are tied to}``, each unit by its own name (``101室``) and
+    its full one (``滨江花园1号楼101室``, :func:`unit_full_names`), for many residents at once: one
+    query for the ties, then :func:`unit_full_names`.  Residents with no tie are left out."""
+    ids = sorted(set(user_ids))
+    ties: list[tuple[int, int, str]] = []
+    for i in range(0, len(ids), 500):
+        ties += db.session.execute(sa.select(UnitResident.user_id, Place.id, Place.name)
+                                   .join(Place, Place.id == UnitResident.unit_id)
+                                   .where(UnitResident.user_id.in_(ids[i : i + 500]))).all()
+    full = unit_full_names(unit_id for _u, unit_id, _n in ties)
+    out: dict[int, set[str]] = {}
+    for user_id, unit_id, name in ties:
+        out.setdefault(user_id, set()).update({name, full.get(unit_id, name)})
+    return out
+
+
 def residents_of_unit(unit_id: int) -> list[UnitResident]:
     return list(db.session.scalars(sa.select(UnitResident).where(UnitResident.unit_id == unit_id)))
 

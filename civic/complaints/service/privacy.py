@@ -283,11 +283,7 @@ def identity_terms(cases: Sequence[Complaint]) -> dict[int, list[str]]:
         people[cid].add(uid)
     everyone = set().union(*people.values())
     users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(everyone)))}
-    own: dict[int, set[str]] = {}
-    for uid in everyone:
-        units = [place for _link, place in registry.units_of_resident(uid)]
-        full = registry.unit_full_names(p.id for p in units)
-        own[uid] = {p.name for p in units} | set(full.values())
+    own = registry.unit_names_of_residents(everyone)
     contacts = {k.complaint_id: k for k in db.session.scalars(
         sa.select(ComplaintContact).where(ComplaintContact.complaint_id.in_(ids)))}
     out = {}
