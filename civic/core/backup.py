@@ -187,10 +187,8 @@ def _sqlite_path(engine: sa.Engine) -> Path:
     return Path(name)
 
 
-def _dump_sqlite(engine: sa.Engine, path: Path) -> dict:
-    # SQLite's online backup API: a consistent copy while the app keeps writing (it restarts the copy
-    # if a writer changes a page it already copied).
-    src = sqlite3.connect(_sqlite_path(engine))
+def _sqlite_copy(src: sqlite3.Connection, path: Path) -> None:
+    """Copy the database open on ``src`` into the file ``path`` with SQLite's backup API, then close."""
     dst = sqlite3.connect(path)
     try:
         with dst:
@@ -198,6 +196,12 @@ def _dump_sqlite(engine: sa.Engine, path: Path) -> dict:
     finally:
         src.close()
         dst.close()
+
+
+def _dump_sqlite(engine: sa.Engine, path: Path) -> dict:
+    # SQLite's online backup API: a consistent copy while the app keeps writing (it restarts the copy
+    # if a writer changes a page it already copied).
+    _sqlite_copy(sqlite3.connect(_sqlite_path(engine)), path)
     copy = sa.create_engine(f"sqlite:///{path}")
     try:
         with copy.connect() as conn:
@@ -479,14 +483,7 @@ def head_revision(app) -> str | None:
 
 def _restore_sqlite(dump: Path, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"file:{dump}?mode=ro", uri=True)
-    dst = sqlite3.connect(path)
-    try:
-        with dst:
-            src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
+    _sqlite_copy(sqlite3.connect(f"file:{dump}?mode=ro", uri=True), path)
 
 
 __all__ = ["FORMAT", "RestoreReport", "backup", "head_revision", "media_columns", "read_manifest",
