@@ -52,6 +52,24 @@ def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
     return (dt.datetime(year, 1, 1, tzinfo=TZ), dt.datetime(year + 1, 1, 1, tzinfo=TZ))
 
 
+def move_deadline(obj, attr: str, after: dt.datetime, *, year: int, action: str, object_type: str,
+                  write: Callable[[dt.datetime], None] | None = None) -> bool:
+    """For a :func:`recomputes_deadlines` hook: set ``obj.<attr>`` to ``after`` when it differs and
+    audit the move (``action`` on ``object_type`` ``obj.id``, with the notice's ``year`` and the
+    before and after).  ``write`` sets the value another way (a plain UPDATE where the row's
+    optimistic lock must not be bumped).  Returns whether it moved."""
+    before = getattr(obj, attr)
+    if after == before:
+        return False
+    if write is None:
+        setattr(obj, attr, after)
+    else:
+        write(after)
+    audit.record(action, object_type, obj.id,
+                 data={"year": year, "before": before.isoformat(), "after": after.isoformat()})
+    return True
+
+
 class HolidayNotice(db.Model):
     __tablename__ = "holiday_notice"
 

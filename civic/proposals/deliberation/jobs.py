@@ -8,7 +8,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from civic.core import audit
-from civic.core.calendar import recomputes_deadlines, year_bounds
+from civic.core.calendar import move_deadline, recomputes_deadlines, year_bounds
 from civic.core.db import utcnow
 from civic.core.jobs import periodic
 from civic.extensions import db
@@ -80,23 +80,19 @@ def recompute_deadlines(year: int, calendar) -> int:
         rules = _rules_when(t.committee_id, t.created_at)
         if rules is None:
             continue
-        before, after = t.cosign_until, cosign_closes_at(t.created_at, rules.cosign_days, calendar)
-        if after != before:
+
+        def write(after, t=t):
             # A plain UPDATE: the topic's optimistic lock guards its transitions, not this date.
             db.session.execute(sa.update(Topic).where(Topic.id == t.id).values(cosign_until=after)
                                .execution_options(synchronize_session=False))
             db.session.refresh(t)
-            audit.record("topic.cosign_window_recomputed", "topic", t.id,
-                         data={"year": year, "before": before.isoformat(), "after": after.isoformat()})
-            n += 1
+
+        n += move_deadline(t, "cosign_until", cosign_closes_at(t.created_at, rules.cosign_days, calendar),
+                           year=year, action="topic.cosign_window_recomputed", object_type="topic", write=write)
     for mo in db.session.scalars(sa.select(Motion).where(
             Motion.state == "closed", Motion.published_until > now, Motion.published_until >= start,
             Motion.closed_at < end).order_by(Motion.id)):
         rules = db.session.get(RuleSet, mo.rule_set_id)
-        before, after = mo.published_until, publication_end(mo.closed_at, rules.publish_days, calendar)
-        if after != before:
-            mo.published_until = after
-            audit.record("motion.publication_recomputed", "motion", mo.id,
-                         data={"year": year, "before": before.isoformat(), "after": after.isoformat()})
-            n += 1
+        n += move_deadline(mo, "published_until", publication_end(mo.closed_at, rules.publish_days, calendar),
+                           year=year, action="motion.publication_recomputed", object_type="motion")
     return n

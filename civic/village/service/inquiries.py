@@ -12,7 +12,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from civic.core import audit
-from civic.core.calendar import legal_period_end, year_bounds
+from civic.core.calendar import legal_period_end, move_deadline, year_bounds
 from civic.core.db import utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound
 from civic.core.pagination import DEFAULT_LIMIT, paginate
@@ -147,11 +147,6 @@ def recompute_reply_dues(year: int, calendar) -> int:
     n = 0
     for inq in db.session.scalars(sa.select(Inquiry).where(
             Inquiry.answered_at.is_(None), Inquiry.asked_at < end, Inquiry.due_at >= start).order_by(Inquiry.id)):
-        before, after = inq.due_at, reply_due(inq.asked_at, calendar)
-        if after == before:
-            continue
-        inq.due_at = after
-        audit.record("inquiry.due_recomputed", "village_inquiry", inq.id,
-                     data={"year": year, "before": before.isoformat(), "after": after.isoformat()})
-        n += 1
+        n += move_deadline(inq, "due_at", reply_due(inq.asked_at, calendar), year=year,
+                           action="inquiry.due_recomputed", object_type="village_inquiry")
     return n

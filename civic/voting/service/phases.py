@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from civic.core import audit
-from civic.core.calendar import legal_period_over, recomputes_deadlines, year_bounds
+from civic.core.calendar import legal_period_over, move_deadline, recomputes_deadlines, year_bounds
 from civic.core.db import utcnow
 from civic.core.errors import Conflict, Forbidden, ValidationFailed
 from civic.extensions import db
@@ -69,13 +69,8 @@ def recompute_opening_times(year: int, calendar) -> int:
     n = 0
     for vote in db.session.scalars(sa.select(Vote).where(
             Vote.state == "announced", Vote.announced_at < end, Vote.voting_opens_at >= start).order_by(Vote.id)):
-        before, after = vote.voting_opens_at, voting_opens_at(vote.announced_at, vote.notice_days, calendar)
-        if after == before:
-            continue
-        vote.voting_opens_at = after
-        audit.record("vote.opening_recomputed", "vote", vote.id,
-                     data={"year": year, "before": before.isoformat(), "after": after.isoformat()})
-        n += 1
+        n += move_deadline(vote, "voting_opens_at", voting_opens_at(vote.announced_at, vote.notice_days, calendar),
+                           year=year, action="vote.opening_recomputed", object_type="vote")
     return n
 
 
