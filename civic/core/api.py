@@ -192,7 +192,14 @@ def nullable_ref2properties(self, field, ret: dict, **kwargs) -> dict:
     return {}
 
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_HEADER = "Idempotency-Key"  # civic.core.idempotency honours it; the document names it
+
+
+def idempotency_exempt(view) -> bool:
+    """Whether a view (function or flask-smorest ``MethodView``) is marked ``idempotency_exempt``:
+    its POST takes no ``Idempotency-Key`` (signing in: no account yet to scope the key to)."""
+    return bool(getattr(view, "idempotency_exempt", False)
+                or getattr(getattr(view, "view_class", None), "idempotency_exempt", False))
 
 
 class CivicApi(Api):
@@ -235,8 +242,6 @@ class CivicApi(Api):
         """Every POST that honours ``Idempotency-Key`` (:mod:`civic.core.idempotency`: all but the
         views marked exempt) documents the header, so a client built from the document alone knows
         it can retry a create safely (a phone on a bad network)."""
-        # The header's name is civic.core.idempotency.HEADER (not imported: idempotency sits above
-        # the api in the core's layers; tests/foundation/test_api_conventions.py checks they agree).
         param = {"name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
                  "description": "客户端为每次创建生成的唯一键（1-200 个字符）：网络重试时带同一键，服务端返回首次请求的结果，"
                                 "不会重复创建；同一键用于内容不同的请求返回 409 idempotency_key_reused。"
@@ -247,9 +252,7 @@ class CivicApi(Api):
         for rule in self._app.url_map.iter_rules():
             if "POST" not in (rule.methods or ()):
                 continue
-            fn = self._app.view_functions.get(rule.endpoint)
-            if getattr(fn, "idempotency_exempt", False) or getattr(getattr(fn, "view_class", None),
-                                                                   "idempotency_exempt", False):
+            if idempotency_exempt(self._app.view_functions.get(rule.endpoint)):
                 continue
             op = paths.get(re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule), {}).get("post")
             if op is not None and not any(p.get("name") == IDEMPOTENCY_HEADER for p in op.get("parameters", [])):

@@ -21,12 +21,13 @@ from flask import Response, current_app, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Mapped, mapped_column
 
+from civic.core.api import IDEMPOTENCY_HEADER, idempotency_exempt
 from civic.core.db import UTCDateTime, utcnow
 from civic.core.errors import BadRequest, Conflict
 from civic.core.jobs import periodic
 from civic.extensions import db
 
-HEADER = "Idempotency-Key"
+HEADER = IDEMPOTENCY_HEADER
 TTL = dt.timedelta(hours=48)
 
 
@@ -102,9 +103,7 @@ def exempt(view):
 
 
 def _is_exempt() -> bool:
-    fn = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    return bool(getattr(fn, "idempotency_exempt", False)
-                or getattr(getattr(fn, "view_class", None), "idempotency_exempt", False))
+    return idempotency_exempt(current_app.view_functions.get(request.endpoint) if request.endpoint else None)
 
 
 def before_request() -> Response | None:
