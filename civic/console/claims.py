@@ -24,7 +24,8 @@ def claims_queue(user):
     status = request.args.get("status") or "pending"
     if status not in CLAIM_STATUSES:
         status = "pending"
-    return render_template("console/claims_queue.html", claims=service.claim_queue(user, status), status=status,
+    claims, cursor = service.claim_queue(user, status, cursor=request.args.get("cursor") or None, limit=50)
+    return render_template("console/claims_queue.html", claims=claims, next_cursor=cursor, status=status,
                            statuses=STATUS_NAMES, relations=service.RELATION_NAMES)
 
 

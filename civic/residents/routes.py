@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 
 from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
+from civic.core.pagination import as_page
 from civic.core.schemas import MediaFileArgs
-from civic.core.uploads import csv_upload
+from civic.core.uploads import csv_upload, uploaded_files
 from civic.residents import importer, schemas, service
 
 blp = Blueprint("residents", __name__, url_prefix="/api/v1", description="居民与房屋")
 
 
 def _document() -> tuple[str, bytes] | None:
-    f = request.files.get("document")
-    if f is None:
-        return None
-    data = f.read()
-    if not f.filename and not data:
-        return None
-    return (f.filename or "document", data)
+    files = uploaded_files("document", "document")
+    return files[0] if files else None
 
 
 @blp.route("/my/unit-claims")
@@ -50,10 +45,15 @@ class MyUnitClaims(MethodView):
 class UnitClaims(MethodView):
     @require("resident", "staff", "admin")
     @blp.arguments(schemas.QueueArgs, location="query")
-    @blp.response(200, schemas.ClaimListSchema)
+    @blp.response(200, schemas.ClaimPageSchema)
     def get(self, args):
-        """待我审核的房屋认领申请（业委会、居委会、物业；租户申请亦可由该户业主审核）"""
-        return {"items": service.claim_queue(current_actor(), args["status"])}
+        """待我审核的房屋认领申请（业委会、居委会、物业；租户申请亦可由该户业主审核）
+
+        Oldest first, a page of ``limit`` (default 20, at most 100) with ``next_cursor``.
+        400 ``cursor_invalid``.
+        """
+        return as_page(service.claim_queue(current_actor(), args["status"], cursor=args["cursor"],
+                                           limit=args["limit"]))
 
 
 @blp.route("/unit-claims/<int:claim_id>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from civic.core.pagination import PageArgs, page_schema
 from civic.core.schemas import Integer, ShanghaiDateTime
 from civic.property.models import RESIDENT_RELATIONS
 from civic.residents.models import CLAIM_STATUSES, DECIDED_VIA
@@ -38,7 +39,10 @@ class ClaimListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ClaimSchema))
 
 
-class QueueArgs(ma.Schema):
+ClaimPageSchema = page_schema(ClaimSchema, "ClaimPageSchema")
+
+
+class QueueArgs(PageArgs):
     status = ma.fields.String(load_default="pending", validate=ma.validate.OneOf(CLAIM_STATUSES))
 
 

@@ -15,6 +15,13 @@ Who holds the truth for a unit (who verifies a claim):
 * a tenant's claim may also be decided by an owner or co-owner of the unit (it is their lease);
 * administrators may decide any claim.
 
+An owner's or co-owner's claim confirmed against the roster (by the match, or by the owners'
+committee) also ties the account to that owner's entry on the roster, when exactly one owner of the
+unit there bears the claimed name and no other account holds it
+(civic.voting.roster.link_confirmed_owner): the resident then votes as that owner.  Unlinking from
+the unit leaves the roster entry alone: the roster is the committee's certified record, changed only
+by a new version of it.
+
 The document is served only to those verifiers (never to the claimant or anyone else: PIPL Art. 6,
 minimum necessary) and is deleted once the claim is decided (PIPL Art. 19: kept no longer than the
 purpose needs).
@@ -34,6 +41,7 @@ from civic.accounts.memberships import acting_memberships
 from civic.core import audit, media
 from civic.core.db import after_commit, insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from civic.core.pagination import DEFAULT_LIMIT, encode_cursor, paginate
 from civic.core.photos import process_photo
 from civic.core.storage import media_store
 from civic.core.text import require_text
@@ -48,7 +56,6 @@ DOCUMENT_CHECKERS = ("residents_committee", "property_company")
 ROSTER_KEEPER = ("owners_committee",)
 UNLINKERS = ("residents_committee", "owners_committee")
 RELATION_NAMES = {"owner": "业主", "co_owner": "共有人", "tenant": "租户"}
-QUEUE_MAX = 500
 
 CLAIM_DOCUMENT = media.register_kind(media.MediaKind(
     "residents.claim_document", "/api/v1/unit-claims/<int:claim_id>/document/<token>",
@@ -197,12 +204,17 @@ def claim_for_reader(actor, claim_id: int) -> dict:
     return claim_view(claim, actor)
 
 
-def claim_queue(actor, status: str | None = "pending") -> list[dict]:
-    """The claims ``actor`` may decide (the verifier's queue), oldest first, at most 500:
+def claim_queue(actor, status: str | None = "pending", *, cursor: str | None = None,
+                limit: int = DEFAULT_LIMIT) -> tuple[list[dict], str | None]:
+    """The claims ``actor`` may decide (the verifier's queue), oldest first, a page of at most
+    ``limit`` with the cursor of the next (:mod:`civic.core.pagination`; None on the last page):
     staff see the units their organisations cover (as :func:`verifier_of` says), an owner the
     tenants' claims on their units, administrators every claim.  ``status`` filters (default
-    ``pending``; None for all)."""
-    stmt = sa.select(UnitClaim).order_by(UnitClaim.id)
+    ``pending``; None for all).
+
+    :raises BadRequest: ``cursor_invalid``.
+    """
+    stmt = sa.select(UnitClaim)
     if status:
         stmt = stmt.where(UnitClaim.status == status)
     if actor.kind == "staff":
@@ -215,10 +227,27 @@ def claim_queue(actor, status: str | None = "pending") -> list[dict]:
         stmt = stmt.where(UnitClaim.unit_id.in_(owned), UnitClaim.relation == "tenant",
                           UnitClaim.user_id != actor.id)
     elif actor.kind != "admin":
-        return []
-    claims = [c for c in db.session.scalars(stmt.limit(QUEUE_MAX * 2)) if verifier_of(c, actor)][:QUEUE_MAX]
+        return [], None
+    # The SQL narrows to the units the actor's organisations cover; verifier_of then keeps those
+    # it decides (a roster keeper or a document checker, by whether a certified roster lists the
+    # unit).  Pages are read until ``limit`` claims are kept or the rows run out.
+    claims: list[UnitClaim] = []
+    after, next_cursor = cursor, None
+    while True:
+        rows, more = paginate(stmt, [UnitClaim.id], cursor=after, limit=limit, descending=False)
+        for c in rows:
+            if verifier_of(c, actor):
+                claims.append(c)
+                if len(claims) == limit:
+                    break
+        if len(claims) == limit:
+            next_cursor = encode_cursor([claims[-1].id]) if (more or c is not rows[-1]) else None
+            break
+        if more is None:
+            break
+        after = more
     names = registry.unit_full_names(c.unit_id for c in claims)
-    return [claim_view(c, actor, names) for c in claims]
+    return [claim_view(c, actor, names) for c in claims], next_cursor
 
 
 def _claim_to_decide(actor, claim_id: int) -> tuple[UnitClaim, str]:
@@ -245,6 +274,7 @@ def _decide(claim: UnitClaim, actor, status: str, *, via: str, reason: str | Non
         raise Conflict("该认领申请已被审核", code="claim_decided", details={"claim_id": claim.id})
     keys = [k for k in (claim.document_key, claim.document_thumb_key) if k]
     db.session.refresh(claim)
+    person = None
     if status == "confirmed":
         linked = Conflict("该居民已关联该户", code="already_linked", details={"unit_id": claim.unit_id})
         if registry.link_of(claim.user_id, claim.unit_id) is not None:
@@ -255,10 +285,16 @@ def _decide(claim: UnitClaim, actor, status: str, *, via: str, reason: str | Non
                 registry.link_resident(user, _unit(claim.unit_id), claim.relation)
         except IntegrityError as exc:
             raise linked from exc
+        if via in ("roster", "owners_committee") and claim.relation in ("owner", "co_owner"):
+            # What a resident may do follows from the link: an owner confirmed against the roster
+            # votes for their head without a second proof (civic.voting.roster.link_confirmed_owner).
+            person = rosters.link_confirmed_owner(claim.unit_id, claim.claimed_name, claim.user_id, via=via,
+                                                  actor=None if system else actor)
     audit.record(f"unit_claim.{'confirm' if status == 'confirmed' else 'refuse'}", "unit_claim", claim.id,
                  actor=None if system else actor, actor_role="system" if system else _role(actor, via),
                  note=reason, data={"via": via, "unit_id": claim.unit_id, "user_id": claim.user_id,
-                                    "relation": claim.relation, "document_deleted": bool(keys)})
+                                    "relation": claim.relation, "document_deleted": bool(keys),
+                                    "roster_person_id": person})
     if keys:
         _delete_after_commit(keys)
 

@@ -455,6 +455,23 @@ def roster_summary(roster: Roster) -> dict:
     return {"roster": roster, "units": units, "area": area}
 
 
+def _latest_certified(unit_id: int):
+    """``(roster id | None, the unit-row condition)``: the latest certified roster of the unit's
+    compound listing the unit ``unit_id`` (a registry place id), by place, or by code for a CSV roster."""
+    unit = registry.get_place(unit_id)
+    compound = registry.ancestor_of_kind(unit, "compound")
+    # A roster built from the registry names the unit by its place; one imported from CSV by its code.
+    this_unit = sa.or_(RosterUnit.place_id == unit.id,
+                       sa.and_(RosterUnit.place_id.is_(None), RosterUnit.unit_code == unit.code))
+    if compound is None:
+        return None, this_unit
+    roster_id = db.session.scalar(
+        sa.select(Roster.id).join(RosterUnit, RosterUnit.roster_id == Roster.id)
+        .where(Roster.compound_id == compound.id, Roster.status == "certified", this_unit)
+        .order_by(Roster.certified_at.desc(), Roster.id.desc()).limit(1))
+    return roster_id, this_unit
+
+
 def roster_match(unit_id: int, name: str, phone: str | None) -> dict:
     """Whether a person is an owner of the unit ``unit_id`` (a registry place id) on the latest
     certified roster of its compound listing that unit (by place, or by code for a CSV roster):
@@ -467,17 +484,7 @@ def roster_match(unit_id: int, name: str, phone: str | None) -> dict:
     owns what (上海市住宅物业管理规定 Art. 16), so a match is proof enough to tie a resident to the
     unit as its owner.  Other domains ask here instead of reading the roster's tables.
     """
-    unit = registry.get_place(unit_id)
-    compound = registry.ancestor_of_kind(unit, "compound")
-    if compound is None:
-        return {"roster_id": None, "match": False}
-    # A roster built from the registry names the unit by its place; one imported from CSV by its code.
-    this_unit = sa.or_(RosterUnit.place_id == unit.id,
-                       sa.and_(RosterUnit.place_id.is_(None), RosterUnit.unit_code == unit.code))
-    roster_id = db.session.scalar(
-        sa.select(Roster.id).join(RosterUnit, RosterUnit.roster_id == Roster.id)
-        .where(Roster.compound_id == compound.id, Roster.status == "certified", this_unit)
-        .order_by(Roster.certified_at.desc(), Roster.id.desc()).limit(1))
+    roster_id, this_unit = _latest_certified(unit_id)
     if roster_id is None or not phone:
         return {"roster_id": roster_id, "match": False}
     match = db.session.scalar(sa.select(sa.exists().where(
@@ -486,3 +493,47 @@ def roster_match(unit_id: int, name: str, phone: str | None) -> dict:
         RosterOwner.person_id == RosterPerson.id, RosterPerson.name == name.strip(),
         RosterPerson.phone == phone)))
     return {"roster_id": roster_id, "match": bool(match)}
+
+
+def link_confirmed_owner(unit_id: int, name: str, user_id: int, *, via: str, actor=None) -> int | None:
+    """Tie an account to its owner entry on the certified roster once a claim to the unit as its
+    owner was confirmed by whoever holds the roster's truth: a name-and-phone match with the roster
+    (``via="roster"``; the account's phone was proven by a one-time code at login) or the owners'
+    committee, the roster's keeper (``via="owners_committee"``; 上海市住宅物业管理规定 Art. 16).  From
+    then on the account votes for that owner's head in every vote on the roster, as if it had
+    verified the roster's phone (:func:`civic.voting.service.electorate.verify_owner`).
+
+    Returns the roster person's id, or None when nothing is tied: no certified roster lists the
+    unit, no owner of the unit on it has exactly this name, two have it (the committee must tell
+    which: the owner verifies by the roster's phone), or that owner's entry is already tied to
+    another account (never taken over: it stays theirs until the committee acts).  Audited as
+    ``roster.person_verified`` with ``via``.  Other domains call this instead of writing the
+    roster's tables.
+    """
+    roster_id, this_unit = _latest_certified(unit_id)
+    if roster_id is None:
+        return None
+    people = db.session.execute(
+        sa.select(RosterPerson.id, RosterPerson.user_id)
+        .join(RosterOwner, RosterOwner.person_id == RosterPerson.id)
+        .join(RosterUnit, RosterUnit.id == RosterOwner.roster_unit_id)
+        .where(RosterUnit.roster_id == roster_id, this_unit, RosterOwner.role == "owner",
+               RosterPerson.name == name.strip())).all()
+    ids = {p.id: p.user_id for p in people}
+    if len(ids) != 1:
+        return None
+    (person_id, holder), = ids.items()
+    if holder == user_id:
+        return person_id
+    if holder is not None:
+        return None
+    # Conditional, like verify_owner: an owner verifying by phone at this moment keeps the entry.
+    tied = db.session.execute(
+        sa.update(RosterPerson).where(RosterPerson.id == person_id, RosterPerson.user_id.is_(None))
+        .values(user_id=user_id, verified_at=utcnow()).execution_options(synchronize_session=False))
+    if tied.rowcount != 1:
+        return None
+    audit.record("roster.person_verified", "roster", roster_id, actor=actor,
+                 actor_role=None if actor is not None else "system",
+                 data={"person_id": person_id, "user_id": user_id, "via": via})
+    return person_id
