@@ -101,7 +101,8 @@ def init_migrations(app: Flask) -> None:
 
     from civic.extensions import db
 
-    Migrate(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+    # Inside the package: an installed civic (``pip install .``, no source tree) migrates too.
+    Migrate(app, db, directory=str(Path(__file__).resolve().parent / "migrations"),
             render_as_batch=True, compare_type=True)
 
 

@@ -57,7 +57,7 @@ def test_sqlite_upgrade_from_empty_downgrade_to_base_and_upgrade_again(tmp_path)
 def test_migration_files_are_numbered_in_the_order_of_their_chain():
     # Read each file's own revision and down_revision (the chain Alembic follows), without Alembic.
     revisions = {}
-    for path in (REPO / "migrations" / "versions").glob("*.py"):
+    for path in (REPO / "civic" / "migrations" / "versions").glob("*.py"):
         values = {t.id: n.value.value for n in ast.parse(path.read_text(encoding="utf-8")).body
                   if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant) for t in n.targets
                   if isinstance(t, ast.Name) and t.id in ("revision", "down_revision")}
