@@ -19,7 +19,7 @@ from civic.core import text as _text
 _messages.use_chinese()
 # The complaint categories' keywords stay whole words in every segmentation (search index and
 # queries alike), so they are registered before anything can segment.
-_text.register_dictionary("civic.complaints", "data/category_keywords.json")
+_text.register_dictionary("civic.complaints", "data/categories.json")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
