@@ -6,7 +6,8 @@
   messages, rating, queue (the queue and a case as its viewer sees it), public (Open311/open data)
 * routing.py — the routing table (category → lead and assisting kinds, deadlines, who may see the
   complainant), per district, defaults from data/routing.json
-* suggest.py — category suggestions from a complaint's text (keywords in data/category_keywords.json)
+* suggest.py — category suggestions from a complaint's text (a learned model, data/suggest_model.npz;
+  trained by scripts/train_suggest.py)
 * stats.py   — oversight figures for the street centre (督办统计)
 * jobs.py    — periodic and deferred jobs: overdue marking and escalation, closing unrated cases,
   deadlines recomputed when a holiday notice is loaded

@@ -45,12 +45,16 @@ class Complaints(MethodView):
 class ComplaintSuggest(MethodView):
     @require("resident", "staff", "admin")
     @blp.arguments(schemas.SuggestBodySchema)
-    @blp.response(200, schemas.SuggestionSchema(many=True))
+    @blp.response(200, schemas.SuggestResultSchema)
     def post(self, body):
-        """根据描述推荐案件类别（jieba 分词 + 关键词；文字放在请求体中）
+        """根据描述推荐案件类别（文本分类模型；文字放在请求体中）
 
         Body ``{"text": "..."}``: the draft, at most 4,000 characters after tidying (a description's
         limit).  The resident's words stay out of the URL and so out of access logs.
+        Answer ``{"verdict": likely|mixed|unsure|not_a_complaint, "prompt": 中文提示|null,
+        "not_a_complaint": p, "suggestions": [{"category", "name", "score"}]}``: up to three
+        categories with calibrated probabilities (civic.complaints.suggest; accuracy in
+        docs/suggest-accuracy.md).
         Errors: 422 text_required, text_too_long (details ``{"field", "max", "length"}``);
         413 payload_too_large over the JSON body limit (details ``{"max_bytes"}``).
         """
@@ -58,14 +62,14 @@ class ComplaintSuggest(MethodView):
 
     @require("resident", "staff", "admin")
     @blp.arguments(schemas.SuggestArgs, location="query")
-    @blp.response(200, schemas.SuggestionSchema(many=True))
+    @blp.response(200, schemas.SuggestResultSchema)
     @blp.doc(deprecated=True)
     def get(self, args):
         """根据简短描述推荐案件类别（仅限 300 字以内；请改用 POST）
 
         Kept for short texts: at most 300 characters after tidying, so that the URL stays under a
         front server's request-line limit (gunicorn: 4,094 bytes).  The text is in the URL, which
-        access logs record: clients send a resident's draft by POST.
+        access logs record: clients send a resident's draft by POST.  The answer is the POST's.
         Errors: 422 text_required, text_too_long (details ``{"field", "max", "length"}``).
         """
         return service.suggest(args["text"], max_len=service.MAX_SUGGEST_QUERY)

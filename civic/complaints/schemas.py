@@ -200,9 +200,22 @@ class SuggestBodySchema(ma.Schema):
 
 
 class SuggestionSchema(ma.Schema):
-    category = ma.fields.String()
-    name = ma.fields.String()
-    score = ma.fields.Float()
+    category = ma.fields.String(metadata={"description": "类别 id（GLOSSARY）"})
+    name = ma.fields.String(metadata={"description": "类别中文名"})
+    score = ma.fields.Float(metadata={"description": "校准后的概率 0..1（三位小数）"})
+
+
+class SuggestResultSchema(ma.Schema):
+    """What ``/complaints/suggest`` answers (civic.complaints.suggest.suggest)."""
+
+    verdict = ma.fields.String(
+        validate=ma.validate.OneOf(["likely", "mixed", "unsure", "not_a_complaint"]),
+        metadata={"description": "likely：第一个类别很可能；mixed：两个问题（前两个类别）；unsure：不确定；"
+                                 "not_a_complaint：看起来不是投诉（感谢、咨询、广告等）"})
+    prompt = ma.fields.String(allow_none=True, metadata={"description": "请居民自己选择类别的提示（likely 时为 null）"})
+    not_a_complaint = ma.fields.Float(metadata={"description": "不是投诉的校准概率 0..1"})
+    suggestions = ma.fields.List(ma.fields.Nested(SuggestionSchema),
+                                 metadata={"description": "最多 3 个类别，按概率从高到低；mixed 时正好 2 个"})
 
 
 class RuleAmountSchema(ma.Schema):

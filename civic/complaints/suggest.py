@@ -39,6 +39,10 @@ MODEL_RESOURCE = "data/suggest_model.npz"
 # The layout of the model file; scripts/train_suggest.py writes it and load_model() refuses another.
 MODEL_FORMAT = 1
 NGRAM_RANGE = (1, 3)
+# A category below this probability is not worth showing (it would read as "0.0").
+MIN_SCORE = 0.01
+# Fewer distinct known n-grams of 2–3 characters than this, and the text is unreadable to the model.
+MIN_KNOWN = 1
 
 VERDICTS = ("likely", "mixed", "unsure", "not_a_complaint")
 PROMPTS = {
@@ -97,32 +101,30 @@ class Model:
         self.bias = arrays["bias"].astype(np.float64)
         self.temperature = float(self.meta["temperature"])
 
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(columns, values)`` of the text's TF-IDF vector (L2-normalised); n-grams outside the
-        vocabulary are dropped."""
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(columns, values, known)``: the text's TF-IDF vector (L2-normalised; n-grams outside the
+        vocabulary dropped) and how many distinct known n-grams of two or three characters it has."""
         vocab = self.vocab
-        cols, counts = [], []
+        cols, counts, known = [], [], 0
         for gram, n in ngram_counts(text).items():
             j = vocab.get(gram)
             if j is not None:
                 cols.append(j)
                 counts.append(n)
+                known += len(gram) > 1
         idx = np.asarray(cols, dtype=np.int64)
         values = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * self.idf[idx]
         norm = math.sqrt(float(values @ values))
-        return idx, (values / norm if norm else values)
+        return idx, (values / norm if norm else values), known
 
-    def logits(self, text: str) -> np.ndarray:
-        """Raw (uncalibrated) class scores, in :attr:`classes` order."""
-        idx, values = self.features(text)
-        return self.weights[:, idx] @ values + self.bias
-
-    def probabilities(self, text: str) -> dict[str, float]:
-        """Calibrated probabilities ``{class: p}`` (softmax of logits / temperature), summing to 1."""
-        z = self.logits(text) / self.temperature
+    def probabilities(self, text: str) -> tuple[dict[str, float], int]:
+        """Calibrated probabilities ``{class: p}`` (softmax of logits / temperature, summing to 1) and
+        the count of known multi-character n-grams (see :meth:`features`)."""
+        idx, values, known = self.features(text)
+        z = (self.weights[:, idx] @ values + self.bias) / self.temperature
         z = np.exp(z - z.max())
         p = z / z.sum()
-        return dict(zip(self.classes, p.tolist(), strict=True))
+        return dict(zip(self.classes, p.tolist(), strict=True)), known
 
 
 @cache
@@ -165,27 +167,29 @@ def suggest(text: str | None, limit: int = 3) -> dict[str, Any]:
 
     :param text: the complaint's text (callers pass title and body together, up to a description's
         4,000 characters); ``None``/blank allowed.
-    :param limit: how many suggestions at most (1..3 useful; at least 1 is returned).
+    :param limit: how many suggestions at most (1..3 useful).
     :returns: ``{"verdict": likely|mixed|unsure|not_a_complaint, "prompt": str|None,
         "not_a_complaint": float, "suggestions": [{"category", "name", "score"}, ...]}``.
         ``score`` is the calibrated probability (0..1, 3 places) that the category is the message's
-        one; the scores of all categories and ``not_a_complaint`` sum to 1, so the listed ones sum to
-        at most 1.  ``suggestions`` are best first: for ``mixed`` exactly the two problems, otherwise
-        up to ``limit`` categories with a score of at least 0.01 (never fewer than one).  ``prompt``
-        (Chinese) asks the resident to choose, except for ``likely``.  A blank text is ``unsure``
-        with ``other`` first at its model probability (never 0.0).  Category ids: shared/GLOSSARY.md.
+        one; the scores of all categories and ``not_a_complaint`` sum to 1.  ``suggestions`` are best
+        first: for ``mixed`` exactly the two problems; otherwise up to ``limit`` categories scoring at
+        least :data:`MIN_SCORE` — so possibly none (a thank-you note), never ``other`` at 0.0.
+        ``prompt`` (Chinese) asks the resident to choose, except for ``likely``.  A text with fewer
+        than :data:`MIN_KNOWN` known multi-character n-grams (blank, keyboard mashing, a script the
+        corpus never had) is ``unsure``: the model has nothing to read.  Category ids:
+        shared/GLOSSARY.md.  Accuracy: docs/suggest-accuracy.md.
     """
     model = load_model()
     names = category_names()
-    probs = model.probabilities(text or "")
-    verdict = verdict_of(probs, model.meta["thresholds"]) if (text or "").strip() else "unsure"
+    probs, known = model.probabilities(text or "")
+    verdict = verdict_of(probs, model.meta["thresholds"]) if known >= MIN_KNOWN else "unsure"
     order = list(names)
     ranked = sorted(((c, p) for c, p in probs.items() if c != NOT_A_COMPLAINT),
                     key=lambda kv: (-kv[1], order.index(kv[0])))
     if verdict == "mixed":
         chosen = ranked[:2]
     else:
-        chosen = [kv for kv in ranked[: max(1, limit)] if kv[1] >= 0.01] or ranked[:1]
+        chosen = [kv for kv in ranked[: max(1, limit)] if kv[1] >= MIN_SCORE]
     return {
         "verdict": verdict,
         "prompt": PROMPTS[verdict],

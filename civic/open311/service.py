@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from civic.complaints import service as complaints
-from civic.complaints.suggest import category_names, load_keywords
+from civic.complaints.suggest import category_names, load_categories
 from civic.core import audit, parts
 from civic.core.db import parse_id, to_shanghai, utcnow
 from civic.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -143,7 +143,7 @@ def _public_attribute(a: dict) -> dict:
 
 def services() -> list[dict]:
     """Every complaint category as an Open311 service (glossary id, Chinese name)."""
-    keywords = load_keywords()["categories"]
+    keywords = load_categories()["categories"]
     data = _service_data()
     return [{"service_code": code, "service_name": name, "description": data.get(code, {}).get("description"),
              "metadata": bool(data.get(code, {}).get("attributes")), "type": "realtime",

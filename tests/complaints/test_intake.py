@@ -193,8 +193,11 @@ def test_suggest_proposes_glossary_categories(client, w):
     r = client.post("/api/v1/complaints/suggest", json={"text": "隔壁房子被改成群租房，住了二十几个人"}, headers=w.rh)
     assert r.status_code == 200
     got = r.get_json()
-    assert got[0]["category"] == "group_renting"
-    assert all(set(s) == {"category", "name", "score"} for s in got)
+    assert set(got) == {"verdict", "prompt", "not_a_complaint", "suggestions"}
+    assert got["verdict"] == "likely" and got["prompt"] is None
+    assert got["suggestions"][0]["category"] == "group_renting"
+    assert got["suggestions"][0]["name"] == "群租" and got["suggestions"][0]["score"] > 0.5
+    assert all(set(s) == {"category", "name", "score"} for s in got["suggestions"])
 
 
 def test_suggest_takes_a_long_real_message_in_the_body_not_the_url(client, w):
@@ -203,7 +206,7 @@ def test_suggest_takes_a_long_real_message_in_the_body_not_the_url(client, w):
     assert 3000 < len(tidy(text)) <= 4000
     r = client.post("/api/v1/complaints/suggest", json={"text": text}, headers=w.rh)
     assert r.status_code == 200, r.get_json()
-    assert r.get_json()[0]["category"] != ""
+    assert r.get_json()["suggestions"][0]["category"] == "other"  # land requisition compensation
     r = client.get("/api/v1/complaints/suggest", query_string={"text": text}, headers=w.rh)
     assert r.status_code == 422
     assert r.get_json()["error"]["code"] == "text_too_long"
@@ -212,7 +215,7 @@ def test_suggest_takes_a_long_real_message_in_the_body_not_the_url(client, w):
 
 def test_suggest_by_post_has_the_description_limit(client, w):
     ok = client.post("/api/v1/complaints/suggest", json={"text": "群租" * 2000}, headers=w.rh)
-    assert ok.status_code == 200 and ok.get_json()[0]["category"] == "group_renting"
+    assert ok.status_code == 200 and ok.get_json()["suggestions"][0]["category"] == "group_renting"
     r = client.post("/api/v1/complaints/suggest", json={"text": "群租" * 2000 + "房"}, headers=w.rh)
     assert r.status_code == 422
     err = r.get_json()["error"]
@@ -222,7 +225,7 @@ def test_suggest_by_post_has_the_description_limit(client, w):
 
 def test_suggest_by_get_keeps_short_texts(client, w):
     r = client.get("/api/v1/complaints/suggest", query_string={"text": "群租" * 150}, headers=w.rh)
-    assert r.status_code == 200 and r.get_json()[0]["category"] == "group_renting"
+    assert r.status_code == 200 and r.get_json()["suggestions"][0]["category"] == "group_renting"
     r = client.get("/api/v1/complaints/suggest", query_string={"text": "群租" * 150 + "房"}, headers=w.rh)
     assert r.status_code == 422 and r.get_json()["error"]["details"]["max"] == 300
 

@@ -27,7 +27,7 @@ from civic.complaints.models import (
 from civic.complaints.service.assignment import _set_parties, route_note
 from civic.complaints.service.photos import MAX_PHOTOS, _Staged, media_store
 from civic.complaints.service.workflow import _apply, _deadlines
-from civic.complaints.suggest import suggest_categories
+from civic.complaints.suggest import suggest as suggest_categories
 from civic.core import audit
 from civic.core.db import utcnow
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
@@ -237,13 +237,14 @@ def submit_on_behalf(partner, data: Intake, contact: PartnerContact | None = Non
     return result
 
 
-def suggest(text: str | None, *, max_len: int = MAX_DESCRIPTION) -> list[dict]:
+def suggest(text: str | None, *, max_len: int = MAX_DESCRIPTION) -> dict:
     """Suggest up to three categories for a complaint's text, tidied as a description is.
 
     :param text: the resident's draft (title and body together); tidied (civic.core.text.tidy).
     :param max_len: the longest tidied text taken: :data:`MAX_DESCRIPTION` (4,000 characters, the
         description's own limit) for a text sent in a body, :data:`MAX_SUGGEST_QUERY` (300) in a URL.
-    :returns: ``[{"category", "name", "score"}, ...]`` (civic.complaints.suggest.suggest_categories).
+    :returns: ``{"verdict", "prompt", "not_a_complaint", "suggestions": [{"category", "name", "score"}]}``
+        (civic.complaints.suggest.suggest: calibrated probabilities, up to three categories).
     :raises ValidationFailed: 422 ``text_required`` (nothing left after tidying), ``text_too_long``
         (details ``{"field": "text", "max", "length"}``).
     """

@@ -12,7 +12,7 @@ import type { components, paths } from "../generated/schema";
 
 type Complaint = components["schemas"]["Complaint"];
 type ComplaintSummary = components["schemas"]["ComplaintSummary"];
-type Suggestion = components["schemas"]["Suggestion"];
+type SuggestResult = components["schemas"]["SuggestResult"];
 
 export interface ResidentSession {
   token: string;
@@ -35,8 +35,12 @@ export async function login(baseUrl: string, wxCode: string): Promise<ResidentSe
   return { token: data.token, userId: data.user?.id };
 }
 
-/** The categories that fit a draft, best first; the draft travels in the body, never in the URL. */
-export async function suggest(baseUrl: string, session: ResidentSession, draft: string): Promise<Suggestion[]> {
+/**
+ * The categories that fit a draft, best first, with calibrated scores and a verdict; the draft travels
+ * in the body, never in the URL.  When the verdict is not "likely" the mini-program shows `prompt` and
+ * lets the resident choose (for "mixed": the first two suggestions are two problems).
+ */
+export async function suggest(baseUrl: string, session: ResidentSession, draft: string): Promise<SuggestResult> {
   const { data, error } = await apiClient(baseUrl, session.token).POST("/api/v1/complaints/suggest", {
     body: { text: draft },
   });
@@ -56,7 +60,9 @@ export async function fileComplaint(
   photo: Blob,
   idempotencyKey: string,
 ): Promise<Complaint> {
-  const [best] = await suggest(baseUrl, session, description);
+  const result = await suggest(baseUrl, session, description);
+  // Only a likely category is taken without asking; otherwise the resident would choose (not shown here).
+  const best = result.verdict === "likely" ? result.suggestions?.[0] : undefined;
   const form: components["schemas"]["IntakeForm"] = {
     category: best?.category ?? "other",
     description,
