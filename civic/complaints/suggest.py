@@ -67,22 +67,28 @@ def category_names() -> dict[str, str]:
     return {cid: c["name"] for cid, c in load_categories()["categories"].items()}
 
 
+_DIGITS_TO_ZERO = str.maketrans("0123456789", "0000000000")
+
+
 def normalise(text: str) -> str:
     """The text as the model sees it: NFKC (full-width letters and digits fold to ASCII), lower case,
     every ASCII digit ``0`` (a room number says "a room", not which), whitespace runs one space."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join("0" if "0" <= ch <= "9" else ch for ch in text)
-    return " ".join(text.split())
+    return " ".join(unicodedata.normalize("NFKC", text).lower().translate(_DIGITS_TO_ZERO).split())
+
+
+def ngrams(text: str) -> list[str]:
+    """Every character n-gram (n in :data:`NGRAM_RANGE`, with repeats) of the normalised ``text``; a
+    lone space is not a feature.  The training script counts with this same function."""
+    s = normalise(text)
+    grams = list(s.replace(" ", ""))
+    for n in range(2, NGRAM_RANGE[1] + 1):
+        grams += [s[i : i + n] for i in range(len(s) - n + 1)]
+    return grams
 
 
 def ngram_counts(text: str) -> Counter[str]:
-    """Character n-gram counts (n in :data:`NGRAM_RANGE`) of the normalised ``text``; a lone space is
-    not a feature.  The training script counts with this same function."""
-    s = normalise(text)
-    counts: Counter[str] = Counter(ch for ch in s if ch != " ")
-    for n in range(2, NGRAM_RANGE[1] + 1):
-        counts.update(s[i : i + n] for i in range(len(s) - n + 1))
-    return counts
+    """``Counter`` of :func:`ngrams`."""
+    return Counter(ngrams(text))
 
 
 class Model:
@@ -96,6 +102,7 @@ class Model:
             raise RuntimeError(f"suggest model format {self.meta.get('format')} != {MODEL_FORMAT}: retrain")
         self.classes: list[str] = [str(c) for c in arrays["classes"]]
         self.vocab: dict[str, int] = {str(g): i for i, g in enumerate(arrays["vocab"].tolist())}
+        self.multi = np.array([len(g) > 1 for g in self.vocab], dtype=bool)
         self.idf = arrays["idf"].astype(np.float64)
         self.weights = np.ascontiguousarray(arrays["weights"].astype(np.float64))
         self.bias = arrays["bias"].astype(np.float64)
@@ -104,18 +111,12 @@ class Model:
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray, int]:
         """``(columns, values, known)``: the text's TF-IDF vector (L2-normalised; n-grams outside the
         vocabulary dropped) and how many distinct known n-grams of two or three characters it has."""
-        vocab = self.vocab
-        cols, counts, known = [], [], 0
-        for gram, n in ngram_counts(text).items():
-            j = vocab.get(gram)
-            if j is not None:
-                cols.append(j)
-                counts.append(n)
-                known += len(gram) > 1
-        idx = np.asarray(cols, dtype=np.int64)
-        values = (1.0 + np.log(np.asarray(counts, dtype=np.float64))) * self.idf[idx]
+        get = self.vocab.get
+        ids = np.array([get(g, -1) for g in ngrams(text)], dtype=np.int64)
+        idx, counts = np.unique(ids[ids >= 0], return_counts=True)
+        values = (1.0 + np.log(counts)) * self.idf[idx]
         norm = math.sqrt(float(values @ values))
-        return idx, (values / norm if norm else values), known
+        return idx, (values / norm if norm else values), int(self.multi[idx].sum())
 
     def probabilities(self, text: str) -> tuple[dict[str, float], int]:
         """Calibrated probabilities ``{class: p}`` (softmax of logits / temperature, summing to 1) and
