@@ -91,9 +91,11 @@ def greedy(projects: Sequence[Project], votes: dict[str, int], budget: int) -> l
 
 
 def compute(rule: str, projects: Sequence[Project], ballots: Sequence[frozenset[str]],
-            budget: int) -> Outcome:
+            budget: int, *, increment: int | None = 100, utility: str = "cost") -> Outcome:
     """Apply ``rule`` (``"greedy"`` or ``"equal_shares"``) to approval ballots; see the module
-    docstring for the shapes. Raises ``ValueError`` for an unknown rule or invalid input."""
+    docstring for the shapes. ``increment`` (分 per voter, ``None``: no completion) and ``utility``
+    (``"cost"`` or ``"cardinality"``) only matter to equal shares: see ``civic.budgets.equal_shares``.
+    Raises ``ValueError`` for an unknown rule or invalid input."""
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; one of {RULES}")
     votes = _check(projects, ballots, budget)
@@ -101,6 +103,6 @@ def compute(rule: str, projects: Sequence[Project], ballots: Sequence[frozenset[
         winners = greedy(projects, votes, budget)
     else:
         from civic.budgets.equal_shares import equal_shares  # noqa: PLC0415 — keeps this module small
-        winners = equal_shares(projects, ballots, budget)
+        winners = equal_shares(projects, ballots, budget, increment=increment, utility=utility)
     cost = {p.id: p.cost for p in projects}
     return Outcome(rule=rule, winners=winners, spent=sum(cost[w] for w in winners), votes=votes)
