@@ -15,15 +15,15 @@ blp = Blueprint("budgets", __name__, url_prefix="/api/v1", description="社区�
 class BudgetRounds(MethodView):
     @require("resident", "staff", "admin")
     @blp.arguments(schemas.PageArgs, location="query")
-    @blp.response(200, schemas.RoundPageSchema)
+    @blp.response(200, schemas.BudgetRoundPageSchema)
     def get(self, args):
         """预算轮次列表（新的在前，游标分页）"""
         items, cursor = service.list_rounds(cursor=args["cursor"], limit=args["limit"])
         return {"items": items, "next_cursor": cursor}
 
     @require("staff", "admin")
-    @blp.arguments(schemas.RoundCreateSchema)
-    @blp.response(201, schemas.RoundSchema)
+    @blp.arguments(schemas.BudgetRoundCreateSchema)
+    @blp.response(201, schemas.BudgetRoundSchema)
     def post(self, data):
         """设立预算轮次（居委会或街镇中心）：预算总额（分）、地点、计票规则、投票方式、投票时间
 
@@ -36,7 +36,7 @@ class BudgetRounds(MethodView):
 @blp.route("/budget-rounds/<int:round_id>")
 class BudgetRoundById(MethodView):
     @require("resident", "staff", "admin")
-    @blp.response(200, schemas.RoundSchema)
+    @blp.response(200, schemas.BudgetRoundSchema)
     def get(self, round_id):
         """单个预算轮次（合计支出在结果公布后显示）"""
         return service.round_view(service.get_round(round_id))
@@ -45,8 +45,8 @@ class BudgetRoundById(MethodView):
 @blp.route("/budget-rounds/<int:round_id>/window")
 class BudgetRoundWindow(MethodView):
     @require("staff", "admin")
-    @blp.arguments(schemas.WindowSchema)
-    @blp.response(200, schemas.RoundSchema)
+    @blp.arguments(schemas.BudgetWindowSchema)
+    @blp.response(200, schemas.BudgetRoundSchema)
     def put(self, data, round_id):
         """调整投票时间（投票开始前）
 
@@ -59,8 +59,8 @@ class BudgetRoundWindow(MethodView):
 @blp.route("/budget-rounds/<int:round_id>/transitions")
 class BudgetRoundTransitions(MethodView):
     @require("staff", "admin")
-    @blp.arguments(schemas.TransitionSchema)
-    @blp.response(200, schemas.RoundSchema)
+    @blp.arguments(schemas.BudgetTransitionSchema)
+    @blp.response(200, schemas.BudgetRoundSchema)
     def post(self, data, round_id):
         """转入下一阶段（筹备→测算→审核→投票→结果→实施）；转入结果即截止投票并计票
 
@@ -73,14 +73,14 @@ class BudgetRoundTransitions(MethodView):
 @blp.route("/budget-rounds/<int:round_id>/projects")
 class BudgetRoundProjects(MethodView):
     @require("resident", "staff", "admin")
-    @blp.response(200, schemas.ProjectSchema(many=True))
+    @blp.response(200, schemas.BudgetProjectSchema(many=True))
     def get(self, round_id):
         """本轮次的项目：来源、审核后的费用（分）、可行性说明、实施单位；票数在结果公布后显示"""
         return service.project_list(round_id)
 
     @require("staff", "admin")
-    @blp.arguments(schemas.ProjectInSchema)
-    @blp.response(201, schemas.ProjectSchema)
+    @blp.arguments(schemas.BudgetProjectInSchema)
+    @blp.response(201, schemas.BudgetProjectSchema)
     def post(self, data, round_id):
         """把已采纳的金点子或议事会决议列为项目
 
@@ -94,8 +94,8 @@ class BudgetRoundProjects(MethodView):
 @blp.route("/budget-projects/<int:project_id>/cost")
 class BudgetProjectCost(MethodView):
     @require("staff", "admin")
-    @blp.arguments(schemas.CostInSchema)
-    @blp.response(200, schemas.ProjectSchema)
+    @blp.arguments(schemas.BudgetCostInSchema)
+    @blp.response(200, schemas.BudgetProjectSchema)
     def put(self, data, project_id):
         """审核项目费用：费用（分）、可行性说明、实施单位；投票开始后冻结
 
@@ -107,8 +107,8 @@ class BudgetProjectCost(MethodView):
 @blp.route("/budget-projects/<int:project_id>/milestones")
 class BudgetProjectMilestones(MethodView):
     @require("staff", "admin")
-    @blp.arguments(schemas.MilestoneInSchema)
-    @blp.response(201, schemas.MilestoneOutSchema)
+    @blp.arguments(schemas.BudgetMilestoneInSchema)
+    @blp.response(201, schemas.BudgetMilestoneOutSchema)
     def post(self, data, project_id):
         """为获资助的项目设实施节点（金点子的实施节点，或决议的督办事项）
 
@@ -120,7 +120,7 @@ class BudgetProjectMilestones(MethodView):
 @blp.route("/budget-rounds/<int:round_id>/ballot")
 class BudgetRoundBallot(MethodView):
     @require("resident")
-    @blp.response(200, schemas.MyBallotSchema)
+    @blp.response(200, schemas.BudgetMyBallotSchema)
     def get(self, round_id):
         """我的选票（本户或本人）
 
@@ -129,8 +129,8 @@ class BudgetRoundBallot(MethodView):
         return service.my_ballot(current_actor(), round_id)
 
     @require("resident")
-    @blp.arguments(schemas.BallotInSchema)
-    @blp.response(201, schemas.BallotOutSchema)
+    @blp.arguments(schemas.BudgetBallotInSchema)
+    @blp.response(201, schemas.BudgetBallotOutSchema)
     def post(self, data, round_id):
         """投票或改票（截止前可改）；返回回执码，仅显示一次
 
@@ -143,7 +143,7 @@ class BudgetRoundBallot(MethodView):
 @blp.route("/budget-receipts/<string:code>")
 class BudgetReceipt(MethodView):
     @require("resident", "staff", "admin")
-    @blp.response(200, schemas.ReceiptSchema)
+    @blp.response(200, schemas.BudgetReceiptSchema)
     def get(self, code):
         """凭回执码查看选票记录（改票后旧回执显示“已更改”）
 
@@ -155,14 +155,14 @@ class BudgetReceipt(MethodView):
 @blp.route("/budget-rounds/<int:round_id>/paper-ballots")
 class BudgetPaperBallots(MethodView):
     @require("staff", "admin")
-    @blp.response(200, schemas.PaperEntrySchema(many=True))
+    @blp.response(200, schemas.BudgetPaperEntrySchema(many=True))
     def get(self, round_id):
         """待确认的纸质选票"""
         return [service.entry_view(e) for e in service.pending_entries(current_actor(), round_id)]
 
     @require("staff", "admin")
-    @blp.arguments(schemas.PaperInSchema)
-    @blp.response(201, schemas.PaperEntrySchema)
+    @blp.arguments(schemas.BudgetPaperInSchema)
+    @blp.response(201, schemas.BudgetPaperEntrySchema)
     def post(self, data, round_id):
         """录入纸质选票（须另一名工作人员确认后计入）
 
@@ -174,7 +174,7 @@ class BudgetPaperBallots(MethodView):
 @blp.route("/budget-paper-ballots/<int:entry_id>/confirmation")
 class BudgetPaperConfirmation(MethodView):
     @require("staff", "admin")
-    @blp.response(201, schemas.PaperEntrySchema)
+    @blp.response(201, schemas.BudgetPaperEntrySchema)
     def post(self, entry_id):
         """确认纸质选票（录入人以外的工作人员）
 
@@ -186,7 +186,7 @@ class BudgetPaperConfirmation(MethodView):
 @blp.route("/budget-rounds/<int:round_id>/publication")
 class BudgetRoundPublication(MethodView):
     @require("staff", "admin")
-    @blp.response(201, schemas.RoundSchema)
+    @blp.response(201, schemas.BudgetRoundSchema)
     def post(self, round_id):
         """公布结果
 
@@ -198,7 +198,7 @@ class BudgetRoundPublication(MethodView):
 @blp.route("/budget-rounds/<int:round_id>/result")
 class BudgetRoundResult(MethodView):
     @require("resident", "staff", "admin")
-    @blp.response(200, schemas.ResultSchema)
+    @blp.response(200, schemas.BudgetResultSchema)
     def get(self, round_id):
         """公布的结果：各项目票数、费用、是否资助、实施进度；预算使用情况
 

@@ -15,7 +15,7 @@ V = ma.validate
 ID = V.Range(min=1, max=2**31 - 1)
 
 
-class RoundCreateSchema(ma.Schema):
+class BudgetRoundCreateSchema(ma.Schema):
     organisation_id = Integer(required=True, validate=ID)
     title = ma.fields.String(required=True, validate=V.Length(min=1, max=200))
     budget = Integer(required=True, validate=V.Range(min=1, max=BUDGET_MAX), metadata={"description": "预算总额，分"})
@@ -31,12 +31,12 @@ class RoundCreateSchema(ma.Schema):
     voting_closes_at = ma.fields.AwareDateTime(required=True)
 
 
-class WindowSchema(ma.Schema):
+class BudgetWindowSchema(ma.Schema):
     voting_opens_at = ma.fields.AwareDateTime(required=True)
     voting_closes_at = ma.fields.AwareDateTime(required=True)
 
 
-class RoundSchema(ma.Schema):
+class BudgetRoundSchema(ma.Schema):
     id = Integer()
     organisation_id = Integer()
     title = ma.fields.String()
@@ -53,37 +53,37 @@ class RoundSchema(ma.Schema):
     published_at = ShanghaiDateTime(allow_none=True)
 
 
-RoundPageSchema = page_schema(RoundSchema, "BudgetRoundPage")
+BudgetRoundPageSchema = page_schema(BudgetRoundSchema, "BudgetRoundPage")
 
 
-class TransitionSchema(ma.Schema):
+class BudgetTransitionSchema(ma.Schema):
     to = ma.fields.String(required=True, validate=V.OneOf(PHASES))
     note = ma.fields.String(load_default=None, allow_none=True, validate=V.Length(max=500))
 
 
-class ProjectInSchema(ma.Schema):
+class BudgetProjectInSchema(ma.Schema):
     source = ma.fields.String(required=True, validate=V.OneOf(SOURCES))
     source_id = Integer(required=True, validate=ID)
 
 
-class CostInSchema(ma.Schema):
+class BudgetCostInSchema(ma.Schema):
     cost = Integer(required=True, validate=V.Range(min=1, max=BUDGET_MAX), metadata={"description": "分"})
     feasibility_note = ma.fields.String(required=True, validate=V.Length(min=1, max=2000))
     implementing_organisation_id = Integer(required=True, validate=ID)
 
 
-class MilestoneProgressSchema(ma.Schema):
+class BudgetMilestoneProgressSchema(ma.Schema):
     title = ma.fields.String()
     due_on = ma.fields.Date(allow_none=True)
     progress = Integer(metadata={"description": "百分比"})
 
 
-class CarryingOutSchema(ma.Schema):
+class BudgetCarryingOutSchema(ma.Schema):
     status = ma.fields.String(allow_none=True)
-    milestones = ma.fields.List(ma.fields.Nested(MilestoneProgressSchema))
+    milestones = ma.fields.List(ma.fields.Nested(BudgetMilestoneProgressSchema))
 
 
-class ProjectSchema(ma.Schema):
+class BudgetProjectSchema(ma.Schema):
     id = Integer()
     round_id = Integer()
     source = ma.fields.String()
@@ -99,26 +99,26 @@ class ProjectSchema(ma.Schema):
     funded_position = Integer(allow_none=True)
 
 
-class ResultProjectSchema(ProjectSchema):
-    carrying_out = ma.fields.Nested(CarryingOutSchema, allow_none=True)
+class BudgetResultProjectSchema(BudgetProjectSchema):
+    carrying_out = ma.fields.Nested(BudgetCarryingOutSchema, allow_none=True)
 
 
-class ResultSchema(ma.Schema):
-    round = ma.fields.Nested(RoundSchema)
+class BudgetResultSchema(ma.Schema):
+    round = ma.fields.Nested(BudgetRoundSchema)
     places = ma.fields.List(ma.fields.String())
-    projects = ma.fields.List(ma.fields.Nested(ResultProjectSchema))
+    projects = ma.fields.List(ma.fields.Nested(BudgetResultProjectSchema))
     spent = Integer()
     left = Integer()
     ballots = Integer()
 
 
-class BallotInSchema(ma.Schema):
+class BudgetBallotInSchema(ma.Schema):
     project_ids = ma.fields.List(Integer(validate=ID), required=True, validate=V.Length(max=1000))
     unit_id = Integer(load_default=None, allow_none=True, validate=ID,
                       metadata={"description": "每户一票时代表哪一户（默认：本轮地点内编号最小的一户）"})
 
 
-class BallotOutSchema(ma.Schema):
+class BudgetBallotOutSchema(ma.Schema):
     ballot_id = Integer()
     project_ids = ma.fields.List(Integer())
     cast_at = ShanghaiDateTime()
@@ -126,27 +126,27 @@ class BallotOutSchema(ma.Schema):
     receipt_code = ma.fields.String(metadata={"description": "回执码，仅显示这一次"})
 
 
-class MyBallotSchema(ma.Schema):
+class BudgetMyBallotSchema(ma.Schema):
     ballot_id = Integer()
     project_ids = ma.fields.List(Integer())
     cast_at = ShanghaiDateTime()
     kind = ma.fields.String()
 
 
-class ReceiptSchema(ma.Schema):
+class BudgetReceiptSchema(ma.Schema):
     round_id = Integer()
     project_ids = ma.fields.List(Integer(), allow_none=True)
     cast_at = ShanghaiDateTime(allow_none=True)
     current = ma.fields.Boolean(metadata={"description": "false：该选票之后已被更改"})
 
 
-class PaperInSchema(ma.Schema):
+class BudgetPaperInSchema(ma.Schema):
     resident_id = Integer(required=True, validate=ID)
     unit_id = Integer(load_default=None, allow_none=True, validate=ID)
     project_ids = ma.fields.List(Integer(validate=ID), required=True, validate=V.Length(max=1000))
 
 
-class PaperEntrySchema(ma.Schema):
+class BudgetPaperEntrySchema(ma.Schema):
     id = Integer()
     round_id = Integer()
     resident_id = Integer(allow_none=True)
@@ -157,12 +157,12 @@ class PaperEntrySchema(ma.Schema):
     ballot_id = Integer(allow_none=True)
 
 
-class MilestoneInSchema(ma.Schema):
+class BudgetMilestoneInSchema(ma.Schema):
     title = ma.fields.String(required=True, validate=V.Length(min=1, max=200))
     due_on = ma.fields.Date(load_default=None, allow_none=True)
 
 
-class MilestoneOutSchema(ma.Schema):
+class BudgetMilestoneOutSchema(ma.Schema):
     project_id = Integer()
     title = ma.fields.String()
     due_on = ma.fields.Date(allow_none=True)
