@@ -139,9 +139,9 @@ def receipt(code: str) -> dict:
     if ballot is not None:
         return {"round_id": ballot.round_id, "project_ids": ballot.project_ids, "cast_at": ballot.cast_at,
                 "current": True}
-    # Replaced receipts are few per ballot; a scan of the round's ballots is not needed: JSON
-    # containment differs by database, so the hashes are compared in Python over candidate rows.
-    for b in db.session.scalars(sa.select(BudgetBallot).where(BudgetBallot.replaced_receipts != sa.JSON.NULL)):
+    # Only changed ballots hold replaced receipts (version > 1); JSON has no equality or containment
+    # operator common to SQLite and PostgreSQL, so their hashes are compared here.
+    for b in db.session.scalars(sa.select(BudgetBallot).where(BudgetBallot.version > 1)):
         if digest in (b.replaced_receipts or []):
             return {"round_id": b.round_id, "project_ids": None, "cast_at": None, "current": False}
     raise NotFound("找不到该回执", code="receipt_not_found")
