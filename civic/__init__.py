@@ -182,6 +182,7 @@ def _register_modules(app: Flask) -> None:
     from civic import models  # noqa: F401
     from civic.accounts.routes import blp as auth_blp
     from civic.accounts.staff_routes import blp as staff_blp
+    from civic.budgets.routes import blp as budgets_blp
     from civic.complaints.routes import blp as complaints_blp
     from civic.core.cli import civic_cli
     from civic.core.routes import audit_blp, calendar_blp, inbox_blp
@@ -199,7 +200,7 @@ def _register_modules(app: Flask) -> None:
 
     for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, inbox_blp, complaints_blp, village_blp,
                 voting_blp, contests_blp, moderation_blp, open311_admin_blp, deliberation_blp, staff_blp,
-                residents_blp):
+                residents_blp, budgets_blp):
         api.register_blueprint(blp)
     from civic import cli as _app_cli  # noqa: F401  (seed-demo)
     from civic.accounts import init_app as init_accounts
@@ -213,6 +214,9 @@ def _register_modules(app: Flask) -> None:
 
     app.register_blueprint(docs_blueprint())
     app.register_blueprint(village_pages.bp)
+    from civic.budgets import pages as budget_pages
+
+    app.register_blueprint(budget_pages.bp)
     app.register_blueprint(open311_bp)
     from civic.console.routes import bp as console_bp
 

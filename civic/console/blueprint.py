@@ -33,6 +33,7 @@ NAV = [
     ("console.village_home", "村务公开", ("village_committee", "village_supervision", "street_centre")),
     ("console.votes_home", "业主大会表决", ("owners_committee", "street_centre")),
     ("console.moderation_queue", "内容审核", MODERATION_KINDS, MODERATOR_ROLES),
+    ("console.budgets_home", "社区微更新", ("residents_committee", "street_centre")),
     # The heads of every kind manage their organisation's staff (civic.accounts.staff).
     ("console.staff_home", "工作人员", ORGANISATION_KINDS, ("head",)),
     ("console.claims_queue", "房屋认领审核", ("owners_committee", "residents_committee", "property_company")),

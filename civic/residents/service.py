@@ -405,3 +405,13 @@ def unlink(actor, link_id: int, *, own_only: bool = False) -> None:
     audit.record("unit_resident.unlink", "unit_resident", link.id, actor=actor, actor_role=_role(actor, via),
                  data={"unit_id": link.unit_id, "user_id": link.user_id, "relation": link.relation, "by": via})
     registry.unlink_resident(link)
+
+
+def units_within(user_id: int, place_ids) -> list[int]:
+    """Ids of the units ``user_id`` is tied to (owner, tenant, household member: the registry's
+    links) that lie under one of ``place_ids`` (a community, compound or street includes its
+    buildings' units), lowest first.  Who is eligible in a budget round (issue #20: residents tied to
+    units in the round's places)."""
+    paths = [registry.get_place(pid).path for pid in place_ids]
+    return sorted({unit.id for _link, unit in registry.units_of_resident(user_id)
+                   if any(unit.path.startswith(p) for p in paths)})

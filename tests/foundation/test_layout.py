@@ -54,7 +54,7 @@ def _civic_modules() -> list[Path]:
 
 
 def test_the_domains_are_the_packages_the_map_names():
-    assert DOMAINS == ["accounts", "complaints", "console", "open311", "property", "proposals", "residents",
+    assert DOMAINS == ["accounts", "budgets", "complaints", "console", "open311", "property", "proposals", "residents",
                        "village", "voting"]
     proposals = CIVIC / "proposals"
     assert (proposals / "contests" / "__init__.py").exists()

@@ -123,13 +123,51 @@ V = {  # the reads
     "village": lambda c: f"{API}/villages/V-XF/catalogue",
     "inquiries": lambda c: f"{API}/villages/V-XF/inquiries",
     "claim_refused": lambda c: f"{API}/unit-claims/{c['claim_refused']}",
+    "budget_round": lambda c: f"{API}/budget-rounds/{c['budget_round']}",
 }
 # civic.residents.service: who decides a claim on a unit of the certified roster, who ends a tie.
 CLAIM_VERIFIERS_BJ = frozenset({"oc_bj_shi", "admin"})
 ZHANG_UNLINKERS = frozenset({"zhang_san", "rc_bj_zhou", "oc_bj_shi", "admin"})
 REGISTER_KEEPERS = frozenset({"rc_bj_zhou", "rc_kc_wu", "oc_bj_shi", "oc_kc_kong", "admin"})
 
+BJ_VOTERS = frozenset({"zhang_san", "li_si", "zhao_liu"})  # residents with a unit in 滨江花园
+
 TABLE: dict[tuple[str, str], list[Row]] = {
+    # --- budget rounds: 滨江社区居委会's round over 滨江花园, in voting (its head and handlers: none of
+    # the roles here, so administrators) ------------------------------------------------------------
+    ("post", "/api/v1/budget-rounds"): [
+        Row("a round whose voting closes before it opens", lambda c: {},
+            J(lambda c: {"organisation_id": c["rc_bj_org"], "title": "微更新", "budget": 100, "rule": "greedy",
+                         "vote_unit": "resident", "ballot_mode": "budget", "place_ids": [c["compound"]],
+                         "voting_opens_at": "2030-02-01T00:00:00+08:00",
+                         "voting_closes_at": "2030-01-01T00:00:00+08:00"}), ADMIN)],
+    ("put", "/api/v1/budget-rounds/{round_id}/window"): [
+        Row("a round in voting", lambda c: {"round_id": c["budget_round"]},
+            J({"voting_opens_at": "2030-01-01T00:00:00+08:00", "voting_closes_at": "2030-02-01T00:00:00+08:00"}),
+            ADMIN, V["budget_round"])],
+    ("post", "/api/v1/budget-rounds/{round_id}/transitions"): [
+        Row("voting straight to carrying out", lambda c: {"round_id": c["budget_round"]}, J({"to": "carrying_out"}),
+            ADMIN, V["budget_round"])],
+    ("post", "/api/v1/budget-rounds/{round_id}/projects"): [
+        Row("a project added during voting", lambda c: {"round_id": c["budget_round"]},
+            J(lambda c: {"source": "idea", "source_id": c["idea_approved"]}), ADMIN, V["budget_round"])],
+    ("put", "/api/v1/budget-projects/{project_id}/cost"): [
+        Row("a cost frozen by voting", lambda c: {"project_id": c["budget_project"]},
+            J(lambda c: {"cost": 1000, "feasibility_note": "重新报价", "implementing_organisation_id": c["rc_bj_org"]}),
+            ADMIN, V["budget_round"])],
+    ("post", "/api/v1/budget-projects/{project_id}/milestones"): [
+        Row("a milestone before the result", lambda c: {"project_id": c["budget_project"]}, J({"title": "选址"}),
+            ADMIN, V["budget_round"])],
+    ("post", "/api/v1/budget-rounds/{round_id}/ballot"): [
+        Row("an empty ballot", lambda c: {"round_id": c["budget_round"]}, J({"project_ids": []}), BJ_VOTERS,
+            V["budget_round"])],
+    ("post", "/api/v1/budget-rounds/{round_id}/paper-ballots"): [
+        Row("an empty paper ballot", lambda c: {"round_id": c["budget_round"]},
+            J(lambda c: {"resident_id": c["zhang_san_id"], "project_ids": []}), ADMIN, V["budget_round"])],
+    ("post", "/api/v1/budget-paper-ballots/{entry_id}/confirmation"): [
+        Row("a confirmed paper ballot", lambda c: {"entry_id": c["budget_paper"]}, None, ADMIN, V["budget_round"])],
+    ("post", "/api/v1/budget-rounds/{round_id}/publication"): [
+        Row("publication during voting", lambda c: {"round_id": c["budget_round"]}, None, ADMIN, V["budget_round"])],
     # --- accounts, registry, calendar: administrators only -----------------------------------------
     ("post", "/api/v1/registry/import/places"): [
         Row("CSV of places", lambda c: {}, _csv("kind,code,name\nnonsense,X-1,无\n"), ADMIN)],
@@ -613,6 +651,14 @@ def _build_world(factory) -> dict:
     # Registry: a unit of 滨江花园; voting: a draft second version of the certified roster.
     ctx["bj_unit"] = registry.place_by_code("C-BJHY-1-101").id
     ctx["roster_draft"] = roster.new_version(ctx["roster"], reason="业主变更", actor=shi).id
+    # Budget rounds: 李四's paper ballot, entered by one administrator and confirmed by another.
+    from civic.budgets import service as budgets
+
+    second = factory.admin()
+    entry = budgets.enter_paper(admin, ctx["budget_round"], {"resident_id": _user("li_si").id,
+                                                             "project_ids": [ctx["budget_project"]]})
+    budgets.confirm_paper(second, entry.id)
+    ctx["budget_paper"] = entry.id
     # Staff: a member of 世茂物业 who left (disabled).
     from civic.accounts import staff
 

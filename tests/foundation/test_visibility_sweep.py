@@ -292,6 +292,27 @@ TABLE: dict[str, list[Case]] = {
         Case("under another claim", lambda c: {"claim_id": c["claim_refused"], "token": c["claim_document"]},
              expect(set())),
     ],
+    # --- budget rounds (civic.budgets.service): public to every signed-in user; a ballot is its
+    # voter's; paper entries for the organiser's head and handlers; the result once published -------
+    "/api/v1/budget-rounds/{round_id}": [
+        Case("滨江花园's round in voting", lambda c: {"round_id": c["budget_round"]}, expect(SIGNED_IN)),
+    ],
+    "/api/v1/budget-rounds/{round_id}/projects": [
+        Case("滨江花园's round in voting", lambda c: {"round_id": c["budget_round"]}, expect(SIGNED_IN)),
+    ],
+    "/api/v1/budget-rounds/{round_id}/ballot": [  # residents only: their own
+        Case("张三's ballot", lambda c: {"round_id": c["budget_round"]},
+             expect({"zhang_san"}, **{r: 403 for r in STAFF | {"admin"}})),
+    ],
+    "/api/v1/budget-rounds/{round_id}/paper-ballots": [  # 滨江社区居委会's head and handlers (none here)
+        Case("滨江花园's round in voting", lambda c: {"round_id": c["budget_round"]}, only_staff({"admin"}, rest=403)),
+    ],
+    "/api/v1/budget-rounds/{round_id}/result": [
+        Case("not yet published", lambda c: {"round_id": c["budget_round"]}, expect(set())),
+    ],
+    "/api/v1/budget-receipts/{code}": [  # the voter may show a receipt to anyone
+        Case("张三's receipt", lambda c: {"code": c["budget_receipt"]}, expect(SIGNED_IN)),
+    ],
     # --- the registry: public to every signed-in user (GET /places, GET /organisations) -----------
     "/api/v1/places/{place_id}": [
         Case("滨江花园", lambda c: {"place_id": c["compound"]}, expect(SIGNED_IN)),
@@ -475,9 +496,36 @@ def _build_world(factory) -> dict:
     ctx["pc_org"] = registry.organisation_by_code("O-PC-SM").id
     ctx["oc_kc_org"] = registry.organisation_by_code("O-OC-KC").id
     ctx["staff_he"], ctx["admin_id"] = _user("pc_sm_he").id, _user("admin").id
+    _budget_round(ctx)
     commit()
     ctx["headers"] = {k: (factory.token(_user(k)) if ROLES[k] else {}) for k in ROLES}
     return ctx
+
+
+def _budget_round(ctx: dict) -> None:
+    """A budget round of 滨江社区居委会 over 滨江花园 in voting, with 张三's idea as a reviewed project
+    (put there directly: the demo adopts no idea) and 张三's ballot."""
+    from civic.budgets import service as budgets
+    from civic.budgets.models import BudgetProject
+    from civic.core.db import utcnow
+    from civic.property import service as registry
+
+    admin, now = _user("admin"), utcnow()
+    rnd = budgets.create_round(admin, {
+        "organisation_id": registry.organisation_by_code("O-RC-BJ").id, "title": "滨江花园社区微更新",
+        "budget": 500_000, "rule": "greedy", "vote_unit": "resident", "ballot_mode": "budget",
+        "place_ids": [registry.place_by_code("C-BJHY").id],
+        "voting_opens_at": now - dt.timedelta(hours=1), "voting_closes_at": now + dt.timedelta(days=30)})
+    budgets.transition(admin, rnd.id, "costing")
+    p = BudgetProject(round_id=rnd.id, source="idea", source_id=ctx["idea_approved"], title="口袋花园",
+                      cost=300_000, feasibility_note="可行", implementing_organisation_id=rnd.organisation_id,
+                      reviewed_by_id=admin.id, reviewed_at=now)
+    db.session.add(p)
+    db.session.flush()
+    budgets.transition(admin, rnd.id, "review")
+    budgets.transition(admin, rnd.id, "voting")
+    cast = budgets.cast(_user("zhang_san"), rnd.id, [p.id])
+    ctx["budget_round"], ctx["budget_project"], ctx["budget_receipt"] = rnd.id, p.id, cast["receipt_code"]
 
 
 def _sweep(client, ctx: dict, phase: str) -> list[str]:

@@ -11,12 +11,9 @@ co-owner who does not represent the unit votes only as a proxy); 上海市住宅
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 import sqlalchemy as sa
 
-from civic.core import audit
+from civic.core import audit, receipts
 from civic.core.db import insert_once, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.extensions import db
@@ -45,17 +42,12 @@ ONLINE_CHOICES = ("agree", "oppose", "abstain")
 
 
 def _receipt() -> tuple[str, str]:
-    """A random receipt code shown once (80 bits, ``XXXX-XXXX-XXXX-XXXX``) and its SHA-256."""
-    import base64
-
-    raw = base64.b32encode(secrets.token_bytes(10)).decode()
-    code = "-".join(raw[i : i + 4] for i in range(0, 16, 4))
-    return code, _receipt_hash(code)
+    """A random receipt code shown once and its SHA-256 (:mod:`civic.core.receipts`, shared with budget rounds)."""
+    return receipts.new_receipt()
 
 
 def _receipt_hash(code: str) -> str:
-    norm = (code or "").replace("-", "").replace(" ", "").upper()
-    return hashlib.sha256(norm.encode()).hexdigest()
+    return receipts.receipt_hash(code)
 
 
 # --- deliveries ----------------------------------------------------------------------------------

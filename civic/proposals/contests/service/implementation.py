@@ -209,3 +209,27 @@ def implementation_view(actor, idea_id: int) -> dict:
     return {"idea_id": idea_id, "organisation_id": impl.organisation_id, "status": impl.status, "note": impl.note,
             "milestones": [{"id": m.id, "title": m.title, "due_on": m.due_on, "progress": m.progress,
                             "updates": updates[m.id]} for m in milestones]}
+
+
+def adopted_idea(idea_id: int) -> dict:
+    """An adopted idea as another domain may cite it (a budget round's project):
+    ``{"id", "title", "organisation_id", "status"}`` (the organisation named at adoption).
+
+    :raises NotFound: ``idea_not_found``; ``implementation_not_found`` (the idea is not adopted).
+    """
+    idea = get_idea(idea_id)
+    impl = get_implementation(idea.id)
+    return {"id": idea.id, "title": idea.title, "organisation_id": impl.organisation_id, "status": impl.status}
+
+
+def implementation_summary(idea_id: int) -> dict:
+    """The carrying out of an adopted idea for a public page, without people or photos:
+    ``{"status", "milestones": [{"id", "title", "due_on", "progress"}]}`` (progress in percent).
+
+    :raises NotFound: ``implementation_not_found``.
+    """
+    impl = get_implementation(idea_id)
+    milestones = db.session.scalars(sa.select(Milestone).where(Milestone.implementation_id == impl.id)
+                                    .order_by(Milestone.id))
+    return {"status": impl.status, "milestones": [{"id": m.id, "title": m.title, "due_on": m.due_on,
+                                                   "progress": m.progress} for m in milestones]}

@@ -49,6 +49,7 @@ from civic.proposals.deliberation.service.committees import (
     membership,
 )
 from civic.proposals.deliberation.service.follow_up import (
+    action_item_summaries,
     action_items,
     action_photo,
     action_photo_links,
@@ -56,6 +57,7 @@ from civic.proposals.deliberation.service.follow_up import (
     add_action_item,
     close_action_item,
     get_action_item,
+    resolution_summary,
     update_action_item,
 )
 from civic.proposals.deliberation.service.meetings import (
@@ -124,6 +126,7 @@ __all__ = [
     "TOPIC_TRANSITIONS",
     "TopicCommentKind",
     "TopicKind",
+    "action_item_summaries",
     "action_items",
     "action_updates",
     "action_photo",
@@ -150,6 +153,7 @@ __all__ = [
     "decline_topic",
     "followers",
     "get_action_item",
+    "resolution_summary",
     "get_committee",
     "get_meeting",
     "get_motion",

@@ -174,3 +174,20 @@ def action_photo(actor, item_id: int, token: str, size: str | None = None) -> me
         raise media.not_found("photo_not_found", "找不到该照片")
     return media.opened(ACTION_PHOTO.name, actor, "action_item", a.id, display_key=found["display_key"],
                         thumb_key=found["thumb_key"], token=token, size=size)
+
+
+def resolution_summary(resolution_id: int) -> dict:
+    """A resolution as another domain may cite it (a budget round's project):
+    ``{"id", "topic_title", "text"}``.
+
+    :raises NotFound: ``resolution_not_found``.
+    """
+    res = db.session.get(Resolution, resolution_id)
+    if res is None:
+        raise NotFound("找不到该决议", code="resolution_not_found", details={"resolution_id": resolution_id})
+    return {"id": res.id, "topic_title": get_topic(res.topic_id).title, "text": res.text}
+
+
+def action_item_summaries(resolution_id: int) -> list[dict]:
+    """A resolution's action items for a public page: ``[{"title", "due_on", "state"}]``, oldest first."""
+    return [{"title": a.title, "due_on": a.due_on, "state": a.state} for a in action_items(resolution_id)]
