@@ -1,7 +1,7 @@
 """Budget rounds (社区微更新, issue #20): rounds, their places and projects, residents' ballots,
 paper entries awaiting a second staff member's confirmation.
 
-Revision ID: 0024_budget_rounds
+Revision ID: 0021_budget_rounds
 Revises: 0020_job_outbox
 Create Date: 2026-12-06 18:15:37.158394
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0024_budget_rounds'
+revision = '0021_budget_rounds'
 down_revision = '0020_job_outbox'
 branch_labels = None
 depends_on = None
