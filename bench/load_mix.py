@@ -141,7 +141,10 @@ def main():
                     profiler.join()
     finally:
         worker.terminate()
-        worker.wait(20)
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:  # a job still running: the results matter more
+            worker.kill()
     print(f"locust: {a.users} users, no think time, {a.seconds} s per run; gunicorn sync workers; "
           f"one RQ worker; load average at the end: {os.getloadavg()[0]:.1f}")
     for workers, rows in results.items():
