@@ -6,6 +6,7 @@ from civic.accounts import models as accounts_models  # noqa: F401
 from civic.accounts import privacy as accounts_privacy  # noqa: F401
 from civic.budgets import models as budgets_models  # noqa: F401
 from civic.budgets import personal as budgets_personal  # noqa: F401
+from civic.complaints import counts as complaints_counts  # noqa: F401  (the counts job, its hooks and command)
 from civic.complaints import jobs as complaints_jobs  # noqa: F401  (registers periodic jobs)
 from civic.complaints import models as complaints_models  # noqa: F401
 from civic.complaints import personal as complaints_personal  # noqa: F401

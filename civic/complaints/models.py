@@ -199,3 +199,59 @@ class ComplaintContact(db.Model):
     display_name: Mapped[str | None] = mapped_column(sa.String(100))
     phone: Mapped[str | None] = mapped_column(sa.String(30))
     email: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+# --- Pre-aggregated oversight counts (issue 21: the street centre's figures over ten years of cases
+# without a scan per request).  Kept by the job complaints.counts.recount after every change to a
+# case; rebuilt from a scan by ``flask civic recount-complaints``.  Key columns use 0 for "none"
+# (no street, no lead) so the unique keys hold on every database (NULLs never collide).
+
+class ComplaintTally(db.Model):
+    """What one case contributes to the counts now: the job subtracts this and adds the case's
+    present contribution, so running it twice, or for a case that did not change, changes nothing."""
+
+    __tablename__ = "complaint_tally"
+
+    complaint_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    street_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    lead_organisation_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(15), nullable=False)
+    overdue: Mapped[bool] = mapped_column(sa.Boolean, nullable=False)
+    rating: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    ack_tenths: Mapped[int | None] = mapped_column(sa.Integer)  # filing → acknowledged, in 6-minute steps
+    resolve_tenths: Mapped[int | None] = mapped_column(sa.Integer)  # filing → resolved
+
+
+class ComplaintCount(db.Model):
+    """Cases per street, lead organisation and status, with their overdue and rating sums."""
+
+    __tablename__ = "complaint_count"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    lead_organisation_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    status: Mapped[str] = mapped_column(sa.String(15), nullable=False)
+    cases: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    overdue: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    rated: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    satisfied: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    rating_sum: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+
+    __table_args__ = (sa.UniqueConstraint("street_id", "lead_organisation_id", "status", name="uq_complaint_count_key"),)
+
+
+class ComplaintDurationCount(db.Model):
+    """How many cases of a street and lead organisation took ``tenths`` tenths of an hour to be
+    acknowledged (``measure`` "ack") or resolved ("resolve"): the histogram the medians come from."""
+
+    __tablename__ = "complaint_duration_count"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    lead_organisation_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    measure: Mapped[str] = mapped_column(sa.String(8), nullable=False)
+    tenths: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    cases: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+
+    __table_args__ = (sa.UniqueConstraint("street_id", "lead_organisation_id", "measure", "tenths",
+                                          name="uq_complaint_duration_count_key"),)
