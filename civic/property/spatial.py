@@ -46,27 +46,28 @@ class _StrIndex:
     """One process's STRtree over a SQLite database's boundaries, with the token it was built at."""
 
     def __init__(self) -> None:
-        self.token: int | None = None
-        self.tree: shapely.STRtree | None = None
-        self.ids = np.empty(0, dtype=np.int64)
+        # (token, tree, ids) replaced whole, so a thread never sees one build's tree with another's ids.
+        self.state: tuple[int | None, shapely.STRtree | None, np.ndarray] = (None, None, np.empty(0, np.int64))
         self.lock = threading.Lock()
 
     def candidates(self, session, lng: float, lat: float) -> list[int]:
         token = session.execute(sa.select(SpatialVersion.token).where(SpatialVersion.name == "place")).scalar()
-        if token != self.token or self.tree is None:
+        built, tree, ids = self.state
+        # No row (someone emptied the table; the next boundary change writes it again): the index
+        # cannot know what changed, so it is rebuilt for every look-up until then.
+        if token is None or token != built or tree is None:
             with self.lock:
-                self._rebuild(session, token)
-            tree, ids = self.tree, self.ids
-        else:
-            tree, ids = self.tree, self.ids
+                tree, ids = self._rebuild(session, token)
         return sorted(int(i) for i in ids[tree.query(shapely.Point(lng, lat))])
 
-    def _rebuild(self, session, token) -> None:
+    def _rebuild(self, session, token):
         rows = session.execute(sa.select(Place.id, Place.boundary).where(Place.boundary.is_not(None))).all()
         ids = np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows))
         # GEOS's vectorised GeoJSON reader; the tree only needs each boundary's envelope.
         geoms = shapely.envelope(shapely.from_geojson([r.boundary for r in rows], on_invalid="ignore"))
-        self.tree, self.ids, self.token = shapely.STRtree(geoms), ids, token
+        tree = shapely.STRtree(geoms)
+        self.state = (token, tree, ids)
+        return tree, ids
 
 
 _STR_INDEXES: dict[str, _StrIndex] = {}

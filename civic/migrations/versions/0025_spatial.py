@@ -40,7 +40,7 @@ def upgrade():
     if dialect == 'sqlite':
         for name, when in SQLITE_TRIGGERS.items():
             op.execute(f"CREATE TRIGGER {name} {when} BEGIN "
-                       "UPDATE spatial_version SET token = random() WHERE name = 'place'; END")
+                       "INSERT OR REPLACE INTO spatial_version (name, token) VALUES ('place', random()); END")
     elif dialect == 'postgresql':
         op.execute("CREATE SCHEMA IF NOT EXISTS postgis")
         op.execute("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA postgis")
