@@ -5,7 +5,8 @@ PostgreSQL: the ``postgis`` extension (Debian package postgresql-15-postgis-3, i
 scripts/setup and .ci/run) is created in its own schema ``postgis`` (so that its table
 ``spatial_ref_sys`` is not among civic's, and survives a dropped public schema), and a partial GiST
 expression index on ``ST_GeomFromGeoJSON(boundary)`` is kept up to date by PostgreSQL itself on
-every insert, boundary edit and delete.  SQLite: three triggers give ``spatial_version`` a new
+every insert, boundary edit and delete; likewise a GiST index of the cases' points as geography
+(the duplicate radius, ``ST_DWithin`` in metres).  SQLite: three triggers give ``spatial_version`` a new
 random token whenever a boundary is added, changed or removed, by any writer.
 
 Revision ID: 0025_spatial
@@ -49,6 +50,10 @@ def upgrade():
             "WHERE e.extname = 'postgis'")).scalar()
         op.execute(f"CREATE INDEX ix_place_boundary_gist ON place USING gist "
                    f"({schema}.ST_GeomFromGeoJSON(boundary)) WHERE boundary IS NOT NULL")
+        # Cases' points, as geography (metres) for ST_DWithin: the duplicate radius.
+        op.execute(f"CREATE INDEX ix_complaint_point_gist ON complaint USING gist "
+                   f"({schema}.geography({schema}.ST_SetSRID({schema}.ST_MakePoint(lng, lat), 4326))) "
+                   f"WHERE lat IS NOT NULL AND lng IS NOT NULL")
 
 
 def downgrade():
@@ -58,4 +63,5 @@ def downgrade():
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     elif dialect == 'postgresql':
         op.execute("DROP INDEX IF EXISTS ix_place_boundary_gist")
+        op.execute("DROP INDEX IF EXISTS ix_complaint_point_gist")
     op.drop_table('spatial_version')
