@@ -105,6 +105,21 @@ class Complaint(TimestampMixin, db.Model):
     )
 
 
+def declare_postgis_index() -> None:
+    """Declare on ``complaint`` the PostGIS GiST index of the cases' points (geography, metres)
+    that migration 0023_spatial makes on PostgreSQL, so that models and migrations agree there.
+
+    Called by the app factory for a PostgreSQL database only (SQLite has no such index, and
+    Alembic cannot compare an expression index there).  Idempotent.
+    """
+    table = Complaint.__table__
+    if not any(ix.name == "ix_complaint_point_gist" for ix in table.indexes):
+        sa.Index("ix_complaint_point_gist",
+                 sa.text("postgis.geography(postgis.st_setsrid(postgis.st_makepoint(lng, lat), 4326))"),
+                 postgresql_using="gist", postgresql_where=sa.text("lat IS NOT NULL AND lng IS NOT NULL"),
+                 _table=table).ddl_if(dialect="postgresql")
+
+
 class ComplaintParty(db.Model):
     __tablename__ = "complaint_party"
 

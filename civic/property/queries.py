@@ -29,15 +29,18 @@ def list_organisations(*, kind=None, cursor=None, limit=20):
 def locate(lat: float, lng: float, datum: str = "wgs84") -> Place:
     """The smallest registered place whose boundary contains the point.
 
-    ``(lat, lng)`` in ``datum`` (wgs84, gcj02, bd09) is converted to WGS-84 first.
+    ``(lat, lng)`` in ``datum`` (wgs84, gcj02, bd09) is converted to WGS-84 first.  Only the places
+    whose bounding box holds the point are read, through the spatial index
+    (:mod:`civic.property.spatial`: PostGIS on PostgreSQL, an STRtree on SQLite), then tested
+    exactly; intake by coordinates, by a photo's GPS and Open311's lat/long all come here.
     :raises NotFound: ``place_not_located``.
     """
     from civic.core.geo import locate as geo_locate
     from civic.core.geo import to_wgs84
+    from civic.property.spatial import candidate_boundaries
 
     wlat, wlng = to_wgs84(lat, lng, datum)
-    rows = db.session.execute(sa.select(Place.id, Place.boundary).where(Place.boundary.is_not(None))).all()
-    found = geo_locate(wlat, wlng, [(r.id, r.boundary) for r in rows])
+    found = geo_locate(wlat, wlng, candidate_boundaries(wlat, wlng))
     if found is None:
         raise NotFound("该位置不在已登记的任何小区或社区内", code="place_not_located",
                        details={"lat": wlat, "lng": wlng})

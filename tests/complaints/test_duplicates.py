@@ -113,3 +113,17 @@ def test_merging_into_itself_or_a_closed_case_is_refused(client, w):
     act(client, w.h["police"], keep, "resolve", note="已处理")
     r = act(client, w.h["residents_committee"], dup, "merge", into_id=keep)
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "merge_target_invalid"
+
+
+def test_the_radius_is_100_m_through_the_spatial_index(client, w):
+    # On PostgreSQL the candidates come from PostGIS (ST_DWithin on the cases' GiST index), on
+    # SQLite from a bounding box; either way 97 m is in and 103 m is out, by the haversine test.
+    post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(0)[0],
+              lng=gcj_north_of_centre(0)[1], datum="gcj02")
+    near = post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(97)[0],
+                     lng=gcj_north_of_centre(97)[1], datum="gcj02").get_json()
+    assert len(near["possible_duplicates"]) == 1
+    assert 95 < near["possible_duplicates"][0]["distance_m"] < 99
+    far = post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(-103)[0],
+                    lng=gcj_north_of_centre(-103)[1], datum="gcj02").get_json()
+    assert far["possible_duplicates"] == []  # 103 m from the first, 200 m from the second

@@ -176,7 +176,8 @@ def submit(actor, data: Intake, *, now: dt.datetime | None = None) -> IntakeResu
 
 def possible_duplicates(c: Complaint) -> list[dict]:
     """Open cases of the same category, filed in the last 14 days, within 100 m (WGS-84 haversine
-    after an index-friendly bounding box) or in the same building."""
+    after PostGIS's ST_DWithin on PostgreSQL, an index-friendly bounding box on SQLite) or in the same
+    building."""
     from civic.core.geo import bbox_around, distance_m
 
     since = (c.created_at or utcnow()) - DUPLICATE_WINDOW
@@ -187,8 +188,18 @@ def possible_duplicates(c: Complaint) -> list[dict]:
     if c.building_id:
         conds.append(Complaint.building_id == c.building_id)
     if c.lat is not None and c.lng is not None:
-        a, b, cc, d = bbox_around(c.lat, c.lng, DUPLICATE_RADIUS_M)
-        conds.append(sa.and_(Complaint.lat.between(a, cc), Complaint.lng.between(b, d)))
+        if db.session.connection().dialect.name == "postgresql":
+            # PostGIS's index of the cases' points (migration 0023_spatial): ST_DWithin in metres on
+            # the spheroid, widened by 1 % so it holds every point the spherical test below keeps
+            # (the two differ by under 0.5 %).
+            conds.append(sa.text(
+                "lat IS NOT NULL AND lng IS NOT NULL AND postgis.ST_DWithin("
+                "postgis.geography(postgis.ST_SetSRID(postgis.ST_MakePoint(lng, lat), 4326)), "
+                "postgis.geography(postgis.ST_SetSRID(postgis.ST_MakePoint(:dup_lng, :dup_lat), 4326)), "
+                ":dup_m)").bindparams(dup_lng=c.lng, dup_lat=c.lat, dup_m=DUPLICATE_RADIUS_M * 1.01))
+        else:
+            a, b, cc, d = bbox_around(c.lat, c.lng, DUPLICATE_RADIUS_M)
+            conds.append(sa.and_(Complaint.lat.between(a, cc), Complaint.lng.between(b, d)))
     if not conds:
         return []
     out = []
