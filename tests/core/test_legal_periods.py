@@ -133,6 +133,7 @@ NOT_LEGAL_PERIODS = {
     # where the law is silent, applied by a daily job; a day more or less by the clock keeps data a
     # little longer or shorter, it moves no deadline a resident must meet.
     "civic/accounts/privacy.py": "retention: notifications, one-time codes",
+    "civic/budgets/personal.py": "retention: a round's ballots after its result is published",
     "civic/complaints/personal.py": "retention: photo GPS and a partner's contact after closing",
     "civic/proposals/contests/personal.py": "retention: support clicks' origin",
     "civic/proposals/deliberation/personal.py": "the day before deletion, when a deleted account's seats end",

@@ -131,6 +131,10 @@ NOT_VERSIONED = {
     ("PUT", "/api/v1/ideas/{idea_id}/scores"): "a juror's scores: replaced whole, no version kept",
     ("PUT", "/api/v1/routing-rules/{category}"): "the routing table's row: replaced whole, no version kept",
     ("PUT", "/api/v1/calendar/notices/{year}"): "the year's State Council notice: replaced whole",
+    ("PUT", "/api/v1/budget-projects/{project_id}/cost"): "a project's reviewed cost: replaced whole "
+                                                          "before voting opens, each review audited",
+    ("PUT", "/api/v1/budget-rounds/{round_id}/window"): "a round's voting window: replaced whole before "
+                                                        "voting opens, audited",
     ("POST", "/api/v1/rosters/{roster_id}/versions"): "opening a new roster version is the act itself "
                                                       "(with its reason), not an edit of one",
 }

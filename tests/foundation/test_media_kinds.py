@@ -64,6 +64,11 @@ NOT_MEDIA = {
     ("delib_motion", "result"): "the motion's count",
     ("voting_ballot", "choices"): "choices per matter",
     ("voting_paper_entry", "choices"): "choices per matter",
+    ("budget_ballot", "voter_key"): "the voter's key in the round (unit:<id> or resident:<id>)",
+    ("budget_ballot", "project_ids"): "the projects a ballot approves",
+    ("budget_ballot", "replaced_receipts"): "receipt codes of a ballot's earlier versions",
+    ("budget_paper_entry", "voter_key"): "the voter's key in the round (unit:<id> or resident:<id>)",
+    ("budget_paper_entry", "project_ids"): "the projects a paper ballot approves",
 }
 # Columns that may repeat a key of a file held by a media column (a record of what happened, never
 # an address): every key found in them must also be in a media column, so it is served there.
