@@ -54,6 +54,8 @@ FORMAT = "civic-backup/1"
 MANIFEST = "manifest.json"
 DUMP_FILES = {"postgresql": "database.dump", "sqlite": "database.sqlite3"}
 
+POSTGIS_SCHEMA = "postgis"  # the schema migration 0023_spatial installs PostGIS in
+
 
 def _civic_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
@@ -175,7 +177,10 @@ def _dump_postgresql(engine: sa.Engine, path: Path) -> dict:
     with engine.connect().execution_options(isolation_level="REPEATABLE READ",
                                             postgresql_readonly=True) as conn, conn.begin():
         snapshot = conn.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one()
-        _run([pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--file={path}", f"--dbname={uri}"],
+        # The PostGIS extension's own schema (migration 0023_spatial) is not civic's data: the dump
+        # keeps only its CREATE EXTENSION, and restore makes the schema it goes in.
+        _run([pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--file={path}", f"--dbname={uri}",
+              f"--exclude-schema={POSTGIS_SCHEMA}"],
              env, "pg_dump ")
         return _facts(conn)
 
@@ -416,6 +421,9 @@ def restore(source: Path, *, app=None, force: bool = False, workers: int = 8) ->
         replaced = _drop_everything(engine)
         engine.dispose()
     if dialect == "postgresql":
+        with engine.begin() as conn:  # where the dump's CREATE EXTENSION puts PostGIS (kept by a --force drop)
+            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {POSTGIS_SCHEMA}"))
+        engine.dispose()
         uri, env = _libpq(engine)
         _run([_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
               f"--dbname={uri}", str(dump)], env, "pg_restore ")
