@@ -154,7 +154,7 @@ def build(url: str, n_cases: int) -> None:
     _cases(eng, n_cases)
     with eng.begin() as c:
         t = time.perf_counter()
-        for name, ddl in indexes:
+        for _name, ddl in indexes:
             c.execute(sa.text(ddl))
         for seq, table in [("complaint_id_seq", "complaint"), ("complaint_party_id_seq", "complaint_party"),
                            ("complaint_reporter_id_seq", "complaint_reporter"), ("place_id_seq", "place"),

@@ -134,7 +134,7 @@ def main():
                     if kids:
                         import threading
 
-                        profiler = threading.Thread(target=lambda: areas.update(spy(int(kids[0]), a.seconds - 10)))
+                        profiler = threading.Thread(target=lambda kids=kids: areas.update(spy(int(kids[0]), a.seconds - 10)))
                         profiler.start()
                 results[workers] = run_locust(f"http://127.0.0.1:{g.port}", a.users, a.seconds, f"w{workers}")
                 if profiler:

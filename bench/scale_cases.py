@@ -101,11 +101,11 @@ def main():
             first = get("/api/v1/queue?limit=20", hs[0]).get_json()
             assert len(first["items"]) == 20, (kind, first)
             rows.append((f"queue first page: {kind}",
-                         timed(lambda i: get("/api/v1/queue?limit=20", hs[i % len(hs)]), a.requests)))
+                         timed(lambda i, hs=hs: get("/api/v1/queue?limit=20", hs[i % len(hs)]), a.requests)))
             rows.append((f"queue deep page (case {n_cases // 2:,}): {kind}",
-                         timed(lambda i: get(f"/api/v1/queue?limit=20&cursor={deep}", hs[i % len(hs)]), a.requests)))
+                         timed(lambda i, hs=hs: get(f"/api/v1/queue?limit=20&cursor={deep}", hs[i % len(hs)]), a.requests)))
             rows.append((f"queue first page, status=in_progress: {kind}",
-                         timed(lambda i: get("/api/v1/queue?limit=20&status=in_progress", hs[i % len(hs)]),
+                         timed(lambda i, hs=hs: get("/api/v1/queue?limit=20&status=in_progress", hs[i % len(hs)]),
                                a.requests)))
 
         residents = [bearer(resident_id(r)) for r in rng.sample(range(CITY["residents"]), 40)]

@@ -61,7 +61,7 @@ def main(argv: list[str]) -> None:
     size = (ROOT / "civic" / "complaints" / "data" / "suggest_model.npz").stat().st_size
     print(f"model load: {load_ms:.1f} ms (file {size / 1e6:.2f} MB, vocabulary {len(model.vocab)})")
     search_token_list("预热")  # jieba's dictionary loads once per process: not part of a call
-    print(f"\n| characters | suggest p50 | suggest p95 | jieba p50 | jieba p95 | p95 ratio |\n|---:|---:|---:|---:|---:|---:|")
+    print("\n| characters | suggest p50 | suggest p95 | jieba p50 | jieba p95 | p95 ratio |\n|---:|---:|---:|---:|---:|---:|")
     for length in (100, 1000, 3000):
         items = texts(length, runs)
         ours = timings(suggest, items)

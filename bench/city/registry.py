@@ -177,7 +177,7 @@ def build_registry(db_url: str, scale: float = 1.0, *, seed: int = 21, unit_samp
     n_buildings = round(BUILDINGS * n_compounds / (COLS * ROWS))
     cw, ch = (MAX_LNG - MIN_LNG) / cols, (MAX_LAT - MIN_LAT) / rows
     areas = _areas()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     table = Place.__table__
     engine = _engine(db_url)
     with engine.connect() as conn:

@@ -52,7 +52,7 @@ class BudgetWorld(World):
         """The three ideas as projects, costs reviewed (分), and the round in voting."""
         assert self.move(round_id, "costing").status_code == 200
         out = []
-        for idea, cost in zip(self.ideas, costs):
+        for idea, cost in zip(self.ideas, costs, strict=True):
             r = self.client.post(f"{API}/budget-rounds/{round_id}/projects",
                                  json={"source": "idea", "source_id": idea["id"]}, headers=self.h[self.head])
             assert r.status_code == 201, r.json

@@ -69,7 +69,7 @@ def test_console_flow_and_public_page_in_chromium(app, bw, factory):
             _submit(page, "add-project")
         _press(page, "to-costing")
         projects = bw.client.get(f"{API}/budget-rounds/{rid}/projects", headers=bw.h[bw.author]).json
-        for p, yuan in zip(projects, ("3000", "1500", "1200.50")):
+        for p, yuan in zip(projects, ("3000", "1500", "1200.50"), strict=True):
             page.locator(f"#cost-{p['id']} input[name=cost_yuan]").fill(yuan)
             page.locator(f"#cost-{p['id']} input[name=feasibility_note]").fill("现场踏勘可行")
             _submit(page, f"cost-{p['id']}")

@@ -124,7 +124,7 @@ def test_median_from_tenths_follows_statistics_median():
 
 
 def test_tenths_round_down_to_six_minutes():
-    t0 = dt.datetime(2026, 12, 6, 8, 0, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 12, 6, 8, 0, tzinfo=dt.UTC)
     assert counts.tenths(t0, t0 + dt.timedelta(minutes=5, seconds=59)) == 0
     assert counts.tenths(t0, t0 + dt.timedelta(minutes=6)) == 1
     assert counts.tenths(t0, t0 + dt.timedelta(hours=25, minutes=13)) == 252

@@ -6,9 +6,8 @@ Revises: 0020_job_outbox
 Create Date: 2026-12-06 18:15:37.158394
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0021_budget_rounds'
