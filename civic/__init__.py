@@ -152,13 +152,6 @@ def _init_extensions(app: Flask) -> None:
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     db.init_app(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        # The PostGIS indexes of migration 0023_spatial exist on PostgreSQL only (issue #21).
-        from civic.complaints.models import declare_postgis_index as complaint_points
-        from civic.property.models import declare_postgis_index as place_boundaries
-
-        place_boundaries()
-        complaint_points()
     if click.get_current_context(silent=True) is not None or app.config.get("TESTING"):
         init_migrations(app)
     login_manager.init_app(app)

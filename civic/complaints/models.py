@@ -102,22 +102,20 @@ class Complaint(TimestampMixin, db.Model):
         sa.Index("ix_complaint_dup", "category", "created_at"),
         sa.Index("ix_complaint_street", "street_id", "id"),
         sa.CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
-    )
-
-
-def declare_postgis_index() -> None:
-    """Declare on ``complaint`` the PostGIS GiST index of the cases' points (geography, metres)
-    that migration 0023_spatial makes on PostgreSQL, so that models and migrations agree there.
-
-    Called by the app factory for a PostgreSQL database only (SQLite has no such index, and
-    Alembic cannot compare an expression index there).  Idempotent.
-    """
-    table = Complaint.__table__
-    if not any(ix.name == "ix_complaint_point_gist" for ix in table.indexes):
+        # PostGIS's GiST index of the cases' points as geography (metres; the duplicate radius,
+        # migration 0023_spatial), on PostgreSQL only: SQLite keeps the points in its R*Tree
+        # ``complaint_rtree`` (migration 0024_rtree).
         sa.Index("ix_complaint_point_gist",
                  sa.text("postgis.geography(postgis.st_setsrid(postgis.st_makepoint(lng, lat), 4326))"),
                  postgresql_using="gist", postgresql_where=sa.text("lat IS NOT NULL AND lng IS NOT NULL"),
-                 _table=table).ddl_if(dialect="postgresql")
+                 ).ddl_if(dialect="postgresql"),
+    )
+
+
+# SQLite's R*Tree of the cases' points (migration 0024_rtree; each point a box of zero size, kept by
+# triggers on complaint): a virtual table that exists on SQLite only, so a table clause, not a model.
+complaint_rtree = sa.table("complaint_rtree", sa.column("id"), sa.column("min_lat"), sa.column("max_lat"),
+                           sa.column("min_lng"), sa.column("max_lng"))
 
 
 class ComplaintParty(db.Model):

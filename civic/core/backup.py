@@ -351,6 +351,12 @@ def _drop_everything(engine: sa.Engine) -> list[str]:
     function) of the target database; returns the tables' names."""
     meta = sa.MetaData()
     with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            # SQLite's R*Tree tables (migration 0024_rtree) go first, taking their shadow tables
+            # with them: reflected and dropped one by one, a shadow table would be dropped twice.
+            for (name,) in conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                "AND sql LIKE 'CREATE VIRTUAL TABLE%'")).all():
+                conn.execute(sa.text(f'DROP TABLE IF EXISTS "{name}"'))
         meta.reflect(conn)
         names = [t.name for t in meta.sorted_tables]
         if engine.dialect.name == "postgresql":

@@ -82,6 +82,26 @@ class TimestampMixin:
     )
 
 
+
+# --- tables that are not models ------------------------------------------------------------------
+
+# SQLite's R*Tree virtual tables (``<table>_rtree``) and the shadow tables SQLite keeps for each
+# (``_node``, ``_rowid``, ``_parent``): made by migrations and kept by triggers, not models.
+_RTREE_SUFFIXES = ("_rtree", "_rtree_node", "_rtree_rowid", "_rtree_parent")
+
+
+def is_index_table(name: str) -> bool:
+    """Whether the table ``name`` is a spatial index SQLite keeps (an R*Tree or one of its shadow
+    tables; migration 0024_rtree), not a table of civic's models."""
+    return name.endswith(_RTREE_SUFFIXES)
+
+
+def include_in_autogenerate(name, type_, parent_names) -> bool:
+    """Alembic's ``include_name`` hook (migrations/env.py, tests/foundation/test_migrations.py):
+    SQLite's R*Tree tables are the migrations' and triggers' business, not the models'."""
+    return not (type_ == "table" and bool(name) and is_index_table(name))
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
     # WAL lets readers and one writer work at once; busy_timeout makes a second gunicorn worker

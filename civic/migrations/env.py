@@ -101,6 +101,10 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # SQLite's R*Tree tables (migration 0024_rtree) stay out of autogenerate's compare.
+        from civic.core.db import include_in_autogenerate
+
+        conf_args.setdefault("include_name", include_in_autogenerate)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

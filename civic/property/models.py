@@ -105,26 +105,16 @@ class Place(TimestampMixin, db.Model):
             "area_source IS NULL OR area_source IN ('registry', 'survey', 'contract')",
             name="area_source_known",
         ),
+        # PostGIS's GiST index of the boundaries (migration 0023_spatial; civic.property.spatial), on
+        # PostgreSQL only: SQLite keeps the boxes in its R*Tree ``place_rtree`` (migration 0024_rtree).
+        sa.Index("ix_place_boundary_gist", sa.text("postgis.st_geomfromgeojson(boundary)"),
+                 postgresql_using="gist", postgresql_where=sa.text("boundary IS NOT NULL")).ddl_if(dialect="postgresql"),
     )
 
     @property
     def ancestor_ids(self) -> list[int]:
         """Ids from the root down to this place, inclusive."""
         return [int(p) for p in self.path.strip("/").split("/") if p]
-
-
-def declare_postgis_index() -> None:
-    """Declare on ``place`` the PostGIS GiST index of the boundaries that migration 0023_spatial
-    makes on PostgreSQL (:mod:`civic.property.spatial`), so that models and migrations agree there.
-
-    Called by the app factory for a PostgreSQL database only: SQLite has no such index, and
-    Alembic cannot compare an expression index on SQLite.  Idempotent.
-    """
-    table = Place.__table__
-    if not any(ix.name == "ix_place_boundary_gist" for ix in table.indexes):
-        sa.Index("ix_place_boundary_gist", sa.text("postgis.st_geomfromgeojson(boundary)"),
-                 postgresql_using="gist", postgresql_where=sa.text("boundary IS NOT NULL"),
-                 _table=table).ddl_if(dialect="postgresql")
 
 
 class Organisation(TimestampMixin, db.Model):
@@ -155,22 +145,6 @@ class OrganisationCoverage(db.Model):
     organisation: Mapped[Organisation] = relationship(back_populates="coverage")
 
     __table_args__ = (sa.UniqueConstraint("organisation_id", "place_id"),)
-
-
-class SpatialVersion(db.Model):
-    """A token that changes whenever a place's boundary is added, changed or removed.
-
-    Written only by the database (SQLite triggers, migration 0023_spatial), read by
-    :mod:`civic.property.spatial` to know when its in-process STRtree is stale.  A random token
-    rather than a counter: a rolled-back change restores the old token, and the next change must
-    still look new to a process that indexed the rolled-back one.  On PostgreSQL the row stays at 0:
-    PostGIS's GiST index is kept by PostgreSQL itself.
-    """
-
-    __tablename__ = "spatial_version"
-
-    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
-    token: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
 
 
 class UnitResident(db.Model):

@@ -117,7 +117,7 @@ def test_merging_into_itself_or_a_closed_case_is_refused(client, w):
 
 def test_the_radius_is_100_m_through_the_spatial_index(client, w):
     # On PostgreSQL the candidates come from PostGIS (ST_DWithin on the cases' GiST index), on
-    # SQLite from a bounding box; either way 97 m is in and 103 m is out, by the haversine test.
+    # SQLite from its R*Tree complaint_rtree; either way 97 m is in and 103 m is out, by the haversine test.
     post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(0)[0],
               lng=gcj_north_of_centre(0)[1], datum="gcj02")
     near = post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(97)[0],
@@ -127,3 +127,51 @@ def test_the_radius_is_100_m_through_the_spatial_index(client, w):
     far = post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(-103)[0],
                     lng=gcj_north_of_centre(-103)[1], datum="gcj02").get_json()
     assert far["possible_duplicates"] == []  # 103 m from the first, 200 m from the second
+
+
+def test_a_point_moved_by_plain_sql_is_found_where_it_now_is(client, w):
+    # The spatial index of the cases' points is kept by the database (PostGIS's GiST index; on
+    # SQLite the triggers of migration 0024_rtree), whoever writes the coordinates.
+    first = post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(500)[0],
+                      lng=gcj_north_of_centre(500)[1], datum="gcj02").get_json()
+    here = post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(0)[0],
+                     lng=gcj_north_of_centre(0)[1], datum="gcj02").get_json()
+    assert here["possible_duplicates"] == []
+    from civic.complaints.models import Complaint
+
+    db.session.execute(sa.update(Complaint).where(Complaint.id == first["id"])
+                       .values(lat=CENTRE[0] + 50 / 111_320, lng=CENTRE[1]))
+    db.session.commit()
+    again = post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(0)[0],
+                      lng=gcj_north_of_centre(0)[1], datum="gcj02").get_json()
+    assert [d["id"] for d in again["possible_duplicates"]] == [here["id"], first["id"]]
+    assert 49 < next(d for d in again["possible_duplicates"] if d["id"] == first["id"])["distance_m"] < 51
+
+
+def test_on_sqlite_the_radius_reads_the_r_tree(client, w):
+    if db.engine.dialect.name != "sqlite":
+        return  # PostgreSQL: tests/foundation/test_spatial.py checks the PostGIS plans
+    from civic.complaints.models import Complaint
+    from civic.complaints.service.intake import possible_duplicates
+
+    case = post_case(client, w.rh, category="public_space_occupation", lat=gcj_north_of_centre(0)[0],
+                     lng=gcj_north_of_centre(0)[1], datum="gcj02").get_json()
+    c = db.session.get(Complaint, case["id"])
+    box = db.session.execute(sa.text("SELECT min_lat, max_lat, min_lng, max_lng FROM complaint_rtree WHERE id = :i"),
+                             {"i": c.id}).one()
+    # 32-bit floats rounded outwards: the box holds the point, within a few metres of it.
+    assert box.min_lat <= c.lat <= box.max_lat and box.min_lng <= c.lng <= box.max_lng
+    assert box.max_lat - box.min_lat < 3e-5 and box.max_lng - box.min_lng < 3e-5
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert possible_duplicates(c) == []
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    query, params = next((q, p) for q, p in statements if "complaint_rtree" in q)
+    plan = " ".join(str(r[-1]) for r in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + query, params))
+    assert "VIRTUAL TABLE INDEX" in plan and "complaint_rtree" in plan, plan

@@ -1,5 +1,5 @@
 """The registry's spatial index (issue #21 point 1): locate reads only bounding-box candidates
-(PostGIS on PostgreSQL, an STRtree on SQLite) and answers exactly as the old full scan did."""
+(PostGIS on PostgreSQL, SQLite's R*Tree on SQLite) and answers exactly as the old full scan did."""
 
 from __future__ import annotations
 
@@ -152,3 +152,28 @@ def test_postgis_index_is_what_the_query_uses(app, factory):
         "postgis.ST_SetSRID(postgis.ST_MakePoint(121.505, 31.235), 4326) ORDER BY id")).scalars())
     db.session.rollback()
     assert "ix_place_boundary_gist" in plan, plan
+
+
+def test_sqlite_r_tree_holds_each_boundary_box_and_is_what_the_query_uses(factory):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's R*Tree (migration 0024_rtree); PostgreSQL uses PostGIS")
+    from shapely.geometry import shape
+
+    shapes = _registry(factory, cols=4, rows=3)
+    boxes = {r.id: r for r in db.session.execute(sa.text(
+        "SELECT id, min_lng, max_lng, min_lat, max_lat FROM place_rtree"))}
+    with_boundary = db.session.execute(sa.select(Place.id, Place.boundary).where(Place.boundary.is_not(None))).all()
+    assert set(boxes) == {r.id for r in with_boundary}
+    for r in with_boundary:
+        x0, y0, x1, y1 = shape(json.loads(r.boundary)).bounds
+        b = boxes[r.id]
+        # 32-bit floats rounded outwards (by up to two steps of ~8e-6°): never smaller than the
+    # boundary, at most ~3 m larger.
+        assert b.min_lng <= x0 and b.max_lng >= x1 and b.min_lat <= y0 and b.max_lat >= y1
+        assert max(x0 - b.min_lng, b.max_lng - x1, y0 - b.min_lat, b.max_lat - y1) < 3e-5
+    assert len(shapes) == 12
+    plan = " ".join(str(r[-1]) for r in db.session.execute(sa.text(
+        "EXPLAIN QUERY PLAN SELECT p.id, p.boundary FROM place_rtree r JOIN place p ON p.id = r.id "
+        "WHERE r.min_lng <= :lng AND r.max_lng >= :lng AND r.min_lat <= :lat AND r.max_lat >= :lat "
+        "AND p.boundary IS NOT NULL ORDER BY p.id"), {"lng": 121.405, "lat": 31.205}))
+    assert "VIRTUAL TABLE INDEX" in plan and "USING INTEGER PRIMARY KEY" in plan, plan

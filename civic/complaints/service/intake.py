@@ -23,6 +23,7 @@ from civic.complaints.models import (
     ComplaintContact,
     ComplaintPhoto,
     ComplaintReporter,
+    complaint_rtree,
 )
 from civic.complaints.service.assignment import _set_parties, route_note
 from civic.complaints.service.photos import MAX_PHOTOS, _Staged, media_store
@@ -176,8 +177,8 @@ def submit(actor, data: Intake, *, now: dt.datetime | None = None) -> IntakeResu
 
 def possible_duplicates(c: Complaint) -> list[dict]:
     """Open cases of the same category, filed in the last 14 days, within 100 m (WGS-84 haversine
-    after PostGIS's ST_DWithin on PostgreSQL, an index-friendly bounding box on SQLite) or in the same
-    building."""
+    after PostGIS's ST_DWithin on PostgreSQL, after SQLite's R*Tree ``complaint_rtree`` on SQLite) or
+    in the same building."""
     from civic.core.geo import bbox_around, distance_m
 
     since = (c.created_at or utcnow()) - DUPLICATE_WINDOW
@@ -198,8 +199,12 @@ def possible_duplicates(c: Complaint) -> list[dict]:
                 "postgis.geography(postgis.ST_SetSRID(postgis.ST_MakePoint(:dup_lng, :dup_lat), 4326)), "
                 ":dup_m)").bindparams(dup_lng=c.lng, dup_lat=c.lat, dup_m=DUPLICATE_RADIUS_M * 1.01))
         else:
+            # SQLite's R*Tree of the cases' points (migration 0024_rtree): the ids in the box around
+            # the radius, read from the tree, never a scan of the cases' coordinates.
             a, b, cc, d = bbox_around(c.lat, c.lng, DUPLICATE_RADIUS_M)
-            conds.append(sa.and_(Complaint.lat.between(a, cc), Complaint.lng.between(b, d)))
+            conds.append(Complaint.id.in_(sa.select(complaint_rtree.c.id).where(
+                complaint_rtree.c.max_lat >= a, complaint_rtree.c.min_lat <= cc,
+                complaint_rtree.c.max_lng >= b, complaint_rtree.c.min_lng <= d)))
     if not conds:
         return []
     out = []
