@@ -101,6 +101,8 @@ class Complaint(TimestampMixin, db.Model):
     __table_args__ = (
         sa.Index("ix_complaint_dup", "category", "created_at"),
         sa.Index("ix_complaint_street", "street_id", "id"),
+        # Open311's list: a window of created_at, newest first (migration 0025_open311_window).
+        sa.Index("ix_complaint_created", "created_at", "id"),
         sa.CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
         # PostGIS's GiST index of the cases' points as geography (metres; the duplicate radius,
         # migration 0023_spatial), on PostgreSQL only: SQLite keeps the points in its R*Tree

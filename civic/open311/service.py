@@ -42,8 +42,15 @@ SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-29"
 # civic's states → Open311's two (a merged case is closed here: it lives on in the case it joined).
 CLOSED_STATUSES = ("resolved", "closed", "merged")
+# GET requests: GeoReport v2 lets a server limit what a query returns and says start_date/end_date
+# default to the last 90 days; the page size is the page/page_size extension many Open311 servers
+# offer (Chicago's: page_size up to 500).  So a read is a range of the index on created_at, whatever
+# the number of cases stored (issue #21 point 3): at most MAX_OFFSET + MAX_PAGE_SIZE index entries.
 DEFAULT_WINDOW = dt.timedelta(days=90)
-MAX_RESULTS = 1000
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+MAX_OFFSET = 10_000  # further back: narrow end_date to the oldest requested_datetime already read
+MAX_RESULTS = MAX_PAGE_SIZE  # service_request_id lists
 MAX_MEDIA_HOSTS = 20
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 
@@ -336,20 +343,23 @@ def _reader(api_key: str | None):
 
 
 def list_requests(args: dict) -> list[dict]:
-    """GET requests: ``service_request_id`` (comma list; overrides the rest), ``service_code``
-    (comma list), ``start_date``/``end_date`` (W3C with offset; by default the last 90 days, never
-    more than 90 days), ``status`` (open, closed).  At most 1,000 results, newest first.  With an
-    ``api_key`` the partner also gets back the descriptions of its own requests.
+    """GET requests: ``service_request_id`` (comma list of at most 500; overrides the rest),
+    ``service_code`` (comma list), ``start_date``/``end_date`` (W3C with offset; by default the last
+    90 days, never more than 90 days: GeoReport v2's default window), ``status`` (open, closed),
+    ``page_size`` (1-500, default 50) and ``page`` (from 1; ``page × page_size`` at most 10,500), newest
+    first.  Past the 10,500th of a window, ask for ``end_date`` = the oldest ``requested_datetime``
+    read so far.  With an ``api_key`` the partner also gets back the descriptions of its own requests.
     :raises BadRequest: ``request_id_invalid``, ``service_code_unknown``, ``date_invalid``,
-        ``date_range_invalid``, ``status_invalid``.  :raises Forbidden: ``api_key_invalid``.
+        ``date_range_invalid``, ``status_invalid``, ``page_invalid``.  :raises Forbidden: ``api_key_invalid``.
     """
     reader = _reader(args.get("api_key"))
     ids = _split(args.get("service_request_id"))
     if ids:
         parsed = [parse_id(i) for i in ids]
-        if None in parsed:
-            raise BadRequest("service_request_id 须为数字，逗号分隔", code="request_id_invalid")
+        if None in parsed or len(parsed) > MAX_RESULTS:
+            raise BadRequest(f"service_request_id 须为数字，逗号分隔，最多 {MAX_RESULTS} 个", code="request_id_invalid")
         return request_views(complaints.public_cases(ids=parsed, limit=MAX_RESULTS), reader)
+    page, page_size = _paging(args)
     codes = _split(args.get("service_code"))
     unknown = [c for c in codes if c not in category_names()]
     if unknown:
@@ -372,7 +382,19 @@ def list_requests(args: dict) -> list[dict]:
         statuses = CLOSED_STATUSES if wanted[0] == "closed" else tuple(
             s for s in complaints.STATUS_NAMES if s not in CLOSED_STATUSES)
     return request_views(complaints.public_cases(categories=codes or None, since=start, until=end,
-                                                 statuses=statuses, limit=MAX_RESULTS), reader)
+                                                 statuses=statuses, limit=page_size,
+                                                 offset=(page - 1) * page_size), reader)
+
+
+def _paging(args: dict) -> tuple[int, int]:
+    """``(page, page_size)`` from the query's ``page``/``page_size``.  :raises BadRequest: ``page_invalid``."""
+    page, size = parse_id(args.get("page") or "1"), parse_id(args.get("page_size") or str(DEFAULT_PAGE_SIZE))
+    if size is None or not 1 <= size <= MAX_PAGE_SIZE:
+        raise BadRequest(f"page_size 须为 1 到 {MAX_PAGE_SIZE} 的整数", code="page_invalid")
+    if page is None or page < 1 or (page - 1) * size > MAX_OFFSET:
+        raise BadRequest(f"page 须为从 1 起的整数，且 (page - 1) × page_size 不超过 {MAX_OFFSET}；"
+                         "更早的请求请把 end_date 设为已读到的最早 requested_datetime", code="page_invalid")
+    return page, size
 
 
 def get_request(service_request_id: str, api_key: str | None = None) -> list[dict]:

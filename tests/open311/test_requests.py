@@ -264,3 +264,43 @@ def test_a_body_over_the_upload_limit_states_the_limit(client, app, place, partn
     r = post(client, partner_key, description="楼道堆物" * 500)
     assert r.status_code == 400
     assert r.get_json() == [{"code": 400, "description": "http_413: 请求体过大：最多 1000 字节"}]
+
+
+def _copies(rid: str, n: int) -> list[str]:
+    """``n`` copies of case ``rid``, each filed a minute before the last (newest first)."""
+    from civic.complaints.models import Complaint
+    from civic.extensions import db
+
+    c = db.session.get(Complaint, int(rid))
+    cols = {col.key: getattr(c, col.key) for col in Complaint.__table__.columns if col.key != "id"}
+    copies = [Complaint(**{**cols, "created_at": c.created_at - dt.timedelta(minutes=i + 1)}) for i in range(n)]
+    db.session.add_all(copies)
+    commit()
+    return [str(x.id) for x in copies]
+
+
+def test_get_requests_comes_in_pages_of_50_by_default(client, place, partner_key):
+    # GeoReport v2 lets a server limit a query; civic answers 50 by default, at most 500, newest first.
+    rid = post(client, partner_key, service_code="noise", address_id=place["units"][0].id,
+               description="吵").get_json()[0]["service_request_id"]
+    newest_first = [rid, *_copies(rid, 54)]
+    got = [r["service_request_id"] for r in client.get("/open311/v2/requests.json").get_json()]
+    assert got == newest_first[:50]
+    got = [r["service_request_id"] for r in client.get("/open311/v2/requests.json?page=2").get_json()]
+    assert got == newest_first[50:]
+    got = [r["service_request_id"] for r in client.get("/open311/v2/requests.json?page_size=20&page=3").get_json()]
+    assert got == newest_first[40:55]
+    root = ET.fromstring(client.get("/open311/v2/requests.xml?page_size=7").data)
+    assert [e.findtext("service_request_id") for e in root] == newest_first[:7]
+    everything = client.get("/open311/v2/requests.json?page_size=500").get_json()
+    assert len(everything) == 55
+
+
+def test_a_page_out_of_range_is_a_400_that_says_how_to_read_further_back(client):
+    for query in ("page_size=501", "page_size=0", "page_size=x", "page=0", "page=-1", "page=202&page_size=50"):
+        r = client.get(f"/open311/v2/requests.json?{query}")
+        assert r.status_code == 400, query
+        assert r.get_json()[0]["description"].startswith("page_invalid"), query
+    r = client.get("/open311/v2/requests.json?page=201&page_size=50")  # offset 10,000: the last allowed
+    assert r.status_code == 200 and r.get_json() == []
+    assert "end_date" in client.get("/open311/v2/requests.json?page=202").get_json()[0]["description"]

@@ -34,10 +34,12 @@ PUBLIC_COORD_DECIMALS = 3  # ~100 m: no finer than a compound
 
 def public_cases(*, ids: Sequence[int] | None = None, categories: Sequence[str] | None = None,
                  since: dt.datetime | None = None, until: dt.datetime | None = None,
-                 statuses: Sequence[str] | None = None, limit: int = 1000) -> list[dict]:
+                 statuses: Sequence[str] | None = None, limit: int = 1000, offset: int = 0) -> list[dict]:
     """Cases as anyone may see them (the public-safe projection for Open311 and open data), newest
-    first, at most ``limit``.  ``ids`` overrides every other filter; ``since``/``until`` bound
-    ``created_at`` (aware datetimes, inclusive).  Each item is :func:`public_view`'s dict."""
+    first, at most ``limit`` after skipping ``offset``.  ``ids`` overrides every other filter;
+    ``since``/``until`` bound ``created_at`` (aware datetimes, inclusive): a range of the index
+    ``ix_complaint_created`` (created_at, id), read from its newest end.  Each item is
+    :func:`public_view`'s dict."""
     stmt = sa.select(Complaint)
     if ids is not None:
         stmt = stmt.where(Complaint.id.in_(list(ids)))
@@ -50,7 +52,8 @@ def public_cases(*, ids: Sequence[int] | None = None, categories: Sequence[str] 
             stmt = stmt.where(Complaint.created_at <= until)
         if statuses is not None:
             stmt = stmt.where(Complaint.status.in_(list(statuses)))
-    cases = db.session.scalars(stmt.order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(limit)).all()
+    cases = db.session.scalars(stmt.order_by(Complaint.created_at.desc(), Complaint.id.desc())
+                               .limit(limit).offset(offset)).all()
     return _public_views(cases)
 
 
