@@ -22,7 +22,6 @@ Ids are arithmetic so a bench can name any organisation or case without a query:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -70,23 +69,11 @@ def _secondary_indexes(c, tables) -> list[tuple[str, str]]:
 
 
 def build(url: str, n_cases: int) -> None:
-    from bench._queue_data import fresh_database
-
-    fresh_database(url)
-    os.environ["CIVIC_DATABASE_URL"] = url
-    from flask_migrate import upgrade
-
-    from civic import create_app, init_migrations
-    from civic.core.db import commit
-    from civic.demo import load_demo
+    from bench._queue_data import demo_app
     from civic.extensions import db
 
-    app = create_app({"RATELIMIT_ENABLED": False})
-    init_migrations(app)
+    app = demo_app(url)
     with app.app_context():
-        upgrade()
-        load_demo(cases=False)
-        commit()
         eng = db.engine
     t_all = time.perf_counter()
     with eng.begin() as c:

@@ -20,10 +20,11 @@ def fresh_database(url: str) -> None:
     admin.dispose()
 
 
-def app_with_cases(url: str, n: int, *, demo_cases: bool = False):
-    """Migrate ``url``, load the demo street, add ``n`` cases (every status, 1 in 50 overdue) led by
-    世茂物业滨江项目部 with 滨江社区居委会 assisting.  Returns ``(app, property_company_id)``; the
-    caller uses ``app.app_context()``."""
+def demo_app(url: str, *, demo_cases: bool = False):
+    """Drop and create the database ``url``, migrate it to the newest revision and load the demo
+    street (its staff, the demo password; with ``demo_cases`` its cases too).  Returns the app
+    (``RATELIMIT_ENABLED`` off); the caller uses ``app.app_context()``.  Shared by the queue benches
+    and the city (bench/_city_data.py)."""
     fresh_database(url)
     os.environ["CIVIC_DATABASE_URL"] = url
     from flask_migrate import upgrade
@@ -31,7 +32,6 @@ def app_with_cases(url: str, n: int, *, demo_cases: bool = False):
     from civic import create_app, init_migrations
     from civic.core.db import commit
     from civic.demo import load_demo
-    from civic.extensions import db
 
     app = create_app({"RATELIMIT_ENABLED": False})
     init_migrations(app)
@@ -39,6 +39,31 @@ def app_with_cases(url: str, n: int, *, demo_cases: bool = False):
         upgrade()
         load_demo(cases=demo_cases)
         commit()
+    return app
+
+
+def bearer(user_id: int) -> dict[str, str]:
+    """An ``Authorization`` header for the user ``user_id`` (a fresh token, committed); inside an
+    app context."""
+    from civic.accounts.identity import issue_token
+    from civic.accounts.models import User
+    from civic.core.db import commit
+    from civic.extensions import db
+
+    token = issue_token(db.session.get(User, user_id))[0]
+    commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def app_with_cases(url: str, n: int, *, demo_cases: bool = False):
+    """Migrate ``url``, load the demo street, add ``n`` cases (every status, 1 in 50 overdue) led by
+    世茂物业滨江项目部 with 滨江社区居委会 assisting.  Returns ``(app, property_company_id)``; the
+    caller uses ``app.app_context()``."""
+    from civic.core.db import commit
+    from civic.extensions import db
+
+    app = demo_app(url, demo_cases=demo_cases)
+    with app.app_context():
         q = lambda sql: db.session.execute(sa.text(sql)).scalar()  # noqa: E731
         pc, rc = q("SELECT id FROM organisation WHERE code='O-PC-SM'"), q("SELECT id FROM organisation WHERE code='O-RC-BJ'")
         resident = q("SELECT id FROM user_account WHERE wechat_openid='dev-zhang_san'")

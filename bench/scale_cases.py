@@ -57,10 +57,8 @@ def main():
     from flask_migrate import upgrade
 
     from bench._city_data import CITY, org_id, resident_id, staff_id
+    from bench._queue_data import bearer
     from civic import create_app, init_migrations
-    from civic.accounts.identity import issue_token
-    from civic.accounts.models import User
-    from civic.core.db import commit
     from civic.core.pagination import encode_cursor
     from civic.extensions import db
 
@@ -75,11 +73,6 @@ def main():
               f"{db.session.scalar(sa.text('SELECT count(*) FROM complaint_count')):,}, "
               f"duration rows: {db.session.scalar(sa.text('SELECT count(*) FROM complaint_duration_count')):,}")
         client = app.test_client()
-
-        def bearer(uid):
-            tok = issue_token(db.session.get(User, uid))[0]
-            commit()
-            return {"Authorization": f"Bearer {tok}"}
 
         n_pc = CITY["compounds"] // CITY["compounds_per_pc"]
         sample = {"property_company": rng.sample(range(n_pc), 40),
