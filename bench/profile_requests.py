@@ -1,7 +1,8 @@
 """Where the time of a queue page and of "my cases" goes on the 10,000,000-case city (issue 21 point 4):
-for each request, the number of SQL statements, the time spent inside them (cursor execute + fetch)
-and the rest (Flask, auth, marshmallow, Python), then cProfile's top functions by own time.  Beside
-``GET /api/v1/me`` from the same run.
+for each request, the number of SQL statements, the time spent inside them (cursor execute + fetch),
+the rest (Flask, auth, marshmallow, Python, the pool's ping, BEGIN/ROLLBACK) and this process's CPU
+time (``time.process_time``: what the request costs the app server, whatever the machine's load);
+with ``--profile``, cProfile's top functions by own time.  Beside ``GET /api/v1/me`` from the same run.
 
     .venv/bin/python bench/profile_requests.py [--db postgresql://postgres@127.0.0.1:5432/civic_scale] [--n 100]
 
@@ -32,6 +33,7 @@ def main():
     ap.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/civic_scale")
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--profile", action="store_true", help="cProfile the requests (slows them: figures then differ)")
     a = ap.parse_args()
     os.environ["CIVIC_DATABASE_URL"] = a.db
     rng = random.Random(4)
@@ -75,31 +77,37 @@ def main():
         sa.event.listen(db.engine, "before_cursor_execute", before)
         sa.event.listen(db.engine, "after_cursor_execute", after)
         print(f"cases: {n_cases:,}; {a.n} requests per kind, warm (each user asked once first)")
-        print(f"\n{'request':42s} {'p50 ms':>7s} {'p95 ms':>7s} {'stmts':>6s} {'sql ms':>7s} {'rest ms':>8s}")
+        print(f"\n{'request':42s} {'p50 ms':>7s} {'p95 ms':>7s} {'stmts':>6s} {'sql ms':>7s} {'rest ms':>8s} "
+              f"{'cpu ms':>7s}")
         profiles = {}
         for label, (url, heads) in kinds.items():
             for h in heads:  # warm: the principal cache, the plan cache, the pages read
                 assert client.get(url, headers=h).status_code == 200
-            ts, ns, sqlt = [], [], []
+            ts, ns, sqlt, cpu = [], [], [], []
             prof = cProfile.Profile()
             for i in range(a.n):
                 sql.update(n=0, t=0.0, stmts=[])
-                t = time.perf_counter()
-                prof.enable()
+                t, c0 = time.perf_counter(), time.process_time()
+                if a.profile:
+                    prof.enable()
                 r = client.get(url, headers=heads[i % len(heads)])
-                prof.disable()
+                if a.profile:
+                    prof.disable()
                 ts.append((time.perf_counter() - t) * 1000)
+                cpu.append((time.process_time() - c0) * 1000)
                 assert r.status_code == 200, r.status_code
                 ns.append(sql["n"])
                 sqlt.append(sql["t"] * 1000)
             profiles[label] = (prof, list(sql["stmts"]))
             print(f"{label:42s} {statistics.median(ts):7.2f} {statistics.quantiles(ts, n=20)[-1]:7.2f} "
                   f"{statistics.median(ns):6.0f} {statistics.median(sqlt):7.2f} "
-                  f"{statistics.median(ts) - statistics.median(sqlt):8.2f}")
+                  f"{statistics.median(ts) - statistics.median(sqlt):8.2f} {statistics.median(cpu):7.2f}")
         for label, (prof, stmts) in profiles.items():
             print(f"\n== {label}: the statements of one request")
             for s in stmts:
                 print("   ", s)
+            if not a.profile:
+                continue
             out = io.StringIO()
             pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(a.top)
             print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))

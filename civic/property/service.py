@@ -225,6 +225,13 @@ def covered_place_paths(organisation_id: int) -> list[str]:
     )
 
 
+def covered_place_ids(organisation_id: int) -> list[int]:
+    """Ids of the places an organisation is bound to (the roots of everything it covers), in id
+    order; one query."""
+    return list(db.session.scalars(sa.select(OrganisationCoverage.place_id).where(
+        OrganisationCoverage.organisation_id == organisation_id).order_by(OrganisationCoverage.place_id)))
+
+
 def organisations_within(paths: Iterable[str]) -> set[int]:
     """Ids of the organisations every one of whose covered places lies at or beneath one of
     ``paths`` (from :func:`covered_place_paths`): the organisations *in* a street, for its street

@@ -173,18 +173,19 @@ def at_reporters_unit(cases: Iterable[Complaint]) -> set[int]:
     return out
 
 
-def complainant_seen_in(user, cases: Sequence[Complaint]) -> set[int]:
+def complainant_seen_in(user, cases: Sequence[Complaint], *, organisations=None) -> set[int]:
     """The ids of the cases among ``cases`` whose complainant ``user`` may see: for each case the
     answer of ``sees_complainant(viewer_for(user, c))``, worked out for a whole list at once (a
     queue page: one query for the party rows, one per distinct routing rule and community) instead
-    of case by case."""
+    of case by case.  ``organisations``: the user's acting organisations (every one of
+    :func:`~civic.accounts.memberships.acting_memberships`) when the caller has read them already."""
     if not cases:
         return set()
     if user.kind == "resident":
         return {c.id for c in cases if c.complainant_id == user.id}
     if user.kind == "admin":
         return set()
-    orgs = [org for _m, org in acting_memberships(user)]
+    orgs = organisations if organisations is not None else [org for _m, org in acting_memberships(user)]
     if not orgs:
         return set()
     ids = [c.id for c in cases]
@@ -278,14 +279,23 @@ def identity_terms(cases: Sequence[Complaint]) -> dict[int, list[str]]:
         return {}
     ids = [c.id for c in cases]
     people: dict[int, set[int]] = {c.id: {c.complainant_id} for c in cases}
-    for cid, uid in db.session.execute(sa.select(ComplaintReporter.complaint_id, ComplaintReporter.user_id)
-                                       .where(ComplaintReporter.complaint_id.in_(ids))):
-        people[cid].add(uid)
+    users: dict[int, User] = {}
+    # The reporters with their accounts in one query; the complainant is a reporter of their own case
+    # (intake writes the row), so the second query runs only for a case written without one.
+    for cid, u in db.session.execute(sa.select(ComplaintReporter.complaint_id, User)
+                                     .join(User, User.id == ComplaintReporter.user_id)
+                                     .where(ComplaintReporter.complaint_id.in_(ids))):
+        people[cid].add(u.id)
+        users[u.id] = u
     everyone = set().union(*people.values())
-    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(everyone)))}
+    if everyone - users.keys():
+        users.update({u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(everyone - users.keys())))})
     own = registry.unit_names_of_residents(everyone)
+    # Only a partner's case (Open311: its complainant of record is the partner's system account)
+    # carries a contact.
+    by_partner = [c.id for c in cases if getattr(users.get(c.complainant_id), "kind", None) == "partner"]
     contacts = {k.complaint_id: k for k in db.session.scalars(
-        sa.select(ComplaintContact).where(ComplaintContact.complaint_id.in_(ids)))}
+        sa.select(ComplaintContact).where(ComplaintContact.complaint_id.in_(by_partner)))} if by_partner else {}
     out = {}
     for c in cases:
         terms: set[str] = set()

@@ -42,16 +42,17 @@ def my_complaints(user, *, cursor=None, limit=20):
     return summaries(user, items), cursor
 
 
-def summaries(user, cases) -> list[dict]:
+def summaries(user, cases, *, organisations=None) -> list[dict]:
     """One line per case for a list (a queue page, a resident's cases): ``{"id", "category",
     "status", "overdue", "urgent", "created_at", "acknowledge_due", "resolve_due", "description"
     (its first 80 characters), "place_id"}``.  ``place_id`` is the place this user may see
     (:func:`~civic.complaints.service.privacy.location_for`: the building, not the complainant's
     own unit, for whoever may not see the complainant).  Who may see the complainant is worked out
     for the whole page at once and only for the cases placed at a reporter's unit
-    (:func:`~civic.complaints.service.privacy.complainant_seen_in`): a page costs a few queries."""
+    (:func:`~civic.complaints.service.privacy.complainant_seen_in`): a page costs a few queries.
+    ``organisations``: the user's acting organisations when the caller has read them already."""
     own = at_reporters_unit(cases)
-    seen = complainant_seen_in(user, cases)
+    seen = complainant_seen_in(user, cases, organisations=organisations)
     # The description as this user may read it (privacy.text_for), for the whole page at once.
     terms = identity_terms([c for c in cases if c.id not in seen])
     out = []
@@ -78,7 +79,7 @@ def queue(user, *, organisation_id: int | None = None, status: str | None = None
     complainant sees at its building (RULES.md §5), is not found by its unit either.
     :raises Forbidden: ``not_a_member``, ``no_queue``.
     """
-    memberships = [org for _m, org in acting_memberships(user)]
+    acting = memberships = [org for _m, org in acting_memberships(user)]
     if organisation_id is not None:
         memberships = [o for o in memberships if o.id == organisation_id]
         if not memberships:
@@ -125,13 +126,15 @@ def queue(user, *, organisation_id: int | None = None, status: str | None = None
         ids = ids.where(key < last)
         if key is ComplaintParty.complaint_id and (category or place_id is not None):
             ids = ids.where(Complaint.id < last)
-    page_ids = list(db.session.scalars(ids.order_by(key.desc()).limit(limit + 1)))
+    # The ids (one index range, LIMIT inside the sub-select, so PostgreSQL reads that range first)
+    # and their rows by primary key, in one round trip.
+    page = sorted(db.session.scalars(sa.select(Complaint).where(
+        Complaint.id.in_(ids.order_by(key.desc()).limit(limit + 1)))), key=lambda c: c.id, reverse=True)
     next_cursor = None
-    if len(page_ids) > limit:
-        page_ids = page_ids[:limit]
-        next_cursor = encode_cursor([page_ids[-1]])
-    rows = {c.id: c for c in db.session.scalars(sa.select(Complaint).where(Complaint.id.in_(page_ids)))}
-    return org, summaries(user, [rows[i] for i in page_ids]), next_cursor
+    if len(page) > limit:
+        page = page[:limit]
+        next_cursor = encode_cursor([page[-1].id])
+    return org, summaries(user, page, organisations=acting), next_cursor
 
 
 def counts_by_status(user, organisation_id: int | None = None) -> dict[str, int]:
@@ -149,8 +152,9 @@ def counts_by_status(user, organisation_id: int | None = None) -> dict[str, int]
 
 
 def _street_ids(org_id: int) -> list[int]:
-    return [p.id for p in db.session.scalars(sa.select(registry.Place).where(
-        registry.Place.path.in_(registry.covered_place_paths(org_id))))]
+    # The places the street centre is bound to (its street or streets), as literal values: PostgreSQL
+    # then walks ix_complaint_street (street_id, id) backwards for a page.
+    return registry.covered_place_ids(org_id)
 
 
 def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = None) -> dict:
