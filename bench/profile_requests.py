@@ -1,4 +1,4 @@
-"""Where the time of a queue page and of "my cases" goes on the 10,000,000-case city (issue 21 point 4):
+"""Where the time of a queue page, of "my cases" and of Open311's list goes on the 10,000,000-case city (issue 21 point 4):
 for each request, the number of SQL statements, the time spent inside them (cursor execute + fetch),
 the rest (Flask, auth, marshmallow, Python, the pool's ping, BEGIN/ROLLBACK) and this process's CPU
 time (``time.process_time``: what the request costs the app server, whatever the machine's load);
@@ -63,6 +63,8 @@ def main():
             "queue first page: street centre": ("/api/v1/queue?limit=20", scs),
             "queue deep page: street centre": (f"/api/v1/queue?limit=20&cursor={deep}", scs),
             "GET /my/complaints": ("/api/v1/my/complaints", res),
+            "Open311 requests.json (page 1 of 50)": ("/open311/v2/requests.json", res),
+            "Open311 requests.json?page=200": ("/open311/v2/requests.json?page=200", res),
         }
         sql = {"n": 0, "t": 0.0, "stmts": []}
 

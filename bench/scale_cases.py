@@ -49,6 +49,7 @@ def main():
     ap.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/civic_scale")
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--seed", type=int, default=21)
+    ap.add_argument("--plans-only", action="store_true", help="print the query plans only")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     os.environ["CIVIC_DATABASE_URL"] = a.db
@@ -72,6 +73,15 @@ def main():
         print(f"cases: {n_cases:,}; counts rows: "
               f"{db.session.scalar(sa.text('SELECT count(*) FROM complaint_count')):,}, "
               f"duration rows: {db.session.scalar(sa.text('SELECT count(*) FROM complaint_duration_count')):,}")
+        if a.plans_only:
+            from civic.complaints.models import Complaint
+
+            n_pc = CITY["compounds"] // CITY["compounds_per_pc"]
+            sample = {"property_company": rng.sample(range(n_pc), 1),
+                      "residents_committee": rng.sample(range(CITY["communities"]), 1)}
+            plans(db, n_cases, sample, org_id, db.session.scalar(
+                sa.select(Complaint).where(Complaint.id > n_cases - 20_000).limit(1)))
+            return
         client = app.test_client()
 
         n_pc = CITY["compounds"] // CITY["compounds_per_pc"]
@@ -152,14 +162,22 @@ def plans(db, n_cases, sample, org_id, case):
     resident = case.complainant_id
     deep = n_cases // 2
     queries = {
-        "queue first page (property company): ids":
-            f"SELECT complaint_id FROM complaint_party WHERE organisation_id = {pc} AND active IS true "
-            "ORDER BY complaint_id DESC LIMIT 21",
-        "queue deep page (residents' committee): ids":
-            f"SELECT complaint_id FROM complaint_party WHERE organisation_id = {rc} AND active IS true "
-            f"AND complaint_id < {deep} ORDER BY complaint_id DESC LIMIT 21",
-        "queue deep page (street centre): ids":
-            f"SELECT id FROM complaint WHERE street_id IN ({street}) AND id < {deep} ORDER BY id DESC LIMIT 21",
+        "queue first page (property company): the ids' range and their rows, one statement":
+            "SELECT * FROM complaint WHERE id IN (SELECT complaint_id FROM complaint_party "
+            f"WHERE organisation_id = {pc} AND active IS true ORDER BY complaint_id DESC LIMIT 21)",
+        "queue deep page (residents' committee): the same":
+            "SELECT * FROM complaint WHERE id IN (SELECT complaint_id FROM complaint_party "
+            f"WHERE organisation_id = {rc} AND active IS true AND complaint_id < {deep} "
+            "ORDER BY complaint_id DESC LIMIT 21)",
+        "queue deep page (street centre): the same":
+            "SELECT * FROM complaint WHERE id IN (SELECT id FROM complaint "
+            f"WHERE street_id IN ({street}) AND id < {deep} ORDER BY id DESC LIMIT 21)",
+        "Open311 GET requests.json (no filter: the last 90 days, first page of 50)":
+            "SELECT * FROM complaint WHERE created_at >= now() - interval '90 days' AND created_at <= now() "
+            "ORDER BY created_at DESC, id DESC LIMIT 50",
+        "Open311 GET requests.json?page=200 (offset 9,950, the deepest allowed is 10,000)":
+            "SELECT * FROM complaint WHERE created_at >= now() - interval '90 days' AND created_at <= now() "
+            "ORDER BY created_at DESC, id DESC LIMIT 50 OFFSET 9950",
         "oversight: counts of one street (pre-aggregated)":
             "SELECT lead_organisation_id, status, sum(cases), sum(overdue), sum(rated), sum(satisfied), sum(rating_sum) "
             f"FROM complaint_count WHERE street_id IN ({street}) GROUP BY lead_organisation_id, status",

@@ -24,9 +24,9 @@ into ``place`` (ids, materialised paths and GeoJSON computed here), because the 
 (``civic.property.importer``) re-parses and validates every boundary and checks every parent one
 row at a time: fine for a street (hundreds of rows), hours for 313,000 boundaries.  The boundaries
 are written exactly as the importer stores them (``json.dumps(shape.__geo_interface__)``, WGS-84),
-and every spatial index civic keeps (PostGIS expression index on PostgreSQL, the registry version
-counter behind the in-process STRtree on SQLite) is maintained by the database itself, so it is up
-to date after these inserts as after an import.
+and every spatial index civic keeps (PostGIS expression index on PostgreSQL, the R*Tree
+``place_rtree`` and its triggers on SQLite) is maintained by the database itself, so it is up to
+date after these inserts as after an import.
 
 Command line (from the repository root)::
 

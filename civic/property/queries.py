@@ -31,7 +31,7 @@ def locate(lat: float, lng: float, datum: str = "wgs84") -> Place:
 
     ``(lat, lng)`` in ``datum`` (wgs84, gcj02, bd09) is converted to WGS-84 first.  Only the places
     whose bounding box holds the point are read, through the spatial index
-    (:mod:`civic.property.spatial`: PostGIS on PostgreSQL, an STRtree on SQLite), then tested
+    (:mod:`civic.property.spatial`: PostGIS on PostgreSQL, SQLite's R*Tree on SQLite), then tested
     exactly; intake by coordinates, by a photo's GPS and Open311's lat/long all come here.
     :raises NotFound: ``place_not_located``.
     """
