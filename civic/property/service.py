@@ -273,6 +273,25 @@ def places_of_kind(kind: str, under_paths: Iterable[str] | None = None) -> list[
     return list(db.session.scalars(stmt.order_by(Place.code)))
 
 
+def places_by_ids(ids: Iterable[int]) -> dict[int, Place]:
+    """``{id: place}`` of the places with these ids (missing ids left out); one query per 500 ids."""
+    wanted = sorted(set(ids))
+    out: dict[int, Place] = {}
+    for i in range(0, len(wanted), 500):
+        out.update({p.id: p for p in db.session.scalars(sa.select(Place).where(Place.id.in_(wanted[i:i + 500])))})
+    return out
+
+
+def organisations_by_ids(ids: Iterable[int]) -> dict[int, Organisation]:
+    """``{id: organisation}`` of the organisations with these ids (missing ids left out); one query per 500 ids."""
+    wanted = sorted(set(ids))
+    out: dict[int, Organisation] = {}
+    for i in range(0, len(wanted), 500):
+        out.update({o.id: o for o in db.session.scalars(
+            sa.select(Organisation).where(Organisation.id.in_(wanted[i:i + 500])))})
+    return out
+
+
 def get_organisation(organisation_id: int) -> Organisation:
     org = db.session.get(Organisation, organisation_id)
     if org is None:
