@@ -108,6 +108,29 @@ def spy(pid: int, seconds: int) -> Counter:
     return areas
 
 
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU seconds of process ``pid`` so far (with ``children``: also of its children
+    that ended, e.g. RQ's work-horses); 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def db_backends(db: str) -> list[int]:
+    """Pids of the PostgreSQL backends connected to ``db``'s database (other than this query's)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as c:
+        pids = list(c.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                      "AND pid <> pg_backend_pid()")).scalars())
+    engine.dispose()
+    return pids
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/civic_scale")
@@ -123,6 +146,7 @@ def main():
     worker = subprocess.Popen([str(VENV_BIN / "flask"), "--app", "civic", "civic", "worker"], cwd=REPO,
                               env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     results = {}
+    cpu: dict[int, dict[str, float]] = {}
     areas = Counter()
     try:
         for workers in (1, 2):
@@ -136,7 +160,20 @@ def main():
 
                         profiler = threading.Thread(target=lambda kids=kids: areas.update(spy(int(kids[0]), a.seconds - 10)))
                         profiler.start()
+                # CPU seconds spent during the run by the gunicorn workers, the RQ worker (with its
+                # work-horses) and the PostgreSQL backends of this database: cost per request,
+                # whatever else the machine is doing.
+                kids = [int(k) for k in subprocess.run(["pgrep", "-P", str(g.proc.pid)], capture_output=True,
+                                                        text=True).stdout.split()]
+                before = {"app": sum(cpu_seconds(k) for k in kids), "rq": cpu_seconds(worker.pid, children=True),
+                          "db": {p: cpu_seconds(p) for p in db_backends(a.db)}}
+                t0 = time.time()
                 results[workers] = run_locust(f"http://127.0.0.1:{g.port}", a.users, a.seconds, f"w{workers}")
+                backends = db_backends(a.db)
+                cpu[workers] = {"wall": time.time() - t0, "app": sum(cpu_seconds(k) for k in kids) - before["app"],
+                                "rq": cpu_seconds(worker.pid, children=True) - before["rq"],
+                                "db": sum(cpu_seconds(p) - before["db"].get(p, 0.0) for p in backends),
+                                "load": os.getloadavg()[0]}
                 if profiler:
                     profiler.join()
     finally:
@@ -148,7 +185,16 @@ def main():
     print(f"locust: {a.users} users, no think time, {a.seconds} s per run; gunicorn sync workers; "
           f"one RQ worker; load average at the end: {os.getloadavg()[0]:.1f}")
     for workers, rows in results.items():
-        print(f"\n== gunicorn -w {workers} ==")
+        c = cpu[workers]
+        total = next((r for r in rows if r["Name"] == "Aggregated"), None)
+        n = int(total["Request Count"]) if total else 0
+        photos = sum(int(r["Request Count"]) for r in rows if r["Name"].startswith("resident: file a case"))
+        print(f"\n== gunicorn -w {workers} == (load average at its end {c['load']:.1f})")
+        if n:
+            print(f"CPU during the run ({c['wall']:.0f} s): gunicorn workers {c['app']:.1f} s, RQ worker "
+                  f"{c['rq']:.1f} s, PostgreSQL backends {c['db']:.1f} s; {n} requests ({photos} with a photo): "
+                  f"app {1000 * c['app'] / n:.1f} ms, PostgreSQL {1000 * c['db'] / n:.1f} ms, "
+                  f"RQ {1000 * c['rq'] / n:.1f} ms of CPU per request of the mix")
         print(f"{'request':42s} {'count':>6s} {'fail':>5s} {'req/s':>7s} {'p50 ms':>7s} {'p95 ms':>7s}")
         for r in rows:
             print(f"{r['Name']:42s} {r['Request Count']:>6s} {r['Failure Count']:>5s} "
