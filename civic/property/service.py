@@ -248,14 +248,21 @@ def organisations_within(paths: Iterable[str]) -> set[int]:
     return set(db.session.scalars(stmt))
 
 
+def _rows_by(column, values: Iterable) -> dict:
+    """``{value: row}`` of the rows of ``column``'s model whose ``column`` is among ``values`` (missing
+    ones left out); one query per 500 values."""
+    wanted = sorted(set(values))
+    model = column.class_
+    out: dict = {}
+    for i in range(0, len(wanted), 500):
+        out.update({getattr(r, column.key): r for r in db.session.scalars(
+            sa.select(model).where(column.in_(wanted[i:i + 500])))})
+    return out
+
+
 def organisations_by_codes(codes: Iterable[str]) -> dict[str, Organisation]:
     """``{code: Organisation}`` for the registered organisations among ``codes`` (chunks of 500)."""
-    codes = sorted(set(codes))
-    out: dict[str, Organisation] = {}
-    for i in range(0, len(codes), 500):
-        out.update({o.code: o for o in db.session.scalars(
-            sa.select(Organisation).where(Organisation.code.in_(codes[i:i + 500])))})
-    return out
+    return _rows_by(Organisation.code, codes)
 
 
 def places_of_kind(kind: str, under_paths: Iterable[str] | None = None) -> list[Place]:
@@ -275,21 +282,12 @@ def places_of_kind(kind: str, under_paths: Iterable[str] | None = None) -> list[
 
 def places_by_ids(ids: Iterable[int]) -> dict[int, Place]:
     """``{id: place}`` of the places with these ids (missing ids left out); one query per 500 ids."""
-    wanted = sorted(set(ids))
-    out: dict[int, Place] = {}
-    for i in range(0, len(wanted), 500):
-        out.update({p.id: p for p in db.session.scalars(sa.select(Place).where(Place.id.in_(wanted[i:i + 500])))})
-    return out
+    return _rows_by(Place.id, ids)
 
 
 def organisations_by_ids(ids: Iterable[int]) -> dict[int, Organisation]:
     """``{id: organisation}`` of the organisations with these ids (missing ids left out); one query per 500 ids."""
-    wanted = sorted(set(ids))
-    out: dict[int, Organisation] = {}
-    for i in range(0, len(wanted), 500):
-        out.update({o.id: o for o in db.session.scalars(
-            sa.select(Organisation).where(Organisation.id.in_(wanted[i:i + 500])))})
-    return out
+    return _rows_by(Organisation.id, ids)
 
 
 def get_organisation(organisation_id: int) -> Organisation:
@@ -466,8 +464,4 @@ def unit_ids_under_stmt(paths: Iterable[str]):
 
 def places_by_codes(codes: Iterable[str]) -> dict[str, Place]:
     """``{code: Place}`` for the registered places among ``codes`` (chunks of 500)."""
-    codes_list = sorted(set(codes))
-    out: dict[str, Place] = {}
-    for i in range(0, len(codes_list), 500):
-        out.update({p.code: p for p in db.session.scalars(sa.select(Place).where(Place.code.in_(codes_list[i:i + 500])))})
-    return out
+    return _rows_by(Place.code, codes)
