@@ -290,19 +290,25 @@ def equal_shares(projects: Sequence[Project], ballots: Sequence[frozenset[str]],
     then the greedy completion's). ``increment``: 分 added to each voter's money per step (default
     100 分 = 1 元, as equalshares.net and Pabulib add one unit of currency), ``None`` for none.
     Raises ``ValueError`` for an unknown utility or a non-positive increment."""
-    from civic.budgets.rules import greedy  # noqa: PLC0415 — rules imports this module lazily
-
     if utility not in UTILITIES:
         raise ValueError(f"unknown utility {utility!r}; one of {UTILITIES}")
     if increment is not None and (isinstance(increment, bool) or not isinstance(increment, int)
                                   or increment <= 0):
         raise ValueError(f"increment must be a positive integer in 分 or None, not {increment!r}")
-    election = _Election(projects, ballots)
+    return complete(projects, _Election(projects, ballots), budget, increment, utility, mes)
+
+
+def complete(projects: Sequence[Project], election: _Election, budget: int, increment: int | None,
+             utility: str, run) -> list[str]:
+    """The completion (module docstring) over ``run(projects, election, per_voter, utility)``, one
+    MES run per step: ``mes`` here, the plain exact one in the tests' reference."""
+    from civic.budgets.rules import greedy  # noqa: PLC0415 — rules imports this module lazily
+
     if election.n == 0:
         return []
     costs = [p.cost for p in projects]
     per_voter = _Q(budget, election.n)
-    outcome = mes(projects, election, per_voter, utility)
+    outcome = run(projects, election, per_voter, utility)
     if increment is not None:
         supported = [j for j in range(len(projects)) if election.votes[j]]
         while True:
@@ -310,7 +316,7 @@ def equal_shares(projects: Sequence[Project], ballots: Sequence[frozenset[str]],
             if not any(j not in outcome and spent + costs[j] <= budget for j in supported):
                 break  # exhaustive
             per_voter += increment
-            raised = mes(projects, election, per_voter, utility)
+            raised = run(projects, election, per_voter, utility)
             if sum(costs[j] for j in raised) > budget:
                 break  # the previous outcome stands
             outcome = raised

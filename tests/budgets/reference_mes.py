@@ -9,8 +9,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from civic.budgets.equal_shares import _Q, _Election
-from civic.budgets.rules import Project, greedy
+from civic.budgets.equal_shares import _Q, _Election, complete
+from civic.budgets.rules import Project
 
 
 def _payment(cost: int, classes: list[tuple[Fraction, int]]) -> Fraction | None:
@@ -92,27 +92,4 @@ def mes(projects: Sequence[Project], election: _Election, per_voter: Fraction, u
 def equal_shares(projects: Sequence[Project], ballots: Sequence[frozenset[str]], budget: int, *,
                  increment: int | None = 100, utility: str = "cost") -> list[str]:
     """The completion as civic.budgets.equal_shares runs it, every step with the plain ``mes``."""
-    election = _Election(projects, ballots)
-    if election.n == 0:
-        return []
-    costs = [p.cost for p in projects]
-    per_voter = _Q(budget, election.n)
-    outcome = mes(projects, election, per_voter, utility)
-    if increment is not None:
-        supported = [j for j in range(len(projects)) if election.votes[j]]
-        while True:
-            spent = sum(costs[j] for j in outcome)
-            if not any(j not in outcome and spent + costs[j] <= budget for j in supported):
-                break
-            per_voter += increment
-            raised = mes(projects, election, per_voter, utility)
-            if sum(costs[j] for j in raised) > budget:
-                break
-            outcome = raised
-    winners = [projects[j].id for j in outcome]
-    spent = sum(costs[j] for j in outcome)
-    if increment is not None:
-        rest = [p for p in projects if p.id not in set(winners)]
-        votes = {p.id: election.votes[j] for j, p in enumerate(projects)}
-        winners += greedy(rest, votes, budget - spent)
-    return winners
+    return complete(projects, _Election(projects, ballots), budget, increment, utility, mes)
