@@ -85,23 +85,26 @@ class _Election:
         self.buffers: tuple[np.ndarray, np.ndarray] | None = None  # reused by the runs, see _Run
 
 
-def _float_payment(cost: int, money: np.ndarray, count: np.ndarray) -> tuple[float, float] | None:
-    """Water-filling in floats: the ``q`` with ``Σ count·min(money, q) = cost`` (poor/rich
-    iteration: those with less than q pay all they have, the others q) and how many pay q;
-    ``None`` if the money is short.  A guide only: the exact value is computed for the projects
+def _float_payment(cost: int, money: np.ndarray, count: np.ndarray, n: int) -> tuple[float, float] | None:
+    """Water-filling in floats: the ``q`` with ``Σ count·min(money, q) = cost`` over ``n`` voters
+    (poor/rich iteration: those with less than q pay all they have, the others q) and how many pay
+    q; ``None`` if the money is short.  A guide only: the exact value is computed for the projects
     that matter."""
-    n = count.sum()
-    poor = money < cost / n
+    q = cost / n
+    poor = money < q
+    k = np.count_nonzero(poor)
+    if not k:  # the usual case early in a run: everyone can pay an equal share
+        return q, float(n)
     for _ in range(len(money) + 1):  # the poor only grow: at most one pass per class
         cp = count[poor]
         rich = n - cp.sum()
         if rich <= 0:
             return None
         q = (cost - money[poor] @ cp) / rich
-        again = money < q
-        if (again == poor).all():
+        poor = money < q
+        k, was = np.count_nonzero(poor), k
+        if k == was:
             break
-        poor = again
     return float(q), float(rich)
 
 
@@ -244,7 +247,7 @@ def mes(projects: Sequence[Project], election: _Election, per_voter, utility: st
                 break  # ρ never falls, so no later project can reach the best
             sup = election.supporters[j]
             counts = np.bincount(run.cls[sup], weights=election.weights[j], minlength=run.nclass)
-            classes = np.flatnonzero(counts)
+            classes = counts.nonzero()[0]
             money, count = run.money[classes], counts[classes]
             cost, votes = costs[j], election.votes[j]
             scale = _REL * (run.budget_f * votes + cost)  # far above the floats' error in sums
@@ -252,7 +255,7 @@ def mes(projects: Sequence[Project], election: _Election, per_voter, utility: st
             if total < cost - scale or (total < cost + scale and run.money_sum(classes, count) < cost):
                 del lower[j]  # its supporters can no longer afford it, nor ever will in this run
                 continue
-            guide = _float_payment(cost, money, count)
+            guide = _float_payment(cost, money, count, votes)
             if guide is None:  # within the error of affording it: the exact payment decides
                 qf, tol = float(money.max()), scale
             else:
