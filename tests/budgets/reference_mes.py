@@ -10,23 +10,8 @@ from fractions import Fraction
 import numpy as np
 
 from civic.budgets.equal_shares import _Q, _Election, complete
+from civic.budgets.equal_shares import _exact_payment as _payment  # the plain water-filling, shared
 from civic.budgets.rules import Project
-
-
-def _payment(cost: int, classes: list[tuple[Fraction, int]]) -> Fraction | None:
-    """What each supporter pays (``q``, the cap: a supporter with less pays all they have) so that
-    the supporters together pay ``cost`` exactly; ``None`` if all their money is not enough.
-    ``classes``: (money, how many supporters) sorted by money ascending. Voters of one class either
-    all pay in full or all pay q: if q = R/k exceeds one member's money, it exceeds it again after
-    that member has paid (R − m > (k−1)·m)."""
-    remaining, count = _Q(cost), sum(c for _, c in classes)
-    for money, c in classes:
-        q = remaining / count
-        if q <= money:
-            return q
-        remaining -= money * c
-        count -= c
-    return None
 
 
 def mes(projects: Sequence[Project], election: _Election, per_voter: Fraction, utility: str,
