@@ -133,7 +133,7 @@ class _Run:
         # One pair of buffers per election, reused run after run (the completion makes hundreds
         # of runs: fresh pages each time cost more than the run); a run clears what it used.
         if election.buffers is None:
-            cap = 2 * g + 16  # classes made at most: each round adds one per class it touches
+            cap = 2 * g + 16  # a first guess: each round adds one class per class it splits
             election.buffers = (np.empty(cap), np.zeros((cap, p), dtype=np.uint8))
         self.election = election
         self.money, self.paid = election.buffers
@@ -207,7 +207,7 @@ class _Run:
                 poor[i] = True
         rich = classes[~poor]
         r, n, t = len(rich), self.nclass, len(self.qs)
-        if n + r > self.cap:  # pragma: no cover — cap is above what rounds can create
+        if n + r > self.cap:  # more classes than the first guess: grow (kept for the next runs)
             self.cap = 2 * (n + r)
             self.money = np.concatenate([self.money[:n], np.empty(self.cap - n)])
             self.paid = np.concatenate([self.paid[:n], np.zeros((self.cap - n, self.paid.shape[1]), np.uint8)])

@@ -72,6 +72,19 @@ def test_exact_ties_are_decided_exactly():
     assert ref.mes([ps[0], ps[2]], es._Election([ps[0], ps[2]], ac), es._Q(70), "cost") == [0, 1]
 
 
+def test_the_class_table_grows_when_a_run_needs_more_classes():
+    # a run starts from buffers of 3 classes (2 in use from the start): every split must grow them
+    import numpy as np
+
+    ps, ballots, budget = _election(77, voters=400, projects=12)
+    election = es._Election(ps, ballots)
+    election.buffers = (np.empty(3), np.zeros((3, len(ps)), dtype=np.uint8))
+    per_voter = es._Q(budget, len(ballots)) + 5
+    assert es.mes(ps, election, per_voter, "cost") == ref.mes(ps, election, per_voter, "cost")
+    assert len(election.buffers[0]) > 3 and not election.buffers[1].any()  # grown, and left clean
+    assert es.mes(ps, election, per_voter + 50, "cost") == ref.mes(ps, election, per_voter + 50, "cost")
+
+
 @pytest.mark.parametrize("path", PABULIB, ids=lambda p: p.stem)
 def test_pabulib_instances_match_the_reference(path):
     inst = pabulib.read(path)
