@@ -168,8 +168,9 @@ class _Run:
                       qf: float, tol: float):
         """The exact payment for a project whose float payment is ``qf``: classes clearly under
         ``qf`` (by more than ``tol``) pay all they have, those clearly over pay q, those within
-        ``tol`` are placed by their exact money.  Returns (q, the near classes found poor: indices
-        into the arrays) or (None, None) when the supporters cannot pay the cost."""
+        ``tol`` are placed by their exact money.  Returns (q, which classes pay all they have: a
+        mask over the arrays, those with exactly q included) or (None, None) when the supporters
+        cannot pay the cost."""
         near = {i: self.value(int(classes[i])) for i in np.flatnonzero(np.abs(money - qf) <= tol).tolist()}
         poor = money < qf - tol
         poor_money = self.money_sum(classes[poor], count[poor])
@@ -184,27 +185,22 @@ class _Run:
                 break
             found |= more
         if q is not None and abs(float(q) - qf) <= tol / 2:
-            return q, found
+            for i, v in near.items():
+                if v <= q:  # found poor, or with exactly q: pays all it has either way
+                    poor[i] = True
+            return q, poor
         # the float guide was off (only near an unaffordable cost): the plain exact computation
-        exact = sorted(((self.value(int(c)), int(n)) for c, n in zip(classes, count, strict=True)),
-                       key=lambda t: t[0])
-        q = _exact_payment(cost, exact)
+        values = [self.value(int(c)) for c in classes]
+        q = _exact_payment(cost, sorted(zip(values, (int(n) for n in count), strict=True), key=lambda t: t[0]))
         if q is None:
             return None, None
-        return q, {i for i, (c, _) in enumerate(zip(classes, count, strict=True)) if self.value(int(c)) < q}
+        return q, np.array([v <= q for v in values], dtype=bool)
 
-    def pay(self, election: _Election, j: int, q, money: np.ndarray, classes: np.ndarray, tol: float,
-            found: set[int]) -> None:
-        """Project ``j`` is funded at payment ``q``: classes with at most q pay all they have
-        (→ class 1), the others pay q (→ one new class each: the same rounds and this one)."""
+    def pay(self, election: _Election, j: int, q, classes: np.ndarray, poor: np.ndarray) -> None:
+        """Project ``j`` is funded at payment ``q``: the ``poor`` classes (at most q each) pay all
+        they have (→ class 1), the others pay q (→ one new class each: the same rounds and this one)."""
         self.qs.append(q)
         qf = float(q)
-        poor = money < qf - tol
-        for i in found:
-            poor[i] = True
-        for i in np.flatnonzero((np.abs(money - qf) <= tol) & ~poor).tolist():
-            if self.value(int(classes[i])) == q:  # exactly q: pays all it has
-                poor[i] = True
         rich = classes[~poor]
         r, n, t = len(rich), self.nclass, len(self.qs)
         if n + r > self.cap:  # more classes than the first guess: grow (kept for the next runs)
@@ -269,13 +265,13 @@ def mes(projects: Sequence[Project], election: _Election, per_voter, utility: st
         for low, j, money, count, classes, qf, tol in evaluated:
             if low > best_hi:
                 continue  # certainly worse than the best
-            q, found = run.exact_payment(costs[j], money, count, classes, qf, tol)
+            q, poor = run.exact_payment(costs[j], money, count, classes, qf, tol)
             if q is None:
                 del lower[j]
                 continue
             rho = q if card else q / costs[j]
             if best is None or rho < best or (rho == best and keys[j] < keys[chosen]):
-                chosen, best, paying = j, rho, (q, money, classes, tol, found)
+                chosen, best, paying = j, rho, (q, classes, poor)
         if chosen < 0:
             if not evaluated:
                 break
