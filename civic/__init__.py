@@ -210,9 +210,11 @@ def _register_modules(app: Flask) -> None:
     from civic.village import cli as _village_cli  # noqa: F401  (export-open-data)
 
     init_accounts(app)
+    from civic.core import pages as public_pages
     from civic.village import pages as village_pages
 
     app.register_blueprint(docs_blueprint())
+    app.register_blueprint(public_pages.bp)
     app.register_blueprint(village_pages.bp)
     from civic.budgets import pages as budget_pages
 

@@ -73,19 +73,16 @@ def anonymise_after_retention(now: dt.datetime) -> int:
     """The retention job's part for budget rounds (:func:`_anonymise` over deleted accounts)."""
     from civic.accounts.service import deleted_accounts
 
-    linked = set(db.session.scalars(sa.select(BudgetBallot.cast_by_id).where(BudgetBallot.cast_by_id.is_not(None))))
-    linked |= set(db.session.scalars(sa.select(BudgetPaperEntry.resident_id)
-                                     .where(BudgetPaperEntry.resident_id.is_not(None))))
-    return _anonymise(now, deleted_accounts(linked))
+    return _anonymise(now, deleted_accounts(personal_data.linked_users(BudgetBallot.cast_by_id,
+                                                                       BudgetPaperEntry.resident_id)))
 
 
 personal_data.register("budgets", order=25, columns=("budget_ballot.cast_by_id", "budget_paper_entry.resident_id"),
-                       export=_export, erase=_erase)
-for _column, _why in (("budget_round.created_by_id", "the staff member who set up the round"),
-                      ("budget_project.reviewed_by_id", "the staff member who reviewed the cost"),
-                      ("budget_paper_entry.entered_by_id", "who entered a paper ballot"),
-                      ("budget_paper_entry.confirmed_by_id", "who confirmed a paper ballot")):
-    personal_data.exempt(_column, f"a staff act: {_why}")
+                       export=_export, erase=_erase, staff_acts={
+                           "budget_round.created_by_id": "the staff member who set up the round",
+                           "budget_project.reviewed_by_id": "the staff member who reviewed the cost",
+                           "budget_paper_entry.entered_by_id": "who entered a paper ballot",
+                           "budget_paper_entry.confirmed_by_id": "who confirmed a paper ballot"})
 
 retention.register(
     "budget_round.ballots", tables=("budget_ballot", "budget_paper_entry"),

@@ -95,10 +95,13 @@ def budgets_round(user, round_id):
     organiser = service.is_organiser(user, rnd)
     projects = service.projects_of(rnd)
     pending = service.pending_entries(user, round_id) if organiser else []
+    # paper ballots: the voter is found by the unit written on the paper, then picked from a list
+    found = (service.paper_voter_search(user, round_id, request.args.get("find"))
+             if organiser and rnd.phase == "voting" else None)
     computed = rnd.computed_at is not None
     chart = budget_chart(rnd.budget, [(p.title, p.cost) for p in projects if p.funded]) if computed else None
     return render_template("console/budgets_round.html", round=view, rnd=rnd, organiser=organiser, projects=projects,
-                           pending=pending, chart=chart, next_phases=TRANSITIONS[rnd.phase], phases=PHASE_NAMES,
+                           pending=pending, found=found, chart=chart, next_phases=TRANSITIONS[rnd.phase], phases=PHASE_NAMES,
                            rules=RULE_NAMES, yuan=yuan, done=request.args.get("done"), user=user)
 
 
@@ -128,9 +131,12 @@ def budgets_review_cost(user, project_id):
 @bp.post("/budgets/<int:round_id>/paper")
 @staff_page(*KINDS)
 def budgets_enter_paper(user, round_id):
+    """录入纸质选票：投票人从按房屋查找的结果中选定（``voter`` = "居民编号:房屋编号"），不手填编号。"""
     f = request.form
-    service.enter_paper(user, round_id, {"resident_id": _int(f, "resident_id"),
-                                         "unit_id": _int(f, "unit_id") if (f.get("unit_id") or "").strip() else None,
+    resident, _, unit = (f.get("voter") or "").partition(":")
+    if not resident.isdigit() or not unit.isdigit():
+        raise ValidationFailed("请先按房屋查找并选定投票人", code="voter_required", details={"field": "voter"})
+    service.enter_paper(user, round_id, {"resident_id": int(resident), "unit_id": int(unit),
                                          "project_ids": [int(x) for x in f.getlist("project_ids") if x.isdigit()]})
     return see_other("console.budgets_round", round_id=round_id, done="paper")
 

@@ -17,7 +17,7 @@ key to ``user_account`` that is neither covered nor exempt, so a new domain cann
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 PROVIDERS: dict[str, Provider] = {}
@@ -35,9 +35,14 @@ class Provider:
 
 
 def register(name: str, *, columns: tuple[str, ...] | list[str], export: Callable[[int], dict],
-             erase: Callable[[int, dt.datetime], None] | None = None, order: int = 100) -> None:
-    """Register a domain's provider (idempotent by name: a re-import replaces it)."""
+             erase: Callable[[int, dt.datetime], None] | None = None, order: int = 100,
+             staff_acts: Mapping[str, str] | None = None) -> None:
+    """Register a domain's provider (idempotent by name: a re-import replaces it).  ``staff_acts``:
+    ``{"table.column": what act it records}`` for the domain's columns naming a staff member, each
+    declared :func:`exempt` as "a staff act: …"."""
     PROVIDERS[name] = Provider(name, tuple(columns), export, erase, order)
+    for column, act in (staff_acts or {}).items():
+        exempt(column, f"a staff act: {act}")
 
 
 def exempt(column: str, reason: str) -> None:
@@ -103,3 +108,17 @@ def columns_export(columns: tuple[str, ...], *, drop: tuple[str, ...] = ()) -> C
         return out
 
     return export
+
+
+def linked_users(*columns) -> set[int]:
+    """The account ids that the given ORM columns (foreign keys to ``user_account``) hold, without
+    NULLs: the accounts whose deletion a domain's retention job has to look at (a domain passes
+    them to ``accounts.service.deleted_accounts``)."""
+    import sqlalchemy as sa  # noqa: PLC0415 — the core's registry stays importable without a database
+
+    from civic.extensions import db  # noqa: PLC0415
+
+    out: set[int] = set()
+    for column in columns:
+        out |= set(db.session.scalars(sa.select(column).where(column.is_not(None)).distinct()))
+    return out

@@ -134,22 +134,19 @@ def anonymise_after_retention(now: dt.datetime) -> int:
     than :data:`VOTE_RECORD_DAYS` ago is anonymised (:func:`_anonymise`).  Returns how many rows."""
     from civic.accounts.service import deleted_accounts
 
-    linked = set(db.session.scalars(sa.select(RosterPerson.user_id).where(RosterPerson.user_id.is_not(None))))
-    linked |= set(db.session.scalars(sa.select(Ballot.cast_by_id).where(Ballot.cast_by_id.is_not(None))))
-    return _anonymise(now, deleted_accounts(linked))
+    return _anonymise(now, deleted_accounts(personal_data.linked_users(RosterPerson.user_id, Ballot.cast_by_id)))
 
 
 personal_data.register("voting", order=20, columns=("voting_roster_person.user_id", "voting_ballot.cast_by_id"),
-                       export=_export, erase=_erase)
-for _column, _why in (("voting_roster.created_by_id", "the committee member who made the roster"),
-                      ("voting_roster.certified_by_id", "who certified the roster (Shanghai Art. 16)"),
-                      ("voting_vote.created_by_id", "the committee member who made the vote"),
-                      ("voting_delivery.recorded_by_id", "who recorded a ballot's delivery"),
-                      ("voting_proxy.registered_by_id", "who registered the proxy"),
-                      ("voting_paper_entry.entered_by_id", "who entered a paper ballot"),
-                      ("voting_paper_entry.confirmed_by_id", "who confirmed a paper ballot"),
-                      ("voting_paper_entry.withdrawn_by_id", "who withdrew a wrong paper entry")):
-    personal_data.exempt(_column, f"a staff act: {_why}")
+                       export=_export, erase=_erase, staff_acts={
+                           "voting_roster.created_by_id": "the committee member who made the roster",
+                           "voting_roster.certified_by_id": "who certified the roster (Shanghai Art. 16)",
+                           "voting_vote.created_by_id": "the committee member who made the vote",
+                           "voting_delivery.recorded_by_id": "who recorded a ballot's delivery",
+                           "voting_proxy.registered_by_id": "who registered the proxy",
+                           "voting_paper_entry.entered_by_id": "who entered a paper ballot",
+                           "voting_paper_entry.confirmed_by_id": "who confirmed a paper ballot",
+                           "voting_paper_entry.withdrawn_by_id": "who withdrew a wrong paper entry"})
 
 retention.register(
     "owner_vote.records", tables=("voting_roster_person", "voting_proxy"),

@@ -109,9 +109,13 @@ def test_voting_cannot_open_with_a_project_without_a_reviewed_cost(bw):
     rid = bw.round()["id"]
     garden, rail, shed = bw.projects(rid, costs=(300000, None, 120000))
     bw.move(rid, "review")
+    before = _counts()
     err = _error(bw.move(rid, "voting"), 409, "project_cost_not_reviewed")
     assert err["details"] == {"project_ids": [rail["id"]]}
-    assert db.session.get(BudgetRound, rid).phase == "review"
+    assert db.session.get(BudgetRound, rid).phase == "review" and _counts() == before
+    # nor can anyone vote on it meanwhile
+    _error(bw.vote(rid, bw.author, [garden["id"]]), 409, "voting_not_open")
+    assert db.session.get(BudgetProject, rail["id"]).cost is None and _counts() == before
 
 
 def test_a_cost_change_after_voting_opened_is_refused(bw):

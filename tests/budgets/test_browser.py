@@ -56,7 +56,9 @@ def test_console_flow_and_public_page_in_chromium(app, bw, factory):
         form.locator("input[name=title]").fill("2026年测试社区微更新")
         form.locator("input[name=budget_yuan]").fill("5000")
         form.locator("input[name=place_ids]").first.check()
+        form.locator("select[name=rule]").select_option("greedy")
         form.locator("select[name=vote_unit]").select_option("resident")
+        form.locator("select[name=ballot_mode]").select_option("budget")
         form.locator("input[name=voting_opens_at]").fill(opens)
         form.locator("input[name=voting_closes_at]").fill(closes)
         _submit(page, "new-round")
@@ -80,7 +82,14 @@ def test_console_flow_and_public_page_in_chromium(app, bw, factory):
 
         assert bw.vote(rid, bw.author, [shed]).status_code == 201
         assert bw.vote(rid, bw.neighbour, [rail, shed]).status_code == 201
-        page.locator("#paper input[name=resident_id]").fill(str(bw.housemate.id))
+        # the paper names a unit: staff find it by the unit's number and pick the voter from a list
+        page.locator("#paper-find input[name=find]").fill("1号楼101")
+        _submit(page, "paper-find")
+        voters = page.locator("#voters label")
+        assert voters.count() == 2 and all("测试小区1号楼101室" in t for t in voters.all_inner_texts())
+        assert "102室" not in page.locator("#voters").inner_text()
+        assert all("****" in t for t in voters.all_inner_texts())  # phones masked
+        page.locator(f"#paper input[name=voter][value='{bw.housemate.id}:{bw.unit1.id}']").check()
         page.locator(f"#paper input[name=project_ids][value='{garden}']").check()
         _submit(page, "paper")
         entry = page.locator("article.entry")

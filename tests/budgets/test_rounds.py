@@ -4,6 +4,8 @@ funded projects' milestones in the contests' carrying out → the public page.""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from civic.core.audit import AuditEntry
@@ -111,3 +113,97 @@ def test_equal_shares_round_stores_the_rules_winners(bw):
                              [frozenset(str(i) for i in ids) for ids in ballots.values()], 400000)
     funded = [p["id"] for p in sorted((p for p in res["projects"] if p["funded"]), key=lambda p: p["funded_position"])]
     assert funded == [int(w) for w in expected.winners] and res["spent"] == expected.spent
+
+
+def _resolution(bw) -> int:
+    """A lane committee's resolution in bw's community: six of its residents on a lane committee
+    convened by the residents' committee, a topic, a meeting called 20 days ago, a motion passed 5:1."""
+    from civic.core.db import commit, utcnow
+    from civic.property import service as registry
+    from civic.proposals.deliberation import service as delib
+
+    lane = registry.create_place(kind="lane", code=bw.factory._code("L"), name="测试路18弄",
+                                 parent=bw.ladder["community"])
+    committee = delib.create_committee(bw.head, {
+        "kind": "lane_committee", "name": "测试路18弄弄管会", "place_id": lane.id, "organisation_id": bw.rc.id,
+        "rules": {"cosign_required": 3, "cosign_days": 30, "notice_days": 3}})
+    members = [bw.author, bw.housemate, bw.neighbour, *bw.others]
+    today = utcnow().date()
+    for u, role, side in zip(members, ["chair", "secretary", "member", "member", "member", "member"],
+                             ["residents", "residents", "shops", "property_company", "street_office", "residents"],
+                             strict=True):
+        delib.add_member(bw.head, committee.id, {"user_id": u.id, "role": role, "speaks_for": side,
+                                                 "term_start": today - dt.timedelta(days=400)})
+    commit()
+    topic = delib.raise_topic(bw.author, committee.id, {"title": "弄堂口增设休憩座椅",
+                                                        "text": "老人在弄堂口等车无处可坐，建议增设座椅。"})
+    commit()
+    now = utcnow()
+    meeting = delib.convene(bw.housemate, committee.id, {
+        "title": "弄管会例会", "starts_at": now - dt.timedelta(hours=1), "location": "弄堂活动室",
+        "topic_ids": [topic.id]}, now=now - dt.timedelta(days=20))
+    commit()
+    for u in members:
+        delib.mark_attendance(bw.housemate, meeting.id, u.id)
+    motion = delib.open_motion(bw.housemate, meeting.id, topic.id, "在弄堂口增设两张休憩座椅")
+    commit()
+    for u, choice in zip(members, ["agree"] * 5 + ["oppose"], strict=True):
+        delib.cast(u, motion.id, choice)
+    delib.close_motion(bw.housemate, motion.id)
+    commit()
+    return delib.resolution_of(motion.id).id
+
+
+def test_round_with_a_committee_resolution_beside_adopted_ideas(bw):
+    # Issue #20 pt 1: a round's projects come from adopted 金点子 ideas AND committee resolutions.
+    resolution_id = _resolution(bw)
+    rid = bw.round(budget=500000, rule="equal_shares")["id"]
+    garden, rail, shed = bw.projects(rid, costs=(300000, 150000, 120000))  # → costing, three ideas reviewed
+    added = bw.client.post(f"{API}/budget-rounds/{rid}/projects", json={"source": "resolution",
+                                                                         "source_id": resolution_id},
+                           headers=bw.h[bw.head])
+    assert added.status_code == 201, added.json
+    benches = added.json
+    assert (benches["source"], benches["title"]) == ("resolution", "弄堂口增设休憩座椅")
+    # unreviewed, it keeps the round from opening the vote
+    assert bw.move(rid, "review").status_code == 200
+    r = bw.move(rid, "voting")
+    assert r.status_code == 409 and r.json["error"]["code"] == "project_cost_not_reviewed"
+    assert r.json["error"]["details"]["project_ids"] == [benches["id"]]
+    assert bw.review(benches["id"], 80000).status_code == 200
+    assert bw.move(rid, "voting").status_code == 200
+
+    ballots = {bw.author: [garden, benches], bw.housemate: [garden, benches], bw.neighbour: [benches, shed],
+               bw.others[0]: [rail, shed], bw.others[1]: [shed], bw.others[2]: [benches]}
+    for who, chosen in ballots.items():
+        assert bw.vote(rid, who, [p["id"] for p in chosen]).status_code == 201
+    assert bw.move(rid, "result").status_code == 200
+    assert bw.client.post(f"{API}/budget-rounds/{rid}/publication", headers=bw.h[bw.head]).status_code == 201
+    res = bw.client.get(f"{API}/budget-rounds/{rid}/result", headers=bw.h[bw.neighbour]).json
+    # 6 ballots, 5,000 元: 833.33 元 each.  MES: benches (800 元, 4 supporters: 200 each, ρ = 1/4
+    # per 元), shed (1,200 元, 3: 400 each, ρ = 1/3); garden (3,000 元) is then beyond its two
+    # supporters' 1,266.67 元, rail (1,500 元) beyond its one's.  Spent 2,000 元, rail or garden
+    # would still fit: the completion raises each voter's money 1 元 a step until, at 867 元 more
+    # each (1,700.33 元), the two garden voters can pay 3,000 元 after the benches: benches, shed,
+    # garden = 5,000 元 exactly, within the budget and exhaustive (rail no longer fits).
+    got = {p["id"]: (p["votes"], p["funded"]) for p in res["projects"]}
+    assert got == {benches["id"]: (4, True), shed["id"]: (3, True), garden["id"]: (2, True), rail["id"]: (1, False)}
+    assert res["spent"] == 80000 + 120000 + 300000
+
+    assert bw.move(rid, "carrying_out").status_code == 200
+    no_deadline = bw.client.post(f"{API}/budget-projects/{benches['id']}/milestones", headers=bw.h[bw.head],
+                                 json={"title": "座椅采购"})
+    assert no_deadline.status_code == 422 and no_deadline.json["error"]["code"] == "due_on_required"
+    m = bw.client.post(f"{API}/budget-projects/{benches['id']}/milestones", headers=bw.h[bw.head],
+                       json={"title": "座椅采购与安装", "due_on": "2027-04-30"})
+    assert m.status_code == 201, m.json
+    assert bw.client.post(f"{API}/budget-projects/{garden['id']}/milestones", headers=bw.h[bw.head],
+                          json={"title": "花园放样"}).status_code == 201
+    from civic.proposals.deliberation import service as delib
+
+    items = delib.action_item_summaries(resolution_id)
+    assert [(i["title"], i["due_on"]) for i in items] == [("座椅采购与安装", dt.date(2027, 4, 30))]
+    impl = bw.client.get(f"{API}/ideas/{bw.ideas[0]['id']}/implementation", headers=bw.h[bw.head]).json
+    assert [x["title"] for x in impl["milestones"]] == ["花园放样"]
+    html = bw.client.get(f"/budgets/{rid}/").get_data(as_text=True)
+    assert "弄堂口增设休憩座椅" in html and "座椅采购与安装" in html and "<script" not in html

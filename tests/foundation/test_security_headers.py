@@ -103,7 +103,7 @@ def test_every_page_file_and_photo_reached_from_the_console_village_page_and_doc
     # their scripts, both stylesheets, and photos (complaint photos, village vouchers).
     for must in ("/console/", "/console/cases", "/console/oversight", "/console/votes", "/console/moderation",
                  "/villages/V-XF/", "/api/v1/docs/", "/api/v1/docs/civic-docs.js", "/console/static/console.css",
-                 "/villages/static/village.css", "/healthz", "/api/v1/openapi.json"):
+                 "/villages/static/village.css", "/public/static/public.css", "/healthz", "/api/v1/openapi.json"):
         assert any(u == must or u.startswith(must + "?") for u in ok), must
     assert any(re.match(r"/console/cases/\d+$", u) for u in ok)
     assert any(re.match(r"/villages/V-XF/disclosures/\d+$", u) for u in ok)

@@ -15,6 +15,7 @@ from civic.budgets.service.ballots import (
     enter_paper,
     entry_view,
     my_ballot,
+    paper_voter_search,
     pending_entries,
     receipt,
     voter_key,
@@ -44,7 +45,7 @@ from civic.budgets.service.rounds import (
 
 __all__ = [
     "add_milestone", "add_project", "cast", "check_choices", "compute_result", "confirm_paper", "create_round",
-    "enter_paper", "entry_view", "get_project", "get_round", "is_organiser", "list_rounds", "my_ballot",
+    "enter_paper", "entry_view", "get_project", "get_round", "is_organiser", "list_rounds", "my_ballot", "paper_voter_search",
     "pending_entries", "place_ids", "project_list", "project_view", "projects_of", "public_result",
     "publish_result", "published_rounds", "receipt", "require_organiser", "review_cost", "round_view",
     "set_window", "transition", "voter_key",

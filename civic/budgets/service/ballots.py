@@ -210,3 +210,39 @@ def entry_view(e: BudgetPaperEntry) -> dict:
     return {"id": e.id, "round_id": e.round_id, "resident_id": e.resident_id, "project_ids": e.project_ids,
             "entered_by_id": e.entered_by_id, "confirmed_by_id": e.confirmed_by_id, "confirmed_at": e.confirmed_at,
             "ballot_id": e.ballot_id}
+
+
+PAPER_SEARCH_MAX = 30
+
+
+def paper_voter_search(actor, round_id: int, q: str | None, limit: int = PAPER_SEARCH_MAX) -> dict:
+    """Who a paper ballot is from, found by the unit written on it rather than by a code: the units
+    in the round's places whose full name (``滨江花园3号楼1203室``) contains ``q`` (e.g. ``1203``,
+    ``3号楼1203``), each with its residents (display name, phone masked: the organiser's staff
+    match the paper's signature, they need no more).  Only the organiser's staff may search.
+
+    :returns: ``{"q", "items": [{"unit_id", "unit_name", "residents": [{"id", "name", "phone"}]}],
+        "truncated": bool}`` (at most ``limit`` units, by name); no ``q``: no items.
+    :raises Forbidden: ``not_organiser``.
+    """
+    from civic.accounts.service import users_by_ids
+    from civic.core.text import mask_phone
+    from civic.property import service as registry
+
+    rnd = get_round(round_id)
+    require_organiser(actor, rnd)
+    q = (q or "").strip()[:64]
+    if not q:
+        return {"q": "", "items": [], "truncated": False}
+    paths = [registry.get_place(pid).path for pid in place_ids(rnd)]
+    names = registry.unit_full_names(db.session.scalars(registry.unit_ids_under_stmt(paths)))
+    hits = sorted((i for i, n in names.items() if q.replace(" ", "") in n), key=lambda i: (names[i], i))
+    truncated = len(hits) > limit
+    hits = hits[:limit]
+    links = registry.residents_of_units(hits)
+    users = users_by_ids({link.user_id for ls in links.values() for link in ls})
+    items = [{"unit_id": u, "unit_name": names[u],
+              "residents": [{"id": link.user_id, "name": users[link.user_id].display_name,
+                             "phone": mask_phone(users[link.user_id].phone)}
+                            for link in links.get(u, []) if link.user_id in users]} for u in hits]
+    return {"q": q, "items": items, "truncated": truncated}

@@ -29,6 +29,20 @@ def test_action_item_over_http(world, resolution):
     assert r.status_code == 201 and (r.json["state"], r.json["due_on"], r.json["overdue"]) == ("open", "2027-01-31", False)
 
 
+def test_the_convening_committees_staff_may_add_action_items_others_may_not(world, resolution):
+    # the residents' committee that convened the lane committee carries out its resolutions (a budget
+    # round it organises sets a funded resolution's milestones); a property company's staff, a
+    # member who is no officer, and a resident may not
+    body = {"title": "座椅采购", "organisation_id": world.rc.id, "due_on": "2027-02-28"}
+    url = f"/api/v1/resolutions/{resolution.id}/action-items"
+    for who in (world.pc_staff, world.members[3], world.residents[0]):
+        r = world.client.post(url, headers=world.h(who), json=body)
+        assert r.status_code == 403 and r.json["error"]["code"] in ("not_an_officer", "wrong_account_kind"), r.json
+    assert svc.action_items(resolution.id) == []
+    r = world.client.post(url, headers=world.h(world.head), json=body)
+    assert r.status_code == 201 and r.json["title"] == "座椅采购"
+
+
 def test_progress_update_with_a_photo(world, resolution):
     a = item(world, resolution)
     name, data = photo()

@@ -52,16 +52,23 @@ def _committee_of_resolution(res: Resolution) -> Committee:
     return get_committee(get_topic(res.topic_id).committee_id)
 
 
+CONVENER_ROLES = ("head", "handler")
+
+
 def add_action_item(actor, resolution_id: int, data: dict) -> ActionItem:
     """Officers turn a resolution into an action item: ``{"title", "organisation_id", "due_on": date}``.
+    So may the staff (head, handler) of the residents' committee that convened the committee: it
+    carries out what its committees resolve, and a resolution it funds through a budget round
+    (civic.budgets) gets its milestones from the round's organiser.
 
-    :raises NotFound: ``resolution_not_found``.
+    :raises NotFound: ``resolution_not_found``.  :raises Forbidden: ``not_an_officer``.
     """
     res = db.session.get(Resolution, resolution_id)
     if res is None:
         raise NotFound("找不到该决议", code="resolution_not_found")
     c = _committee_of_resolution(res)
-    _require_officer(c.id, actor)
+    if not any(o.id == c.organisation_id for _m, o in acting_memberships(actor, roles=CONVENER_ROLES)):
+        _require_officer(c.id, actor)
     org = registry.get_organisation(data["organisation_id"])
     a = ActionItem(resolution_id=res.id, title=require_text(data["title"], "title", 200), organisation_id=org.id,
                    due_on=data["due_on"])
