@@ -30,6 +30,16 @@ def test_every_rule_has_its_source_law_article_and_url():
             assert isinstance(b["seen"], bool) and b["note"].strip(), (key, b)
 
 
+def test_the_documented_table_lists_every_rule():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "routing.md").read_text(encoding="utf-8")
+    for key, rule in routing.defaults_file()["rules"].items():
+        assert f"| `{key}` " in text, key
+        for b in rule["basis"]:
+            assert b["url"] in text, (key, b["url"])
+
+
 def test_every_authority_named_by_a_rule_is_known():
     data = routing.defaults_file()
     names = set(data["authorities"])

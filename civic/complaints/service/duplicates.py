@@ -70,6 +70,9 @@ def photo_hash(data: bytes) -> str | None:
     from PIL import Image, ImageStat
 
     with Image.open(io.BytesIO(data)) as im:
+        # pHash looks at a 32×32 grey thumbnail: let libjpeg decode at 1/8 scale and in grey (the
+        # display copy is a JPEG), a fraction of a full decode (bench/photo_hash.py).
+        im.draft("L", (128, 128))
         grey = im.convert("L")
     if ImageStat.Stat(grey).stddev[0] < FLAT_STDDEV:
         return None
