@@ -139,9 +139,16 @@ def test_a_post_without_a_photo_is_refused_like_the_mini_program(client, place, 
              description="楼道堆满杂物")
     assert r.status_code == 400
     assert r.get_json()[0]["description"].startswith("photos_required")
-    # Noise, which no photo can show, is taken without one (the category's photo_optional).
-    r = post(client, partner_key, photos=0, service_code="noise", address_id=place["units"][0].id, description="吵")
+    # Noise, which no photo can show, is taken without one (the category's photo_optional), and its
+    # source routes it: construction noise to 城管 (issue #18).
+    r = post(client, partner_key, photos=0, service_code="noise", address_id=place["units"][0].id, description="吵",
+             **{"attribute[noise_source]": "construction"})
     assert r.status_code == 201, r.get_json()
+    from civic.complaints.models import Complaint
+    from civic.extensions import db
+
+    c = db.session.get(Complaint, int(r.get_json()[0]["service_request_id"]))
+    assert (c.category, c.category_detail) == ("noise", "construction")
 
 
 def test_a_description_over_4000_characters_is_a_400(client, place, partner_key):
