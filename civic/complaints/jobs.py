@@ -51,6 +51,11 @@ def escalate_overdue(now: dt.datetime | None = None) -> int:
 
 
 def _escalate(c: Complaint, now: dt.datetime) -> None:
+    from civic.complaints.service.assignment import escalate_lead
+
+    handed = escalate_lead(c)  # the rule's escalation (corridors, fire exits: 城管 and the fire authority)
+    if handed:
+        audit.record("complaint.escalated_lead", "complaint", c.id, data=handed)
     place = registry.get_place(c.place_id)
     centres = registry.organisations_covering(place, ["street_centre"])
     c.escalated_at = now
@@ -108,7 +113,7 @@ def recompute_deadlines(year: int, calendar) -> int:
             Complaint.status.in_(RESOLVE_PENDING + ("submitted",)), Complaint.created_at < end,
             sa.or_(Complaint.acknowledge_due >= start, Complaint.resolve_due >= start)).order_by(Complaint.id)):
         before = (c.acknowledge_due, c.resolve_due, c.deadlines_provisional)
-        _deadlines(c, routing.rule_for(c.district_id, c.category), c.created_at, calendar)
+        _deadlines(c, routing.rule_for(c.district_id, c.category, c.category_detail), c.created_at, calendar)
         if (c.acknowledge_due, c.resolve_due, c.deadlines_provisional) == before:
             continue
         if c.overdue and not ((c.status in ACK_PENDING and c.acknowledge_due < now)

@@ -44,6 +44,13 @@ class RoutingRule(db.Model):
     reveal_kinds: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
     complained_kind: Mapped[str | None] = mapped_column(sa.String(30))
     referrals: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    # Issue #18 point 3: who leads, in order, when the lead is absent or is the party complained
+    # about; the authority that decides; the hand-over when the lead lets the case run overdue; and
+    # the rule's sources (law, article, URL).
+    lead_fallbacks: Mapped[list | None] = mapped_column(sa.JSON)
+    competent_authority: Mapped[str | None] = mapped_column(sa.String(60))
+    escalation: Mapped[dict | None] = mapped_column(sa.JSON)
+    basis: Mapped[list | None] = mapped_column(sa.JSON)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
     __table_args__ = (sa.UniqueConstraint("district_id", "category"),)
@@ -54,6 +61,10 @@ class Complaint(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     category: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    # The category's finer kind when one was picked (noise: construction, social_life, decoration),
+    # routed by its own rule; and the party kind the complaint is about, which never leads it.
+    category_detail: Mapped[str | None] = mapped_column(sa.String(30))
+    complained_kind: Mapped[str | None] = mapped_column(sa.String(30))
     description: Mapped[str] = mapped_column(sa.Text, nullable=False)
     status: Mapped[str] = mapped_column(sa.String(15), nullable=False, default="submitted")
     complainant_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False, index=True)
@@ -152,6 +163,9 @@ class ComplaintReferral(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), nullable=False, index=True)
     authority: Mapped[str] = mapped_column(sa.String(60), nullable=False)
+    # competent: the authority that decides the case (破坏承重结构: the housing authority);
+    # referral: told of it; escalation: added when the lead let the case run overdue.
+    role: Mapped[str] = mapped_column(sa.String(12), nullable=False, default="referral", server_default="referral")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
@@ -183,6 +197,35 @@ class ComplaintPhoto(db.Model):
     height: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     uploaded_by: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class ComplaintPhotoHash(db.Model):
+    """The perceptual hash of an intake photo (imagehash's pHash, 64 bits, as 16 hex digits), so the
+    same photo filed twice is found whatever the category and place (issue #18 point 4).
+
+    Found through :class:`ComplaintPhotoHashBand`: the hash cut into 8 bands of 8 bits; two hashes
+    within Hamming distance 7 agree on at least one band (pigeonhole), so the indexed band look-up
+    finds every candidate and the exact distance is checked on those few."""
+
+    __tablename__ = "complaint_photo_hash"
+
+    photo_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint_photo.id"), primary_key=True, autoincrement=False)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), nullable=False, index=True)
+    phash: Mapped[str] = mapped_column(sa.String(16), nullable=False, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class ComplaintPhotoHashBand(db.Model):
+    """One 8-bit band of a photo's pHash (band 0-7, value 0-255), indexed by (band, value)."""
+
+    __tablename__ = "complaint_photo_hash_band"
+
+    photo_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint_photo_hash.photo_id"), primary_key=True,
+                                          autoincrement=False)
+    band: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(sa.SmallInteger, nullable=False)
+
+    __table_args__ = (sa.Index("ix_photo_hash_band", "band", "value"),)
 
 
 class ComplaintMessage(db.Model):

@@ -25,18 +25,23 @@ class Complaints(MethodView):
     def post(self, form):
         """居民拍照反映问题（multipart），返回已派单的案件
 
-        Form fields: category, description (≤ 4,000 字), one of place_id / lat+lng+datum / address
-        (or gps_consent with a photo carrying GPS), gps_consent, urgent; files: photos (1-9).
+        Form fields: category, category_detail (optional: its rule routes the case), complained_kind
+        (optional: the party complained about never leads the case), description (≤ 4,000 字), one
+        of place_id / lat+lng+datum / address (or gps_consent with a photo carrying GPS),
+        gps_consent, urgent; files: photos (1-9; 0-9 for a category whose data says
+        ``photo_optional``: noise, which no photo can show).
         Send an ``Idempotency-Key`` header: a retried upload returns the first case, never a second.
-        Errors: 422 category_unknown, text_required, text_too_long, photos_required, too_many_photos,
-        location_required, location_not_covered; 413/415/422 photo_* (the photo is named).
+        Errors: 422 category_unknown, category_detail_unknown, complained_kind_unknown,
+        text_required, text_too_long, photos_required (not for photo_optional categories),
+        too_many_photos, location_required, location_not_covered; 413/415/422 photo_* (the photo is named).
         """
         files = uploaded_files("photos")
         user = current_actor()
         result = service.submit(user, service.Intake(
             category=form["category"], description=form["description"], photos=files,
             place_id=form.get("place_id"), lat=form.get("lat"), lng=form.get("lng"), datum=form.get("datum"),
-            address=form.get("address"), gps_consent=form["gps_consent"], urgent=form["urgent"]))
+            address=form.get("address"), gps_consent=form["gps_consent"], urgent=form["urgent"],
+            category_detail=form.get("category_detail"), complained_kind=form.get("complained_kind")))
         c = result.complaint
         return service.present(user, c, service.viewer_for(user, c), duplicates=result.duplicates)
 
@@ -87,6 +92,21 @@ class ComplaintById(MethodView):
         user = current_actor()
         c, v = service.get_for(user, complaint_id)
         return service.present(user, c, v)
+
+
+@blp.route("/complaints/<int:complaint_id>/duplicates")
+class ComplaintDuplicates(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, schemas.DuplicatesSchema)
+    def get(self, complaint_id):
+        """案件的疑似重复案件及理由（距离、同一楼栋、同一照片、描述相似），不含其他投诉人的任何信息
+
+        For the case's parties, the street's oversight and administrators; its reporters get the
+        nearby cases of the same category.  Merge with ``POST /complaints/{id}/transitions``
+        ``{"action": "merge", "into_id": ...}`` (``may_merge`` says whether you may).
+        404 complaint_not_found also when the case exists but is not yours to see.
+        """
+        return service.duplicates_for(current_actor(), complaint_id)
 
 
 @blp.route("/complaints/<int:complaint_id>/transitions")

@@ -10,6 +10,12 @@ from civic.core.schemas import Integer, ShanghaiDateTime
 
 class IntakeFormSchema(ma.Schema):
     category = ma.fields.String(required=True, metadata={"description": "案件类别（见术语表，如 group_renting）"})
+    category_detail = ma.fields.String(validate=ma.validate.Length(max=30), metadata={
+        "description": "类别细分（可选），按细分的分派规则派单：noise 可选 construction（建筑施工，城管主办）、"
+                       "social_life（社会生活，公安主办）、decoration（室内装修，物业先行）；"
+                       "public_space_occupation 可选 street_vending（占道经营，城管主办）"})
+    complained_kind = ma.fields.String(validate=ma.validate.Length(max=30), metadata={
+        "description": "被投诉的一方（可选，组织类型，如 property_company）：被投诉方不主办该案件，也看不到投诉人"})
     description = ma.fields.String(required=True, validate=ma.validate.Length(max=20000),
                                    metadata={"description": "问题描述，整理空白后不超过 4,000 字"})
     place_id = Integer(metadata={"description": "户、楼或小区的 id"})
@@ -22,8 +28,9 @@ class IntakeFormSchema(ma.Schema):
                                     metadata={"description": "是否同意使用照片中的位置信息（单独同意）"})
     urgent = ma.fields.Boolean(load_default=False, metadata={"description": "正在发生（如正在施工的违法搭建）"})
     # Documentation only: the files arrive in request.files, which the route reads.
-    photos = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
-                            metadata={"description": "1-9 张照片（JPEG、PNG、WebP、HEIC）"})
+    photos = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}), metadata={
+        "description": "1-9 张照片（JPEG、PNG、WebP、HEIC）；照片拍不出问题的类别（photo_optional，"
+                       "如 noise 噪声扰民）可以不传照片（0-9 张）"})
 
 
 class PhotoFilesSchema(ma.Schema):
@@ -57,6 +64,8 @@ class PhotoRefSchema(ma.Schema):
 class ReferralSchema(ma.Schema):
     authority = ma.fields.String()
     name = ma.fields.String()
+    role = ma.fields.String(metadata={"description": "competent：主管部门（作出处理决定）；referral：告知；"
+                                                     "escalation：主办方逾期未处置后升级移送"})
 
 
 class ComplainantSchema(ma.Schema):
@@ -77,6 +86,8 @@ class ComplaintSchema(ma.Schema):
     id = Integer()
     version = Integer(metadata={"description": "乐观锁版本号，操作时可带上以防并发覆盖"})
     category = ma.fields.String()
+    category_detail = ma.fields.String(allow_none=True, metadata={"description": "类别细分（如 noise 的 construction）"})
+    complained_kind = ma.fields.String(allow_none=True, metadata={"description": "被投诉的一方（组织类型）"})
     description = ma.fields.String()
     status = ma.fields.String()
     status_name = ma.fields.String()
@@ -223,8 +234,33 @@ class RuleAmountSchema(ma.Schema):
     unit = ma.fields.String(required=True, validate=ma.validate.OneOf(["hours", "working_days"]))
 
 
+class BasisSchema(ma.Schema):
+    law = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200),
+                           metadata={"description": "法规名称"})
+    article = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200),
+                               metadata={"description": "条款"})
+    url = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500),
+                           metadata={"description": "原文网址"})
+    seen = ma.fields.Boolean(load_default=False, metadata={"description": "条文已在该网址核对"})
+    note = ma.fields.String(validate=ma.validate.Length(max=1000), metadata={"description": "要点"})
+
+
+class EscalationSchema(ma.Schema):
+    lead_kind = ma.fields.String(required=True, metadata={"description": "主办方逾期未处置时改由谁主办"})
+    referrals = ma.fields.List(ma.fields.String(), load_default=list,
+                               metadata={"description": "同时移送的主管部门（如 fire_authority）"})
+
+
 class RoutingRuleSchema(ma.Schema):
-    category = ma.fields.String(dump_only=True)
+    category = ma.fields.String(dump_only=True, metadata={"description": "类别，或“类别.细分”（如 noise.construction）"})
+    lead_fallbacks = ma.fields.List(ma.fields.String(), load_default=list, metadata={
+        "description": "后备主办方（按顺序）：主办方在该地点没有组织，或正是被投诉方时依次选用；"
+                       "最后为居委会（村委会）、街镇中心。被投诉方永远不主办"})
+    competent_authority = ma.fields.String(allow_none=True, load_default=None,
+                                           metadata={"description": "作出处理决定的主管部门（六方之外）"})
+    escalation = ma.fields.Nested(EscalationSchema, allow_none=True, load_default=None)
+    basis = ma.fields.List(ma.fields.Nested(BasisSchema), load_default=list,
+                           metadata={"description": "规则依据：法规、条款、原文网址"})
     district_id = Integer(dump_only=True, allow_none=True)
     source = ma.fields.String(dump_only=True)
     lead_kind = ma.fields.String(required=True)
@@ -238,6 +274,30 @@ class RoutingRuleSchema(ma.Schema):
                        "被投诉方（complained_kind）除外"})
     complained_kind = ma.fields.String(allow_none=True, load_default=None)
     referrals = ma.fields.List(ma.fields.String(), load_default=list)
+
+
+class DuplicateReasonsSchema(ma.Schema):
+    distance_m = ma.fields.Float(allow_none=True, metadata={"description": "两案相距（米，WGS-84）；同在名录选点的两案不算距离"})
+    same_building = ma.fields.Boolean()
+    photo_distance = Integer(allow_none=True, metadata={"description": "最相近的两张照片感知哈希相差的位数（0 为同一张）"})
+    text_similarity = ma.fields.Float(metadata={"description": "描述的字二元组 Jaccard 相似度 0..1"})
+
+
+class DuplicateCandidateSchema(ma.Schema):
+    id = Integer()
+    category = ma.fields.String()
+    category_name = ma.fields.String(allow_none=True)
+    status = ma.fields.String()
+    created_at = ShanghaiDateTime()
+    mergeable = ma.fields.Boolean(metadata={"description": "可合并（两案均未办结且在同一街道）"})
+    reasons = ma.fields.Nested(DuplicateReasonsSchema)
+    reason_names = ma.fields.List(ma.fields.String(), metadata={"description": "理由的中文说明"})
+
+
+class DuplicatesSchema(ma.Schema):
+    complaint_id = Integer()
+    may_merge = ma.fields.Boolean(metadata={"description": "查看者可以把本案并入其他案件（居委会分拨或街镇督办）"})
+    candidates = ma.fields.List(ma.fields.Nested(DuplicateCandidateSchema))
 
 
 class RoutingArgs(ma.Schema):

@@ -1,4 +1,6 @@
-"""Cases (案件): an organisation's queue and a case page with exactly the actions the workflow allows.
+"""Cases (案件): an organisation's queue and a case page with exactly the actions the workflow allows,
+and the case's possible duplicates with their reasons and a merge button for whoever may merge
+(``service.duplicates_for``, the same answer as ``GET /api/v1/complaints/{id}/duplicates``).
 
 Every rule lives in civic.complaints.service: the queue, the counts, who may do what
 (``present(...)["allowed_actions"]``), the transitions, messages, result photos and the logged
@@ -64,11 +66,15 @@ def _case_page(user, complaint_id: int, *, revealed=None, log_view=True):
 
         reroute_options = [o for o in registry.organisations_covering(registry.get_place(c.place_id))
                            if o.kind in LEAD_KINDS]
+    from civic.complaints.routing import details
+
     return render_template(
         "console/case.html", c=data, history=service.history_for(user, c.id),
         messages=service.messages_for(user, c.id), categories=category_names(),
         role_names=ROLE_NAMES, reroute_options=reroute_options,
-        action_names=service.ACTION_NAMES, revealed=revealed is not None)
+        action_names=service.ACTION_NAMES, revealed=revealed is not None,
+        dups=service.duplicates_for(user, c.id), status_names=service.STATUS_NAMES,
+        details=details(c.category))
 
 
 @bp.get("/cases/<int:complaint_id>")

@@ -192,6 +192,8 @@ def _check_attributes(service_code: str, given: dict[str, list[str]]) -> tuple[d
         answers[code] = values if a["datatype"] == "multivaluelist" else values[0]
         if a.get("maps_to") == "urgent":
             fields["urgent"] = values[0] == "true"
+        if a.get("maps_to") == "category_detail":  # noise by its source (issue #18: its own routing rule)
+            fields["category_detail"] = values[0]
         if a.get("label"):
             shown = "、".join(keys.get(v, v) for v in values)
             lines.append(f"{a['label']}：{shown}")
@@ -279,7 +281,8 @@ def create_request(api_key: str | None, form: dict, attributes: dict[str, list[s
     partner = _partner_user(key)
     result = complaints.submit_on_behalf(partner, complaints.Intake(
         category=code, description=description, photos=photos, place_id=place_id, lat=lat, lng=lng,
-        datum="wgs84" if lat is not None else None, address=address, urgent=fields.get("urgent", False)),
+        datum="wgs84" if lat is not None else None, address=address, urgent=fields.get("urgent", False),
+        category_detail=fields.get("category_detail")),
         contact)
     c = result.complaint
     db.session.add(PartnerRequest(complaint_id=c.id, partner_key_id=key.id, attributes=answers, media_url=media_url))

@@ -126,10 +126,57 @@ def create_place(
     )
     if centre:
         place.centre_lat, place.centre_lng = centre
+    elif kind == "building":
+        place.centre_lat, place.centre_lng = building_centre(boundary, parent) or (None, None)
     db.session.add(place)
     db.session.flush()
     place.path = f"{parent.path if parent else '/'}{place.id}/"
     return place
+
+
+def boundary_centroid(boundary: str | None) -> tuple[float, float] | None:
+    """``(lat, lng)`` of a GeoJSON boundary's centroid (WGS-84), or None without a usable one.  A
+    boundary a few hundred metres wide is flat enough for the planar centroid (error < 1 cm)."""
+    if not boundary:
+        return None
+    import shapely
+
+    try:
+        geom = shapely.from_geojson(boundary)
+    except Exception:  # noqa: BLE001  (a stored boundary is valid; an odd one just has no centroid)
+        return None
+    if geom.is_empty:
+        return None
+    c = geom.centroid
+    return (c.y, c.x)
+
+
+def building_centre(boundary: str | None, compound: Place | None) -> tuple[float, float] | None:
+    """Where a building is when the registry gives no point (issue #18 point 4: a unit picked from
+    the list and a pin dropped on the map must meet within the duplicate radius): the centroid of the
+    building's own footprint, else its compound's centre, else the centroid of the compound's
+    boundary.  ``None`` when none is known."""
+    own = boundary_centroid(boundary)
+    if own:
+        return own
+    if compound is None:
+        return None
+    if compound.centre_lat is not None and compound.centre_lng is not None:
+        return (compound.centre_lat, compound.centre_lng)
+    return boundary_centroid(compound.boundary)
+
+
+def coordinates_of(place: Place) -> tuple[float | None, float | None]:
+    """``(lat, lng)`` WGS-84 of a place: its own centre, else its building's or compound's (a unit is
+    where its building is).  ``(None, None)`` when no place above it has one."""
+    if place.centre_lat is not None and place.centre_lng is not None:
+        return place.centre_lat, place.centre_lng
+    for p in reversed(ancestors(place)[:-1]):
+        if p.kind not in ("building", "compound"):
+            break  # a community's or street's centre is too coarse to stand for a case's place
+        if p.centre_lat is not None and p.centre_lng is not None:
+            return p.centre_lat, p.centre_lng
+    return None, None
 
 
 def ancestors(place: Place) -> list[Place]:

@@ -29,8 +29,8 @@ def _numbers(text: str) -> list[float]:
 
 @pytest.fixture
 def scene(app, client, factory, w):
-    """Complaints about the property company (``property_service``: it leads them and may never
-    see the complainant): at the complainant's own unit, by a photo's GPS, by a free address, a
+    """Complaints about the property company (``property_service``: it assists with them, never
+    leads them, and may never see the complainant): at the complainant's own unit, by a photo's GPS, by a free address, a
     neighbour's duplicate at their own unit merged in, and a 12345 case with the caller's contact;
     a message from the resident and a reveal by the residents' committee with a reason."""
     from civic.complaints.models import Complaint
@@ -109,6 +109,8 @@ def _calls(client, w, s):
                                                           place_id=unit)],
         ("get", f"{API}/complaints/{{complaint_id}}"): [
             (lambda i=i: client.get(f"{API}/complaints/{i}", headers=pc)) for i in ids],
+        ("get", f"{API}/complaints/{{complaint_id}}/duplicates"): [
+            (lambda i=i: client.get(f"{API}/complaints/{i}/duplicates", headers=pc)) for i in ids],
         ("get", f"{API}/complaints/{{complaint_id}}/history"): [
             (lambda i=i: client.get(f"{API}/complaints/{i}/history", headers=pc)) for i in ids],
         ("get", f"{API}/complaints/{{complaint_id}}/messages"): [

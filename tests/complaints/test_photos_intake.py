@@ -139,7 +139,9 @@ def test_without_consent_the_gps_is_ignored_even_with_a_place(client, w):
     r = post_case(client, w.rh, photos=[("here.jpg", jpeg(gps=CENTRE))], place_id=w.building2.id)
     assert r.status_code == 201
     row = db.session.get(Complaint, r.get_json()["id"])
-    assert row.location_source == "place" and row.place_id == w.building2.id and row.lat is None
+    # The building's own point (its compound's centre here: issue #18), not the photo's.
+    assert row.location_source == "place" and row.place_id == w.building2.id
+    assert (row.lat, row.lng) == (w.building2.centre_lat, w.building2.centre_lng)
 
 
 def test_gps_in_italy_alone_is_location_not_covered_and_keeps_nothing(client, app, w):

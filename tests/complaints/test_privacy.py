@@ -40,7 +40,8 @@ def test_a_party_not_in_reveal_kinds_sees_no_complainant(client, w):
 def test_the_property_company_complained_about_never_sees_the_complainant(client, w):
     cid = case(client, w, "property_service")["id"]
     pc = view(client, w, cid, "property_company")
-    assert pc["your_roles"] == ["lead"] and pc["complainant"] is None
+    # It assists (it must put things right) but never leads a complaint about itself (issue #18).
+    assert pc["your_roles"] == ["assist"] and pc["complainant"] is None
     r = reveal(client, w, cid, "property_company", reason="想知道是谁投诉")
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "complainant_hidden"
     assert audit_entries(cid, "complaint.complainant_revealed") == []

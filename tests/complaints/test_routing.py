@@ -26,11 +26,12 @@ def staff_view(client, w, cid, kind="residents_committee"):
 
 
 def test_seed_writes_the_data_files_rules_as_defaults(app):
-    assert routing.seed_defaults() == 12
+    assert routing.seed_defaults() == 16  # 12 categories and 4 details (noise ×3, street vending)
     commit()
     assert routing.seed_defaults() == 0
     rows = db.session.scalars(sa.select(RoutingRule).where(RoutingRule.district_id.is_(None))).all()
-    assert sorted(r.category for r in rows) == sorted(routing.categories())
+    assert sorted(r.category for r in rows) == sorted(routing.rule_keys())
+    assert len(routing.categories()) == 12
     rule = routing.rule_for(None, "illegal_construction")
     assert (rule.source, rule.lead_kind, rule.urgent_acknowledge_hours) == ("default", "urban_management", 2)
 
@@ -40,14 +41,14 @@ def test_group_renting_goes_to_the_rc_with_police_property_and_urban_management(
     assert case["lead"]["id"] == w.orgs["residents_committee"].id and case["lead_fallback"] is False
     assert [o["id"] for o in case["assisting"]] == [w.orgs[k].id for k in ("police", "property_company",
                                                                            "urban_management")]
-    assert case["referrals"] == [{"authority": "district_housing_authority", "name": "区房屋管理局"}]
+    assert case["referrals"] == [{"authority": "district_housing_authority", "name": "区房屋管理局", "role": "referral"}]
 
 
 def test_green_damage_goes_to_the_property_company_and_is_referred_to_greening(client, w):
     case = post_case(client, w.rh, category="green_damage", place_id=w.units[0].id).get_json()
     assert case["lead"] == {"id": w.orgs["property_company"].id, "kind": "property_company", "name": "测试物业公司"}
     assert {o["kind"] for o in case["assisting"]} == {"owners_committee", "residents_committee", "urban_management"}
-    assert case["referrals"] == [{"authority": "greening_authority", "name": "区绿化和市容管理局"}]
+    assert case["referrals"] == [{"authority": "greening_authority", "name": "区绿化和市容管理局", "role": "referral"}]
 
 
 def test_every_party_is_an_actual_organisation_covering_the_place(client, w):

@@ -206,10 +206,11 @@ TABLE: dict[tuple[str, str], list[Row]] = {
     # --- complaints: 张三's case, closed ------------------------------------------------------------
     ("post", "/api/v1/complaints/{complaint_id}/transitions"): [
         Row("closed case, acknowledge on a stale version", lambda c: {"complaint_id": c["case"]},
-            J({"action": "acknowledge", "version": 1}), frozenset({"pc_sm_he"}), V["case"])],  # the lead
+            J({"action": "acknowledge", "version": 1}), frozenset({"oc_bj_shi"}), V["case"])],  # the lead
+    # (a complaint about the property company's service is led by the owners' committee: issue #18)
     ("post", "/api/v1/complaints/{complaint_id}/photos"): [
         Row("closed case, no photo", lambda c: {"complaint_id": c["case"]}, F(),
-            frozenset({"pc_sm_he"}), V["case"])],
+            frozenset({"oc_bj_shi"}), V["case"])],
     ("post", "/api/v1/complaints/{complaint_id}/messages"): [
         Row("closed case, a blank message", lambda c: {"complaint_id": c["case"]}, J({"body": "  "}),
             frozenset({"zhang_san", "pc_sm_he", "oc_bj_shi", "rc_bj_zhou", "sc_wang"}), V["case"])],
@@ -589,10 +590,10 @@ def _build_world(factory) -> dict:
     from civic.voting.models import RosterPerson
 
     ctx = _visibility_world(factory)
-    he, zhang, shi = _user("pc_sm_he"), _user("zhang_san"), _user("oc_bj_shi")
-    # 张三's case: acknowledged, resolved, rated and closed.
-    complaints.transition(he, ctx["case"], "acknowledge")
-    complaints.transition(he, ctx["case"], "resolve", note="电梯已修复")
+    zhang, shi = _user("zhang_san"), _user("oc_bj_shi")
+    # 张三's case: acknowledged, resolved (by its lead, the owners' committee), rated and closed.
+    complaints.transition(shi, ctx["case"], "acknowledge")
+    complaints.transition(shi, ctx["case"], "resolve", note="电梯已修复")
     complaints.rate(zhang, ctx["case"], 5)
     # A confirmed paper ballot in the open vote (unit 1号楼201, entered by the head, confirmed by a member).
     matters = voting.matters_of(ctx["vote_open"])

@@ -163,6 +163,12 @@ TABLE: dict[str, list[Case]] = {
     "/api/v1/complaints/{complaint_id}/history": [
         Case("zhang_san's case", lambda c: {"complaint_id": c["case"]}, expect(BJ_CASE_READERS)),
     ],
+    # A case's possible duplicates: whoever sees the case (issue #18 point 4), the same 404 otherwise.
+    "/api/v1/complaints/{complaint_id}/duplicates": [
+        Case("zhang_san's case", lambda c: {"complaint_id": c["case"]}, expect(BJ_CASE_READERS)),
+        Case("zhou_ba's case (康城苑)", lambda c: {"complaint_id": c["other_case"]},
+             expect({"zhou_ba", "pc_kc_lv", "rc_kc_wu", "sc_wang", "admin"})),
+    ],
     "/api/v1/complaints/{complaint_id}/messages": [  # the thread is the parties' and the resident's
         Case("zhang_san's case", lambda c: {"complaint_id": c["case"]},
              expect(BJ_CASE_READERS - {"admin"}, admin=403)),

@@ -17,7 +17,8 @@ def test_services_json_are_the_complaint_categories(client):
     assert len(by_code) == 12
     assert by_code["green_damage"]["service_name"] == "毁绿占绿"
     assert by_code["illegal_construction"]["metadata"] is True
-    assert by_code["noise"]["metadata"] is False
+    assert by_code["noise"]["metadata"] is True  # its source (issue #18: construction, social life, decoration)
+    assert by_code["ebike_charging"]["metadata"] is False
     assert "毁绿占绿".encode() in r.data  # UTF-8, not \u escapes
 
 

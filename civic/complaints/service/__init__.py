@@ -9,6 +9,8 @@ One module per verb group; this package re-exports the public verbs, so callers 
 (``from civic.complaints import service`` then ``service.submit(...)``):
 
 * intake      — filing a case (submit, submit_on_behalf for partners), where it is, duplicates;
+* duplicates  — a case's possible duplicates with their reasons for its parties (duplicates_for),
+  the photos' perceptual hashes;
   suggesting its category from a draft (suggest)
 * assignment  — the lead, assisting and triage parties from the routing table (civic/complaints/routing.py)
 * workflow    — states, TRANSITIONS, transition, deadlines in working days, the automatic close
@@ -24,6 +26,7 @@ One module per verb group; this package re-exports the public verbs, so callers 
 from __future__ import annotations
 
 from civic.complaints.service.assignment import route_note
+from civic.complaints.service.duplicates import duplicates_for
 from civic.complaints.service.history import HISTORY_NAMES, history_for
 from civic.complaints.service.intake import (
     DUPLICATE_RADIUS_M,
@@ -67,7 +70,7 @@ __all__ = [
     "PUBLIC_COORD_DECIMALS", "PUBLIC_NOTE_ACTIONS", "RATING_WINDOW", "STAFF_ACTIONS", "STATUS_NAMES",
     "TRANSITIONS", "UNSATISFIED_MAX", "Intake", "IntakeResult", "PartnerContact", "Viewer",
     "add_message", "add_result_photos", "allowed_actions", "complainant_for", "contact_of",
-    "counts_by_status", "descriptions_filed_by", "enqueue_auto_close", "get_for", "history_for",
+    "counts_by_status", "descriptions_filed_by", "duplicates_for", "enqueue_auto_close", "get_for", "history_for",
     "media_store", "messages_for", "my_complaints", "photo_for", "possible_duplicates", "present",
     "public_cases", "public_view", "queue", "rate", "route_note", "submit", "submit_on_behalf", "suggest", "summaries",
     "transition", "viewer_for",

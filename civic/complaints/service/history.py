@@ -21,7 +21,7 @@ from civic.property import service as registry
 HISTORY_NAMES = {
     **ACTION_NAMES, "submit": "居民提交", "viewed": "查看案件", "message": "留言", "result_photos": "上传处置照片",
     "complainant_revealed": "查看投诉人完整信息", "merged_in": "其他案件并入本案", "rated": "评价",
-    "escalate": "超期升级督办", "overdue": "超期", "deadlines_recomputed": "按新的放假安排重算期限",
+    "escalate": "超期升级督办", "escalated_lead": "超期未处置，移交执法部门主办", "overdue": "超期", "deadlines_recomputed": "按新的放假安排重算期限",
     "media.opened": "查看照片",
 }
 #: A case a partner filed: the ``submit`` entry's name (the actor names the partner).

@@ -26,6 +26,7 @@ from civic.complaints.models import (
     complaint_rtree,
 )
 from civic.complaints.service.assignment import _set_parties, route_note
+from civic.complaints.service.duplicates import record_photo_hashes
 from civic.complaints.service.photos import MAX_PHOTOS, _Staged, media_store
 from civic.complaints.service.workflow import _apply, _deadlines
 from civic.complaints.suggest import suggest as suggest_categories
@@ -60,6 +61,11 @@ class Intake:
     address: str | None = None
     gps_consent: bool = False
     urgent: bool = False
+    #: The category's finer kind (routing.details: noise → construction, social_life, decoration).
+    category_detail: str | None = None
+    #: The party kind the complaint is about (e.g. the property company that cut the hedge): it
+    #: never leads the case nor sees the complainant (issue #18 point 3).
+    complained_kind: str | None = None
 
 
 @dataclass
@@ -78,7 +84,10 @@ def _place_for_intake(actor, data: Intake, photos: list[StoredPhoto]):
         if place.kind not in ("unit", "building", "compound"):
             raise ValidationFailed("地点须为户、楼或小区", code="place_kind_invalid",
                                    details={"place_id": place.id, "kind": place.kind})
-        return place, place.centre_lat, place.centre_lng, "place"
+        # A unit stands where its building is (its registry point, footprint or compound: issue #18
+        # point 4), so that a case filed from the list meets one pinned on the map.
+        lat, lng = registry.coordinates_of(place)
+        return place, lat, lng, "place"
     if data.lat is not None or data.lng is not None:
         if data.lat is None or data.lng is None or not data.datum:
             raise ValidationFailed("坐标须同时提供 lat、lng 和坐标系 datum", code="location_incomplete")
@@ -123,15 +132,17 @@ def _ladder(place) -> dict:
 def submit(actor, data: Intake, *, now: dt.datetime | None = None) -> IntakeResult:
     """File a resident's complaint and route it.
 
-    :param data: category (glossary id), description (Chinese, ≤ 4,000 characters after tidying),
-        1-9 photos as ``(filename, bytes)``, and where: ``place_id`` (a unit, building or
+    :param data: category (glossary id) and optionally its ``category_detail`` (routed by the
+        detail's rule) and ``complained_kind`` (the party complained about, never the lead),
+        description (Chinese, ≤ 4,000 characters after tidying), 1-9 photos as ``(filename, bytes)``
+        (0-9 for a ``photo_optional`` category: noise), and where: ``place_id`` (a unit, building or
         compound), or ``lat``/``lng`` with their ``datum`` (wgs84, gcj02, bd09; placed by the
         registry's boundaries), or ``address`` (free text; routed by the resident's own community),
         or, with ``gps_consent``, the first photo's GPS.
     :returns: the routed case and possible duplicates (open cases of the same category within
         100 m or in the same building in the last 14 days).
-    :raises ValidationFailed: ``category_unknown``, ``text_required``, ``text_too_long``,
-        ``photos_required``, ``too_many_photos``, ``location_required``, ``location_not_covered``,
+    :raises ValidationFailed: ``category_unknown``, ``category_detail_unknown``,
+        ``complained_kind_unknown``, ``text_required``, ``text_too_long``, ``photos_required``, ``too_many_photos``, ``location_required``, ``location_not_covered``,
         ``place_kind_invalid``; photo errors (``photo_format_unsupported``, ``photo_too_large``,
         ``photo_corrupt``, ...) from the pipeline.  Nothing is stored when any check fails: the
         photos are processed in memory and written to the media store only after every check.
@@ -141,9 +152,11 @@ def submit(actor, data: Intake, *, now: dt.datetime | None = None) -> IntakeResu
     """
     if data.category not in routing.categories():
         raise ValidationFailed("未知的案件类别", code="category_unknown", details={"category": data.category})
+    _check_detail(data)
     description = require_text(data.description, "description", MAX_DESCRIPTION)
-    if not data.photos:
-        raise ValidationFailed("请至少上传 1 张照片", code="photos_required")
+    if not data.photos and not routing.photo_optional(data.category):
+        raise ValidationFailed("请至少上传 1 张照片", code="photos_required",
+                               details={"category": data.category})
     if len(data.photos) > MAX_PHOTOS:
         raise ValidationFailed(f"最多上传 {MAX_PHOTOS} 张照片", code="too_many_photos",
                                details={"max": MAX_PHOTOS, "count": len(data.photos)})
@@ -153,19 +166,25 @@ def submit(actor, data: Intake, *, now: dt.datetime | None = None) -> IntakeResu
     stored = process_photos(list(data.photos), store=staged, read_gps=data.gps_consent)
     place, lat, lng, source = _place_for_intake(actor, data, stored)
     now = now or utcnow()
-    c = Complaint(category=data.category, description=description, status="submitted",
+    c = Complaint(category=data.category, category_detail=data.category_detail or None,
+                  complained_kind=data.complained_kind or None, description=description, status="submitted",
                   complainant_id=actor.id, place_id=place.id, address_text=(data.address or None),
                   lat=lat, lng=lng, location_source=source, gps_consent=data.gps_consent,
                   urgent=data.urgent, created_at=now, updated_at=now, **_ladder(place))
     db.session.add(c)
     db.session.flush()
     audit.record("complaint.submit", "complaint", c.id, actor=actor, data={"category": c.category})
+    rows = []
     for p in stored:
-        db.session.add(ComplaintPhoto(complaint_id=c.id, stage="intake", access_token=secrets.token_urlsafe(32),
-                                      display_key=p.display_key, thumb_key=p.thumb_key, width=p.width,
-                                      height=p.height, uploaded_by=actor.id))
+        row = ComplaintPhoto(complaint_id=c.id, stage="intake", access_token=secrets.token_urlsafe(32),
+                             display_key=p.display_key, thumb_key=p.thumb_key, width=p.width,
+                             height=p.height, uploaded_by=actor.id)
+        db.session.add(row)
+        rows.append((row, staged.open(p.display_key)))
     db.session.add(ComplaintReporter(complaint_id=c.id, user_id=actor.id, via_complaint_id=c.id))
-    rule = routing.rule_for(c.district_id, c.category)
+    db.session.flush()
+    record_photo_hashes(rows)
+    rule = routing.rule_for(c.district_id, c.category, c.category_detail)
     _deadlines(c, rule, now)
     _set_parties(c, place, rule)
     _apply(c, "route", actor=None, note=route_note(c.category), now=now)
@@ -173,6 +192,16 @@ def submit(actor, data: Intake, *, now: dt.datetime | None = None) -> IntakeResu
     db.session.flush()
     staged.write_to(media_store())
     return IntakeResult(c, duplicates)
+
+
+def _check_detail(data: Intake) -> None:
+    if data.category_detail and data.category_detail not in routing.details(data.category):
+        raise ValidationFailed("该类别没有这一细分", code="category_detail_unknown",
+                               details={"category": data.category, "category_detail": data.category_detail,
+                                        "allowed": list(routing.details(data.category))})
+    if data.complained_kind and data.complained_kind not in routing.LEAD_KINDS:
+        raise ValidationFailed("被投诉方须为六方或村民委员会之一", code="complained_kind_unknown",
+                               details={"complained_kind": data.complained_kind, "allowed": list(routing.LEAD_KINDS)})
 
 
 def possible_duplicates(c: Complaint) -> list[dict]:
@@ -213,6 +242,8 @@ def possible_duplicates(c: Complaint) -> list[dict]:
         if c.lat is not None and other.lat is not None:
             dist = distance_m((c.lat, c.lng), (other.lat, other.lng))
         same_building = bool(c.building_id and other.building_id == c.building_id)
+        if c.location_source == "place" and other.location_source == "place":
+            dist = None  # both placed from the registry list: their buildings decide (service.duplicates)
         if same_building or (dist is not None and dist <= DUPLICATE_RADIUS_M):
             out.append({"id": other.id, "status": other.status, "created_at": other.created_at,
                         "distance_m": round(dist, 1) if dist is not None else None,

@@ -72,7 +72,7 @@ def viewer_for(user, c: Complaint) -> Viewer:
     elif user.kind == "admin":
         roles.add("admin")
     else:
-        rule = routing.rule_for(c.district_id, c.category)
+        rule = routing.rule_for(c.district_id, c.category, c.category_detail)
         parties = {p.organisation_id: p for p in c.parties if p.active}
         for _m, org in acting_memberships(user):
             r: set[str] = set()
@@ -84,7 +84,7 @@ def viewer_for(user, c: Complaint) -> Viewer:
             if org.kind in ("residents_committee", "village_committee") and c.community_id and \
                     registry.organisation_covers(org.id, c.community_id):
                 r.add("triage")
-                if rule.may_reveal(org.kind):
+                if rule.may_reveal(org.kind) and org.kind != c.complained_kind:
                     may_see, seeing = True, seeing or org
             if org.kind == "street_centre" and c.street_id and registry.organisation_covers(org.id, c.street_id):
                 r.add("oversight")
@@ -204,9 +204,10 @@ def complainant_seen_in(user, cases: Sequence[Complaint], *, organisations=None)
                 covers[key] = registry.organisation_covers(org.id, c.community_id)
             if not covers[key]:
                 continue
-            if (c.district_id, c.category) not in rules:
-                rules[(c.district_id, c.category)] = routing.rule_for(c.district_id, c.category)
-            if rules[(c.district_id, c.category)].may_reveal(org.kind):
+            rkey = (c.district_id, c.category, c.category_detail)
+            if rkey not in rules:
+                rules[rkey] = routing.rule_for(*rkey)
+            if rules[rkey].may_reveal(org.kind) and org.kind != c.complained_kind:
                 seen.add(c.id)
                 break
     return seen

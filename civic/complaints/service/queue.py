@@ -166,7 +166,8 @@ def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = No
     place = loc.place
     terms = None if sees_complainant(v) else identity_terms([c])[c.id]
     out = {
-        "id": c.id, "version": c.version, "category": c.category, "description": text_for(c, v, c.description, terms),
+        "id": c.id, "version": c.version, "category": c.category, "category_detail": c.category_detail,
+        "complained_kind": c.complained_kind, "description": text_for(c, v, c.description, terms),
         "status": c.status, "status_name": STATUS_NAMES[c.status],
         "place": {"id": place.id, "kind": place.kind, "name": place.name} if place else None,
         "address": c.address_text, "location_source": c.location_source,
@@ -175,7 +176,8 @@ def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = No
         "assisting": [{"id": p.organisation_id, "kind": orgs[p.organisation_id].kind,
                        "name": orgs[p.organisation_id].name}
                       for p in c.parties if p.active and p.role == "assist"],
-        "referrals": [{"authority": r.authority, "name": routing.authority_name(r.authority)} for r in c.referrals],
+        "referrals": [{"authority": r.authority, "name": routing.authority_name(r.authority), "role": r.role}
+                      for r in c.referrals],
         "acknowledge_due": c.acknowledge_due, "resolve_due": c.resolve_due,
         "deadlines_provisional": c.deadlines_provisional, "overdue": c.overdue,
         "escalated": c.escalated_at is not None, "created_at": c.created_at,
