@@ -155,10 +155,12 @@ def _init_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # The PostGIS indexes of migration 0023_spatial exist on PostgreSQL only (issue #21).
         from civic.complaints.models import declare_postgis_index as complaint_points
+        from civic.complaints.models import declare_postgis_open_index as open_complaint_points
         from civic.property.models import declare_postgis_index as place_boundaries
 
         place_boundaries()
         complaint_points()
+        open_complaint_points()
     if click.get_current_context(silent=True) is not None or app.config.get("TESTING"):
         init_migrations(app)
     login_manager.init_app(app)
