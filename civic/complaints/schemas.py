@@ -291,7 +291,7 @@ class NearbyPageSchema(ma.Schema):
     next_cursor = ma.fields.String(allow_none=True)
 
 
-class SupportFormSchema(ma.Schema):
+class ComplaintSupportFormSchema(ma.Schema):
     lat = ma.fields.Float(validate=ma.validate.Range(-90, 90),
                           metadata={"description": "您所在位置（查看附近问题时的位置）；本小区的案件可不填"})
     lng = ma.fields.Float(validate=ma.validate.Range(-180, 180))
@@ -301,7 +301,7 @@ class SupportFormSchema(ma.Schema):
                             metadata={"description": "0-3 张照片（JPEG、PNG、WebP、HEIC），与反映问题同一照片流程"})
 
 
-class SupportSchema(ma.Schema):
+class ComplaintSupportSchema(ma.Schema):
     complaint_id = Integer()
     supported = ma.fields.Boolean()
     since = ShanghaiDateTime(allow_none=True)

@@ -37,9 +37,9 @@ class MyNearbyComplaints(MethodView):
 @blp.route("/complaints/<int:complaint_id>/supporters")
 class ComplaintSupporters(MethodView):
     @require("resident")
-    @blp.arguments(schemas.SupportFormSchema, location="form", content_type="multipart/form-data")
-    @blp.response(201, schemas.SupportSchema)
-    @blp.alt_response(200, schema=schemas.SupportSchema, description="已附议过：返回同一条附议记录")
+    @blp.arguments(schemas.ComplaintSupportFormSchema, location="form", content_type="multipart/form-data")
+    @blp.response(201, schemas.ComplaintSupportSchema)
+    @blp.alt_response(200, schema=schemas.ComplaintSupportSchema, description="已附议过：返回同一条附议记录")
     def post(self, form, complaint_id):
         """我也遇到（附议）：关注附近的这个问题，不再重复反映；可附照片
 

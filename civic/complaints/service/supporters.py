@@ -88,12 +88,11 @@ def point_from(lat, lng, datum, radius_m=None) -> Point | None:
 def own_compounds(user) -> list[int]:
     """Ids of the compounds of the units ``user`` is tied to (a confirmed unit claim links the
     resident to the unit: civic.residents.service.confirm_claim → property's ties), lowest first."""
-    out = set()
-    for _link, unit in registry.units_of_resident(user.id):
-        comp = registry.ancestor_of_kind(unit, "compound")
-        if comp is not None:
-            out.add(comp.id)
-    return sorted(out)
+    above = {i for _link, unit in registry.units_of_resident(user.id) for i in unit.ancestor_ids}
+    if not above:
+        return []
+    return list(db.session.scalars(sa.select(registry.Place.id).where(
+        registry.Place.id.in_(sorted(above)), registry.Place.kind == "compound").order_by(registry.Place.id)))
 
 
 def _within(point: Point, radius_m: float) -> list[tuple[int, float, float]]:
