@@ -70,6 +70,8 @@ class DefaultConfig:
     RATELIMIT_LOGIN_OPENID = "10 per minute;50 per hour"  # WeChat logins per WeChat user, from any address
     RATELIMIT_LOGIN_FAILURES = "30 per hour"  # failed logins per account or phone, from any address
     RATELIMIT_PUBLIC_WRITE = "30 per minute"
+    # "Me too" joins per resident (civic.complaints.service.supporters.join): a signal staff weigh.
+    RATELIMIT_COMPLAINT_SUPPORT = "10 per hour;20 per day"
 
     # WeChat mini-program login (code2session).  "dev" maps a code to openid "dev-<code>".
     WECHAT_ADAPTER = "dev"

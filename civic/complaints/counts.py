@@ -27,7 +27,13 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from civic.complaints.models import Complaint, ComplaintCount, ComplaintDurationCount, ComplaintTally
+from civic.complaints.models import (
+    Complaint,
+    ComplaintCount,
+    ComplaintDurationCount,
+    ComplaintSupporter,
+    ComplaintTally,
+)
 from civic.complaints.service import UNSATISFIED_MAX
 from civic.core.cli import civic_cli
 from civic.core.db import commit
@@ -44,11 +50,15 @@ def tenths(start: dt.datetime | None, end: dt.datetime | None) -> int | None:
     return (end - start) // TENTH
 
 
-def contribution(c: Complaint | None) -> dict | None:
-    """The tally row of case ``c`` as it is now (None for a deleted case)."""
+def contribution(c: Complaint | None, supporters: int | None = None) -> dict | None:
+    """The tally row of case ``c`` as it is now (None for a deleted case).  ``supporters``: its
+    "me too" count when the caller has it (a rebuild), else read (one indexed count)."""
     if c is None:
         return None
-    return {"street_id": c.street_id or 0, "lead_organisation_id": c.lead_organisation_id or 0,
+    if supporters is None:
+        supporters = db.session.scalar(sa.select(sa.func.count()).select_from(ComplaintSupporter).where(
+            ComplaintSupporter.complaint_id == c.id)) or 0
+    return {"supporters": supporters, "street_id": c.street_id or 0, "lead_organisation_id": c.lead_organisation_id or 0,
             "status": c.status, "overdue": bool(c.overdue), "rating": c.rating,
             "ack_tenths": tenths(c.created_at, c.acknowledged_at),
             "resolve_tenths": tenths(c.created_at, c.resolved_at)}
@@ -73,7 +83,7 @@ def _apply(t: dict, sign: int) -> None:
     _upsert(ComplaintCount, {**key, "status": t["status"]},
             {"cases": sign, "overdue": sign * int(t["overdue"]), "rated": sign * int(rated),
              "satisfied": sign * int(rated and t["rating"] > UNSATISFIED_MAX),
-             "rating_sum": sign * (t["rating"] or 0)})
+             "rating_sum": sign * (t["rating"] or 0), "supporters": sign * t["supporters"]})
     for measure in ("ack", "resolve"):
         if t[f"{measure}_tenths"] is not None:
             _upsert(ComplaintDurationCount, {**key, "measure": measure, "tenths": t[f"{measure}_tenths"]},
@@ -92,7 +102,7 @@ def recount(complaint_ids: list[int]) -> int:
         now = contribution(db.session.get(Complaint, cid, populate_existing=True))
         old = None if row is None else {k: getattr(row, k) for k in
                                         ("street_id", "lead_organisation_id", "status", "overdue", "rating",
-                                         "ack_tenths", "resolve_tenths")}
+                                         "ack_tenths", "resolve_tenths", "supporters")}
         if old == now:
             continue
         if old is not None:
@@ -114,6 +124,8 @@ def recount(complaint_ids: list[int]) -> int:
 @sa.event.listens_for(Session, "after_flush")
 def _note_changed_cases(session: Session, _ctx) -> None:
     ids = {o.id for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, Complaint)}
+    # A supporter joining or leaving ("me too") changes the case's supporters in the counts.
+    ids |= {o.complaint_id for o in (*session.new, *session.deleted) if isinstance(o, ComplaintSupporter)}
     if ids:
         session.info.setdefault(_PENDING, set()).update(ids)
 
@@ -122,7 +134,7 @@ def _note_changed_cases(session: Session, _ctx) -> None:
 def _enqueue_recount(session: Session) -> None:
     # A flush still pending (dirty cases not yet written) would only be noted by the commit's own
     # flush, after this hook: flush first so its cases are in this job.
-    if any(isinstance(o, Complaint) for o in (*session.new, *session.dirty, *session.deleted)):
+    if any(isinstance(o, Complaint | ComplaintSupporter) for o in (*session.new, *session.dirty, *session.deleted)):
         session.flush()
     ids = session.info.pop(_PENDING, None)
     if ids and session is db.session():
@@ -140,7 +152,10 @@ def _forget(session: Session, _previous) -> None:
 
 def scanned() -> tuple[dict, dict]:
     """The counts computed from every case now: ``({(street, lead, status): (cases, overdue, rated,
-    satisfied, rating_sum)}, {(street, lead, measure, tenths): cases})``; street/lead 0 for none."""
+    satisfied, rating_sum, supporters)}, {(street, lead, measure, tenths): cases})``; street/lead 0
+    for none."""
+    backing = dict(db.session.execute(sa.select(ComplaintSupporter.complaint_id, sa.func.count())
+                                      .group_by(ComplaintSupporter.complaint_id)).all())
     counts: dict = {}
     durations: dict = {}
     cols = (Complaint.id, Complaint.street_id, Complaint.lead_organisation_id, Complaint.status, Complaint.overdue,
@@ -149,9 +164,10 @@ def scanned() -> tuple[dict, dict]:
         street, lead = r.street_id or 0, r.lead_organisation_id or 0
         k = (street, lead, r.status)
         rated = r.rating is not None
-        c = counts.get(k, (0, 0, 0, 0, 0))
+        c = counts.get(k, (0, 0, 0, 0, 0, 0))
         counts[k] = (c[0] + 1, c[1] + int(bool(r.overdue)), c[2] + int(rated),
-                     c[3] + int(rated and r.rating > UNSATISFIED_MAX), c[4] + (r.rating or 0))
+                     c[3] + int(rated and r.rating > UNSATISFIED_MAX), c[4] + (r.rating or 0),
+                     c[5] + backing.get(r.id, 0))
         for measure, end in (("ack", r.acknowledged_at), ("resolve", r.resolved_at)):
             t = tenths(r.created_at, end)
             if t is not None:
@@ -161,7 +177,8 @@ def scanned() -> tuple[dict, dict]:
 
 def stored() -> tuple[dict, dict]:
     """The counts as the tables hold them, in the shape of :func:`scanned` (zero rows left out)."""
-    counts = {(r.street_id, r.lead_organisation_id, r.status): (r.cases, r.overdue, r.rated, r.satisfied, r.rating_sum)
+    counts = {(r.street_id, r.lead_organisation_id, r.status): (r.cases, r.overdue, r.rated, r.satisfied, r.rating_sum,
+                                                                 r.supporters)
               for r in db.session.scalars(sa.select(ComplaintCount)) if r.cases}
     durations = {(r.street_id, r.lead_organisation_id, r.measure, r.tenths): r.cases
                  for r in db.session.scalars(sa.select(ComplaintDurationCount)) if r.cases}
@@ -178,22 +195,28 @@ def rebuild() -> dict:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.text(f"""
             INSERT INTO complaint_tally (complaint_id, street_id, lead_organisation_id, status, overdue, rating,
-                                         ack_tenths, resolve_tenths)
+                                         ack_tenths, resolve_tenths, supporters)
             SELECT id, coalesce(street_id, 0), coalesce(lead_organisation_id, 0), status, overdue, rating,
                    floor(extract(epoch FROM acknowledged_at - created_at) / {TENTH.total_seconds():.0f}),
-                   floor(extract(epoch FROM resolved_at - created_at) / {TENTH.total_seconds():.0f})
-            FROM complaint"""))
+                   floor(extract(epoch FROM resolved_at - created_at) / {TENTH.total_seconds():.0f}),
+                   coalesce(s.n, 0)
+            FROM complaint LEFT JOIN (SELECT complaint_id, count(*) AS n FROM complaint_supporter
+                                      GROUP BY complaint_id) s ON s.complaint_id = complaint.id"""))
     else:
         batch = []
+        backing = dict(db.session.execute(sa.select(ComplaintSupporter.complaint_id, sa.func.count())
+                                          .group_by(ComplaintSupporter.complaint_id)).all())
         for c in db.session.scalars(sa.select(Complaint).execution_options(yield_per=2_000)):
-            batch.append({"complaint_id": c.id, **contribution(c)})
+            batch.append({"complaint_id": c.id, **contribution(c, backing.get(c.id, 0))})
         if batch:
             db.session.execute(sa.insert(ComplaintTally), batch)
     db.session.execute(sa.text(f"""
-        INSERT INTO complaint_count (street_id, lead_organisation_id, status, cases, overdue, rated, satisfied, rating_sum)
+        INSERT INTO complaint_count (street_id, lead_organisation_id, status, cases, overdue, rated, satisfied, rating_sum,
+                                     supporters)
         SELECT street_id, lead_organisation_id, status, count(*),
                sum(CASE WHEN overdue THEN 1 ELSE 0 END), count(rating),
-               sum(CASE WHEN rating > {UNSATISFIED_MAX} THEN 1 ELSE 0 END), coalesce(sum(rating), 0)
+               sum(CASE WHEN rating > {UNSATISFIED_MAX} THEN 1 ELSE 0 END), coalesce(sum(rating), 0),
+               coalesce(sum(supporters), 0)
         FROM complaint_tally GROUP BY street_id, lead_organisation_id, status"""))
     for measure in ("ack", "resolve"):
         db.session.execute(sa.text(f"""

@@ -278,6 +278,7 @@ class ComplaintTally(db.Model):
     rating: Mapped[int | None] = mapped_column(sa.SmallInteger)
     ack_tenths: Mapped[int | None] = mapped_column(sa.Integer)  # filing → acknowledged, in 6-minute steps
     resolve_tenths: Mapped[int | None] = mapped_column(sa.Integer)  # filing → resolved
+    supporters: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")  # "me too"
 
 
 class ComplaintCount(db.Model):
@@ -294,6 +295,7 @@ class ComplaintCount(db.Model):
     rated: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     satisfied: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     rating_sum: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    supporters: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")  # "me too"
 
     __table_args__ = (sa.UniqueConstraint("street_id", "lead_organisation_id", "status", name="uq_complaint_count_key"),)
 
@@ -313,3 +315,45 @@ class ComplaintDurationCount(db.Model):
 
     __table_args__ = (sa.UniqueConstraint("street_id", "lead_organisation_id", "measure", "tenths",
                                           name="uq_complaint_duration_count_key"),)
+
+
+# --- "Me too" (issue #18 point 5): residents who joined a nearby open case instead of filing again.
+
+#: The open statuses as a literal SQL condition: the partial indexes below are used only by queries
+#: that repeat this very text (SQLite and PostgreSQL cannot prove a bound parameter implies them).
+OPEN_SQL = "status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
+
+
+class ComplaintSupporter(db.Model):
+    """A resident who said "me too" on a case (附议): they follow it and are notified like its
+    reporters, may add photos, and count among its supporters.  One row per resident per case; leaving
+    deletes the row.  Their identity is shown to nobody but themselves (civic.complaints.service.privacy:
+    the same rule as a co-complainant's)."""
+
+    __tablename__ = "complaint_supporter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id"), nullable=False)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), nullable=False, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    # (complaint_id, user_id): one per resident per case, and the index the counts per case read.
+    __table_args__ = (sa.UniqueConstraint("complaint_id", "user_id", name="uq_complaint_supporter"),)
+
+
+# "Cases near me": the open cases of a compound, and the open cases' points (the SQLite path of the
+# radius search: a range on lat, lng checked inside the index; PostgreSQL uses the GiST index below).
+sa.Index("ix_complaint_compound_status", Complaint.compound_id, Complaint.status)
+sa.Index("ix_complaint_open_point", Complaint.lat, Complaint.lng,
+         sqlite_where=sa.text(f"lat IS NOT NULL AND lng IS NOT NULL AND {OPEN_SQL}"),
+         postgresql_where=sa.text(f"lat IS NOT NULL AND lng IS NOT NULL AND {OPEN_SQL}"))
+
+
+# The PostGIS GiST index of the OPEN cases' points (geography, metres) that migration
+# 0024_complaint_supporters makes on PostgreSQL: "cases near me" reads only open cases, so its index holds
+# them alone and does not grow with ten years of closed ones.  PostgreSQL only (ddl_if).
+sa.Index("ix_complaint_open_point_gist",
+         sa.text("postgis.geography(postgis.st_setsrid(postgis.st_makepoint(lng, lat), 4326))"),
+         postgresql_using="gist",
+         postgresql_where=sa.text(f"lat IS NOT NULL AND lng IS NOT NULL AND {OPEN_SQL}"),
+         _table=Complaint.__table__).ddl_if(dialect="postgresql")

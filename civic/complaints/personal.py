@@ -10,7 +10,7 @@
 * erase (account deleted): every case keeps its facts (category, description, place no finer than
   the building, photos, handling, rating) and loses the complainant's identity: the account is a
   tombstone, photo GPS is removed, a case placed at their own unit is placed at its building, their
-  reporter links are removed.
+  reporter links and their "me too" supports are removed.
 * retention: photo GPS of a closed case is removed 90 days after closing (the job below).
 """
 
@@ -26,6 +26,7 @@ from civic.complaints.models import (
     ComplaintMessage,
     ComplaintPhoto,
     ComplaintReporter,
+    ComplaintSupporter,
 )
 from civic.core import audit, personal_data, retention
 from civic.core.audit import AuditEntry
@@ -72,6 +73,10 @@ def _export(user_id: int) -> dict:
         "reported_with": [{"complaint_id": r.complaint_id, "via_complaint_id": r.via_complaint_id}
                           for r in db.session.scalars(sa.select(ComplaintReporter).where(
                               ComplaintReporter.user_id == user_id).order_by(ComplaintReporter.id))],
+        # The cases they said "me too" on (service.supporters), and since when.
+        "supported": [{"complaint_id": s.complaint_id, "since": _iso(s.created_at)}
+                      for s in db.session.scalars(sa.select(ComplaintSupporter).where(
+                          ComplaintSupporter.user_id == user_id).order_by(ComplaintSupporter.id))],
         # Who looked at their name and phone: the staff member, as which organisation, when, why.
         "reveals": [_look(e, lookers) for e in reveals if e.action == "complaint.complainant_revealed"],
         # Who opened their case (and saw the complainant masked, or not at all).
@@ -122,6 +127,10 @@ def _erase(user_id: int, now: dt.datetime) -> None:
             if c.location_source == "address":
                 c.location_source, c.address_text = "place", None
     db.session.execute(sa.delete(ComplaintReporter).where(ComplaintReporter.user_id == user_id))
+    # Their "me too"s go: each case's supporters count drops (deleted through the session, so that
+    # the oversight counts are recounted: civic.complaints.counts).
+    for s in db.session.scalars(sa.select(ComplaintSupporter).where(ComplaintSupporter.user_id == user_id)):
+        db.session.delete(s)
     db.session.flush()
 
 
@@ -142,7 +151,7 @@ def _contacts_after_close(now: dt.datetime) -> int:
 personal_data.register(
     "complaints", order=10,
     columns=("complaint.complainant_id", "complaint_reporter.user_id", "complaint_photo.uploaded_by",
-             "complaint_message.author_id"),
+             "complaint_message.author_id", "complaint_supporter.user_id"),
     export=_export, erase=_erase)
 
 retention.register(
@@ -151,6 +160,11 @@ retention.register(
          "at account deletion the complainant becomes a tombstone",
     source="12345 hotline rules (国办发〔2020〕53号: work orders kept for analysis and supervision); "
            "PIPL Art. 47 for the identity")
+retention.register(
+    "complaint_supporter", tables=(), keep="while the resident supports the case (until they leave it or delete the account)",
+    then="deleted when they leave or delete the account: the case's supporters count drops; photos they added stay "
+         "with the case as its facts",
+    source="PIPL Arts. 19, 47; civic's choice (law silent): the tie is the resident's to end, the count needs no name")
 retention.register(
     "complaint.photo_gps", tables=(), keep=f"{GPS_DAYS_AFTER_CLOSE} days after the case closes, "
     "or until consent is withdrawn or the account deleted", period_days=GPS_DAYS_AFTER_CLOSE,

@@ -285,3 +285,7 @@ class RoutingRuleByCategory(MethodView):
         if user.kind != "admin":
             raise Forbidden()
         return routing.set_rule(args.get("district_id"), category, data, actor=user).as_dict()
+
+
+# "Me too" and "cases near me": their routes live in their own module, on this blueprint.
+from civic.complaints import supporter_routes as _supporter_routes  # noqa: E402, F401

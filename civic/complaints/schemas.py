@@ -54,7 +54,7 @@ class PlaceRefSchema(ma.Schema):
 
 
 class PhotoRefSchema(ma.Schema):
-    stage = ma.fields.String(metadata={"description": "intake | result"})
+    stage = ma.fields.String(metadata={"description": "intake | result | support（附议居民上传）"})
     width = Integer()
     height = Integer()
     url = ma.fields.String()
@@ -115,6 +115,7 @@ class ComplaintSchema(ma.Schema):
     rating_comment = ma.fields.String(allow_none=True)
     photos = ma.fields.List(ma.fields.Nested(PhotoRefSchema))
     complainant = ma.fields.Nested(ComplainantSchema, allow_none=True)
+    supporters_count = Integer(metadata={"description": "附议（我也遇到）的居民人数；附议人身份不向任何人显示"})
     your_roles = ma.fields.List(ma.fields.String())
     allowed_actions = ma.fields.List(ma.fields.String())
     possible_duplicates = ma.fields.List(ma.fields.Nested(DuplicateSchema))
@@ -132,6 +133,9 @@ class ComplaintSummarySchema(ma.Schema):
     description = ma.fields.String(metadata={"description": "问题描述的前 80 字"})
     place_id = Integer(allow_none=True, metadata={
         "description": "地点 id；不能查看投诉人的一方看到的是楼，而不是投诉人自己的户"})
+    supporters = Integer(metadata={"description": "附议（我也遇到）的居民人数"})
+    supported = ma.fields.Boolean(metadata={
+        "description": "仅“我反映的问题”：true 表示本人是附议该案件（而非反映）"})
 
 
 class ComplaintPageSchema(ma.Schema):
@@ -306,3 +310,60 @@ class RoutingArgs(ma.Schema):
 
 class GpsWithdrawnSchema(ma.Schema):
     cases = Integer(metadata={"description": "删除了照片定位的案件数"})
+
+
+# --- "me too" and "cases near me" (civic.complaints.service.supporters) ---------------------------
+
+class NearbyArgs(PageArgs):
+    lat = ma.fields.Float(validate=ma.validate.Range(-90, 90), metadata={"description": "您所在位置的纬度"})
+    lng = ma.fields.Float(validate=ma.validate.Range(-180, 180))
+    datum = ma.fields.String(validate=ma.validate.OneOf(["wgs84", "gcj02", "bd09"]),
+                             metadata={"description": "坐标系：小程序定位一般为 gcj02"})
+    radius_m = Integer(validate=ma.validate.Range(1, 2000),
+                       metadata={"description": "半径（米），默认 500，最大 2000；须与坐标一起提供"})
+
+
+class NearbyPlaceSchema(ma.Schema):
+    id = Integer()
+    kind = ma.fields.String(metadata={"description": "compound（小区），案件不在任何小区时为 community"})
+    name = ma.fields.String()
+
+
+class NearbyComplaintSchema(ma.Schema):
+    id = Integer()
+    category = ma.fields.String()
+    category_name = ma.fields.String()
+    status = ma.fields.String()
+    status_name = ma.fields.String()
+    title = ma.fields.String(metadata={"description": "类别与小区名，如“噪声扰民（滨江花园）”；不含居民写的文字"})
+    place = ma.fields.Nested(NearbyPlaceSchema, allow_none=True)
+    created_at = ShanghaiDateTime()
+    distance_m = Integer(allow_none=True, metadata={"description": "与所给位置的距离（米）；未给位置时为 null"})
+    supporters = Integer(metadata={"description": "附议人数"})
+    thumbnail_url = ma.fields.String(allow_none=True, metadata={
+        "description": "始终为 null：尚无照片经审核可公开（人脸、门牌、车牌），宁缺毋滥"})
+    mine = ma.fields.Boolean(metadata={"description": "本人反映的问题（不能附议）"})
+    supported = ma.fields.Boolean(metadata={"description": "本人已附议"})
+
+
+class NearbyPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(NearbyComplaintSchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class ComplaintSupportFormSchema(ma.Schema):
+    lat = ma.fields.Float(validate=ma.validate.Range(-90, 90),
+                          metadata={"description": "您所在位置（查看附近问题时的位置）；本小区的案件可不填"})
+    lng = ma.fields.Float(validate=ma.validate.Range(-180, 180))
+    datum = ma.fields.String(validate=ma.validate.OneOf(["wgs84", "gcj02", "bd09"]))
+    # Documentation only: the files arrive in request.files, which the route reads.
+    photos = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
+                            metadata={"description": "0-3 张照片（JPEG、PNG、WebP、HEIC），与反映问题同一照片流程"})
+
+
+class ComplaintSupportSchema(ma.Schema):
+    complaint_id = Integer()
+    supported = ma.fields.Boolean()
+    since = ShanghaiDateTime(allow_none=True)
+    supporters = Integer(metadata={"description": "该案件当前的附议人数"})
+    photos = Integer(metadata={"description": "本人为该案件上传的照片数"})

@@ -34,6 +34,8 @@ class OrgFigures:
     rated: int = 0
     satisfied: int = 0
     mean_rating: float | None = None
+    supporters: int = 0  # "me too" residents over every case
+    open_supporters: int = 0  # ... over the open cases: how many more residents wait on them
 
     @property
     def satisfaction_pct(self) -> float | None:
@@ -79,7 +81,8 @@ def _aggregates(reads, street_ids) -> tuple[list, list]:
     counts = reads.execute(
         sa.select(ComplaintCount.lead_organisation_id, ComplaintCount.status, sa.func.sum(ComplaintCount.cases),
                   sa.func.sum(ComplaintCount.overdue), sa.func.sum(ComplaintCount.rated),
-                  sa.func.sum(ComplaintCount.satisfied), sa.func.sum(ComplaintCount.rating_sum))
+                  sa.func.sum(ComplaintCount.satisfied), sa.func.sum(ComplaintCount.rating_sum),
+                  sa.func.sum(ComplaintCount.supporters))
         .where(*scope).group_by(ComplaintCount.lead_organisation_id, ComplaintCount.status)).all()
     d_scope = [] if street_ids is None else [ComplaintDurationCount.street_id.in_(street_ids)]
     durations = reads.execute(
@@ -109,7 +112,7 @@ def street_figures(user, organisation_id: int | None = None) -> dict:
     rows: dict[int | None, OrgFigures] = {}
     total = OrgFigures(None, "合计")
     sums: dict = {}
-    for lead, status, n, overdue, rated, satisfied, rating_sum in counts:
+    for lead, status, n, overdue, rated, satisfied, rating_sum, supporters in counts:
         if not n:
             continue
         org_id = lead or None  # 0 in the counts: no lead (未派单)
@@ -121,8 +124,10 @@ def street_figures(user, organisation_id: int | None = None) -> dict:
             target.by_status[status] = target.by_status.get(status, 0) + int(n)
             target.total += int(n)
             target.overdue += int(overdue or 0)
+            target.supporters += int(supporters or 0)
             if status in OPEN_STATUSES:
                 target.open += int(n)
+                target.open_supporters += int(supporters or 0)
             target.rated += int(rated or 0)
             target.satisfied += int(satisfied or 0)
             sums[id(target)] = sums.get(id(target), 0) + int(rating_sum or 0)
@@ -140,7 +145,7 @@ def street_figures(user, organisation_id: int | None = None) -> dict:
 
 
 CSV_HEADER = ["组织", *[STATUS_NAMES[s] for s in STATUSES], "合计", "未办结", "超期", "签收时长中位数(小时)",
-              "办结时长中位数(小时)", "评价数", "满意数", "满意率(%)", "平均评分"]
+              "办结时长中位数(小时)", "评价数", "满意数", "满意率(%)", "平均评分", "附议人数", "未办结案件附议人数"]
 
 
 def csv_rows(figures: dict) -> list[list]:
@@ -151,5 +156,5 @@ def csv_rows(figures: dict) -> list[list]:
                     "" if f.median_ack_hours is None else f.median_ack_hours,
                     "" if f.median_resolve_hours is None else f.median_resolve_hours,
                     f.rated, f.satisfied, "" if f.satisfaction_pct is None else f.satisfaction_pct,
-                    "" if f.mean_rating is None else f.mean_rating])
+                    "" if f.mean_rating is None else f.mean_rating, f.supporters, f.open_supporters])
     return out

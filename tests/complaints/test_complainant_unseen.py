@@ -137,6 +137,12 @@ def _calls(client, w, s):
             lambda: client.get(f"{API}/queue", headers=pc, query_string={"place_id": w.building.id}),
             lambda: client.get(f"{API}/queue", headers=pc, query_string={"status": "merged"})],
         ("get", f"{API}/my/complaints"): [lambda: client.get(f"{API}/my/complaints", headers=pc)],
+        # "Me too" is for residents: staff get the route's 403, and the count never says who.
+        ("post", f"{API}/complaints/{{complaint_id}}/supporters"): [
+            (lambda i=i: client.post(f"{API}/complaints/{i}/supporters", headers=pc, data={},
+                                     content_type="multipart/form-data")) for i in ids],
+        ("delete", f"{API}/complaints/{{complaint_id}}/supporters"): [
+            (lambda i=i: client.delete(f"{API}/complaints/{i}/supporters", headers=pc)) for i in ids],
     }
 
 

@@ -220,6 +220,16 @@ TABLE: dict[tuple[str, str], list[Row]] = {
     ("post", "/api/v1/complaints/{complaint_id}/complainant"): [
         Row("closed case, a blank reason", lambda c: {"complaint_id": c["case"]}, J({"reason": "  "}),
             frozenset({"pc_sm_he", "oc_bj_shi", "rc_bj_zhou", "sc_wang"}), V["case"])],
+    # "Me too" (civic.complaints.service.supporters): a neighbour in 滨江花园 may join 张三's case when
+    # it is open (closed here: 409); 张三 reports it (403 own_case); residents elsewhere do not see it
+    # near them (404); staff and administrators are not residents (403).
+    ("post", "/api/v1/complaints/{complaint_id}/supporters"): [
+        Row("closed case, a neighbour's me too", lambda c: {"complaint_id": c["case"]}, F(),
+            frozenset({"li_si", "zhao_liu"}), hidden=frozenset({"zhou_ba", "xf_villager", "wu_jiu"}))],
+    ("delete", "/api/v1/complaints/{complaint_id}/supporters"): [
+        Row("closed case, leaving", lambda c: {"complaint_id": c["case"]}, None,
+            frozenset({"li_si", "zhao_liu"}), hidden=frozenset({"zhou_ba", "xf_villager", "wu_jiu"}),
+            no_probe="leaving is allowed in every state: following a case is the resident's own choice")],
     # --- village affairs disclosure (新丰村: the village is public) -----------------------------------
     ("post", "/api/v1/villages/{village_code}/catalogue"): [
         Row("a code the catalogue has", lambda c: {"village_code": "V-XF"},

@@ -21,6 +21,7 @@ One module per verb group; this package re-exports the public verbs, so callers 
 * queue       — a party's queue and counts, a resident's cases, one case as its viewer sees it
 * history     — the case's timeline from the audit log, naming who acted and through which channel
 * public      — the public-safe projection (Open311, open data), a filer's own words
+* supporters  — "me too" (join, leave a nearby open case) and "cases near me" (nearby)
 """
 
 from __future__ import annotations
@@ -53,6 +54,15 @@ from civic.complaints.service.public import (
 )
 from civic.complaints.service.queue import counts_by_status, my_complaints, present, queue, summaries
 from civic.complaints.service.rating import UNSATISFIED_MAX, rate
+from civic.complaints.service.supporters import (
+    MAX_SUPPORT_PHOTOS,
+    NEARBY_DEFAULT_M,
+    NEARBY_MAX_M,
+    join,
+    leave,
+    nearby,
+    supporter_counts,
+)
 from civic.complaints.service.workflow import (
     ACTION_NAMES,
     RATING_WINDOW,
@@ -66,12 +76,13 @@ from civic.complaints.service.workflow import (
 
 __all__ = [
     "ACTION_NAMES", "DUPLICATE_RADIUS_M", "DUPLICATE_WINDOW", "HISTORY_NAMES", "MAX_DESCRIPTION", "MAX_PHOTOS",
-    "MAX_SUGGEST_QUERY",
+    "MAX_SUGGEST_QUERY", "MAX_SUPPORT_PHOTOS", "NEARBY_DEFAULT_M", "NEARBY_MAX_M",
     "PUBLIC_COORD_DECIMALS", "PUBLIC_NOTE_ACTIONS", "RATING_WINDOW", "STAFF_ACTIONS", "STATUS_NAMES",
     "TRANSITIONS", "UNSATISFIED_MAX", "Intake", "IntakeResult", "PartnerContact", "Viewer",
     "add_message", "add_result_photos", "allowed_actions", "complainant_for", "contact_of",
     "counts_by_status", "descriptions_filed_by", "duplicates_for", "enqueue_auto_close", "get_for", "history_for",
-    "media_store", "messages_for", "my_complaints", "photo_for", "possible_duplicates", "present",
+    "join", "leave", "media_store", "nearby", "messages_for", "my_complaints", "photo_for", "possible_duplicates", "present",
     "public_cases", "public_view", "queue", "rate", "route_note", "submit", "submit_on_behalf", "suggest", "summaries",
+    "supporter_counts",
     "transition", "viewer_for",
 ]

@@ -23,6 +23,7 @@ HISTORY_NAMES = {
     "complainant_revealed": "查看投诉人完整信息", "merged_in": "其他案件并入本案", "rated": "评价",
     "escalate": "超期升级督办", "escalated_lead": "超期未处置，移交执法部门主办", "overdue": "超期", "deadlines_recomputed": "按新的放假安排重算期限",
     "media.opened": "查看照片",
+    "supported": "有居民附议（我也遇到）", "unsupported": "有居民取消附议", "support_photos": "附议居民上传照片",
 }
 #: A case a partner filed: the ``submit`` entry's name (the actor names the partner).
 PARTNER_SUBMIT = "合作平台转来"

@@ -33,6 +33,9 @@ def add_message(user, complaint_id: int, body: str, *, internal: bool = False) -
     if v.is_resident:
         if internal:
             raise Forbidden("居民不能发布内部备注", code="internal_note_forbidden")
+        if not v.roles & {"complainant", "reporter"}:
+            # A supporter ("me too") follows the thread; the conversation is the reporters'.
+            raise Forbidden("附议居民不能在该案件留言", code="message_not_allowed")
     else:
         org = v.acting_org(("lead", "assist", "triage", "oversight"))
         if org is None:
@@ -47,8 +50,12 @@ def add_message(user, complaint_id: int, body: str, *, internal: bool = False) -
                  actor_role=f"{user.kind}@{org.kind}:{org.id}" if org else None,
                  data={"message_id": m.id, "internal": internal})
     if org is not None and not internal:
-        for uid in db.session.scalars(sa.select(ComplaintReporter.user_id).where(
-                ComplaintReporter.complaint_id == c.id)):
+        from civic.complaints.service.supporters import supporters_of
+
+        reporters = list(db.session.scalars(sa.select(ComplaintReporter.user_id).where(
+            ComplaintReporter.complaint_id == c.id)))
+        # Supporters ("me too") are told of a party's reply as reporters are.
+        for uid in [*reporters, *(u for u in supporters_of(c.id) if u not in set(reporters))]:
             notify(uid, "complaint_message", f"{org.name}回复了您反映的问题",
                    {"complaint_id": c.id, "by": org.name, "text": body[:100]},
                    dedupe_key=f"complaint-message:{m.id}:u{uid}", object_type="complaint", object_id=c.id)

@@ -94,7 +94,7 @@ def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]
 
 PHOTO = media.register_kind(media.MediaKind(
     "complaints.photo", "/api/v1/complaints/<int:complaint_id>/photos/<token>",
-    "whoever may see the case (privacy.get_for): the complainant and co-complainants, the parties it "
+    "whoever may see the case (privacy.get_for): the complainant, co-complainants and supporters (\"me too\"), the parties it "
     "is routed to, the street's oversight and administrators"))
 
 

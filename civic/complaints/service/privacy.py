@@ -20,7 +20,13 @@ import sqlalchemy as sa
 
 from civic.accounts.memberships import acting_memberships
 from civic.complaints import routing
-from civic.complaints.models import Complaint, ComplaintContact, ComplaintParty, ComplaintReporter
+from civic.complaints.models import (
+    Complaint,
+    ComplaintContact,
+    ComplaintParty,
+    ComplaintReporter,
+    ComplaintSupporter,
+)
 from civic.core import audit
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
 from civic.extensions import db
@@ -36,7 +42,7 @@ class Viewer:
 
     @property
     def is_resident(self) -> bool:
-        return "complainant" in self.roles or "reporter" in self.roles
+        return bool(self.roles & {"complainant", "reporter", "supporter"})
 
     def acting_org(self, roles: Sequence[str]):
         for org_id, org in self.organisations.items():
@@ -69,6 +75,9 @@ def viewer_for(user, c: Complaint) -> Viewer:
         elif db.session.scalar(sa.select(ComplaintReporter.id).where(
                 ComplaintReporter.complaint_id == c.id, ComplaintReporter.user_id == user.id)):
             roles.add("reporter")
+        elif db.session.scalar(sa.select(ComplaintSupporter.id).where(
+                ComplaintSupporter.complaint_id == c.id, ComplaintSupporter.user_id == user.id)):
+            roles.add("supporter")  # "me too" (service.supporters): sees the case as a co-complainant does
     elif user.kind == "admin":
         roles.add("admin")
     else:
@@ -164,13 +173,23 @@ def at_reporters_unit(cases: Iterable[Complaint]) -> set[int]:
     living = {uid: {r.user_id for r in links}
               for uid, links in registry.residents_of_units({c.place_id for c in unit_cases}).items()}
     reporters: dict[int, set[int]] = {}
-    for cid, user_id in db.session.execute(sa.select(ComplaintReporter.complaint_id, ComplaintReporter.user_id)
-                                           .where(ComplaintReporter.complaint_id.in_([c.id for c in unit_cases]))):
+    for cid, user_id in _people_of([c.id for c in unit_cases]):
         reporters.setdefault(cid, set()).add(user_id)
     for c in unit_cases:
         if reporters.get(c.id, set()) & living.get(c.place_id, set()):
             out.add(c.id)
     return out
+
+
+def _people_of(ids: list[int]) -> list[tuple[int, int]]:
+    """``(case id, user id)`` of every reporter and every supporter ("me too") of the cases in
+    ``ids``: the people a case must not name to whoever may not see its complainant (a supporter's
+    identity follows the reporter's rule, RULES.md §5)."""
+    reporters = sa.select(ComplaintReporter.complaint_id, ComplaintReporter.user_id).where(
+        ComplaintReporter.complaint_id.in_(ids))
+    supporters = sa.select(ComplaintSupporter.complaint_id, ComplaintSupporter.user_id).where(
+        ComplaintSupporter.complaint_id.in_(ids))
+    return [(r[0], r[1]) for r in db.session.execute(sa.union_all(reporters, supporters))]
 
 
 def complainant_seen_in(user, cases: Sequence[Complaint], *, organisations=None) -> set[int]:
@@ -288,6 +307,11 @@ def identity_terms(cases: Sequence[Complaint]) -> dict[int, list[str]]:
                                      .where(ComplaintReporter.complaint_id.in_(ids))):
         people[cid].add(u.id)
         users[u.id] = u
+    # Supporters ("me too") follow the reporter's rule: no party that may not see the complainant
+    # sees them either (RULES.md §5).
+    for cid, uid in db.session.execute(sa.select(ComplaintSupporter.complaint_id, ComplaintSupporter.user_id)
+                                       .where(ComplaintSupporter.complaint_id.in_(ids))):
+        people[cid].add(uid)
     everyone = set().union(*people.values())
     if everyone - users.keys():
         users.update({u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(everyone - users.keys())))})

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from civic.accounts.memberships import acting_memberships
 from civic.complaints import routing
-from civic.complaints.models import Complaint, ComplaintParty, ComplaintReporter
+from civic.complaints.models import Complaint, ComplaintParty, ComplaintReporter, ComplaintSupporter
 from civic.complaints.service.privacy import (
     Viewer,
     at_reporters_unit,
@@ -33,19 +33,26 @@ from civic.property import service as registry
 
 
 def my_complaints(user, *, cursor=None, limit=20):
-    """The resident's cases (filed or followed after a merge), newest first, as
-    :func:`summaries` (a co-complainant sees the case's place as the complainant's neighbours would).
+    """The resident's cases (filed, followed after a merge, or supported: "me too"), newest first,
+    as :func:`summaries` with ``"supported"``: True for a case they follow as a supporter only (a
+    co-complainant or supporter sees the case's place as the complainant's neighbours would).
     Returns ``(items, next_cursor)``."""
-    stmt = sa.select(Complaint).where(Complaint.id.in_(
-        sa.select(ComplaintReporter.complaint_id).where(ComplaintReporter.user_id == user.id)))
+    stmt = sa.select(Complaint).where(sa.or_(
+        Complaint.id.in_(sa.select(ComplaintReporter.complaint_id).where(ComplaintReporter.user_id == user.id)),
+        Complaint.id.in_(sa.select(ComplaintSupporter.complaint_id).where(ComplaintSupporter.user_id == user.id))))
     items, cursor = paginate(stmt, [Complaint.id], cursor=cursor, limit=limit)
-    return summaries(user, items), cursor
+    out = summaries(user, items)
+    reported = set(db.session.scalars(sa.select(ComplaintReporter.complaint_id).where(
+        ComplaintReporter.user_id == user.id, ComplaintReporter.complaint_id.in_([c.id for c in items]))))
+    for item in out:
+        item["supported"] = item["id"] not in reported
+    return out, cursor
 
 
 def summaries(user, cases, *, organisations=None) -> list[dict]:
     """One line per case for a list (a queue page, a resident's cases): ``{"id", "category",
     "status", "overdue", "urgent", "created_at", "acknowledge_due", "resolve_due", "description"
-    (its first 80 characters), "place_id"}``.  ``place_id`` is the place this user may see
+    (its first 80 characters), "place_id", "supporters"}``.  ``place_id`` is the place this user may see
     (:func:`~civic.complaints.service.privacy.location_for`: the building, not the complainant's
     own unit, for whoever may not see the complainant).  Who may see the complainant is worked out
     for the whole page at once and only for the cases placed at a reporter's unit
@@ -55,6 +62,9 @@ def summaries(user, cases, *, organisations=None) -> list[dict]:
     seen = complainant_seen_in(user, cases, organisations=organisations)
     # The description as this user may read it (privacy.text_for), for the whole page at once.
     terms = identity_terms([c for c in cases if c.id not in seen])
+    from civic.complaints.service.supporters import supporter_counts
+
+    supporters = supporter_counts(c.id for c in cases)
     out = []
     for c in cases:
         place_id = c.place_id
@@ -63,7 +73,8 @@ def summaries(user, cases, *, organisations=None) -> list[dict]:
         text = c.description if c.id in seen else redact(c.description, terms[c.id])
         out.append({"id": c.id, "category": c.category, "status": c.status, "overdue": c.overdue,
                     "urgent": c.urgent, "created_at": c.created_at, "acknowledge_due": c.acknowledge_due,
-                    "resolve_due": c.resolve_due, "description": text[:80], "place_id": place_id})
+                    "resolve_due": c.resolve_due, "description": text[:80], "place_id": place_id,
+                    "supporters": supporters.get(c.id, 0)})
     return out
 
 
@@ -116,7 +127,9 @@ def queue(user, *, organisation_id: int | None = None, status: str | None = None
         if place.kind == "unit":
             living = [r.user_id for r in registry.residents_of_unit(place.id)]
             own_unit = sa.or_(Complaint.location_source == "address", sa.exists().where(
-                ComplaintReporter.complaint_id == Complaint.id, ComplaintReporter.user_id.in_(living)))
+                ComplaintReporter.complaint_id == Complaint.id, ComplaintReporter.user_id.in_(living)),
+                sa.exists().where(  # a supporter's own unit names them as well (privacy._people_of)
+                    ComplaintSupporter.complaint_id == Complaint.id, ComplaintSupporter.user_id.in_(living)))
             if key is ComplaintParty.complaint_id:
                 ids = ids.where(sa.or_(ComplaintParty.may_see_complainant.is_(True), ~own_unit))
             else:  # the street's oversight never sees the complainant
@@ -162,6 +175,8 @@ def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = No
     org_ids = {p.organisation_id for p in c.parties} | ({c.lead_organisation_id} if c.lead_organisation_id else set())
     orgs = {o.id: o for o in (registry.get_organisation(i) for i in org_ids)}
     lead = orgs.get(c.lead_organisation_id)
+    from civic.complaints.service.supporters import supporter_counts
+
     loc = location_for(c, v)
     place = loc.place
     terms = None if sees_complainant(v) else identity_terms([c])[c.id]
@@ -189,6 +204,8 @@ def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = No
                     "thumbnail_url": f"/api/v1/complaints/{c.id}/photos/{p.access_token}?size=thumb"}
                    for p in c.photos],
         "complainant": complainant_for(user, c, v),
+        # "Me too" (service.supporters): how many; who, to nobody (RULES.md §5).
+        "supporters_count": supporter_counts([c.id]).get(c.id, 0),
         "your_roles": sorted(v.roles),
         "allowed_actions": allowed_actions(c, v),
     }

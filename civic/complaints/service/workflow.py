@@ -126,10 +126,16 @@ ACTION_NAMES = {"route": "派单", "acknowledge": "签收", "start": "开始处�
 
 
 def _notify_reporters(c: Complaint, action: str, note: str | None, org) -> None:
+    """Tell everyone who follows the case of its step: its reporters and its supporters ("me too":
+    notified like a reporter, issue #18 point 5), each once (the dedupe key names the step)."""
+    from civic.complaints.service.supporters import supporters_of
+
     reporters = db.session.scalars(sa.select(ComplaintReporter.user_id).where(
         ComplaintReporter.complaint_id == c.id)).all()
-    for uid in reporters:
-        notify(uid, "complaint_status", f"您反映的问题{STATUS_NAMES[c.status]}",
+    supporters = [uid for uid in supporters_of(c.id) if uid not in set(reporters)]
+    for uid in [*reporters, *supporters]:
+        whose = "您附议的问题" if uid in supporters else "您反映的问题"
+        notify(uid, "complaint_status", f"{whose}{STATUS_NAMES[c.status]}",
                {"complaint_id": c.id, "status": c.status, "status_name": STATUS_NAMES[c.status],
                 "by": org.name if org else "系统", "note": (note or "")[:100]},
                dedupe_key=f"complaint:{c.id}:v{c.version}:{action}:u{uid}",
@@ -209,6 +215,9 @@ def _merge(c: Complaint, into_id: int | None, user, org) -> dict:
         if r.user_id not in have:
             db.session.add(ComplaintReporter(complaint_id=target.id, user_id=r.user_id, via_complaint_id=c.id))
             have.add(r.user_id)
+    from civic.complaints.service.supporters import carry_on_merge
+
+    carry_on_merge(c, target)
     audit.record("complaint.merged_in", "complaint", target.id, actor=user,
                  actor_role=f"{user.kind}@{org.kind}:{org.id}", data={"merged": c.id})
     return {"into": target.id}
