@@ -50,8 +50,10 @@ class PhotoRefSchema(ma.Schema):
     stage = ma.fields.String(metadata={"description": "intake | result"})
     width = Integer()
     height = Integer()
-    url = ma.fields.String()
-    thumbnail_url = ma.fields.String()
+    url = ma.fields.String(allow_none=True, metadata={"description": "None while blur_status is pending or failed"})
+    thumbnail_url = ma.fields.String(allow_none=True)
+    blur_status = ma.fields.String(metadata={"description": "original | blurred | pending | failed: the "
+                                             "original only for the person who took it and the lead party"})
 
 
 class ReferralSchema(ma.Schema):

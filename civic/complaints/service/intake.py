@@ -28,7 +28,7 @@ from civic.complaints.service.assignment import _set_parties, route_note
 from civic.complaints.service.photos import MAX_PHOTOS, _Staged, media_store
 from civic.complaints.service.workflow import _apply, _deadlines
 from civic.complaints.suggest import suggest as suggest_categories
-from civic.core import audit
+from civic.core import audit, blur
 from civic.core.db import utcnow
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
 from civic.core.photos import StoredPhoto, process_photos
@@ -163,6 +163,8 @@ def submit(actor, data: Intake, *, now: dt.datetime | None = None) -> IntakeResu
         db.session.add(ComplaintPhoto(complaint_id=c.id, stage="intake", access_token=secrets.token_urlsafe(32),
                                       display_key=p.display_key, thumb_key=p.thumb_key, width=p.width,
                                       height=p.height, uploaded_by=actor.id))
+    # Faces and plates are found in the queue after the commit: intake never waits for the detector.
+    blur.request_all(stored)
     db.session.add(ComplaintReporter(complaint_id=c.id, user_id=actor.id, via_complaint_id=c.id))
     rule = routing.rule_for(c.district_id, c.category)
     _deadlines(c, rule, now)

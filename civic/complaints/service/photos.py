@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from civic.complaints.models import ComplaintPhoto
 from civic.complaints.service.privacy import get_for
 from civic.complaints.service.workflow import require_open
-from civic.core import audit, media
+from civic.core import audit, blur, media
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
 from civic.core.storage import MediaBackend, key_for, media_store
@@ -87,6 +87,7 @@ def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]
         db.session.add(row)
         rows.append(row)
     db.session.flush()
+    blur.request_all(stored)
     audit.record("complaint.result_photos", "complaint", c.id, actor=user,
                  actor_role=f"{user.kind}@{org.kind}:{org.id}", data={"count": len(rows)})
     return rows
@@ -95,7 +96,24 @@ def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]
 PHOTO = media.register_kind(media.MediaKind(
     "complaints.photo", "/api/v1/complaints/<int:complaint_id>/photos/<token>",
     "whoever may see the case (privacy.get_for): the complainant and co-complainants, the parties it "
-    "is routed to, the street's oversight and administrators"))
+    "is routed to, the street's oversight and administrators; the original only to the person who took "
+    "it and the lead party's staff, the others the blurred rendition (civic.core.blur)", blurred=True))
+
+
+def sees_original(user, v, photo: ComplaintPhoto) -> bool:
+    """Whether ``user`` (their roles ``v`` on the case) may see ``photo`` as taken: the person who
+    took it and the staff of the case's lead party; every other viewer of the case (co-complainants,
+    assisting parties, the street's oversight, administrators, Open311 partners, public pages) gets
+    the blurred rendition.  Issue #19; PIPL Arts. 6, 26 (civic.core.blur)."""
+    return photo.uploaded_by == getattr(user, "id", None) or v.acting_org(("lead",)) is not None
+
+
+def photo_links(user, v, c, photo: ComplaintPhoto) -> dict:
+    """A case photo as a viewer gets it: ``{"stage", "url", "thumbnail_url", "width", "height",
+    "blur_status"}`` (:func:`civic.core.media.links`: no URL while the blurred rendition is pending)."""
+    url = f"/api/v1/complaints/{c.id}/photos/{photo.access_token}"
+    return {"stage": photo.stage, **media.links(url, photo.width, photo.height, display_key=photo.display_key,
+                                                original=sees_original(user, v, photo))}
 
 
 def photo_for(user, complaint_id: int, token: str, size: str | None = None) -> media.Opened:
@@ -103,6 +121,8 @@ def photo_for(user, complaint_id: int, token: str, size: str | None = None) -> m
     (:func:`~civic.complaints.service.privacy.get_for`).  Audited (``media.opened`` on the case).
 
     :raises NotFound: ``photo_not_found``; ``complaint_not_found`` when the case is not theirs to see.
+    :raises Conflict: 409 ``photo_blur_pending``: the viewer gets the blurred rendition
+        (:func:`sees_original`) and it is not made yet.
     """
     c, v = get_for(user, complaint_id, log_view=False)
     photo = db.session.scalar(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id,
@@ -111,4 +131,5 @@ def photo_for(user, complaint_id: int, token: str, size: str | None = None) -> m
         raise NotFound("找不到该照片", code="photo_not_found")
     return media.opened(PHOTO.name, user, "complaint", c.id, display_key=photo.display_key,
                         thumb_key=photo.thumb_key, token=token, size=size, actor_role=v.actor_role(),
-                        detail={"photo_id": photo.id, "stage": photo.stage})
+                        detail={"photo_id": photo.id, "stage": photo.stage},
+                        original=sees_original(user, v, photo))
