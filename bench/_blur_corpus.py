@@ -22,7 +22,8 @@ def phone_jpeg(name: str, *, sideways: bool = False, long_side: int = PHONE_LONG
     90° (as a phone held upright writes them) with EXIF orientation 6 saying how to turn them back."""
     from PIL import Image
 
-    im = Image.open(CORPUS / name).convert("RGB")
+    with Image.open(CORPUS / name) as src:
+        im = src.convert("RGB")
     scale = long_side / max(im.size)
     im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
     exif = Image.Exif()
@@ -71,7 +72,8 @@ def score(name: str, regions: list[dict], w: int, h: int) -> Score:
     t = truth()[name]
     from PIL import Image
 
-    ow, oh = Image.open(CORPUS / name).size
+    with Image.open(CORPUS / name) as src:
+        ow, oh = src.size
     sx, sy = w / ow, h / oh
     mask = blurred_mask(regions, w, h)
     truth_mask = np.zeros_like(mask)
