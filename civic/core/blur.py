@@ -35,7 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from civic.core import audit
+from civic.core import audit, personal_data
 from civic.core.db import UTCDateTime, commit, utcnow
 from civic.core.errors import Conflict, NotFound, ValidationFailed
 from civic.extensions import db
@@ -73,6 +73,9 @@ class PhotoBlur(db.Model):
     reviewed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     original_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+personal_data.exempt("photo_blur.reviewed_by", "a staff member's act (the review of a blurred photo)")
 
 
 # --- queueing ------------------------------------------------------------------------------------------
