@@ -99,3 +99,41 @@ def test_intake_does_not_wait_for_the_detector(client, w):
     _case_with_faces(client, w)
     row = db.session.scalar(sa.select(PhotoBlur))
     assert row.status == "pending" and row.regions == [] and row.blurred_display_key is None
+
+
+def test_retention_deletes_the_original_and_keeps_the_blurred_one(client, w, app):
+    import datetime as dt
+
+    from civic.complaints.models import Complaint
+    from civic.core.db import commit, utcnow
+    from civic.core.retention import enforce_retention
+    from civic.core.storage import media_store
+
+    case = _case_with_faces(client, w)
+    cid = case["id"]
+    lead = _party(client, w, cid, "lead")
+    url = case["photos"][0]["url"]
+    original = client.get(url, headers=lead).data
+    run_blur_jobs()
+    row = db.session.scalar(sa.select(PhotoBlur))
+    blurred = client.get(url, headers=lead, query_string={"rendition": "blurred"}).data
+
+    c = db.session.get(Complaint, cid)
+    c.status, c.closed_at = "closed", utcnow() - dt.timedelta(days=89)
+    commit()
+    assert enforce_retention()["complaint_photo.original"] == 0  # still within the window
+    c = db.session.get(Complaint, cid)
+    c.closed_at = utcnow() - dt.timedelta(days=91)
+    commit()
+    assert enforce_retention()["complaint_photo.original"] == 1
+    commit()
+    db.session.expire_all()
+    row = db.session.get(PhotoBlur, row.id)
+    assert row.original_deleted_at is not None
+    assert not media_store().exists(row.display_key) and not media_store().exists(row.thumb_key)
+    assert media_store().exists(row.blurred_display_key)
+    # Everyone, the lead party and the resident who took it included, now gets the blurred photo.
+    for h in (lead, w.rh):
+        r = client.get(url, headers=h)
+        assert r.status_code == 200 and r.data == blurred and r.data != original
+    assert enforce_retention()["complaint_photo.original"] == 0  # done once
