@@ -145,7 +145,7 @@ def _photo_originals_after_close(now: dt.datetime) -> int:
     kept (civic.core.blur.forget_original).  A photo whose identical file another case still needs
     (the store is content-addressed) keeps its original until that case's period ends too."""
     from civic.complaints.models import ComplaintPhoto
-    from civic.core import blur
+    from civic.core import blur, media
 
     cutoff = now - dt.timedelta(days=PHOTO_ORIGINAL_DAYS_AFTER_CLOSE)
     done = sa.select(Complaint.id).where(Complaint.closed_at < cutoff)
@@ -159,7 +159,11 @@ def _photo_originals_after_close(now: dt.datetime) -> int:
             Complaint, Complaint.id == ComplaintPhoto.complaint_id).where(
             ComplaintPhoto.display_key == p.display_key,
             sa.or_(Complaint.closed_at.is_(None), Complaint.closed_at >= cutoff)))
-        if not still_needed and blur.forget_original(p.display_key, p.thumb_key, checked_tables={"complaint_photo"}):
+        if still_needed:
+            continue
+        # Another domain's row may hold the same file (the store is content-addressed): it stays.
+        held = media.keys_in_use({p.display_key, p.thumb_key}, skip_tables={"complaint_photo"})
+        if blur.forget_original(p.display_key, p.thumb_key, held_elsewhere=held):
             n += 1
     return n
 

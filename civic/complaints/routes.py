@@ -143,7 +143,7 @@ class ComplaintPhotoFile(MethodView):
 
 @blp.route("/complaints/<int:complaint_id>/photos/<token>/blur")
 class ComplaintPhotoBlur(MethodView):
-    @require("staff")
+    @require("staff", "admin")
     @blp.response(200, schemas.BlurReviewSchema)
     def get(self, complaint_id, token):
         """主办方查看照片的自动打码（人脸、车牌区域）
@@ -156,7 +156,7 @@ class ComplaintPhotoBlur(MethodView):
 
 @blp.route("/complaints/<int:complaint_id>/photos/<token>/blur/regions")
 class ComplaintPhotoBlurRegions(MethodView):
-    @require("staff")
+    @require("staff", "admin")
     @blp.arguments(schemas.BlurRegionInSchema)
     @blp.response(201, schemas.BlurReviewSchema)
     def post(self, data, complaint_id, token):
@@ -170,7 +170,7 @@ class ComplaintPhotoBlurRegions(MethodView):
 
 @blp.route("/complaints/<int:complaint_id>/photos/<token>/blur/regions/<region_id>")
 class ComplaintPhotoBlurRegion(MethodView):
-    @require("staff")
+    @require("staff", "admin")
     @blp.response(200, schemas.BlurReviewSchema)
     def delete(self, complaint_id, token, region_id):
         """主办方删除误报的打码区域（重新生成打码照片，留痕）

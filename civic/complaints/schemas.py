@@ -93,7 +93,7 @@ class PhotoFileArgs(ma.Schema):
     size = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["thumb"]))
     rendition = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["blurred"]),
                                  metadata={"description": "blurred: the rendition others see (the lead's review)"})
-    v = ma.fields.Integer(load_default=None, metadata={"description": "the rendition's version (cache key), ignored"})
+    v = Integer(load_default=None, metadata={"description": "the rendition's version (cache key), ignored"})
 
 
 class ReferralSchema(ma.Schema):

@@ -293,12 +293,12 @@ def _reviewed(actor, row: PhotoBlur) -> None:
 
 # --- retention -----------------------------------------------------------------------------------------
 
-def forget_original(display_key: str, thumb_key: str, *, checked_tables: set[str] | frozenset[str] = frozenset()) -> bool:
+def forget_original(display_key: str, thumb_key: str, *, held_elsewhere: set[str] | frozenset[str] = frozenset()) -> bool:
     """Delete the original's files once its purpose ended, keeping the blurred rendition: only when
-    the rendition exists (never leave a photo with nothing to show) and only files no row outside
-    ``checked_tables`` holds (the store is content-addressed; the caller has checked its own
-    tables).  From then on everyone gets the blurred rendition.  Returns whether it was forgotten."""
-    from civic.core import media
+    the rendition exists (never leave a photo with nothing to show), and not the files in
+    ``held_elsewhere`` (keys another object still holds, as the caller found them with
+    :func:`civic.core.media.keys_in_use`: the store is content-addressed).  From then on everyone
+    gets the blurred rendition.  Returns whether it was forgotten."""
     from civic.core.storage import media_store
 
     row = _row(display_key)
@@ -307,7 +307,6 @@ def forget_original(display_key: str, thumb_key: str, *, checked_tables: set[str
     row.original_deleted_at = utcnow()
     db.session.flush()
     store = media_store()
-    # A row of another domain still holding the same photo keeps its file.
-    for key in {display_key, thumb_key} - media.keys_in_use({display_key, thumb_key}, skip_tables=checked_tables):
+    for key in {display_key, thumb_key} - set(held_elsewhere):
         store.delete(key)
     return True
