@@ -11,10 +11,11 @@
   with characters of the contrasting colour inside.  Chosen over a text detector (PP-OCR in
   ``rapidocr-onnxruntime``) because it is far cheaper and the corpus (docs/blur.md) shows the recall
   the issue asks for; any text it would miss is measured there.
-* **Blurring**: each region is pixelated into 3 blocks across and then blurred with a radius of a
-  quarter of its side, which leaves no feature a person or a recogniser can use (with 6 blocks and a
-  twelfth, CenterFace still found 7 of the corpus's 17 blurred faces as faces; with these, none: see
-  tests/complaints/test_photo_blur.py); the box is widened by a margin first.
+* **Blurring**: each region is widened by a margin, overlapping ones are joined into one box, and
+  each box is pixelated into 3 blocks across and then blurred with a radius of a third of its side,
+  which leaves no feature a person or a recogniser can use (with 6 blocks and a twelfth, CenterFace
+  still found 7 of the corpus's 17 blurred faces as faces; two overlapping patches still read as a
+  head; with these, none: tests/complaints/test_photo_blur.py).
 
 Detection runs on the stored display copy (long side ≤ 2048 px), shrunk to a working size of 1024
 px on the long side: the face model's memory grows with its input (arena switched off: ≈ 230 MB peak
@@ -379,10 +380,14 @@ def blur_regions(im, regions: list[dict]):
 
     out = im.convert("RGB").copy()
     W, H = out.size
+    boxes = []
     for r in regions:
         margin = FACE_MARGIN if r.get("kind") == "face" else PLATE_MARGIN if r.get("kind") == "plate" else 0.05
         x1, y1, x2, y2 = _grown(r, margin)
-        box = (max(0, int(x1 * W)), max(0, int(y1 * H)), min(W, int(x2 * W + 1)), min(H, int(y2 * H + 1)))
+        boxes.append((max(0, int(x1 * W)), max(0, int(y1 * H)), min(W, int(x2 * W + 1)), min(H, int(y2 * H + 1))))
+    # Overlapping boxes are pixelated as one: two blocky patches side by side can still read as a
+    # head to a detector (and to an eye), one patch over both cannot.
+    for box in _unions(boxes):
         bw, bh = box[2] - box[0], box[3] - box[1]
         if bw <= 0 or bh <= 0:
             continue
@@ -390,8 +395,27 @@ def blur_regions(im, regions: list[dict]):
         cells = max(1, min(3, bw // 4))
         small = patch.resize((cells, max(1, round(cells * bh / bw))), resample=3)  # BICUBIC average
         blocky = small.resize((bw, bh), resample=0)  # NEAREST: hard blocks
-        out.paste(blocky.filter(ImageFilter.GaussianBlur(max(2, min(bw, bh) // 4))), box)
+        out.paste(blocky.filter(ImageFilter.GaussianBlur(max(2, min(bw, bh) // 3))), box)
     return out
+
+
+def _unions(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Pixel boxes, each group of overlapping ones replaced by the box around the group."""
+    boxes = list(boxes)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    boxes[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return boxes
 
 
 def render_blurred(display: bytes, regions: list[dict], thumb_long_side: int = 320,
