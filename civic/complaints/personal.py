@@ -34,6 +34,7 @@ from civic.extensions import db
 
 GPS_DAYS_AFTER_CLOSE = 90
 CONTACT_DAYS_AFTER_CLOSE = 365
+PHOTO_ORIGINAL_DAYS_AFTER_CLOSE = 90
 # Who looked: a reveal of their name and phone (with its reason), and each opening of their case by
 # staff (who then saw the complainant masked, or not at all: civic.complaints.service.privacy).
 LOOK_ACTIONS = ("complaint.complainant_revealed", "complaint.viewed")
@@ -148,6 +149,34 @@ def _contacts_after_close(now: dt.datetime) -> int:
     return db.session.execute(sa.delete(ComplaintContact).where(ComplaintContact.complaint_id.in_(closed))).rowcount
 
 
+def _photo_originals_after_close(now: dt.datetime) -> int:
+    """Originals of the photos of cases closed more than the period ago: deleted, the blurred rendition
+    kept (civic.core.blur.forget_original).  A photo whose identical file another case still needs
+    (the store is content-addressed) keeps its original until that case's period ends too."""
+    from civic.complaints.models import ComplaintPhoto
+    from civic.core import blur, media
+
+    cutoff = now - dt.timedelta(days=PHOTO_ORIGINAL_DAYS_AFTER_CLOSE)
+    done = sa.select(Complaint.id).where(Complaint.closed_at < cutoff)
+    photos = db.session.scalars(sa.select(ComplaintPhoto).join(
+        blur.PhotoBlur, blur.PhotoBlur.display_key == ComplaintPhoto.display_key).where(
+        ComplaintPhoto.complaint_id.in_(done), blur.PhotoBlur.status == "done",
+        blur.PhotoBlur.original_deleted_at.is_(None))).all()
+    n = 0
+    for p in photos:
+        still_needed = db.session.scalar(sa.select(sa.func.count()).select_from(ComplaintPhoto).join(
+            Complaint, Complaint.id == ComplaintPhoto.complaint_id).where(
+            ComplaintPhoto.display_key == p.display_key,
+            sa.or_(Complaint.closed_at.is_(None), Complaint.closed_at >= cutoff)))
+        if still_needed:
+            continue
+        # Another domain's row may hold the same file (the store is content-addressed): it stays.
+        held = media.keys_in_use({p.display_key, p.thumb_key}, skip_tables={"complaint_photo"})
+        if blur.forget_original(p.display_key, p.thumb_key, held_elsewhere=held):
+            n += 1
+    return n
+
+
 personal_data.register(
     "complaints", order=10,
     columns=("complaint.complainant_id", "complaint_reporter.user_id", "complaint_photo.uploaded_by",
@@ -172,6 +201,15 @@ retention.register(
     enforce=_gps_after_close,
     source="PIPL Arts. 28-29 (sensitive: separate consent), Art. 19; civic's choice (law silent): "
            "the rating and reopening window with a margin, then no precise location")
+retention.register(
+    "complaint_photo.original", tables=(),
+    keep=f"{PHOTO_ORIGINAL_DAYS_AFTER_CLOSE} days after the case closes (the blurred rendition: as the case)",
+    period_days=PHOTO_ORIGINAL_DAYS_AFTER_CLOSE, enforce=_photo_originals_after_close,
+    then="the original (faces and number plates as taken) deleted by the retention job; the blurred "
+         "rendition stays and is what everyone sees; a photo not yet blurred keeps its original until it is",
+    source="PIPL Arts. 6, 19, 26 (images in public places; kept no longer than the purpose needs); "
+           "civic's choice (law silent): the lead party needs the original while it handles the case and "
+           "through the rating and reopening window, as the photo GPS")
 retention.register(
     "complaint_contact", tables=(), keep=f"{CONTACT_DAYS_AFTER_CLOSE} days after the case closes",
     period_days=CONTACT_DAYS_AFTER_CLOSE, enforce=_contacts_after_close,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 
 from civic.complaints import routing, schemas, service
@@ -149,11 +148,57 @@ class ComplaintPhotos(MethodView):
 @blp.route("/complaints/<int:complaint_id>/photos/<token>")
 class ComplaintPhotoFile(MethodView):
     @require("resident", "staff", "admin")
+    @blp.arguments(schemas.PhotoFileArgs, location="query")
     @blp.response(200, content_type="image/jpeg")
+    def get(self, args, complaint_id, token):
+        """案件照片（仅能查看该案件的人可取；地址不可猜测）。?size=thumb 取缩略图
+
+        The original only to the person who took it and the lead party's staff; everyone else gets
+        the photo with faces and number plates blurred, and 409 photo_blur_pending until it is made.
+        ?rendition=blurred: the blurred rendition for those who see the original (their review).
+        """
+        size = args["size"]
+        return media.respond(service.photo_for(current_actor(), complaint_id, token, size, args["rendition"]), size)
+
+
+@blp.route("/complaints/<int:complaint_id>/photos/<token>/blur")
+class ComplaintPhotoBlur(MethodView):
+    @require("staff", "admin")
+    @blp.response(200, schemas.BlurReviewSchema)
     def get(self, complaint_id, token):
-        """案件照片（仅能查看该案件的人可取；地址不可猜测）。?size=thumb 取缩略图"""
-        size = request.args.get("size")
-        return media.respond(service.photo_for(current_actor(), complaint_id, token, size), size)
+        """主办方查看照片的自动打码（人脸、车牌区域）
+
+        Errors: 403 blur_review_not_allowed (not the lead party); 404 complaint_not_found,
+        photo_not_found, photo_blur_not_found.
+        """
+        return service.blur_review(current_actor(), complaint_id, token)
+
+
+@blp.route("/complaints/<int:complaint_id>/photos/<token>/blur/regions")
+class ComplaintPhotoBlurRegions(MethodView):
+    @require("staff", "admin")
+    @blp.arguments(schemas.BlurRegionInSchema)
+    @blp.response(201, schemas.BlurReviewSchema)
+    def post(self, data, complaint_id, token):
+        """主办方手动增加打码区域（重新生成打码照片，留痕）
+
+        Body: x, y, w, h as fractions 0..1 of the photo's width and height.  Errors: 403
+        blur_review_not_allowed; 409 photo_blur_pending, photo_original_deleted; 422 blur_region_invalid.
+        """
+        return service.add_blur_region(current_actor(), complaint_id, token, data)
+
+
+@blp.route("/complaints/<int:complaint_id>/photos/<token>/blur/regions/<region_id>")
+class ComplaintPhotoBlurRegion(MethodView):
+    @require("staff", "admin")
+    @blp.response(200, schemas.BlurReviewSchema)
+    def delete(self, complaint_id, token, region_id):
+        """主办方删除误报的打码区域（重新生成打码照片，留痕）
+
+        Errors: 403 blur_review_not_allowed; 404 blur_region_not_found; 409 photo_blur_pending,
+        photo_original_deleted.
+        """
+        return service.remove_blur_region(current_actor(), complaint_id, token, region_id)
 
 
 @blp.route("/complaints/<int:complaint_id>/messages")

@@ -57,8 +57,50 @@ class PhotoRefSchema(ma.Schema):
     stage = ma.fields.String(metadata={"description": "intake | result | support（附议居民上传）"})
     width = Integer()
     height = Integer()
-    url = ma.fields.String()
-    thumbnail_url = ma.fields.String()
+    url = ma.fields.String(allow_none=True, metadata={"description": "None while blur_status is pending or failed"})
+    thumbnail_url = ma.fields.String(allow_none=True)
+    blur_status = ma.fields.String(metadata={"description": "original | blurred | pending | failed: the "
+                                             "original only for the person who took it and the lead party"})
+
+
+class BlurRegionSchema(ma.Schema):
+    id = ma.fields.String()
+    x = ma.fields.Float(metadata={"description": "left edge, fraction 0..1 of the width"})
+    y = ma.fields.Float(metadata={"description": "top edge, fraction 0..1 of the height"})
+    w = ma.fields.Float()
+    h = ma.fields.Float()
+    kind = ma.fields.String(metadata={"description": "face | plate | manual"})
+    score = ma.fields.Float()
+    source = ma.fields.String(metadata={"description": "auto | manual"})
+    removed = ma.fields.Boolean(metadata={"description": "a false region removed by review (kept in the record)"})
+
+
+class BlurReviewSchema(ma.Schema):
+    status = ma.fields.String(metadata={"description": "pending | done | failed"})
+    regions = ma.fields.List(ma.fields.Nested(BlurRegionSchema))
+    blurred_at = ShanghaiDateTime(allow_none=True)
+    reviewed_at = ShanghaiDateTime(allow_none=True)
+    original_kept = ma.fields.Boolean()
+    photo_id = Integer()
+    stage = ma.fields.String()
+    width = Integer()
+    height = Integer()
+    original_url = ma.fields.String()
+    blurred_url = ma.fields.String()
+
+
+class BlurRegionInSchema(ma.Schema):
+    x = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1))
+    y = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1))
+    w = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1, min_inclusive=False))
+    h = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1, min_inclusive=False))
+
+
+class PhotoFileArgs(ma.Schema):
+    size = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["thumb"]))
+    rendition = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["blurred"]),
+                                 metadata={"description": "blurred: the rendition others see (the lead's review)"})
+    v = Integer(load_default=None, metadata={"description": "the rendition's version (cache key), ignored"})
 
 
 class ReferralSchema(ma.Schema):

@@ -123,6 +123,34 @@ def cases_photos(user, complaint_id):
     return see_other("console.cases_detail", complaint_id=complaint_id)
 
 
+@bp.get("/cases/<int:complaint_id>/photos/<token>/blur")
+@staff_page()
+def cases_blur(user, complaint_id, token):
+    """主办方审核照片打码：查看打码后的照片与区域，手动增加区域、删除误报（均留痕）。"""
+    review = service.blur_review(user, complaint_id, token)
+    return render_template("console/case_blur.html", complaint_id=complaint_id, token=token, r=review)
+
+
+@bp.post("/cases/<int:complaint_id>/photos/<token>/blur/regions")
+@staff_page()
+def cases_blur_add(user, complaint_id, token):
+    """增加打码区域：x、y、宽、高（占照片宽高的百分比）。"""
+    try:
+        box = {k: float(request.form.get(k, "")) / 100 for k in ("x", "y", "w", "h")}
+    except ValueError as exc:
+        raise ValidationFailed("请输入 0 到 100 之间的百分比", code="blur_region_invalid") from exc
+    service.add_blur_region(user, complaint_id, token, box)
+    return see_other("console.cases_blur", complaint_id=complaint_id, token=token)
+
+
+@bp.post("/cases/<int:complaint_id>/photos/<token>/blur/regions/<region_id>/remove")
+@staff_page()
+def cases_blur_remove(user, complaint_id, token, region_id):
+    """删除误报的打码区域。"""
+    service.remove_blur_region(user, complaint_id, token, region_id)
+    return see_other("console.cases_blur", complaint_id=complaint_id, token=token)
+
+
 @bp.post("/cases/<int:complaint_id>/complainant")
 @staff_page()
 def cases_reveal(user, complaint_id):

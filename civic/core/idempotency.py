@@ -63,9 +63,10 @@ def fingerprint() -> str:
         except ValueError:
             h.update(request.get_data(cache=True))
     elif ctype == "multipart/form-data" or ctype == "application/x-www-form-urlencoded":
-        for k in sorted(request.form.keys()):
+        # A part without a name has the key None (werkzeug): sort by the text, never compare None.
+        for k in sorted(request.form.keys(), key=str):
             h.update(f"f:{k}={request.form.getlist(k)!r}\n".encode())
-        for k in sorted(request.files.keys()):
+        for k in sorted(request.files.keys(), key=str):
             for f in request.files.getlist(k):
                 pos = f.stream.tell()
                 h.update(f"file:{k}:".encode() + hashlib.sha256(f.stream.read()).digest())

@@ -60,11 +60,15 @@ class MediaKind:
     :param route: the Flask URL rule serving it (``GET``), e.g.
         ``"/api/v1/votes/<int:vote_id>/proxy-scans/<token>"``.
     :param entitled: who may open it and why (the rule's source), for readers and the docs.
+    :param blurred: a photo of a public place that is shown beyond the circle of the person who took
+        it: those the domain does not let see the original get the blurred rendition
+        (:mod:`civic.core.blur`), and the serving verb must say which a viewer gets (``original=``).
     """
 
     name: str
     route: str
     entitled: str
+    blurred: bool = False
 
 
 _KINDS: dict[str, MediaKind] = {}
@@ -109,10 +113,23 @@ def find_token(items: Iterable[dict] | None, token: str) -> dict | None:
     return None
 
 
-def links(url: str, width: int | None = None, height: int | None = None) -> dict[str, Any]:
+def links(url: str, width: int | None = None, height: int | None = None, *, display_key: str | None = None,
+          original: bool = True) -> dict[str, Any]:
     """The representation of one stored photo for an entitled viewer: ``{"url", "thumbnail_url",
-    "width", "height"}`` (pixels of the display copy).  Store keys are never shown."""
-    return {"url": url, "thumbnail_url": f"{url}?size=thumb", "width": width, "height": height}
+    "width", "height", "blur_status"}`` (pixels of the display copy).  Store keys are never shown.
+
+    With ``display_key`` (a photo of a kind that is ``blurred``) the rule of :func:`civic.core.blur.state`
+    applies: ``blur_status`` is ``"original"``, ``"blurred"``, ``"pending"`` or ``"failed"``, and while
+    pending or failed ``url`` and ``thumbnail_url`` are None (the viewer gets no photo yet)."""
+    status = "original"
+    if display_key is not None:
+        from civic.core import blur
+
+        status = blur.state(display_key, original=original)
+    if status in ("pending", "failed"):
+        return {"url": None, "thumbnail_url": None, "width": width, "height": height, "blur_status": status}
+    return {"url": url, "thumbnail_url": f"{url}?size=thumb", "width": width, "height": height,
+            "blur_status": status}
 
 
 def not_found(code: str, message: str = "找不到该文件") -> NotFound:
@@ -131,19 +148,35 @@ class Opened:
 
 def opened(kind: str, actor, object_type: str, object_id: Any, *, display_key: str, thumb_key: str,
            token: str | None = None, actor_role: str | None = None, size: str | None = None,
-           detail: dict | None = None) -> Opened:
+           detail: dict | None = None, original: bool | None = None) -> Opened:
     """Record that ``actor`` opened a file of ``kind`` belonging to ``object_type`` ``object_id``
     (audit action ``media.opened``, data ``{"kind", "size", "token", **detail}``: ``token`` is the
     token's first 8 characters, enough to tell two files apart without writing the address into
     the log; ``detail`` names the row within the object, e.g. ``{"proxy_id": 3}``), and return it.
     Call only after the entitlement check.
 
+    For a ``blurred`` kind, ``original`` says whether this viewer may see the original; the files
+    opened are then chosen by :func:`civic.core.blur.keys_for` (the one rule: the blurred rendition
+    for everyone else), and ``data`` records ``"rendition"``.
+
     :raises KeyError: ``kind`` is not registered (a programming error).
+    :raises ValueError: a ``blurred`` kind opened without ``original`` (a programming error).
+    :raises Conflict: 409 ``photo_blur_pending``: the viewer may see only the blurred rendition and it
+        does not exist yet; nothing is opened or audited.
     """
-    _KINDS[kind]  # noqa: B018 -- an unregistered kind is a bug, caught by the first test that serves it
+    k = _KINDS[kind]
+    extra: dict[str, Any] = {}
+    if k.blurred:
+        if original is None:
+            raise ValueError(f"media kind {kind!r} is blurred: say whether the viewer sees the original")
+        from civic.core import blur
+
+        keys = blur.keys_for(display_key, thumb_key, original=original)
+        extra["rendition"] = "original" if keys[0] == display_key else "blurred"
+        display_key, thumb_key = keys
     audit.record("media.opened", object_type, object_id, actor=actor, actor_role=actor_role,
                  data={"kind": kind, "size": "thumb" if size == "thumb" else "display",
-                       "token": (token or "")[:8] or None, **(detail or {})})
+                       "token": (token or "")[:8] or None, **(detail or {}), **extra})
     return Opened(kind=kind, display_key=display_key, thumb_key=thumb_key)
 
 
@@ -164,14 +197,17 @@ def respond(file: Opened, size: str | None = None):
     return photo_response(file.display_key, file.thumb_key, size)
 
 
-def keys_in_use(keys) -> set[str]:
+def keys_in_use(keys, *, skip_tables: frozenset[str] | set[str] = frozenset()) -> set[str]:
     """Which of the store ``keys`` some row still holds, in any column declaring a media kind
     (``info={"media": ...}``: a key column, or a JSON list of stored photos).
 
     The store is content-addressed: the same photo sent twice, to two domains, is one file.  So a
     domain deleting a file it no longer needs (a decided claim's document) deletes only the keys
     this returns nothing for.  Read from the metadata, so the core names no domain; one indexed or
-    scanning query per column, meant for the few keys of one object, not for bulk purges.
+    scanning query per column, meant for the few keys of one object, not for bulk purges.  Blurred
+    renditions (``info={"media_rendition": "blurred"}``) count as holders; a blur row's copy of
+    the original's keys does not (it follows the original).  ``skip_tables``: tables whose rows the
+    caller has checked itself (the retention of one domain's originals).
     """
     import sqlalchemy as sa
 
@@ -182,8 +218,10 @@ def keys_in_use(keys) -> set[str]:
     if not keys:
         return found
     for table in db.metadata.sorted_tables:
+        if table.name in skip_tables:
+            continue
         for col in table.columns:
-            if not col.info.get("media"):
+            if not col.info.get("media") and col.info.get("media_rendition") != "blurred":
                 continue
             if isinstance(col.type, sa.JSON):
                 for key in keys - found:

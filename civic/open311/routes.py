@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FMT = "<any(xml, json):fmt>"
 # 404 only for what does not exist (the standard); a bad place or photo in a POST is a 400.
-NOT_FOUND_CODES = {"service_code_not_found", "request_not_found", "jurisdiction_not_found", "token_not_found"}
+NOT_FOUND_CODES = {"service_code_not_found", "request_not_found", "jurisdiction_not_found", "token_not_found",
+                   "photo_not_found"}
 
 
 def _fmt() -> str:
@@ -35,7 +36,7 @@ def _civic_error(error: CivicError):
         status = 403
     elif error.status == 404 and error.code in NOT_FOUND_CODES:
         status = 404
-    elif error.status in (429, 500, 503):
+    elif error.status in (429, 500, 503) or error.code == "photo_blur_pending":  # media: not yet blurred
         status = error.status
     else:
         status = 400
@@ -118,6 +119,22 @@ def requests_(fmt):
 def request_by_id(service_request_id, fmt):
     """GET Service Request: one request, as a one-item list."""
     return render(fmt, "service_requests", service.get_request(service_request_id, request.args.get("api_key")))
+
+
+@bp.get("/media/<int:request_id>/<token>.jpg")
+def media(request_id, token):
+    """A request's photo as anyone may see it (an Open311 ``media_url``): faces and number plates
+    blurred; 409 photo_blur_pending until that rendition exists, 404 photo_not_found otherwise.
+    ?size=thumb for the thumbnail."""
+    from flask import Response
+
+    from civic.core.storage import media_store
+
+    key = service.media_file(request_id, token, request.args.get("size"))
+    resp = Response(media_store().open(key), mimetype="image/jpeg")
+    resp.headers["Cache-Control"] = "public, max-age=300"  # a review makes a new rendition here
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 @bp.get(f"/tokens/<token>.{FMT}")

@@ -292,6 +292,19 @@ def create_request(api_key: str | None, form: dict, attributes: dict[str, list[s
     return request_views(complaints.public_cases(ids=[c.id]), reader=partner)[0]
 
 
+def _media_url(path: str) -> str:
+    from flask import request
+
+    return f"{request.host_url.rstrip('/')}/open311/v2/media/{path}.jpg"
+
+
+def media_file(request_id: int, token: str, size: str | None = None) -> str:
+    """The store key of a request's public photo (the blurred rendition; ``size="thumb"`` its
+    thumbnail).  :raises NotFound: ``photo_not_found``.  :raises Conflict: ``photo_blur_pending``."""
+    display, thumb = complaints.public_photo(request_id, token)
+    return thumb if size == "thumb" else display
+
+
 def _w3(value: dt.datetime | None) -> str | None:
     return to_shanghai(value).isoformat(timespec="seconds") if value else None
 
@@ -301,6 +314,7 @@ def request_views(cases: list[dict], reader=None) -> list[dict]:
     description goes back only to the partner that filed the case (``reader``)."""
     names = category_names()
     own = complaints.descriptions_filed_by(reader, [c["id"] for c in cases]) if reader is not None else {}
+    photos = complaints.public_photo_paths([c["id"] for c in cases])
     out = []
     for c in cases:
         closed = c["status"] in CLOSED_STATUSES
@@ -322,7 +336,9 @@ def request_views(cases: list[dict], reader=None) -> list[dict]:
             "zipcode": None,
             "lat": c["lat"],
             "long": c["lng"],
-            "media_url": None,  # case photos are shown only to those who may see the case
+            # The first intake photo with faces and plates blurred, once that rendition exists; the
+            # original is never public (issue #19).
+            "media_url": _media_url(photos[c["id"]]) if c["id"] in photos else None,
         })
     return out
 

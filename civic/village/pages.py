@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from flask import Blueprint, Response, render_template, request
 
+from civic.core import blur
 from civic.core.db import to_shanghai, utcnow
 from civic.core.storage import media_store
 from civic.village import service
@@ -92,9 +93,13 @@ def disclosure(village_code, disclosure_id):
 def voucher(village_code, voucher_id):
     """Voucher image of a published disclosure (?size=thumb for the thumbnail); content-addressed."""
     v = service.public_voucher(service.village_by_code(village_code), voucher_id)
-    key = v.thumb_key if request.args.get("size") == "thumb" else v.display_key
+    # The public page is beyond every circle that may see the original: the blurred rendition only
+    # (409 photo_blur_pending until it exists).
+    display, thumb = blur.keys_for(v.display_key, v.thumb_key, original=False)
+    key = thumb if request.args.get("size") == "thumb" else display
     body = media_store().open(key)
     resp = Response(body, mimetype="image/jpeg")
     resp.set_etag(key.rsplit("/", 1)[-1].split(".")[0])
-    resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    # Not immutable: a review of the blur makes a new rendition under the same address.
+    resp.headers["Cache-Control"] = "public, max-age=300"
     return resp.make_conditional(request)

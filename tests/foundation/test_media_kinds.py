@@ -72,6 +72,7 @@ NOT_MEDIA = {
     ("budget_ballot", "replaced_receipts"): "receipt codes of a ballot's earlier versions",
     ("budget_paper_entry", "voter_key"): "the voter's key in the round (unit:<id> or resident:<id>)",
     ("budget_paper_entry", "project_ids"): "the projects a paper ballot approves",
+    ("photo_blur", "regions"): "the boxes a blurred rendition hides (fractions of the image)",
 }
 # Columns that may repeat a key of a file held by a media column (a record of what happened, never
 # an address): every key found in them must also be in a media column, so it is served there.
@@ -82,6 +83,14 @@ _SUSPECT = re.compile(r"(key|photo|scan|attachment|file|image|media|voucher|docu
 def _media_columns() -> dict[tuple[str, str], str]:
     return {(t.name, c.name): c.info["media"] for t in db.metadata.sorted_tables for c in t.columns
             if c.info.get("media")}
+
+
+def _rendition_columns() -> dict[tuple[str, str], str]:
+    """Columns of civic.core.blur's rows: the original's keys (a copy of a key some media column
+    holds) and the blurred rendition's (served through the original's kind, to those who may not
+    see the original)."""
+    return {(t.name, c.name): c.info["media_rendition"] for t in db.metadata.sorted_tables for c in t.columns
+            if c.info.get("media_rendition")}
 
 
 def _real_photo(name: str = "ianare_landscape_2.jpg") -> tuple[io.BytesIO, str]:
@@ -297,9 +306,11 @@ def test_every_column_that_could_hold_a_stored_file_declares_a_served_kind(app):
     unknown = {col: kind for col, kind in declared.items() if kind not in kinds}
     assert unknown == {}, "columns naming an unregistered media kind"
     unclassified = []
+    renditions = _rendition_columns()
+    assert set(renditions.values()) <= {"original", "blurred"}
     for t in db.metadata.sorted_tables:
         for c in t.columns:
-            if (t.name, c.name) in declared or (t.name, c.name) in NOT_MEDIA:
+            if (t.name, c.name) in declared or (t.name, c.name) in NOT_MEDIA or (t.name, c.name) in renditions:
                 continue
             if isinstance(c.type, sa.JSON | sa.LargeBinary) or _SUSPECT.search(c.name):
                 unclassified.append((t.name, c.name))
@@ -348,16 +359,26 @@ def _files_on_disk(app) -> set[str]:
 @pytest.mark.parametrize("kind", sorted(BUILDERS))
 def test_each_kind_is_served_to_exactly_those_entitled_and_each_access_is_audited(kind, request, app, client,
                                                                                    factory, media_backend):
+    from tests.blur_helpers import run_blur_jobs
+
     on_disk = _files_on_disk(app)
     case = BUILDERS[kind](request, client, factory)
     db.session.rollback()
-    # Where the files live: each key in a column declaring a kind, or in a log of one that is.
+    # A kind shown blurred beyond the photo's own circle: its renditions made, as the queue would.
+    blurred_kind = media.kinds()[kind].blurred
+    if blurred_kind:
+        run_blur_jobs()
+    # Where the files live: each key in a column declaring a kind, or in a log of one that is, or a
+    # blurred rendition of one.
     declared = _media_columns()
+    renditions = _rendition_columns()
     keys = _stored_keys()
     held = set().union(*(d for col, d in keys.items() if col in declared))
+    blurred = set().union(*(d for col, d in keys.items() if renditions.get(col) == "blurred"))
     for col, digests in keys.items():
-        assert col in declared or col in LOGS, f"a stored key in {col}, which declares no media kind"
-        assert digests <= held, f"{col} names a file no media column holds"
+        assert col in declared or col in LOGS or col in renditions, f"a stored key in {col}, which declares no media kind"
+        if renditions.get(col) != "blurred":
+            assert digests <= held, f"{col} names a file no media column holds"
     mine = set().union(*(d for col, d in keys.items() if declared.get(col) == kind))
     assert mine, f"no file of {kind} was stored"
     if media_backend is not None:  # in the bucket, under the prefix and the content key, and not on disk
@@ -379,15 +400,19 @@ def test_each_kind_is_served_to_exactly_those_entitled_and_each_access_is_audite
             r = client.get(url, headers=headers)
             assert r.status_code == 200, (url, r.get_json(silent=True))
             assert r.mimetype == "image/jpeg" and r.data[:3] == b"\xff\xd8\xff"
-            assert hashlib.sha256(r.data).hexdigest() in mine  # the stored bytes themselves
+            # the stored bytes themselves: the original, or (a blurred kind) its blurred rendition
+            servable = mine | blurred if blurred_kind else mine
+            assert hashlib.sha256(r.data).hexdigest() in servable
             thumb = client.get(url, headers=headers, query_string={"size": "thumb"})
-            assert thumb.status_code == 200 and hashlib.sha256(thumb.data).hexdigest() in mine
+            assert thumb.status_code == 200 and hashlib.sha256(thumb.data).hexdigest() in servable
             assert len(thumb.data) <= len(r.data)  # the same bytes when the photo is already thumbnail-sized
             entries = _opened(kind)[before:]
             assert [(e.object_type, int(e.object_id), e.data["kind"], e.data["size"], e.data["token"])
                     for e in entries] == [(*case.audit_object, kind, "display", token[:8]),
                                           (*case.audit_object, kind, "thumb", token[:8])]
             assert entries[0].actor_id is not None and entries[0].actor_id == entries[1].actor_id
+            if blurred_kind:  # which rendition was opened is in the log too
+                assert entries[0].data["rendition"] in ("original", "blurred")
         for headers in case.refused:
             before = len(_opened(kind))
             r = client.get(url, headers=headers)

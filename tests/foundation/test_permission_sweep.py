@@ -211,6 +211,15 @@ TABLE: dict[tuple[str, str], list[Row]] = {
     ("post", "/api/v1/complaints/{complaint_id}/photos"): [
         Row("closed case, no photo", lambda c: {"complaint_id": c["case"]}, F(),
             frozenset({"oc_bj_shi"}), V["case"])],
+    # The blur review is the lead's (complaints photos.add_blur_region); the photo's blur is still
+    # pending here (the sweep runs no jobs): 409 photo_blur_pending for the lead.
+    ("post", "/api/v1/complaints/{complaint_id}/photos/{token}/blur/regions"): [
+        Row("a photo still being blurred", lambda c: {"complaint_id": c["case"], "token": c["case_photo"]},
+            J({"x": 0.1, "y": 0.1, "w": 0.2, "h": 0.2}), frozenset({"oc_bj_shi"}), V["case"])],
+    ("delete", "/api/v1/complaints/{complaint_id}/photos/{token}/blur/regions/{region_id}"): [
+        Row("a photo still being blurred", lambda c: {"complaint_id": c["case"], "token": c["case_photo"],
+                                                      "region_id": "0a1b2c3d"},
+            None, frozenset({"oc_bj_shi"}), V["case"])],
     ("post", "/api/v1/complaints/{complaint_id}/messages"): [
         Row("closed case, a blank message", lambda c: {"complaint_id": c["case"]}, J({"body": "  "}),
             frozenset({"zhang_san", "pc_sm_he", "oc_bj_shi", "rc_bj_zhou", "sc_wang"}), V["case"])],

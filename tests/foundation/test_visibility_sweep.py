@@ -179,6 +179,14 @@ TABLE: dict[str, list[Case]] = {
         Case("his photo under another case", lambda c: {"complaint_id": c["other_case"], "token": c["case_photo"]},
              expect(set())),
     ],
+    # The blur of a case photo is reviewed by the lead party alone (complaints photos.blur_review);
+    # the case's other readers see the case, so they are told 403 blur_review_not_allowed.
+    "/api/v1/complaints/{complaint_id}/photos/{token}/blur": [
+        Case("zhang_san's photo", lambda c: {"complaint_id": c["case"], "token": c["case_photo"]},
+             only_staff({"pc_sm_he"}, **{r: 403 for r in BJ_CASE_READERS - {"zhang_san", "pc_sm_he"}})),
+        Case("his photo under another case", lambda c: {"complaint_id": c["other_case"], "token": c["case_photo"]},
+             only_staff(set())),
+    ],
     # --- 金点子 contests -------------------------------------------------------------------------
     "/api/v1/contests/{contest_id}": [  # contests are public to every signed-in user (GET /contests)
         Case("demo contest", lambda c: {"contest_id": c["contest"]}, expect(SIGNED_IN)),
@@ -607,8 +615,12 @@ def _disagreements(client, ctx, phase: str) -> list[str]:
 
 def test_every_get_by_id_answers_each_role_as_its_list_does(app, client, factory):
     from civic.proposals import moderation
+    from tests.blur_helpers import run_blur_jobs
 
     ctx = _build_world(factory)
+    # Photos beyond their taker's circle are served blurred once that rendition exists (issue #19;
+    # the pending state: tests/complaints/test_photo_blur.py): make them, as the queue would.
+    run_blur_jobs()
     wrong = _sweep(client, ctx, "main") + _disagreements(client, ctx, "main")
     # Moderation hides the demo topic after its motion was decided: the motion goes with it.
     moderation.decide(_user("rc_bj_zhou"), "topic", ctx["topic"], "hide", "涉及个人信息，暂时隐藏")

@@ -297,6 +297,11 @@ def test_vouchers_go_through_the_photo_pipeline_and_show_only_when_published(cli
     assert client.get(f"/villages/V-T/vouchers/{vid}.jpg?size=thumb").status_code == 404
     for action, h in (("submit", "h_hua"), ("sign_off", "h_jin"), ("publish", "h_hua")):
         client.post(f"/api/v1/village-disclosures/{did}/transitions", json={"action": action}, headers=vil[h])
+    # Public, but shown only once faces and plates are blurred (issue #19: tests/village/test_public_blur.py).
+    assert client.get(f"/villages/V-T/vouchers/{vid}.jpg?size=thumb").status_code == 409
+    from tests.blur_helpers import run_blur_jobs
+
+    run_blur_jobs()
     r = client.get(f"/villages/V-T/vouchers/{vid}.jpg?size=thumb")
     assert r.status_code == 200 and r.data[:3] == b"\xff\xd8\xff" and b"Exif" not in r.data[:200]
     if media_backend is not None:  # the public page reads the bucket

@@ -30,7 +30,7 @@ from civic.complaints.service.duplicates import record_photo_hashes
 from civic.complaints.service.photos import MAX_PHOTOS, _Staged, media_store
 from civic.complaints.service.workflow import _apply, _deadlines
 from civic.complaints.suggest import suggest as suggest_categories
-from civic.core import audit
+from civic.core import audit, blur
 from civic.core.db import utcnow
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
 from civic.core.photos import StoredPhoto, process_photos
@@ -181,6 +181,8 @@ def submit(actor, data: Intake, *, now: dt.datetime | None = None) -> IntakeResu
                              height=p.height, uploaded_by=actor.id)
         db.session.add(row)
         rows.append((row, staged.open(p.display_key)))
+    # Faces and plates are found in the queue after the commit: intake never waits for the detector.
+    blur.request_all(stored)
     db.session.add(ComplaintReporter(complaint_id=c.id, user_id=actor.id, via_complaint_id=c.id))
     db.session.flush()
     record_photo_hashes(rows)

@@ -1,7 +1,7 @@
 """Case photos: the media store, the in-memory staging of intake photos, the lead party's result
 photos and serving a photo to those who may see the case.
 
-Verbs: add_result_photos, photo_for (and _Staged, used by intake; the store is the core's
+Verbs: add_result_photos, photo_for, blur_review, add_blur_region, remove_blur_region (and _Staged, used by intake; the store is the core's
 :func:`civic.core.storage.media_store`, re-exported for the package's callers).  Every photo goes
 through civic.core.photos (formats, size, EXIF stripped; GPS read only with consent, RULES.md §5).
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from civic.complaints.models import ComplaintPhoto
 from civic.complaints.service.privacy import get_for
 from civic.complaints.service.workflow import require_open
-from civic.core import audit, media
-from civic.core.errors import Forbidden, NotFound, ValidationFailed
+from civic.core import audit, blur, media
+from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
 from civic.core.storage import MediaBackend, key_for, media_store
 from civic.extensions import db
@@ -87,6 +87,7 @@ def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]
         db.session.add(row)
         rows.append(row)
     db.session.flush()
+    blur.request_all(stored)
     audit.record("complaint.result_photos", "complaint", c.id, actor=user,
                  actor_role=f"{user.kind}@{org.kind}:{org.id}", data={"count": len(rows)})
     return rows
@@ -95,14 +96,36 @@ def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]
 PHOTO = media.register_kind(media.MediaKind(
     "complaints.photo", "/api/v1/complaints/<int:complaint_id>/photos/<token>",
     "whoever may see the case (privacy.get_for): the complainant, co-complainants and supporters (\"me too\"), the parties it "
-    "is routed to, the street's oversight and administrators"))
+    "is routed to, the street's oversight and administrators; the original only to the person who took "
+    "it and the lead party's staff, the others the blurred rendition (civic.core.blur)", blurred=True))
 
 
-def photo_for(user, complaint_id: int, token: str, size: str | None = None) -> media.Opened:
+def sees_original(user, v, photo: ComplaintPhoto) -> bool:
+    """Whether ``user`` (their roles ``v`` on the case) may see ``photo`` as taken: the person who
+    took it and the staff of the case's lead party; every other viewer of the case (co-complainants,
+    assisting parties, the street's oversight, administrators, Open311 partners, public pages) gets
+    the blurred rendition.  Issue #19; PIPL Arts. 6, 26 (civic.core.blur)."""
+    return photo.uploaded_by == getattr(user, "id", None) or v.acting_org(("lead",)) is not None
+
+
+def photo_links(user, v, c, photo: ComplaintPhoto) -> dict:
+    """A case photo as a viewer gets it: ``{"stage", "url", "thumbnail_url", "width", "height",
+    "blur_status"}`` (:func:`civic.core.media.links`: no URL while the blurred rendition is pending)."""
+    url = f"/api/v1/complaints/{c.id}/photos/{photo.access_token}"
+    return {"stage": photo.stage, **media.links(url, photo.width, photo.height, display_key=photo.display_key,
+                                                original=sees_original(user, v, photo))}
+
+
+def photo_for(user, complaint_id: int, token: str, size: str | None = None,
+              rendition: str | None = None) -> media.Opened:
     """A case photo (intake or result), only for those who may see the case
     (:func:`~civic.complaints.service.privacy.get_for`).  Audited (``media.opened`` on the case).
 
     :raises NotFound: ``photo_not_found``; ``complaint_not_found`` when the case is not theirs to see.
+    ``rendition="blurred"``: one who sees the original asks for what the others see (the review).
+
+    :raises Conflict: 409 ``photo_blur_pending``: the viewer gets the blurred rendition
+        (:func:`sees_original`) and it is not made yet.
     """
     c, v = get_for(user, complaint_id, log_view=False)
     photo = db.session.scalar(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id,
@@ -111,4 +134,79 @@ def photo_for(user, complaint_id: int, token: str, size: str | None = None) -> m
         raise NotFound("找不到该照片", code="photo_not_found")
     return media.opened(PHOTO.name, user, "complaint", c.id, display_key=photo.display_key,
                         thumb_key=photo.thumb_key, token=token, size=size, actor_role=v.actor_role(),
-                        detail={"photo_id": photo.id, "stage": photo.stage})
+                        detail={"photo_id": photo.id, "stage": photo.stage},
+                        original=sees_original(user, v, photo) and rendition != "blurred")
+
+
+# --- the lead party's review of a blurred photo ------------------------------------------------------
+
+def _for_review(user, complaint_id: int, token: str):
+    """(case, viewer, photo, lead organisation) for a review, or the refusal."""
+    c, v = get_for(user, complaint_id, log_view=False)
+    photo = db.session.scalar(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id,
+                                                              ComplaintPhoto.access_token == token))
+    if photo is None:
+        raise NotFound("找不到该照片", code="photo_not_found")
+    org = v.acting_org(("lead",))
+    if org is None:
+        raise Forbidden("只有主办方可以审核照片打码", code="blur_review_not_allowed")
+    return c, v, photo, org
+
+
+def _review_view(c, photo, row) -> dict:
+    url = f"/api/v1/complaints/{c.id}/photos/{photo.access_token}"
+    # The version in the address: a review makes a new rendition under the same photo, and the
+    # browser must not show the one it cached.
+    version = int(row.blurred_at.timestamp() * 1000) if row.blurred_at else 0
+    return {**blur.view(row), "photo_id": photo.id, "stage": photo.stage, "width": photo.width,
+            "height": photo.height, "original_url": url, "blurred_url": f"{url}?rendition=blurred&v={version}"}
+
+
+def blur_review(user, complaint_id: int, token: str) -> dict:
+    """The blur of a case photo as the lead party reviews it: ``{"status", "regions", "blurred_at",
+    "reviewed_at", "original_kept", "photo_id", "stage", "width", "height", "original_url",
+    "blurred_url"}`` (regions: :class:`civic.core.blur.PhotoBlur`; coordinates are fractions 0..1 of
+    the photo's width and height).  Only the lead party's staff, who see the original (issue #19).
+
+    :raises NotFound: ``complaint_not_found``, ``photo_not_found``, ``photo_blur_not_found`` (a photo
+        stored before blurring, not yet shown to anyone else).
+    :raises Forbidden: ``blur_review_not_allowed`` (not the lead party).
+    """
+    c, _v, photo, _org = _for_review(user, complaint_id, token)
+    return _review_view(c, photo, blur.get(photo.display_key))
+
+
+def add_blur_region(user, complaint_id: int, token: str, box: dict) -> dict:
+    """The lead party adds a region to blur by hand (``box``: ``x``, ``y``, ``w``, ``h``, fractions
+    0..1 of the photo); the blurred rendition is made again at once.  Audited on the case
+    (``photo_blur.region_added``).  Returns :func:`blur_review`'s shape.
+
+    :raises Conflict: ``photo_blur_pending`` (the detector has not run yet: review after it),
+        ``photo_original_deleted``.  :raises ValidationFailed: ``blur_region_invalid``.
+    """
+    c, v, photo, org = _for_review(user, complaint_id, token)
+    row = blur.get(photo.display_key)
+    _reviewable(row)
+    blur.add_region(user, row, box, object_type="complaint", object_id=c.id,
+                    actor_role=f"{user.kind}@{org.kind}:{org.id}")
+    return _review_view(c, photo, row)
+
+
+def remove_blur_region(user, complaint_id: int, token: str, region_id: str) -> dict:
+    """The lead party removes a falsely blurred region (kept in the record, flagged ``removed``); the
+    rendition is made again at once.  Audited (``photo_blur.region_removed``).
+
+    :raises NotFound: ``blur_region_not_found``.  :raises Conflict: ``photo_blur_pending``,
+        ``photo_original_deleted``.
+    """
+    c, v, photo, org = _for_review(user, complaint_id, token)
+    row = blur.get(photo.display_key)
+    _reviewable(row)
+    blur.remove_region(user, row, region_id, object_type="complaint", object_id=c.id,
+                       actor_role=f"{user.kind}@{org.kind}:{org.id}")
+    return _review_view(c, photo, row)
+
+
+def _reviewable(row) -> None:
+    if row.status == "pending":
+        raise Conflict("照片正在自动打码，完成后再审核", code="photo_blur_pending", details={"blur_status": "pending"})

@@ -124,3 +124,56 @@ def _public_views(cases: Sequence[Complaint]) -> list[dict]:
                     "note": notes[c.id][2] if c.id in notes else None, "address": address,
                     "place_id": public_place.id if public_place else None, "lat": lat, "lng": lng})
     return out
+
+
+# --- the public photo (Open311's media_url) ---------------------------------------------------------
+
+def _public_photo_token(photo) -> str:
+    """The public address's token of a case photo: derived from its private token with the app's
+    secret (HMAC-SHA-256), so it opens the blurred rendition at the public address and nothing else."""
+    import base64
+    import hashlib
+    import hmac
+
+    from flask import current_app
+
+    mac = hmac.new(current_app.config["SECRET_KEY"].encode(), f"public-photo:{photo.access_token}".encode(),
+                   hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def public_photo_paths(ids: Sequence[int]) -> dict[int, str]:
+    """``{case id: "<case id>/<token>"}`` for cases whose first intake photo has its blurred rendition:
+    the path of the photo anyone may see (Open311's ``media_url``; issue #19).  A case whose photo is
+    still being blurred has none yet: the original is never public."""
+    from civic.complaints.models import ComplaintPhoto
+    from civic.core import blur
+
+    out: dict[int, str] = {}
+    rows = db.session.scalars(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id.in_(list(ids)),
+                                                              ComplaintPhoto.stage == "intake")
+                              .order_by(ComplaintPhoto.id)).all()
+    for p in rows:
+        if p.complaint_id not in out and blur.state(p.display_key, original=False) == "blurred":
+            out[p.complaint_id] = f"{p.complaint_id}/{_public_photo_token(p)}"
+    return out
+
+
+def public_photo(complaint_id: int, token: str, size: str | None = None) -> tuple[str, str]:
+    """The store keys ``(display, thumb)`` of a case's intake photo at its public address: the blurred
+    rendition only (:func:`civic.core.blur.keys_for` with ``original=False``), for anyone.
+
+    :raises NotFound: ``photo_not_found`` (unknown case or token).
+    :raises Conflict: 409 ``photo_blur_pending`` (not blurred yet).
+    """
+    import hmac
+
+    from civic.complaints.models import ComplaintPhoto
+    from civic.core import blur
+    from civic.core.errors import NotFound
+
+    for p in db.session.scalars(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == complaint_id,
+                                                                ComplaintPhoto.stage == "intake")):
+        if hmac.compare_digest(_public_photo_token(p).encode(), str(token).encode()):
+            return blur.keys_for(p.display_key, p.thumb_key, original=False)
+    raise NotFound("找不到该照片", code="photo_not_found")

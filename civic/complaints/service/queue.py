@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from civic.accounts.memberships import acting_memberships
 from civic.complaints import routing
 from civic.complaints.models import Complaint, ComplaintParty, ComplaintReporter, ComplaintSupporter
+from civic.complaints.service.photos import photo_links
 from civic.complaints.service.privacy import (
     Viewer,
     at_reporters_unit,
@@ -199,10 +200,7 @@ def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = No
         "acknowledged_at": c.acknowledged_at, "resolved_at": c.resolved_at, "closed_at": c.closed_at,
         "merged_into_id": c.merged_into_id, "rating": c.rating,
         "rating_comment": text_for(c, v, c.rating_comment, terms),
-        "photos": [{"stage": p.stage, "width": p.width, "height": p.height,
-                    "url": f"/api/v1/complaints/{c.id}/photos/{p.access_token}",
-                    "thumbnail_url": f"/api/v1/complaints/{c.id}/photos/{p.access_token}?size=thumb"}
-                   for p in c.photos],
+        "photos": [photo_links(user, v, c, p) for p in c.photos],
         "complainant": complainant_for(user, c, v),
         # "Me too" (service.supporters): how many; who, to nobody (RULES.md §5).
         "supporters_count": supporter_counts([c.id]).get(c.id, 0),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from civic.core import audit, media
+from civic.core import audit, blur, media
 from civic.core.db import edit
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.pagination import DEFAULT_LIMIT, paginate
@@ -166,6 +166,7 @@ def add_vouchers(d: Disclosure, line_id: int, files: list[tuple[str, bytes]], ac
         raise ValidationFailed("请上传凭证照片", code="photo_required")
     stored = process_photos(files, store=store)
     out = [Voucher(display_key=s.display_key, thumb_key=s.thumb_key, width=s.width, height=s.height) for s in stored]
+    blur.request_all(stored)  # faces and plates found in the queue, before publication shows it
     claim(d)
     line.vouchers.extend(out)
     db.session.flush()
@@ -267,7 +268,8 @@ VOUCHER = media.register_kind(media.MediaKind(
     "village.voucher", "/api/v1/village-disclosures/<int:disclosure_id>/vouchers/<token>",
     "whoever may view the disclosure (view_disclosure): its village's committees and the town while it "
     "is a draft or under review; once published or corrected anyone, as the public page shows it "
-    "(村民委员会组织法 Art. 30: 村务公开)"))
+    "(村民委员会组织法 Art. 30: 村务公开); the original only to the village's committees and the town (who "
+    "draft, review and sign it), everyone else the blurred rendition (civic.core.blur)", blurred=True))
 
 
 def voucher_url(v: Voucher) -> str:
@@ -280,7 +282,11 @@ def voucher_file(actor, disclosure_id: int, token: str, size: str | None = None)
     publication the village's committees (who draft, review and sign it) and the town; once public,
     every signed-in user.  Audited (``media.opened`` on the disclosure).
 
+    The original only to those who see it unpublished (the committees, the town); everyone else
+    gets the blurred rendition (:func:`civic.core.blur.keys_for`).
+
     :raises NotFound: ``voucher_not_found`` (unknown, or not entitled: the same answer).
+    :raises Conflict: 409 ``photo_blur_pending`` while the blurred rendition is being made.
     """
     v = db.session.scalar(sa.select(Voucher).where(Voucher.access_token == token)) if token else None
     if v is None or v.line.disclosure_id != disclosure_id:
@@ -291,4 +297,5 @@ def voucher_file(actor, disclosure_id: int, token: str, size: str | None = None)
     except Forbidden:
         raise NotFound("找不到该凭证", code="voucher_not_found") from None
     return media.opened(VOUCHER.name, actor, "village_disclosure", d.id, display_key=v.display_key,
-                        thumb_key=v.thumb_key, token=token, size=size, detail={"voucher_id": v.id})
+                        thumb_key=v.thumb_key, token=token, size=size, detail={"voucher_id": v.id},
+                        original=sees_unpublished(actor, registry.get_place(d.village_id)))

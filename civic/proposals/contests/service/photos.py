@@ -6,7 +6,7 @@ import secrets
 
 import sqlalchemy as sa
 
-from civic.core import media
+from civic.core import blur, media
 from civic.core.errors import NotFound, ValidationFailed
 from civic.core.photos import process_photos
 from civic.core.storage import media_store
@@ -38,6 +38,7 @@ def upload_photos(actor, files: list[tuple[str, bytes]]) -> list[PhotoUpload]:
                         width=s.width, height=s.height) for s in stored]
     db.session.add_all(rows)
     db.session.flush()
+    blur.request_all(stored)  # faces and plates found in the queue, before anyone else can see it
     return rows
 
 
@@ -85,7 +86,9 @@ PHOTO = media.register_kind(media.MediaKind(
     "contests.photo", "/api/v1/contest-photos/<string:token>",
     "an approved idea's current photos (and its progress updates'): staff, administrators, the author and "
     "residents of the contest's places; any other photo (pending, hidden or rejected idea, a photo a later "
-    "edit removed): the author and the organiser's moderators only"))
+    "edit removed): the author and the organiser's moderators only; the original only to the person who "
+    "took it (the idea's or the update's author), the others the blurred rendition (civic.core.blur)",
+    blurred=True))
 
 
 def photo_for(actor, token: str, size: str | None = None) -> media.Opened:
@@ -98,18 +101,24 @@ def photo_for(actor, token: str, size: str | None = None) -> media.Opened:
 
     Audited (``media.opened`` on the idea).
 
+    The original only to the person who took it; everyone else the blurred rendition
+    (:func:`civic.core.blur.keys_for`).
+
     :raises NotFound: ``photo_not_found`` (also when the actor may not see it: no hint it exists).
+    :raises Conflict: 409 ``photo_blur_pending`` while the blurred rendition is being made.
     """
     row = db.session.scalar(sa.select(ContestPhoto).where(ContestPhoto.access_token == token)) if token else None
     if row is not None:
         if row.idea_id is not None:
             idea = get_idea(row.idea_id)
             attached = idea.photos
+            taker = idea.author_id
         else:
             update = db.session.get(MilestoneUpdate, row.milestone_update_id)
             impl = db.session.get(Implementation, db.session.get(Milestone, update.milestone_id).implementation_id)
             idea = get_idea(impl.idea_id)
             attached = update.photos
+            taker = update.author_id
         contest = get_contest(idea.contest_id)
         public = idea.state == "approved" and any(p.get("token") == token for p in attached)
         if actor.id == idea.author_id or (public and (actor.kind in ("staff", "admin")
@@ -117,5 +126,5 @@ def photo_for(actor, token: str, size: str | None = None) -> media.Opened:
                 or moderation.is_moderator(actor, contest.organisation_id):
             return media.opened(PHOTO.name, actor, "idea", idea.id, display_key=row.display_key,
                                 thumb_key=row.thumb_key, token=token, size=size,
-                                detail={"contest_photo_id": row.id})
+                                detail={"contest_photo_id": row.id}, original=actor.id == taker)
     raise NotFound("找不到该照片", code="photo_not_found")

@@ -10,7 +10,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from civic.accounts.memberships import acting_memberships
-from civic.core import audit, media
+from civic.core import audit, blur, media
 from civic.core.db import flush_or, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
@@ -37,7 +37,9 @@ from civic.proposals.deliberation.service.topics import _claim, _tell_followers,
 ACTION_PHOTO = media.register_kind(media.MediaKind(
     "deliberation.action_photo", "/api/v1/action-items/<int:item_id>/photos/<token>",
     "whoever may see the topic the resolution came from (can_see_topic): the follow-up of a resolution "
-    "is shown to the readers of the resolution; a hidden topic's only to its author and moderators"))
+    "is shown to the readers of the resolution; a hidden topic's only to its author and moderators; the "
+    "original only to the responsible organisation's staff, the others the blurred rendition (civic.core.blur)",
+    blurred=True))
 
 # --- follow-up -----------------------------------------------------------------------------------
 
@@ -93,6 +95,7 @@ def _photos(files: list[tuple[str, bytes]]) -> list[dict]:
     if len(files) > PHOTOS_MAX:
         raise ValidationFailed(f"最多 {PHOTOS_MAX} 张照片", code="too_many_photos", details={"max": PHOTOS_MAX})
     stored = process_photos(files, store=media_store()) if files else []
+    blur.request_all(stored)  # faces and plates found in the queue, before anyone else can see it
     return media.with_tokens({"display_key": s.display_key, "thumb_key": s.thumb_key, "width": s.width,
                               "height": s.height} for s in stored)
 
@@ -164,9 +167,11 @@ def action_photo_links(item_id: int, photos: list[dict] | None) -> list[dict]:
 def action_photo(actor, item_id: int, token: str, size: str | None = None) -> media.Opened:
     """A progress or closing-evidence photo of an action item, for whoever may see the topic the
     resolution came from (:func:`~civic.proposals.deliberation.service.topics.can_see_topic`).
-    Audited (``media.opened`` on the action item).
+    Audited (``media.opened`` on the action item).  The original only to the responsible
+    organisation's staff, the blurred rendition to everyone else (:func:`civic.core.blur.keys_for`).
 
     :raises NotFound: ``photo_not_found`` (unknown item or token, or not entitled: the same answer).
+    :raises Conflict: 409 ``photo_blur_pending`` while the blurred rendition is being made.
     """
     a = db.session.get(ActionItem, item_id)
     found = None
@@ -179,8 +184,11 @@ def action_photo(actor, item_id: int, token: str, size: str | None = None) -> me
                     break
     if found is None or not can_see_topic(actor, get_topic(db.session.get(Resolution, a.resolution_id).topic_id)):
         raise media.not_found("photo_not_found", "找不到该照片")
+    # The responsible organisation took the photos (the lead party of the item): its staff see them as
+    # taken; everyone else who may see the topic gets the blurred rendition.
+    original = any(o.id == a.organisation_id for _m, o in acting_memberships(actor))
     return media.opened(ACTION_PHOTO.name, actor, "action_item", a.id, display_key=found["display_key"],
-                        thumb_key=found["thumb_key"], token=token, size=size)
+                        thumb_key=found["thumb_key"], token=token, size=size, original=original)
 
 
 def resolution_summary(resolution_id: int) -> dict:

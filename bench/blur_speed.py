@@ -1,0 +1,108 @@
+"""Speed and memory of the blur job (civic.core.blur / civic.core.detect) on a 12 MP phone photo,
+against the photo pipeline (civic.core.photos) measured in the same run.  Results in docs/blur.md.
+
+    /work/main/.venv/bin/python bench/blur_speed.py [--runs 5]
+
+The photo: the corpus's street scene (tests/data/blur/deface_city.jpg, 17 faces) made a 4032×3024
+phone JPEG (EXIF orientation 6, as a phone held upright writes it).  Each measurement runs in a fresh
+child interpreter pinned to one core (``sched_setaffinity``; ONNX Runtime is set to one thread):
+
+* pipeline: ``process_photo`` of the 12 MP upload (decode, upright, 2048 px display + thumbnail);
+* blur job: what the queue's worker does for that photo, ``blur_photo`` minus the database, in a
+  process that did not run the pipeline (the web process stored the photo): read the stored display copy, detect faces (CenterFace) and plates, render and encode the blurred display and
+  thumbnail.  "cold" includes loading the model (once per worker process), "warm" is a later job.
+
+Peak memory is the child's VmHWM (peak resident set), read from /proc at its end.  Timings are never
+tests; the load average is printed beside the figures (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import io, json, os, sys, time, tempfile
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+sys.path.insert(0, REPO)
+from civic.core.storage import MediaStore
+store = MediaStore(STORE)
+out = {}
+if MODE == "pipeline":
+    from civic.core.photos import process_photo
+    data = open(PHOTO, "rb").read()
+    t = time.perf_counter(); process_photo(data, store=store); out["seconds"] = time.perf_counter() - t
+else:
+    # The worker's process: the photo was stored by the web process (the pipeline is not run here).
+    from PIL import Image
+    from civic.core import detect
+    def job():
+        raw = store.open(DISPLAY_KEY)
+        im = Image.open(io.BytesIO(raw)); im.load()
+        regions = [r.as_dict() for r in detect.detect(im)]
+        blurred, thumb, w, h = detect.render_blurred(raw, regions)
+        store.put(blurred, "jpg"); store.put(thumb, "jpg")
+        return len(regions)
+    t = time.perf_counter(); out["regions"] = job(); out["cold"] = time.perf_counter() - t
+    warm = []
+    for _ in range(3):
+        t = time.perf_counter(); job(); warm.append(time.perf_counter() - t)
+    out["warm"] = min(warm)
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM:"):
+        out["peak_mb"] = int(line.split()[1]) / 1024
+print(json.dumps(out))
+"""
+
+
+def child(mode: str, photo: str, store: str, display_key: str) -> dict:
+    code = (f"REPO = {str(REPO)!r}\nMODE = {mode!r}\nPHOTO = {photo!r}\nSTORE = {store!r}\n"
+            f"DISPLAY_KEY = {display_key!r}\n" + CHILD)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    import tempfile
+
+    sys.path.insert(0, str(REPO))
+    from bench._blur_corpus import phone_jpeg
+    from civic.core.photos import process_photo
+    from civic.core.storage import MediaStore
+
+    tmp = tempfile.mkdtemp()
+    photo = os.path.join(tmp, "phone.jpg")
+    Path(photo).write_bytes(phone_jpeg("deface_city.jpg", sideways=True))
+    stored = process_photo(Path(photo).read_bytes(), store=MediaStore(os.path.join(tmp, "media")))
+    pipe, blur = [], []
+    load_before = os.getloadavg()
+    for _ in range(args.runs):  # interleaved: both see the same machine
+        pipe.append(child("pipeline", photo, os.path.join(tmp, "media"), stored.display_key))
+        blur.append(child("blur", photo, os.path.join(tmp, "media"), stored.display_key))
+    load_after = os.getloadavg()
+    p_s = statistics.median(r["seconds"] for r in pipe)
+    cold = statistics.median(r["cold"] for r in blur)
+    warm = statistics.median(r["warm"] for r in blur)
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (2 cores, shared)")
+    print(f"12 MP photo (4032×3024, orientation 6), {args.runs} runs each, medians, one core:")
+    print(f"  pipeline (process_photo):           {p_s:.3f} s, peak {statistics.median(r['peak_mb'] for r in pipe):.0f} MB")
+    print(f"  blur job, warm (model loaded):      {warm:.3f} s  = {warm / p_s:.2f} × the pipeline")
+    print(f"  blur job, cold (loads the model):   {cold:.3f} s  = {cold / p_s:.2f} × the pipeline")
+    print(f"  blur job process peak memory:       {max(r['peak_mb'] for r in blur):.0f} MB (max of runs; "
+          f"the whole worker process: interpreter, model, four jobs)")
+    print(f"  regions found: {blur[0]['regions']}")
+
+
+if __name__ == "__main__":
+    main()

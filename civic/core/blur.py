@@ -1,0 +1,312 @@
+"""Blurred renditions of stored photos: who sees the original, who the blurred copy, and the job
+that makes it (issue #19 point 1).
+
+A resident's photo of a public place carries passers-by's faces and cars' number plates.  The
+**original** (the stored display copy and its thumbnail) is shown only to those the owning domain
+names (for a case: the person who took it and the staff of the case's lead party); everyone else the
+domain lets see the photo gets the **blurred rendition**, with faces and plates pixelated beyond
+recognition (:mod:`civic.core.detect`).  Until that rendition exists they get no photo: the API shows
+``blur_status: "pending"`` without a URL, and the file's address answers 409 ``photo_blur_pending``.
+Source: PIPL Arts. 6 (minimum necessary), 13, 26 (images in public places are for public safety only
+and not to be shown further without consent); civic's reading: a face or plate shown to anyone
+beyond the circle that needs it is a disclosure, so it is blurred.
+
+* one row per stored photo (:class:`PhotoBlur`, keyed by the original's content key, so a photo sent
+  twice is blurred once), with the regions found (``source`` ``auto``) or drawn by staff (``manual``),
+  and removed false ones (kept, flagged ``removed``, so a regeneration does not bring them back);
+* :func:`request` after a photo is stored: a pending row and a job in the queue (intake never waits);
+* :func:`blur_photo`, the job: detect, blur, store the rendition beside the original, ``done``;
+  a failure leaves ``failed`` and the photo stays hidden from those who may not see the original;
+* :func:`keys_for` is **the one rule** every serving path applies (``civic.core.media.opened`` and the
+  public pages call it); :func:`state` is the same rule for a representation (URL or ``pending``);
+* review by the staff the domain entitles (:func:`add_region`, :func:`remove_region`): audited, the
+  rendition regenerated at once;
+* retention: :func:`forget_original` deletes the original's files once the domain says its purpose
+  ended; from then on everyone gets the blurred copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civic.core import audit, personal_data
+from civic.core.db import UTCDateTime, commit, utcnow
+from civic.core.errors import Conflict, NotFound, ValidationFailed
+from civic.extensions import db
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PhotoBlur", "add_region", "blur_photo", "forget_original", "keys_for", "regenerate",
+           "remove_region", "request", "state"]
+
+STATUSES = ("pending", "done", "failed")
+
+
+class PhotoBlur(db.Model):
+    """The blurred rendition of one stored photo, and the regions it hides.
+
+    ``regions``: ``[{"id", "x", "y", "w", "h", "kind": "face"|"plate"|"manual", "score",
+    "source": "auto"|"manual", "removed": bool, "by": user id or None, "at": ISO time}]``, box
+    coordinates as fractions (0..1) of the image's width and height.
+    """
+
+    __tablename__ = "photo_blur"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The original's store keys (content addresses): renditions of a file another column declares.
+    display_key: Mapped[str] = mapped_column(sa.String(120), nullable=False, unique=True,
+                                             info={"media_rendition": "original"})
+    thumb_key: Mapped[str] = mapped_column(sa.String(120), nullable=False, info={"media_rendition": "original"})
+    status: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="pending")
+    regions: Mapped[list] = mapped_column(sa.JSON, nullable=False, default=list)
+    blurred_display_key: Mapped[str | None] = mapped_column(sa.String(120), info={"media_rendition": "blurred"})
+    blurred_thumb_key: Mapped[str | None] = mapped_column(sa.String(120), info={"media_rendition": "blurred"})
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    blurred_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    original_deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+personal_data.exempt("photo_blur.reviewed_by", "a staff member's act (the review of a blurred photo)")
+
+
+# --- queueing ------------------------------------------------------------------------------------------
+
+def _schedule(blur_id: int) -> None:
+    """The job, after the commit: with Redis an RQ job at once; embedded, a deferred row the
+    scheduler's next tick runs in its own thread, so the request that stored the photo never waits
+    for the detector (the embedded mode would otherwise run it inside that request)."""
+    from civic.core import jobs
+
+    if jobs.uses_rq():
+        jobs.enqueue(blur_photo, blur_id, retry=2)
+    else:
+        jobs.enqueue_at(utcnow(), blur_photo, blur_id)
+
+
+def request(display_key: str, thumb_key: str) -> PhotoBlur:
+    """The blur row of a stored photo: made ``pending`` with its job queued if new, else as it is.
+    Call in the transaction that stores the photo's row; the job runs after its commit.
+
+    :param display_key: the original display copy's store key; ``thumb_key`` its thumbnail's.
+    """
+    row = db.session.scalar(sa.select(PhotoBlur).where(PhotoBlur.display_key == display_key))
+    if row is not None:
+        return row
+    # Two requests storing the same photo at once: the unique key decides, the loser reads the winner's.
+    try:
+        with db.session.begin_nested():
+            row = PhotoBlur(display_key=display_key, thumb_key=thumb_key, status="pending", regions=[])
+            db.session.add(row)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        return db.session.scalar(sa.select(PhotoBlur).where(PhotoBlur.display_key == display_key))
+    _schedule(row.id)
+    return row
+
+
+def request_all(photos) -> None:
+    """:func:`request` for each of ``photos`` (objects or dicts with ``display_key``/``thumb_key``)."""
+    for p in photos:
+        dk = p["display_key"] if isinstance(p, dict) else p.display_key
+        tk = p["thumb_key"] if isinstance(p, dict) else p.thumb_key
+        request(dk, tk)
+
+
+# --- the job -------------------------------------------------------------------------------------------
+
+def _render(row: PhotoBlur) -> None:
+    from civic.core import detect
+    from civic.core.storage import media_store
+
+    store = media_store()
+    display = store.open(row.display_key)
+    data = display if isinstance(display, bytes | bytearray) else display.read()
+    active = [r for r in row.regions if not r.get("removed")]
+    blurred, thumb, _, _ = detect.render_blurred(bytes(data), active)
+    row.blurred_display_key = store.put(blurred, "jpg")
+    row.blurred_thumb_key = store.put(thumb, "jpg")
+    row.blurred_at = utcnow()
+    row.status = "done"
+    row.error = None
+
+
+def blur_photo(blur_id: int) -> str:
+    """The job: find faces and plates on the original display copy, store the blurred rendition
+    (display and thumbnail, metadata-free JPEGs) beside it, mark the row ``done``.  Idempotent: a
+    row already done is left alone.  On an error the row is ``failed`` (the photo stays hidden from
+    those who may not see the original) and the error re-raised, so the queue retries it.
+
+    :returns: the row's status.
+    """
+    import io
+
+    from PIL import Image
+
+    from civic.core import detect
+    from civic.core.storage import media_store
+
+    row = db.session.get(PhotoBlur, blur_id)
+    if row is None or row.status == "done":
+        return row.status if row else "missing"
+    try:
+        raw = media_store().open(row.display_key)
+        data = raw if isinstance(raw, bytes | bytearray) else raw.read()
+        im = Image.open(io.BytesIO(bytes(data)))
+        im.load()
+        found = detect.detect(im)
+        del im
+        manual = [r for r in row.regions if r.get("source") == "manual"]
+        auto = [dict(r.as_dict(), id=secrets.token_hex(4), source="auto", removed=False, by=None, at=None)
+                for r in found]
+        row.regions = auto + manual
+        _render(row)
+    except Exception as exc:
+        db.session.rollback()
+        row = db.session.get(PhotoBlur, blur_id)
+        row.status, row.error = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        commit()
+        raise
+    return row.status
+
+
+# --- the rule ------------------------------------------------------------------------------------------
+
+def _row(display_key: str) -> PhotoBlur | None:
+    return db.session.scalar(sa.select(PhotoBlur).where(PhotoBlur.display_key == display_key))
+
+
+def state(display_key: str, *, original: bool) -> str:
+    """What a viewer gets of a photo: ``"original"`` (they may see it, and it is still kept),
+    ``"blurred"`` (the rendition exists), ``"pending"`` or ``"failed"`` (nothing yet)."""
+    row = _row(display_key)
+    if original and (row is None or row.original_deleted_at is None):
+        return "original"
+    if row is None:
+        return "pending"
+    if row.status == "done" and row.blurred_display_key:
+        return "blurred"
+    return row.status
+
+
+def keys_for(display_key: str, thumb_key: str, *, original: bool) -> tuple[str, str]:
+    """**The rule**: the store keys to serve a viewer, ``(display, thumb)``: the original's for a
+    viewer who may see it (while it is kept), else the blurred rendition's.
+
+    A photo stored before blurring existed gets its row and job here, on its first showing.
+
+    :param original: the owning domain's answer to "may this viewer see the original?" (a case: the
+        person who took it, the lead party's staff).
+    :raises Conflict: 409 ``photo_blur_pending`` while the rendition is being made (or failed: it is
+        retried, and staff can review it); nothing is served then.
+    """
+    row = _row(display_key)
+    if original and (row is None or row.original_deleted_at is None):
+        return display_key, thumb_key
+    if row is None:
+        request(display_key, thumb_key)
+        commit()
+        row = _row(display_key)
+    if row.status != "done" or not row.blurred_display_key:
+        raise Conflict("照片正在进行人脸和车牌打码，完成后可见", code="photo_blur_pending",
+                       details={"blur_status": row.status})
+    return row.blurred_display_key, row.blurred_thumb_key
+
+
+# --- review --------------------------------------------------------------------------------------------
+
+def get(display_key: str) -> PhotoBlur:
+    """The blur row of a photo. :raises NotFound: ``photo_blur_not_found``."""
+    row = _row(display_key)
+    if row is None:
+        raise NotFound("该照片尚无打码记录", code="photo_blur_not_found")
+    return row
+
+
+def view(row: PhotoBlur) -> dict[str, Any]:
+    """The review representation: ``{"status", "regions", "blurred_at", "reviewed_at",
+    "original_kept"}`` (regions as stored, removed ones included and flagged)."""
+    return {"status": row.status, "regions": list(row.regions or []), "blurred_at": row.blurred_at,
+            "reviewed_at": row.reviewed_at, "original_kept": row.original_deleted_at is None}
+
+
+def regenerate(row: PhotoBlur) -> None:
+    """Render the rendition again from the stored regions (after a review).  Needs the original."""
+    if row.original_deleted_at is not None:
+        raise Conflict("原图已按保存期限删除，无法重新打码", code="photo_original_deleted")
+    _render(row)
+
+
+def add_region(actor, row: PhotoBlur, box: dict, *, object_type: str, object_id: Any,
+               actor_role: str | None = None) -> dict:
+    """Staff add a region by hand (``box``: ``x``, ``y``, ``w``, ``h`` fractions 0..1) and the
+    rendition is made again at once.  Audited (``photo_blur.region_added`` on the owning object).
+
+    :raises ValidationFailed: ``blur_region_invalid`` (outside the image or empty).
+    :raises Conflict: ``photo_original_deleted``.
+    """
+    x, y, w, h = (float(box[k]) for k in ("x", "y", "w", "h"))
+    if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x + 1e-9 and 0 < h <= 1 - y + 1e-9):
+        raise ValidationFailed("打码区域须在图片范围内（x、y、w、h 为 0 到 1 之间的比例）", code="blur_region_invalid",
+                               details={"x": x, "y": y, "w": w, "h": h})
+    region = {"id": secrets.token_hex(4), "x": round(x, 5), "y": round(y, 5), "w": round(w, 5), "h": round(h, 5),
+              "kind": "manual", "score": 1.0, "source": "manual", "removed": False, "by": actor.id,
+              "at": utcnow().isoformat()}
+    row.regions = [*row.regions, region]
+    _reviewed(actor, row)
+    regenerate(row)
+    audit.record("photo_blur.region_added", object_type, object_id, actor=actor, actor_role=actor_role,
+                 data={"photo_blur_id": row.id, "region": region["id"], "box": [region[k] for k in "xywh"]})
+    return region
+
+
+def remove_region(actor, row: PhotoBlur, region_id: str, *, object_type: str, object_id: Any,
+                  actor_role: str | None = None) -> None:
+    """Staff remove a false region (kept, flagged ``removed``); the rendition is made again at once.
+    Audited (``photo_blur.region_removed``).
+
+    :raises NotFound: ``blur_region_not_found``.  :raises Conflict: ``photo_original_deleted``.
+    """
+    regions = [dict(r) for r in row.regions]
+    hit = next((r for r in regions if r.get("id") == region_id and not r.get("removed")), None)
+    if hit is None:
+        raise NotFound("找不到该打码区域", code="blur_region_not_found")
+    hit.update(removed=True, by=actor.id, at=utcnow().isoformat())
+    row.regions = regions
+    _reviewed(actor, row)
+    regenerate(row)
+    audit.record("photo_blur.region_removed", object_type, object_id, actor=actor, actor_role=actor_role,
+                 data={"photo_blur_id": row.id, "region": region_id, "kind": hit.get("kind")})
+
+
+def _reviewed(actor, row: PhotoBlur) -> None:
+    row.reviewed_by, row.reviewed_at = actor.id, utcnow()
+
+
+# --- retention -----------------------------------------------------------------------------------------
+
+def forget_original(display_key: str, thumb_key: str, *, held_elsewhere: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Delete the original's files once its purpose ended, keeping the blurred rendition: only when
+    the rendition exists (never leave a photo with nothing to show), and not the files in
+    ``held_elsewhere`` (keys another object still holds, as the caller found them with
+    :func:`civic.core.media.keys_in_use`: the store is content-addressed).  From then on everyone
+    gets the blurred rendition.  Returns whether it was forgotten."""
+    from civic.core.storage import media_store
+
+    row = _row(display_key)
+    if row is None or row.status != "done" or row.original_deleted_at is not None:
+        return False
+    row.original_deleted_at = utcnow()
+    db.session.flush()
+    store = media_store()
+    for key in {display_key, thumb_key} - set(held_elsewhere):
+        store.delete(key)
+    return True

@@ -1,0 +1,139 @@
+"""Faces and plates blurred in every case photo shown beyond the person who took it and the lead
+party (issue #19 point 1), on real photos of the corpus (tests/data/blur), with the real detector and
+the real queue (embedded on SQLite, RQ with Redis)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from civic.core.blur import PhotoBlur
+from civic.extensions import db
+from tests.blur_helpers import (
+    face_boxes,
+    faces_found,
+    image,
+    mean_abs_diff,
+    multipart,
+    phone_jpeg,
+    run_blur_jobs,
+)
+
+CITY = "deface_city.jpg"
+
+
+def _case_with_faces(client, w):
+    body, ctype = multipart({"category": "public_space_occupation", "description": "人行道上摆满摊位，行人只能走机动车道。",
+                             "place_id": w.units[0].id}, [("photos", "city.jpg", phone_jpeg(CITY, sideways=True))])
+    r = client.post("/api/v1/complaints", data=body, headers=w.rh, content_type=ctype)
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def _party(client, w, cid, role):
+    """Headers of a staff member of the case's ``role`` party ("lead" or "assist")."""
+    case = client.get(f"/api/v1/complaints/{cid}", headers=w.h["street_centre"]).get_json()
+    kinds = [p["kind"] for p in case["parties"] if p["role"] == role and p["active"]]
+    assert kinds, case["parties"]
+    return w.h[kinds[0]]
+
+
+def test_lead_sees_the_original_others_nothing_until_blurred_then_the_blurred_photo(client, w):
+    case = _case_with_faces(client, w)
+    cid = case["id"]
+    lead, assist = _party(client, w, cid, "lead"), _party(client, w, cid, "assist")
+
+    # The complainant took it: the original, at once.
+    mine = case["photos"][0]
+    assert mine["blur_status"] == "original" and mine["url"]
+    original = client.get(mine["url"], headers=w.rh)
+    assert original.status_code == 200
+
+    # The lead party: the original.
+    seen = client.get(f"/api/v1/complaints/{cid}", headers=lead).get_json()["photos"][0]
+    assert seen["blur_status"] == "original"
+    r = client.get(seen["url"], headers=lead)
+    assert r.status_code == 200 and r.data == original.data
+
+    # An assisting party before the job ran: no address, and the address answers 409.
+    pending = client.get(f"/api/v1/complaints/{cid}", headers=assist).get_json()["photos"][0]
+    assert pending == {"stage": "intake", "width": seen["width"], "height": seen["height"], "url": None,
+                       "thumbnail_url": None, "blur_status": "pending"}
+    r = client.get(seen["url"], headers=assist)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "photo_blur_pending"
+    assert client.get(seen["url"], headers=assist, query_string={"size": "thumb"}).status_code == 409
+
+    run_blur_jobs()
+    row = db.session.scalar(sa.select(PhotoBlur))
+    assert row.status == "done"
+    assert sum(1 for r in row.regions if r["kind"] == "face") >= 17
+
+    shown = client.get(f"/api/v1/complaints/{cid}", headers=assist).get_json()["photos"][0]
+    assert shown["blur_status"] == "blurred" and shown["url"] == seen["url"]
+    r = client.get(shown["url"], headers=assist)
+    assert r.status_code == 200 and r.data != original.data
+    blurred, orig = image(r.data), image(original.data)
+    assert blurred.size == orig.size
+    # Every recognisable face of the truth is changed strongly; the detector finds no face left.
+    for box in face_boxes(CITY, orig.size):
+        assert mean_abs_diff(orig, blurred, box) > 8, box
+    assert faces_found(orig) >= 17
+    assert faces_found(blurred) == 0
+    # The lead party still gets the original.
+    assert client.get(seen["url"], headers=lead).data == original.data
+
+
+def test_the_audit_says_which_rendition_was_opened(client, w):
+    from civic.core import audit
+
+    cid = _case_with_faces(client, w)["id"]
+    lead, assist = _party(client, w, cid, "lead"), _party(client, w, cid, "assist")
+    url = client.get(f"/api/v1/complaints/{cid}", headers=lead).get_json()["photos"][0]["url"]
+    run_blur_jobs()
+    assert client.get(url, headers=lead).status_code == 200
+    assert client.get(url, headers=assist).status_code == 200
+    opened = [e.data["rendition"] for e in audit.entries_for("complaint", cid) if e.action == "media.opened"]
+    assert opened == ["original", "blurred"]
+
+
+def test_intake_does_not_wait_for_the_detector(client, w):
+    _case_with_faces(client, w)
+    row = db.session.scalar(sa.select(PhotoBlur))
+    assert row.status == "pending" and row.regions == [] and row.blurred_display_key is None
+
+
+def test_retention_deletes_the_original_and_keeps_the_blurred_one(client, w, app):
+    import datetime as dt
+
+    from civic.complaints.models import Complaint
+    from civic.core.db import commit, utcnow
+    from civic.core.retention import enforce_retention
+    from civic.core.storage import media_store
+
+    case = _case_with_faces(client, w)
+    cid = case["id"]
+    lead = _party(client, w, cid, "lead")
+    url = case["photos"][0]["url"]
+    original = client.get(url, headers=lead).data
+    run_blur_jobs()
+    row = db.session.scalar(sa.select(PhotoBlur))
+    blurred = client.get(url, headers=lead, query_string={"rendition": "blurred"}).data
+
+    c = db.session.get(Complaint, cid)
+    c.status, c.closed_at = "closed", utcnow() - dt.timedelta(days=89)
+    commit()
+    assert enforce_retention()["complaint_photo.original"] == 0  # still within the window
+    c = db.session.get(Complaint, cid)
+    c.closed_at = utcnow() - dt.timedelta(days=91)
+    commit()
+    assert enforce_retention()["complaint_photo.original"] == 1
+    commit()
+    db.session.expire_all()
+    row = db.session.get(PhotoBlur, row.id)
+    assert row.original_deleted_at is not None
+    assert not media_store().exists(row.display_key) and not media_store().exists(row.thumb_key)
+    assert media_store().exists(row.blurred_display_key)
+    # Everyone, the lead party and the resident who took it included, now gets the blurred photo.
+    for h in (lead, w.rh):
+        r = client.get(url, headers=h)
+        assert r.status_code == 200 and r.data == blurred and r.data != original
+    assert enforce_retention()["complaint_photo.original"] == 0  # done once
