@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from civic.core.pagination import PageArgs
 from civic.core.schemas import Integer, ShanghaiDateTime
+from civic.core.uploads import upload_ids_field
 
 
 class IntakeFormSchema(ma.Schema):
@@ -24,11 +25,13 @@ class IntakeFormSchema(ma.Schema):
     # Documentation only: the files arrive in request.files, which the route reads.
     photos = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
                             metadata={"description": "1-9 张照片（JPEG、PNG、WebP、HEIC）"})
+    upload_ids = upload_ids_field()
 
 
 class PhotoFilesSchema(ma.Schema):
     photos = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
                             metadata={"description": "1-9 张照片（JPEG、PNG、WebP、HEIC）"})
+    upload_ids = upload_ids_field()
 
 
 class OrgRefSchema(ma.Schema):
