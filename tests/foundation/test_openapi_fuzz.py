@@ -36,7 +36,6 @@ from civic.core.db import commit  # noqa: E402
 from civic.extensions import db, limiter  # noqa: E402
 
 
-
 @schemathesis.serializer("application/offset+octet-stream")
 def _tus_piece(ctx, value):
     """A tus PATCH body (civic.core.resumable_routes): raw bytes, as for application/octet-stream,
