@@ -300,7 +300,7 @@ def receive(actor, upload_id: str, *, offset: str | None, content_type: str | No
         errors (``photo_format_unsupported`` 415, ``photo_too_large``/``photo_too_many_pixels`` 413,
         ``photo_corrupt``/``photo_empty`` 422) for the last piece, which is then not kept either.
     """
-    u = _own(actor, upload_id, lock=True)
+    u = _own(actor, upload_id)
     if u.status == "consumed":
         raise Conflict("该上传已被使用", code="upload_consumed", details={"upload_id": u.id})
     if u.status != "receiving":
@@ -319,55 +319,62 @@ def receive(actor, upload_id: str, *, offset: str | None, content_type: str | No
         raise PayloadTooLarge("数据超出了创建上传时声明的大小", code="upload_past_length",
                               details={"offset": u.offset, "content_length": content_length, "length": u.length})
     check = parse_checksum(checksum)
+    uid, start, nonce = u.id, u.offset, bytes.fromhex(u.nonce)
+    # A phone may take many seconds to send its piece: hold no transaction (no connection of the
+    # pool, no row lock) while reading it.  Nothing was written yet; the offset read above is
+    # re-checked by the conditional UPDATE below, which is what orders concurrent PATCHes.
+    db.session.rollback()
 
     store = _store()
-    nonce = bytes.fromhex(u.nonce)
     hasher = check[1]() if check else None
     pieces: list[UploadPiece] = []
     stored: list[str] = []
-    # Pieces written by a request that then fails (a checksum, a refused photo, a lost race, a failed
-    # commit) are deleted again: nothing half-written stays in the store.
+    pos, remaining, cut = start, content_length, False
+    try:
+        while remaining > 0:
+            want = min(PIECE_BYTES, remaining)
+            block = bytearray()
+            try:
+                while len(block) < want:
+                    got = body.read(want - len(block))
+                    if not got:
+                        cut = True
+                        break
+                    block += got
+            except disconnected:
+                cut = True
+            if block:
+                if hasher is not None:
+                    hasher.update(block)
+                key = store.put(nonce + bytes(block), "part")
+                stored.append(key)
+                pieces.append(UploadPiece(upload_id=uid, offset=pos, length=len(block), digest=key.split("/")[2][:64]))
+                pos += len(block)
+                remaining -= len(block)
+            if cut:
+                break
+        if cut and check is not None:
+            # The checksum covers the whole body: a cut one cannot be checked, so none of it is kept.
+            raise BadRequest("连接中断，本次数据未保存，请续传", code="upload_interrupted", details={"offset": start})
+        if check is not None and hasher.digest() != check[2]:
+            raise CivicError("数据校验失败（Upload-Checksum 不符），本次数据未保存，请重传这一段", code="checksum_mismatch",
+                             status=460, details={"algorithm": check[0], "offset": start})
+    except BaseException:
+        _delete_keys(store, stored)
+        raise
+    # From here on the pieces are the transaction's: a lost race, a refused photo or a failed commit
+    # rolls it back, and the pieces this request wrote are deleted again.
     after_rollback(lambda: _delete_keys(store, stored))
-    pos, remaining, cut = u.offset, content_length, False
-    while remaining > 0:
-        want = min(PIECE_BYTES, remaining)
-        block = bytearray()
-        try:
-            while len(block) < want:
-                got = body.read(want - len(block))
-                if not got:
-                    cut = True
-                    break
-                block += got
-        except disconnected:
-            cut = True
-        if block:
-            if hasher is not None:
-                hasher.update(block)
-            key = store.put(nonce + bytes(block), "part")
-            stored.append(key)
-            pieces.append(UploadPiece(upload_id=u.id, offset=pos, length=len(block), digest=key.split("/")[2][:64]))
-            pos += len(block)
-            remaining -= len(block)
-        if cut:
-            break
-    if cut and check is not None:
-        # The checksum covers the whole body: a cut one cannot be checked, so none of it is kept.
-        _delete_keys(store, stored)
-        raise BadRequest("连接中断，本次数据未保存，请续传", code="upload_interrupted", details={"offset": u.offset})
-    if check is not None and hasher.digest() != check[2]:
-        _delete_keys(store, stored)
-        raise CivicError("数据校验失败（Upload-Checksum 不符），本次数据未保存，请重传这一段", code="checksum_mismatch",
-                         status=460, details={"algorithm": check[0], "offset": u.offset})
     if pieces:
         db.session.add_all(pieces)
-        done = db.session.execute(sa.update(Upload).where(Upload.id == u.id, Upload.offset == u.offset)
+        done = db.session.execute(sa.update(Upload).where(Upload.id == uid, Upload.offset == start,
+                                                          Upload.status == "receiving")
                                   .values(offset=pos).execution_options(synchronize_session=False)).rowcount
         if done != 1:
             raise Conflict("另一请求同时写入了该上传，请先查询进度再续传", code="upload_offset_mismatch",
-                           details={"offset": u.offset})
+                           details={"offset": start})
         db.session.flush()
-        db.session.refresh(u)
+    u = db.session.get(Upload, uid, populate_existing=True)
     if u.offset == u.length and not cut:
         _complete(u, store)
     return u
