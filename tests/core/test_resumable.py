@@ -20,6 +20,7 @@ from civic.core.db import utcnow
 from civic.core.resumable import Upload, UploadPiece
 from civic.extensions import db
 from tests.shared import PHOTOS
+from tests.village.conftest import vil  # noqa: F401  (the village world, as a fixture)
 
 TUS = {"Tus-Resumable": "1.0.0"}
 PHOTO = "ianare_gps_DSCN0010.jpg"  # carries an EXIF GPS position
@@ -334,3 +335,40 @@ def test_an_upload_is_the_residents_data(client, world):
     uid = upload(client, world.rh, (PHOTOS / PHOTO).read_bytes())
     mine = personal_data.export_for(world.resident.id)["uploads"]["upload.user_id"]
     assert [(u["id"], u["filename"]) for u in mine] == [(uid, PHOTO)] and "nonce" not in mine[0]
+
+
+def test_a_finished_upload_is_a_contest_photo(client, factory):
+    from tests.proposals.conftest import World
+
+    w = World(factory, client)
+    c = w.contest()
+    uid = upload(client, w.h[w.author], (PHOTOS / "ianare_landscape_3.jpg").read_bytes())
+    up = client.post("/api/v1/contest-photos", data={"upload_ids": uid}, headers=w.h[w.author],
+                     content_type="multipart/form-data")
+    assert up.status_code == 201, up.get_json()
+    r = client.post(f"/api/v1/contests/{c['id']}/ideas", headers=w.h[w.author],
+                    json={"title": "口袋花园", "text": "楼前空地种月季", "category": "绿化",
+                          "photos": [up.get_json()["items"][0]["display_key"]]})
+    assert r.status_code == 201, r.get_json()
+    assert client.get(r.get_json()["photos"][0]["url"], headers=w.h[w.author]).status_code == 200
+    # a scan upload is not an idea's photo
+    scan = upload(client, w.h[w.author], (PHOTOS / "ianare_landscape_2.jpg").read_bytes(), kind="scan")
+    r = client.post("/api/v1/contest-photos", data={"upload_ids": scan}, headers=w.h[w.author],
+                    content_type="multipart/form-data")
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "upload_kind_mismatch"
+
+
+def test_a_finished_scan_upload_is_a_village_voucher(client, request):
+    from tests.village.conftest import finance_body
+
+    v = request.getfixturevalue("vil")
+    r = client.post("/api/v1/villages/V-T/disclosures", json=finance_body(), headers=v["h_hua"])
+    assert r.status_code == 201, r.get_json()
+    did, line = r.get_json()["id"], r.get_json()["lines"][1]["id"]
+    uid = upload(client, v["h_hua"], (PHOTOS / "pillow_pil123rgba.png").read_bytes(), kind="scan",
+                 filename="voucher.png")
+    up = client.post(f"/api/v1/village-disclosures/{did}/lines/{line}/vouchers", headers=v["h_hua"],
+                     data={"upload_ids": uid}, content_type="multipart/form-data")
+    assert up.status_code == 201, up.get_json()
+    assert client.get(up.get_json()[0]["url"], headers=v["h_hua"]).status_code == 200
+    assert db.session.get(Upload, uid).consumed_for == "village.voucher"
