@@ -321,9 +321,12 @@ def receive(actor, upload_id: str, *, offset: str | None, content_type: str | No
     check = parse_checksum(checksum)
     uid, start, nonce = u.id, u.offset, bytes.fromhex(u.nonce)
     # A phone may take many seconds to send its piece: hold no transaction (no connection of the
-    # pool, no row lock) while reading it.  Nothing was written yet; the offset read above is
-    # re-checked by the conditional UPDATE below, which is what orders concurrent PATCHes.
-    db.session.rollback()
+    # pool, no row lock) while reading it.  The offset read above is re-checked by the conditional
+    # UPDATE below, which is what orders concurrent PATCHes.  Only a transaction that has only read
+    # is ended so (a PATCH request's); a caller's pending writes are left alone.
+    sess = db.session()
+    if not (sess.new or sess.dirty or sess.deleted or sess.info.get("flushed")):
+        db.session.rollback()
 
     store = _store()
     hasher = check[1]() if check else None
