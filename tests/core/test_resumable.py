@@ -372,3 +372,19 @@ def test_a_finished_scan_upload_is_a_village_voucher(client, request):
     assert up.status_code == 201, up.get_json()
     assert client.get(up.get_json()[0]["url"], headers=v["h_hua"]).status_code == 200
     assert db.session.get(Upload, uid).consumed_for == "village.voucher"
+
+
+def test_the_scheduler_runs_the_purge_every_hour(client, world):
+    from civic.core import jobs
+    from civic.core.db import commit
+    from tests.jobs import drain
+
+    old = create(client, world.rh, 1000)
+    patch(client, world.rh, old.headers["Location"], 0, b"\xff\xd8\xff" + b"o" * 200)
+    db.session.get(Upload, old.get_json()["id"]).expires_at = utcnow() - dt.timedelta(minutes=1)
+    commit()
+    at = (utcnow() + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    assert "core.purge_uploads" in jobs.tick(at)
+    drain()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UploadPiece)) == 0
