@@ -70,7 +70,7 @@ from civic.extensions import db
 log = logging.getLogger(__name__)
 
 TUS_VERSION = "1.0.0"
-EXTENSIONS = ("creation", "creation-with-upload", "checksum", "expiration", "termination")
+EXTENSIONS = ("creation", "checksum", "expiration", "termination")
 CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "md5": hashlib.md5}
 CONTENT_TYPE = "application/offset+octet-stream"
 # A piece is what one write to the store holds: the memory a PATCH needs, and the most a dropped
