@@ -185,6 +185,7 @@ def _register_modules(app: Flask) -> None:
     from civic.budgets.routes import blp as budgets_blp
     from civic.complaints.routes import blp as complaints_blp
     from civic.core.cli import civic_cli
+    from civic.core.resumable_routes import blp as uploads_blp
     from civic.core.routes import audit_blp, calendar_blp, inbox_blp
     from civic.core.routes import blp as core_blp
     from civic.extensions import api
@@ -200,7 +201,7 @@ def _register_modules(app: Flask) -> None:
 
     for blp in (core_blp, auth_blp, registry_blp, audit_blp, calendar_blp, inbox_blp, complaints_blp, village_blp,
                 voting_blp, contests_blp, moderation_blp, open311_admin_blp, deliberation_blp, staff_blp,
-                residents_blp, budgets_blp):
+                residents_blp, budgets_blp, uploads_blp):
         api.register_blueprint(blp)
     from civic import cli as _app_cli  # noqa: F401  (seed-demo)
     from civic.accounts import init_app as init_accounts

@@ -10,7 +10,7 @@ from civic.complaints import counts as complaints_counts  # noqa: F401  (the cou
 from civic.complaints import jobs as complaints_jobs  # noqa: F401  (registers periodic jobs)
 from civic.complaints import models as complaints_models  # noqa: F401
 from civic.complaints import personal as complaints_personal  # noqa: F401
-from civic.core import audit, blur, calendar, idempotency, jobs, notifications, outbox, retention  # noqa: F401
+from civic.core import audit, blur, calendar, idempotency, jobs, notifications, outbox, resumable, retention  # noqa: F401
 from civic.open311 import models as open311_models  # noqa: F401
 from civic.open311 import personal as open311_personal  # noqa: F401
 from civic.property import models as property_models  # noqa: F401

@@ -10,7 +10,7 @@ from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.errors import Forbidden
 from civic.core.pagination import PageArgs
-from civic.core.uploads import uploaded_files
+from civic.core.uploads import photo_files
 
 blp = Blueprint("complaints", __name__, url_prefix="/api/v1", description="六方联动：投诉案件与工单队列")
 
@@ -28,13 +28,15 @@ class Complaints(MethodView):
         (optional: the party complained about never leads the case), description (≤ 4,000 字), one
         of place_id / lat+lng+datum / address (or gps_consent with a photo carrying GPS),
         gps_consent, urgent; files: photos (1-9; 0-9 for a category whose data says
-        ``photo_optional``: noise, which no photo can show).
+        ``photo_optional``: noise, which no photo can show), or ``upload_ids``: photos sent before by
+        resumable upload (``/api/v1/uploads``, tus), each consumed once.
         Send an ``Idempotency-Key`` header: a retried upload returns the first case, never a second.
         Errors: 422 category_unknown, category_detail_unknown, complained_kind_unknown,
         text_required, text_too_long, photos_required (not for photo_optional categories),
-        too_many_photos, location_required, location_not_covered; 413/415/422 photo_* (the photo is named).
+        too_many_photos, location_required, location_not_covered; 413/415/422 photo_* (the photo is named); for
+        ``upload_ids``: 404 upload_not_found, 409 upload_incomplete, upload_consumed, 410 upload_expired.
         """
-        files = uploaded_files("photos")
+        files = photo_files("photos", purpose="complaints.photo")
         user = current_actor()
         result = service.submit(user, service.Intake(
             category=form["category"], description=form["description"], photos=files,
@@ -139,7 +141,7 @@ class ComplaintPhotos(MethodView):
         (nothing stored); 413/415/422 photo_*.
         """
         user = current_actor()
-        files = uploaded_files("photos")
+        files = photo_files("photos", purpose="complaints.photo")
         service.add_result_photos(user, complaint_id, files)
         c, v = service.get_for(user, complaint_id, log_view=False)
         return service.present(user, c, v)

@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from civic.core.pagination import PageArgs
 from civic.core.schemas import Integer, ShanghaiDateTime
+from civic.core.uploads import upload_ids_field
 
 
 class IntakeFormSchema(ma.Schema):
@@ -31,11 +32,13 @@ class IntakeFormSchema(ma.Schema):
     photos = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}), metadata={
         "description": "1-9 张照片（JPEG、PNG、WebP、HEIC）；照片拍不出问题的类别（photo_optional，"
                        "如 noise 噪声扰民）可以不传照片（0-9 张）"})
+    upload_ids = upload_ids_field()
 
 
 class PhotoFilesSchema(ma.Schema):
     photos = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
                             metadata={"description": "1-9 张照片（JPEG、PNG、WebP、HEIC）"})
+    upload_ids = upload_ids_field()
 
 
 class OrgRefSchema(ma.Schema):

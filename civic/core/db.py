@@ -132,15 +132,34 @@ def after_commit(fn: Callable[[], None]) -> None:
     session.info.setdefault("after_commit", []).append(fn)
 
 
+def after_rollback(fn: Callable[[], None]) -> None:
+    """Run ``fn`` if the current transaction is rolled back (e.g. to delete what a request put in
+    the media store before it failed); dropped on commit.  ``fn`` must not touch the session."""
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()
+    session.info.setdefault("after_rollback", []).append(fn)
+
+
 @event.listens_for(Session, "after_commit")
 def _collect(session: Session):
     # Extend, not replace: a second commit before the hooks run must not drop the first one's.
     session.info.setdefault("_ready", []).extend(session.info.pop("after_commit", []))
+    session.info.pop("after_rollback", None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop(session: Session, previous_transaction):
     session.info.pop("after_commit", None)
+    if previous_transaction.nested or previous_transaction.parent is not None:
+        return  # a savepoint rolled back: the transaction (and what it stored) may still commit
+    for fn in session.info.pop("after_rollback", []):
+        try:
+            fn()
+        except Exception:  # a clean-up must not hide the error that caused the rollback
+            import logging
+
+            logging.getLogger(__name__).warning("after-rollback hook failed", exc_info=True)
 
 
 def run_after_commit_hooks() -> None:

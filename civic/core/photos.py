@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PhotoLimits",
     "StoredPhoto",
+    "check_photo",
     "process_photo",
     "process_photos",
     "sniff_format",
@@ -590,6 +591,19 @@ def process_photo(
     limits = limits or DEFAULT_LIMITS
     encoded = _encode(data, name, index, read_gps, limits)
     return _store_all(store, [encoded])[0]
+
+
+def check_photo(data: bytes, *, name: str = "photo", limits: PhotoLimits | None = None) -> tuple[int, int]:
+    """Run every check and step of :func:`process_photo` on ``data`` except the store: size, real
+    format, header pixels, one decode, upright, metadata stripped, both JPEGs encoded in memory.
+    For a resumable upload once its last byte arrived (:mod:`civic.core.resumable`), so a file the
+    form would refuse is refused then, with the same error.
+
+    :returns: the display copy's ``(width, height)`` in pixels.  Nothing is stored.
+    :raises: what :func:`process_photo` raises, with the same codes.
+    """
+    enc = _encode(data, name, None, False, limits or DEFAULT_LIMITS)
+    return enc.width, enc.height
 
 
 def process_photos(

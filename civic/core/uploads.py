@@ -1,10 +1,15 @@
-"""Reading uploaded files from a request, the same way for every domain's routes and pages."""
+"""Reading uploaded files from a request, the same way for every domain's routes and pages: the
+multipart file parts, or finished resumable uploads named by ``upload_ids``
+(:mod:`civic.core.resumable`)."""
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import request
 
 from civic.core.errors import BadRequest
+
+UPLOAD_IDS = "upload_ids"
 
 
 def uploaded_files(field: str = "photos", default_name: str = "photo") -> list[tuple[str, bytes]]:
@@ -39,3 +44,36 @@ def csv_upload() -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadRequest("CSV 须为 UTF-8 编码", code="csv_encoding") from exc
+
+
+def upload_ids_field(what: str = "照片", most: int = 9) -> ma.fields.List:
+    """The form field ``upload_ids`` (repeated, or one value with ids separated by commas): finished
+    resumable uploads sent in place of (or beside) the file parts.  For a route's form schema."""
+    return ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=400)), validate=ma.validate.Length(max=most),
+        metadata={"description": f"已通过断点续传（/api/v1/uploads，tus 1.0）传完的{what}的上传编号，可代替文件字段；"
+                                 "每个上传只能提交一次"})
+
+
+def photo_files(field: str = "photos", default_name: str = "photo", *, purpose: str,
+                kinds: tuple[str, ...] = ("photo",)) -> list[tuple[str, bytes]]:
+    """The files a form sends: its multipart ``field`` (:func:`uploaded_files`), then the finished
+    resumable uploads of the form field ``upload_ids``, claimed for ``purpose`` (consumed once, in
+    the request's transaction: :func:`civic.core.resumable.claim_files`).  Either way the domain's
+    own call of the photo pipeline then checks and stores them, so an upload is handled exactly as
+    a file sent with the form.
+
+    :param purpose: what the files become, e.g. ``"complaints.photo"`` (kept on the upload, audited).
+    :param kinds: the upload kinds the form takes (``photo``, ``scan``).
+    :raises: :func:`civic.core.resumable.claim_files`'s errors (404 ``upload_not_found``, 409
+        ``upload_incomplete``/``upload_consumed``, 410 ``upload_expired``, 422 ``upload_ids_invalid``,
+        ``upload_kind_mismatch``).
+    """
+    files = uploaded_files(field, default_name)
+    ids = [i.strip() for value in request.form.getlist(UPLOAD_IDS) for i in value.split(",") if i.strip()]
+    if ids:
+        from civic.core.auth import current_actor
+        from civic.core.resumable import claim_files
+
+        files += claim_files(current_actor(), ids, purpose=purpose, kinds=kinds)
+    return files

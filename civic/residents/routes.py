@@ -9,14 +9,14 @@ from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.pagination import as_page
 from civic.core.schemas import MediaFileArgs
-from civic.core.uploads import csv_upload, uploaded_files
+from civic.core.uploads import csv_upload, photo_files
 from civic.residents import importer, schemas, service
 
 blp = Blueprint("residents", __name__, url_prefix="/api/v1", description="居民与房屋")
 
 
 def _document() -> tuple[str, bytes] | None:
-    files = uploaded_files("document", "document")
+    files = photo_files("document", "document", purpose="residents.claim_document", kinds=("scan", "photo"))
     return files[0] if files else None
 
 
@@ -35,9 +35,11 @@ class MyUnitClaims(MethodView):
         """认领房屋（业主、共有人或租户；可附不动产权证或租赁合同照片 ``document``）
 
         Confirmed at once when the unit is on a certified owners' roster and the name and the
-        account's phone match an owner there.  404 ``unit_not_found``; 409 ``already_linked``,
+        account's phone match an owner there.  The document may instead be a finished resumable
+        upload (``upload_ids``, one; /api/v1/uploads).  404 ``unit_not_found``; 409 ``already_linked``,
         ``claim_duplicate``; 422 ``relation_invalid``, ``claim_document_required``, photo errors.
         """
+        data.pop("upload_ids", None)  # read with the document by _document()
         return service.submit_claim(current_actor(), data, _document())[1]
 
 

@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from civic.core.pagination import PageArgs, page_schema
 from civic.core.schemas import Integer, ShanghaiDateTime
+from civic.core.uploads import upload_ids_field
 from civic.property.models import RESIDENT_RELATIONS
 from civic.residents.models import CLAIM_STATUSES, DECIDED_VIA
 
@@ -17,6 +18,7 @@ class ClaimFormSchema(ma.Schema):
     relation = ma.fields.String(required=True, validate=ma.validate.OneOf(RESIDENT_RELATIONS))
     claimed_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100),
                                     metadata={"description": "不动产权证或租赁合同上的姓名"})
+    upload_ids = upload_ids_field("不动产权证或租赁合同照片（代替 document）", most=1)
 
 
 class ClaimSchema(ma.Schema):

@@ -9,7 +9,7 @@ from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.schemas import MediaFileArgs
 from civic.core.storage import media_store
-from civic.core.uploads import uploaded_files
+from civic.core.uploads import photo_files
 from civic.village import jobs as _jobs  # noqa: F401  (registers the periodic job)
 from civic.village import schemas, service
 
@@ -128,11 +128,13 @@ class Vouchers(MethodView):
     @require("staff", "admin")
     @blp.response(201, schemas.VoucherOut(many=True))
     def post(self, disclosure_id, line_id):
-        """上传凭证照片（multipart，字段 photos，可多张）
+        """上传凭证照片（multipart，字段 photos，可多张；或 upload_ids：已断点续传完成的上传）
 
         Photos go through the photo pipeline (format sniffed, metadata stripped): 415/413/422 photo_*.
+        ``upload_ids`` (form field, /api/v1/uploads): 404 upload_not_found, 409 upload_incomplete,
+        upload_consumed, 410 upload_expired.
         """
-        files = uploaded_files("photos")
+        files = photo_files("photos", purpose="village.voucher", kinds=("scan", "photo"))
         return service.add_vouchers(service.get_disclosure(disclosure_id), line_id, files, current_actor(),
                                     media_store())
 

@@ -127,6 +127,7 @@ TABLE: dict[tuple[str, str], list[Case]] = {
 
 # Edit routes that keep no version of what they change, and why.
 NOT_VERSIONED = {
+    ("PATCH", "/api/v1/uploads/{upload_id}"): "tus: appends bytes to an upload, edits nothing",
     ("PUT", "/api/v1/ideas/{idea_id}/support"): "a resident's support: added once, not edited",
     ("PUT", "/api/v1/ideas/{idea_id}/scores"): "a juror's scores: replaced whole, no version kept",
     ("PUT", "/api/v1/routing-rules/{category}"): "the routing table's row: replaced whole, no version kept",

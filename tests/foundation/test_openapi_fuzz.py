@@ -35,6 +35,16 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 from civic.core.db import commit  # noqa: E402
 from civic.extensions import db, limiter  # noqa: E402
 
+
+@schemathesis.serializer("application/offset+octet-stream")
+def _tus_piece(ctx, value):
+    """A tus PATCH body (civic.core.resumable_routes): raw bytes, as for application/octet-stream,
+    which schemathesis knows by name only."""
+    from schemathesis.transport.serialization import serialize_binary
+
+    return serialize_binary(value)
+
+
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 EXAMPLES = int(os.environ.get("CIVIC_FUZZ_EXAMPLES", "6"))
 SEED = os.environ.get("CIVIC_FUZZ_SEED")

@@ -519,6 +519,13 @@ TABLE: dict[tuple[str, str], list[Row]] = {
 PC_SM_MANAGERS = frozenset({"pc_sm_sun", "sc_wang", "admin"})
 _HE = lambda c: {"user_id": c["staff_he"]}  # noqa: E731
 TABLE.update({
+    # civic.core.resumable: an upload is its maker's alone; finished, it takes no more bytes.
+    ("patch", "/api/v1/uploads/{upload_id}"): [
+        Row("张三's finished upload", lambda c: {"upload_id": c["upload"]}, J({}), frozenset({"zhang_san"}),
+            lambda c: f"{API}/uploads/{c['upload']}")],
+    ("delete", "/api/v1/uploads/{upload_id}"): [
+        Row("张三's finished upload", lambda c: {"upload_id": c["upload"]}, None, frozenset({"zhang_san"}),
+            lambda c: f"{API}/uploads/{c['upload']}", no_probe="termination has no state to refuse")],
     ("post", "/api/v1/staff"): [
         Row("a username already taken", lambda c: {},
             J(lambda c: {"username": "pc_sm_he", "display_name": "新同事", "organisation_id": c["pc_org"]}),
@@ -564,6 +571,7 @@ EXEMPT = {
     ("post", "/api/v1/contest-photos"): "a resident's own upload, claimed later by their idea",
     ("post", "/api/v1/complaints/suggest"): "reads the caller's draft text, writes nothing, touches no object",
     ("post", "/api/v1/my/unit-claims"): "a new claim: any resident may claim a unit (its existence is checked after)",
+    ("post", "/api/v1/uploads"): "a new resumable upload: the caller's own, bound to their account",
 }
 
 WRITE = ("post", "put", "patch", "delete")

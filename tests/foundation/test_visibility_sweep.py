@@ -306,6 +306,10 @@ TABLE: dict[str, list[Case]] = {
         Case("under another claim", lambda c: {"claim_id": c["claim_refused"], "token": c["claim_document"]},
              expect(set())),
     ],
+    # --- resumable uploads (civic.core.resumable): only the account that made one ----------------
+    "/api/v1/uploads/{upload_id}": [
+        Case("张三's finished upload", lambda c: {"upload_id": c["upload"]}, expect({"zhang_san"})),
+    ],
     # --- budget rounds (civic.budgets.service): public to every signed-in user; a ballot is its
     # voter's; paper entries for the organiser's head and handlers; the result once published -------
     "/api/v1/budget-rounds/{round_id}": [
@@ -511,9 +515,24 @@ def _build_world(factory) -> dict:
     ctx["oc_kc_org"] = registry.organisation_by_code("O-OC-KC").id
     ctx["staff_he"], ctx["admin_id"] = _user("pc_sm_he").id, _user("admin").id
     _budget_round(ctx)
+    ctx["upload"] = _finished_upload(zhang)
     commit()
     ctx["headers"] = {k: (factory.token(_user(k)) if ROLES[k] else {}) for k in ROLES}
     return ctx
+
+
+def _finished_upload(user) -> str:
+    """A resumable upload of a real photo, finished (checked by the photo pipeline), not yet claimed."""
+    import io
+
+    from civic.core import resumable
+
+    data = (PHOTOS / "ianare_landscape_2.jpg").read_bytes()
+    up = resumable.create(user, len(data), {"filename": "ianare_landscape_2.jpg"})
+    resumable.receive(user, up.id, offset="0", content_type=resumable.CONTENT_TYPE, content_length=len(data),
+                      checksum=None, body=io.BytesIO(data))
+    assert up.status == "complete"
+    return up.id
 
 
 def _budget_round(ctx: dict) -> None:

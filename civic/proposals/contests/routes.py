@@ -9,7 +9,7 @@ from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.pagination import as_page
-from civic.core.uploads import uploaded_files
+from civic.core.uploads import photo_files
 from civic.proposals.contests import queries, schemas, service
 from civic.proposals.moderation import schemas as moderation_schemas
 
@@ -85,10 +85,13 @@ class ContestPhotos(MethodView):
     def post(self):
         """上传照片（multipart，字段 photos，最多 9 张），返回 display_key 供提交金点子或进度时引用
 
+        Or the form field ``upload_ids``: photos sent before by resumable upload (/api/v1/uploads,
+        tus), each consumed once (404 ``upload_not_found``, 409 ``upload_incomplete``,
+        ``upload_consumed``, 410 ``upload_expired``).
         Errors: the photo pipeline's (413 ``photo_too_large``, 415 ``photo_format_unsupported``,
         422 ``photo_corrupt``), 422 ``photos_required``/``too_many_photos``.
         """
-        files = uploaded_files("photos")
+        files = photo_files("photos", purpose="contests.photo")
         return {"items": service.upload_photos(current_actor(), files)}
 
 

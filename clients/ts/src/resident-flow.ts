@@ -92,6 +92,53 @@ export async function fileComplaint(
   return data;
 }
 
+/** A case filed with photos sent before by resumable upload (tus, docs/uploads.md): each upload
+ * must be complete; the form names them by id and consumes each once. */
+export async function fileComplaintFromUploads(
+  baseUrl: string,
+  session: ResidentSession,
+  unitId: number,
+  description: string,
+  uploadIds: string[],
+  idempotencyKey: string,
+): Promise<Complaint> {
+  const client = apiClient(baseUrl, session.token);
+  for (const id of uploadIds) {
+    const { data: upload } = await client.GET("/api/v1/uploads/{upload_id}", { params: { path: { upload_id: id } } });
+    const status: components["schemas"]["Upload"] | undefined = upload;
+    if (status?.status !== "complete") {
+      throw new Error(`upload ${id}: ${status?.offset ?? 0} of ${status?.length ?? "?"} bytes, resume first`);
+    }
+  }
+  const form: components["schemas"]["IntakeForm"] = {
+    category: "other",
+    description,
+    place_id: unitId,
+    gps_consent: false,
+    urgent: false,
+    upload_ids: uploadIds,
+  };
+  const { data, error } = await client.POST("/api/v1/complaints", {
+    body: form,
+    headers: { "Idempotency-Key": idempotencyKey },
+    bodySerializer(body) {
+      const fd = new FormData();
+      for (const [name, value] of Object.entries(body)) {
+        if (name === "upload_ids") {
+          for (const id of uploadIds) fd.append("upload_ids", id);
+        } else if (value !== undefined) {
+          fd.append(name, String(value));
+        }
+      }
+      return fd;
+    },
+  });
+  if (error !== undefined) {
+    throw new Error(`${error.error.code}: ${error.error.message}`);
+  }
+  return data;
+}
+
 /** Every case I filed, newest first, page by page. */
 export async function myCases(baseUrl: string, session: ResidentSession): Promise<ComplaintSummary[]> {
   const client = apiClient(baseUrl, session.token);

@@ -1,0 +1,390 @@
+"""Resumable uploads, tus 1.0 (civic.core.resumable; issue #19 point 3): the protocol, its refusals,
+the photo pipeline's checks at completion, attaching by upload id (once), the purge.
+
+The protocol is driven here through Flask's test client, byte for byte as a tus client sends it;
+tests/core/test_resumable_link.py drives it with a real client (tuspy) over a dropping link.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from civic.core import resumable
+from civic.core.db import utcnow
+from civic.core.resumable import Upload, UploadPiece
+from civic.extensions import db
+from tests.shared import PHOTOS
+from tests.village.conftest import vil  # noqa: F401  (the village world, as a fixture)
+
+TUS = {"Tus-Resumable": "1.0.0"}
+PHOTO = "ianare_gps_DSCN0010.jpg"  # carries an EXIF GPS position
+
+
+def _meta(**items) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in items.items())
+
+
+def create(client, headers, length, **meta):
+    meta.setdefault("filename", PHOTO)
+    return client.post("/api/v1/uploads", headers={**headers, **TUS, "Upload-Length": str(length),
+                                                   "Upload-Metadata": _meta(**meta)})
+
+
+def patch(client, headers, url, offset, data, *, checksum=None, ctype="application/offset+octet-stream"):
+    h = {**headers, **TUS, "Upload-Offset": str(offset), "Content-Type": ctype}
+    if checksum:
+        h["Upload-Checksum"] = checksum
+    return client.patch(url, data=data, headers=h)
+
+
+def sha1(data: bytes) -> str:
+    return "sha1 " + base64.b64encode(hashlib.sha1(data).digest()).decode()
+
+
+def upload(client, headers, data: bytes, *, piece=50_000, **meta) -> str:
+    """Send ``data`` in pieces with checksums; returns the upload's id."""
+    r = create(client, headers, len(data), **meta)
+    assert r.status_code == 201, r.get_json()
+    url = r.headers["Location"]
+    for at in range(0, len(data), piece):
+        chunk = data[at:at + piece]
+        r = patch(client, headers, url, at, chunk, checksum=sha1(chunk))
+        assert r.status_code == 204, r.get_json()
+        assert r.headers["Upload-Offset"] == str(at + len(chunk))
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def world(factory):
+    from tests.complaints.helpers import World
+
+    return World(factory)
+
+
+def test_options_names_the_protocol_and_its_extensions(client):
+    r = client.options("/api/v1/uploads")
+    assert r.status_code in (200, 204)
+    assert r.headers["Tus-Resumable"] == "1.0.0" and r.headers["Tus-Version"] == "1.0.0"
+    assert set(r.headers["Tus-Extension"].split(",")) >= {"creation", "checksum", "expiration", "termination"}
+    assert "sha1" in r.headers["Tus-Checksum-Algorithm"].split(",")
+    assert int(r.headers["Tus-Max-Size"]) == 20 * 1024 * 1024
+
+
+def test_create_head_patch_complete(client, world):
+    data = (PHOTOS / PHOTO).read_bytes()
+    r = create(client, world.rh, len(data))
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert r.headers["Location"] == body["url"] == f"/api/v1/uploads/{body['id']}"
+    assert body["offset"] == 0 and body["length"] == len(data) and body["status"] == "receiving"
+    assert r.headers["Tus-Resumable"] == "1.0.0" and r.headers["Upload-Expires"].endswith("GMT")
+    url = body["url"]
+    first = data[:60_000]
+    assert patch(client, world.rh, url, 0, first, checksum=sha1(first)).headers["Upload-Offset"] == "60000"
+    head = client.head(url, headers={**world.rh, **TUS})
+    assert head.status_code == 200 and head.headers["Upload-Offset"] == "60000"
+    assert head.headers["Upload-Length"] == str(len(data)) and head.headers["Cache-Control"] == "no-store"
+    r = patch(client, world.rh, url, 60_000, data[60_000:])  # no checksum: also accepted
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == str(len(data))
+    got = client.get(url, headers=world.rh).get_json()
+    assert got["status"] == "complete" and got["offset"] == len(data)
+    u = db.session.get(Upload, body["id"])
+    # Stored in the media store in pieces (never as one file in memory), each under the nonce.
+    pieces = db.session.scalars(sa.select(UploadPiece).where(UploadPiece.upload_id == u.id)
+                                .order_by(UploadPiece.offset)).all()
+    assert [(p.offset, p.length) for p in pieces] == [(0, 60_000), (60_000, len(data) - 60_000)]
+    from civic.core.storage import media_store
+
+    stored = media_store().open(f"{pieces[0].digest[:2]}/{pieces[0].digest[2:4]}/{pieces[0].digest}.part")
+    assert stored == bytes.fromhex(u.nonce) + first
+
+
+def test_a_long_body_is_stored_in_pieces_of_a_mebibyte(client, world):
+    from PIL import Image
+
+    im = Image.open(PHOTOS / "ianare_landscape_2.jpg")
+    buf = io.BytesIO()
+    im.resize((3200, 2400)).save(buf, "JPEG", quality=98, subsampling=0)
+    data = buf.getvalue()
+    assert len(data) > 2 * resumable.PIECE_BYTES
+    r = create(client, world.rh, len(data))
+    r = patch(client, world.rh, r.headers["Location"], 0, data, checksum=sha1(data))
+    assert r.status_code == 204, r.get_json()
+    lengths = db.session.scalars(sa.select(UploadPiece.length).order_by(UploadPiece.offset)).all()
+    assert lengths[:2] == [resumable.PIECE_BYTES, resumable.PIECE_BYTES] and sum(lengths) == len(data)
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+def test_wrong_offset_is_409_with_the_offset_to_resume_from(client, world):
+    r = create(client, world.rh, 1000)
+    url = r.headers["Location"]
+    assert patch(client, world.rh, url, 0, b"\xff\xd8\xff" + b"x" * 97).status_code == 204
+    r = patch(client, world.rh, url, 0, b"y" * 100)
+    assert r.status_code == 409
+    assert r.get_json()["error"]["code"] == "upload_offset_mismatch"
+    assert r.get_json()["error"]["details"]["offset"] == 100
+    assert client.head(url, headers=world.rh).headers["Upload-Offset"] == "100"
+
+
+def test_wrong_checksum_is_460_and_keeps_nothing(client, world):
+    from civic.core.storage import media_store
+
+    r = create(client, world.rh, 1000)
+    url = r.headers["Location"]
+    before = set(media_store().iter_keys())
+    r = patch(client, world.rh, url, 0, b"a" * 100, checksum=sha1(b"b" * 100))
+    assert r.status_code == 460 and r.get_json()["error"]["code"] == "checksum_mismatch"
+    assert client.head(url, headers=world.rh).headers["Upload-Offset"] == "0"
+    assert set(media_store().iter_keys()) == before  # the piece written while reading was removed
+    r = patch(client, world.rh, url, 0, b"a" * 100, checksum="crc99 AAAA")
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "checksum_algorithm_unsupported"
+
+
+def test_over_the_kinds_size_is_413_before_a_byte_is_sent(client, world):
+    r = create(client, world.rh, 20 * 1024 * 1024 + 1)
+    assert r.status_code == 413 and r.get_json()["error"]["code"] == "upload_too_large"
+    assert r.get_json()["error"]["details"]["max_bytes"] == 20 * 1024 * 1024
+    r = create(client, world.rh, 10 * 1024 * 1024 + 1, kind="scan")
+    assert r.status_code == 413 and r.get_json()["error"]["details"]["max_bytes"] == 10 * 1024 * 1024
+    assert create(client, world.rh, 100, kind="video").get_json()["error"]["code"] == "upload_kind_unknown"
+    url = create(client, world.rh, 100).headers["Location"]
+    r = patch(client, world.rh, url, 0, b"z" * 101)
+    assert r.status_code == 413 and r.get_json()["error"]["code"] == "upload_past_length"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 1
+
+
+def test_expired_is_410(client, world):
+    r = create(client, world.rh, 1000)
+    u = db.session.get(Upload, r.get_json()["id"])
+    u.expires_at = utcnow() - dt.timedelta(seconds=1)
+    db.session.commit()
+    for resp in (client.head(r.headers["Location"], headers=world.rh),
+                 patch(client, world.rh, r.headers["Location"], 0, b"x")):
+        assert resp.status_code == 410
+    assert client.get(r.headers["Location"], headers=world.rh).get_json()["error"]["code"] == "upload_expired"
+
+
+def test_another_accounts_upload_does_not_exist_for_them(client, world):
+    url = create(client, world.rh, 1000).headers["Location"]
+    _, other = world.other_resident()
+    staff = world.h["property_company"]
+    for h in (other, staff):
+        assert client.head(url, headers=h).status_code == 404
+        r = patch(client, h, url, 0, b"x" * 10)
+        assert r.status_code == 404 and r.get_json()["error"]["code"] == "upload_not_found"
+        assert client.delete(url, headers=h).status_code == 404
+    assert client.head(url).status_code == 401
+    assert client.head(url, headers=world.rh).headers["Upload-Offset"] == "0"
+
+
+def test_wrong_content_type_is_415(client, world):
+    url = create(client, world.rh, 1000).headers["Location"]
+    r = patch(client, world.rh, url, 0, b"x" * 10, ctype="application/octet-stream")
+    assert r.status_code == 415 and r.get_json()["error"]["code"] == "upload_content_type"
+
+
+def test_another_protocol_version_is_412(client, world):
+    r = client.post("/api/v1/uploads", headers={**world.rh, "Tus-Resumable": "0.2.2", "Upload-Length": "10"})
+    assert r.status_code == 412 and r.headers["Tus-Version"] == "1.0.0"
+
+
+def test_a_file_the_photo_pipeline_refuses_is_refused_at_the_last_piece(client, world):
+    text = "这不是照片".encode() * 100
+    url = create(client, world.rh, len(text), filename="note.jpg").headers["Location"]
+    assert patch(client, world.rh, url, 0, text[:200]).status_code == 204
+    r = patch(client, world.rh, url, 200, text[200:])
+    assert r.status_code == 415 and r.get_json()["error"]["code"] == "photo_format_unsupported"
+    got = client.get(url, headers=world.rh).get_json()
+    assert got["status"] == "receiving" and got["offset"] == 200  # the refused last piece is not kept
+
+
+def test_termination_deletes_the_upload_and_its_pieces(client, world):
+    from civic.core.storage import media_store
+
+    before = set(media_store().iter_keys())
+    url = create(client, world.rh, 1000).headers["Location"]
+    assert patch(client, world.rh, url, 0, b"\xff\xd8\xff" + b"q" * 300).status_code == 204
+    assert len(set(media_store().iter_keys()) - before) == 1
+    assert client.delete(url, headers={**world.rh, **TUS}).status_code == 204
+    assert client.head(url, headers=world.rh).status_code == 404
+    assert set(media_store().iter_keys()) == before
+
+
+# --- attaching by upload id ---------------------------------------------------------------------
+
+def _file_case(client, world, ids, key=None):
+    h = dict(world.rh)
+    if key:
+        h["Idempotency-Key"] = key
+    return client.post("/api/v1/complaints", headers=h, content_type="multipart/form-data",
+                       data={"category": "noise", "description": "楼下商铺夜里十二点还在施工，噪音很大。",
+                             "place_id": str(world.units[0].id), "upload_ids": ids})
+
+
+def test_a_finished_upload_files_a_case_once(client, world, media_backend):
+    from civic.core.storage import media_store
+
+    data = (PHOTOS / PHOTO).read_bytes()
+    before = set(media_store().iter_keys())
+    uid = upload(client, world.rh, data)
+    assert len([k for k in set(media_store().iter_keys()) - before if k.endswith(".part")]) == 4
+    r = _file_case(client, world, [uid], key="case-1")
+    assert r.status_code == 201, r.get_json()
+    case = r.get_json()
+    assert len(case["photos"]) == 1
+    photo = client.get(case["photos"][0]["url"], headers=world.rh)
+    assert photo.status_code == 200 and photo.data[:3] == b"\xff\xd8\xff"
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(photo.data))
+    assert not im.getexif() and im.size == (640, 480)  # the pipeline's copy: no EXIF, no GPS
+    # The upload is consumed, its pieces gone from the store; only the processed copies remain.
+    assert client.get(f"/api/v1/uploads/{uid}", headers=world.rh).get_json()["status"] == "consumed"
+    assert not [k for k in set(media_store().iter_keys()) - before if k.endswith(".part")]
+    # A retry with the same key: the first answer, no second case.
+    again = _file_case(client, world, [uid], key="case-1")
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json()["id"] == case["id"]
+    # A second attach without the key: a clear refusal, nothing filed.
+    second = _file_case(client, world, [uid])
+    assert second.status_code == 409 and second.get_json()["error"]["code"] == "upload_consumed"
+    from civic.complaints.models import Complaint
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Complaint)) == 1
+
+
+def test_attach_before_complete_is_refused_and_consumes_nothing(client, world):
+    data = (PHOTOS / PHOTO).read_bytes()
+    r = create(client, world.rh, len(data))
+    uid = r.get_json()["id"]
+    patch(client, world.rh, r.headers["Location"], 0, data[:1000])
+    r = _file_case(client, world, [uid])
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "upload_incomplete"
+    assert r.get_json()["error"]["details"]["offset"] == 1000
+    assert db.session.get(Upload, uid).status == "receiving"
+
+
+def test_a_failed_form_leaves_the_upload_to_claim_again(client, world):
+    uid = upload(client, world.rh, (PHOTOS / PHOTO).read_bytes())
+    r = client.post("/api/v1/complaints", headers=world.rh, content_type="multipart/form-data",
+                    data={"category": "no_such", "description": "噪音", "place_id": str(world.units[0].id),
+                          "upload_ids": [uid]})
+    assert r.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Upload, uid).status == "complete"
+    assert _file_case(client, world, [uid]).status_code == 201
+
+
+def test_another_accounts_upload_cannot_be_attached(client, world):
+    _, other = world.other_resident()
+    uid = upload(client, other, (PHOTOS / PHOTO).read_bytes())
+    r = _file_case(client, world, [uid])
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "upload_not_found"
+
+
+def test_a_scan_upload_is_a_claims_document(client, factory):
+    from tests.residents.test_claims import Street
+
+    st = Street(factory, client)
+    claimant = factory.resident()
+    h = factory.token(claimant)
+    uid = upload(client, h, (PHOTOS / "recurser_Portrait_0.jpg").read_bytes(), kind="scan")
+    r = client.post("/api/v1/my/unit-claims", headers=h, content_type="multipart/form-data",
+                    data={"unit_id": str(st.u102.id), "relation": "tenant", "claimed_name": "测试居民",
+                          "upload_ids": [uid]})
+    assert r.status_code == 201, r.get_json()
+    shown = client.get(f"/api/v1/unit-claims/{r.get_json()['id']}", headers=st.h(st.rc_staff)).get_json()
+    assert shown["document_url"]
+    assert client.get(shown["document_url"], headers=st.h(st.rc_staff)).status_code == 200
+
+
+# --- the purge ------------------------------------------------------------------------------------
+
+def test_the_purge_deletes_expired_uploads_and_their_pieces(client, world):
+    from civic.core.db import commit
+    from civic.core.storage import media_store
+
+    before = set(media_store().iter_keys())
+    old = create(client, world.rh, 1000)
+    patch(client, world.rh, old.headers["Location"], 0, b"\xff\xd8\xff" + b"o" * 200)
+    fresh = create(client, world.rh, 1000)
+    patch(client, world.rh, fresh.headers["Location"], 0, b"\xff\xd8\xff" + b"f" * 200)
+    assert len(set(media_store().iter_keys()) - before) == 2
+    db.session.get(Upload, old.get_json()["id"]).expires_at = utcnow() - dt.timedelta(minutes=1)
+    commit()
+    assert resumable.purge_uploads(now=utcnow()) == 1
+    commit()
+    assert [u.id for u in db.session.scalars(sa.select(Upload))] == [fresh.get_json()["id"]]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UploadPiece)) == 1
+    assert len(set(media_store().iter_keys()) - before) == 1
+    from civic.core.jobs import PERIODIC
+
+    assert PERIODIC["core.purge_uploads"].every_minutes == 60
+
+
+def test_an_upload_is_the_residents_data(client, world):
+    from civic.core import personal_data
+
+    uid = upload(client, world.rh, (PHOTOS / PHOTO).read_bytes())
+    mine = personal_data.export_for(world.resident.id)["uploads"]["upload.user_id"]
+    assert [(u["id"], u["filename"]) for u in mine] == [(uid, PHOTO)] and "nonce" not in mine[0]
+
+
+def test_a_finished_upload_is_a_contest_photo(client, factory):
+    from tests.proposals.conftest import World
+
+    w = World(factory, client)
+    c = w.contest()
+    uid = upload(client, w.h[w.author], (PHOTOS / "ianare_landscape_3.jpg").read_bytes())
+    up = client.post("/api/v1/contest-photos", data={"upload_ids": uid}, headers=w.h[w.author],
+                     content_type="multipart/form-data")
+    assert up.status_code == 201, up.get_json()
+    r = client.post(f"/api/v1/contests/{c['id']}/ideas", headers=w.h[w.author],
+                    json={"title": "口袋花园", "text": "楼前空地种月季", "category": "绿化",
+                          "photos": [up.get_json()["items"][0]["display_key"]]})
+    assert r.status_code == 201, r.get_json()
+    assert client.get(r.get_json()["photos"][0]["url"], headers=w.h[w.author]).status_code == 200
+    # a scan upload is not an idea's photo
+    scan = upload(client, w.h[w.author], (PHOTOS / "ianare_landscape_2.jpg").read_bytes(), kind="scan")
+    r = client.post("/api/v1/contest-photos", data={"upload_ids": scan}, headers=w.h[w.author],
+                    content_type="multipart/form-data")
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "upload_kind_mismatch"
+
+
+def test_a_finished_scan_upload_is_a_village_voucher(client, request):
+    from tests.village.conftest import finance_body
+
+    v = request.getfixturevalue("vil")
+    r = client.post("/api/v1/villages/V-T/disclosures", json=finance_body(), headers=v["h_hua"])
+    assert r.status_code == 201, r.get_json()
+    did, line = r.get_json()["id"], r.get_json()["lines"][1]["id"]
+    uid = upload(client, v["h_hua"], (PHOTOS / "pillow_pil123rgba.png").read_bytes(), kind="scan",
+                 filename="voucher.png")
+    up = client.post(f"/api/v1/village-disclosures/{did}/lines/{line}/vouchers", headers=v["h_hua"],
+                     data={"upload_ids": uid}, content_type="multipart/form-data")
+    assert up.status_code == 201, up.get_json()
+    assert client.get(up.get_json()[0]["url"], headers=v["h_hua"]).status_code == 200
+    assert db.session.get(Upload, uid).consumed_for == "village.voucher"
+
+
+def test_the_scheduler_runs_the_purge_every_hour(client, world):
+    from civic.core import jobs
+    from civic.core.db import commit
+    from tests.jobs import drain
+
+    old = create(client, world.rh, 1000)
+    patch(client, world.rh, old.headers["Location"], 0, b"\xff\xd8\xff" + b"o" * 200)
+    db.session.get(Upload, old.get_json()["id"]).expires_at = utcnow() - dt.timedelta(minutes=1)
+    commit()
+    at = (utcnow() + dt.timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    assert "core.purge_uploads" in jobs.tick(at)
+    drain()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UploadPiece)) == 0
