@@ -350,7 +350,7 @@ sa.Index("ix_complaint_open_point", Complaint.lat, Complaint.lng,
 
 
 # The PostGIS GiST index of the OPEN cases' points (geography, metres) that migration
-# 0024_complaint_supporters makes on PostgreSQL: "cases near me" reads only open cases, so its index holds
+# 0027_complaint_supporters makes on PostgreSQL: "cases near me" reads only open cases, so its index holds
 # them alone and does not grow with ten years of closed ones.  PostgreSQL only (ddl_if).
 sa.Index("ix_complaint_open_point_gist",
          sa.text("postgis.geography(postgis.st_setsrid(postgis.st_makepoint(lng, lat), 4326))"),

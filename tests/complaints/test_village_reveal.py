@@ -167,7 +167,7 @@ def test_migration_0015_updates_rules_and_routed_village_cases(tmp_path):
     done = _flask_db(url, "upgrade")
     assert done.returncode == 0, done.stderr
     with sqlite3.connect(tmp_path / "mig.db") as conn:
-        # (0024_triage adds the detail rules, noise.construction...: not this test's concern)
+        # (0026_triage adds the detail rules, noise.construction...: not this test's concern)
         kinds = {i: json.loads(k) for i, k in conn.execute(
             "SELECT id, reveal_kinds FROM routing_rule WHERE category NOT LIKE '%.%'")}
         assert kinds == {1: ["residents_committee", "village_committee"], 2: ["police"]}

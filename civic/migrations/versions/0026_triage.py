@@ -7,8 +7,8 @@ centre, else the centroid of the compound's boundary: civic.property.service.bui
 Default routing rows already seeded get their new fields from civic/complaints/data/routing.json,
 and the detail rules (``noise.construction``...) are added, as ``seed_defaults`` would.
 
-Revision ID: 0024_triage
-Revises: 0023_spatial
+Revision ID: 0026_triage
+Revises: 0025_open311_window
 Create Date: 2026-12-06 21:00:00
 
 """
@@ -17,8 +17,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0024_triage'
-down_revision = '0023_spatial'
+revision = '0026_triage'
+down_revision = '0025_open311_window'
 branch_labels = None
 depends_on = None
 

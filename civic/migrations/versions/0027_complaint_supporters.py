@@ -9,16 +9,16 @@ without a scan.  Indexes: ``ix_complaint_compound_status`` (a compound's open ca
 SQLite), and on PostgreSQL ``ix_complaint_open_point_gist`` (a partial GiST index of the open cases'
 points as geography: ``ST_DWithin`` in metres, holding the open cases only).
 
-Revision ID: 0024_complaint_supporters
-Revises: 0023_spatial
+Revision ID: 0027_complaint_supporters
+Revises: 0026_triage
 Create Date: 2026-12-06 21:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0024_complaint_supporters'
-down_revision = '0023_spatial'
+revision = '0027_complaint_supporters'
+down_revision = '0026_triage'
 branch_labels = None
 depends_on = None
 

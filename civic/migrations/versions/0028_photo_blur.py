@@ -1,16 +1,16 @@
 """Blurred renditions of stored photos (issue #19 point 1): one row per original, with the regions
 found or drawn, the job's status and who reviewed it (civic.core.blur).
 
-Revision ID: 0024_photo_blur
-Revises: 0023_spatial
+Revision ID: 0028_photo_blur
+Revises: 0027_complaint_supporters
 Create Date: 2026-12-06 21:45:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0024_photo_blur'
-down_revision = '0023_spatial'
+revision = '0028_photo_blur'
+down_revision = '0027_complaint_supporters'
 branch_labels = None
 depends_on = None
 

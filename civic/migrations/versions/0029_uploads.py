@@ -2,16 +2,16 @@
 account, with its kind, length, offset, expiry and status) and ``upload_piece`` (the pieces stored
 in the media store, by offset).  civic.core.resumable.
 
-Revision ID: 0024_uploads
-Revises: 0023_spatial
+Revision ID: 0029_uploads
+Revises: 0028_photo_blur
 Create Date: 2026-12-06 21:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0024_uploads'
-down_revision = '0023_spatial'
+revision = '0029_uploads'
+down_revision = '0028_photo_blur'
 branch_labels = None
 depends_on = None
 
