@@ -83,7 +83,8 @@ def _units_of(street, user):
 
 
 def _audit(action):
-    return list(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action)))
+    return list(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action)
+                              .order_by(AuditEntry.id)))
 
 
 # --- the paths --------------------------------------------------------------------------------
