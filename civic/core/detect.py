@@ -34,7 +34,7 @@ import os
 import threading
 from dataclasses import dataclass
 
-__all__ = ["Region", "blur_regions", "detect", "detect_faces", "detect_plates", "render_blurred"]
+__all__ = ["Region", "blur_regions", "detect", "detect_faces", "detect_plates", "preload", "render_blurred"]
 
 WORK_LONG_SIDE = 1024
 BAND = 512  # a working copy taller than this is read by the face network in two bands
@@ -95,6 +95,11 @@ def _session():
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def preload() -> None:
+    """Load the face model now (a worker at start), not at its first job."""
+    _session()
 
 
 def _nms(boxes, scores, threshold: float = 0.3) -> list[int]:
