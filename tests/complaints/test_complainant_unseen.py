@@ -126,6 +126,14 @@ def _calls(client, w, s):
                                 content_type="multipart/form-data")],
         ("get", f"{API}/complaints/{{complaint_id}}/photos/{{token}}"): [
             lambda: client.get(f"{API}/complaints/{s['own']}/photos/{token}", headers=pc)],
+        # The blur review (issue #19) is the lead's: the complained-about company is told no.
+        ("get", f"{API}/complaints/{{complaint_id}}/photos/{{token}}/blur"): [
+            lambda: client.get(f"{API}/complaints/{s['own']}/photos/{token}/blur", headers=pc)],
+        ("post", f"{API}/complaints/{{complaint_id}}/photos/{{token}}/blur/regions"): [
+            lambda: client.post(f"{API}/complaints/{s['own']}/photos/{token}/blur/regions", headers=pc,
+                                json={"x": 0.1, "y": 0.1, "w": 0.2, "h": 0.2})],
+        ("delete", f"{API}/complaints/{{complaint_id}}/photos/{{token}}/blur/regions/{{region_id}}"): [
+            lambda: client.delete(f"{API}/complaints/{s['own']}/photos/{token}/blur/regions/0a1b2c3d", headers=pc)],
         ("post", f"{API}/complaints/{{complaint_id}}/rating"): [
             lambda: client.post(f"{API}/complaints/{s['own']}/rating", headers=pc, json={"rating": 5})],
         ("post", f"{API}/complaints/{{complaint_id}}/complainant"): [
