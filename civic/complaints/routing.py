@@ -60,7 +60,7 @@ class Rule:
     lead_fallbacks: tuple[str, ...] = ()
     competent_authority: str | None = None
     escalation: dict | None = None  # {"lead_kind", "referrals"}: when the lead lets the case run overdue
-    basis: tuple[dict, ...] = ()  # [{"law", "article", "url", "seen", "note"}]
+    basis: tuple[dict, ...] = ()  # [{"law", "article", "url", "seen", "quote", "note"}]
 
     def lead_order(self, complained_kind: str | None = None) -> list[str]:
         """The kinds that may lead, in order: the rule's lead, its fallbacks, then the residents'
@@ -221,7 +221,7 @@ def set_rule(district_id: int | None, category: str, data: dict, *, actor) -> Ru
     {amount, unit}, resolve {amount, unit}, urgent_acknowledge_hours, reveal_kinds (who may see the
     complainant: the six parties or a village body, :data:`REVEAL_KINDS`), complained_kind (never
     the lead: 422), referrals, competent_authority, escalation {lead_kind, referrals}, basis
-    [{law, article, url, note}] (the rule's sources).
+    [{law, article, url, seen, quote, note}] (the rule's sources; quote only where seen).
     :raises ValidationFailed: ``routing_rule_invalid``, ``category_unknown``, ``district_invalid``
         (the place is not a district).  :raises NotFound: ``place_not_found``.
     """

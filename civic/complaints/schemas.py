@@ -290,8 +290,10 @@ class BasisSchema(ma.Schema):
                                metadata={"description": "条款"})
     url = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500),
                            metadata={"description": "原文网址"})
-    seen = ma.fields.Boolean(load_default=False, metadata={"description": "条文已在该网址核对"})
-    note = ma.fields.String(validate=ma.validate.Length(max=1000), metadata={"description": "要点"})
+    seen = ma.fields.Boolean(load_default=False, metadata={"description": "条文原文已在该网址读到并核对"})
+    quote = ma.fields.String(allow_none=True, load_default=None, validate=ma.validate.Length(max=500),
+                             metadata={"description": "条文中本规则所依据的原句（仅 seen 为 true 时有）"})
+    note = ma.fields.String(validate=ma.validate.Length(max=1000), metadata={"description": "要点；未核对的写明缺什么"})
 
 
 class EscalationSchema(ma.Schema):

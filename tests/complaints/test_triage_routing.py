@@ -7,6 +7,7 @@ rule × every party kind, with district overrides entered through the API); nois
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,6 +29,35 @@ def test_every_rule_has_its_source_law_article_and_url():
             assert b["law"].strip() and b["article"].strip(), (key, b)
             assert b["url"].startswith(("https://", "http://")), (key, b)
             assert isinstance(b["seen"], bool) and b["note"].strip(), (key, b)
+
+
+def test_a_source_is_marked_seen_only_with_the_sentence_read_there():
+    """seen: true only where the article's wording was read at the URL, and then the sentence relied
+    on is quoted (Chinese, short); an article whose number is uncertain (条号待核) or a URL that is only
+    a site's front page is never 'seen'; every unseen source says in its note what is missing."""
+    seen = unseen = 0
+    for key, rule in routing.defaults_file()["rules"].items():
+        for b in rule["basis"]:
+            quote = b.get("quote")
+            if b["seen"]:
+                seen += 1
+                assert quote and 5 <= len(quote) <= 200 and "\u4e00" <= quote[0] <= "\u9fff", (key, b["article"])
+                assert "待核" not in b["article"], (key, b["article"])
+                assert urlsplit(b["url"]).path.strip("/") not in ("", "index.html"), (key, b["url"])  # a page, not a front page
+            else:
+                unseen += 1
+                assert not quote, (key, b["article"])
+                assert "未读到" in b["note"] or "未找到" in b["note"], (key, b["article"])
+    assert (seen, unseen) == (13, 29)
+    rules = routing.defaults_file()["rules"]
+    # the ones read: social-life noise to 公安, the 24-hour report of a property company, fire exits.
+    assert rules["noise.social_life"]["basis"][0]["quote"].startswith("公安机关按照法定职责")
+    assert "二十四小时内报告" in rules["public_space_occupation"]["basis"][1]["quote"]
+    assert rules["load_bearing_damage"]["basis"][0]["quote"] == "禁止下列损害公共利益及他人利益的行为：损坏房屋承重结构。"
+    # the renamed regulation is cited by its name in force
+    laws = {b["law"] for r in rules.values() for b in r["basis"]}
+    assert not [law for law in laws if law.startswith("上海市城市管理行政执法条例")]
+    assert [law for law in laws if law.startswith("上海市城市管理综合行政执法条例")]
 
 
 def test_the_documented_table_lists_every_rule():
@@ -257,3 +287,36 @@ def test_on_the_demo_street_a_complaint_about_the_property_company_reaches_the_r
     case = post_case(client, zhang, category="property_service", complained_kind="property_company",
                      place_id=unit_id).get_json()
     assert case["lead"]["kind"] == "owners_committee"
+
+
+def test_the_migration_gives_stored_default_rules_the_checked_sources_but_leaves_edited_ones(tmp_path):
+    """0030_routing_sources: a default rule whose basis is still the one written before the audit
+    takes the checked basis of the data file; one an administrator edited keeps its own."""
+    import json
+
+    import sqlalchemy as sa
+
+    from tests.foundation.test_migrations import _flask_db
+
+    url = f"sqlite:///{tmp_path / 'mig.db'}"
+    assert _flask_db(url, "upgrade", "0029_uploads").returncode == 0
+    before = [{"law": "上海市居民委员会工作条例", "article": "第二十三条", "url": "https://www.shanghai.gov.cn/nw12344/index.html",
+               "seen": False, "note": "其他事项由居委会受理、分流（RULES.md §3 兜底）"}]
+    edited = [{"law": "区里自己的规定", "article": "第一条", "url": "https://example.org/rule", "seen": True,
+               "note": "区管理员改过"}]
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for category, lead, basis in [("other", "residents_committee", before), ("thrown_objects", "police", edited)]:
+            conn.execute(sa.text(
+                "INSERT INTO routing_rule (district_id, category, lead_kind, assist_kinds, acknowledge_amount, "
+                "acknowledge_unit, resolve_amount, resolve_unit, reveal_kinds, referrals, basis, updated_at) VALUES "
+                "(NULL, :c, :lead, '[]', 1, 'working_days', 5, 'working_days', '[]', '[]', :b, CURRENT_TIMESTAMP)"),
+                {"c": category, "lead": lead, "b": json.dumps(basis, ensure_ascii=False)})
+    done = _flask_db(url, "upgrade")
+    assert done.returncode == 0, done.stderr
+    with engine.connect() as conn:
+        stored = {c: json.loads(b) for c, b in conn.execute(sa.text("SELECT category, basis FROM routing_rule"))}
+    engine.dispose()
+    assert stored["other"] == routing.defaults_file()["rules"]["other"]["basis"]
+    assert stored["other"][0]["law"] == "上海市居民委员会工作条例（2017-07-01施行，2020-05-14修正）"
+    assert stored["thrown_objects"] == edited
