@@ -33,10 +33,10 @@ def test_the_lead_party_reviews_the_blur_of_a_case_photo(app, demo):
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     run_blur_jobs()
-    case_id = demo["complaints"][0]  # 滨江花园 1号楼 电梯: 世茂物业 leads
+    case_id = demo["complaints"][0]  # 滨江花园 1号楼 电梯: about 世茂物业, so the owners' committee leads (#18)
     with served(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        login(page, base, "pc_sm_he")
+        login(page, base, "oc_bj_shi")
         page.goto(f"{base}/console/cases/{case_id}")
         page.locator("#photos-intake a.blur-review").first.click()
         page.wait_for_load_state()

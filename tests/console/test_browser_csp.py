@@ -57,7 +57,7 @@ def test_no_page_breaks_the_policy_and_the_moved_styles_apply(app, demo):
                 page.wait_for_load_state()
                 visited.append(href)
         page.context.clear_cookies()
-        _login(page, base, "pc_sm_he")
+        _login(page, base, "oc_bj_shi")  # the lead of the lift case (#18), who sees its photo as taken
         case_id = demo["complaints"][0]
         page.goto(f"{base}/console/cases/{case_id}")
         assert page.locator("#photos-intake img").evaluate("img => img.naturalWidth") > 0

@@ -180,8 +180,28 @@ def _check_restored(app, street: dict) -> None:
         assert files, f"no file of {kind} restored"
         for url, display, thumb in files:
             r = client.get(url, headers=headers)
+            if r.status_code == 409 and r.get_json()["error"]["code"] == "photo_blur_pending":
+                # A photo the administrator sees blurred (issue #19): the restored service blurs it
+                # on its first showing (the job), then its route serves the rendition.
+                with app.app_context():
+                    from civic.core.jobs import tick
+
+                    tick()
+                r = client.get(url, headers=headers)
             assert r.status_code == 200, (kind, url, r.get_json(silent=True))
-            assert r.data == street["files"][display], (kind, url)
+            if r.data != street["files"][display]:
+                # The blurred rendition, served from the restored store; the original (for those who
+                # may see it) is there with its bytes.
+                with app.app_context():
+                    from civic.core.blur import PhotoBlur
+
+                    row = db.session.scalar(sa.select(PhotoBlur).where(PhotoBlur.display_key == display))
+                    assert row is not None and row.status == "done", (kind, url)
+                    assert r.data == media_store(app).open(row.blurred_display_key), (kind, url)
+                    assert media_store(app).open(display) == street["files"][display], (kind, url)
+                    assert media_store(app).open(thumb) == street["files"][thumb], (kind, url)
+                served |= {display, thumb}
+                continue
             r = client.get(url, headers=headers, query_string={"size": "thumb"})
             assert r.status_code == 200 and r.data == street["files"][thumb], (kind, url)
             served |= {display, thumb}
