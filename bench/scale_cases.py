@@ -188,8 +188,10 @@ def plans(db, n_cases, sample, org_id, case):
             "SELECT lead_organisation_id, status, count(*), sum(CASE WHEN overdue THEN 1 ELSE 0 END) FROM complaint "
             f"WHERE street_id IN ({street}) GROUP BY lead_organisation_id, status",
         "my cases":
-            f"SELECT * FROM complaint WHERE id IN (SELECT complaint_id FROM complaint_reporter WHERE user_id = {resident}) "
-            "ORDER BY id DESC LIMIT 21",
+            # As civic.complaints.service.queue.my_complaints sends it: the cases filed or supported.
+            f"SELECT * FROM complaint WHERE id IN (SELECT complaint_id AS id FROM complaint_reporter WHERE user_id = {resident} "
+            f"UNION SELECT complaint_id FROM complaint_supporter WHERE user_id = {resident} ORDER BY id DESC LIMIT 21) "
+            "ORDER BY id DESC",
         "duplicates":
             f"SELECT * FROM complaint WHERE category = '{case.category}' AND created_at >= now() - interval '14 days' "
             "AND status IN ('submitted','routed','acknowledged','in_progress','returned','reopened') "

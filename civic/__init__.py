@@ -57,7 +57,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             "connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000}
         )
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        # No pool_pre_ping by default: civic.core.db.ping_after_idle checks a connection only after
+        # DB_PING_AFTER_IDLE_S of idleness (a round trip less per request); see _init_extensions.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     if app.config.get("DATABASE_READ_URL"):
         app.config["SQLALCHEMY_BINDS"] = {"replica": _normalise_db_url(app.config["DATABASE_READ_URL"])}
     if not app.config.get("MEDIA_DIR"):
@@ -152,6 +154,7 @@ def _init_extensions(app: Flask) -> None:
     if app.config.get("PROXY_FIX"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     db.init_app(app)
+    _ping_after_idle(app)
     if click.get_current_context(silent=True) is not None or app.config.get("TESTING"):
         init_migrations(app)
     login_manager.init_app(app)
@@ -160,6 +163,21 @@ def _init_extensions(app: Flask) -> None:
     _limit_in_views_only(app, limiter)
     api.init_app(app, spec_kwargs={"info": {"description": "civic：共建共治共享的社区治理后台 API"}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+
+
+def _ping_after_idle(app: Flask) -> None:
+    """The server databases' engines (primary and replica) check a pooled connection on checkout
+    only after ``DB_PING_AFTER_IDLE_S`` seconds idle (civic.core.db.ping_after_idle); not where the
+    deployment asked for SQLAlchemy's own ``pool_pre_ping``, nor on SQLite (no server to lose)."""
+    from civic.core.db import ping_after_idle
+    from civic.extensions import db
+
+    if app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
+        return
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name != "sqlite":
+                ping_after_idle(engine, float(app.config["DB_PING_AFTER_IDLE_S"]))
 
 
 def _limit_in_views_only(app: Flask, limiter) -> None:

@@ -26,6 +26,9 @@ class DefaultConfig:
     MEDIA_SECRET_KEY: str | None = None
     TIMEZONE = "Asia/Shanghai"
     SQLITE_BUSY_TIMEOUT_MS = 30_000
+    #: Seconds a pooled PostgreSQL connection may sit idle before its next checkout pings it
+    #: (civic.core.db.ping_after_idle); 0 pings on every checkout, as pool_pre_ping does.
+    DB_PING_AFTER_IDLE_S = 10
 
     # Request limits.  Photos: 9 × 20 MB worst case plus form fields.
     MAX_CONTENT_LENGTH = 200 * 1024 * 1024

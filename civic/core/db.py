@@ -121,6 +121,50 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cur.close()
 
 
+# --- the pool's liveness check: only after idle ----------------------------------------------
+
+_IDLE_SINCE = "civic_idle_since"
+
+
+def ping_after_idle(engine: Engine, seconds: float) -> None:
+    """Check a pooled connection with ``SELECT 1`` on checkout only when it sat idle in the pool for
+    more than ``seconds`` (0: on every checkout, what SQLAlchemy's ``pool_pre_ping`` does); a dead
+    one is replaced by raising ``DisconnectionError``, on which the pool connects anew (up to three
+    times: SQLAlchemy "Disconnect Handling - Pessimistic", custom checkout event).
+
+    Why: ``pool_pre_ping`` costs one round trip per request -- a busy worker's connections are never
+    idle for long, and a database restart while they are in use is caught by SQLAlchemy's optimistic
+    handling anyway (the request fails once, the pool is invalidated).  A worker idle over the night
+    still gets its connections checked.  Set by ``DB_PING_AFTER_IDLE_S`` (create_app)."""
+    import time
+
+    from sqlalchemy import exc
+
+    def _fresh(dbapi_connection, record):
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def _checkin(dbapi_connection, record):
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def _checkout(dbapi_connection, record, proxy):
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since <= seconds:
+            return
+        try:
+            cur = dbapi_connection.cursor()
+            try:
+                cur.execute("SELECT 1")
+            finally:
+                cur.close()
+            dbapi_connection.rollback()  # leave no transaction open for the request's own BEGIN
+        except Exception as e:  # any driver error here means the connection is gone
+            raise exc.DisconnectionError() from e
+
+    event.listen(engine, "connect", _fresh)
+    event.listen(engine, "checkin", _checkin)
+    event.listen(engine, "checkout", _checkout)
+
+
 # --- after-commit hooks -------------------------------------------------------------------------
 
 def after_commit(fn: Callable[[], None]) -> None:

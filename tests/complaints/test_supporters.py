@@ -115,6 +115,27 @@ def test_nearby_bad_input(client, w, factory):
     assert client.get(NEARBY, headers=w.h["police"]).status_code == 403
 
 
+def test_nearby_counts_and_marks_per_viewer_in_both_modes(client, w, factory):
+    """Supporters' count, "mine" and "supported" (read in the page's one statement) per case and
+    per viewer, with a point and without one."""
+    a = point_case(client, w)
+    b = point_case(client, w, lat=CENTRE[0] + 20 / 111_195)
+    _l1, h1 = w.other_resident(unit=1)
+    _l2, h2 = w.other_resident(unit=2)
+    assert join(client, h1, a).status_code == 201 and join(client, h2, a).status_code == 201
+    q = {"lat": CENTRE[0], "lng": CENTRE[1], "datum": "wgs84"}
+
+    def marks(h, **query):
+        return [(i["id"], i["supporters"], i["mine"], i["supported"], i["place"]["name"])
+                for i in client.get(NEARBY, headers=h, query_string=query).get_json()["items"]]
+
+    assert marks(h1, **q) == [(a, 2, False, True, "测试花园"), (b, 0, False, False, "测试花园")]
+    assert marks(h1) == [(b, 0, False, False, "测试花园"), (a, 2, False, True, "测试花园")]
+    assert marks(w.rh, **q) == [(a, 2, True, False, "测试花园"), (b, 0, True, False, "测试花园")]
+    _u, hs = stranger(factory)
+    assert marks(hs, **q) == [(a, 2, False, False, "测试花园"), (b, 0, False, False, "测试花园")]
+
+
 # --- me too --------------------------------------------------------------------------------------
 
 def test_me_too_end_to_end(client, w):

@@ -28,7 +28,7 @@ from civic.complaints.service.privacy import (
 )
 from civic.complaints.service.workflow import STATUS_NAMES, allowed_actions
 from civic.core.errors import Forbidden
-from civic.core.pagination import cursor_values, encode_cursor, paginate
+from civic.core.pagination import cursor_values, encode_cursor
 from civic.extensions import db
 from civic.property import service as registry
 
@@ -38,10 +38,22 @@ def my_complaints(user, *, cursor=None, limit=20):
     as :func:`summaries` with ``"supported"``: True for a case they follow as a supporter only (a
     co-complainant or supporter sees the case's place as the complainant's neighbours would).
     Returns ``(items, next_cursor)``."""
-    stmt = sa.select(Complaint).where(sa.or_(
-        Complaint.id.in_(sa.select(ComplaintReporter.complaint_id).where(ComplaintReporter.user_id == user.id)),
-        Complaint.id.in_(sa.select(ComplaintSupporter.complaint_id).where(ComplaintSupporter.user_id == user.id))))
-    items, cursor = paginate(stmt, [Complaint.id], cursor=cursor, limit=limit)
+    # The page's ids from the resident's own rows (a few dozen over ten years: the user_id indexes
+    # of complaint_reporter and complaint_supporter), newest first, LIMIT inside; then their rows by
+    # primary key.  ("id IN (reporters) OR id IN (supporters) ORDER BY id DESC LIMIT 21" walked the
+    # complaint table's primary key backwards, testing each case: seconds at 10,000,000 cases.)
+    reported_q = sa.select(ComplaintReporter.complaint_id.label("id")).where(ComplaintReporter.user_id == user.id)
+    supported_q = sa.select(ComplaintSupporter.complaint_id).where(ComplaintSupporter.user_id == user.id)
+    if cursor:
+        (last_id,) = cursor_values(cursor, [Complaint.id])
+        reported_q = reported_q.where(ComplaintReporter.complaint_id < last_id)
+        supported_q = supported_q.where(ComplaintSupporter.complaint_id < last_id)
+    page = sa.union(reported_q, supported_q).order_by(sa.literal_column("id").desc()).limit(limit + 1)
+    items = list(db.session.scalars(sa.select(Complaint).where(Complaint.id.in_(page)).order_by(Complaint.id.desc())))
+    cursor = None
+    if len(items) > limit:
+        items = items[:limit]
+        cursor = encode_cursor([items[-1].id])
     out = summaries(user, items)
     reported = set(db.session.scalars(sa.select(ComplaintReporter.complaint_id).where(
         ComplaintReporter.user_id == user.id, ComplaintReporter.complaint_id.in_([c.id for c in items]))))

@@ -161,35 +161,55 @@ def nearby(user, *, lat=None, lng=None, datum=None, radius_m=None, cursor: str |
             raise ValidationFailed("请在地图上选点，或先认证您的房屋，再查看附近的问题", code="location_required")
         from civic.core.pagination import cursor_values
 
-        stmt = sa.select(Complaint.id).where(Complaint.compound_id.in_(compounds),
+        page = sa.select(Complaint.id).where(Complaint.compound_id.in_(compounds),
                                              Complaint.status.in_(OPEN_STATUSES))
         if cursor:
             (last_id,) = cursor_values(cursor, [Complaint.id])
-            stmt = stmt.where(Complaint.id < last_id)
-        ids = list(db.session.scalars(stmt.order_by(Complaint.id.desc()).limit(limit + 1)))
-        more = len(ids) > limit
-        ids = ids[:limit]
-        next_cursor = encode_cursor([ids[-1]]) if more else None
-        distances = {}
-    return _public_items(user, ids, distances), next_cursor
+            page = page.where(Complaint.id < last_id)
+        # The page's ids (one range of ix_complaint_compound_status, LIMIT inside) and their rows in
+        # one statement: a round trip less per request.
+        rows = _item_rows(user, Complaint.id.in_(page.order_by(Complaint.id.desc()).limit(limit + 1)),
+                          Complaint.id.desc())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].id]) if more else None
+        return _public_items([r.id for r in rows], {r.id: r for r in rows}, {}), next_cursor
+    rows = {r.id: r for r in _item_rows(user, Complaint.id.in_(ids))} if ids else {}
+    return _public_items(ids, rows, distances), next_cursor
 
 
-def _public_items(user, ids: list[int], distances: dict[int, float]) -> list[dict]:
+def _item_rows(user, where, order_by=None) -> list:
+    """The columns of a nearby item for the cases matching ``where``, with their supporters' count
+    and whether ``user`` supports / reported each, in ONE statement (correlated sub-selects on the
+    unique indexes (complaint_id, user_id) of complaint_supporter and complaint_reporter: a few
+    index probes per case of a page; they were three more round trips per request)."""
+    cid = Complaint.id
+    stmt = sa.select(
+        cid, Complaint.category, Complaint.status, Complaint.compound_id, Complaint.community_id,
+        Complaint.created_at,
+        sa.select(sa.func.count()).where(ComplaintSupporter.complaint_id == cid)
+        .correlate(Complaint).scalar_subquery().label("supporters"),
+        sa.exists().where(ComplaintSupporter.complaint_id == cid, ComplaintSupporter.user_id == user.id)
+        .correlate(Complaint).label("supported"),
+        sa.exists().where(ComplaintReporter.complaint_id == cid, ComplaintReporter.user_id == user.id)
+        .correlate(Complaint).label("mine"),
+    ).where(where)
+    if order_by is not None:
+        stmt = stmt.order_by(order_by)
+    return list(db.session.execute(stmt).all())
+
+
+def _public_items(ids: list[int], rows: dict, distances: dict[int, float]) -> list[dict]:
+    """The items of :func:`nearby` in the order of ``ids``, from :func:`_item_rows`' rows; the
+    page's compounds and communities read in one query (property's ``places_by_ids``)."""
     if not ids:
         return []
-    rows = {c.id: c for c in db.session.scalars(sa.select(Complaint).where(Complaint.id.in_(ids)))}
-    counts = supporter_counts(ids)
-    joined = supported_by(user, ids)
-    mine = set(db.session.scalars(sa.select(ComplaintReporter.complaint_id).where(
-        ComplaintReporter.complaint_id.in_(ids), ComplaintReporter.user_id == user.id)))
+    places = registry.places_by_ids({rows[i].compound_id or rows[i].community_id for i in ids} - {None})
     names = category_names()
-    places: dict[int, object] = {}
     out = []
     for cid in ids:
         c = rows[cid]
         pid = c.compound_id or c.community_id
-        if pid and pid not in places:
-            places[pid] = registry.get_place(pid)
         place = places.get(pid) if pid else None
         cat = names.get(c.category, c.category)
         out.append({"id": c.id, "category": c.category, "category_name": cat, "status": c.status,
@@ -198,8 +218,8 @@ def _public_items(user, ids: list[int], distances: dict[int, float]) -> list[dic
                     "place": {"id": place.id, "kind": place.kind, "name": place.name} if place is not None else None,
                     "created_at": c.created_at,
                     "distance_m": round(distances[cid]) if cid in distances else None,
-                    "supporters": counts.get(cid, 0), "thumbnail_url": None,
-                    "mine": cid in mine, "supported": cid in joined})
+                    "supporters": c.supporters or 0, "thumbnail_url": None,
+                    "mine": bool(c.mine), "supported": bool(c.supported)})
     return out
 
 
