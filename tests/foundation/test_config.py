@@ -68,7 +68,9 @@ def test_postgres_urls_use_psycopg3(clean_env, monkeypatch, make_app):
     monkeypatch.setenv("CIVIC_DATABASE_URL", "postgres://civic@db.example:5432/civic")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://civic@db.example:5432/civic"
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+    # No ping per checkout: civic.core.db.ping_after_idle checks a connection idle for 10 s or more.
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {}
+    assert app.config["DB_PING_AFTER_IDLE_S"] == 10
 
 
 def test_numeric_secret_key_stays_text(clean_env, monkeypatch, make_app):
