@@ -98,8 +98,8 @@ def own_compounds(user) -> list[int]:
 def _within(point: Point, radius_m: float) -> list[tuple[int, float, float]]:
     """``(id, lat, lng)`` of the open cases whose point lies within ``radius_m`` of ``point``, read
     through the spatial index: PostGIS ``ST_DWithin`` on the partial GiST index of the open cases'
-    points (migration 0024) on PostgreSQL; on SQLite a lat/lng box on the partial index of the open
-    cases' points, then the exact spherical test.  Never a scan of every case."""
+    points (migration 0027) on PostgreSQL; on SQLite the R*Tree ``complaint_rtree`` (migration 0024_rtree),
+    then the exact spherical test.  Never a scan of every case."""
     from civic.core.geo import bbox_around, distance_m
 
     conn = db.session.connection()
@@ -113,10 +113,14 @@ def _within(point: Point, radius_m: float) -> list[tuple[int, float, float]]:
             "postgis.geography(postgis.ST_SetSRID(postgis.ST_MakePoint(:lng, :lat), 4326)), :m)"),
             {"lat": point.lat, "lng": point.lng, "m": radius_m * 1.01}).all()
     else:
+        # SQLite's R*Tree of the cases' points (migration 0024_rtree), as for locate and the
+        # duplicate radius: the ids in the box around the radius come from the tree, the open ones
+        # are kept by primary key.
         a, b, c, d = bbox_around(point.lat, point.lng, radius_m)
         rows = db.session.execute(sa.text(
-            "SELECT id, lat, lng FROM complaint WHERE lat IS NOT NULL AND lng IS NOT NULL AND "
-            f"{OPEN_SQL} AND lat BETWEEN :a AND :c AND lng BETWEEN :b AND :d"),
+            "SELECT complaint.id, complaint.lat, complaint.lng FROM complaint_rtree r "
+            "JOIN complaint ON complaint.id = r.id WHERE r.max_lat >= :a AND r.min_lat <= :c "
+            f"AND r.max_lng >= :b AND r.min_lng <= :d AND {OPEN_SQL.replace('status', 'complaint.status')}"),
             {"a": a, "b": b, "c": c, "d": d}).all()
     return [(r.id, r.lat, r.lng) for r in rows if distance_m((point.lat, point.lng), (r.lat, r.lng)) <= radius_m]
 
