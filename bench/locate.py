@@ -30,25 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def timed(fn, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
-
-
-def line(name: str, ms: list[float], base: float | None = None) -> str:
-    p50, p95 = statistics.median(ms), pct(ms, 95)
-    ratio = f"  ({p95 / base:.1f}× the GET /me p95)" if base else ""
-    return f"{name:<34} n={len(ms):>5}  p50 {p50:8.2f} ms  p95 {p95:8.2f} ms{ratio}"
+from bench._timing import line, pct, timed  # noqa: E402
 
 
 def main() -> None:
@@ -132,9 +114,9 @@ def main() -> None:
             me += timed(me_once, args.n // 10)
             sql += timed(sql_once, args.n // 10)
         base = pct(me, 95)
-        print(line("bare SQL (one place by id)", sql, base))
-        print(line("GET /api/v1/me", me))
-        print(line("GET /api/v1/places/locate", loc, base))
+        print(line("bare SQL (one place by id)", sql, base, width=34))
+        print(line("GET /api/v1/me", me, width=34))
+        print(line("GET /api/v1/places/locate", loc, base, width=34))
         rows_t0 = time.perf_counter()
         all_rows = [(r.id, r.boundary) for r in db.session.execute(
             sa.select(Place.id, Place.boundary).where(Place.boundary.is_not(None)))]

@@ -41,28 +41,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._timing import line, pct, timed  # noqa: E402
+
 CENTRE = (31.2304, 121.4737)  # People's Square, WGS-84
 HALF_SPAN_M = 10_000
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def timed(fn, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
-
-
-def line(name: str, ms: list[float], base: float | None = None) -> str:
-    p50, p95 = statistics.median(ms), pct(ms, 95)
-    ratio = f"  ({p95 / base:.2f}× the GET /me p95)" if base else ""
-    return f"{name:<44} n={len(ms):>5}  p50 {p50:7.2f} ms  p95 {p95:7.2f} ms{ratio}"
 
 
 def offset(lat: float, lng: float, north_m: float, east_m: float) -> tuple[float, float]:
