@@ -3,34 +3,14 @@ in real headless Chromium on the demo street.  Screenshots go to artifacts/conso
 
 from __future__ import annotations
 
-import pytest
-
 from tests.browser import ARTIFACTS, chromium, needs_chromium, served
+from tests.console.test_browser import demo, login  # noqa: F401  (demo: the demo street fixture)
 
 pytestmark = needs_chromium
 SHOTS = ARTIFACTS / "console"
-PASSWORD = "civic-demo-2026"
 
 
-@pytest.fixture
-def demo(app):
-    from civic.core.db import commit
-    from civic.demo import load_demo
-
-    summary = load_demo(cases=True)
-    commit()
-    return summary
-
-
-def login(page, base, username):
-    page.goto(f"{base}/console/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/console/")
-
-
-def test_the_residents_committee_sees_a_duplicate_and_merges_it_from_the_case_page(app, demo):
+def test_the_residents_committee_sees_a_duplicate_and_merges_it_from_the_case_page(app, demo):  # noqa: F811  (the fixture imported above)
     import sqlalchemy as sa
 
     from civic.accounts.models import User
