@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,24 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.xfail(reason="Redis required", strict=True, run=False))
             else:
                 item.add_marker(pytest.mark.skip(reason="needs CIVIC_TEST_REDIS_URL (Redis)"))
+
+
+# .ci/run fails the PostgreSQL run when a skip reason names one of these (a service test that did
+# not run); with CIVIC_REQUIRE_SERVICES=1 such a skip fails here, at the test, instead of at CI's end.
+_CI_SERVICE_WORDS = re.compile(r"postgres|redis|DATABASE_URL|chromium|browser|node|schemathesis", re.I)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE and report.skipped and isinstance(report.longrepr, tuple):
+        reason = report.longrepr[2]
+        if _CI_SERVICE_WORDS.search(reason):
+            report.outcome = "failed"
+            report.longrepr = (f"skipped in the services run with a reason .ci/run reads as a service test "
+                               f"that did not run: {reason!r}; run it, or word an embedded-only skip without "
+                               f"naming a service")
 
 
 def _reset_postgres(url: str) -> None:

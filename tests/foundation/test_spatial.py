@@ -156,7 +156,7 @@ def test_postgis_index_is_what_the_query_uses(app, factory):
 
 def test_sqlite_r_tree_holds_each_boundary_box_and_is_what_the_query_uses(factory):
     if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's R*Tree (migration 0024_rtree); PostgreSQL uses PostGIS")
+        pytest.skip("embedded database only: SQLite's R*Tree of migration 0024_rtree")
     from shapely.geometry import shape
 
     shapes = _registry(factory, cols=4, rows=3)
