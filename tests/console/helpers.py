@@ -1,8 +1,10 @@
-"""Logging in to the console with the Flask test client, as a browser does."""
+"""Logging in to the console: with the Flask test client, as a browser does, or in real Chromium."""
 
 from __future__ import annotations
 
 import re
+
+from civic.demo import DEMO_PASSWORD
 
 
 def csrf_token(html: str) -> str:
@@ -34,3 +36,13 @@ class Console:
 
     def post(self, url, data=None, **kw):
         return self.c.post(url, data={**(data or {}), "csrf_token": self.tok}, **kw)
+
+
+def browser_login(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Log in to the console in a Playwright ``page`` of the app served at ``base`` (as a demo
+    account, whose password is the demo's), and wait for the console's home page."""
+    page.goto(f"{base}/console/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base}/console/")

@@ -4,8 +4,6 @@ made again each time.  Screenshots go to artifacts/console/."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.blur_helpers import run_blur_jobs
 from tests.browser import ARTIFACTS, chromium, needs_chromium, served
 
@@ -13,27 +11,17 @@ pytestmark = needs_chromium
 SHOTS = ARTIFACTS / "console"
 
 
-@pytest.fixture
-def demo(app):
-    from civic.core.db import commit
-    from civic.demo import load_demo
-
-    summary = load_demo(cases=True)
-    commit()
-    return summary
-
-
-def test_the_lead_party_reviews_the_blur_of_a_case_photo(app, demo):
+def test_the_lead_party_reviews_the_blur_of_a_case_photo(app, demo_with_cases):
     import sqlalchemy as sa
 
     from civic.core.audit import AuditEntry
     from civic.core.blur import PhotoBlur
     from civic.extensions import db
-    from tests.console.test_browser import login
+    from tests.console.helpers import browser_login as login
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     run_blur_jobs()
-    case_id = demo["complaints"][0]  # 滨江花园 1号楼 电梯: about 世茂物业, so the owners' committee leads (#18)
+    case_id = demo_with_cases["complaints"][0]  # 滨江花园 1号楼 电梯: about 世茂物业, so the owners' committee leads (#18)
     with served(app) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         login(page, base, "oc_bj_shi")

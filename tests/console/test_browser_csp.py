@@ -7,37 +7,17 @@ or connection, and the styles that pages once wrote inline (now classes in the s
 
 from __future__ import annotations
 
-import pytest
-
 from tests.browser import chromium, needs_chromium, served
+from tests.console.helpers import browser_login
 
 pytestmark = needs_chromium
-PASSWORD = "civic-demo-2026"
-
-
-@pytest.fixture
-def demo(app):
-    from civic.core.db import commit
-    from civic.demo import load_demo
-
-    summary = load_demo(cases=True)
-    commit()
-    return summary
 
 
 def _watch(page, refused):
     page.on("console", lambda m: refused.append((page.url, m.text)) if "Content Security Policy" in m.text else None)
 
 
-def _login(page, base, username):
-    page.goto(f"{base}/console/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/console/")
-
-
-def test_no_page_breaks_the_policy_and_the_moved_styles_apply(app, demo):
+def test_no_page_breaks_the_policy_and_the_moved_styles_apply(app, demo_with_cases):
     refused: list[tuple[str, str]] = []
     visited = []
     with served(app) as base, chromium() as browser:
@@ -49,7 +29,7 @@ def test_no_page_breaks_the_policy_and_the_moved_styles_apply(app, demo):
         assert page.locator("header.top").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(8, 58, 102)"
         for username in ("sc_wang", "pc_sm_he", "rc_bj_zhou", "oc_bj_shi", "vc_xf_hua"):
             page.context.clear_cookies()
-            _login(page, base, username)
+            browser_login(page, base, username)
             links = page.get_by_role("navigation", name="主导航").get_by_role("link")
             hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
             for href in hrefs:
@@ -57,8 +37,8 @@ def test_no_page_breaks_the_policy_and_the_moved_styles_apply(app, demo):
                 page.wait_for_load_state()
                 visited.append(href)
         page.context.clear_cookies()
-        _login(page, base, "oc_bj_shi")  # the lead of the lift case (#18), who sees its photo as taken
-        case_id = demo["complaints"][0]
+        browser_login(page, base, "oc_bj_shi")  # the lead of the lift case (#18), who sees its photo as taken
+        case_id = demo_with_cases["complaints"][0]
         page.goto(f"{base}/console/cases/{case_id}")
         assert page.locator("#photos-intake img").evaluate("img => img.naturalWidth") > 0
         page.goto(f"{base}/villages/V-XF/")

@@ -4,13 +4,13 @@ in real headless Chromium on the demo street.  Screenshots go to artifacts/conso
 from __future__ import annotations
 
 from tests.browser import ARTIFACTS, chromium, needs_chromium, served
-from tests.console.test_browser import demo, login  # noqa: F401  (demo: the demo street fixture)
+from tests.console.helpers import browser_login as login
 
 pytestmark = needs_chromium
 SHOTS = ARTIFACTS / "console"
 
 
-def test_the_residents_committee_sees_a_duplicate_and_merges_it_from_the_case_page(app, demo):  # noqa: F811  (the fixture imported above)
+def test_the_residents_committee_sees_a_duplicate_and_merges_it_from_the_case_page(app, demo_with_cases):
     import sqlalchemy as sa
 
     from civic.accounts.models import User
@@ -21,7 +21,7 @@ def test_the_residents_committee_sees_a_duplicate_and_merges_it_from_the_case_pa
     from civic.property import service as registry
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    first = demo["complaints"][1]  # 李四: 1号楼 楼道飞线充电 (ebike_charging → 世茂物业)
+    first = demo_with_cases["complaints"][1]  # 李四: 1号楼 楼道飞线充电 (ebike_charging → 世茂物业)
     zhang = db.session.scalar(sa.select(User).where(User.wechat_openid == "dev-zhang_san"))
     again = service.submit(zhang, service.Intake(
         category="ebike_charging", description="1号楼楼道又有人拉电线给电瓶车充电，晚上还在充。",

@@ -9,22 +9,20 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.browser import chromium, needs_chromium, served
-from tests.console.test_browser import SHOTS, login
+from tests.browser import ARTIFACTS, chromium, needs_chromium, served
+from tests.console.helpers import browser_login as login
 
 pytestmark = needs_chromium
+SHOTS = ARTIFACTS / "console"
 TITLE = "垃圾房周边种植爬藤遮挡"
 
 
 @pytest.fixture
-def demo(app):
-    from civic.core.db import commit
-    from civic.demo import load_demo
+def demo(demo):
+    """The idea of the demo street's contest that this test moderates (on tests/console/conftest.py's street)."""
     from civic.extensions import db
     from civic.proposals.contests.models import Idea
 
-    load_demo()
-    commit()
     idea = db.session.scalar(sa.select(Idea).where(Idea.title == TITLE))
     return {"idea_id": idea.id, "contest_id": idea.contest_id, "author_id": idea.author_id}
 

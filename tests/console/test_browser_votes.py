@@ -10,26 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 import sqlalchemy as sa
 
 from tests.browser import ARTIFACTS, chromium, needs_chromium, served
-from tests.console.test_browser import login
+from tests.console.helpers import browser_login as login
 
 pytestmark = needs_chromium
 SHOTS = ARTIFACTS / "console"
 UNIT = "C-BJHY-3-1203"
 NAME = "滨江花园3号楼1203室"  # how staff read it (issue #15 pt 15)
-
-
-@pytest.fixture
-def demo(app):
-    from civic.core.db import commit
-    from civic.demo import load_demo
-
-    summary = load_demo()
-    commit()
-    return summary
 
 
 

@@ -23,12 +23,10 @@ def _token(html: str) -> str:
 
 
 @pytest.fixture
-def demo(app):
-    from civic.demo import load_demo
+def demo(demo):
+    """The two ideas of the demo street's contest (on tests/console/conftest.py's street)."""
     from civic.proposals.contests.models import Idea
 
-    load_demo()
-    commit()
     ideas = {i.title: i.id for i in db.session.scalars(sa.select(Idea))}
     return {"pending": ideas[PENDING_TITLE], "approved": ideas[APPROVED_TITLE]}
 

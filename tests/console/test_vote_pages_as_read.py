@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import sqlalchemy as sa
 
 from civic.demo import DEMO_PASSWORD
@@ -19,16 +18,6 @@ from .helpers import Console
 
 CODE = re.compile(r"C-BJHY-\d+-\d+")
 HUNDREDTHS_FRACTION = re.compile(r"\d+/\d{4,}")  # an area share as "n/d" of hundredths
-
-
-@pytest.fixture
-def demo(app):
-    from civic.core.db import commit
-    from civic.demo import load_demo
-
-    summary = load_demo()
-    commit()
-    return summary
 
 
 def _units(vote_id, codes):
