@@ -5,7 +5,6 @@ AUTH_CACHE_SECONDS."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import sqlalchemy as sa
@@ -13,21 +12,7 @@ import sqlalchemy as sa
 from civic.accounts.models import ApiToken, Membership, User
 from civic.core.auth import principals
 from civic.extensions import db
-
-
-@contextlib.contextmanager
-def statements():
-    """Collects the SQL statements the app sends while the block runs."""
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, params, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listen)
+from tests.sql import statements
 
 
 def _staff(factory, role="handler"):

@@ -5,7 +5,8 @@ Verbs: viewer_for (the user's roles on a case; NotFound when none, so ids reveal
 hidden from parties the routing table does not allow, revealed only with a reason, which is
 logged), sees_complainant, location_for and at_reporters_unit (the case's place no finer than its
 building where the place would name the complainant's household), contact_of (a partner's contact
-for a case), identity_terms and text_for (the free text of a case -- description, messages, notes,
+for a case), people_of (the reporters and supporters of a list of cases, read once for the list),
+identity_terms and text_for (the free text of a case -- description, messages, notes,
 rating comment -- with what names the complainant taken out for whoever may not see them).  Rules
 applied: RULES.md §5 (PIPL).
 """
@@ -160,36 +161,63 @@ def _is_unit_case(c: Complaint) -> bool:
     return bool(c.place_id and c.building_id and c.place_id != c.building_id)
 
 
-def at_reporters_unit(cases: Iterable[Complaint]) -> set[int]:
+def at_reporters_unit(cases: Iterable[Complaint], *, people: People | None = None) -> set[int]:
     """The ids of the cases among ``cases`` whose place is a unit where one of their reporters (the
-    complainant, or a co-complainant merged in) is registered as owner, co-owner or tenant, or was
-    placed at the filer's own unit because only a free address was given: a place that names the
-    complainant's household (RULES.md §5).  A unit the resident chose that is not theirs (the flat
-    upstairs) is not among them.  Two queries for any number of cases."""
+    complainant, or a co-complainant merged in) or supporters is registered as owner, co-owner or
+    tenant, or was placed at the filer's own unit because only a free address was given: a place
+    that names the complainant's household (RULES.md §5).  A unit the resident chose that is not
+    theirs (the flat upstairs) is not among them.  Two queries for any number of cases; one when
+    the caller has read ``people`` (:func:`people_of` of these cases or more) already."""
     unit_cases = [c for c in cases if _is_unit_case(c)]
     if not unit_cases:
         return set()
     out = {c.id for c in unit_cases if c.location_source == "address"}
     living = {uid: {r.user_id for r in links}
               for uid, links in registry.residents_of_units({c.place_id for c in unit_cases}).items()}
-    reporters: dict[int, set[int]] = {}
-    for cid, user_id in _people_of([c.id for c in unit_cases]):
-        reporters.setdefault(cid, set()).add(user_id)
+    if people is None:
+        people = people_of(c.id for c in unit_cases)
     for c in unit_cases:
-        if reporters.get(c.id, set()) & living.get(c.place_id, set()):
+        if people.of(c.id) & living.get(c.place_id, set()):
             out.add(c.id)
     return out
 
 
-def _people_of(ids: list[int]) -> list[tuple[int, int]]:
-    """``(case id, user id)`` of every reporter and every supporter ("me too") of the cases in
-    ``ids``: the people a case must not name to whoever may not see its complainant (a supporter's
-    identity follows the reporter's rule, RULES.md §5)."""
-    reporters = sa.select(ComplaintReporter.complaint_id, ComplaintReporter.user_id).where(
-        ComplaintReporter.complaint_id.in_(ids))
-    supporters = sa.select(ComplaintSupporter.complaint_id, ComplaintSupporter.user_id).where(
-        ComplaintSupporter.complaint_id.in_(ids))
-    return [(r[0], r[1]) for r in db.session.execute(sa.union_all(reporters, supporters))]
+@dataclass(frozen=True)
+class People:
+    """Who stands behind each of a list of cases (:func:`people_of`): ``{case id: {user id}}`` of
+    its reporters (the complainant, co-complainants merged in) and of its supporters ("me too")."""
+
+    reporters: dict[int, set[int]]
+    supporters: dict[int, set[int]]
+
+    def of(self, case_id: int) -> set[int]:
+        """Everyone behind the case: the people it must not name to whoever may not see its
+        complainant (a supporter's identity follows the reporter's rule, RULES.md §5)."""
+        return self.reporters.get(case_id, set()) | self.supporters.get(case_id, set())
+
+    def supporters_count(self, case_id: int) -> int:
+        return len(self.supporters.get(case_id, ()))
+
+
+def people_of(ids: Iterable[int]) -> People:
+    """The reporters and supporters of the cases ``ids``, in one statement (the complaint_id ranges
+    of complaint_reporter and of the unique index of complaint_supporter, UNION ALL).  A list page
+    reads it once and hands it to :func:`at_reporters_unit`, :func:`identity_terms` and its count
+    of supporters, instead of each reading the supporters again.  (Every supporter's row, not a
+    grouped count: the redaction needs the people anyway, and a case's supporters are its
+    neighbours, tens, not thousands.)"""
+    ids = sorted(set(ids))
+    reporters: dict[int, set[int]] = {}
+    supporters: dict[int, set[int]] = {}
+    if ids:
+        rows = sa.union_all(
+            sa.select(ComplaintReporter.complaint_id, ComplaintReporter.user_id, sa.literal_column("0"))
+            .where(ComplaintReporter.complaint_id.in_(ids)),
+            sa.select(ComplaintSupporter.complaint_id, ComplaintSupporter.user_id, sa.literal_column("1"))
+            .where(ComplaintSupporter.complaint_id.in_(ids)))
+        for cid, user_id, supports in db.session.execute(rows):
+            (supporters if supports else reporters).setdefault(cid, set()).add(user_id)
+    return People(reporters, supporters)
 
 
 def complainant_seen_in(user, cases: Sequence[Complaint], *, organisations=None) -> set[int]:
@@ -288,33 +316,23 @@ _MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
 _MIN_TERM = 2  # a one-character "name" would blank every occurrence of a common character
 
 
-def identity_terms(cases: Sequence[Complaint]) -> dict[int, list[str]]:
+def identity_terms(cases: Sequence[Complaint], *, people: People | None = None) -> dict[int, list[str]]:
     """``{case id: [text that names one of its reporters]}``, longest first: the display names and
-    phones of the complainant, of every co-complainant merged in and of a partner's contact, and
-    the names (short, ``101室``, and full, ``滨江花园1号楼101室``) of the units where any of them
-    lives.  For many cases at once: a handful of queries, not one per case."""
+    phones of the complainant, of every co-complainant merged in, of every supporter and of a
+    partner's contact, and the names (short, ``101室``, and full, ``滨江花园1号楼101室``) of the
+    units where any of them lives.  For many cases at once: a handful of queries, not one per case;
+    ``people``: :func:`people_of` of these cases (or more) when the caller has read it already."""
     from civic.accounts.models import User
 
     if not cases:
         return {}
-    ids = [c.id for c in cases]
-    people: dict[int, set[int]] = {c.id: {c.complainant_id} for c in cases}
-    users: dict[int, User] = {}
-    # The reporters with their accounts in one query; the complainant is a reporter of their own case
-    # (intake writes the row), so the second query runs only for a case written without one.
-    for cid, u in db.session.execute(sa.select(ComplaintReporter.complaint_id, User)
-                                     .join(User, User.id == ComplaintReporter.user_id)
-                                     .where(ComplaintReporter.complaint_id.in_(ids))):
-        people[cid].add(u.id)
-        users[u.id] = u
+    if people is None:
+        people = people_of(c.id for c in cases)
     # Supporters ("me too") follow the reporter's rule: no party that may not see the complainant
     # sees them either (RULES.md §5).
-    for cid, uid in db.session.execute(sa.select(ComplaintSupporter.complaint_id, ComplaintSupporter.user_id)
-                                       .where(ComplaintSupporter.complaint_id.in_(ids))):
-        people[cid].add(uid)
-    everyone = set().union(*people.values())
-    if everyone - users.keys():
-        users.update({u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(everyone - users.keys())))})
+    behind: dict[int, set[int]] = {c.id: {c.complainant_id} | people.of(c.id) for c in cases}
+    everyone = set().union(*behind.values())
+    users: dict[int, User] = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(everyone)))}
     own = registry.unit_names_of_residents(everyone)
     # Only a partner's case (Open311: its complainant of record is the partner's system account)
     # carries a contact.
@@ -324,7 +342,7 @@ def identity_terms(cases: Sequence[Complaint]) -> dict[int, list[str]]:
     out = {}
     for c in cases:
         terms: set[str] = set()
-        for uid in people[c.id]:
+        for uid in behind[c.id]:
             u = users.get(uid)
             if u is not None and u.kind != "partner":  # a partner's system account names no one
                 terms |= {u.display_name or "", u.phone or ""}
