@@ -318,3 +318,47 @@ def test_a_page_out_of_range_is_a_400_that_says_how_to_read_further_back(client)
     r = client.get("/open311/v2/requests.json?page=201&page_size=50")  # offset 10,000: the last allowed
     assert r.status_code == 200 and r.get_json() == []
     assert "end_date" in client.get("/open311/v2/requests.json?page=202").get_json()[0]["description"]
+
+
+def _resident_cases(factory, place, n: int, first: int = 0) -> list[int]:
+    """``n`` residents' cases, each with a photo of its own (``first``: the colour of the first)."""
+    from civic.complaints import service as complaints
+    from civic.extensions import db
+    from tests.complaints.helpers import jpeg
+
+    db.session.add(place["units"][0])  # again in this session (a measured request started a new one)
+    resident = factory.resident(units=[place["units"][0]])
+    ids = []
+    for i in range(first, first + n):
+        c = complaints.submit(resident, complaints.Intake(
+            category="noise", description="夜间施工", photos=[("p.jpg", jpeg(colour=(i, 255 - i, 40)))],
+            place_id=place["units"][0].id)).complaint
+        ids.append(c.id)
+    commit()
+    return ids
+
+
+def test_a_page_of_requests_costs_the_same_statements_for_5_requests_as_for_50(client, factory, place, partner_key):
+    from civic.extensions import db
+    from tests.blur_helpers import run_blur_jobs
+    from tests.sql import statements
+
+    def page(query: str) -> tuple[list[dict], int]:
+        client.get(f"/open311/v2/requests.json{query}")
+        db.session.remove()  # as in a server, where each request starts with an empty session
+        with statements() as seen:
+            r = client.get(f"/open311/v2/requests.json{query}")
+        assert r.status_code == 200
+        return r.get_json(), len(seen)
+
+    blurred = _resident_cases(factory, place, 5)
+    run_blur_jobs()  # these five have their public (blurred) photo; the 45 below are still pending
+    small = {q: page(q) for q in ("", f"?api_key={partner_key}")}
+    assert all(len(got) == 5 and all(r["media_url"] for r in got) for got, _n in small.values())
+    _resident_cases(factory, place, 45, first=5)
+    large = {q: page(q) for q in ("", f"?api_key={partner_key}")}
+    for got, _n in large.values():
+        assert len(got) == 50
+        assert {r["service_request_id"] for r in got if r["media_url"]} == {str(i) for i in blurred}
+    assert {q: n for q, (_got, n) in large.items()} == {q: n for q, (_got, n) in small.items()}
+    assert small[""][1] <= 8, small[""][1]  # the cases, their notes (audit, messages), leads, places (2), photos, blur

@@ -153,8 +153,11 @@ def public_photo_paths(ids: Sequence[int]) -> dict[int, str]:
     rows = db.session.scalars(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id.in_(list(ids)),
                                                               ComplaintPhoto.stage == "intake")
                               .order_by(ComplaintPhoto.id)).all()
+    # The blur states of the whole page's photos in one query (was one query per photo: 27
+    # statements for Open311's first page on the bench city).
+    states = blur.states((p.display_key for p in rows), original=False)
     for p in rows:
-        if p.complaint_id not in out and blur.state(p.display_key, original=False) == "blurred":
+        if p.complaint_id not in out and states[p.display_key] == "blurred":
             out[p.complaint_id] = f"{p.complaint_id}/{_public_photo_token(p)}"
     return out
 
