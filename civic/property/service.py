@@ -464,6 +464,49 @@ def full_unit_name(compound: str, building: str, unit: str) -> str:
     return compound + building + unit
 
 
+def _full_unit_name_sql(compound, building, unit):
+    """:func:`full_unit_name` as a SQL expression of three name columns (NULL for a missing
+    building or compound), on SQLite and PostgreSQL alike: the same rule, for a search the database
+    answers with a limit (:func:`units_named`).  tests/property checks the two agree."""
+    compound, building = sa.func.coalesce(compound, ""), sa.func.coalesce(building, "")
+
+    def starts(text, prefix):  # not LIKE: a name may hold % or _
+        return sa.func.substr(text, 1, sa.func.length(prefix)) == prefix
+
+    return sa.case(
+        (sa.and_(building != "", starts(unit, building)),
+         sa.case((starts(unit, compound), unit), else_=compound + unit)),
+        (sa.and_(compound != "", starts(building, compound)), building + unit),
+        else_=compound + building + unit)
+
+
+def units_named(paths: Iterable[str], text: str, *, limit: int) -> list[tuple[int, str]]:
+    """The units at or beneath any of ``paths`` whose full name (:func:`full_unit_name`,
+    ``滨江花园3号楼1203室``) contains ``text`` (case-sensitive, as written), ``[(unit id, full
+    name)]`` ordered by full name (by code point, as Python sorts) then id, at most ``limit``.
+
+    One query: the names are made, matched, sorted and cut by the database, so a street of
+    thousands of units sends back ``limit`` rows, not every name."""
+    from sqlalchemy.orm import aliased
+
+    paths = sorted(set(paths))
+    if not paths or not text:
+        return []
+    unit, building, compound = Place, aliased(Place), aliased(Place)
+    full = _full_unit_name_sql(compound.name, building.name, unit.name)
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    # strpos/instr, not LIKE: SQLite's LIKE ignores the case of ASCII letters (A座 ≠ a座).
+    found = (sa.func.strpos(full, text) if postgres else sa.func.instr(full, text)) > 0
+    # "C": byte order, which for UTF-8 is code point order (SQLite's default BINARY is the same).
+    order = full.collate("C") if postgres else full
+    stmt = (sa.select(unit.id, full)
+            .outerjoin(building, building.id == unit.parent_id)
+            .outerjoin(compound, sa.and_(compound.id == building.parent_id, compound.kind == "compound"))
+            .where(unit.kind == "unit", sa.or_(*[unit.path.startswith(p) for p in paths]), found)
+            .order_by(order, unit.id).limit(limit))
+    return [(r[0], r[1]) for r in db.session.execute(stmt)]
+
+
 def unit_full_names(unit_ids: Iterable[int]) -> dict[int, str]:
     """``{unit place id: full name}`` (:func:`full_unit_name` of its compound, building and own
     name) for many units at once: three indexed queries per 500 ids.  Ids that are not units are
