@@ -33,10 +33,18 @@ def make_app(app):
         return fresh
 
     yield make
+    # The test's own session (the session app's context, still pushed) may have run a query inside a
+    # fresh app's context, through that app's engine: Flask-SQLAlchemy binds by current_app.  End it
+    # first, so its connection goes back to the pool that is disposed below, not to a disposed one
+    # (a PostgreSQL connection left open, closed by the garbage collector with a ResourceWarning).
+    db.session.remove()
     for fresh in made:
         with fresh.app_context():
             db.session.remove()
-            db.engine.dispose()
+            engine = db.engine
+            left = engine.pool.status() if engine.pool.checkedout() else None
+            engine.dispose()
+            assert left is None, f"a connection of a fresh app is still checked out after the test: {left}"
     for obj, state in saved.items():
         obj.__dict__.clear()
         obj.__dict__.update(state)
