@@ -101,8 +101,10 @@ def test_create_head_patch_complete(client, world):
     assert [(p.offset, p.length) for p in pieces] == [(0, 60_000), (60_000, len(data) - 60_000)]
     from civic.core.storage import media_store
 
-    stored = media_store().open(f"{pieces[0].digest[:2]}/{pieces[0].digest[2:4]}/{pieces[0].digest}.part")
-    assert stored == bytes.fromhex(u.nonce) + first
+    stored = [media_store().open(f"{p.digest[:2]}/{p.digest[2:4]}/{p.digest}.part") for p in pieces]
+    # Each piece under a salt of its own (as long as the nonce): no two stored pieces share a key.
+    assert stored[0][16:] == first and len(bytes.fromhex(u.nonce)) == 16
+    assert stored[1][16:] == data[60_000:] and stored[0][:16] != stored[1][:16]
 
 
 def test_a_long_body_is_stored_in_pieces_of_a_mebibyte(client, world):
