@@ -215,7 +215,7 @@ def after_rollback(fn: Callable[[], None]) -> None:
 
 
 def _run_rollback_hooks(hooks) -> None:
-    for _depth_, fn in hooks:
+    for _level, fn in hooks:
         try:
             fn()
         except Exception:  # a clean-up must not hide the error that caused the rollback
