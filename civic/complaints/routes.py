@@ -33,8 +33,9 @@ class Complaints(MethodView):
         Send an ``Idempotency-Key`` header: a retried upload returns the first case, never a second.
         Errors: 422 category_unknown, category_detail_unknown, complained_kind_unknown,
         text_required, text_too_long, photos_required (not for photo_optional categories),
-        too_many_photos, location_required, location_not_covered; 413/415/422 photo_* (the photo is named); for
-        ``upload_ids``: 404 upload_not_found, 409 upload_incomplete, upload_consumed, 410 upload_expired.
+        too_many_photos, location_required, location_not_covered; 413/415/422 photo_* (the photo is named);
+        for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
+        attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
         """
         files = photo_files("photos", purpose="complaints.photo")
         user = current_actor()
@@ -137,8 +138,10 @@ class ComplaintPhotos(MethodView):
     def post(self, _form, complaint_id):
         """主办方上传处置结果照片（与受理同一照片流程）
 
+        Photos: the parts ``photos`` and/or ``upload_ids`` (photos sent before by resumable upload).
         Errors: 403 transition_not_allowed (not the lead); 409 complaint_closed, complaint_merged
-        (nothing stored); 413/415/422 photo_*.
+        (nothing stored); 413/415/422 photo_*; for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
+        attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
         """
         user = current_actor()
         files = photo_files("photos", purpose="complaints.photo")

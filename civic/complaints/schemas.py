@@ -406,6 +406,7 @@ class ComplaintSupportFormSchema(ma.Schema):
     # Documentation only: the files arrive in request.files, which the route reads.
     photos = ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
                             metadata={"description": "0-3 张照片（JPEG、PNG、WebP、HEIC），与反映问题同一照片流程"})
+    upload_ids = upload_ids_field(most=3)
 
 
 class ComplaintSupportSchema(ma.Schema):

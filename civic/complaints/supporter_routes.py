@@ -8,7 +8,7 @@ from flask.views import MethodView
 from civic.complaints import schemas, service
 from civic.complaints.routes import blp
 from civic.core.auth import current_actor, require
-from civic.core.uploads import uploaded_files
+from civic.core.uploads import photo_files
 
 
 @blp.route("/my/nearby-complaints")
@@ -44,17 +44,19 @@ class ComplaintSupporters(MethodView):
         """我也遇到（附议）：关注附近的这个问题，不再重复反映；可附照片
 
         Multipart: optional ``lat``/``lng``/``datum`` (where you are, as for the nearby list; not
-        needed for a case of your own compound) and 0-3 ``photos``.  201 when you join; 200 with the
+        needed for a case of your own compound) and 0-3 ``photos`` or ``upload_ids`` (photos sent
+        before by resumable upload, /api/v1/uploads).  201 when you join; 200 with the
         same record when you already support the case (a retry).  Send an ``Idempotency-Key``.
         You then follow the case ("my cases"), are notified of its steps, and count among its
         supporters; nobody else sees who you are.
         Errors: 404 complaint_not_found (also a case not near you); 403 own_case; 409
         complaint_closed, complaint_merged; 422 too_many_photos, photo_*, location_incomplete;
-        429 rate_limited.
+        429 rate_limited; for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
+        attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
         """
         user = current_actor()
         _row, created = service.join(user, complaint_id, lat=form.get("lat"), lng=form.get("lng"),
-                                     datum=form.get("datum"), photos=uploaded_files("photos"))
+                                     datum=form.get("datum"), photos=photo_files("photos", purpose="complaints.support_photo"))
         from civic.complaints.service.supporters import view
 
         return view(complaint_id, user), 201 if created else 200

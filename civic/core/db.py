@@ -166,44 +166,92 @@ def ping_after_idle(engine: Engine, seconds: float) -> None:
 
 
 # --- after-commit hooks -------------------------------------------------------------------------
+#
+# A hook belongs to the transaction, or the savepoint, it was registered in: it is kept as
+# ``(depth, fn)``, depth being the number of savepoints open then (0: none).  Releasing a savepoint
+# hands its hooks to the enclosing level and decides nothing: the outer transaction may still roll
+# back.  Rolling a savepoint back undoes only what was done inside it: its after-commit hooks are
+# dropped and its after-rollback hooks run (what it stored is deleted); hooks registered before it
+# are kept.  Only the outermost commit runs the after-commit hooks (and drops the after-rollback
+# ones); only the outermost rollback drops the former and runs the latter.
+#
+# Why: SQLAlchemy sends ``after_commit`` for a savepoint's release too, and ``after_soft_rollback``
+# for a savepoint's rollback.  Before, a released savepoint (``insert_once``, a supporter joining a
+# case) ran nothing yet threw away the after-rollback hooks, so a request failing afterwards left its
+# stored files in the media store; and a savepoint rolled back and caught (a supporter who joined
+# twice at once) dropped every after-commit hook of the request, e.g. a job already enqueued.
 
-def after_commit(fn: Callable[[], None]) -> None:
-    """Run ``fn`` once the current transaction has committed; dropped on rollback."""
+_AFTER_COMMIT, _AFTER_ROLLBACK = "after_commit", "after_rollback"
+
+
+def _depth(transaction) -> int:
+    """How many savepoints are open at ``transaction`` (a SessionTransaction or None), itself included."""
+    n = 0
+    while transaction is not None:
+        n += bool(transaction.nested)
+        transaction = transaction.parent
+    return n
+
+
+def _register(kind: str, fn: Callable[[], None]) -> None:
     session = db.session()
     if not session.in_transaction():
         # Without a transaction a rollback fires no event, and the hook would outlive it.
         session.begin()
-    session.info.setdefault("after_commit", []).append(fn)
+    session.info.setdefault(kind, []).append((_depth(session.get_nested_transaction()), fn))
+
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the current (outermost) transaction has committed; dropped on rollback, and on
+    the rollback of a savepoint it was registered in."""
+    _register(_AFTER_COMMIT, fn)
 
 
 def after_rollback(fn: Callable[[], None]) -> None:
-    """Run ``fn`` if the current transaction is rolled back (e.g. to delete what a request put in
-    the media store before it failed); dropped on commit.  ``fn`` must not touch the session."""
-    session = db.session()
-    if not session.in_transaction():
-        session.begin()
-    session.info.setdefault("after_rollback", []).append(fn)
+    """Run ``fn`` if the current transaction is rolled back, or the savepoint it was registered in
+    (e.g. to delete what a request put in the media store before it failed); dropped on commit.
+    ``fn`` must not touch the session (it runs inside SQLAlchemy's rollback)."""
+    _register(_AFTER_ROLLBACK, fn)
 
 
-@event.listens_for(Session, "after_commit")
-def _collect(session: Session):
-    # Extend, not replace: a second commit before the hooks run must not drop the first one's.
-    session.info.setdefault("_ready", []).extend(session.info.pop("after_commit", []))
-    session.info.pop("after_rollback", None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop(session: Session, previous_transaction):
-    session.info.pop("after_commit", None)
-    if previous_transaction.nested or previous_transaction.parent is not None:
-        return  # a savepoint rolled back: the transaction (and what it stored) may still commit
-    for fn in session.info.pop("after_rollback", []):
+def _run_rollback_hooks(hooks) -> None:
+    for _level, fn in hooks:
         try:
             fn()
         except Exception:  # a clean-up must not hide the error that caused the rollback
             import logging
 
             logging.getLogger(__name__).warning("after-rollback hook failed", exc_info=True)
+
+
+@event.listens_for(Session, "after_commit")
+def _collect(session: Session):
+    released = session.get_nested_transaction()  # during a savepoint's release: that savepoint
+    if released is not None:
+        level = _depth(released)
+        for kind in (_AFTER_COMMIT, _AFTER_ROLLBACK):
+            hooks = session.info.get(kind)
+            if hooks:
+                session.info[kind] = [(min(d, level - 1), fn) for d, fn in hooks]
+        return
+    # Extend, not replace: a second commit before the hooks run must not drop the first one's.
+    session.info.setdefault("_ready", []).extend(fn for _d, fn in session.info.pop(_AFTER_COMMIT, []))
+    session.info.pop(_AFTER_ROLLBACK, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop(session: Session, previous_transaction):
+    if previous_transaction.nested:
+        level = _depth(previous_transaction)
+        session.info[_AFTER_COMMIT] = [(d, fn) for d, fn in session.info.get(_AFTER_COMMIT, []) if d < level]
+        hooks = session.info.get(_AFTER_ROLLBACK, [])
+        session.info[_AFTER_ROLLBACK] = [(d, fn) for d, fn in hooks if d < level]
+        _run_rollback_hooks([(d, fn) for d, fn in hooks if d >= level])
+        return
+    if previous_transaction.parent is not None:
+        return  # a subtransaction (a failed flush): the rollback of its boundary is still to come
+    session.info.pop(_AFTER_COMMIT, None)
+    _run_rollback_hooks(session.info.pop(_AFTER_ROLLBACK, []))
 
 
 def run_after_commit_hooks() -> None:
@@ -216,6 +264,59 @@ def commit() -> None:
     """Commit the session, then run the hooks registered with :func:`after_commit`."""
     db.session.commit()
     run_after_commit_hooks()
+
+
+# --- ending a transaction that has only read --------------------------------------------------------
+#
+# A request that will wait a long time (a tus PATCH reading a phone's body over a weak network) ends
+# its transaction first, so that it holds no pooled connection, no row or table lock and no snapshot
+# meanwhile; the wait's result is then written in a new transaction.  That is safe only if the
+# transaction has written nothing: a rollback would silently undo it.  The session's own state does
+# not tell: a Core statement run through the session (``session.execute(sa.update(...))``) or on its
+# connection flushes nothing.  So every connection notes any INSERT, UPDATE or DELETE it sends until
+# its transaction ends.
+
+_WROTE = "civic_wrote"
+_DML = ("INSERT", "UPDATE", "DELETE", "MERGE", "UPSERT", "REPLAC")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_write(conn, cursor, statement, parameters, context, executemany):
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        conn.info[_WROTE] = True
+    elif statement.lstrip()[:6].upper() in _DML:  # text() statements carry no such flags
+        conn.info[_WROTE] = True
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _forget_write(conn):
+    conn.info.pop(_WROTE, None)
+
+
+def end_if_read_only() -> bool:
+    """End the session's transaction (a rollback: releases its connection to the pool) if it has
+    written nothing, and return True; return False, leaving it alone, when it holds anything to
+    keep: pending or flushed objects, a Core INSERT/UPDATE/DELETE sent on its connection, or hooks
+    registered with :func:`after_commit` or :func:`after_rollback` (a rollback would drop or run
+    them).  Row locks taken by ``SELECT ... FOR UPDATE`` are released with it: call it before taking
+    any.  Used by the tus PATCH (:func:`civic.core.resumable.receive`) before it reads the body."""
+    session = db.session()
+    if not session.in_transaction():
+        return True
+    if (session.new or session.dirty or session.deleted or session.info.get("flushed")
+            or session.info.get(_AFTER_COMMIT) or session.info.get(_AFTER_ROLLBACK)):
+        return False
+    # A transaction that never checked out a connection has sent nothing.  ``connections`` is public
+    # from SQLAlchemy 2.1.7; before, the same connections are in ``_connections``.
+    transaction = session.get_transaction()
+    held = getattr(transaction, "connections", None)
+    if held is None:
+        held = [entry[0] for entry in transaction._connections.values()]
+    if any(conn.info.get(_WROTE) for conn in held):
+        return False
+    session.rollback()
+    return True
 
 
 def is_postgres() -> bool:

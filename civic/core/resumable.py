@@ -20,8 +20,12 @@ The rules, in the order a request meets them:
   (:data:`KINDS`); ``Upload-Length`` over the limit is refused at creation (413), before a byte is sent;
 * the bytes go, as they arrive, into the media store (:func:`civic.core.storage.media_store`) in
   pieces of at most :data:`PIECE_BYTES`, never held whole in memory while receiving.  Each piece is
-  stored as the upload's random ``nonce`` followed by its bytes: the store is content-addressed, and
-  the nonce keeps two uploads of the same photo from sharing (and so deleting) each other's pieces;
+  stored as 16 random bytes (a salt drawn for that piece; as long as the upload's ``nonce``, which
+  says how many bytes to skip) followed by its bytes.  The store is content-addressed: the salt
+  keeps any two stored pieces from sharing a key, so deleting one never deletes another -- two
+  uploads of the same photo, or two PATCHes of one upload sending the same bytes at once (a client
+  retrying while its first attempt is still being read), of which one loses and deletes what it
+  stored while the winner's identical piece must stay;
 * a ``PATCH`` with ``Upload-Checksum`` (sha1, sha256 or md5) keeps its pieces only if the whole body
   arrived and matches (460 ``checksum_mismatch``); without one, a body cut off by a dropped
   connection keeps what arrived, as tus recommends, so the client re-sends only the rest;
@@ -34,7 +38,13 @@ The rules, in the order a request meets them:
   other gets 409 ``upload_consumed``); a retried form with the same ``Idempotency-Key`` gets the
   first answer back (:mod:`civic.core.idempotency`);
 * past ``Upload-Expires`` an upload answers 410 ``upload_expired``; the hourly job
-  :func:`purge_uploads` deletes its pieces and row (expired, consumed or abandoned alike).
+  :func:`purge_uploads` deletes its pieces and row (expired, consumed or abandoned alike);
+* a piece is never forgotten while it is still in the store: the transaction that deletes a piece's
+  row (a claim, a termination, the purge, an account's erasure) writes its store key to
+  ``upload_orphan`` (:class:`UploadOrphan`), and the key's row goes only once the store has deleted
+  it.  A store that fails (a bucket unreachable, a read-only disk) leaves the row, and every hourly
+  purge tries again.  The pieces of a PATCH that failed, never recorded in ``upload_piece``, are
+  written there when the store refuses to delete them.
 """
 
 from __future__ import annotations
@@ -53,7 +63,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civic.core import personal_data, retention
-from civic.core.db import UTCDateTime, after_commit, after_rollback, utcnow
+from civic.core.db import UTCDateTime, after_commit, after_rollback, end_if_read_only, utcnow
 from civic.core.errors import (
     BadRequest,
     CivicError,
@@ -119,7 +129,8 @@ class Upload(db.Model):
     filetype: Mapped[str | None] = mapped_column(sa.String(100))  # as the client said; the bytes decide
     length: Mapped[int] = mapped_column(sa.BigInteger, nullable=False)
     offset: Mapped[int] = mapped_column(sa.BigInteger, nullable=False, default=0)
-    # Prefixed to every stored piece (see the module's docstring); never shown.
+    # Its length is that of the random salt prefixed to every stored piece (see the module's
+    # docstring; before the salt was drawn per piece, the nonce itself was the prefix); never shown.
     nonce: Mapped[str] = mapped_column(sa.String(32), nullable=False)
     status: Mapped[str] = mapped_column(sa.String(12), nullable=False, default="receiving")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
@@ -135,7 +146,7 @@ class Upload(db.Model):
 class UploadPiece(db.Model):
     """One stored piece of an upload: bytes ``[offset, offset + length)``.
 
-    ``digest`` is the sha256 the store keys the piece under (``aa/bb/<digest>.part``: the nonce and
+    ``digest`` is the sha256 the store keys the piece under (``aa/bb/<digest>.part``: the salt and
     the bytes); only the digest is kept, as a piece is never served (no media kind): the key is
     rebuilt by :func:`_piece_key` to read or delete it."""
 
@@ -149,6 +160,21 @@ class UploadPiece(db.Model):
 
     # Two PATCHes racing at one offset: the second insert fails, that request is answered 409.
     __table_args__ = (sa.UniqueConstraint("upload_id", "offset"),)
+
+
+class UploadOrphan(db.Model):
+    """A stored piece whose row is gone but which may still be in the media store: deleted from the
+    store after the commit that recorded it, and retried by every :func:`purge_uploads` until the
+    store deletes it.  ``key`` is the store key (``aa/bb/<sha256>.part``: a hash, no personal data);
+    the same key may be listed twice (deleting it is idempotent)."""
+
+    __tablename__ = "upload_orphan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(100), nullable=False, index=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)  # failed retries by the purge
+    last_error: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -321,12 +347,11 @@ def receive(actor, upload_id: str, *, offset: str | None, content_type: str | No
     check = parse_checksum(checksum)
     uid, start, nonce = u.id, u.offset, bytes.fromhex(u.nonce)
     # A phone may take many seconds to send its piece: hold no transaction (no connection of the
-    # pool, no row lock) while reading it.  The offset read above is re-checked by the conditional
-    # UPDATE below, which is what orders concurrent PATCHes.  Only a transaction that has only read
-    # is ended so (a PATCH request's); a caller's pending writes are left alone.
-    sess = db.session()
-    if not (sess.new or sess.dirty or sess.deleted or sess.info.get("flushed")):
-        db.session.rollback()
+    # pool, no lock, no snapshot) while reading it.  The offset read above is re-checked by the
+    # conditional UPDATE below, which is what orders concurrent PATCHes.  Only a transaction that has
+    # only read is ended so (a PATCH request's, whose before-request steps write nothing); one that
+    # wrote anything is kept, at the cost of its connection (civic.core.db.end_if_read_only).
+    end_if_read_only()
 
     store = _store()
     hasher = check[1]() if check else None
@@ -349,7 +374,7 @@ def receive(actor, upload_id: str, *, offset: str | None, content_type: str | No
             if block:
                 if hasher is not None:
                     hasher.update(block)
-                key = store.put(nonce + bytes(block), "part")
+                key = store.put(secrets.token_bytes(len(nonce)) + bytes(block), "part")
                 stored.append(key)
                 pieces.append(UploadPiece(upload_id=uid, offset=pos, length=len(block), digest=key.split("/")[2][:64]))
                 pos += len(block)
@@ -363,21 +388,30 @@ def receive(actor, upload_id: str, *, offset: str | None, content_type: str | No
             raise CivicError("数据校验失败（Upload-Checksum 不符），本次数据未保存，请重传这一段", code="checksum_mismatch",
                              status=460, details={"algorithm": check[0], "offset": start})
     except BaseException:
-        _delete_keys(store, stored)
+        _delete_unrecorded(store, stored)
         raise
     # From here on the pieces are the transaction's: a lost race, a refused photo or a failed commit
     # rolls it back, and the pieces this request wrote are deleted again.
-    after_rollback(lambda: _delete_keys(store, stored))
+    after_rollback(lambda: _delete_unrecorded(store, stored))
     if pieces:
-        db.session.add_all(pieces)
+        # The UPDATE first: it takes the upload's row (PostgreSQL's row lock, SQLite's write lock)
+        # before any piece refers to it, so a purge or termination that took the row first has
+        # already deleted it (this request then answers 404 and its pieces go), and one coming later
+        # waits for this transaction and then sees these pieces (civic.core.resumable._drop).
         done = db.session.execute(sa.update(Upload).where(Upload.id == uid, Upload.offset == start,
                                                           Upload.status == "receiving")
                                   .values(offset=pos).execution_options(synchronize_session=False)).rowcount
         if done != 1:
+            now_ = db.session.get(Upload, uid, populate_existing=True)
+            if now_ is None:
+                raise _not_found(uid)
             raise Conflict("另一请求同时写入了该上传，请先查询进度再续传", code="upload_offset_mismatch",
-                           details={"offset": start})
+                           details={"offset": now_.offset})
+        db.session.add_all(pieces)
         db.session.flush()
     u = db.session.get(Upload, uid, populate_existing=True)
+    if u is None:  # terminated or purged while the body arrived (nothing was written here)
+        raise _not_found(uid)
     if u.offset == u.length and not cut:
         _complete(u, store)
     return u
@@ -458,44 +492,113 @@ def claim_files(actor, upload_ids: Iterable[str], *, purpose: str,
         if won != 1:
             raise Conflict("该上传已被使用，不能再次提交", code="upload_consumed", details={"upload_id": u.id})
         audit.record("upload.consumed", "upload", u.id, actor=actor, data={"for": purpose, "bytes": u.length})
-    keys = [_piece_key(d) for d in db.session.scalars(
-        sa.select(UploadPiece.digest).where(UploadPiece.upload_id.in_([u.id for u in uploads])))]
-    db.session.execute(sa.delete(UploadPiece).where(UploadPiece.upload_id.in_([u.id for u in uploads])))
-    after_commit(lambda: _delete_keys(store, keys))
+    _forget_pieces([u.id for u in uploads], store)
     return files
 
 
 # ------------------------------------------------------------------------------------------ the purge
 
 
-def _delete_keys(store, keys: list[str]) -> None:
-    for key in keys:
+def _delete_keys(store, keys) -> dict[str, str]:
+    """Delete ``keys`` from the store; returns ``{key: error}`` for those it could not delete (a
+    key already gone counts as deleted)."""
+    failed: dict[str, str] = {}
+    for key in dict.fromkeys(keys):
         try:
             store.delete(key)
-        except Exception:  # best effort: an unreachable bucket must not fail the request or the job
+        except Exception as exc:  # an unreachable bucket must not fail the request or the job
             log.warning("upload piece %s could not be deleted", key, exc_info=True)
+            failed[key] = f"{type(exc).__name__}: {exc}"[:200]
+    return failed
+
+
+def _delete_unrecorded(store, keys: list[str]) -> None:
+    """Delete pieces that no row names (a PATCH that failed); what the store refuses is written to
+    ``upload_orphan`` in a transaction of its own (the request's is being rolled back), for the
+    purge to retry."""
+    failed = _delete_keys(store, keys)
+    if not failed:
+        return
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(sa.insert(UploadOrphan), [{"key": k, "recorded_at": utcnow(), "attempts": 0,
+                                                     "last_error": e} for k, e in failed.items()])
+    except Exception:  # the database is out too: nothing more can be done here
+        log.error("upload pieces %s could not be deleted nor recorded", sorted(failed), exc_info=True)
+
+
+def _delete_recorded(store, keys: list[str]) -> None:
+    """After the commit that recorded ``keys`` in ``upload_orphan``: delete them from the store,
+    then their rows (a transaction of its own).  A key the store refuses keeps its row."""
+    failed = _delete_keys(store, keys)
+    done = [k for k in dict.fromkeys(keys) if k not in failed]
+    if not done:
+        return
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(sa.delete(UploadOrphan).where(UploadOrphan.key.in_(done)))
+    except Exception:  # the purge retries them: deleting a deleted key is harmless
+        log.warning("upload_orphan rows of deleted pieces left for the purge", exc_info=True)
+
+
+def _forget_pieces(ids: list[str], store) -> None:
+    """Delete the piece rows of uploads ``ids`` in this transaction, record their keys in
+    ``upload_orphan`` and delete them from the store after the commit."""
+    digests = db.session.execute(sa.delete(UploadPiece).where(UploadPiece.upload_id.in_(ids))
+                                 .returning(UploadPiece.digest)
+                                 .execution_options(synchronize_session=False)).scalars().all()
+    keys = list(dict.fromkeys(_piece_key(d) for d in digests))
+    if keys:
+        now = utcnow()
+        db.session.execute(sa.insert(UploadOrphan), [{"key": k, "recorded_at": now, "attempts": 0} for k in keys])
+        after_commit(lambda: _delete_recorded(store, keys))
 
 
 def _drop(uploads: list[Upload]) -> int:
-    """Delete these uploads' rows and, after the commit, their pieces in the store."""
+    """Delete these uploads' rows and their pieces (recorded, deleted from the store after the commit).
+
+    The upload rows are locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the
+    DELETE's write lock): a PATCH storing pieces at this moment has either updated its upload's row
+    already, and the pieces are read after its commit, or it waits and then finds the upload gone
+    (404), deleting its own pieces.  Without that order a PATCH committing between the read of the
+    pieces and the deletion of the upload left pieces in the store that no row named (the foreign
+    key's ON DELETE CASCADE removed their rows)."""
     if not uploads:
         return 0
     ids = [u.id for u in uploads]
-    keys = [_piece_key(d) for d in db.session.scalars(sa.select(UploadPiece.digest)
-                                                       .where(UploadPiece.upload_id.in_(ids)))]
-    db.session.execute(sa.delete(UploadPiece).where(UploadPiece.upload_id.in_(ids)))
+    db.session.execute(sa.select(Upload.id).where(Upload.id.in_(ids)).with_for_update())
+    _forget_pieces(ids, _store())
     db.session.execute(sa.delete(Upload).where(Upload.id.in_(ids)))
-    store = _store()
-    after_commit(lambda: _delete_keys(store, keys))
     return len(ids)
+
+
+def retry_orphans(limit: int = 5000) -> tuple[int, int]:
+    """Delete from the store the pieces ``upload_orphan`` still lists (their deletion failed, or
+    the process stopped before it); a deleted one loses its row, a refused one counts an attempt.
+    Returns ``(deleted, still failing)``.  Part of :func:`purge_uploads`."""
+    rows = db.session.scalars(sa.select(UploadOrphan).order_by(UploadOrphan.id).limit(limit)).all()
+    if not rows:
+        return 0, 0
+    failed = _delete_keys(_store(), [r.key for r in rows])
+    for r in rows:
+        if r.key in failed:
+            r.attempts += 1
+            r.last_error = failed[r.key]
+        else:
+            db.session.delete(r)
+    if failed:
+        log.warning("%d upload pieces still cannot be deleted from the media store; retried next hour", len(failed))
+    return len(rows) - sum(r.key in failed for r in rows), sum(r.key in failed for r in rows)
 
 
 @periodic("core.purge_uploads", every_minutes=60)
 def purge_uploads(now: dt.datetime | None = None) -> int:
     """Hourly: delete every upload past its ``expires_at`` (abandoned half-way, finished but never
-    claimed, or consumed), its rows and its pieces in the store.  Returns how many uploads went.
+    claimed, or consumed), its rows and its pieces in the store; and retry the pieces whose deletion
+    failed before (:func:`retry_orphans`).  Returns how many uploads went.
     Source: RULES.md §5 / PIPL Art. 19 (kept no longer than the purpose needs), docs/privacy.md."""
     now = now or utcnow()
+    retry_orphans()
     gone = db.session.scalars(sa.select(Upload).where(Upload.expires_at <= now).limit(5000)).all()
     return _drop(list(gone))
 
@@ -526,5 +629,5 @@ def kinds() -> dict[str, UploadKind]:
     return dict(KINDS)
 
 
-__all__: list[str] = ["Upload", "UploadPiece", "UploadKind", "KINDS", "create", "status", "receive", "terminate",
-                      "claim_files", "purge_uploads", "parse_metadata", "parse_checksum", "kinds"]
+__all__: list[str] = ["Upload", "UploadPiece", "UploadOrphan", "UploadKind", "KINDS", "create", "status", "receive", "terminate",
+                      "claim_files", "purge_uploads", "retry_orphans", "parse_metadata", "parse_checksum", "kinds"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import request
 
-from civic.core.errors import BadRequest
+from civic.core.errors import BadRequest, ValidationFailed
 
 UPLOAD_IDS = "upload_ids"
 
@@ -55,6 +55,22 @@ def upload_ids_field(what: str = "照片", most: int = 9) -> ma.fields.List:
                                  "每个上传只能提交一次"})
 
 
+def file_field(description: str) -> ma.fields.Raw:
+    """A single file part, for a route's form schema (documentation only: the file arrives in
+    ``request.files``, which the route reads); shown as ``type: string, format: binary``."""
+    return ma.fields.Raw(metadata={"type": "string", "format": "binary", "description": description})
+
+
+def files_field(description: str) -> ma.fields.List:
+    """A repeated file part (``photos``...), for a route's form schema (documentation only)."""
+    return ma.fields.List(ma.fields.Raw(metadata={"type": "string", "format": "binary"}),
+                          metadata={"description": description})
+
+
+def _ids() -> list[str]:
+    return [i.strip() for value in request.form.getlist(UPLOAD_IDS) for i in value.split(",") if i.strip()]
+
+
 def photo_files(field: str = "photos", default_name: str = "photo", *, purpose: str,
                 kinds: tuple[str, ...] = ("photo",)) -> list[tuple[str, bytes]]:
     """The files a form sends: its multipart ``field`` (:func:`uploaded_files`), then the finished
@@ -70,10 +86,41 @@ def photo_files(field: str = "photos", default_name: str = "photo", *, purpose: 
         ``upload_kind_mismatch``).
     """
     files = uploaded_files(field, default_name)
-    ids = [i.strip() for value in request.form.getlist(UPLOAD_IDS) for i in value.split(",") if i.strip()]
+    ids = _ids()
     if ids:
         from civic.core.auth import current_actor
         from civic.core.resumable import claim_files
 
         files += claim_files(current_actor(), ids, purpose=purpose, kinds=kinds)
     return files
+
+
+def scan_file(field: str = "scan", *, purpose: str, kinds: tuple[str, ...] = ("scan", "photo"),
+              required: bool = True) -> tuple[str, bytes] | None:
+    """The one file of a single-file form field (a proxy form's or a paper ballot's scan): either the
+    multipart part ``field`` or exactly one finished resumable upload in ``upload_ids``, claimed for
+    ``purpose`` (:func:`photo_files`).  The caller's photo pipeline then checks and stores it.
+
+    :param kinds: the upload kinds taken; a scan field takes ``scan`` and ``photo`` (a page
+        photographed with a phone's camera is sent as either), as a claim's document does.
+    :param required: False for an optional document (a tenant's claim): None when neither is sent.
+    :raises ValidationFailed: 422 ``scan_required`` (neither a file part nor an upload id, when required),
+        ``scan_one_only`` (both, or more than one of either; details ``files``, ``upload_ids``).
+    :raises: :func:`civic.core.resumable.claim_files`'s errors for the upload id.
+    """
+    parts = uploaded_files(field, field)
+    ids = _ids()
+    if not parts and not ids:
+        if not required:
+            return None
+        raise ValidationFailed("请上传扫描件图片（文件字段或一个 upload_ids）", code="scan_required",
+                               details={"field": field})
+    if len(parts) + len(ids) > 1:
+        raise ValidationFailed("扫描件只能有一份：文件字段或一个 upload_ids，二者选一", code="scan_one_only",
+                               details={"field": field, "files": len(parts), "upload_ids": len(ids)})
+    if parts:
+        return parts[0]
+    from civic.core.auth import current_actor
+    from civic.core.resumable import claim_files
+
+    return claim_files(current_actor(), ids, purpose=purpose, kinds=kinds)[0]

@@ -101,7 +101,18 @@ _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_]+)\](\[\])?$")
 @bp.route(f"/requests.{FMT}", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_OPEN311_POST"], key_func=_key_bucket, methods=["POST"])
 def requests_(fmt):
-    """GET Service Requests (filters) / POST Service Request (a partner files a case)."""
+    """GET Service Requests (filters) / POST Service Request (a partner files a case).
+
+    Photos come only as multipart file parts (any field name; GeoReport v2 itself knows only
+    ``media_url``), never as ``upload_ids``: civic's resumable uploads (/api/v1/uploads, tus) are
+    bound to the *account* that created them and claimed by it (404 for anyone else), while an
+    Open311 partner is not an account: it authenticates by ``api_key`` in the form, per request,
+    and has no token to open or resume an upload with.  A partner is a server on a wired
+    connection, not a phone on a weak mobile network, the case tus exists for; letting an API key
+    claim uploads would need uploads owned by keys (a second owner kind, a second erasure path)
+    for no one who needs it.  The files go through the same photo pipeline (service.create_request).
+    This blueprint is outside the OpenAPI document (GeoReport v2 is its own specification), so the
+    upload_ids sweep (tests/foundation/test_upload_ids_sweep.py) lists it as a reasoned exception."""
     if request.method == "GET":
         return render(fmt, "service_requests", service.list_requests(request.args.to_dict()))
     attributes: dict[str, list[str]] = {}

@@ -9,15 +9,16 @@ from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.pagination import as_page
 from civic.core.schemas import MediaFileArgs
-from civic.core.uploads import csv_upload, photo_files
+from civic.core.uploads import csv_upload, scan_file
 from civic.residents import importer, schemas, service
 
 blp = Blueprint("residents", __name__, url_prefix="/api/v1", description="居民与房屋")
 
 
 def _document() -> tuple[str, bytes] | None:
-    files = photo_files("document", "document", purpose="residents.claim_document", kinds=("scan", "photo"))
-    return files[0] if files else None
+    # One document: the part ``document`` or one upload id, never both (the second would be
+    # consumed for nothing).
+    return scan_file("document", purpose="residents.claim_document", kinds=("scan", "photo"), required=False)
 
 
 @blp.route("/my/unit-claims")
@@ -36,8 +37,11 @@ class MyUnitClaims(MethodView):
 
         Confirmed at once when the unit is on a certified owners' roster and the name and the
         account's phone match an owner there.  The document may instead be a finished resumable
-        upload (``upload_ids``, one; /api/v1/uploads).  404 ``unit_not_found``; 409 ``already_linked``,
-        ``claim_duplicate``; 422 ``relation_invalid``, ``claim_document_required``, photo errors.
+        upload (``upload_ids``, one; /api/v1/uploads), not both.  404 ``unit_not_found``; 409
+        ``already_linked``, ``claim_duplicate``; 422 ``relation_invalid``, ``claim_document_required``,
+        ``scan_one_only`` (a part and an upload id, or two), photo errors; for ``upload_ids``: 404
+        upload_not_found; 409 upload_incomplete, upload_consumed (a retried attach: nothing is stored
+        twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
         """
         data.pop("upload_ids", None)  # read with the document by _document()
         return service.submit_claim(current_actor(), data, _document())[1]

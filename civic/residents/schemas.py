@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from civic.core.pagination import PageArgs, page_schema
 from civic.core.schemas import Integer, ShanghaiDateTime
-from civic.core.uploads import upload_ids_field
+from civic.core.uploads import file_field, upload_ids_field
 from civic.property.models import RESIDENT_RELATIONS
 from civic.residents.models import CLAIM_STATUSES, DECIDED_VIA
 
@@ -18,6 +18,8 @@ class ClaimFormSchema(ma.Schema):
     relation = ma.fields.String(required=True, validate=ma.validate.OneOf(RESIDENT_RELATIONS))
     claimed_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100),
                                     metadata={"description": "不动产权证或租赁合同上的姓名"})
+    # Documentation only: the file arrives in request.files, which the route reads.
+    document = file_field("不动产权证或租赁合同的照片或扫描件（租户可不附）；或一个 upload_ids，二者选一")
     upload_ids = upload_ids_field("不动产权证或租赁合同照片（代替 document）", most=1)
 
 

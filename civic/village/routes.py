@@ -126,13 +126,14 @@ class LineById(MethodView):
 @blp.route("/village-disclosures/<int:disclosure_id>/lines/<int:line_id>/vouchers")
 class Vouchers(MethodView):
     @require("staff", "admin")
+    @blp.arguments(schemas.VoucherFormSchema, location="form", content_type="multipart/form-data")
     @blp.response(201, schemas.VoucherOut(many=True))
-    def post(self, disclosure_id, line_id):
-        """上传凭证照片（multipart，字段 photos，可多张；或 upload_ids：已断点续传完成的上传）
+    def post(self, _form, disclosure_id, line_id):
+        """上传凭证照片（multipart，字段 photos，可多张；或 upload_ids：已断点续传完成的照片或扫描件）
 
         Photos go through the photo pipeline (format sniffed, metadata stripped): 415/413/422 photo_*.
-        ``upload_ids`` (form field, /api/v1/uploads): 404 upload_not_found, 409 upload_incomplete,
-        upload_consumed, 410 upload_expired.
+        for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
+        attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
         """
         files = photo_files("photos", purpose="village.voucher", kinds=("scan", "photo"))
         return service.add_vouchers(service.get_disclosure(disclosure_id), line_id, files, current_actor(),

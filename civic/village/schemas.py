@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from civic.core.pagination import PageArgs, page_schema
 from civic.core.schemas import Integer, ShanghaiDateTime
+from civic.core.uploads import files_field, upload_ids_field
 from civic.village.models import CADENCES, CATEGORIES, LINE_KINDS
 
 
@@ -65,6 +66,12 @@ class TransitionIn(Strict):
     action = ma.fields.String(required=True, metadata={"description": "submit, return, sign_off, publish"})
     note = ma.fields.String(load_default=None, allow_none=True,
                             metadata={"description": "审核意见；退回（return）时必填"})
+
+
+class VoucherFormSchema(ma.Schema):
+    # Documentation only: the files arrive in request.files, which the route reads.
+    photos = files_field("凭证照片或扫描件（JPEG、PNG、WebP、HEIC），可多张")
+    upload_ids = upload_ids_field("凭证照片或扫描件")
 
 
 class VoucherOut(ma.Schema):

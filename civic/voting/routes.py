@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-from flask import request
 from flask.views import MethodView
 
 from civic.core import media
@@ -15,17 +14,10 @@ from civic.core.auth import current_actor, require
 from civic.core.errors import ValidationFailed
 from civic.core.http import code_check_limit
 from civic.core.schemas import MediaFileArgs
-from civic.core.uploads import csv_upload, uploaded_files
+from civic.core.uploads import csv_upload, photo_files, scan_file
 from civic.voting import roster, schemas, service
 
 blp = Blueprint("voting", __name__, url_prefix="/api/v1", description="业主表决")
-
-
-def _one_file(field: str) -> tuple[str, bytes]:
-    f = request.files.get(field)
-    if f is None:
-        raise ValidationFailed("请上传扫描件图片", code="scan_required", details={"field": field})
-    return (f.filename or field, f.read())
 
 
 def _choices_json(text: str) -> dict:
@@ -199,10 +191,15 @@ class VoteMatters(MethodView):
 @blp.route("/votes/<int:vote_id>/matters/<int:matter_id>/attachments")
 class MatterAttachments(MethodView):
     @require("staff", "admin")
+    @blp.arguments(schemas.MatterAttachmentFormSchema, location="form", content_type="multipart/form-data")
     @blp.response(201, schemas.MatterSchema)
-    def post(self, vote_id, matter_id):
-        """上传事项附件图片（multipart ``files``，经照片处理流程）"""
-        files = uploaded_files("files", "attachment")
+    def post(self, _form, vote_id, matter_id):
+        """上传事项附件图片（multipart ``files``，或 ``upload_ids``：已断点续传完成的照片或扫描件；经照片处理流程）
+
+        Errors: 413/415/422 photo_* (the file is named); for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
+        attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
+        """
+        files = photo_files("files", "attachment", purpose="voting.matter_attachment", kinds=("photo", "scan"))
         return service.add_attachments(vote_id, matter_id, files, current_actor())
 
 
@@ -281,8 +278,14 @@ class VoteProxies(MethodView):
     @blp.arguments(schemas.ProxyFormSchema, location="form", content_type="multipart/form-data")
     @blp.response(201, schemas.ProxyOutSchema)
     def post(self, data, vote_id):
-        """登记委托代理人（书面委托书扫描件 ``scan``，第十八条）"""
-        return service.register_proxy(vote_id, data, _one_file("scan"), current_actor())
+        """登记委托代理人（书面委托书扫描件 ``scan``，或一个 ``upload_ids``，第十八条）
+
+        The scan: the file part ``scan`` or one finished resumable upload (``upload_ids``; kind scan
+        or photo), not both.  Errors: 422 scan_required (neither), scan_one_only (both, or two);
+        413/415/422 photo_*; for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
+        attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
+        """
+        return service.register_proxy(vote_id, data, scan_file("scan", purpose="voting.proxy_scan"), current_actor())
 
 
 @blp.route("/votes/<int:vote_id>/ballot")
@@ -320,10 +323,14 @@ class PaperBallots(MethodView):
         仍录入，但 ``contested`` 为 true：该业主的选票存在争议，两张都不能复核，结果不能公布，
         直至撤回录入有误的一张（一名业主只有一票）.  422 ``paper_signer_not_entitled``：签署人无权为该房屋
         投票（如已购未交付房屋的买受人尚不是业主；非代表的共有人未登记委托），``details.reason`` 与该人在线
-        投票时得到的错误代码相同；``paper_signer_required``.
+        投票时得到的错误代码相同；``paper_signer_required``.  The scan: the file part ``scan`` or one
+        finished resumable upload (``upload_ids``; kind scan or photo), not both: 422 scan_required
+        (neither), scan_one_only (both, or two); 413/415/422 photo_*; for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
+        attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
         """
         data = {**data, "choices": _choices_json(data["choices"])}
-        return service.enter_paper_ballot(vote_id, data, _one_file("scan"), current_actor())
+        return service.enter_paper_ballot(vote_id, data, scan_file("scan", purpose="voting.paper_scan"),
+                                          current_actor())
 
 
 @blp.route("/paper-ballots/<int:entry_id>/confirm")

@@ -7,6 +7,7 @@ import marshmallow as ma
 
 from civic.core.pagination import PageArgs, page_schema
 from civic.core.schemas import DecimalString, Integer, ShanghaiDateTime
+from civic.core.uploads import file_field, files_field, upload_ids_field
 from civic.voting.models import DELIVERY_METHODS, SIGNER_KINDS
 from civic.voting.tally import COUNTING_MODES
 
@@ -227,12 +228,27 @@ class ReceiptSchema(OwnBallotSchema):
     vote_title = ma.fields.String()
 
 
+class MatterAttachmentFormSchema(ma.Schema):
+    """multipart/form-data: the files ``files`` and/or finished resumable uploads ``upload_ids``."""
+
+    # Documentation only: the files arrive in request.files, which the route reads.
+    files = files_field("附件图片（JPEG、PNG、WebP、HEIC；公告、图纸、报价单的照片或扫描件），与反映问题同一照片流程")
+    upload_ids = upload_ids_field("附件图片（照片或扫描件）")
+
+
+_SCAN = ("扫描件图片（JPEG、PNG、WebP、HEIC）：文件字段 scan 或一个 upload_ids（断点续传的 scan 或 photo），"
+         "二者选一")
+
+
 class PaperFormSchema(ma.Schema):
     roster_unit_id = Integer(required=True)
     choices = ma.fields.String(required=True, metadata={"description": 'JSON：{"表决事项 id": "agree"}；未填写的事项记为 blank'})
     signer_kind = ma.fields.String(required=True, validate=ma.validate.OneOf(SIGNER_KINDS), metadata={
         "description": "签署人：owner 业主本人（共有房屋为代表业主）、proxy 已登记的委托代理人、developer 开发建设单位（仅开发商持有的房屋）"})
     signer_person_id = Integer(load_default=None, metadata={"description": "签署选票的业主（名册上的人员 id），signer_kind 为 owner 时必填"})
+    # Documentation only: the file arrives in request.files, which the route reads.
+    scan = file_field("纸质选票的" + _SCAN)
+    upload_ids = upload_ids_field("纸质选票扫描件（代替 scan）", most=1)
 
 
 class PaperConflictSchema(ma.Schema):
@@ -273,6 +289,9 @@ class ProxyFormSchema(ma.Schema):
     principal_person_id = Integer(required=True)
     holder_name = ma.fields.String(required=True)
     holder_phone = ma.fields.String(required=True)
+    # Documentation only: the file arrives in request.files, which the route reads.
+    scan = file_field("书面委托书的" + _SCAN)
+    upload_ids = upload_ids_field("委托书扫描件（代替 scan）", most=1)
 
 
 class ProxyOutSchema(ma.Schema):

@@ -101,8 +101,10 @@ def test_create_head_patch_complete(client, world):
     assert [(p.offset, p.length) for p in pieces] == [(0, 60_000), (60_000, len(data) - 60_000)]
     from civic.core.storage import media_store
 
-    stored = media_store().open(f"{pieces[0].digest[:2]}/{pieces[0].digest[2:4]}/{pieces[0].digest}.part")
-    assert stored == bytes.fromhex(u.nonce) + first
+    stored = [media_store().open(f"{p.digest[:2]}/{p.digest[2:4]}/{p.digest}.part") for p in pieces]
+    # Each piece under a salt of its own (as long as the nonce): no two stored pieces share a key.
+    assert stored[0][16:] == first and len(bytes.fromhex(u.nonce)) == 16
+    assert stored[1][16:] == data[60_000:] and stored[0][:16] != stored[1][:16]
 
 
 def test_a_long_body_is_stored_in_pieces_of_a_mebibyte(client, world):
@@ -387,4 +389,172 @@ def test_the_scheduler_runs_the_purge_every_hour(client, world):
     assert "core.purge_uploads" in jobs.tick(at)
     drain()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UploadPiece)) == 0
+
+
+# --- pieces the store fails to delete -------------------------------------------------------------
+
+def _part_keys(store, before) -> list[str]:
+    return sorted(k for k in set(store.iter_keys()) - before if k.endswith(".part"))
+
+
+def _jam(store, key) -> bytes:
+    """Make deleting ``key`` fail in the filesystem store, for real: the file becomes a non-empty
+    directory of the same name (unlink: IsADirectoryError).  Not a read-only directory: the tests
+    may run as root, which the permission bits do not stop.  Returns the bytes it held."""
+    path = store.path(key)
+    data = path.read_bytes()
+    path.unlink()
+    path.mkdir()
+    (path / "x").write_bytes(b"x")
+    return data
+
+
+def _unjam(store, key, data: bytes) -> None:
+    path = store.path(key)
+    (path / "x").unlink()
+    path.rmdir()
+    path.write_bytes(data)
+
+
+def test_a_piece_the_store_cannot_delete_is_kept_and_retried_by_the_purge(client, world):
+    from civic.core.db import commit
+    from civic.core.resumable import UploadOrphan
+    from civic.core.storage import media_store
+
+    store = media_store()
+    before = set(store.iter_keys())
+    r = create(client, world.rh, 1000)
+    url, uid = r.headers["Location"], r.get_json()["id"]
+    assert patch(client, world.rh, url, 0, b"\xff\xd8\xff" + b"a" * 197).status_code == 204
+    assert patch(client, world.rh, url, 200, b"b" * 200).status_code == 204
+    first, second = (f"{d[:2]}/{d[2:4]}/{d}.part" for d in db.session.scalars(
+        sa.select(UploadPiece.digest).where(UploadPiece.upload_id == uid).order_by(UploadPiece.offset)))
+    assert _part_keys(store, before) == sorted([first, second])
+    held = _jam(store, first)
+    db.session.get(Upload, uid).expires_at = utcnow() - dt.timedelta(minutes=1)
+    commit()
+
+    assert resumable.purge_uploads(now=utcnow()) == 1
+    commit()  # the rows go; after the commit the store deletes the second piece, not the first
+    assert db.session.get(Upload, uid) is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UploadPiece)) == 0
+    assert not store.exists(second)
+    assert [(o.key, o.attempts) for o in db.session.scalars(sa.select(UploadOrphan))] == [(first, 0)]
+
+    # The next hour: the store still fails; the key stays, with the attempt counted and the error.
+    resumable.purge_uploads(now=utcnow())
+    commit()
+    db.session.expire_all()
+    o = db.session.scalars(sa.select(UploadOrphan)).one()
+    assert (o.key, o.attempts) == (first, 1) and o.last_error.startswith("IsADirectoryError")
+
+    # The store works again (and the piece is still there): the purge deletes it and its row.
+    _unjam(store, first, held)
+    assert store.exists(first)
+    resumable.purge_uploads(now=utcnow())
+    commit()
+    assert not store.exists(first)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UploadOrphan)) == 0
+    assert _part_keys(store, before) == []
+
+
+def test_a_terminated_uploads_pieces_the_store_refuses_are_left_to_the_purge(client, world):
+    from civic.core.db import commit
+    from civic.core.resumable import UploadOrphan
+    from civic.core.storage import media_store
+
+    store = media_store()
+    r = create(client, world.rh, 1000)
+    url, uid = r.headers["Location"], r.get_json()["id"]
+    assert patch(client, world.rh, url, 0, b"\xff\xd8\xff" + b"t" * 297).status_code == 204
+    (digest,) = db.session.scalars(sa.select(UploadPiece.digest).where(UploadPiece.upload_id == uid))
+    key = f"{digest[:2]}/{digest[2:4]}/{digest}.part"
+    held = _jam(store, key)
+    assert client.delete(url, headers={**world.rh, **TUS}).status_code == 204
+    assert [o.key for o in db.session.scalars(sa.select(UploadOrphan))] == [key]
+    _unjam(store, key, held)
+    resumable.purge_uploads(now=utcnow())
+    commit()
+    assert not store.exists(key)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UploadOrphan)) == 0
+
+
+# --- the PATCH holds nothing while the body arrives ----------------------------------------------
+
+class _Body(io.RawIOBase):
+    """A request body that runs ``during(bytes read so far)`` before each read, as if the phone's
+    next bytes were slow to come."""
+
+    def __init__(self, data: bytes, during):
+        self.data, self.at, self.during = data, 0, during
+
+    def readable(self):
+        return True
+
+    def seekable(self):  # the test client rewinds the stream once before sending it
+        return True
+
+    def seek(self, pos, whence=0):
+        self.at = {0: pos, 1: self.at + pos, 2: len(self.data) + pos}[whence]
+        return self.at
+
+    def tell(self):
+        return self.at
+
+    def readinto(self, b):
+        self.during(self.at)
+        n = min(len(b), len(self.data) - self.at, 4096)
+        b[:n] = self.data[self.at:self.at + n]
+        self.at += n
+        return n
+
+
+def test_a_patch_holds_no_connection_while_the_body_arrives(client, world):
+    from civic.core.db import commit
+
+    r = create(client, world.rh, 1000)
+    url = r.headers["Location"]
+    commit()
+    seen = []
+    body = b"\xff\xd8\xff" + b"c" * 597
+    from flask import has_request_context
+
+    def during(at):  # inside the PATCH's view (not the test client buffering the body beforehand)
+        seen.append((has_request_context(), db.engine.pool.checkedout()))
+
+    r = client.patch(url, input_stream=io.BufferedReader(_Body(body, during)),
+                     headers={**world.rh, **TUS, "Upload-Offset": "0", "Content-Type": resumable.CONTENT_TYPE,
+                              "Content-Length": str(len(body))})
+    assert r.status_code == 204 and r.headers["Upload-Offset"] == "600"
+    assert seen and set(seen) == {(True, 0)}  # no pooled connection checked out while reading the body
+
+
+def test_an_upload_terminated_while_its_body_arrives_answers_404_and_keeps_nothing(client, world):
+    """The purge or a DELETE may take the upload while a PATCH reads its body: with no transaction
+    held, the deletion is not blocked (SQLite) and does not wait (PostgreSQL); the PATCH then finds
+    its upload gone, answers 404, and deletes the piece it stored."""
+    from civic.core.db import commit
+    from civic.core.storage import media_store
+
+    store = media_store()
+    before = set(store.iter_keys())
+    r = create(client, world.rh, 1000)
+    url, uid = r.headers["Location"], r.get_json()["id"]
+    commit()
+
+    from flask import has_request_context
+
+    def delete_meanwhile(at):
+        assert has_request_context()  # the PATCH has passed its checks and is reading the body
+        if at == 0:
+            with db.engine.begin() as conn:  # another process: its own connection and transaction
+                conn.execute(sa.delete(Upload).where(Upload.id == uid))
+
+    body = b"\xff\xd8\xff" + b"d" * 297
+    r = client.patch(url, input_stream=io.BufferedReader(_Body(body, delete_meanwhile)),
+                     headers={**world.rh, **TUS, "Upload-Offset": "0", "Content-Type": resumable.CONTENT_TYPE,
+                              "Content-Length": str(len(body))})
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "upload_not_found"
+    assert _part_keys(store, before) == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(UploadPiece)) == 0

@@ -81,15 +81,17 @@ class ContestJurors(MethodView):
 @blp.route("/contest-photos")
 class ContestPhotos(MethodView):
     @require("resident", "staff", "admin")
+    @blp.arguments(schemas.PhotoFormSchema, location="form", content_type="multipart/form-data")
     @blp.response(201, schemas.PhotoListSchema)
-    def post(self):
+    def post(self, _form):
         """上传照片（multipart，字段 photos，最多 9 张），返回 display_key 供提交金点子或进度时引用
 
         Or the form field ``upload_ids``: photos sent before by resumable upload (/api/v1/uploads,
-        tus), each consumed once (404 ``upload_not_found``, 409 ``upload_incomplete``,
-        ``upload_consumed``, 410 ``upload_expired``).
+        tus), each consumed once.
         Errors: the photo pipeline's (413 ``photo_too_large``, 415 ``photo_format_unsupported``,
-        422 ``photo_corrupt``), 422 ``photos_required``/``too_many_photos``.
+        422 ``photo_corrupt``), 422 ``photos_required``/``too_many_photos``;
+        for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
+        attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
         """
         files = photo_files("photos", purpose="contests.photo")
         return {"items": service.upload_photos(current_actor(), files)}

@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from civic.core.pagination import PageArgs, page_schema
 from civic.core.schemas import DecimalString, Integer, ShanghaiDateTime
+from civic.core.uploads import files_field, upload_ids_field
 from civic.proposals.contests.phases import PHASES
 
 V = ma.validate
@@ -100,6 +101,12 @@ class PhotoSchema(ma.Schema):
     thumb_key = ma.fields.String()
     width = Integer()
     height = Integer()
+
+
+class PhotoFormSchema(ma.Schema):
+    # Documentation only: the files arrive in request.files, which the route reads.
+    photos = files_field("1-9 张照片（JPEG、PNG、WebP、HEIC）")
+    upload_ids = upload_ids_field()
 
 
 class PhotoListSchema(ma.Schema):

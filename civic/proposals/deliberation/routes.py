@@ -10,7 +10,7 @@ from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.schemas import MediaFileArgs
-from civic.core.uploads import uploaded_files
+from civic.core.uploads import photo_files
 from civic.proposals.deliberation import schemas as schemas
 from civic.proposals.deliberation import service as service
 
@@ -18,7 +18,8 @@ blp = Blueprint("deliberation", __name__, url_prefix="/api/v1", description="路
 
 
 def _files():
-    return uploaded_files("photos")
+    """The form's photos: the parts ``photos`` and the finished resumable uploads ``upload_ids``."""
+    return photo_files("photos", purpose="deliberation.photo")
 
 
 @blp.route("/committees")
@@ -291,7 +292,11 @@ class ActionItemUpdates(MethodView):
     @blp.arguments(schemas.DelibNoteFormSchema, location="form", content_type="multipart/form-data")
     @blp.response(201, schemas.DelibActionUpdateSchema)
     def post(self, form, item_id):
-        """报告进展（multipart：note，照片 photos 0-9 张）"""
+        """报告进展（multipart：note，照片 photos 0-9 张，或 upload_ids：已断点续传完成的照片）
+
+        Errors: 413/415/422 photo_*; for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
+        attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
+        """
         return service.update_action_item(current_actor(), item_id, form["note"], _files())
 
 
@@ -301,9 +306,11 @@ class ActionItemClose(MethodView):
     @blp.arguments(schemas.DelibNoteFormSchema, location="form", content_type="multipart/form-data")
     @blp.response(200, schemas.DelibActionItemSchema)
     def post(self, form, item_id):
-        """办结：须附说明和至少一张照片
+        """办结：须附说明和至少一张照片（photos 或 upload_ids）
 
-        Errors: 422 ``evidence_required``; 409 ``action_item_closed``.
+        Errors: 422 ``evidence_required``; 409 ``action_item_closed``; 413/415/422 photo_*;
+        for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
+        attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
         """
         return service.close_action_item(current_actor(), item_id, form["note"], _files())
 

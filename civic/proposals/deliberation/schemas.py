@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from civic.core.schemas import Integer, ShanghaiDateTime
+from civic.core.uploads import files_field, upload_ids_field
 from civic.proposals.deliberation.models import COMMITTEE_KINDS, MEMBER_ROLES, SPEAKS_FOR, VOTE_CHOICES
 
 V = ma.validate
@@ -249,3 +250,6 @@ class DelibActionUpdateSchema(ma.Schema):
 
 class DelibNoteFormSchema(ma.Schema):
     note = ma.fields.String(load_default="")
+    # Documentation only: the files arrive in request.files, which the route reads.
+    photos = files_field("0-9 张照片（JPEG、PNG、WebP、HEIC），与反映问题同一照片流程")
+    upload_ids = upload_ids_field()
