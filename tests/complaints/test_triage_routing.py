@@ -1,8 +1,9 @@
 """Routing by Shanghai practice, with sources (issue #18 point 3): every rule has its source; noise
 by its source; damaged greenery by the property company led by 城管; load-bearing damage decided by
 the housing authority; occupied corridors escalated to 城管 and the fire authority when the property
-company lets the case lapse; a complaint about a party never led by that party (a sweep over every
-rule × every party kind, with district overrides entered through the API); noise without a photo."""
+company lets the case lapse, and e-bike cases to 城管, not 公安; a complaint about a party never led
+by that party (a sweep over every rule × every party kind, with district overrides entered through
+the API); noise without a photo."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def test_a_source_is_marked_seen_only_with_the_sentence_read_there():
                 unseen += 1
                 assert not quote, (key, b["article"])
                 assert "未读到" in b["note"] or "未找到" in b["note"], (key, b["article"])
-    assert (seen, unseen) == (13, 29)
+    assert (seen, unseen) == (46, 6)
     rules = routing.defaults_file()["rules"]
     # the ones read: social-life noise to 公安, the 24-hour report of a property company, fire exits.
     assert rules["noise.social_life"]["basis"][0]["quote"].startswith("公安机关按照法定职责")
@@ -196,6 +197,25 @@ def test_a_corridor_the_property_company_leaves_blocked_goes_to_urban_management
     assert "超期未处置，移交执法部门主办" in [h["action_name"] for h in history]
 
 
+def test_an_ebike_case_the_property_company_lets_lapse_goes_to_urban_management_not_the_police(client, w):
+    """上海市非机动车安全管理条例 Art. 29 ¶5: a property company whose dissuasion fails reports to 城管 or
+    the fire authority (Art. 44 ¶2: 城管 for corridors and flats, 消防救援机构 for fire exits); the
+    police station keeps assisting (上海市消防条例 Art. 15: it checks reported fire hazards)."""
+    from civic.complaints.jobs import escalate_overdue
+
+    case = post_case(client, w.rh, category="ebike_charging", description="楼道里有人拉飞线给电瓶车充电。",
+                     place_id=w.units[0].id).get_json()
+    assert case["lead"]["kind"] == "property_company"
+    assert escalate_overdue(now=utcnow() + dt.timedelta(days=3)) == 1
+    commit()
+    seen = client.get(f"/api/v1/complaints/{case['id']}", headers=w.h["urban_management"]).get_json()
+    assert seen["lead"]["kind"] == "urban_management" and seen["escalated"] is True
+    assert {"authority": "fire_authority", "name": "区消防救援支队", "role": "escalation"} in seen["referrals"]
+    roles = {p["kind"]: p["role"] for p in seen["parties"] if p["active"]}
+    assert roles["property_company"] == "assist" and roles["police"] == "assist"
+    assert roles["street_centre"] == "oversight"
+
+
 def test_a_fallback_lead_keeps_a_lapsed_case(client, factory):
     from civic.complaints.jobs import escalate_overdue
     from tests.complaints.helpers import World
@@ -304,19 +324,36 @@ def test_the_migration_gives_stored_default_rules_the_checked_sources_but_leaves
                "seen": False, "note": "其他事项由居委会受理、分流（RULES.md §3 兜底）"}]
     edited = [{"law": "区里自己的规定", "article": "第一条", "url": "https://example.org/rule", "seen": True,
                "note": "区管理员改过"}]
+    # the e-bike rule exactly as 0026_triage wrote it: its escalation went to 公安
+    ebike = [{"law": "上海市非机动车安全管理条例（2023）与消防法第二十八条", "article": "电动自行车停放充电条款",
+              "url": "https://yooc.me/group/5238889/topics/4984005-1", "seen": False,
+              "note": "禁止在楼道、疏散通道停放电动自行车或飞线充电；物业劝阻制止，拒不改正的报告消防救援机构/公安派出所"},
+             {"law": "中华人民共和国消防法（2021年修正）", "article": "第二十八条、第六十条",
+              "url": "https://yooc.me/group/5238889/topics/4984005-1", "seen": True,
+              "note": "不得占用、堵塞、封闭疏散通道、安全出口、消防车通道；违者由消防救援机构责令改正，单位罚款五千至五万元，个人警告或五百元以下"}]
+    to_police = {"lead_kind": "police", "referrals": ["fire_authority"]}
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        for category, lead, basis in [("other", "residents_committee", before), ("thrown_objects", "police", edited)]:
+        for category, lead, basis, esc in [("other", "residents_committee", before, None),
+                                           ("thrown_objects", "police", edited, None),
+                                           ("ebike_charging", "property_company", ebike, to_police)]:
             conn.execute(sa.text(
                 "INSERT INTO routing_rule (district_id, category, lead_kind, assist_kinds, acknowledge_amount, "
-                "acknowledge_unit, resolve_amount, resolve_unit, reveal_kinds, referrals, basis, updated_at) VALUES "
-                "(NULL, :c, :lead, '[]', 1, 'working_days', 5, 'working_days', '[]', '[]', :b, CURRENT_TIMESTAMP)"),
-                {"c": category, "lead": lead, "b": json.dumps(basis, ensure_ascii=False)})
+                "acknowledge_unit, resolve_amount, resolve_unit, reveal_kinds, referrals, escalation, basis, updated_at) "
+                "VALUES (NULL, :c, :lead, '[]', 1, 'working_days', 5, 'working_days', '[]', '[]', :e, :b, "
+                "CURRENT_TIMESTAMP)"),
+                {"c": category, "lead": lead, "b": json.dumps(basis, ensure_ascii=False),
+                 "e": json.dumps(esc) if esc else None})
     done = _flask_db(url, "upgrade")
     assert done.returncode == 0, done.stderr
     with engine.connect() as conn:
-        stored = {c: json.loads(b) for c, b in conn.execute(sa.text("SELECT category, basis FROM routing_rule"))}
+        rows = conn.execute(sa.text("SELECT category, basis, escalation FROM routing_rule")).all()
     engine.dispose()
+    stored = {c: json.loads(b) for c, b, _ in rows}
+    escalation = {c: json.loads(e) if e else None for c, _, e in rows}
     assert stored["other"] == routing.defaults_file()["rules"]["other"]["basis"]
     assert stored["other"][0]["law"] == "上海市居民委员会工作条例（2017-07-01施行，2020-05-14修正）"
     assert stored["thrown_objects"] == edited
+    # 上海市非机动车安全管理条例 Art. 29 ¶5: a property company reports to 城管 or the fire authority
+    assert stored["ebike_charging"] == routing.defaults_file()["rules"]["ebike_charging"]["basis"]
+    assert escalation["ebike_charging"] == {"lead_kind": "urban_management", "referrals": ["fire_authority"]}

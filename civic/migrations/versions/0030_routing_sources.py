@@ -1,11 +1,14 @@
 """Routing rules' legal sources checked against the texts (issue #18 point 3): the default rules
 (district NULL) whose ``basis`` is still exactly the one 0026_triage wrote take the audited basis
 of civic/complaints/data/routing.json (corrected law names and versions, article numbers, URLs,
-``seen`` only where the wording was read, the sentence relied on in ``quote``).  A default rule an
-administrator has since edited through the API is left alone: its basis no longer matches the
-fingerprint.  Data only; no schema change.
+``seen`` only where the wording was read, the sentence relied on in ``quote``).  The same rows
+take the one routing change the texts required: a property company that lets an e-bike charging
+case lapse hands it to 城管, not 公安 (上海市非机动车安全管理条例 Art. 29 ¶5: it reports to 城管 or
+the fire authority; ``escalation`` of ``ebike_charging``), where the stored escalation is still the
+one 0026_triage wrote.  A default rule an administrator has since edited through the API is left
+alone: its basis no longer matches the fingerprint.  Data only; no schema change.
 
-Downgrade keeps the audited basis: putting wrong citations back would serve no one.
+Downgrade keeps the audited basis and the e-bike escalation: putting wrong citations back would serve no one.
 
 Revision ID: 0030_routing_sources
 Revises: 0029_uploads
@@ -44,6 +47,12 @@ BEFORE_AUDIT = {
 }
 
 
+# escalation as 0026_triage wrote it, for the rules whose escalation the audit changed.
+ESCALATION_BEFORE = {
+    "ebike_charging": {"lead_kind": "police", "referrals": ["fire_authority"]},
+}
+
+
 def fingerprint(basis) -> str:
     return hashlib.sha256(json.dumps(basis, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
@@ -56,13 +65,21 @@ def upgrade():
     bind = op.get_bind()
     upd = sa.text("UPDATE routing_rule SET basis = :basis WHERE id = :id").bindparams(
         sa.bindparam('basis', type_=sa.JSON))
-    rows = bind.execute(sa.text("SELECT id, category, basis FROM routing_rule WHERE district_id IS NULL")).all()
-    for row_id, category, stored in rows:
+    upd_esc = sa.text("UPDATE routing_rule SET escalation = :esc WHERE id = :id").bindparams(
+        sa.bindparam('esc', type_=sa.JSON))
+    rows = bind.execute(sa.text(
+        "SELECT id, category, basis, escalation FROM routing_rule WHERE district_id IS NULL")).all()
+    for row_id, category, stored, escalation in rows:
         if isinstance(stored, str):  # SQLite hands JSON back as text through a plain SELECT
             stored = json.loads(stored)
+        if isinstance(escalation, str):
+            escalation = json.loads(escalation)
         if category in rules and stored is not None and fingerprint(stored) == BEFORE_AUDIT.get(category):
             bind.execute(upd, {'basis': rules[category]['basis'], 'id': row_id})
+            if category in ESCALATION_BEFORE and escalation == ESCALATION_BEFORE[category]:
+                bind.execute(upd_esc, {'esc': rules[category].get('escalation'), 'id': row_id})
 
 
 def downgrade():
+    # The audited basis and the e-bike escalation stay: putting wrong citations back would serve no one.
     pass
