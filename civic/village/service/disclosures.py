@@ -2,7 +2,8 @@
 
 Verbs: get_disclosure, create_disclosure, update_disclosure, delete_line, add_vouchers,
 create_correction (a new version of a published disclosure), versions, list_disclosures,
-view_disclosure.  Sources: 村民委员会组织法 Art. 30; RULES.md §2 (published content is never edited in
+view_disclosure, voucher_file (a voucher photo served; its blur reviewed by the village committee:
+_voucher_reviewer, the kind's reviewer rule for :func:`civic.core.blur.review`).  Sources: 村民委员会组织法 Art. 30; RULES.md §2 (published content is never edited in
 place).  Review and publication are :mod:`civic.village.service.workflow`'s.
 """
 

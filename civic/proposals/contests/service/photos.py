@@ -1,4 +1,6 @@
-"""Photos of ideas and milestone updates: uploaded first, claimed by the idea or update that shows them, served through the viewer's right to see it."""
+"""Photos of ideas and milestone updates: uploaded first, claimed by the idea or update that shows them, served through the viewer's right to see it
+(the original to the author, the blurred rendition to the others), their blur reviewed by the contest organiser's moderators
+(:func:`_reviewer`, the kind's reviewer rule for :func:`civic.core.blur.review`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """Follow-up of resolutions: action items, their progress updates with photos, and closing with evidence.
 
 The photos (progress and closing evidence) are served by token (civic.core.media) to whoever may see
-the topic the resolution came from (:func:`action_photo`), every access audited."""
+the topic the resolution came from (:func:`action_photo`), every access audited: the original to the
+responsible organisation, the blurred rendition to the others; the organisation's staff review the blur
+(:func:`_photo_reviewer`, the kind's reviewer rule for :func:`civic.core.blur.review`)."""
 
 from __future__ import annotations
 
