@@ -123,7 +123,7 @@ def moderation_appeal(user, item_type, item_id):
 # --- 审核打码 of a contest photo (the organiser's moderators: civic.proposals.contests.service.photos) ---
 
 def _photo_blur_page(user, token: str):
-    review = blur.review(service.PHOTO.name, user, token=token)
+    review = blur.review(service.PHOTO, user, token=token)
     return blur_review.page(review, subject=f"金点子 #{review['object_id']}", others="居民、其他工作人员和公开页面",
                             back_url=url_for("console.moderation_item", item_type="idea", item_id=review["object_id"]),
                             add="console.moderation_photo_blur_add", remove="console.moderation_photo_blur_remove",
@@ -141,7 +141,7 @@ def moderation_photo_blur(user, token):
 @staff_page(*MODERATION_KINDS)
 def moderation_photo_blur_add(user, token):
     """增加打码区域：x、y、宽、高（占照片宽高的百分比）。"""
-    blur.review_add_region(service.PHOTO.name, user, blur_review.box_from_form(request.form), token=token)
+    blur.review_add_region(service.PHOTO, user, blur_review.box_from_form(request.form), token=token)
     return see_other("console.moderation_photo_blur", token=token)
 
 
@@ -149,5 +149,5 @@ def moderation_photo_blur_add(user, token):
 @staff_page(*MODERATION_KINDS)
 def moderation_photo_blur_remove(user, token, region_id):
     """删除误报的打码区域。"""
-    blur.review_remove_region(service.PHOTO.name, user, region_id, token=token)
+    blur.review_remove_region(service.PHOTO, user, region_id, token=token)
     return see_other("console.moderation_photo_blur", token=token)

@@ -146,7 +146,7 @@ def village_answer(user, inquiry_id):
 @staff_page(*KINDS)
 def village_voucher_blur(user, disclosure_id, token):
     """村民委员会审核凭证照片打码：打码后的照片与区域，手动增加区域、删除误报（均留痕，记在公开事项上）。"""
-    review = blur.review(service.VOUCHER.name, user, disclosure_id=disclosure_id, token=token)
+    review = blur.review(service.VOUCHER, user, disclosure_id=disclosure_id, token=token)
     return blur_review.page(review, subject=f"公开事项 #{disclosure_id}", others="村民和公开页面",
                             back_url=url_for("console.village_disclosure", disclosure_id=disclosure_id),
                             add="console.village_voucher_blur_add", remove="console.village_voucher_blur_remove",
@@ -157,7 +157,7 @@ def village_voucher_blur(user, disclosure_id, token):
 @staff_page(*KINDS)
 def village_voucher_blur_add(user, disclosure_id, token):
     """增加打码区域：x、y、宽、高（占照片宽高的百分比）。"""
-    blur.review_add_region(service.VOUCHER.name, user, blur_review.box_from_form(request.form),
+    blur.review_add_region(service.VOUCHER, user, blur_review.box_from_form(request.form),
                            disclosure_id=disclosure_id, token=token)
     return see_other("console.village_voucher_blur", disclosure_id=disclosure_id, token=token)
 
@@ -166,5 +166,5 @@ def village_voucher_blur_add(user, disclosure_id, token):
 @staff_page(*KINDS)
 def village_voucher_blur_remove(user, disclosure_id, token, region_id):
     """删除误报的打码区域。"""
-    blur.review_remove_region(service.VOUCHER.name, user, region_id, disclosure_id=disclosure_id, token=token)
+    blur.review_remove_region(service.VOUCHER, user, region_id, disclosure_id=disclosure_id, token=token)
     return see_other("console.village_voucher_blur", disclosure_id=disclosure_id, token=token)

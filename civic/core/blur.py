@@ -331,13 +331,11 @@ def not_reviewer(message: str) -> Forbidden:
     return Forbidden(message, code="blur_review_not_allowed")
 
 
-def _target(kind: str, actor, where: dict) -> ReviewTarget:
-    from civic.core import media
-
-    k = media.kinds()[kind]
-    if not k.blurred or k.reviewer is None:
-        raise ValueError(f"media kind {kind!r} has no blur review")  # a programming error
-    return k.reviewer(actor, **where)
+def _target(kind, actor, where: dict) -> ReviewTarget:
+    # ``kind`` is the MediaKind itself, not its name: civic.core.media imports this module, not the reverse.
+    if not kind.blurred or kind.reviewer is None:
+        raise ValueError(f"media kind {kind.name!r} has no blur review")  # a programming error
+    return kind.reviewer(actor, **where)
 
 
 def _review_view(t: ReviewTarget, row: PhotoBlur) -> dict[str, Any]:
@@ -355,9 +353,9 @@ def _reviewable(row: PhotoBlur) -> None:
         raise Conflict("照片正在自动打码，完成后再审核", code="photo_blur_pending", details={"blur_status": "pending"})
 
 
-def review(kind: str, actor, **where) -> dict[str, Any]:
-    """The blur of one photo of ``kind`` as its reviewer sees it (``where``: the arguments of the
-    kind's route, e.g. ``token=``): ``{"status", "regions", "blurred_at", "reviewed_at",
+def review(kind, actor, **where) -> dict[str, Any]:
+    """The blur of one photo of ``kind`` (a blurred :class:`civic.core.media.MediaKind` with its
+    ``reviewer``) as its reviewer sees it (``where``: the arguments of the kind's route, e.g. ``token=``): ``{"status", "regions", "blurred_at", "reviewed_at",
     "original_kept", "object_type", "object_id", "width", "height", "sees_original", "original_url"
     (None for a reviewer who sees only the blurred rendition), "blurred_url", **the domain's detail}``
     (regions: :class:`PhotoBlur`; coordinates are fractions 0..1 of the photo's width and height).
@@ -370,7 +368,7 @@ def review(kind: str, actor, **where) -> dict[str, Any]:
     return _review_view(t, get(t.display_key))
 
 
-def review_add_region(kind: str, actor, box: dict, **where) -> dict[str, Any]:
+def review_add_region(kind, actor, box: dict, **where) -> dict[str, Any]:
     """The reviewer of a photo of ``kind`` adds a region to blur by hand (``box``: ``x``, ``y``,
     ``w``, ``h``, fractions 0..1); the blurred rendition is made again at once, and the addition
     audited on the photo's object (``photo_blur.region_added``).  Returns :func:`review`'s shape.
@@ -386,7 +384,7 @@ def review_add_region(kind: str, actor, box: dict, **where) -> dict[str, Any]:
     return _review_view(t, row)
 
 
-def review_remove_region(kind: str, actor, region_id: str, **where) -> dict[str, Any]:
+def review_remove_region(kind, actor, region_id: str, **where) -> dict[str, Any]:
     """The reviewer removes a falsely blurred region (kept in the record, flagged ``removed``); the
     rendition is made again at once, audited (``photo_blur.region_removed``).  Returns :func:`review`'s shape.
 

@@ -167,7 +167,7 @@ class VoucherBlur(MethodView):
         Errors: 403 ``blur_review_not_allowed`` (views the disclosure, is not the village committee);
         404 ``voucher_not_found`` (may not view it), ``photo_blur_not_found``.
         """
-        return blur.review(service.VOUCHER.name, current_actor(), disclosure_id=disclosure_id, token=token)
+        return blur.review(service.VOUCHER, current_actor(), disclosure_id=disclosure_id, token=token)
 
 
 @blp.route("/village-disclosures/<int:disclosure_id>/vouchers/<token>/blur/regions")
@@ -183,7 +183,7 @@ class VoucherBlurRegions(MethodView):
         ``voucher_not_found``, ``photo_blur_not_found``; 409 ``photo_blur_pending``,
         ``photo_original_deleted``; 422 ``blur_region_invalid``.
         """
-        return blur.review_add_region(service.VOUCHER.name, current_actor(), data, disclosure_id=disclosure_id,
+        return blur.review_add_region(service.VOUCHER, current_actor(), data, disclosure_id=disclosure_id,
                                       token=token)
 
 
@@ -198,7 +198,7 @@ class VoucherBlurRegion(MethodView):
         ``blur_review_not_allowed``; 404 ``voucher_not_found``, ``photo_blur_not_found``,
         ``blur_region_not_found``; 409 ``photo_blur_pending``, ``photo_original_deleted``.
         """
-        return blur.review_remove_region(service.VOUCHER.name, current_actor(), region_id,
+        return blur.review_remove_region(service.VOUCHER, current_actor(), region_id,
                                          disclosure_id=disclosure_id, token=token)
 
 

@@ -172,7 +172,7 @@ def blur_review(user, complaint_id: int, token: str) -> dict:
         stored before blurring, not yet shown to anyone else).
     :raises Forbidden: ``blur_review_not_allowed`` (not the lead party).
     """
-    return blur.review(PHOTO.name, user, complaint_id=complaint_id, token=token)
+    return blur.review(PHOTO, user, complaint_id=complaint_id, token=token)
 
 
 def add_blur_region(user, complaint_id: int, token: str, box: dict) -> dict:
@@ -183,7 +183,7 @@ def add_blur_region(user, complaint_id: int, token: str, box: dict) -> dict:
     :raises Conflict: ``photo_blur_pending`` (the detector has not run yet: review after it),
         ``photo_original_deleted``.  :raises ValidationFailed: ``blur_region_invalid``.
     """
-    return blur.review_add_region(PHOTO.name, user, box, complaint_id=complaint_id, token=token)
+    return blur.review_add_region(PHOTO, user, box, complaint_id=complaint_id, token=token)
 
 
 def remove_blur_region(user, complaint_id: int, token: str, region_id: str) -> dict:
@@ -193,4 +193,4 @@ def remove_blur_region(user, complaint_id: int, token: str, region_id: str) -> d
     :raises NotFound: ``blur_region_not_found``.  :raises Conflict: ``photo_blur_pending``,
         ``photo_original_deleted``.
     """
-    return blur.review_remove_region(PHOTO.name, user, region_id, complaint_id=complaint_id, token=token)
+    return blur.review_remove_region(PHOTO, user, region_id, complaint_id=complaint_id, token=token)

@@ -124,7 +124,7 @@ class ContestPhotoBlur(MethodView):
         Errors: 403 ``blur_review_not_allowed`` (sees the photo, is not a moderator of the contest's
         organiser); 404 ``photo_not_found`` (may not see it), ``photo_blur_not_found``.
         """
-        return blur.review(service.PHOTO.name, current_actor(), token=token)
+        return blur.review(service.PHOTO, current_actor(), token=token)
 
 
 @blp.route("/contest-photos/<string:token>/blur/regions")
@@ -140,7 +140,7 @@ class ContestPhotoBlurRegions(MethodView):
         ``photo_not_found``, ``photo_blur_not_found``; 409 ``photo_blur_pending``,
         ``photo_original_deleted``; 422 ``blur_region_invalid``.
         """
-        return blur.review_add_region(service.PHOTO.name, current_actor(), data, token=token)
+        return blur.review_add_region(service.PHOTO, current_actor(), data, token=token)
 
 
 @blp.route("/contest-photos/<string:token>/blur/regions/<region_id>")
@@ -154,7 +154,7 @@ class ContestPhotoBlurRegion(MethodView):
         404 ``photo_not_found``, ``photo_blur_not_found``, ``blur_region_not_found``; 409
         ``photo_blur_pending``, ``photo_original_deleted``.
         """
-        return blur.review_remove_region(service.PHOTO.name, current_actor(), region_id, token=token)
+        return blur.review_remove_region(service.PHOTO, current_actor(), region_id, token=token)
 
 
 @blp.route("/contests/<int:contest_id>/ideas")

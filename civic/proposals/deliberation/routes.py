@@ -336,7 +336,7 @@ class ActionItemPhotoBlur(MethodView):
         Errors: 403 ``blur_review_not_allowed`` (sees the topic, does not act for the responsible
         organisation); 404 ``photo_not_found`` (may not see it), ``photo_blur_not_found``.
         """
-        return blur.review(service.ACTION_PHOTO.name, current_actor(), item_id=item_id, token=token)
+        return blur.review(service.ACTION_PHOTO, current_actor(), item_id=item_id, token=token)
 
 
 @blp.route("/action-items/<int:item_id>/photos/<token>/blur/regions")
@@ -352,7 +352,7 @@ class ActionItemPhotoBlurRegions(MethodView):
         ``photo_not_found``, ``photo_blur_not_found``; 409 ``photo_blur_pending``,
         ``photo_original_deleted``; 422 ``blur_region_invalid``.
         """
-        return blur.review_add_region(service.ACTION_PHOTO.name, current_actor(), data, item_id=item_id, token=token)
+        return blur.review_add_region(service.ACTION_PHOTO, current_actor(), data, item_id=item_id, token=token)
 
 
 @blp.route("/action-items/<int:item_id>/photos/<token>/blur/regions/<region_id>")
@@ -366,5 +366,5 @@ class ActionItemPhotoBlurRegion(MethodView):
         ``blur_review_not_allowed``; 404 ``photo_not_found``, ``photo_blur_not_found``,
         ``blur_region_not_found``; 409 ``photo_blur_pending``, ``photo_original_deleted``.
         """
-        return blur.review_remove_region(service.ACTION_PHOTO.name, current_actor(), region_id, item_id=item_id,
+        return blur.review_remove_region(service.ACTION_PHOTO, current_actor(), region_id, item_id=item_id,
                                          token=token)
