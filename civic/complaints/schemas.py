@@ -5,7 +5,13 @@ from __future__ import annotations
 import marshmallow as ma
 
 from civic.core.pagination import PageArgs
-from civic.core.schemas import Integer, ShanghaiDateTime
+from civic.core.schemas import (  # noqa: F401  (the review shapes are the core's, shared by every blurred kind)
+    BlurRegionInSchema,
+    BlurRegionSchema,
+    BlurReviewSchema,
+    Integer,
+    ShanghaiDateTime,
+)
 from civic.core.uploads import upload_ids_field
 
 
@@ -64,39 +70,6 @@ class PhotoRefSchema(ma.Schema):
     thumbnail_url = ma.fields.String(allow_none=True)
     blur_status = ma.fields.String(metadata={"description": "original | blurred | pending | failed: the "
                                              "original only for the person who took it and the lead party"})
-
-
-class BlurRegionSchema(ma.Schema):
-    id = ma.fields.String()
-    x = ma.fields.Float(metadata={"description": "left edge, fraction 0..1 of the width"})
-    y = ma.fields.Float(metadata={"description": "top edge, fraction 0..1 of the height"})
-    w = ma.fields.Float()
-    h = ma.fields.Float()
-    kind = ma.fields.String(metadata={"description": "face | plate | manual"})
-    score = ma.fields.Float()
-    source = ma.fields.String(metadata={"description": "auto | manual"})
-    removed = ma.fields.Boolean(metadata={"description": "a false region removed by review (kept in the record)"})
-
-
-class BlurReviewSchema(ma.Schema):
-    status = ma.fields.String(metadata={"description": "pending | done | failed"})
-    regions = ma.fields.List(ma.fields.Nested(BlurRegionSchema))
-    blurred_at = ShanghaiDateTime(allow_none=True)
-    reviewed_at = ShanghaiDateTime(allow_none=True)
-    original_kept = ma.fields.Boolean()
-    photo_id = Integer()
-    stage = ma.fields.String()
-    width = Integer()
-    height = Integer()
-    original_url = ma.fields.String()
-    blurred_url = ma.fields.String()
-
-
-class BlurRegionInSchema(ma.Schema):
-    x = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1))
-    y = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1))
-    w = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1, min_inclusive=False))
-    h = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1, min_inclusive=False))
 
 
 class PhotoFileArgs(ma.Schema):

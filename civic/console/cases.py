@@ -10,12 +10,13 @@ console's session like a bearer token.
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 
 from civic.accounts.memberships import acting_memberships
 from civic.complaints import service
 from civic.complaints.models import STATUSES
 from civic.complaints.suggest import category_names
+from civic.console import blur_review
 from civic.console.blueprint import CASE_KINDS, bp, see_other, staff_page
 from civic.core.errors import ValidationFailed
 from civic.core.text import tidy
@@ -128,18 +129,17 @@ def cases_photos(user, complaint_id):
 def cases_blur(user, complaint_id, token):
     """主办方审核照片打码：查看打码后的照片与区域，手动增加区域、删除误报（均留痕）。"""
     review = service.blur_review(user, complaint_id, token)
-    return render_template("console/case_blur.html", complaint_id=complaint_id, token=token, r=review)
+    return blur_review.page(review, subject=f"案件 #{complaint_id}", others="协办单位、合作方和公开页面",
+                            back_url=url_for("console.cases_detail", complaint_id=complaint_id),
+                            add="console.cases_blur_add", remove="console.cases_blur_remove",
+                            complaint_id=complaint_id, token=token)
 
 
 @bp.post("/cases/<int:complaint_id>/photos/<token>/blur/regions")
 @staff_page()
 def cases_blur_add(user, complaint_id, token):
     """增加打码区域：x、y、宽、高（占照片宽高的百分比）。"""
-    try:
-        box = {k: float(request.form.get(k, "")) / 100 for k in ("x", "y", "w", "h")}
-    except ValueError as exc:
-        raise ValidationFailed("请输入 0 到 100 之间的百分比", code="blur_region_invalid") from exc
-    service.add_blur_region(user, complaint_id, token, box)
+    service.add_blur_region(user, complaint_id, token, blur_review.box_from_form(request.form))
     return see_other("console.cases_blur", complaint_id=complaint_id, token=token)
 
 

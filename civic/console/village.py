@@ -1,12 +1,15 @@
 """村务公开 in the console: the village committee drafts, enters finance lines (typed or pasted from a
 spreadsheet), checks the balance, submits and publishes; the supervision committee returns or signs
-off; corrections are new versions; inquiries are answered.  Every rule is civic.village.service's."""
+off; corrections are new versions; inquiries are answered; the committee reviews the blur of the
+vouchers (审核打码).  Every rule is civic.village.service's."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 
+from civic.console import blur_review
 from civic.console.blueprint import bp, chosen_place, see_other, staff_page
+from civic.core import blur
 from civic.core.errors import Forbidden, ValidationFailed
 from civic.village import service
 
@@ -82,7 +85,8 @@ def village_disclosure(user, disclosure_id):
     service.require_village_reader(user, village)
     return render_template("console/village_disclosure.html", d=d, village=village, roles=_roles(user, village),
                            totals=service.totals(d), statuses=service.STATUS_NAMES, kinds=LINE_KIND_NAMES,
-                           editable=d.status in service.EDITABLE, categories=service.CATEGORY_NAMES)
+                           editable=d.status in service.EDITABLE, categories=service.CATEGORY_NAMES,
+                           voucher_url=service.voucher_url)
 
 
 @bp.post("/village/disclosures/<int:disclosure_id>/edit")
@@ -134,3 +138,33 @@ def village_answer(user, inquiry_id):
     inq = service.answer(inquiry_id, request.form.get("answer", ""), user)
     village = service.registry.get_place(inq.village_id)
     return see_other("console.village_home", village=village.code, _anchor="inquiries")
+
+
+# --- 审核打码 of a voucher (the village committee: civic.village.service.disclosures._voucher_reviewer) ---
+
+@bp.get("/village/disclosures/<int:disclosure_id>/vouchers/<token>/blur")
+@staff_page(*KINDS)
+def village_voucher_blur(user, disclosure_id, token):
+    """村民委员会审核凭证照片打码：打码后的照片与区域，手动增加区域、删除误报（均留痕，记在公开事项上）。"""
+    review = blur.review(service.VOUCHER, user, disclosure_id=disclosure_id, token=token)
+    return blur_review.page(review, subject=f"公开事项 #{disclosure_id}", others="村民和公开页面",
+                            back_url=url_for("console.village_disclosure", disclosure_id=disclosure_id),
+                            add="console.village_voucher_blur_add", remove="console.village_voucher_blur_remove",
+                            disclosure_id=disclosure_id, token=token)
+
+
+@bp.post("/village/disclosures/<int:disclosure_id>/vouchers/<token>/blur/regions")
+@staff_page(*KINDS)
+def village_voucher_blur_add(user, disclosure_id, token):
+    """增加打码区域：x、y、宽、高（占照片宽高的百分比）。"""
+    blur.review_add_region(service.VOUCHER, user, blur_review.box_from_form(request.form),
+                           disclosure_id=disclosure_id, token=token)
+    return see_other("console.village_voucher_blur", disclosure_id=disclosure_id, token=token)
+
+
+@bp.post("/village/disclosures/<int:disclosure_id>/vouchers/<token>/blur/regions/<region_id>/remove")
+@staff_page(*KINDS)
+def village_voucher_blur_remove(user, disclosure_id, token, region_id):
+    """删除误报的打码区域。"""
+    blur.review_remove_region(service.VOUCHER, user, region_id, disclosure_id=disclosure_id, token=token)
+    return see_other("console.village_voucher_blur", disclosure_id=disclosure_id, token=token)

@@ -19,8 +19,12 @@ beyond the circle that needs it is a disclosure, so it is blurred.
   a failure leaves ``failed`` and the photo stays hidden from those who may not see the original;
 * :func:`keys_for` is **the one rule** every serving path applies (``civic.core.media.opened`` and the
   public pages call it); :func:`state` is the same rule for a representation (URL or ``pending``);
-* review by the staff the domain entitles (:func:`add_region`, :func:`remove_region`): audited, the
-  rendition regenerated at once;
+* review, for every blurred kind (:func:`review`, :func:`review_add_region`,
+  :func:`review_remove_region`): the kind's ``reviewer`` (:class:`civic.core.media.MediaKind`) says
+  who reviews (a case: the lead party's staff; a contest: the organiser's moderators; an action item:
+  the responsible organisation; a voucher: the village committee) and finds the photo; staff add a
+  region by hand and remove a false one (:func:`add_region`, :func:`remove_region`), audited on the
+  photo's object, the rendition regenerated at once;
 * retention: :func:`forget_original` deletes the original's files once the domain says its purpose
   ended; from then on everyone gets the blurred copy.
 """
@@ -31,6 +35,7 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,13 +43,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from civic.core import audit, personal_data
 from civic.core.db import UTCDateTime, commit, utcnow
-from civic.core.errors import Conflict, NotFound, ValidationFailed
+from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.extensions import db
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PhotoBlur", "add_region", "blur_photo", "forget_original", "keys_for", "regenerate",
-           "remove_region", "request", "state", "states"]
+__all__ = ["PhotoBlur", "ReviewTarget", "add_region", "blur_photo", "forget_original", "keys_for", "not_reviewer",
+           "regenerate", "remove_region", "request", "review", "review_add_region", "review_remove_region", "state",
+           "states"]
 
 STATUSES = ("pending", "done", "failed")
 
@@ -304,6 +310,108 @@ def remove_region(actor, row: PhotoBlur, region_id: str, *, object_type: str, ob
 
 def _reviewed(actor, row: PhotoBlur) -> None:
     row.reviewed_by, row.reviewed_at = actor.id, utcnow()
+
+
+# --- review of any blurred kind ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReviewTarget:
+    """A photo of a blurred kind as its reviewer found it: what a kind's ``reviewer`` returns
+    (:class:`civic.core.media.MediaKind`).
+
+    :param display_key: the original display copy's store key (the key of its :class:`PhotoBlur`).
+    :param url: the photo's address in the API (the kind's route, filled in).
+    :param object_type: what the review is audited on, as ``media.opened`` logs the photo
+        (``"complaint"``, ``"idea"``, ``"action_item"``, ``"village_disclosure"``); ``object_id`` its id.
+    :param actor_role: how the reviewer acts: ``"staff@<organisation kind>:<organisation id>"``, or
+        ``"admin"`` where the domain lets administrators act for the party.
+    :param sees_original: whether ``url`` serves this reviewer the original (else the blurred rendition).
+    :param width: the display copy's pixels (``height`` too), None where the domain did not keep them.
+    :param detail: the domain's names for the photo, added to the review (``{"photo_id", "stage"}``).
+    """
+
+    display_key: str
+    url: str
+    object_type: str
+    object_id: int
+    actor_role: str | None
+    sees_original: bool
+    width: int | None = None
+    height: int | None = None
+    detail: dict = field(default_factory=dict)
+
+
+def not_reviewer(message: str) -> Forbidden:
+    """The refusal for one who may see a photo but not review its blur: 403 ``blur_review_not_allowed``
+    (``message`` says, in Chinese, who reviews).  One who may not see the photo gets the kind's 404."""
+    return Forbidden(message, code="blur_review_not_allowed")
+
+
+def _target(kind, actor, where: dict) -> ReviewTarget:
+    # ``kind`` is the MediaKind itself, not its name: civic.core.media imports this module, not the reverse.
+    if not kind.blurred or kind.reviewer is None:
+        raise ValueError(f"media kind {kind.name!r} has no blur review")  # a programming error
+    return kind.reviewer(actor, **where)
+
+
+def _review_view(t: ReviewTarget, row: PhotoBlur) -> dict[str, Any]:
+    # The version in the address: a review makes a new rendition under the same photo, and the
+    # browser must not show the one it cached.
+    version = int(row.blurred_at.timestamp() * 1000) if row.blurred_at else 0
+    return {**view(row), **t.detail, "object_type": t.object_type, "object_id": t.object_id,
+            "width": t.width, "height": t.height, "sees_original": t.sees_original,
+            "original_url": t.url if t.sees_original else None,
+            "blurred_url": f"{t.url}?rendition=blurred&v={version}"}
+
+
+def _reviewable(row: PhotoBlur) -> None:
+    if row.status == "pending":
+        raise Conflict("照片正在自动打码，完成后再审核", code="photo_blur_pending", details={"blur_status": "pending"})
+
+
+def review(kind, actor, **where) -> dict[str, Any]:
+    """The blur of one photo of ``kind`` (a blurred :class:`civic.core.media.MediaKind` with its
+    ``reviewer``) as its reviewer sees it (``where``: the arguments of the kind's route, e.g. ``token=``): ``{"status", "regions", "blurred_at", "reviewed_at",
+    "original_kept", "object_type", "object_id", "width", "height", "sees_original", "original_url"
+    (None for a reviewer who sees only the blurred rendition), "blurred_url", **the domain's detail}``
+    (regions: :class:`PhotoBlur`; coordinates are fractions 0..1 of the photo's width and height).
+
+    :raises NotFound: the kind's own code (one who may not see the photo: the same answer as for
+        none), ``photo_blur_not_found`` (a photo stored before blurring, not yet shown beyond its circle).
+    :raises Forbidden: ``blur_review_not_allowed`` (sees the photo, does not review it).
+    """
+    t = _target(kind, actor, where)
+    return _review_view(t, get(t.display_key))
+
+
+def review_add_region(kind, actor, box: dict, **where) -> dict[str, Any]:
+    """The reviewer of a photo of ``kind`` adds a region to blur by hand (``box``: ``x``, ``y``,
+    ``w``, ``h``, fractions 0..1); the blurred rendition is made again at once, and the addition
+    audited on the photo's object (``photo_blur.region_added``).  Returns :func:`review`'s shape.
+
+    Order: who (404, 403), the record (404), its state (409), the box (422).
+    :raises Conflict: ``photo_blur_pending`` (the detector has not run yet: review after it),
+        ``photo_original_deleted``.  :raises ValidationFailed: ``blur_region_invalid``.
+    """
+    t = _target(kind, actor, where)
+    row = get(t.display_key)
+    _reviewable(row)
+    add_region(actor, row, box, object_type=t.object_type, object_id=t.object_id, actor_role=t.actor_role)
+    return _review_view(t, row)
+
+
+def review_remove_region(kind, actor, region_id: str, **where) -> dict[str, Any]:
+    """The reviewer removes a falsely blurred region (kept in the record, flagged ``removed``); the
+    rendition is made again at once, audited (``photo_blur.region_removed``).  Returns :func:`review`'s shape.
+
+    :raises NotFound: ``blur_region_not_found``.  :raises Conflict: ``photo_blur_pending``,
+        ``photo_original_deleted``.
+    """
+    t = _target(kind, actor, where)
+    row = get(t.display_key)
+    _reviewable(row)
+    remove_region(actor, row, region_id, object_type=t.object_type, object_id=t.object_id, actor_role=t.actor_role)
+    return _review_view(t, row)
 
 
 # --- retention -----------------------------------------------------------------------------------------

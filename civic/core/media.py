@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,12 +63,20 @@ class MediaKind:
     :param blurred: a photo of a public place that is shown beyond the circle of the person who took
         it: those the domain does not let see the original get the blurred rendition
         (:mod:`civic.core.blur`), and the serving verb must say which a viewer gets (``original=``).
+    :param reviewer: for a ``blurred`` kind, the domain's rule of who reviews its blur (adds a region
+        by hand, removes a false one: :func:`civic.core.blur.review`): called with the actor and the
+        arguments of ``route`` (``reviewer(actor, token=..., ...)``), it returns the photo as a
+        :class:`civic.core.blur.ReviewTarget`, or raises the kind's 404 for one who may not see the
+        photo and :func:`civic.core.blur.not_reviewer` (403 ``blur_review_not_allowed``) for one who
+        may see it but not review it.  Its review routes are ``route`` + ``/blur``,
+        ``/blur/regions`` and ``/blur/regions/<region_id>`` (tests/foundation/test_blur_sweep.py).
     """
 
     name: str
     route: str
     entitled: str
     blurred: bool = False
+    reviewer: Callable[..., Any] | None = None
 
 
 _KINDS: dict[str, MediaKind] = {}

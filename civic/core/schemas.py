@@ -1,4 +1,5 @@
-"""Shared marshmallow fields: whole numbers, times shown in Asia/Shanghai, Decimals as strings."""
+"""Shared marshmallow fields (whole numbers, times shown in Asia/Shanghai, Decimals as strings) and the
+schemas every domain shares: the query of a stored file, the review of a blurred photo."""
 
 from __future__ import annotations
 
@@ -45,3 +46,55 @@ class MediaFileArgs(ma.Schema):
 
     size = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["thumb"]),
                             metadata={"description": "thumb: 缩略图"})
+
+
+class BlurredMediaFileArgs(MediaFileArgs):
+    """The query of a route serving a photo of a blurred kind (civic.core.blur): ``?size=thumb``, and
+    ``?rendition=blurred`` for one who sees the original to get what the others see (the review
+    page); ``v`` is the rendition's version, a cache key the server ignores."""
+
+    rendition = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["blurred"]),
+                                 metadata={"description": "blurred: the rendition others see (the review)"})
+    v = Integer(load_default=None, metadata={"description": "the rendition's version (cache key), ignored"})
+
+
+# --- the review of a blurred photo (civic.core.blur.review), the same for every kind ----------------
+
+class BlurRegionSchema(ma.Schema):
+    id = ma.fields.String()
+    x = ma.fields.Float(metadata={"description": "left edge, fraction 0..1 of the width"})
+    y = ma.fields.Float(metadata={"description": "top edge, fraction 0..1 of the height"})
+    w = ma.fields.Float()
+    h = ma.fields.Float()
+    kind = ma.fields.String(metadata={"description": "face | plate | manual"})
+    score = ma.fields.Float()
+    source = ma.fields.String(metadata={"description": "auto | manual"})
+    removed = ma.fields.Boolean(metadata={"description": "a false region removed by review (kept in the record)"})
+
+
+class BlurReviewSchema(ma.Schema):
+    status = ma.fields.String(metadata={"description": "pending | done | failed"})
+    regions = ma.fields.List(ma.fields.Nested(BlurRegionSchema))
+    blurred_at = ShanghaiDateTime(allow_none=True)
+    reviewed_at = ShanghaiDateTime(allow_none=True)
+    original_kept = ma.fields.Boolean()
+    object_type = ma.fields.String(metadata={
+        "description": "what the review is audited on: complaint | idea | action_item | village_disclosure"})
+    object_id = Integer()
+    photo_id = Integer(metadata={"description": "the photo's id in its domain (a case photo, a contest photo, "
+                                                "a voucher); absent for an action item's photos"})
+    stage = ma.fields.String(metadata={"description": "a case photo: intake | result; an action item's: "
+                                                      "progress | evidence"})
+    width = Integer(allow_none=True)
+    height = Integer(allow_none=True)
+    sees_original = ma.fields.Boolean(metadata={"description": "whether the reviewer may see the original"})
+    original_url = ma.fields.String(allow_none=True, metadata={
+        "description": "the photo as taken (null for a reviewer who sees only the blurred rendition)"})
+    blurred_url = ma.fields.String(metadata={"description": "the blurred rendition others see, this version"})
+
+
+class BlurRegionInSchema(ma.Schema):
+    x = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1))
+    y = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1))
+    w = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1, min_inclusive=False))
+    h = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1, min_inclusive=False))

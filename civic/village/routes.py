@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from civic.core import media
+from civic.core import blur, media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
-from civic.core.schemas import MediaFileArgs
+from civic.core.schemas import BlurredMediaFileArgs, BlurRegionInSchema, BlurReviewSchema
 from civic.core.storage import media_store
 from civic.core.uploads import photo_files
 from civic.village import jobs as _jobs  # noqa: F401  (registers the periodic job)
@@ -143,14 +143,64 @@ class Vouchers(MethodView):
 @blp.route("/village-disclosures/<int:disclosure_id>/vouchers/<token>")
 class VoucherFile(MethodView):
     @require("resident", "staff", "admin")
-    @blp.arguments(MediaFileArgs, location="query")
+    @blp.arguments(BlurredMediaFileArgs, location="query")
     @blp.response(200, content_type="image/jpeg")
     def get(self, args, disclosure_id, token):
         """凭证照片（能查看该公开事项者可取；地址不可猜测，访问记入审计日志）。?size=thumb 取缩略图
 
-        404 ``voucher_not_found``.
+        The original only to the village's committees and the town; everyone else gets faces and
+        number plates blurred, 409 ``photo_blur_pending`` until the rendition is made.
+        ?rendition=blurred: the blurred rendition for them too.  404 ``voucher_not_found``.
         """
-        return media.respond(service.voucher_file(current_actor(), disclosure_id, token, args["size"]), args["size"])
+        return media.respond(service.voucher_file(current_actor(), disclosure_id, token, args["size"],
+                                                  args["rendition"]), args["size"])
+
+
+# The review of a voucher's blur (civic.core.blur.review): the village committee
+# (service.disclosures._voucher_reviewer).
+@blp.route("/village-disclosures/<int:disclosure_id>/vouchers/<token>/blur")
+class VoucherBlur(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, BlurReviewSchema)
+    def get(self, disclosure_id, token):
+        """村民委员会查看凭证照片的自动打码（人脸、车牌区域）
+
+        Errors: 403 ``blur_review_not_allowed`` (views the disclosure, is not the village committee);
+        404 ``voucher_not_found`` (may not view it), ``photo_blur_not_found``.
+        """
+        return blur.review(service.VOUCHER, current_actor(), disclosure_id=disclosure_id, token=token)
+
+
+@blp.route("/village-disclosures/<int:disclosure_id>/vouchers/<token>/blur/regions")
+class VoucherBlurRegions(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(BlurRegionInSchema)
+    @blp.response(201, BlurReviewSchema)
+    def post(self, data, disclosure_id, token):
+        """村民委员会手动增加打码区域（重新生成打码照片，留痕；已公开的凭证也可）
+
+        Body: x, y, w, h as fractions 0..1 of the photo's width and height.  Audited on the
+        disclosure (``photo_blur.region_added``).  Errors: 403 ``blur_review_not_allowed``; 404
+        ``voucher_not_found``, ``photo_blur_not_found``; 409 ``photo_blur_pending``,
+        ``photo_original_deleted``; 422 ``blur_region_invalid``.
+        """
+        return blur.review_add_region(service.VOUCHER, current_actor(), data, disclosure_id=disclosure_id,
+                                      token=token)
+
+
+@blp.route("/village-disclosures/<int:disclosure_id>/vouchers/<token>/blur/regions/<region_id>")
+class VoucherBlurRegion(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, BlurReviewSchema)
+    def delete(self, disclosure_id, token, region_id):
+        """村民委员会删除误报的打码区域（重新生成打码照片，留痕）
+
+        Audited on the disclosure (``photo_blur.region_removed``).  Errors: 403
+        ``blur_review_not_allowed``; 404 ``voucher_not_found``, ``photo_blur_not_found``,
+        ``blur_region_not_found``; 409 ``photo_blur_pending``, ``photo_original_deleted``.
+        """
+        return blur.review_remove_region(service.VOUCHER, current_actor(), region_id,
+                                         disclosure_id=disclosure_id, token=token)
 
 
 @blp.route("/village-disclosures/<int:disclosure_id>/transitions")

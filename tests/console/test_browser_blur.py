@@ -64,3 +64,76 @@ def test_the_lead_party_reviews_the_blur_of_a_case_photo(app, demo_with_cases):
     assert actions == ["photo_blur.region_added", "photo_blur.region_removed"]
     row = db.session.scalars(sa.select(PhotoBlur).where(PhotoBlur.reviewed_by.is_not(None))).one()
     assert [g["removed"] for g in row.regions if g["source"] == "manual"] == [True]
+
+
+def test_the_village_committee_reviews_the_blur_of_a_published_voucher(app, demo):
+    """Another kind, the same page (civic.core.blur.review): 新丰村's committee reviews the voucher of
+    its published subsidy disclosure from the disclosure's page; the public page's photo changes at
+    once; the supervision committee, who sees the original but does not review the photos, gets no link."""
+    import sqlalchemy as sa
+
+    from civic.core.audit import AuditEntry
+    from civic.extensions import db
+    from civic.village.models import Voucher
+    from tests.console.test_browser import login
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    run_blur_jobs()
+    voucher = db.session.scalars(sa.select(Voucher).order_by(Voucher.id)).first()
+    vid, did = voucher.id, voucher.line.disclosure_id
+    public_url = f"/villages/V-XF/vouchers/{vid}.jpg"
+    public = app.test_client()
+    before = public.get(public_url)
+    assert before.status_code == 200
+
+    with served(app) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        login(page, base, "vs_xf_jin")  # the supervision committee: reads the disclosure, reviews no photo
+        page.goto(f"{base}/console/village/disclosures/{did}")
+        assert page.locator("#lines td.vouchers a").count() >= 1
+        assert page.locator("#lines a.blur-review").count() == 0
+        page.context.clear_cookies()
+
+        login(page, base, "vc_xf_hua")
+        page.goto(f"{base}/console/village/disclosures/{did}")
+        page.locator("#lines a.blur-review").first.click()
+        page.wait_for_load_state()
+        assert page.locator("#blur-status").inner_text() == "已打码"
+        assert page.locator("#blurred").evaluate("img => img.naturalWidth") > 0
+        assert page.locator("#blur-back").inner_text() == f"← 返回公开事项 #{did}"
+        before_rows = page.locator("#regions tbody tr[data-region]").count()
+        first_src = page.locator("#blurred").get_attribute("src")
+
+        form = page.locator("#add-region")
+        form.get_by_label("左 x（%）").fill("5")
+        form.get_by_label("上 y（%）").fill("5")
+        form.get_by_label("宽（%）").fill("40")
+        form.get_by_label("高（%）").fill("30")
+        form.get_by_role("button", name="增加并重新打码").click()
+        page.wait_for_load_state()
+        rows = page.locator("#regions tbody tr[data-region]")
+        assert rows.count() == before_rows + 1
+        added = rows.filter(has_text="手动").first
+        assert "5.0, 5.0, 40.0 × 30.0" in added.inner_text()
+        assert page.locator(".blur-box").count() == before_rows + 1
+        shown = page.locator("#blurred").get_attribute("src")
+        assert "rendition=blurred" in shown and shown != first_src
+        assert page.locator("#blurred").evaluate("img => img.naturalWidth") > 0
+        # The village's public page shows the new rendition at once.
+        with_region = public.get(public_url)
+        assert with_region.status_code == 200 and with_region.data != before.data
+        page.screenshot(path=str(SHOTS / "voucher-blur-review.png"), full_page=True)
+
+        added.get_by_role("button", name="删除（误报）").click()
+        page.wait_for_load_state()
+        assert "已删除（误报）" in page.locator("#regions tbody tr", has_text="手动").first.inner_text()
+        assert page.locator(".blur-box").count() == before_rows
+        page.locator("#blur-back").click()
+        page.wait_for_url(f"{base}/console/village/disclosures/{did}")
+
+    assert public.get(public_url).data == before.data
+    db.session.expire_all()
+    actions = list(db.session.scalars(sa.select(AuditEntry.action).where(
+        AuditEntry.object_type == "village_disclosure", AuditEntry.object_id == str(did),
+        AuditEntry.action.like("photo_blur.%")).order_by(AuditEntry.id)))
+    assert actions == ["photo_blur.region_added", "photo_blur.region_removed"]

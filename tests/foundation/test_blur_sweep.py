@@ -11,13 +11,22 @@ A sweep over the media kinds and the public photo routes, not a test of one rout
   the blur job ran, each entitled viewer gets either the original's bytes or 409
   ``photo_blur_pending`` and never any other stored file, and at least one gets the 409 (someone
   beyond the circle); after the job, each gets 200, and whoever got the 409 now gets the blurred
-  rendition, not the original.
+  rendition, not the original;
+* every blurred kind has a reviewer rule (``MediaKind.reviewer``) and its review routes under the
+  photo's own address (``…/blur``, ``…/blur/regions``, ``…/blur/regions/{region_id}``), and a case in
+  :data:`REVIEWS`; for each, the reviewer adds a region (the blurred rendition served to a party
+  beyond the circle changes at once, ``photo_blur.region_added`` is written on the photo's object)
+  and removes it (the rendition is as before, ``photo_blur.region_removed``), while parties who see
+  the photo but do not review it get 403 ``blur_review_not_allowed``, parties who may not see it (and
+  a forged address) 404, and none of them changes the record, the rendition or the audit log.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pytest
 import sqlalchemy as sa
@@ -114,3 +123,221 @@ def test_each_blurred_kind_shows_the_original_or_nothing_then_the_blurred_rendit
                 assert _digest(r.data) in blurred and _digest(r.data) not in originals, (url, i)
             else:
                 assert _digest(r.data) in originals, (url, i)
+
+
+# --- the review, for every blurred kind ------------------------------------------------------------------
+
+@dataclass
+class Review:
+    """One photo of the kind, made through the real API, and who is who for its review."""
+
+    url: str  # the photo's address (the review routes hang under it)
+    reviewer: dict  # request headers of one the kind's reviewer rule admits
+    sees: list[dict]  # parties who see the photo but do not review it (403); the first sees only the blurred copy
+    audit_object: tuple[str, int]  # what the review is audited on
+    hidden: list[dict] = field(default_factory=list)  # parties who may not see the photo (404)
+    # residents on a route only staff may call: its own 403 wrong_account_kind, the same for every id
+    wrong_kind: list[dict] = field(default_factory=list)
+
+
+def _photo(name: str = "ianare_landscape_2.jpg"):
+    import io
+
+    from tests.shared import PHOTOS
+
+    return io.BytesIO((PHOTOS / name).read_bytes()), name
+
+
+def _review_case_photo(request, client, factory) -> Review:
+    from tests.complaints.helpers import World, submit
+
+    w = World(factory)
+    r = submit(client, w.rh, category="public_space_occupation", description="人行道上摆满摊位，行人只能走机动车道。",
+               photos=("ianare_portrait_6.jpg",), place_id=w.units[0].id)
+    assert r.status_code == 201, r.get_json()
+    case = r.get_json()
+    parties = client.get(f"/api/v1/complaints/{case['id']}", headers=w.h["street_centre"]).get_json()["parties"]
+    role = {p["kind"]: p["role"] for p in parties if p["active"]}
+    lead = next(k for k, v in role.items() if v == "lead")
+    assist = next(k for k, v in role.items() if v == "assist")
+    _, neighbour = w.other_resident()
+    elsewhere = World(factory, phone="13812347777")  # another compound's property company
+    # the assisting party and the street's oversight see only the blurred photo; the review routes of
+    # a case are for staff (the complainant, who took it, and a neighbour get the route's 403)
+    return Review(case["photos"][0]["url"], w.h[lead], sees=[w.h[assist], w.h["street_centre"]],
+                  hidden=[elsewhere.h["property_company"]], wrong_kind=[w.rh, neighbour],
+                  audit_object=("complaint", case["id"]))
+
+
+def _review_contest_photo(request, client, factory) -> Review:
+    from tests.proposals.conftest import World
+
+    w = World(factory, client)
+    c = w.contest()
+    up = client.post("/api/v1/contest-photos", data={"photos": [_photo("ianare_landscape_3.jpg")]},
+                     headers=w.h[w.author], content_type="multipart/form-data")
+    assert up.status_code == 201, up.json
+    r = client.post(f"/api/v1/contests/{c['id']}/ideas", headers=w.h[w.author],
+                    json={"title": "口袋花园", "text": "楼前空地种月季", "category": "绿化",
+                          "photos": [up.json["items"][0]["display_key"]]})
+    assert r.status_code == 201, r.json
+    d = client.post(f"/api/v1/moderation/idea/{r.json['id']}/decisions", json={"action": "approve"}, headers=w.h[w.mod])
+    assert d.status_code == 200, d.json
+    # approved: the contest's residents see it blurred, the author (who took it) as taken; the
+    # organiser's moderators review it; a resident elsewhere does not see it
+    return Review(r.json["photos"][0]["url"], w.h[w.mod], sees=[w.h[w.neighbour], w.h[w.author]],
+                  hidden=[w.h[w.outsider]], audit_object=("idea", r.json["id"]))
+
+
+def _review_action_photo(request, client, factory) -> Review:
+    from civic.core.db import commit
+    from civic.proposals.deliberation import service as svc
+    from tests.proposals.deliberation.conftest import World
+
+    w = World(factory, client)
+    t = w.topic(by=w.residents[0])
+    for u in w.residents[1:4]:
+        svc.cosign(u, t.id)
+    m = w.meeting([t])
+    w.attend(m, w.members)
+    mo = svc.open_motion(w.secretary, m.id, t.id, "请物业在弄堂口增设4个充电桩")
+    commit()
+    w.vote(mo, agree=5, oppose=1)
+    svc.close_motion(w.secretary, mo.id)
+    commit()
+    r = client.post(f"/api/v1/resolutions/{svc.resolution_of(mo.id).id}/action-items", headers=w.h(w.secretary),
+                    json={"title": "弄堂口安装4个充电桩", "organisation_id": w.pc.id, "due_on": "2027-01-31"})
+    assert r.status_code == 201, r.json
+    item = r.json["id"]
+    up = client.post(f"/api/v1/action-items/{item}/updates", headers=w.h(w.pc_staff),
+                     data={"note": "已完成选址", "photos": [_photo("ianare_portrait_5.jpg")]},
+                     content_type="multipart/form-data")
+    assert up.status_code == 201, up.json
+    # the topic is shown: its readers see the photo blurred; the responsible organisation reviews it
+    return Review(up.json["photos"][0]["url"], w.h(w.pc_staff), sees=[w.h(w.residents[0]), w.h(w.mod),
+                                                                      w.h(w.secretary)],
+                  audit_object=("action_item", item))
+
+
+def _review_voucher(request, client, factory) -> Review:
+    from tests.village.conftest import finance_body
+
+    v = request.getfixturevalue("vil")
+    r = client.post("/api/v1/villages/V-T/disclosures", json=finance_body(), headers=v["h_hua"])
+    assert r.status_code == 201, r.json
+    did, line = r.json["id"], r.json["lines"][1]["id"]
+    up = client.post(f"/api/v1/village-disclosures/{did}/lines/{line}/vouchers", headers=v["h_hua"],
+                     data={"photos": [_photo("ianare_portrait_6.jpg")]}, content_type="multipart/form-data")
+    assert up.status_code == 201, up.json
+    for action, h in (("submit", "h_hua"), ("sign_off", "h_jin"), ("publish", "h_hua")):
+        assert client.post(f"/api/v1/village-disclosures/{did}/transitions", json={"action": action},
+                           headers=v[h]).status_code == 200
+    # published: villagers see it blurred; the supervision committee and the town see the original but
+    # review the disclosure, not its photos; the village committee reviews them
+    return Review(up.json[0]["url"], v["h_hua"], sees=[v["h_villager"], v["h_outsider"], v["h_jin"], v["h_wang"]],
+                  audit_object=("village_disclosure", did))
+
+
+REVIEWS: dict[str, Callable[..., Review]] = {
+    "complaints.photo": _review_case_photo,
+    "contests.photo": _review_contest_photo,
+    "deliberation.action_photo": _review_action_photo,
+    "village.voucher": _review_voucher,
+}
+
+
+def test_every_blurred_kind_has_a_reviewer_rule_and_its_review_routes(app):
+    rules: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        rules.setdefault(rule.rule, set()).update(rule.methods)
+    blurred = {name: kind for name, kind in media.kinds().items() if kind.blurred}
+    assert blurred and set(REVIEWS) == set(blurred), "every blurred kind needs a case in REVIEWS"
+    for name, kind in blurred.items():
+        assert callable(kind.reviewer), f"{name}: no reviewer rule (MediaKind.reviewer)"
+        assert "GET" in rules.get(kind.route + "/blur", set()), name
+        assert "POST" in rules.get(kind.route + "/blur/regions", set()), name
+        assert "DELETE" in rules.get(kind.route + "/blur/regions/<region_id>", set()), name
+
+
+def _review_trail(object_type: str, object_id: int) -> list[tuple[str, int | None]]:
+    from civic.core.audit import AuditEntry
+
+    db.session.expire_all()
+    return [(e.action, e.actor_id) for e in db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.object_type == object_type, AuditEntry.object_id == str(object_id),
+        AuditEntry.action.like("photo_blur.%")).order_by(AuditEntry.id))]
+
+
+def _blur_record():
+    from civic.core.blur import PhotoBlur
+
+    db.session.expire_all()
+    return [(r.id, r.regions, r.blurred_display_key, r.reviewed_by) for r in
+            db.session.scalars(sa.select(PhotoBlur).order_by(PhotoBlur.id))]
+
+
+@pytest.mark.parametrize("kind", sorted(REVIEWS))
+def test_each_blurred_kind_is_reviewed_by_its_reviewer_alone(kind, request, app, client, factory):
+
+    case = REVIEWS[kind](request, client, factory)
+    db.session.rollback()
+    run_blur_jobs()
+    review_url = case.url + "/blur"
+    served_to = case.sees[0]
+
+    def served() -> bytes:
+        r = client.get(case.url, headers=served_to)
+        assert r.status_code == 200, r.get_json(silent=True)
+        return r.data
+
+    before = served()
+    shown = client.get(review_url, headers=case.reviewer)
+    assert shown.status_code == 200, shown.get_json()
+    assert shown.get_json()["status"] == "done"
+    assert shown.get_json()["object_type"] == case.audit_object[0] == kind_object(kind)
+    assert shown.get_json()["object_id"] == case.audit_object[1]
+    # What the review page shows as the blurred photo is what the others are served.
+    assert client.get(shown.get_json()["blurred_url"], headers=case.reviewer).data == before
+
+    added = client.post(review_url + "/regions", headers=case.reviewer, json={"x": 0.1, "y": 0.2, "w": 0.3, "h": 0.25})
+    assert added.status_code == 201, added.get_json()
+    manual = [g for g in added.get_json()["regions"] if g["source"] == "manual"]
+    assert [(g["x"], g["y"], g["w"], g["h"], g["removed"]) for g in manual] == [(0.1, 0.2, 0.3, 0.25, False)]
+    with_region = served()
+    assert with_region != before  # regenerated at once, served to the others at the same address
+    trail = _review_trail(*case.audit_object)
+    assert [a for a, _ in trail] == ["photo_blur.region_added"] and trail[0][1] is not None
+    reviewer_id = trail[0][1]
+
+    # Those who see the photo but do not review it, those who may not see it, and a forged address:
+    # refused, and nothing changes.
+    record = _blur_record()
+    region = manual[0]["id"]
+    token = case.url.rsplit("/", 1)[1]
+    forged = case.url[: -len(token)] + ("A" if token[0] != "A" else "B") + token[1:]
+    attempts = [(h, 403, "blur_review_not_allowed", review_url) for h in case.sees] + \
+               [(h, 403, "wrong_account_kind", review_url) for h in case.wrong_kind] + \
+               [(h, 404, "not_found", review_url) for h in case.hidden] + \
+               [(case.reviewer, 404, "not_found", forged + "/blur")]
+    for i, (headers, status, code, url) in enumerate(attempts):
+        for r in (client.get(url, headers=headers),
+                  client.post(url + "/regions", headers=headers, json={"x": 0.5, "y": 0.5, "w": 0.2, "h": 0.2}),
+                  client.delete(f"{url}/regions/{region}", headers=headers)):
+            assert r.status_code == status and r.get_json()["error"]["code"].endswith(code), \
+                (i, url, r.status_code, r.get_json(silent=True))
+    assert _blur_record() == record
+    assert served() == with_region
+    assert len(_review_trail(*case.audit_object)) == 1
+
+    removed = client.delete(f"{review_url}/regions/{region}", headers=case.reviewer)
+    assert removed.status_code == 200, removed.get_json()
+    assert [g["removed"] for g in removed.get_json()["regions"] if g["id"] == region] == [True]
+    assert served() == before  # the same regions as before the review, the same rendition
+    assert _review_trail(*case.audit_object) == [("photo_blur.region_added", reviewer_id),
+                                                 ("photo_blur.region_removed", reviewer_id)]
+
+
+def kind_object(kind: str) -> str:
+    """The object each kind's photos are logged on (``media.opened``), and so its review."""
+    return {"complaints.photo": "complaint", "contests.photo": "idea", "deliberation.action_photo": "action_item",
+            "village.voucher": "village_disclosure"}[kind]

@@ -514,6 +514,35 @@ TABLE: dict[tuple[str, str], list[Row]] = {
             frozenset({"pc_sm_he", "zhang_san", "li_si"}), V["motion"])],
 }
 
+# The blur review of every other blurred kind (civic.core.blur.review; the photos' blur is still
+# pending here, the sweep runs no jobs: 409 photo_blur_pending for the reviewer): a contest photo's by
+# the organiser's moderators, an action item's by the responsible organisation (世茂物业), a voucher's
+# by the village committee.
+_BOX = J({"x": 0.1, "y": 0.1, "w": 0.2, "h": 0.2})
+_IDEA_PHOTO = lambda c: {"token": c["idea_photo_token"]}  # noqa: E731
+_ACTION_PHOTO = lambda c: {"item_id": c["action_item"], "token": c["action_photo"]}  # noqa: E731
+_VOUCHER = lambda c: {"disclosure_id": c["voucher_disclosure"], "token": c["voucher"]}  # noqa: E731
+_IDEA_PHOTO_READ = lambda c: f"{API}/ideas/{c['idea_photo']}"  # noqa: E731
+_VOUCHER_READ = lambda c: f"{API}/village-disclosures/{c['voucher_disclosure']}"  # noqa: E731
+_REGION = {"region_id": "0a1b2c3d"}
+TABLE.update({
+    ("post", "/api/v1/contest-photos/{token}/blur/regions"): [
+        Row("a photo still being blurred", _IDEA_PHOTO, _BOX, MODERATORS_BJ, _IDEA_PHOTO_READ)],
+    ("delete", "/api/v1/contest-photos/{token}/blur/regions/{region_id}"): [
+        Row("a photo still being blurred", lambda c: {**_IDEA_PHOTO(c), **_REGION}, None, MODERATORS_BJ,
+            _IDEA_PHOTO_READ)],
+    ("post", "/api/v1/action-items/{item_id}/photos/{token}/blur/regions"): [
+        Row("a photo still being blurred", _ACTION_PHOTO, _BOX, frozenset({"pc_sm_he"}), V["motion"])],
+    ("delete", "/api/v1/action-items/{item_id}/photos/{token}/blur/regions/{region_id}"): [
+        Row("a photo still being blurred", lambda c: {**_ACTION_PHOTO(c), **_REGION}, None, frozenset({"pc_sm_he"}),
+            V["motion"])],
+    ("post", "/api/v1/village-disclosures/{disclosure_id}/vouchers/{token}/blur/regions"): [
+        Row("a voucher still being blurred", _VOUCHER, _BOX, VILLAGE_COMMITTEE, _VOUCHER_READ)],
+    ("delete", "/api/v1/village-disclosures/{disclosure_id}/vouchers/{token}/blur/regions/{region_id}"): [
+        Row("a voucher still being blurred", lambda c: {**_VOUCHER(c), **_REGION}, None, VILLAGE_COMMITTEE,
+            _VOUCHER_READ)],
+})
+
 # Staff accounts and their roles (civic.accounts.staff): 世茂物业's head, the street centre's head
 # (世茂物业 is in its street), administrators.
 PC_SM_MANAGERS = frozenset({"pc_sm_sun", "sc_wang", "admin"})

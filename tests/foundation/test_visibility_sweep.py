@@ -95,6 +95,7 @@ VOTERS = {"zhang_san", "wu_jiu"}
 BJ_CASE_READERS = {"zhang_san", "pc_sm_he", "oc_bj_shi", "rc_bj_zhou", "sc_wang", "admin"}
 MODERATORS_BJ = {"rc_bj_zhou", "admin"}                       # moderation.is_moderator(O-RC-BJ)
 VILLAGE_READERS = {"vc_xf_hua", "sc_wang", "admin"}            # village committees.require_village_reader
+VILLAGE_COMMITTEE = {"vc_xf_hua", "admin"}                    # village committees.require_committee
 
 TABLE: dict[str, list[Case]] = {
     # --- owners' votes --------------------------------------------------------------------------
@@ -223,6 +224,12 @@ TABLE: dict[str, list[Case]] = {
         Case("photo of a pending idea", lambda c: {"token": c["idea_photo_token"]},
              expect(MODERATORS_BJ | {"zhang_san"})),
     ],
+    # Its blur is reviewed by the organiser's moderators (contests photos._reviewer); its author, who
+    # sees the photo, is told 403 blur_review_not_allowed.
+    "/api/v1/contest-photos/{token}/blur": [
+        Case("photo of a pending idea", lambda c: {"token": c["idea_photo_token"]},
+             expect(MODERATORS_BJ, zhang_san=403)),
+    ],
     # --- moderation (shared) --------------------------------------------------------------------
     "/api/v1/moderation/{item_type}/{item_id}": [
         Case("pending idea", lambda c: {"item_type": "idea", "item_id": c["idea_pending"]},
@@ -261,6 +268,15 @@ TABLE: dict[str, list[Case]] = {
                                                               "token": c["action_photo"]},
              expect(MODERATORS_BJ | {"zhao_liu"}), phase="topic_hidden"),
     ],
+    # Their blur is reviewed by the responsible organisation (世茂物业: follow_up._photo_reviewer); the
+    # topic's other readers are told 403 blur_review_not_allowed.
+    "/api/v1/action-items/{item_id}/photos/{token}/blur": [
+        Case("progress photo", lambda c: {"item_id": c["action_item"], "token": c["action_photo"]},
+             expect({"pc_sm_he"}, rest=403)),
+        Case("progress photo, topic hidden later", lambda c: {"item_id": c["action_item"],
+                                                              "token": c["action_photo"]},
+             expect(set(), **{r: 403 for r in MODERATORS_BJ | {"zhao_liu"}}), phase="topic_hidden"),
+    ],
     "/api/v1/motions/{motion_id}": [
         Case("motion on a shown topic", lambda c: {"motion_id": c["motion"]}, expect(SIGNED_IN)),
         Case("motion on a topic hidden later", lambda c: {"motion_id": c["motion"]},
@@ -276,6 +292,16 @@ TABLE: dict[str, list[Case]] = {
              expect(SIGNED_IN)),
         Case("draft", lambda c: {"disclosure_id": c["voucher_draft_disclosure"], "token": c["voucher_draft"]},
              expect(VILLAGE_READERS)),
+        Case("under another disclosure", lambda c: {"disclosure_id": c["disclosure"], "token": c["voucher"]},
+             expect(set())),
+    ],
+    # A voucher's blur is reviewed by the village committee (disclosures._voucher_reviewer; administrators
+    # act for it); the other readers of the disclosure are told 403 blur_review_not_allowed.
+    "/api/v1/village-disclosures/{disclosure_id}/vouchers/{token}/blur": [
+        Case("published", lambda c: {"disclosure_id": c["voucher_disclosure"], "token": c["voucher"]},
+             expect(VILLAGE_COMMITTEE, rest=403)),
+        Case("draft", lambda c: {"disclosure_id": c["voucher_draft_disclosure"], "token": c["voucher_draft"]},
+             expect(VILLAGE_COMMITTEE, sc_wang=403)),
         Case("under another disclosure", lambda c: {"disclosure_id": c["disclosure"], "token": c["voucher"]},
              expect(set())),
     ],

@@ -17,7 +17,7 @@ from civic.complaints.models import ComplaintPhoto
 from civic.complaints.service.privacy import get_for
 from civic.complaints.service.workflow import require_open
 from civic.core import audit, blur, media
-from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from civic.core.errors import Forbidden, NotFound, ValidationFailed
 from civic.core.photos import process_photos
 from civic.core.storage import MediaBackend, key_for, media_store
 from civic.extensions import db
@@ -93,13 +93,6 @@ def add_result_photos(user, complaint_id: int, files: Sequence[tuple[str, bytes]
     return rows
 
 
-PHOTO = media.register_kind(media.MediaKind(
-    "complaints.photo", "/api/v1/complaints/<int:complaint_id>/photos/<token>",
-    "whoever may see the case (privacy.get_for): the complainant, co-complainants and supporters (\"me too\"), the parties it "
-    "is routed to, the street's oversight and administrators; the original only to the person who took "
-    "it and the lead party's staff, the others the blurred rendition (civic.core.blur)", blurred=True))
-
-
 def sees_original(user, v, photo: ComplaintPhoto) -> bool:
     """Whether ``user`` (their roles ``v`` on the case) may see ``photo`` as taken: the person who
     took it and the staff of the case's lead party; every other viewer of the case (co-complainants,
@@ -138,10 +131,14 @@ def photo_for(user, complaint_id: int, token: str, size: str | None = None,
                         original=sees_original(user, v, photo) and rendition != "blurred")
 
 
-# --- the lead party's review of a blurred photo ------------------------------------------------------
+# --- the lead party's review of a blurred photo (civic.core.blur.review) ------------------------------
 
-def _for_review(user, complaint_id: int, token: str):
-    """(case, viewer, photo, lead organisation) for a review, or the refusal."""
+def _reviewer(user, complaint_id: int, token: str) -> blur.ReviewTarget:
+    """The kind's reviewer rule: the staff of the case's lead party, who see the original (issue #19).
+
+    :raises NotFound: ``complaint_not_found`` (not theirs to see), ``photo_not_found``.
+    :raises Forbidden: ``blur_review_not_allowed`` (sees the case, is not the lead party).
+    """
     c, v = get_for(user, complaint_id, log_view=False)
     photo = db.session.scalar(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == c.id,
                                                               ComplaintPhoto.access_token == token))
@@ -149,31 +146,33 @@ def _for_review(user, complaint_id: int, token: str):
         raise NotFound("找不到该照片", code="photo_not_found")
     org = v.acting_org(("lead",))
     if org is None:
-        raise Forbidden("只有主办方可以审核照片打码", code="blur_review_not_allowed")
-    return c, v, photo, org
+        raise blur.not_reviewer("只有主办方可以审核照片打码")
+    return blur.ReviewTarget(display_key=photo.display_key, url=f"/api/v1/complaints/{c.id}/photos/{photo.access_token}",
+                             object_type="complaint", object_id=c.id, actor_role=f"{user.kind}@{org.kind}:{org.id}",
+                             sees_original=sees_original(user, v, photo), width=photo.width, height=photo.height,
+                             detail={"photo_id": photo.id, "stage": photo.stage})
 
 
-def _review_view(c, photo, row) -> dict:
-    url = f"/api/v1/complaints/{c.id}/photos/{photo.access_token}"
-    # The version in the address: a review makes a new rendition under the same photo, and the
-    # browser must not show the one it cached.
-    version = int(row.blurred_at.timestamp() * 1000) if row.blurred_at else 0
-    return {**blur.view(row), "photo_id": photo.id, "stage": photo.stage, "width": photo.width,
-            "height": photo.height, "original_url": url, "blurred_url": f"{url}?rendition=blurred&v={version}"}
+PHOTO = media.register_kind(media.MediaKind(
+    "complaints.photo", "/api/v1/complaints/<int:complaint_id>/photos/<token>",
+    "whoever may see the case (privacy.get_for): the complainant, co-complainants and supporters (\"me too\"), the parties it "
+    "is routed to, the street's oversight and administrators; the original only to the person who took "
+    "it and the lead party's staff, the others the blurred rendition (civic.core.blur); its blur reviewed "
+    "by the lead party's staff", blurred=True, reviewer=_reviewer))
 
 
 def blur_review(user, complaint_id: int, token: str) -> dict:
-    """The blur of a case photo as the lead party reviews it: ``{"status", "regions", "blurred_at",
-    "reviewed_at", "original_kept", "photo_id", "stage", "width", "height", "original_url",
-    "blurred_url"}`` (regions: :class:`civic.core.blur.PhotoBlur`; coordinates are fractions 0..1 of
-    the photo's width and height).  Only the lead party's staff, who see the original (issue #19).
+    """The blur of a case photo as the lead party reviews it: :func:`civic.core.blur.review`'s shape
+    (``{"status", "regions", "blurred_at", "reviewed_at", "original_kept", "object_type": "complaint",
+    "object_id", "photo_id", "stage", "width", "height", "sees_original", "original_url",
+    "blurred_url"}``; coordinates are fractions 0..1 of the photo's width and height).  Only the lead
+    party's staff, who see the original (issue #19).
 
     :raises NotFound: ``complaint_not_found``, ``photo_not_found``, ``photo_blur_not_found`` (a photo
         stored before blurring, not yet shown to anyone else).
     :raises Forbidden: ``blur_review_not_allowed`` (not the lead party).
     """
-    c, _v, photo, _org = _for_review(user, complaint_id, token)
-    return _review_view(c, photo, blur.get(photo.display_key))
+    return blur.review(PHOTO, user, complaint_id=complaint_id, token=token)
 
 
 def add_blur_region(user, complaint_id: int, token: str, box: dict) -> dict:
@@ -184,12 +183,7 @@ def add_blur_region(user, complaint_id: int, token: str, box: dict) -> dict:
     :raises Conflict: ``photo_blur_pending`` (the detector has not run yet: review after it),
         ``photo_original_deleted``.  :raises ValidationFailed: ``blur_region_invalid``.
     """
-    c, v, photo, org = _for_review(user, complaint_id, token)
-    row = blur.get(photo.display_key)
-    _reviewable(row)
-    blur.add_region(user, row, box, object_type="complaint", object_id=c.id,
-                    actor_role=f"{user.kind}@{org.kind}:{org.id}")
-    return _review_view(c, photo, row)
+    return blur.review_add_region(PHOTO, user, box, complaint_id=complaint_id, token=token)
 
 
 def remove_blur_region(user, complaint_id: int, token: str, region_id: str) -> dict:
@@ -199,14 +193,4 @@ def remove_blur_region(user, complaint_id: int, token: str, region_id: str) -> d
     :raises NotFound: ``blur_region_not_found``.  :raises Conflict: ``photo_blur_pending``,
         ``photo_original_deleted``.
     """
-    c, v, photo, org = _for_review(user, complaint_id, token)
-    row = blur.get(photo.display_key)
-    _reviewable(row)
-    blur.remove_region(user, row, region_id, object_type="complaint", object_id=c.id,
-                       actor_role=f"{user.kind}@{org.kind}:{org.id}")
-    return _review_view(c, photo, row)
-
-
-def _reviewable(row) -> None:
-    if row.status == "pending":
-        raise Conflict("照片正在自动打码，完成后再审核", code="photo_blur_pending", details={"blur_status": "pending"})
+    return blur.review_remove_region(PHOTO, user, region_id, complaint_id=complaint_id, token=token)

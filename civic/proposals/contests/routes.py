@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 
-from civic.core import media
+from civic.core import blur, media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
 from civic.core.pagination import as_page
+from civic.core.schemas import BlurredMediaFileArgs, BlurRegionInSchema, BlurReviewSchema
 from civic.core.uploads import photo_files
 from civic.proposals.contests import queries, schemas, service
 from civic.proposals.moderation import schemas as moderation_schemas
@@ -100,15 +101,62 @@ class ContestPhotos(MethodView):
 @blp.route("/contest-photos/<string:token>")
 class ContestPhotoFile(MethodView):
     @require("resident", "staff", "admin")
-    @blp.arguments(schemas.PhotoFileArgs, location="query")
+    @blp.arguments(BlurredMediaFileArgs, location="query")
     @blp.response(200, content_type="image/jpeg")
     def get(self, args, token):
         """金点子及实施进度的照片（地址不可猜测）。?size=thumb 取缩略图
 
         Approved ideas' photos: staff and residents of the contest's places; pending/hidden ideas':
-        the author and the organiser's moderators only.  Errors: 404 ``photo_not_found``.
+        the author and the organiser's moderators only.  The original only to the author (who took
+        it); everyone else gets faces and number plates blurred, 409 ``photo_blur_pending`` until the
+        rendition is made.  ?rendition=blurred: the blurred rendition for the author too.
+        Errors: 404 ``photo_not_found``.
         """
-        return media.respond(service.photo_for(current_actor(), token, args["size"]), args["size"])
+        return media.respond(service.photo_for(current_actor(), token, args["size"], args["rendition"]), args["size"])
+
+
+# The review of a photo's blur (civic.core.blur.review): the organiser's moderators (service.photos._reviewer).
+@blp.route("/contest-photos/<string:token>/blur")
+class ContestPhotoBlur(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, BlurReviewSchema)
+    def get(self, token):
+        """征集主办方的审核人员查看照片的自动打码（人脸、车牌区域）
+
+        Errors: 403 ``blur_review_not_allowed`` (sees the photo, is not a moderator of the contest's
+        organiser); 404 ``photo_not_found`` (may not see it), ``photo_blur_not_found``.
+        """
+        return blur.review(service.PHOTO, current_actor(), token=token)
+
+
+@blp.route("/contest-photos/<string:token>/blur/regions")
+class ContestPhotoBlurRegions(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(BlurRegionInSchema)
+    @blp.response(201, BlurReviewSchema)
+    def post(self, data, token):
+        """审核人员手动增加打码区域（重新生成打码照片，留痕）
+
+        Body: x, y, w, h as fractions 0..1 of the photo's width and height.  Audited on the idea
+        (``photo_blur.region_added``).  Errors: 403 ``blur_review_not_allowed``; 404
+        ``photo_not_found``, ``photo_blur_not_found``; 409 ``photo_blur_pending``,
+        ``photo_original_deleted``; 422 ``blur_region_invalid``.
+        """
+        return blur.review_add_region(service.PHOTO, current_actor(), data, token=token)
+
+
+@blp.route("/contest-photos/<string:token>/blur/regions/<region_id>")
+class ContestPhotoBlurRegion(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, BlurReviewSchema)
+    def delete(self, token, region_id):
+        """审核人员删除误报的打码区域（重新生成打码照片，留痕）
+
+        Audited on the idea (``photo_blur.region_removed``).  Errors: 403 ``blur_review_not_allowed``;
+        404 ``photo_not_found``, ``photo_blur_not_found``, ``blur_region_not_found``; 409
+        ``photo_blur_pending``, ``photo_original_deleted``.
+        """
+        return blur.review_remove_region(service.PHOTO, current_actor(), region_id, token=token)
 
 
 @blp.route("/contests/<int:contest_id>/ideas")

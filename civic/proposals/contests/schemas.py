@@ -131,10 +131,6 @@ class AttachedPhotoSchema(ma.Schema):
     height = Integer()
 
 
-class PhotoFileArgs(ma.Schema):
-    size = ma.fields.String(load_default=None, validate=V.OneOf(["thumb"]), metadata={"description": "thumb: 缩略图"})
-
-
 class IdeaInSchema(ma.Schema):
     title = ma.fields.String(required=True)
     text = ma.fields.String(required=True)

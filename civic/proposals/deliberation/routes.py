@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from civic.core import media
+from civic.core import blur, media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
-from civic.core.schemas import MediaFileArgs
+from civic.core.schemas import BlurredMediaFileArgs, BlurRegionInSchema, BlurReviewSchema
 from civic.core.uploads import photo_files
 from civic.proposals.deliberation import schemas as schemas
 from civic.proposals.deliberation import service as service
@@ -318,11 +318,60 @@ class ActionItemClose(MethodView):
 @blp.route("/action-items/<int:item_id>/photos/<token>")
 class ActionItemPhotoFile(MethodView):
     @require("resident", "staff", "admin")
-    @blp.arguments(MediaFileArgs, location="query")
+    @blp.arguments(BlurredMediaFileArgs, location="query")
     @blp.response(200, content_type="image/jpeg")
     def get(self, args, item_id, token):
         """督办事项的进展、办结照片（能查看该议题者可取；地址不可猜测，访问记入审计日志）。?size=thumb 取缩略图
 
-        Errors: 404 ``photo_not_found``.
+        The original only to the responsible organisation's staff; everyone else gets faces and number
+        plates blurred, 409 ``photo_blur_pending`` until the rendition is made.  ?rendition=blurred:
+        the blurred rendition for the organisation's staff too.  Errors: 404 ``photo_not_found``.
         """
-        return media.respond(service.action_photo(current_actor(), item_id, token, args["size"]), args["size"])
+        return media.respond(service.action_photo(current_actor(), item_id, token, args["size"], args["rendition"]),
+                             args["size"])
+
+
+# The review of a photo's blur (civic.core.blur.review): the responsible organisation's staff
+# (service.follow_up._photo_reviewer).
+@blp.route("/action-items/<int:item_id>/photos/<token>/blur")
+class ActionItemPhotoBlur(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, BlurReviewSchema)
+    def get(self, item_id, token):
+        """责任单位查看照片的自动打码（人脸、车牌区域）
+
+        Errors: 403 ``blur_review_not_allowed`` (sees the topic, does not act for the responsible
+        organisation); 404 ``photo_not_found`` (may not see it), ``photo_blur_not_found``.
+        """
+        return blur.review(service.ACTION_PHOTO, current_actor(), item_id=item_id, token=token)
+
+
+@blp.route("/action-items/<int:item_id>/photos/<token>/blur/regions")
+class ActionItemPhotoBlurRegions(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.arguments(BlurRegionInSchema)
+    @blp.response(201, BlurReviewSchema)
+    def post(self, data, item_id, token):
+        """责任单位手动增加打码区域（重新生成打码照片，留痕）
+
+        Body: x, y, w, h as fractions 0..1 of the photo's width and height.  Audited on the action
+        item (``photo_blur.region_added``).  Errors: 403 ``blur_review_not_allowed``; 404
+        ``photo_not_found``, ``photo_blur_not_found``; 409 ``photo_blur_pending``,
+        ``photo_original_deleted``; 422 ``blur_region_invalid``.
+        """
+        return blur.review_add_region(service.ACTION_PHOTO, current_actor(), data, item_id=item_id, token=token)
+
+
+@blp.route("/action-items/<int:item_id>/photos/<token>/blur/regions/<region_id>")
+class ActionItemPhotoBlurRegion(MethodView):
+    @require("resident", "staff", "admin")
+    @blp.response(200, BlurReviewSchema)
+    def delete(self, item_id, token, region_id):
+        """责任单位删除误报的打码区域（重新生成打码照片，留痕）
+
+        Audited on the action item (``photo_blur.region_removed``).  Errors: 403
+        ``blur_review_not_allowed``; 404 ``photo_not_found``, ``photo_blur_not_found``,
+        ``blur_region_not_found``; 409 ``photo_blur_pending``, ``photo_original_deleted``.
+        """
+        return blur.review_remove_region(service.ACTION_PHOTO, current_actor(), region_id, item_id=item_id,
+                                         token=token)

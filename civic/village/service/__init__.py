@@ -49,6 +49,7 @@ from civic.village.service.committees import (
 )
 from civic.village.service.content import check_balances, content_hash, content_of, needs_balances, totals
 from civic.village.service.disclosures import (
+    VOUCHER,
     add_vouchers,
     create_correction,
     create_disclosure,
@@ -122,7 +123,7 @@ __all__ = [
     # workflow
     "DISCLOSURE_CHANGED", "EDITABLE", "PUBLIC_STATUSES", "STATUS_NAMES", "TRANSITIONS", "claim", "transition",
     # disclosures
-    "add_vouchers", "create_correction", "create_disclosure", "delete_line", "get_disclosure",
+    "VOUCHER", "add_vouchers", "create_correction", "create_disclosure", "delete_line", "get_disclosure",
     "list_disclosures", "update_disclosure", "versions", "view_disclosure", "voucher_file", "voucher_url",
     # inquiries
     "INQUIRY_REPLY_DAYS", "answer", "ask", "is_villager", "list_inquiries", "overdue_inquiries",

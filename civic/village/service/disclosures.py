@@ -2,7 +2,8 @@
 
 Verbs: get_disclosure, create_disclosure, update_disclosure, delete_line, add_vouchers,
 create_correction (a new version of a published disclosure), versions, list_disclosures,
-view_disclosure.  Sources: 村民委员会组织法 Art. 30; RULES.md §2 (published content is never edited in
+view_disclosure, voucher_file (a voucher photo served; its blur reviewed by the village committee:
+_voucher_reviewer, the kind's reviewer rule for :func:`civic.core.blur.review`).  Sources: 村民委员会组织法 Art. 30; RULES.md §2 (published content is never edited in
 place).  Review and publication are :mod:`civic.village.service.workflow`'s.
 """
 
@@ -264,38 +265,70 @@ def view_disclosure(d: Disclosure, actor) -> Disclosure:
 
 # --- vouchers, served ------------------------------------------------------------------------------
 
-VOUCHER = media.register_kind(media.MediaKind(
-    "village.voucher", "/api/v1/village-disclosures/<int:disclosure_id>/vouchers/<token>",
-    "whoever may view the disclosure (view_disclosure): its village's committees and the town while it "
-    "is a draft or under review; once published or corrected anyone, as the public page shows it "
-    "(村民委员会组织法 Art. 30: 村务公开); the original only to the village's committees and the town (who "
-    "draft, review and sign it), everyone else the blurred rendition (civic.core.blur)", blurred=True))
-
-
 def voucher_url(v: Voucher) -> str:
     """A voucher's address in the API, for whoever may view its disclosure."""
     return f"/api/v1/village-disclosures/{v.line.disclosure_id}/vouchers/{v.access_token}"
 
 
-def voucher_file(actor, disclosure_id: int, token: str, size: str | None = None) -> media.Opened:
-    """A voucher photo of a disclosure, for whoever may view it (:func:`view_disclosure`): before
-    publication the village's committees (who draft, review and sign it) and the town; once public,
-    every signed-in user.  Audited (``media.opened`` on the disclosure).
-
-    The original only to those who see it unpublished (the committees, the town); everyone else
-    gets the blurred rendition (:func:`civic.core.blur.keys_for`).
-
-    :raises NotFound: ``voucher_not_found`` (unknown, or not entitled: the same answer).
-    :raises Conflict: 409 ``photo_blur_pending`` while the blurred rendition is being made.
-    """
+def _seen_voucher(actor, disclosure_id: int, token: str) -> tuple[Voucher, Disclosure]:
+    """The voucher and its disclosure for one who may view the disclosure, else 404 ``voucher_not_found``."""
     v = db.session.scalar(sa.select(Voucher).where(Voucher.access_token == token)) if token else None
     if v is None or v.line.disclosure_id != disclosure_id:
         raise NotFound("找不到该凭证", code="voucher_not_found")
     d = get_disclosure(disclosure_id)
     try:
         view_disclosure(d, actor)
-    except Forbidden:
+    except (Forbidden, NotFound):
         raise NotFound("找不到该凭证", code="voucher_not_found") from None
+    return v, d
+
+
+def _voucher_reviewer(actor, disclosure_id: int, token: str) -> blur.ReviewTarget:
+    """The kind's reviewer rule: the village committee, who drafts the disclosure and attaches its
+    vouchers, and sees them as taken (:func:`~civic.village.service.committees.require_committee`:
+    its staff, and administrators as for every act of the committee).  The supervision committee and
+    the town see the original too but review the disclosure, not its photos.  Allowed in every state:
+    a face left readable on the public page is corrected at once (the voucher itself is unchanged;
+    RULES.md §2 concerns the content).
+
+    :raises NotFound: ``voucher_not_found`` (who may not view the disclosure, as for none).
+    :raises Forbidden: ``blur_review_not_allowed`` (views it, is not the village committee).
+    """
+    v, d = _seen_voucher(actor, disclosure_id, token)
+    village = registry.get_place(d.village_id)
+    try:
+        org = require_committee(actor, village)
+    except Forbidden:
+        raise blur.not_reviewer("只有本村村民委员会可以审核凭证打码") from None
+    return blur.ReviewTarget(display_key=v.display_key, url=voucher_url(v), object_type="village_disclosure",
+                             object_id=d.id, actor_role=f"{actor.kind}@{org.kind}:{org.id}" if org else actor.kind,
+                             sees_original=sees_unpublished(actor, village), width=v.width, height=v.height,
+                             detail={"photo_id": v.id})
+
+
+VOUCHER = media.register_kind(media.MediaKind(
+    "village.voucher", "/api/v1/village-disclosures/<int:disclosure_id>/vouchers/<token>",
+    "whoever may view the disclosure (view_disclosure): its village's committees and the town while it "
+    "is a draft or under review; once published or corrected anyone, as the public page shows it "
+    "(村民委员会组织法 Art. 30: 村务公开); the original only to the village's committees and the town (who "
+    "draft, review and sign it), everyone else the blurred rendition (civic.core.blur); its blur reviewed "
+    "by the village committee", blurred=True, reviewer=_voucher_reviewer))
+
+
+def voucher_file(actor, disclosure_id: int, token: str, size: str | None = None,
+                 rendition: str | None = None) -> media.Opened:
+    """A voucher photo of a disclosure, for whoever may view it (:func:`view_disclosure`): before
+    publication the village's committees (who draft, review and sign it) and the town; once public,
+    every signed-in user.  Audited (``media.opened`` on the disclosure).
+
+    The original only to those who see it unpublished (the committees, the town); everyone else
+    gets the blurred rendition (:func:`civic.core.blur.keys_for`).  ``rendition="blurred"``: those
+    who see the original ask for what the others see (the review).
+
+    :raises NotFound: ``voucher_not_found`` (unknown, or not entitled: the same answer).
+    :raises Conflict: 409 ``photo_blur_pending`` while the blurred rendition is being made.
+    """
+    v, d = _seen_voucher(actor, disclosure_id, token)
     return media.opened(VOUCHER.name, actor, "village_disclosure", d.id, display_key=v.display_key,
                         thumb_key=v.thumb_key, token=token, size=size, detail={"voucher_id": v.id},
-                        original=sees_unpublished(actor, registry.get_place(d.village_id)))
+                        original=sees_unpublished(actor, registry.get_place(d.village_id)) and rendition != "blurred")

@@ -83,6 +83,7 @@ from civic.proposals.contests.service.implementation import (
     update_milestone,
 )
 from civic.proposals.contests.service.photos import (
+    PHOTO,
     photo_for,
     upload_photos,
 )
@@ -134,6 +135,7 @@ __all__ = [
     "is_organiser",
     "participant_units",
     "phase_of",
+    "PHOTO",
     "photo_for",
     "place_ids",
     "publish_ranking",

@@ -1,4 +1,6 @@
-"""Photos of ideas and milestone updates: uploaded first, claimed by the idea or update that shows them, served through the viewer's right to see it."""
+"""Photos of ideas and milestone updates: uploaded first, claimed by the idea or update that shows them, served through the viewer's right to see it
+(the original to the author, the blurred rendition to the others), their blur reviewed by the contest organiser's moderators
+(:func:`_reviewer`, the kind's reviewer rule for :func:`civic.core.blur.review`)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import secrets
 
 import sqlalchemy as sa
 
+from civic.accounts.memberships import acting_memberships
 from civic.core import blur, media
 from civic.core.errors import NotFound, ValidationFailed
 from civic.core.photos import process_photos
@@ -82,16 +85,72 @@ def _index_photos(photos: list[dict], *, idea_id: int | None = None, milestone_u
     db.session.flush()
 
 
+def _locate(token: str):
+    """``(row, idea, attached, taker, contest)`` of the photo with ``token``, or None: the idea it
+    belongs to (for an update's photo, the idea the update's implementation carries out), the owner's
+    current photo list, and who took it (the idea's or the update's author)."""
+    row = db.session.scalar(sa.select(ContestPhoto).where(ContestPhoto.access_token == token)) if token else None
+    if row is None:
+        return None
+    if row.idea_id is not None:
+        idea = get_idea(row.idea_id)
+        attached, taker = idea.photos, idea.author_id
+    else:
+        update = db.session.get(MilestoneUpdate, row.milestone_update_id)
+        impl = db.session.get(Implementation, db.session.get(Milestone, update.milestone_id).implementation_id)
+        idea = get_idea(impl.idea_id)
+        attached, taker = update.photos, update.author_id
+    return row, idea, attached, taker, get_contest(idea.contest_id)
+
+
+def _sees(actor, token: str, idea, attached, contest) -> bool:
+    """The rule of :func:`photo_for`: an approved idea's current photos (and its updates'): staff,
+    administrators, the author, residents of the contest's places; any other: the author and the
+    organiser's moderators."""
+    public = idea.state == "approved" and any(p.get("token") == token for p in attached)
+    return (actor.id == idea.author_id or (public and (actor.kind in ("staff", "admin")
+                                                       or participant_units(contest, actor)))
+            or moderation.is_moderator(actor, contest.organisation_id))
+
+
+def _reviewer(actor, token: str) -> blur.ReviewTarget:
+    """The kind's reviewer rule: the contest organiser's moderators (``head``/``moderator`` staff of the
+    residents' committee or street centre that organises it, and administrators:
+    :func:`civic.proposals.moderation.is_moderator`), who check residents' ideas before anyone else
+    sees them.  They see the blurred rendition (the original is only the author's), which is what
+    they correct: a face or plate left visible, a region that hides nothing.
+
+    :raises NotFound: ``photo_not_found`` (who may not see the photo, as for none).
+    :raises Forbidden: ``blur_review_not_allowed`` (the author, residents and staff who see it).
+    """
+    found = _locate(token)
+    if found is None:
+        raise NotFound("找不到该照片", code="photo_not_found")
+    row, idea, attached, taker, contest = found
+    if not _sees(actor, token, idea, attached, contest):
+        raise NotFound("找不到该照片", code="photo_not_found")
+    if not moderation.is_moderator(actor, contest.organisation_id):
+        raise blur.not_reviewer("只有征集主办方的审核人员可以审核照片打码")
+    org = next((o for _m, o in acting_memberships(actor, roles=moderation.MODERATOR_ROLES)
+                if o.id == contest.organisation_id), None)
+    shown = media.find_token(attached, token) or {}
+    return blur.ReviewTarget(display_key=row.display_key, url=f"/api/v1/contest-photos/{token}", object_type="idea",
+                             object_id=idea.id, actor_role=f"staff@{org.kind}:{org.id}" if org else actor.kind,
+                             sees_original=actor.id == taker, width=shown.get("width"), height=shown.get("height"),
+                             detail={"photo_id": row.id})
+
+
 PHOTO = media.register_kind(media.MediaKind(
     "contests.photo", "/api/v1/contest-photos/<string:token>",
     "an approved idea's current photos (and its progress updates'): staff, administrators, the author and "
     "residents of the contest's places; any other photo (pending, hidden or rejected idea, a photo a later "
     "edit removed): the author and the organiser's moderators only; the original only to the person who "
-    "took it (the idea's or the update's author), the others the blurred rendition (civic.core.blur)",
-    blurred=True))
+    "took it (the idea's or the update's author), the others the blurred rendition (civic.core.blur); its "
+    "blur reviewed by the organiser's moderators",
+    blurred=True, reviewer=_reviewer))
 
 
-def photo_for(actor, token: str, size: str | None = None) -> media.Opened:
+def photo_for(actor, token: str, size: str | None = None, rendition: str | None = None) -> media.Opened:
     """A photo of an idea or of a progress update, for ``GET /api/v1/contest-photos/<token>``.
 
     * Attached to the current version of an approved idea (or to an update of one): staff,
@@ -102,29 +161,17 @@ def photo_for(actor, token: str, size: str | None = None) -> media.Opened:
     Audited (``media.opened`` on the idea).
 
     The original only to the person who took it; everyone else the blurred rendition
-    (:func:`civic.core.blur.keys_for`).
+    (:func:`civic.core.blur.keys_for`).  ``rendition="blurred"``: the taker asks for what the others see.
 
     :raises NotFound: ``photo_not_found`` (also when the actor may not see it: no hint it exists).
     :raises Conflict: 409 ``photo_blur_pending`` while the blurred rendition is being made.
     """
-    row = db.session.scalar(sa.select(ContestPhoto).where(ContestPhoto.access_token == token)) if token else None
-    if row is not None:
-        if row.idea_id is not None:
-            idea = get_idea(row.idea_id)
-            attached = idea.photos
-            taker = idea.author_id
-        else:
-            update = db.session.get(MilestoneUpdate, row.milestone_update_id)
-            impl = db.session.get(Implementation, db.session.get(Milestone, update.milestone_id).implementation_id)
-            idea = get_idea(impl.idea_id)
-            attached = update.photos
-            taker = update.author_id
-        contest = get_contest(idea.contest_id)
-        public = idea.state == "approved" and any(p.get("token") == token for p in attached)
-        if actor.id == idea.author_id or (public and (actor.kind in ("staff", "admin")
-                                                      or participant_units(contest, actor))) \
-                or moderation.is_moderator(actor, contest.organisation_id):
+    found = _locate(token)
+    if found is not None:
+        row, idea, attached, taker, contest = found
+        if _sees(actor, token, idea, attached, contest):
             return media.opened(PHOTO.name, actor, "idea", idea.id, display_key=row.display_key,
                                 thumb_key=row.thumb_key, token=token, size=size,
-                                detail={"contest_photo_id": row.id}, original=actor.id == taker)
+                                detail={"contest_photo_id": row.id},
+                                original=actor.id == taker and rendition != "blurred")
     raise NotFound("找不到该照片", code="photo_not_found")

@@ -49,6 +49,7 @@ from civic.proposals.deliberation.service.committees import (
     membership,
 )
 from civic.proposals.deliberation.service.follow_up import (
+    ACTION_PHOTO,
     action_item_summaries,
     action_items,
     action_photo,
@@ -129,6 +130,7 @@ __all__ = [
     "action_item_summaries",
     "action_items",
     "action_updates",
+    "ACTION_PHOTO",
     "action_photo",
     "action_photo_links",
     "add_action_item",

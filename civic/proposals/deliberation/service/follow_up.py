@@ -1,7 +1,9 @@
 """Follow-up of resolutions: action items, their progress updates with photos, and closing with evidence.
 
 The photos (progress and closing evidence) are served by token (civic.core.media) to whoever may see
-the topic the resolution came from (:func:`action_photo`), every access audited."""
+the topic the resolution came from (:func:`action_photo`), every access audited: the original to the
+responsible organisation, the blurred rendition to the others; the organisation's staff review the blur
+(:func:`_photo_reviewer`, the kind's reviewer rule for :func:`civic.core.blur.review`)."""
 
 from __future__ import annotations
 
@@ -33,13 +35,6 @@ from civic.proposals.deliberation.service.committees import (
     membership,
 )
 from civic.proposals.deliberation.service.topics import _claim, _tell_followers, can_see_topic, get_topic
-
-ACTION_PHOTO = media.register_kind(media.MediaKind(
-    "deliberation.action_photo", "/api/v1/action-items/<int:item_id>/photos/<token>",
-    "whoever may see the topic the resolution came from (can_see_topic): the follow-up of a resolution "
-    "is shown to the readers of the resolution; a hidden topic's only to its author and moderators; the "
-    "original only to the responsible organisation's staff, the others the blurred rendition (civic.core.blur)",
-    blurred=True))
 
 # --- follow-up -----------------------------------------------------------------------------------
 
@@ -164,29 +159,76 @@ def action_photo_links(item_id: int, photos: list[dict] | None) -> list[dict]:
             for p in (photos or []) if p.get("token")]
 
 
-def action_photo(actor, item_id: int, token: str, size: str | None = None) -> media.Opened:
+def _find_photo(item_id: int, token: str) -> tuple[ActionItem | None, dict | None, str | None]:
+    """``(item, photo entry, stage)``: the entry carrying ``token`` among the item's closing evidence
+    (``"evidence"``) and its progress updates' photos (``"progress"``), or Nones."""
+    a = db.session.get(ActionItem, item_id)
+    if a is None or not token:
+        return a, None, None
+    found = media.find_token(a.evidence_photos, token)
+    if found is not None:
+        return a, found, "evidence"
+    for u in action_updates(a.id):
+        found = media.find_token(u.photos, token)
+        if found is not None:
+            return a, found, "progress"
+    return a, None, None
+
+
+def _seen(actor, item_id: int, token: str) -> tuple[ActionItem, dict, str]:
+    """The item and photo for one who may see the topic, else the refusal (404 ``photo_not_found``)."""
+    a, found, stage = _find_photo(item_id, token)
+    if found is None or not can_see_topic(actor, get_topic(db.session.get(Resolution, a.resolution_id).topic_id)):
+        raise media.not_found("photo_not_found", "找不到该照片")
+    return a, found, stage
+
+
+def _responsible_org(actor, a: ActionItem):
+    """The responsible organisation, if ``actor`` acts for it (its staff took the photos), else None."""
+    return next((o for _m, o in acting_memberships(actor) if o.id == a.organisation_id), None)
+
+
+def _photo_reviewer(actor, item_id: int, token: str) -> blur.ReviewTarget:
+    """The kind's reviewer rule: the responsible organisation's staff, who took the photos and see
+    them as taken (the lead party of the item; issue #19).
+
+    :raises NotFound: ``photo_not_found`` (who may not see the topic, as for none).
+    :raises Forbidden: ``blur_review_not_allowed`` (sees the topic, does not act for the organisation).
+    """
+    a, found, stage = _seen(actor, item_id, token)
+    org = _responsible_org(actor, a)
+    if org is None:
+        raise blur.not_reviewer("只有责任单位可以审核照片打码")
+    return blur.ReviewTarget(display_key=found["display_key"], url=f"/api/v1/action-items/{a.id}/photos/{token}",
+                             object_type="action_item", object_id=a.id, actor_role=f"{actor.kind}@{org.kind}:{org.id}",
+                             sees_original=True, width=found.get("width"), height=found.get("height"),
+                             detail={"stage": stage})
+
+
+ACTION_PHOTO = media.register_kind(media.MediaKind(
+    "deliberation.action_photo", "/api/v1/action-items/<int:item_id>/photos/<token>",
+    "whoever may see the topic the resolution came from (can_see_topic): the follow-up of a resolution "
+    "is shown to the readers of the resolution; a hidden topic's only to its author and moderators; the "
+    "original only to the responsible organisation's staff, the others the blurred rendition (civic.core.blur); "
+    "its blur reviewed by the responsible organisation's staff",
+    blurred=True, reviewer=_photo_reviewer))
+
+
+def action_photo(actor, item_id: int, token: str, size: str | None = None,
+                 rendition: str | None = None) -> media.Opened:
     """A progress or closing-evidence photo of an action item, for whoever may see the topic the
     resolution came from (:func:`~civic.proposals.deliberation.service.topics.can_see_topic`).
     Audited (``media.opened`` on the action item).  The original only to the responsible
-    organisation's staff, the blurred rendition to everyone else (:func:`civic.core.blur.keys_for`).
+    organisation's staff, the blurred rendition to everyone else (:func:`civic.core.blur.keys_for`);
+    ``rendition="blurred"``: the organisation's staff ask for what the others see (their review).
 
     :raises NotFound: ``photo_not_found`` (unknown item or token, or not entitled: the same answer).
     :raises Conflict: 409 ``photo_blur_pending`` while the blurred rendition is being made.
     """
-    a = db.session.get(ActionItem, item_id)
-    found = None
-    if a is not None and token:
-        found = media.find_token(a.evidence_photos, token)
-        if found is None:
-            for u in action_updates(a.id):
-                found = media.find_token(u.photos, token)
-                if found is not None:
-                    break
-    if found is None or not can_see_topic(actor, get_topic(db.session.get(Resolution, a.resolution_id).topic_id)):
-        raise media.not_found("photo_not_found", "找不到该照片")
+    a, found, _stage = _seen(actor, item_id, token)
     # The responsible organisation took the photos (the lead party of the item): its staff see them as
     # taken; everyone else who may see the topic gets the blurred rendition.
-    original = any(o.id == a.organisation_id for _m, o in acting_memberships(actor))
+    original = _responsible_org(actor, a) is not None and rendition != "blurred"
     return media.opened(ACTION_PHOTO.name, actor, "action_item", a.id, display_key=found["display_key"],
                         thumb_key=found["thumb_key"], token=token, size=size, original=original)
 
