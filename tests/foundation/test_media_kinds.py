@@ -73,6 +73,7 @@ NOT_MEDIA = {
     ("budget_paper_entry", "voter_key"): "the voter's key in the round (unit:<id> or resident:<id>)",
     ("budget_paper_entry", "project_ids"): "the projects a paper ballot approves",
     ("photo_blur", "regions"): "the boxes a blurred rendition hides (fractions of the image)",
+    ("upload_orphan", "key"): "a resumable upload's piece the store has yet to delete (no route serves pieces)",
 }
 # Columns that may repeat a key of a file held by a media column (a record of what happened, never
 # an address): every key found in them must also be in a media column, so it is served there.
