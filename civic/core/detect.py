@@ -51,10 +51,12 @@ PLATE_LONG_SIDE = 1536  # the plate rule's second, finer look (small plates' cha
 FACE_THRESHOLD = 0.5
 FACE_MARGIN = 0.25  # of the box's size on each side: hair, ears and chin are identifying too
 PLATE_MARGIN = 0.15
-TEXT_LONG_SIDE = 1024  # the text detector's input (PP-OCR's own default reads 736-960 px)
+TEXT_LONG_SIDE = 768  # the text detector's copy (PP-OCR's own default reads 736-960 px)
 TEXT_THRESHOLD = 0.3  # DB's probability map, binarised here (PP-OCR's default)
 TEXT_BOX_SCORE = 0.5  # a line's mean probability (PP-OCR's default box_thresh)
 TEXT_PAD = 32  # px of grey around the image: text touching the frame is found only with room around it
+TEXT_BAND_PIXELS = 300_000  # the most pixels the text network reads at once (its memory grows with them)
+TEXT_BAND_OVERLAP = 128  # px the bands share: a line up to this tall is whole in one of them
 
 
 @dataclass(frozen=True)
@@ -264,14 +266,21 @@ _TEXT_COLOUR_SHARE = 0.25
 DARK_MEDIAN = 70  # a photo whose median brightness (0-255) is below this is read equalised
 
 
-def _text_lines(im) -> list[tuple[float, float, float, float, float]]:
+def _text_lines(im, colour=None) -> list[tuple[float, float, float, float, float]]:
     """PP-OCR's text lines in ``im`` (RGB): boxes ``(x1, y1, x2, y2, score)`` in pixels of ``im``.
 
     DB's post-processing, simplified to upright boxes (a blurred box needs no rotation): the
     probability map binarised at :data:`TEXT_THRESHOLD` and dilated by 2×2, each connected region
     kept if its mean probability reaches :data:`TEXT_BOX_SCORE`, then grown by DB's unclip distance
     (area × 1.6 / perimeter), as PP-OCR does.  The image is read inside a grey border of
-    :data:`TEXT_PAD` px (a plate cut by the frame, a plate pasted in a corner, were missed without)."""
+    :data:`TEXT_PAD` px (a plate cut by the frame, a plate pasted in a corner, were missed without).
+
+    Memory: the network's activations grow with its input (≈ 0.4 MB per thousand pixels: a whole
+    1024 px copy took the worker to 450 MB), so the image is read in horizontal bands of at most
+    :data:`TEXT_BAND_PIXELS`, overlapping by :data:`TEXT_BAND_OVERLAP` px (a line up to that tall is
+    whole in one band; the bands' maps are joined before lines are cut out).  ``colour``: a boolean
+    map of plate-coloured pixels of ``im``; a band with almost none (< 0.2 %) holds no plate and is
+    not read."""
     import numpy as np
     from PIL import ImageOps
     from scipy import ndimage
@@ -279,18 +288,38 @@ def _text_lines(im) -> list[tuple[float, float, float, float, float]]:
     w, h = im.size
     pad = TEXT_PAD
     nw, nh = max(32, round((w + 2 * pad) / 32) * 32), max(32, round((h + 2 * pad) / 32) * 32)
+    fx, fy = (w + 2 * pad) / nw, (h + 2 * pad) / nh
     # PP-OCR reads BGR, scaled to -1..1.
     x = np.asarray(ImageOps.expand(im, pad, fill=(128, 128, 128)).resize((nw, nh)), dtype=np.float32)[..., ::-1]
-    x = ((x / 127.5) - 1.0).transpose(2, 0, 1)[None].copy()
+    rows = max(160, TEXT_BAND_PIXELS // nw // 32 * 32)
+    if rows >= nh:
+        tops = [0]
+        rows = nh
+    else:
+        step = rows - TEXT_BAND_OVERLAP
+        n = -(-(nh - TEXT_BAND_OVERLAP) // step)
+        tops = [min(nh - rows, i * step) for i in range(n)]
+    prob = np.zeros((nh, nw), np.float32)
     session = _text_session()
-    with _LOCK:
-        prob = session.run(None, {session.get_inputs()[0].name: x})[0][0, 0]
+    name = session.get_inputs()[0].name
+    for top in tops:
+        if colour is not None:
+            # The band in ``im``'s pixels (the border is not part of it).
+            y1 = max(0, int(top * fy) - pad)
+            y2 = min(h, int((top + rows) * fy) - pad)
+            if y2 <= y1 or colour[y1:y2].mean() < 0.002:
+                continue
+        band = ((x[top: top + rows] / 127.5) - 1.0).transpose(2, 0, 1)[None].copy()
+        with _LOCK:
+            out = session.run(None, {name: band})[0][0, 0]
+        del band
+        _trim()
+        np.maximum(prob[top: top + rows], out, out=prob[top: top + rows])
+        del out
     del x
-    _trim()
     mask = ndimage.binary_dilation(prob > TEXT_THRESHOLD, np.ones((2, 2), bool))
     labels, n = ndimage.label(mask)
-    out = []
-    fx, fy = (w + 2 * pad) / nw, (h + 2 * pad) / nh
+    found = []
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
         ys, xs = sl
         bh, bw = ys.stop - ys.start, xs.stop - xs.start
@@ -305,8 +334,8 @@ def _text_lines(im) -> list[tuple[float, float, float, float, float]]:
         x2, y2 = (xs.stop + d) * fx - pad, (ys.stop + d) * fy - pad
         if x2 <= 0 or y2 <= 0 or x1 >= w or y1 >= h:
             continue  # a "line" in the border
-        out.append((max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2), score))
-    return out
+        found.append((max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2), score))
+    return found
 
 
 def detect_plate_text(im) -> list[Region]:
@@ -323,23 +352,21 @@ def detect_plate_text(im) -> list[Region]:
     import numpy as np
     from PIL import ImageOps
 
+    hsv = np.asarray(im.convert("HSV"))
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    colours = [(hue >= lo) & (hue <= hi) & (sat >= smin) & (val >= vmin) for (lo, hi), smin, vmin in _TEXT_COLOURS]
     grey = im.convert("L")
     dark = float(np.median(np.asarray(grey.reduce(4) if min(im.size) >= 64 else grey))) < DARK_MEDIAN
     del grey
-    lines = _text_lines(ImageOps.equalize(im) if dark else im)
-    if not lines:
-        return []
-    hsv = np.asarray(im.convert("HSV"))
+    lines = _text_lines(ImageOps.equalize(im) if dark else im, colour=colours[0] | colours[1] | colours[2])
     W, H = im.size
     out = []
     for x1, y1, x2, y2, score in lines:
         bw, bh = x2 - x1, y2 - y1
         if bh < 8 or not 1.2 <= bw / bh <= 8.0 or bw * bh > 0.15 * W * H:
             continue
-        box = hsv[int(y1): int(y2) + 1, int(x1): int(x2) + 1]
-        hue, sat, val = box[..., 0], box[..., 1], box[..., 2]
-        share = max(float(((hue >= lo) & (hue <= hi) & (sat >= smin) & (val >= vmin)).mean())
-                    for (lo, hi), smin, vmin in _TEXT_COLOURS)
+        box = np.s_[int(y1): int(y2) + 1, int(x1): int(x2) + 1]
+        share = max(float(c[box].mean()) for c in colours)
         if share < _TEXT_COLOUR_SHARE:
             continue
         r = _clipped(x1 / W, y1 / H, bw / W, bh / H, "plate", score)
