@@ -27,7 +27,8 @@
 Detection runs on the stored display copy (long side ≤ 2048 px), shrunk to a working size of 1024
 px on the long side: the face model's memory grows with its input (arena switched off: ≈ 230 MB peak
 at 1024 px, ≈ 400 MB at 1536), and 1024 px read in two bands (:func:`detect_faces`) keeps a 12 MP
-photo within the issue's 300 MB and 2 s.
+photo within the issue's 300 MB and 2 s.  The text detector reads a 768 px copy in bands of at
+most 200 000 pixels for the same reason (:func:`_text_lines`; docs/blur.md has the figures).
 
 Coordinates everywhere here are fractions of the image's width and height (0..1), so regions stay
 valid on the display copy, its thumbnail and any size in between.
@@ -339,7 +340,7 @@ def _text_lines(im, colour=None) -> list[tuple[float, float, float, float, float
 
 
 def detect_plate_text(im) -> list[Region]:
-    """Number plates in ``im`` (an RGB Pillow image, e.g. the 1024 px working copy) found as text:
+    """Number plates in ``im`` (an RGB Pillow image, e.g. the :data:`TEXT_LONG_SIDE` px copy) found as text:
     PP-OCR's lines (:func:`_text_lines`) that have a plate's proportions (1.2-8 times as wide as
     high, at least 8 px high, at most 15 % of the image) and a plate's colour over at least
     :data:`_TEXT_COLOUR_SHARE` of the line (blue, yellow or new-energy green, :data:`_TEXT_COLOURS`).
