@@ -1,14 +1,24 @@
-"""The blur corpus (tests/data/blur): its photos, ground truth, phone-size and sideways variants,
-and the measures bench/blur_accuracy.py reports (also used by the blur tests)."""
+"""The blur corpus: its photos, ground truth, phone-size and sideways variants, and the measures
+bench/blur_accuracy.py reports (also used by the blur tests).
+
+The photos are in two places (tests/data/blur/README.md lists each with its source and licence):
+``tests/data/blur/`` (the first seven, in the repository) and :data:`SHARED` — photos taken from
+public repositories are kept out of this repository's commits and live beside it, in the shared
+folder (``../shared/blur/``), or wherever ``CIVIC_BLUR_CORPUS`` points.  The ground truth of all of
+them is ``tests/data/blur/truth.json``; a photo whose file is in neither place is left out of a run
+(and the run says so)."""
 
 from __future__ import annotations
 
 import io
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "blur"
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "data" / "blur"
+SHARED = Path(os.environ.get("CIVIC_BLUR_CORPUS") or REPO.parent / "shared" / "blur")
 PHONE_LONG_SIDE = 4032  # a 12 MP phone photo (4032×3024)
 COVERED = 0.7  # a truth box counts as found when blurred regions cover this share of it
 
@@ -17,12 +27,24 @@ def truth() -> dict[str, dict]:
     return {k: v for k, v in json.loads((CORPUS / "truth.json").read_text()).items() if not k.startswith("_")}
 
 
+def path(name: str) -> Path:
+    """Where the corpus photo ``name`` is: the repository's folder first, then :data:`SHARED`."""
+    here = CORPUS / name
+    return here if here.exists() else SHARED / name
+
+
+def available() -> tuple[list[str], list[str]]:
+    """The truth's photos that are here and those that are not (sorted names)."""
+    names = sorted(truth())
+    return [n for n in names if path(n).exists()], [n for n in names if not path(n).exists()]
+
+
 def phone_jpeg(name: str, *, sideways: bool = False, long_side: int = PHONE_LONG_SIDE) -> bytes:
     """The corpus photo upscaled to a phone's size, as a JPEG; ``sideways``: the pixels stored turned
     90° (as a phone held upright writes them) with EXIF orientation 6 saying how to turn them back."""
     from PIL import Image
 
-    with Image.open(CORPUS / name) as src:
+    with Image.open(path(name)) as src:
         im = src.convert("RGB")
     scale = long_side / max(im.size)
     im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
@@ -43,6 +65,8 @@ class Score:
     partial_found: int = 0
     plates: int = 0
     plates_found: int = 0
+    unreadable: int = 0
+    unreadable_found: int = 0
     false_px: float = 0.0
     total_px: float = 0.0
 
@@ -72,7 +96,7 @@ def score(name: str, regions: list[dict], w: int, h: int) -> Score:
     t = truth()[name]
     from PIL import Image
 
-    with Image.open(CORPUS / name) as src:
+    with Image.open(path(name)) as src:
         ow, oh = src.size
     sx, sy = w / ow, h / oh
     mask = blurred_mask(regions, w, h)
@@ -88,8 +112,9 @@ def score(name: str, regions: list[dict], w: int, h: int) -> Score:
         return mask[y1:y2, x1:x2].mean() >= COVERED
 
     for kind, total, hit in (("faces", "faces", "faces_found"), ("faces_partial", "partial", "partial_found"),
-                             ("plates", "plates", "plates_found")):
-        for box in t[kind]:
+                             ("plates", "plates", "plates_found"),
+                             ("plates_unreadable", "unreadable", "unreadable_found")):
+        for box in t.get(kind, []):
             setattr(s, total, getattr(s, total) + 1)
             if found(box):
                 setattr(s, hit, getattr(s, hit) + 1)

