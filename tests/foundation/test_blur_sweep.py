@@ -190,22 +190,11 @@ def _review_contest_photo(request, client, factory) -> Review:
 
 
 def _review_action_photo(request, client, factory) -> Review:
-    from civic.core.db import commit
-    from civic.proposals.deliberation import service as svc
     from tests.proposals.deliberation.conftest import World
 
     w = World(factory, client)
-    t = w.topic(by=w.residents[0])
-    for u in w.residents[1:4]:
-        svc.cosign(u, t.id)
-    m = w.meeting([t])
-    w.attend(m, w.members)
-    mo = svc.open_motion(w.secretary, m.id, t.id, "请物业在弄堂口增设4个充电桩")
-    commit()
-    w.vote(mo, agree=5, oppose=1)
-    svc.close_motion(w.secretary, mo.id)
-    commit()
-    r = client.post(f"/api/v1/resolutions/{svc.resolution_of(mo.id).id}/action-items", headers=w.h(w.secretary),
+    resolution = w.passed_resolution()
+    r = client.post(f"/api/v1/resolutions/{resolution.id}/action-items", headers=w.h(w.secretary),
                     json={"title": "弄堂口安装4个充电桩", "organisation_id": w.pc.id, "due_on": "2027-01-31"})
     assert r.status_code == 201, r.json
     item = r.json["id"]

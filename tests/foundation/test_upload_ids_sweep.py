@@ -300,17 +300,8 @@ def _action_item(request):
 
     request.getfixturevalue("app")
     world = World(request.getfixturevalue("factory"), request.getfixturevalue("app").test_client())
-    t = world.topic(by=world.residents[0])
-    for u in world.residents[1:4]:
-        svc.cosign(u, t.id)
-    m = world.meeting([t])
-    world.attend(m, world.members)
-    mo = svc.open_motion(world.secretary, m.id, t.id, "请物业在弄堂口增设4个充电桩")
-    commit()
-    world.vote(mo, agree=5, oppose=1)
-    svc.close_motion(world.secretary, mo.id)
-    commit()
-    a = svc.add_action_item(world.secretary, svc.resolution_of(mo.id).id, {
+    resolution = world.passed_resolution()
+    a = svc.add_action_item(world.secretary, resolution.id, {
         "title": "弄堂口安装4个充电桩", "organisation_id": world.pc.id, "due_on": utcnow().date() + dt.timedelta(days=30)})
     commit()
     return world, a

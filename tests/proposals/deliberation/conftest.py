@@ -99,6 +99,20 @@ class World:
                 svc.cast(next(voters), motion.id, choice)
         commit()
 
+    def passed_resolution(self):
+        """A lane topic co-signed onto a meeting's agenda, a motion passed 5:1, and its resolution."""
+        t = self.topic(by=self.residents[0])
+        for u in self.residents[1:4]:
+            svc.cosign(u, t.id)
+        m = self.meeting([t])
+        self.attend(m, self.members)
+        mo = svc.open_motion(self.secretary, m.id, t.id, "请物业在弄堂口增设4个充电桩")
+        commit()
+        self.vote(mo, agree=5, oppose=1)
+        svc.close_motion(self.secretary, mo.id)
+        commit()
+        return svc.resolution_of(mo.id)
+
 
 @pytest.fixture
 def world(factory, app):
@@ -108,17 +122,7 @@ def world(factory, app):
 @pytest.fixture
 def resolution(world):
     """A lane topic co-signed onto a meeting's agenda, a motion passed 5:1, and its resolution."""
-    t = world.topic(by=world.residents[0])
-    for u in world.residents[1:4]:
-        svc.cosign(u, t.id)
-    m = world.meeting([t])
-    world.attend(m, world.members)
-    mo = svc.open_motion(world.secretary, m.id, t.id, "请物业在弄堂口增设4个充电桩")
-    commit()
-    world.vote(mo, agree=5, oppose=1)
-    svc.close_motion(world.secretary, mo.id)
-    commit()
-    return svc.resolution_of(mo.id)
+    return world.passed_resolution()
 
 
 def notifications(kind: str | None = None) -> list:
