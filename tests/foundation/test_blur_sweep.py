@@ -193,17 +193,9 @@ def _review_action_photo(request, client, factory) -> Review:
     from tests.proposals.deliberation.conftest import World
 
     w = World(factory, client)
-    resolution = w.passed_resolution()
-    r = client.post(f"/api/v1/resolutions/{resolution.id}/action-items", headers=w.h(w.secretary),
-                    json={"title": "弄堂口安装4个充电桩", "organisation_id": w.pc.id, "due_on": "2027-01-31"})
-    assert r.status_code == 201, r.json
-    item = r.json["id"]
-    up = client.post(f"/api/v1/action-items/{item}/updates", headers=w.h(w.pc_staff),
-                     data={"note": "已完成选址", "photos": [_photo("ianare_portrait_5.jpg")]},
-                     content_type="multipart/form-data")
-    assert up.status_code == 201, up.json
+    resolution, item, update = w.action_item_with_photo("ianare_portrait_5.jpg")
     # the topic is shown: its readers see the photo blurred; the responsible organisation reviews it
-    return Review(up.json["photos"][0]["url"], w.h(w.pc_staff), sees=[w.h(w.residents[0]), w.h(w.mod),
+    return Review(update["photos"][0]["url"], w.h(w.pc_staff), sees=[w.h(w.residents[0]), w.h(w.mod),
                                                                       w.h(w.secretary)],
                   audit_object=("action_item", item))
 

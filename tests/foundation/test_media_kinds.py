@@ -148,15 +148,7 @@ def _action_photo(request, client, factory) -> Case:
     from tests.proposals.deliberation.conftest import World
 
     w = World(factory, client)
-    resolution = w.passed_resolution()
-    r = client.post(f"/api/v1/resolutions/{resolution.id}/action-items", headers=w.h(w.secretary),
-                    json={"title": "弄堂口安装4个充电桩", "organisation_id": w.pc.id, "due_on": "2027-01-31"})
-    assert r.status_code == 201, r.json
-    item = r.json["id"]
-    up = client.post(f"/api/v1/action-items/{item}/updates", headers=w.h(w.pc_staff),
-                     data={"note": "已完成选址", "photos": [_real_photo("ianare_portrait_5.jpg")]},
-                     content_type="multipart/form-data")
-    assert up.status_code == 201, up.json
+    resolution, item, update = w.action_item_with_photo("ianare_portrait_5.jpg")
     done = client.post(f"/api/v1/action-items/{item}/close", headers=w.h(w.pc_staff),
                        data={"note": "4个充电桩已安装并通电", "photos": [_real_photo("ianare_landscape_2.jpg")]},
                        content_type="multipart/form-data")
@@ -164,7 +156,7 @@ def _action_photo(request, client, factory) -> Case:
     # The topic is hidden afterwards: its follow-up is then for its author and moderators only.
     moderation.decide(w.mod, "topic", resolution.topic_id, "hide", "含有个人信息")
     commit()
-    return Case([up.json["photos"][0]["url"], done.json["evidence_photos"][0]["url"]], [up.json, done.json],
+    return Case([update["photos"][0]["url"], done.json["evidence_photos"][0]["url"]], [update, done.json],
                 entitled=[w.h(w.residents[0]), w.h(w.mod)], refused=[w.h(w.outsider), w.h(w.residents[1])],
                 audit_object=("action_item", item))
 

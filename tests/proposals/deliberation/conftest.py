@@ -113,6 +113,23 @@ class World:
         commit()
         return svc.resolution_of(mo.id)
 
+    def action_item_with_photo(self, photo: str = "ianare_portrait_5.jpg") -> tuple:
+        """A passed resolution's action item for the property company, made through the API, and the
+        company's first progress update with one real photo (``../shared/photos/<photo>``).
+        Returns ``(the resolution, the item's id, the update's JSON)``."""
+        import io
+
+        resolution = self.passed_resolution()
+        r = self.client.post(f"/api/v1/resolutions/{resolution.id}/action-items", headers=self.h(self.secretary),
+                             json={"title": "弄堂口安装4个充电桩", "organisation_id": self.pc.id,
+                                   "due_on": "2027-01-31"})
+        assert r.status_code == 201, r.json
+        up = self.client.post(f"/api/v1/action-items/{r.json['id']}/updates", headers=self.h(self.pc_staff),
+                              data={"note": "已完成选址", "photos": [(io.BytesIO((PHOTOS / photo).read_bytes()), photo)]},
+                              content_type="multipart/form-data")
+        assert up.status_code == 201, up.json
+        return resolution, r.json["id"], up.json
+
 
 @pytest.fixture
 def world(factory, app):
