@@ -11,6 +11,18 @@ pytestmark = needs_chromium
 SHOTS = ARTIFACTS / "console"
 
 
+
+def _add_region(page, x: int, y: int, w: int, h: int) -> None:
+    """Draw a blur region by hand on the review page (percentages of the photo) and wait for the
+    page the form answers with."""
+    form = page.locator("#add-region")
+    form.get_by_label("左 x（%）").fill(str(x))
+    form.get_by_label("上 y（%）").fill(str(y))
+    form.get_by_label("宽（%）").fill(str(w))
+    form.get_by_label("高（%）").fill(str(h))
+    form.get_by_role("button", name="增加并重新打码").click()
+    page.wait_for_load_state()
+
 def test_the_lead_party_reviews_the_blur_of_a_case_photo(app, demo_with_cases):
     import sqlalchemy as sa
 
@@ -33,13 +45,7 @@ def test_the_lead_party_reviews_the_blur_of_a_case_photo(app, demo_with_cases):
         before = page.locator("#regions tbody tr[data-region]").count()
         first_src = page.locator("#blurred").get_attribute("src")
 
-        form = page.locator("#add-region")
-        form.get_by_label("左 x（%）").fill("10")
-        form.get_by_label("上 y（%）").fill("20")
-        form.get_by_label("宽（%）").fill("30")
-        form.get_by_label("高（%）").fill("15")
-        form.get_by_role("button", name="增加并重新打码").click()
-        page.wait_for_load_state()
+        _add_region(page, 10, 20, 30, 15)
         rows = page.locator("#regions tbody tr[data-region]")
         assert rows.count() == before + 1
         added = rows.filter(has_text="手动").first
@@ -104,13 +110,7 @@ def test_the_village_committee_reviews_the_blur_of_a_published_voucher(app, demo
         before_rows = page.locator("#regions tbody tr[data-region]").count()
         first_src = page.locator("#blurred").get_attribute("src")
 
-        form = page.locator("#add-region")
-        form.get_by_label("左 x（%）").fill("5")
-        form.get_by_label("上 y（%）").fill("5")
-        form.get_by_label("宽（%）").fill("40")
-        form.get_by_label("高（%）").fill("30")
-        form.get_by_role("button", name="增加并重新打码").click()
-        page.wait_for_load_state()
+        _add_region(page, 5, 5, 40, 30)
         rows = page.locator("#regions tbody tr[data-region]")
         assert rows.count() == before_rows + 1
         added = rows.filter(has_text="手动").first
