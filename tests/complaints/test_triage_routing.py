@@ -180,20 +180,26 @@ def test_load_bearing_damage_is_decided_by_the_housing_authority(client, w):
                                   "role": "competent"}]
 
 
-def test_a_corridor_the_property_company_leaves_blocked_goes_to_urban_management_and_the_fire_authority(client, w):
+def _lapsed_to_urban_management(client, w, category: str, description: str) -> tuple[dict, dict]:
+    """A case of ``category`` the property company leads and lets run past its deadline: the overdue
+    job hands the lead to 城管 with the fire authority referred.  Returns the case as 城管 sees it and
+    the active parties' roles by kind."""
     from civic.complaints.jobs import escalate_overdue
 
-    case = post_case(client, w.rh, category="public_space_occupation", description="消防通道被杂物堵死了。",
-                     place_id=w.units[0].id).get_json()
+    case = post_case(client, w.rh, category=category, description=description, place_id=w.units[0].id).get_json()
     assert case["lead"]["kind"] == "property_company"
     assert escalate_overdue(now=utcnow() + dt.timedelta(days=3)) == 1
     commit()
     seen = client.get(f"/api/v1/complaints/{case['id']}", headers=w.h["urban_management"]).get_json()
     assert seen["lead"]["kind"] == "urban_management" and seen["escalated"] is True
     assert {"authority": "fire_authority", "name": "区消防救援支队", "role": "escalation"} in seen["referrals"]
-    roles = {p["kind"]: p["role"] for p in seen["parties"] if p["active"]}
+    return seen, {p["kind"]: p["role"] for p in seen["parties"] if p["active"]}
+
+
+def test_a_corridor_the_property_company_leaves_blocked_goes_to_urban_management_and_the_fire_authority(client, w):
+    seen, roles = _lapsed_to_urban_management(client, w, "public_space_occupation", "消防通道被杂物堵死了。")
     assert roles["property_company"] == "assist" and roles["street_centre"] == "oversight"
-    history = client.get(f"/api/v1/complaints/{case['id']}/history", headers=w.h["urban_management"]).get_json()
+    history = client.get(f"/api/v1/complaints/{seen['id']}/history", headers=w.h["urban_management"]).get_json()
     assert "超期未处置，移交执法部门主办" in [h["action_name"] for h in history]
 
 
@@ -201,17 +207,7 @@ def test_an_ebike_case_the_property_company_lets_lapse_goes_to_urban_management_
     """上海市非机动车安全管理条例 Art. 29 ¶5: a property company whose dissuasion fails reports to 城管 or
     the fire authority (Art. 44 ¶2: 城管 for corridors and flats, 消防救援机构 for fire exits); the
     police station keeps assisting (上海市消防条例 Art. 15: it checks reported fire hazards)."""
-    from civic.complaints.jobs import escalate_overdue
-
-    case = post_case(client, w.rh, category="ebike_charging", description="楼道里有人拉飞线给电瓶车充电。",
-                     place_id=w.units[0].id).get_json()
-    assert case["lead"]["kind"] == "property_company"
-    assert escalate_overdue(now=utcnow() + dt.timedelta(days=3)) == 1
-    commit()
-    seen = client.get(f"/api/v1/complaints/{case['id']}", headers=w.h["urban_management"]).get_json()
-    assert seen["lead"]["kind"] == "urban_management" and seen["escalated"] is True
-    assert {"authority": "fire_authority", "name": "区消防救援支队", "role": "escalation"} in seen["referrals"]
-    roles = {p["kind"]: p["role"] for p in seen["parties"] if p["active"]}
+    seen, roles = _lapsed_to_urban_management(client, w, "ebike_charging", "楼道里有人拉飞线给电瓶车充电。")
     assert roles["property_company"] == "assist" and roles["police"] == "assist"
     assert roles["street_centre"] == "oversight"
 
