@@ -1,7 +1,11 @@
 """Speed and memory of the blur job (civic.core.blur / civic.core.detect) on a 12 MP phone photo,
 against the photo pipeline (civic.core.photos) measured in the same run.  Results in docs/blur.md.
 
-    /work/main/.venv/bin/python bench/blur_speed.py [--runs 5]
+    /work/main/.venv/bin/python bench/blur_speed.py [--runs 5] [--against DIR]
+
+``--against DIR``: also run the blur job with the code of another checkout (e.g. ``git worktree add
+/tmp/base <commit>``), interleaved with this one's in the same run, and print this code's times
+and memory as ratios of that one's.
 
 The photo: the corpus's street scene (tests/data/blur/deface_city.jpg, 17 faces) made a 4032×3024
 phone JPEG (EXIF orientation 6, as a phone held upright writes it).  Each measurement runs in a fresh
@@ -62,8 +66,8 @@ print(json.dumps(out))
 """
 
 
-def child(mode: str, photo: str, store: str, display_key: str) -> dict:
-    code = (f"REPO = {str(REPO)!r}\nMODE = {mode!r}\nPHOTO = {photo!r}\nSTORE = {store!r}\n"
+def child(mode: str, photo: str, store: str, display_key: str, repo: Path = REPO) -> dict:
+    code = (f"REPO = {str(repo)!r}\nMODE = {mode!r}\nPHOTO = {photo!r}\nSTORE = {store!r}\n"
             f"DISPLAY_KEY = {display_key!r}\n" + CHILD)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
@@ -73,6 +77,7 @@ def child(mode: str, photo: str, store: str, display_key: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--against", type=Path, help="another checkout whose blur job is the baseline")
     args = ap.parse_args()
     import tempfile
 
@@ -85,11 +90,14 @@ def main() -> None:
     photo = os.path.join(tmp, "phone.jpg")
     Path(photo).write_bytes(phone_jpeg("deface_city.jpg", sideways=True))
     stored = process_photo(Path(photo).read_bytes(), store=MediaStore(os.path.join(tmp, "media")))
-    pipe, blur = [], []
+    pipe, blur, base = [], [], []
     load_before = os.getloadavg()
-    for _ in range(args.runs):  # interleaved: both see the same machine
+    for _ in range(args.runs):  # interleaved: all see the same machine
         pipe.append(child("pipeline", photo, os.path.join(tmp, "media"), stored.display_key))
         blur.append(child("blur", photo, os.path.join(tmp, "media"), stored.display_key))
+        if args.against:
+            base.append(child("blur", photo, os.path.join(tmp, "media"), stored.display_key,
+                              repo=args.against.resolve()))
     load_after = os.getloadavg()
     p_s = statistics.median(r["seconds"] for r in pipe)
     cold = statistics.median(r["cold"] for r in blur)
@@ -102,6 +110,14 @@ def main() -> None:
     print(f"  blur job process peak memory:       {max(r['peak_mb'] for r in blur):.0f} MB (max of runs; "
           f"the whole worker process: interpreter, model, four jobs)")
     print(f"  regions found: {blur[0]['regions']}")
+    if base:
+        b_warm = statistics.median(r["warm"] for r in base)
+        b_cold = statistics.median(r["cold"] for r in base)
+        b_peak = max(r["peak_mb"] for r in base)
+        peak = max(r["peak_mb"] for r in blur)
+        print(f"against {args.against} (its blur job in the same run):")
+        print(f"  warm {b_warm:.3f} s → {warm:.3f} s = {warm / b_warm:.2f} ×; cold {b_cold:.3f} s → {cold:.3f} s = "
+              f"{cold / b_cold:.2f} ×; peak {b_peak:.0f} MB → {peak:.0f} MB; regions {base[0]['regions']}")
 
 
 if __name__ == "__main__":

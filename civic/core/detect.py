@@ -24,11 +24,13 @@
   still found 7 of the corpus's 17 blurred faces as faces; two overlapping patches still read as a
   head; with these, none: tests/complaints/test_photo_blur.py).
 
-Detection runs on the stored display copy (long side ≤ 2048 px), shrunk to a working size of 1024
-px on the long side: the face model's memory grows with its input (arena switched off: ≈ 230 MB peak
-at 1024 px, ≈ 400 MB at 1536), and 1024 px read in two bands (:func:`detect_faces`) keeps a 12 MP
-photo within the issue's 300 MB and 2 s.  The text detector reads a 768 px copy in bands of at
-most 200 000 pixels for the same reason (:func:`_text_lines`; docs/blur.md has the figures).
+Detection runs on the stored display copy (long side ≤ 2048 px): faces on a working copy of 1024
+px on the long side read in two bands plus a half-size pass (:func:`detect_faces`), plates as text
+on a 768 px copy read in bands of at most 300 000 pixels (:func:`_text_lines`), and the plate rule
+on a 1536 px copy.  A network's memory grows with its input (with ONNX Runtime's memory pattern,
+≈ 0.16 MB per thousand pixels for the text network, ≈ 0.14 for the face network), hence the bands:
+a 12 MP photo is blurred in ≈ 0.5 s of one core at a worker peak of ≈ 260 MB, within the issue's
+2 s and 300 MB (``bench/blur_speed.py``; docs/blur.md has the figures).
 
 Coordinates everywhere here are fractions of the image's width and height (0..1), so regions stay
 valid on the display copy, its thumbnail and any size in between.
@@ -56,8 +58,8 @@ TEXT_LONG_SIDE = 768  # the text detector's copy (PP-OCR's own default reads 736
 TEXT_THRESHOLD = 0.3  # DB's probability map, binarised here (PP-OCR's default)
 TEXT_BOX_SCORE = 0.5  # a line's mean probability (PP-OCR's default box_thresh)
 TEXT_PAD = 32  # px of grey around the image: text touching the frame is found only with room around it
-TEXT_BAND_PIXELS = 200_000  # the most pixels the text network reads at once (≈ 0.45 MB of activations per thousand)
-TEXT_BAND_OVERLAP = 96  # px the bands share: a line up to this tall is whole in one of them
+TEXT_BAND_PIXELS = 300_000  # the most pixels the text network reads at once (≈ 0.16 MB of activations per thousand)
+TEXT_BAND_OVERLAP = 128  # px the bands share: a line up to this tall is whole in one of them
 
 
 @dataclass(frozen=True)
@@ -252,7 +254,6 @@ def detect_plates(im) -> list[Region]:
     plate's colour, joined along the row, boxed and widened to the plate's outline.
     """
     import numpy as np
-    from scipy import ndimage
 
     hsv = np.asarray(im.convert("HSV"))
     hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
@@ -290,8 +291,9 @@ def _text_lines(im, colour=None) -> list[tuple[float, float, float, float, float
     (area × 1.6 / perimeter), as PP-OCR does.  The image is read inside a grey border of
     :data:`TEXT_PAD` px (a plate cut by the frame, a plate pasted in a corner, were missed without).
 
-    Memory: the network's activations grow with its input (≈ 0.4 MB per thousand pixels: a whole
-    1024 px copy took the worker to 450 MB), so the image is read in horizontal bands of at most
+    Memory: the network's activations grow with its input (≈ 0.16 MB per thousand pixels with the
+    memory pattern, ≈ 0.4 without: a whole 1024 px copy once took the worker to 450 MB), so the image
+    is read in horizontal bands of at most
     :data:`TEXT_BAND_PIXELS`, overlapping by :data:`TEXT_BAND_OVERLAP` px (a line up to that tall is
     whole in one band; the bands' maps are joined before lines are cut out).  ``colour``: a boolean
     map of plate-coloured pixels of ``im``; a band with almost none (< 0.2 %) holds no plate and is

@@ -1,0 +1,62 @@
+"""What keeps the blur job within its time and memory (issue #19: 12 MP in ≤ 2 s of one core,
+≤ 300 MB; figures in docs/blur.md, measured by bench/blur_speed.py): the boolean filters that
+replaced scipy's give scipy's results exactly, and a worker loads both networks without OpenCV and
+with ONNX Runtime's memory pattern on and its arena off."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (13, 5), (37, 91), (240, 320)])
+@pytest.mark.parametrize("size", [(3, 9), (5, 5), (3, 21), (1, 7), (9, 1), (21, 3)])
+@pytest.mark.parametrize("density", [0.03, 0.5, 0.97])
+def test_boolean_max_and_min_filters_equal_scipys(shape, size, density):
+    """Every window the plate rule uses, on maps smaller and larger than the window, sparse and
+    dense: the same pixels as scipy.ndimage's filters with their default (reflecting) border."""
+    import numpy as np
+    from scipy import ndimage
+
+    from civic.core.detect import _closed, _max_filter
+
+    rng = np.random.default_rng(hash((shape, size, density)) % 2**32)
+    mask = rng.random(shape) < density
+    assert np.array_equal(_max_filter(mask, size), ndimage.maximum_filter(mask, size=size))
+    assert np.array_equal(_max_filter(mask, size, minimum=True), ndimage.minimum_filter(mask, size=size))
+    closed = ndimage.minimum_filter(ndimage.maximum_filter(mask, size=size), size=size)
+    assert np.array_equal(_closed(mask, size), closed)
+
+
+def test_even_windows_are_refused():
+    import numpy as np
+
+    from civic.core.detect import _max_filter
+
+    with pytest.raises(ValueError):
+        _max_filter(np.zeros((4, 4), bool), (2, 3))
+
+
+def test_a_worker_loads_both_networks_without_opencv_and_with_the_memory_pattern():
+    """In a fresh interpreter, as a worker starts (``preload``): OpenCV (≈ 35 MB) is not imported —
+    the text model's file is found without importing rapidocr's package — and both sessions plan
+    their activations (memory pattern) without keeping an arena."""
+    code = (
+        "import json, sys\n"
+        "from civic.core import detect\n"
+        "detect.preload()\n"
+        "opts = [s.get_session_options() for s in (detect._session(), detect._text_session())]\n"
+        "print(json.dumps({'cv2': 'cv2' in sys.modules, 'rapidocr': 'rapidocr_onnxruntime' in sys.modules,\n"
+        "  'pattern': [o.enable_mem_pattern for o in opts], 'arena': [o.enable_cpu_mem_arena for o in opts],\n"
+        "  'threads': [o.intra_op_num_threads for o in opts]}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"cv2": False, "rapidocr": False, "pattern": [True, True], "arena": [False, False],
+                    "threads": [1, 1]}
