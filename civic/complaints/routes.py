@@ -8,6 +8,7 @@ from civic.complaints import routing, schemas, service
 from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
+from civic.core.blur_routes import register_review_routes
 from civic.core.errors import Forbidden
 from civic.core.pagination import PageArgs
 from civic.core.uploads import photo_files
@@ -166,44 +167,10 @@ class ComplaintPhotoFile(MethodView):
         return media.respond(service.photo_for(current_actor(), complaint_id, token, size, args["rendition"]), size)
 
 
-@blp.route("/complaints/<int:complaint_id>/photos/<token>/blur")
-class ComplaintPhotoBlur(MethodView):
-    @require("staff", "admin")
-    @blp.response(200, schemas.BlurReviewSchema)
-    def get(self, complaint_id, token):
-        """主办方查看照片的自动打码（人脸、车牌区域）
-
-        Errors: 403 blur_review_not_allowed (not the lead party); 404 complaint_not_found,
-        photo_not_found, photo_blur_not_found.
-        """
-        return service.blur_review(current_actor(), complaint_id, token)
-
-
-@blp.route("/complaints/<int:complaint_id>/photos/<token>/blur/regions")
-class ComplaintPhotoBlurRegions(MethodView):
-    @require("staff", "admin")
-    @blp.arguments(schemas.BlurRegionInSchema)
-    @blp.response(201, schemas.BlurReviewSchema)
-    def post(self, data, complaint_id, token):
-        """主办方手动增加打码区域（重新生成打码照片，留痕）
-
-        Body: x, y, w, h as fractions 0..1 of the photo's width and height.  Errors: 403
-        blur_review_not_allowed; 409 photo_blur_pending, photo_original_deleted; 422 blur_region_invalid.
-        """
-        return service.add_blur_region(current_actor(), complaint_id, token, data)
-
-
-@blp.route("/complaints/<int:complaint_id>/photos/<token>/blur/regions/<region_id>")
-class ComplaintPhotoBlurRegion(MethodView):
-    @require("staff", "admin")
-    @blp.response(200, schemas.BlurReviewSchema)
-    def delete(self, complaint_id, token, region_id):
-        """主办方删除误报的打码区域（重新生成打码照片，留痕）
-
-        Errors: 403 blur_review_not_allowed; 404 blur_region_not_found; 409 photo_blur_pending,
-        photo_original_deleted.
-        """
-        return service.remove_blur_region(current_actor(), complaint_id, token, region_id)
+# The review of a photo's blur: the lead party's staff (service.photos._reviewer).
+register_review_routes(blp, service.PHOTO, endpoint="ComplaintPhotoBlur", reviewer="主办方", audited_on="the case",
+                       not_reviewer="not the lead party", not_found=("complaint_not_found", "photo_not_found"),
+                       account_kinds=("staff", "admin"))
 
 
 @blp.route("/complaints/<int:complaint_id>/messages")

@@ -124,31 +124,11 @@ def cases_photos(user, complaint_id):
     return see_other("console.cases_detail", complaint_id=complaint_id)
 
 
-@bp.get("/cases/<int:complaint_id>/photos/<token>/blur")
-@staff_page()
-def cases_blur(user, complaint_id, token):
-    """主办方审核照片打码：查看打码后的照片与区域，手动增加区域、删除误报（均留痕）。"""
-    review = service.blur_review(user, complaint_id, token)
-    return blur_review.page(review, subject=f"案件 #{complaint_id}", others="协办单位、合作方和公开页面",
-                            back_url=url_for("console.cases_detail", complaint_id=complaint_id),
-                            add="console.cases_blur_add", remove="console.cases_blur_remove",
-                            complaint_id=complaint_id, token=token)
-
-
-@bp.post("/cases/<int:complaint_id>/photos/<token>/blur/regions")
-@staff_page()
-def cases_blur_add(user, complaint_id, token):
-    """增加打码区域：x、y、宽、高（占照片宽高的百分比）。"""
-    service.add_blur_region(user, complaint_id, token, blur_review.box_from_form(request.form))
-    return see_other("console.cases_blur", complaint_id=complaint_id, token=token)
-
-
-@bp.post("/cases/<int:complaint_id>/photos/<token>/blur/regions/<region_id>/remove")
-@staff_page()
-def cases_blur_remove(user, complaint_id, token, region_id):
-    """删除误报的打码区域。"""
-    service.remove_blur_region(user, complaint_id, token, region_id)
-    return see_other("console.cases_blur", complaint_id=complaint_id, token=token)
+# 审核打码 of a case photo: the lead party's staff (civic.complaints.service.photos._reviewer).
+blur_review.register_review_pages(
+    service.PHOTO, "/cases/<int:complaint_id>/photos/<token>", "cases_blur", subject="案件",
+    others="协办单位、合作方和公开页面",
+    back=lambda complaint_id: url_for("console.cases_detail", complaint_id=complaint_id))
 
 
 @bp.post("/cases/<int:complaint_id>/complainant")

@@ -14,7 +14,6 @@ from flask import render_template, request, url_for
 from civic.accounts import service as accounts
 from civic.console import blur_review
 from civic.console.blueprint import MODERATION_KINDS, bp, see_other, staff_page
-from civic.core import blur
 from civic.core.errors import ValidationFailed
 from civic.core.pagination import MAX_LIMIT
 from civic.core.text import mask_name
@@ -120,34 +119,8 @@ def moderation_appeal(user, item_type, item_id):
     return see_other("console.moderation_item", item_type=item_type, item_id=item_id)
 
 
-# --- 审核打码 of a contest photo (the organiser's moderators: civic.proposals.contests.service.photos) ---
-
-def _photo_blur_page(user, token: str):
-    review = blur.review(service.PHOTO, user, token=token)
-    return blur_review.page(review, subject=f"金点子 #{review['object_id']}", others="居民、其他工作人员和公开页面",
-                            back_url=url_for("console.moderation_item", item_type="idea", item_id=review["object_id"]),
-                            add="console.moderation_photo_blur_add", remove="console.moderation_photo_blur_remove",
-                            token=token)
-
-
-@bp.get("/moderation/contest-photos/<token>/blur")
-@staff_page(*MODERATION_KINDS)
-def moderation_photo_blur(user, token):
-    """审核金点子照片打码：打码后的照片与区域，手动增加区域、删除误报（均留痕，记在金点子上）。"""
-    return _photo_blur_page(user, token)
-
-
-@bp.post("/moderation/contest-photos/<token>/blur/regions")
-@staff_page(*MODERATION_KINDS)
-def moderation_photo_blur_add(user, token):
-    """增加打码区域：x、y、宽、高（占照片宽高的百分比）。"""
-    blur.review_add_region(service.PHOTO, user, blur_review.box_from_form(request.form), token=token)
-    return see_other("console.moderation_photo_blur", token=token)
-
-
-@bp.post("/moderation/contest-photos/<token>/blur/regions/<region_id>/remove")
-@staff_page(*MODERATION_KINDS)
-def moderation_photo_blur_remove(user, token, region_id):
-    """删除误报的打码区域。"""
-    blur.review_remove_region(service.PHOTO, user, region_id, token=token)
-    return see_other("console.moderation_photo_blur", token=token)
+# 审核打码 of a contest photo: the organiser's moderators (civic.proposals.contests.service.photos._reviewer).
+blur_review.register_review_pages(
+    service.PHOTO, "/moderation/contest-photos/<token>", "moderation_photo_blur", staff_kinds=MODERATION_KINDS,
+    subject="金点子", others="居民、其他工作人员和公开页面",
+    back=lambda idea_id: url_for("console.moderation_item", item_type="idea", item_id=idea_id))

@@ -9,7 +9,6 @@ from flask import render_template, request, url_for
 
 from civic.console import blur_review
 from civic.console.blueprint import bp, chosen_place, see_other, staff_page
-from civic.core import blur
 from civic.core.errors import Forbidden, ValidationFailed
 from civic.village import service
 
@@ -140,31 +139,8 @@ def village_answer(user, inquiry_id):
     return see_other("console.village_home", village=village.code, _anchor="inquiries")
 
 
-# --- 审核打码 of a voucher (the village committee: civic.village.service.disclosures._voucher_reviewer) ---
-
-@bp.get("/village/disclosures/<int:disclosure_id>/vouchers/<token>/blur")
-@staff_page(*KINDS)
-def village_voucher_blur(user, disclosure_id, token):
-    """村民委员会审核凭证照片打码：打码后的照片与区域，手动增加区域、删除误报（均留痕，记在公开事项上）。"""
-    review = blur.review(service.VOUCHER, user, disclosure_id=disclosure_id, token=token)
-    return blur_review.page(review, subject=f"公开事项 #{disclosure_id}", others="村民和公开页面",
-                            back_url=url_for("console.village_disclosure", disclosure_id=disclosure_id),
-                            add="console.village_voucher_blur_add", remove="console.village_voucher_blur_remove",
-                            disclosure_id=disclosure_id, token=token)
-
-
-@bp.post("/village/disclosures/<int:disclosure_id>/vouchers/<token>/blur/regions")
-@staff_page(*KINDS)
-def village_voucher_blur_add(user, disclosure_id, token):
-    """增加打码区域：x、y、宽、高（占照片宽高的百分比）。"""
-    blur.review_add_region(service.VOUCHER, user, blur_review.box_from_form(request.form),
-                           disclosure_id=disclosure_id, token=token)
-    return see_other("console.village_voucher_blur", disclosure_id=disclosure_id, token=token)
-
-
-@bp.post("/village/disclosures/<int:disclosure_id>/vouchers/<token>/blur/regions/<region_id>/remove")
-@staff_page(*KINDS)
-def village_voucher_blur_remove(user, disclosure_id, token, region_id):
-    """删除误报的打码区域。"""
-    blur.review_remove_region(service.VOUCHER, user, region_id, disclosure_id=disclosure_id, token=token)
-    return see_other("console.village_voucher_blur", disclosure_id=disclosure_id, token=token)
+# 审核打码 of a voucher: the village committee (civic.village.service.disclosures._voucher_reviewer).
+blur_review.register_review_pages(
+    service.VOUCHER, "/village/disclosures/<int:disclosure_id>/vouchers/<token>", "village_voucher_blur",
+    staff_kinds=KINDS, subject="公开事项", others="村民和公开页面",
+    back=lambda disclosure_id: url_for("console.village_disclosure", disclosure_id=disclosure_id))

@@ -69,7 +69,8 @@ class MediaKind:
         :class:`civic.core.blur.ReviewTarget`, or raises the kind's 404 for one who may not see the
         photo and :func:`civic.core.blur.not_reviewer` (403 ``blur_review_not_allowed``) for one who
         may see it but not review it.  Its review routes are ``route`` + ``/blur``,
-        ``/blur/regions`` and ``/blur/regions/<region_id>`` (tests/foundation/test_blur_sweep.py).
+        ``/blur/regions`` and ``/blur/regions/<region_id>``, registered by the domain with
+        :func:`civic.core.blur_routes.register_review_routes` (tests/foundation/test_blur_sweep.py).
     """
 
     name: str

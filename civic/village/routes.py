@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from civic.core import blur, media
+from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
-from civic.core.schemas import BlurredMediaFileArgs, BlurRegionInSchema, BlurReviewSchema
+from civic.core.blur_routes import register_review_routes
+from civic.core.schemas import BlurredMediaFileArgs
 from civic.core.storage import media_store
 from civic.core.uploads import photo_files
 from civic.village import jobs as _jobs  # noqa: F401  (registers the periodic job)
@@ -156,51 +157,10 @@ class VoucherFile(MethodView):
                                                   args["rendition"]), args["size"])
 
 
-# The review of a voucher's blur (civic.core.blur.review): the village committee
-# (service.disclosures._voucher_reviewer).
-@blp.route("/village-disclosures/<int:disclosure_id>/vouchers/<token>/blur")
-class VoucherBlur(MethodView):
-    @require("resident", "staff", "admin")
-    @blp.response(200, BlurReviewSchema)
-    def get(self, disclosure_id, token):
-        """村民委员会查看凭证照片的自动打码（人脸、车牌区域）
-
-        Errors: 403 ``blur_review_not_allowed`` (views the disclosure, is not the village committee);
-        404 ``voucher_not_found`` (may not view it), ``photo_blur_not_found``.
-        """
-        return blur.review(service.VOUCHER, current_actor(), disclosure_id=disclosure_id, token=token)
-
-
-@blp.route("/village-disclosures/<int:disclosure_id>/vouchers/<token>/blur/regions")
-class VoucherBlurRegions(MethodView):
-    @require("resident", "staff", "admin")
-    @blp.arguments(BlurRegionInSchema)
-    @blp.response(201, BlurReviewSchema)
-    def post(self, data, disclosure_id, token):
-        """村民委员会手动增加打码区域（重新生成打码照片，留痕；已公开的凭证也可）
-
-        Body: x, y, w, h as fractions 0..1 of the photo's width and height.  Audited on the
-        disclosure (``photo_blur.region_added``).  Errors: 403 ``blur_review_not_allowed``; 404
-        ``voucher_not_found``, ``photo_blur_not_found``; 409 ``photo_blur_pending``,
-        ``photo_original_deleted``; 422 ``blur_region_invalid``.
-        """
-        return blur.review_add_region(service.VOUCHER, current_actor(), data, disclosure_id=disclosure_id,
-                                      token=token)
-
-
-@blp.route("/village-disclosures/<int:disclosure_id>/vouchers/<token>/blur/regions/<region_id>")
-class VoucherBlurRegion(MethodView):
-    @require("resident", "staff", "admin")
-    @blp.response(200, BlurReviewSchema)
-    def delete(self, disclosure_id, token, region_id):
-        """村民委员会删除误报的打码区域（重新生成打码照片，留痕）
-
-        Audited on the disclosure (``photo_blur.region_removed``).  Errors: 403
-        ``blur_review_not_allowed``; 404 ``voucher_not_found``, ``photo_blur_not_found``,
-        ``blur_region_not_found``; 409 ``photo_blur_pending``, ``photo_original_deleted``.
-        """
-        return blur.review_remove_region(service.VOUCHER, current_actor(), region_id,
-                                         disclosure_id=disclosure_id, token=token)
+# The review of a voucher's blur: the village committee (service.disclosures._voucher_reviewer).
+register_review_routes(blp, service.VOUCHER, endpoint="VoucherBlur", reviewer="村民委员会", photo="凭证照片",
+                       add_note="已公开的凭证也可", audited_on="the disclosure", not_found=("voucher_not_found",),
+                       not_reviewer="views the disclosure, is not the village committee")
 
 
 @blp.route("/village-disclosures/<int:disclosure_id>/transitions")

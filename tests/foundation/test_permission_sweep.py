@@ -211,7 +211,7 @@ TABLE: dict[tuple[str, str], list[Row]] = {
     ("post", "/api/v1/complaints/{complaint_id}/photos"): [
         Row("closed case, no photo", lambda c: {"complaint_id": c["case"]}, F(),
             frozenset({"oc_bj_shi"}), V["case"])],
-    # The blur review is the lead's (complaints photos.add_blur_region); the photo's blur is still
+    # The blur review is the lead's (complaints photos._reviewer); the photo's blur is still
     # pending here (the sweep runs no jobs): 409 photo_blur_pending for the lead.
     ("post", "/api/v1/complaints/{complaint_id}/photos/{token}/blur/regions"): [
         Row("a photo still being blurred", lambda c: {"complaint_id": c["case"], "token": c["case_photo"]},

@@ -181,7 +181,7 @@ TABLE: dict[str, list[Case]] = {
              expect(set())),
     ],
     # The blur of a case photo is reviewed by the lead party alone (the owners' committee: a
-    # property_service case is never led by the company it is about) (complaints photos.blur_review);
+    # property_service case is never led by the company it is about) (complaints photos._reviewer);
     # the case's other readers see the case, so they are told 403 blur_review_not_allowed.
     "/api/v1/complaints/{complaint_id}/photos/{token}/blur": [
         Case("zhang_san's photo", lambda c: {"complaint_id": c["case"], "token": c["case_photo"]},

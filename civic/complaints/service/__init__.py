@@ -45,12 +45,10 @@ from civic.complaints.service.intake import (
 from civic.complaints.service.messages import add_message, messages_for
 from civic.complaints.service.photos import (
     MAX_PHOTOS,
-    add_blur_region,
+    PHOTO,
     add_result_photos,
-    blur_review,
     media_store,
     photo_for,
-    remove_blur_region,
 )
 from civic.complaints.service.privacy import Viewer, complainant_for, contact_of, get_for, viewer_for
 from civic.complaints.service.public import (
@@ -86,10 +84,10 @@ from civic.complaints.service.workflow import (
 
 __all__ = [
     "ACTION_NAMES", "DUPLICATE_RADIUS_M", "DUPLICATE_WINDOW", "HISTORY_NAMES", "MAX_DESCRIPTION", "MAX_PHOTOS",
-    "MAX_SUGGEST_QUERY", "MAX_SUPPORT_PHOTOS", "NEARBY_DEFAULT_M", "NEARBY_MAX_M",
+    "MAX_SUGGEST_QUERY", "MAX_SUPPORT_PHOTOS", "NEARBY_DEFAULT_M", "NEARBY_MAX_M", "PHOTO",
     "PUBLIC_COORD_DECIMALS", "PUBLIC_NOTE_ACTIONS", "RATING_WINDOW", "STAFF_ACTIONS", "STATUS_NAMES",
     "TRANSITIONS", "UNSATISFIED_MAX", "Intake", "IntakeResult", "PartnerContact", "Viewer",
-    "add_blur_region", "add_message", "add_result_photos", "blur_review", "remove_blur_region", "allowed_actions", "complainant_for", "contact_of",
+    "add_message", "add_result_photos", "allowed_actions", "complainant_for", "contact_of",
     "counts_by_status", "descriptions_filed_by", "duplicates_for", "enqueue_auto_close", "get_for", "history_for",
     "join", "leave", "media_store", "nearby", "messages_for", "my_complaints", "photo_for", "possible_duplicates", "present",
     "public_cases", "public_photo", "public_photo_paths", "public_view", "queue", "rate", "route_note", "submit", "submit_on_behalf", "suggest", "summaries",

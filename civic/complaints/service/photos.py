@@ -1,9 +1,11 @@
 """Case photos: the media store, the in-memory staging of intake photos, the lead party's result
 photos and serving a photo to those who may see the case.
 
-Verbs: add_result_photos, photo_for, blur_review, add_blur_region, remove_blur_region (and _Staged, used by intake; the store is the core's
-:func:`civic.core.storage.media_store`, re-exported for the package's callers).  Every photo goes
-through civic.core.photos (formats, size, EXIF stripped; GPS read only with consent, RULES.md §5).
+Verbs: add_result_photos, photo_for (and _Staged, used by intake; the store is the core's
+:func:`civic.core.storage.media_store`, re-exported for the package's callers).  ``PHOTO`` is the
+photos' media kind; the lead party reviews their blur through the core (:func:`civic.core.blur.review`,
+its rule :func:`_reviewer`).  Every photo goes through civic.core.photos (formats, size, EXIF
+stripped; GPS read only with consent, RULES.md §5).
 """
 
 from __future__ import annotations
@@ -160,37 +162,3 @@ PHOTO = media.register_kind(media.MediaKind(
     "it and the lead party's staff, the others the blurred rendition (civic.core.blur); its blur reviewed "
     "by the lead party's staff", blurred=True, reviewer=_reviewer))
 
-
-def blur_review(user, complaint_id: int, token: str) -> dict:
-    """The blur of a case photo as the lead party reviews it: :func:`civic.core.blur.review`'s shape
-    (``{"status", "regions", "blurred_at", "reviewed_at", "original_kept", "object_type": "complaint",
-    "object_id", "photo_id", "stage", "width", "height", "sees_original", "original_url",
-    "blurred_url"}``; coordinates are fractions 0..1 of the photo's width and height).  Only the lead
-    party's staff, who see the original (issue #19).
-
-    :raises NotFound: ``complaint_not_found``, ``photo_not_found``, ``photo_blur_not_found`` (a photo
-        stored before blurring, not yet shown to anyone else).
-    :raises Forbidden: ``blur_review_not_allowed`` (not the lead party).
-    """
-    return blur.review(PHOTO, user, complaint_id=complaint_id, token=token)
-
-
-def add_blur_region(user, complaint_id: int, token: str, box: dict) -> dict:
-    """The lead party adds a region to blur by hand (``box``: ``x``, ``y``, ``w``, ``h``, fractions
-    0..1 of the photo); the blurred rendition is made again at once.  Audited on the case
-    (``photo_blur.region_added``).  Returns :func:`blur_review`'s shape.
-
-    :raises Conflict: ``photo_blur_pending`` (the detector has not run yet: review after it),
-        ``photo_original_deleted``.  :raises ValidationFailed: ``blur_region_invalid``.
-    """
-    return blur.review_add_region(PHOTO, user, box, complaint_id=complaint_id, token=token)
-
-
-def remove_blur_region(user, complaint_id: int, token: str, region_id: str) -> dict:
-    """The lead party removes a falsely blurred region (kept in the record, flagged ``removed``); the
-    rendition is made again at once.  Audited (``photo_blur.region_removed``).
-
-    :raises NotFound: ``blur_region_not_found``.  :raises Conflict: ``photo_blur_pending``,
-        ``photo_original_deleted``.
-    """
-    return blur.review_remove_region(PHOTO, user, region_id, complaint_id=complaint_id, token=token)

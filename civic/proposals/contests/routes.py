@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import request
 from flask.views import MethodView
 
-from civic.core import blur, media
+from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
+from civic.core.blur_routes import register_review_routes
 from civic.core.pagination import as_page
-from civic.core.schemas import BlurredMediaFileArgs, BlurRegionInSchema, BlurReviewSchema
+from civic.core.schemas import BlurredMediaFileArgs
 from civic.core.uploads import photo_files
 from civic.proposals.contests import queries, schemas, service
 from civic.proposals.moderation import schemas as moderation_schemas
@@ -115,48 +116,10 @@ class ContestPhotoFile(MethodView):
         return media.respond(service.photo_for(current_actor(), token, args["size"], args["rendition"]), args["size"])
 
 
-# The review of a photo's blur (civic.core.blur.review): the organiser's moderators (service.photos._reviewer).
-@blp.route("/contest-photos/<string:token>/blur")
-class ContestPhotoBlur(MethodView):
-    @require("resident", "staff", "admin")
-    @blp.response(200, BlurReviewSchema)
-    def get(self, token):
-        """征集主办方的审核人员查看照片的自动打码（人脸、车牌区域）
-
-        Errors: 403 ``blur_review_not_allowed`` (sees the photo, is not a moderator of the contest's
-        organiser); 404 ``photo_not_found`` (may not see it), ``photo_blur_not_found``.
-        """
-        return blur.review(service.PHOTO, current_actor(), token=token)
-
-
-@blp.route("/contest-photos/<string:token>/blur/regions")
-class ContestPhotoBlurRegions(MethodView):
-    @require("resident", "staff", "admin")
-    @blp.arguments(BlurRegionInSchema)
-    @blp.response(201, BlurReviewSchema)
-    def post(self, data, token):
-        """审核人员手动增加打码区域（重新生成打码照片，留痕）
-
-        Body: x, y, w, h as fractions 0..1 of the photo's width and height.  Audited on the idea
-        (``photo_blur.region_added``).  Errors: 403 ``blur_review_not_allowed``; 404
-        ``photo_not_found``, ``photo_blur_not_found``; 409 ``photo_blur_pending``,
-        ``photo_original_deleted``; 422 ``blur_region_invalid``.
-        """
-        return blur.review_add_region(service.PHOTO, current_actor(), data, token=token)
-
-
-@blp.route("/contest-photos/<string:token>/blur/regions/<region_id>")
-class ContestPhotoBlurRegion(MethodView):
-    @require("resident", "staff", "admin")
-    @blp.response(200, BlurReviewSchema)
-    def delete(self, token, region_id):
-        """审核人员删除误报的打码区域（重新生成打码照片，留痕）
-
-        Audited on the idea (``photo_blur.region_removed``).  Errors: 403 ``blur_review_not_allowed``;
-        404 ``photo_not_found``, ``photo_blur_not_found``, ``blur_region_not_found``; 409
-        ``photo_blur_pending``, ``photo_original_deleted``.
-        """
-        return blur.review_remove_region(service.PHOTO, current_actor(), region_id, token=token)
+# The review of a photo's blur: the organiser's moderators (service.photos._reviewer).
+register_review_routes(blp, service.PHOTO, endpoint="ContestPhotoBlur", reviewer="审核人员",
+                       viewer="征集主办方的审核人员", audited_on="the idea", not_found=("photo_not_found",),
+                       not_reviewer="sees the photo, is not a moderator of the contest's organiser")
 
 
 @blp.route("/contests/<int:contest_id>/ideas")

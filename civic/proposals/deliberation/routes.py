@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from civic.core import blur, media
+from civic.core import media
 from civic.core.api import Blueprint
 from civic.core.auth import current_actor, require
-from civic.core.schemas import BlurredMediaFileArgs, BlurRegionInSchema, BlurReviewSchema
+from civic.core.blur_routes import register_review_routes
+from civic.core.schemas import BlurredMediaFileArgs
 from civic.core.uploads import photo_files
 from civic.proposals.deliberation import schemas as schemas
 from civic.proposals.deliberation import service as service
@@ -331,47 +332,7 @@ class ActionItemPhotoFile(MethodView):
                              args["size"])
 
 
-# The review of a photo's blur (civic.core.blur.review): the responsible organisation's staff
-# (service.follow_up._photo_reviewer).
-@blp.route("/action-items/<int:item_id>/photos/<token>/blur")
-class ActionItemPhotoBlur(MethodView):
-    @require("resident", "staff", "admin")
-    @blp.response(200, BlurReviewSchema)
-    def get(self, item_id, token):
-        """责任单位查看照片的自动打码（人脸、车牌区域）
-
-        Errors: 403 ``blur_review_not_allowed`` (sees the topic, does not act for the responsible
-        organisation); 404 ``photo_not_found`` (may not see it), ``photo_blur_not_found``.
-        """
-        return blur.review(service.ACTION_PHOTO, current_actor(), item_id=item_id, token=token)
-
-
-@blp.route("/action-items/<int:item_id>/photos/<token>/blur/regions")
-class ActionItemPhotoBlurRegions(MethodView):
-    @require("resident", "staff", "admin")
-    @blp.arguments(BlurRegionInSchema)
-    @blp.response(201, BlurReviewSchema)
-    def post(self, data, item_id, token):
-        """责任单位手动增加打码区域（重新生成打码照片，留痕）
-
-        Body: x, y, w, h as fractions 0..1 of the photo's width and height.  Audited on the action
-        item (``photo_blur.region_added``).  Errors: 403 ``blur_review_not_allowed``; 404
-        ``photo_not_found``, ``photo_blur_not_found``; 409 ``photo_blur_pending``,
-        ``photo_original_deleted``; 422 ``blur_region_invalid``.
-        """
-        return blur.review_add_region(service.ACTION_PHOTO, current_actor(), data, item_id=item_id, token=token)
-
-
-@blp.route("/action-items/<int:item_id>/photos/<token>/blur/regions/<region_id>")
-class ActionItemPhotoBlurRegion(MethodView):
-    @require("resident", "staff", "admin")
-    @blp.response(200, BlurReviewSchema)
-    def delete(self, item_id, token, region_id):
-        """责任单位删除误报的打码区域（重新生成打码照片，留痕）
-
-        Audited on the action item (``photo_blur.region_removed``).  Errors: 403
-        ``blur_review_not_allowed``; 404 ``photo_not_found``, ``photo_blur_not_found``,
-        ``blur_region_not_found``; 409 ``photo_blur_pending``, ``photo_original_deleted``.
-        """
-        return blur.review_remove_region(service.ACTION_PHOTO, current_actor(), region_id, item_id=item_id,
-                                         token=token)
+# The review of a photo's blur: the responsible organisation's staff (service.follow_up._photo_reviewer).
+register_review_routes(blp, service.ACTION_PHOTO, endpoint="ActionItemPhotoBlur", reviewer="责任单位",
+                       audited_on="the action item", not_found=("photo_not_found",),
+                       not_reviewer="sees the topic, does not act for the responsible organisation")
