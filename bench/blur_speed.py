@@ -64,7 +64,7 @@ elif MODE == "worker":
     app = create_app({"DATABASE_URL": "sqlite:///" + os.path.join(STORE, "worker.db"), "MEDIA_DIR": STORE})
     with app.app_context():
         from civic.core import blur
-        from civic.core.detect import preload
+        from civic.core.networks import preload
         from civic.core.storage import media_store
         from civic.extensions import db
         preload()  # as the worker does when it starts

