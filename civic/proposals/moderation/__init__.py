@@ -61,6 +61,7 @@ from civic.proposals.moderation.service import (
     shown_versions,
     start,
     state_of,
+    version_views,
     versions,
 )
 
@@ -96,5 +97,6 @@ __all__ = [
     "start",
     "state_of",
     "shown_versions",
+    "version_views",
     "versions",
 ]

@@ -83,7 +83,7 @@ class ModerationEdits(MethodView):
         """
         version, created = moderation.moderator_edit(current_actor(), item_type, item_id, data["content"],
                                                      data["reason"])
-        return version, 201 if created else 200
+        return moderation.version_views(current_actor(), item_type, item_id, [version])[0], 201 if created else 200
 
 
 @mod_blp.route("/<string:item_type>/<int:item_id>/appeal")
