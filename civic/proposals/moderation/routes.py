@@ -39,7 +39,7 @@ class ModerationItem(MethodView):
         ``item_not_found`` for content not shown (pending, hidden, rejected), as for an item that
         does not exist; 403 ``not_a_moderator`` for shown content.
         """
-        return moderation.detail(current_actor(), item_type, item_id)
+        return moderation.detail_view(current_actor(), item_type, item_id)
 
 
 @mod_blp.route("/<string:item_type>/<int:item_id>/reports")

@@ -604,8 +604,7 @@ def options(user, item_type: str, item_id: int) -> dict:
 
 
 def detail(user, item_type: str, item_id: int) -> dict:
-    """Everything a moderator sees about an item: state, reports, appeal, decisions, every version
-    (:func:`version_views`).
+    """Everything a moderator sees about an item: state, reports, appeal, decisions, every version.
 
     Who: the moderators of the item's organisation (its ``head``/``moderator`` staff) and
     administrators, as the queue (:func:`queue_for`) shows it to them.  Anyone else learns nothing
@@ -631,8 +630,15 @@ def detail(user, item_type: str, item_id: int) -> dict:
         "appeal": db.session.scalar(sa.select(ModerationAppeal).where(ModerationAppeal.moderated_item_id == rec.id)),
         "decisions": list(db.session.scalars(sa.select(ModerationDecision).where(
             ModerationDecision.moderated_item_id == rec.id).order_by(ModerationDecision.id))),
-        "versions": version_views(user, item_type, item_id, versions(item_type, item_id)),
+        "versions": versions(item_type, item_id),
     }
+
+
+def detail_view(user, item_type: str, item_id: int) -> dict:
+    """:func:`detail` for the API: its versions as :func:`version_views` shows them to ``user`` (an
+    idea's photos as links with ``blur_status``, never the stored keys).  Raises as :func:`detail`."""
+    found = detail(user, item_type, item_id)
+    return {**found, "versions": version_views(user, item_type, item_id, found["versions"])}
 
 
 def state_of(item_type: str, item_id: int) -> ModeratedItem | None:
