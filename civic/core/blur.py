@@ -48,9 +48,9 @@ from civic.extensions import db
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Lookup", "PhotoBlur", "ReviewTarget", "add_region", "blur_photo", "forget_original", "keys_for", "lookup",
-           "not_reviewer", "regenerate", "remove_region", "request", "review", "review_add_region", "review_remove_region", "state",
-           "states"]
+__all__ = ["Lookup", "PhotoBlur", "ReviewTarget", "add_region", "blur_photo", "forget_original", "keys_for",
+           "lookup", "not_reviewer", "regenerate", "remove_region", "request", "review", "review_add_region",
+           "review_remove_region", "state", "states"]
 
 STATUSES = ("pending", "done", "failed")
 
@@ -203,14 +203,15 @@ class Lookup:
     (:func:`civic.core.media.links` with ``lookup=``)."""
 
     def __init__(self, keys: set[str], rows: dict[str, PhotoBlur]):
-        self._keys, self._rows = keys, rows
+        self.keys = frozenset(keys)  # the display keys looked up
+        self._rows = rows
 
     def state(self, display_key: str, *, original: bool) -> str:
         """:func:`state` of one photo of the set.
 
         :raises KeyError: ``display_key`` was not looked up (a programming error: the list's lookup
             missed a photo, which would otherwise cost a query of its own)."""
-        if display_key not in self._keys:
+        if display_key not in self.keys:
             raise KeyError(f"photo {display_key!r} was not in the blur lookup")
         return _state_of(self._rows.get(display_key), original)
 
@@ -231,7 +232,7 @@ def states(display_keys: Iterable[str], *, original: bool) -> dict[str, str]:
     """:func:`state` of many photos at once, ``{display key: state}``: one query per 500 keys, not
     one per photo (a page of a public list shows a photo per case)."""
     found = lookup(display_keys)
-    return {k: found.state(k, original=original) for k in sorted(found._keys)}
+    return {k: found.state(k, original=original) for k in sorted(found.keys)}
 
 
 def _state_of(row: PhotoBlur | None, original: bool) -> str:

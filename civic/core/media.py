@@ -34,10 +34,13 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from civic.core import audit
 from civic.core.errors import NotFound
+
+if TYPE_CHECKING:
+    from civic.core.blur import Lookup
 
 __all__ = [
     "MediaKind",
@@ -124,7 +127,7 @@ def find_token(items: Iterable[dict] | None, token: str) -> dict | None:
 
 
 def links(url: str, width: int | None = None, height: int | None = None, *, kind: str,
-          display_key: str | None = None, original: bool | None = None, lookup: Any = None) -> dict[str, Any]:
+          display_key: str | None = None, original: bool | None = None, lookup: Lookup | None = None) -> dict[str, Any]:
     """The representation of one stored photo of ``kind`` for an entitled viewer: ``{"url",
     "thumbnail_url", "width", "height", "blur_status"}`` (pixels of the display copy).  Store keys are
     never shown.
