@@ -48,9 +48,9 @@ from civic.extensions import db
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PhotoBlur", "ReviewTarget", "add_region", "blur_photo", "forget_original", "keys_for", "not_reviewer",
-           "regenerate", "remove_region", "request", "review", "review_add_region", "review_remove_region", "state",
-           "states"]
+__all__ = ["Lookup", "PhotoBlur", "ReviewTarget", "add_region", "blur_photo", "forget_original", "keys_for",
+           "lookup", "not_reviewer", "regenerate", "remove_region", "request", "review", "review_add_region",
+           "review_remove_region", "state", "states"]
 
 STATUSES = ("pending", "done", "failed")
 
@@ -191,15 +191,42 @@ def state(display_key: str, *, original: bool) -> str:
     return _state_of(_row(display_key), original)
 
 
+class Lookup:
+    """The blur rows of a set of photos, read at once (:func:`lookup`): each photo's :func:`state`
+    for a viewer without a query of its own.  What a list of photos is shown through
+    (:func:`civic.core.media.links` with ``lookup=``)."""
+
+    def __init__(self, keys: set[str], rows: dict[str, PhotoBlur]):
+        self.keys = frozenset(keys)  # the display keys looked up
+        self._rows = rows
+
+    def state(self, display_key: str, *, original: bool) -> str:
+        """:func:`state` of one photo of the set.
+
+        :raises KeyError: ``display_key`` was not looked up (a programming error: the list's lookup
+            missed a photo, which would otherwise cost a query of its own)."""
+        if display_key not in self.keys:
+            raise KeyError(f"photo {display_key!r} was not in the blur lookup")
+        return _state_of(self._rows.get(display_key), original)
+
+
+def lookup(display_keys: Iterable[str]) -> Lookup:
+    """The blur rows of ``display_keys`` (originals' display keys) in one query per 500 keys, not one
+    per photo (a page of a list shows a photo per item)."""
+    keys = set(display_keys)
+    ordered = sorted(keys)
+    rows: dict[str, PhotoBlur] = {}
+    for i in range(0, len(ordered), 500):
+        rows.update({r.display_key: r for r in db.session.scalars(
+            sa.select(PhotoBlur).where(PhotoBlur.display_key.in_(ordered[i:i + 500])))})
+    return Lookup(keys, rows)
+
+
 def states(display_keys: Iterable[str], *, original: bool) -> dict[str, str]:
     """:func:`state` of many photos at once, ``{display key: state}``: one query per 500 keys, not
     one per photo (a page of a public list shows a photo per case)."""
-    keys = sorted(set(display_keys))
-    rows: dict[str, PhotoBlur] = {}
-    for i in range(0, len(keys), 500):
-        rows.update({r.display_key: r for r in db.session.scalars(
-            sa.select(PhotoBlur).where(PhotoBlur.display_key.in_(keys[i:i + 500])))})
-    return {k: _state_of(rows.get(k), original) for k in keys}
+    found = lookup(display_keys)
+    return {k: found.state(k, original=original) for k in sorted(found.keys)}
 
 
 def _state_of(row: PhotoBlur | None, original: bool) -> str:

@@ -23,7 +23,9 @@ The pieces:
   viewer without the right learns nothing, not even that the file exists.
 * a JSON list of stored photos (``[{"display_key", "thumb_key", "width", "height", "token"}]``)
   gets its tokens from :func:`with_tokens` and is looked up with :func:`find_token`; its
-  representation for an entitled viewer is :func:`links`.
+  representation for an entitled viewer is :func:`links`, which for a ``blurred`` kind must be told
+  whether that viewer sees the original (as :func:`opened` must), so a list never promises the
+  original to a viewer the address would answer 409.
 """
 
 from __future__ import annotations
@@ -32,10 +34,13 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from civic.core import audit
 from civic.core.errors import NotFound
+
+if TYPE_CHECKING:
+    from civic.core.blur import Lookup
 
 __all__ = [
     "MediaKind",
@@ -122,19 +127,32 @@ def find_token(items: Iterable[dict] | None, token: str) -> dict | None:
     return None
 
 
-def links(url: str, width: int | None = None, height: int | None = None, *, display_key: str | None = None,
-          original: bool = True) -> dict[str, Any]:
-    """The representation of one stored photo for an entitled viewer: ``{"url", "thumbnail_url",
-    "width", "height", "blur_status"}`` (pixels of the display copy).  Store keys are never shown.
+def links(url: str, width: int | None = None, height: int | None = None, *, kind: str,
+          display_key: str | None = None, original: bool | None = None, lookup: Lookup | None = None) -> dict[str, Any]:
+    """The representation of one stored photo of ``kind`` for an entitled viewer: ``{"url",
+    "thumbnail_url", "width", "height", "blur_status"}`` (pixels of the display copy).  Store keys are
+    never shown.
 
-    With ``display_key`` (a photo of a kind that is ``blurred``) the rule of :func:`civic.core.blur.state`
-    applies: ``blur_status`` is ``"original"``, ``"blurred"``, ``"pending"`` or ``"failed"``, and while
-    pending or failed ``url`` and ``thumbnail_url`` are None (the viewer gets no photo yet)."""
+    For a ``blurred`` kind the rule of :func:`civic.core.blur.state` applies, with ``original`` the
+    owning domain's answer for this viewer (the same function its serving verb passes to
+    :func:`opened`): ``blur_status`` is ``"original"``, ``"blurred"``, ``"pending"`` or ``"failed"``,
+    and while pending or failed ``url`` and ``thumbnail_url`` are None (the address would answer 409
+    ``photo_blur_pending``).  Any other kind: ``"original"`` and its URL.
+
+    :param lookup: a :class:`civic.core.blur.Lookup` of the list's photos (:func:`civic.core.blur.lookup`),
+        so a list reads its blur rows in one query; without it, one query for this photo.
+    :raises KeyError: ``kind`` is not registered; ``lookup`` lacks the photo (programming errors).
+    :raises ValueError: a ``blurred`` kind without ``display_key`` or ``original`` (a programming
+        error: the link would tell every viewer ``"original"`` and give an address answering 409).
+    """
     status = "original"
-    if display_key is not None:
+    if _KINDS[kind].blurred:
+        if display_key is None or original is None:
+            raise ValueError(f"media kind {kind!r} is blurred: its links need the photo's display_key and "
+                             "whether the viewer sees the original")
         from civic.core import blur
 
-        status = blur.state(display_key, original=original)
+        status = (lookup.state if lookup is not None else blur.state)(display_key, original=original)
     if status in ("pending", "failed"):
         return {"url": None, "thumbnail_url": None, "width": width, "height": height, "blur_status": status}
     return {"url": url, "thumbnail_url": f"{url}?size=thumb", "width": width, "height": height,

@@ -88,7 +88,8 @@ class Disclosures(MethodView):
 
         422 ``catalogue_item_unknown``, ``period_invalid``, ``amount_invalid``.
         """
-        return service.create_disclosure(service.village_by_code(village_code), data, current_actor())
+        return service.disclosure_view(service.create_disclosure(service.village_by_code(village_code), data,
+                                                                 current_actor()), current_actor())
 
 
 @blp.route("/village-disclosures/<int:disclosure_id>")
@@ -102,7 +103,8 @@ class DisclosureById(MethodView):
         the village committee, the supervision committee, the street centre and administrators (as
         the village's list shows them); to anyone else 404 ``disclosure_not_found``.
         """
-        return service.view_disclosure(service.get_disclosure(disclosure_id), current_actor())
+        return service.disclosure_view(service.view_disclosure(service.get_disclosure(disclosure_id), current_actor()),
+                                       current_actor())
 
     @require("staff", "admin")
     @blp.arguments(schemas.DisclosurePatch)
@@ -112,7 +114,8 @@ class DisclosureById(MethodView):
 
         409 ``disclosure_locked`` once submitted.
         """
-        return service.update_disclosure(service.get_disclosure(disclosure_id), data, current_actor())
+        return service.disclosure_view(service.update_disclosure(service.get_disclosure(disclosure_id), data,
+                                                                 current_actor()), current_actor())
 
 
 @blp.route("/village-disclosures/<int:disclosure_id>/lines/<int:line_id>")
@@ -137,8 +140,9 @@ class Vouchers(MethodView):
         attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
         """
         files = photo_files("photos", purpose="village.voucher", kinds=("scan", "photo"))
-        return service.add_vouchers(service.get_disclosure(disclosure_id), line_id, files, current_actor(),
-                                    media_store())
+        d = service.get_disclosure(disclosure_id)
+        return service.voucher_links(current_actor(), d, service.add_vouchers(d, line_id, files, current_actor(),
+                                                                              media_store()))
 
 
 @blp.route("/village-disclosures/<int:disclosure_id>/vouchers/<token>")
@@ -179,8 +183,8 @@ class Transitions(MethodView):
         409 ``disclosure_changed``: someone else acted on the disclosure at the same moment (e.g. a
         publish and a return at once); exactly one of them is carried out.
         """
-        return service.transition(service.get_disclosure(disclosure_id), data["action"], current_actor(),
-                                  data.get("note"))
+        return service.disclosure_view(service.transition(service.get_disclosure(disclosure_id), data["action"],
+                                                          current_actor(), data.get("note")), current_actor())
 
 
 @blp.route("/village-disclosures/<int:disclosure_id>/corrections")
@@ -193,7 +197,8 @@ class Corrections(MethodView):
 
         409 ``correction_pending``, ``disclosure_changed`` (a correction drafted at the same moment).
         """
-        return service.create_correction(service.get_disclosure(disclosure_id), data, current_actor())
+        return service.disclosure_view(service.create_correction(service.get_disclosure(disclosure_id), data,
+                                                                 current_actor()), current_actor())
 
 
 @blp.route("/village-disclosures/<int:disclosure_id>/inquiries")

@@ -75,20 +75,19 @@ class VoucherFormSchema(ma.Schema):
 
 
 class VoucherOut(ma.Schema):
-    """A voucher photo: its unguessable address (civic.core.media), never its store key."""
+    """A voucher photo (:func:`civic.village.service.voucher_links`): its unguessable address
+    (civic.core.media), never its store key; ``blur_status`` says which rendition the address serves
+    this viewer, and while the blurred one is being made there is no address yet."""
 
     id = Integer()
     width = Integer()
     height = Integer()
-    url = ma.fields.Function(lambda v: _voucher_url(v),
-                             metadata={"description": "凭证照片地址（不可猜测；访问记入审计日志）"})
-    thumbnail_url = ma.fields.Function(lambda v: _voucher_url(v) + "?size=thumb")
-
-
-def _voucher_url(v):
-    from civic.village.service import voucher_url
-
-    return voucher_url(v)
+    url = ma.fields.String(allow_none=True, metadata={
+        "description": "凭证照片地址（不可猜测；访问记入审计日志）；blur_status 为 pending 或 failed 时为 null"})
+    thumbnail_url = ma.fields.String(allow_none=True)
+    blur_status = ma.fields.String(metadata={"description": "original | blurred | pending | failed: the original "
+                                                            "(the village's committees and the town), the copy "
+                                                            "with faces and number plates blurred, or none yet"})
 
 
 class LineOut(ma.Schema):
@@ -118,6 +117,8 @@ class TotalsOut(ma.Schema):
 
 
 class DisclosureOut(ma.Schema):
+    """A disclosure as one viewer gets it (:func:`civic.village.service.disclosure_view`)."""
+
     id = Integer()
     village_id = Integer()
     category = ma.fields.String()
@@ -142,9 +143,7 @@ class DisclosureOut(ma.Schema):
     totals = ma.fields.Method("_totals")
 
     def _totals(self, obj):
-        from civic.village.service import totals
-
-        return TotalsOut().dump(totals(obj))
+        return TotalsOut().dump(obj["totals"])
 
 
 class DisclosureBrief(ma.Schema):

@@ -12,6 +12,12 @@ A sweep over the media kinds and the public photo routes, not a test of one rout
   ``photo_blur_pending`` and never any other stored file, and at least one gets the 409 (someone
   beyond the circle); after the job, each gets 200, and whoever got the 409 now gets the blurred
   rendition, not the original;
+* for each blurred kind, every GET route whose JSON lists its photos (:data:`LISTINGS`; a kind with
+  none says why in :data:`NOT_LISTED`) tells each viewer the truth, on the objects of both builders
+  (test_media_kinds' and the review's below, which adds viewers beyond the circle): before the job,
+  ``blur_status`` ``pending`` with no URL for whoever the photo's address answers 409, ``original``
+  with the address of the original for whoever it serves; after it, ``blurred`` with the address of
+  the blurred rendition for the former;
 * every blurred kind has a reviewer rule (``MediaKind.reviewer``) and its review routes under the
   photo's own address (``…/blur``, ``…/blur/regions``, ``…/blur/regions/{region_id}``), and a case in
   :data:`REVIEWS`; for each, the reviewer adds a region (the blurred rendition served to a party
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -322,3 +329,193 @@ def kind_object(kind: str) -> str:
     """The object each kind's photos are logged on (``media.opened``), and so its review."""
     return {"complaints.photo": "complaint", "contests.photo": "idea", "deliberation.action_photo": "action_item",
             "village.voucher": "village_disclosure"}[kind]
+
+
+# --- every JSON listing of a blurred kind's photo, for every viewer ----------------------------------------
+
+@dataclass
+class Shown:
+    """One object holding a photo of the kind, as a builder made it, and who may see it."""
+
+    urls: list[str]  # the photo addresses an entitled viewer was given
+    viewers: list[dict]  # request headers of viewers who may see the photo (each the original or 409)
+    object_id: int  # the object the photo belongs to (a case, an idea, an action item, a disclosure)
+
+
+def _from_media_kinds(kind, request, client, factory) -> Shown:
+    case = BUILDERS[kind](request, client, factory)
+    return Shown(list(case.urls), list(case.entitled), case.audit_object[1])
+
+
+def _from_review(kind, request, client, factory) -> Shown:
+    case = REVIEWS[kind](request, client, factory)
+    return Shown([case.url], [case.reviewer, *case.sees], case.audit_object[1])
+
+
+SOURCES = {"media_kinds": _from_media_kinds, "review": _from_review}
+
+
+def _body(client, url: str, headers: dict):
+    """The JSON of ``GET url`` for a viewer, or None where the route does not show it to them (403, 404)."""
+    r = client.get(url, headers=headers)
+    if r.status_code in (403, 404):
+        return None
+    assert r.status_code == 200, (url, r.status_code, r.get_json(silent=True))
+    return r.get_json()
+
+
+def _item(body, object_id: int):
+    """The entry of a page (``{"items": [...]}``) with ``id == object_id``, or None."""
+    return next((i for i in (body or {}).get("items", []) if i["id"] == object_id), None)
+
+
+def _version_photos(versions) -> list[dict]:
+    return [p for v in versions for p in v["content"].get("photos", [])]
+
+
+def _contest_of(idea_id: int) -> int:
+    from civic.proposals.contests.models import Idea
+
+    return db.session.get(Idea, idea_id).contest_id
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A GET route whose JSON lists the kind's photos, and where in its body they are."""
+
+    route: str
+    # the photo entries the route gives a viewer (request headers) for the object, None where it shows
+    # them nothing (the route refuses them, or its list does not hold the object)
+    photos: Callable[[object, Shown, dict], list[dict] | None]
+    sources: tuple[str, ...] = tuple(SOURCES)  # the builders whose object this route lists to someone
+
+
+LISTINGS: dict[str, tuple[Listing, ...]] = {
+    "complaints.photo": (
+        Listing("GET /api/v1/complaints/{id}",
+                lambda c, s, h: (b := _body(c, f"/api/v1/complaints/{s.object_id}", h)) and b["photos"]),
+    ),
+    "contests.photo": (
+        Listing("GET /api/v1/ideas/{id}", lambda c, s, h: (b := _body(c, f"/api/v1/ideas/{s.object_id}", h))
+                and b["photos"]),
+        Listing("GET /api/v1/ideas/{id}/versions",
+                lambda c, s, h: (b := _body(c, f"/api/v1/ideas/{s.object_id}/versions", h))
+                and _version_photos(b["items"])),
+        Listing("GET /api/v1/me/ideas", lambda c, s, h: (i := _item(_body(c, "/api/v1/me/ideas", h), s.object_id))
+                and i["photos"]),
+        # the media-kinds builder's idea awaits moderation: no list of the contest holds it yet
+        Listing("GET /api/v1/contests/{contest_id}/ideas",
+                lambda c, s, h: (i := _item(_body(c, f"/api/v1/contests/{_contest_of(s.object_id)}/ideas", h),
+                                            s.object_id)) and i["photos"], sources=("review",)),
+        Listing("GET /api/v1/moderation/idea/{id}",
+                lambda c, s, h: (b := _body(c, f"/api/v1/moderation/idea/{s.object_id}", h))
+                and _version_photos(b["versions"])),
+    ),
+    "village.voucher": (
+        Listing("GET /api/v1/village-disclosures/{id}",
+                lambda c, s, h: (b := _body(c, f"/api/v1/village-disclosures/{s.object_id}", h))
+                and [v for line in b["lines"] for v in line["vouchers"]]),
+    ),
+}
+# Blurred kinds no GET route lists, and where the JSON that does show them is tested.
+NOT_LISTED = {
+    "deliberation.action_photo": "no GET route shows an action item or its updates: the photos are listed only "
+                                 "in the responses to the POSTs that add them (tests/proposals/deliberation/"
+                                 "test_follow_up.py: test_action_photos_in_a_response_tell_the_poster_their_blur_state)",
+}
+
+
+def test_every_blurred_kind_has_its_json_listings_in_the_sweep(app):
+    blurred = {name for name, kind in media.kinds().items() if kind.blurred}
+    assert set(LISTINGS) | set(NOT_LISTED) == blurred, "a blurred kind needs its GET listings in LISTINGS"
+    assert not set(LISTINGS) & set(NOT_LISTED)
+    adapter = app.url_map.bind("localhost")
+    for listings in LISTINGS.values():
+        for listing in listings:  # each names a GET route the app has
+            method, path = listing.route.split(" ", 1)
+            assert method == "GET"
+            adapter.match(re.sub(r"\{[^}]+\}", "1", path), method="GET")
+
+
+@pytest.mark.parametrize("kind,source", [(k, s) for k in sorted(LISTINGS) for s in SOURCES])
+def test_each_json_listing_of_a_blurred_photo_tells_each_viewer_its_blur_state(kind, source, request, app, client,
+                                                                                factory):
+    shown = SOURCES[source](kind, request, client, factory)
+    db.session.rollback()
+    originals = _stored_originals(kind)
+    listings = [lst for lst in LISTINGS[kind] if source in lst.sources]
+
+    def check(blurred: set[str]) -> tuple[set[int], set[str]]:
+        """Every listing for every viewer; returns the viewers served the blurred rendition (or nothing
+        yet) and the listings that showed the photo to someone."""
+        beyond, used = set(), set()
+        for i, headers in enumerate(shown.viewers):
+            codes = {client.get(url, headers=headers).status_code for url in shown.urls}
+            assert codes in ({200}, {409}), (i, codes)  # one rule for the viewer on the object's photos
+            served = codes == {200}
+            seen = 0
+            for listing in listings:
+                entries = listing.photos(client, shown, headers)
+                if entries is None:
+                    continue
+                assert entries, (listing.route, i)
+                used.add(listing.route)
+                seen += 1
+                for e in entries:
+                    where = (listing.route, i, e)
+                    if not served:  # the address answers 409: no address, and why
+                        assert (e["blur_status"], e["url"], e["thumbnail_url"]) == ("pending", None, None), where
+                        beyond.add(i)
+                        continue
+                    assert e["url"] in shown.urls and e["thumbnail_url"] == e["url"] + "?size=thumb", where
+                    r = client.get(e["url"], headers=headers)
+                    assert r.status_code == 200, where
+                    if e["blur_status"] == "original":
+                        assert _digest(r.data) in originals, where
+                    else:
+                        assert e["blur_status"] == "blurred" and blurred, where
+                        assert _digest(r.data) in blurred and _digest(r.data) not in originals, where
+                        beyond.add(i)
+            assert seen, f"viewer {i} may see the photo, yet no listing of {kind} shows it to them"
+        return beyond, used
+
+    pending, used = check(set())
+    assert used == {lst.route for lst in listings}, "a listing that showed the photo to no viewer"
+    assert pending or (source == "media_kinds" and kind in BEYOND_TESTED_IN), "no viewer beyond the circle"
+
+    run_blur_jobs()
+    from civic.core.blur import PhotoBlur
+    from civic.core.storage import media_store
+
+    blurred: set[str] = set()
+    for row in db.session.scalars(sa.select(PhotoBlur)):
+        blurred |= {_digest(media_store().open(row.blurred_display_key)),
+                    _digest(media_store().open(row.blurred_thumb_key))}
+    after, _ = check(blurred)
+    assert after == pending  # the same viewers, now given the blurred rendition's address
+
+
+def test_links_refuse_a_blurred_kind_without_the_viewers_entitlement(app):
+    """media.links, like media.opened, will not promise a blurred kind's photo to a viewer it was not
+    told about: without the photo's key and whether the viewer sees the original it raises."""
+    from civic.core import blur
+
+    kinds = media.kinds()
+    assert any(k.blurred for k in kinds.values()) and any(not k.blurred for k in kinds.values())
+    for name, kind in kinds.items():
+        if kind.blurred:
+            for told in ({}, {"display_key": "ab/cd/x.jpg"}, {"original": True}):
+                with pytest.raises(ValueError, match="blurred"):
+                    media.links("/api/v1/x", 10, 10, kind=name, **told)
+            shown = media.links("/api/v1/x", 10, 10, kind=name, display_key="ab/cd/x.jpg", original=False,
+                                lookup=blur.lookup(["ab/cd/x.jpg"]))
+            assert (shown["blur_status"], shown["url"], shown["thumbnail_url"]) == ("pending", None, None)
+            with pytest.raises(KeyError):  # a photo the list's lookup missed
+                media.links("/api/v1/x", kind=name, display_key="ab/cd/y.jpg", original=False,
+                            lookup=blur.lookup(["ab/cd/x.jpg"]))
+        else:
+            assert media.links("/api/v1/x", 10, 10, kind=name) == {
+                "url": "/api/v1/x", "thumbnail_url": "/api/v1/x?size=thumb", "width": 10, "height": 10,
+                "blur_status": "original"}
+    with pytest.raises(KeyError):
+        media.links("/api/v1/x", kind="no.such_kind")

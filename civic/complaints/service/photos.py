@@ -103,12 +103,17 @@ def sees_original(user, v, photo: ComplaintPhoto) -> bool:
     return photo.uploaded_by == getattr(user, "id", None) or v.acting_org(("lead",)) is not None
 
 
-def photo_links(user, v, c, photo: ComplaintPhoto) -> dict:
-    """A case photo as a viewer gets it: ``{"stage", "url", "thumbnail_url", "width", "height",
-    "blur_status"}`` (:func:`civic.core.media.links`: no URL while the blurred rendition is pending)."""
+def photo_links(user, v, c, photo: ComplaintPhoto, lookup: blur.Lookup | None = None) -> dict:
+    """A case photo as ``user`` (their roles ``v`` on the case) gets it: ``{"stage", "url",
+    "thumbnail_url", "width", "height", "blur_status"}`` (:func:`civic.core.media.links`):
+    ``blur_status`` ``"original"`` for those :func:`sees_original` admits, else ``"blurred"``, or
+    ``"pending"``/``"failed"`` with ``url`` and ``thumbnail_url`` None until the blurred rendition
+    exists (the address would answer 409 ``photo_blur_pending``).  ``lookup``: the case's photos'
+    blur rows read at once (:func:`civic.core.blur.lookup`)."""
     url = f"/api/v1/complaints/{c.id}/photos/{photo.access_token}"
-    return {"stage": photo.stage, **media.links(url, photo.width, photo.height, display_key=photo.display_key,
-                                                original=sees_original(user, v, photo))}
+    return {"stage": photo.stage, **media.links(url, photo.width, photo.height, kind=PHOTO.name,
+                                                display_key=photo.display_key,
+                                                original=sees_original(user, v, photo), lookup=lookup)}
 
 
 def photo_for(user, complaint_id: int, token: str, size: str | None = None,

@@ -28,6 +28,7 @@ from civic.complaints.service.privacy import (
     text_for,
 )
 from civic.complaints.service.workflow import STATUS_NAMES, allowed_actions
+from civic.core import blur
 from civic.core.errors import Forbidden
 from civic.core.pagination import cursor_values, encode_cursor
 from civic.extensions import db
@@ -195,6 +196,7 @@ def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = No
     loc = location_for(c, v)
     place = loc.place
     terms = None if sees_complainant(v) else identity_terms([c])[c.id]
+    blurs = blur.lookup(p.display_key for p in c.photos)  # the photos' blur states in one query
     out = {
         "id": c.id, "version": c.version, "category": c.category, "category_detail": c.category_detail,
         "complained_kind": c.complained_kind, "description": text_for(c, v, c.description, terms),
@@ -214,7 +216,7 @@ def present(user, c: Complaint, v: Viewer, *, duplicates: list[dict] | None = No
         "acknowledged_at": c.acknowledged_at, "resolved_at": c.resolved_at, "closed_at": c.closed_at,
         "merged_into_id": c.merged_into_id, "rating": c.rating,
         "rating_comment": text_for(c, v, c.rating_comment, terms),
-        "photos": [photo_links(user, v, c, p) for p in c.photos],
+        "photos": [photo_links(user, v, c, p, blurs) for p in c.photos],
         "complainant": complainant_for(user, c, v),
         # "Me too" (service.supporters): how many; who, to nobody (RULES.md §5).
         "supporters_count": supporter_counts([c.id]).get(c.id, 0),

@@ -129,8 +129,9 @@ class ContestIdeas(MethodView):
     @blp.response(200, schemas.IdeaPageSchema)
     def get(self, args, contest_id):
         """金点子列表：最新、最多支持、随机（对每位居民固定的顺序）；支持中文搜索"""
-        return as_page(queries.list_ideas(current_actor(), contest_id, sort=args["sort"], q=args["q"],
-                                        cursor=args["cursor"], limit=args["limit"]))
+        actor = current_actor()
+        return as_page(service.idea_page(actor, queries.list_ideas(actor, contest_id, sort=args["sort"], q=args["q"],
+                                                                   cursor=args["cursor"], limit=args["limit"])))
 
     @require("resident")
     @blp.arguments(schemas.IdeaInSchema)
@@ -141,7 +142,7 @@ class ContestIdeas(MethodView):
         Errors: 403 ``not_a_participant``; 409 ``phase_forbids_action``; 422 ``text_required``,
         ``text_too_long``, ``category_invalid``, ``photo_unknown``, ``too_many_photos``.
         """
-        return service.submit_idea(current_actor(), contest_id, data)
+        return service.idea_view(current_actor(), service.submit_idea(current_actor(), contest_id, data))
 
 
 @blp.route("/ideas/<int:idea_id>")
@@ -150,14 +151,14 @@ class IdeaById(MethodView):
     @blp.response(200, schemas.IdeaSchema)
     def get(self, idea_id):
         """单个金点子"""
-        return service.visible_idea(current_actor(), idea_id)
+        return service.idea_view(current_actor(), service.visible_idea(current_actor(), idea_id))
 
     @require("resident")
     @blp.arguments(schemas.IdeaEditSchema)
     @blp.response(200, schemas.IdeaSchema)
     def patch(self, data, idea_id):
         """作者修改金点子（仅征集阶段；保留历史版本）"""
-        return service.edit_idea(current_actor(), idea_id, data)
+        return service.idea_view(current_actor(), service.edit_idea(current_actor(), idea_id, data))
 
 
 @blp.route("/ideas/<int:idea_id>/versions")
@@ -312,8 +313,8 @@ class MilestoneUpdates(MethodView):
 
         Errors: 409 ``progress_backwards``, ``milestone_changed``; 422 ``progress_out_of_range``.
         """
-        return service.update_milestone(current_actor(), milestone_id, data["progress"], data["note"],
-                                        data["photos"])
+        return service.milestone_update_view(current_actor(), service.update_milestone(
+            current_actor(), milestone_id, data["progress"], data["note"], data["photos"]))
 
 
 @blp.route("/me/ideas")
@@ -323,7 +324,8 @@ class MyIdeas(MethodView):
     @blp.response(200, schemas.IdeaPageSchema)
     def get(self, args):
         """我的金点子"""
-        return as_page(queries.my_ideas(current_actor(), cursor=args["cursor"], limit=args["limit"]))
+        return as_page(service.idea_page(current_actor(), queries.my_ideas(current_actor(), cursor=args["cursor"],
+                                                                           limit=args["limit"])))
 
 
 @blp.route("/me/supports")

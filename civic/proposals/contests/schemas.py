@@ -113,22 +113,20 @@ class PhotoListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(PhotoSchema))
 
 
-def _photo_url(photo: dict, thumb: bool = False) -> str | None:
-    token = photo.get("token")
-    if not token:
-        return None
-    return f"/api/v1/contest-photos/{token}" + ("?size=thumb" if thumb else "")
-
-
 class AttachedPhotoSchema(ma.Schema):
-    """A photo of an idea or update, as residents' apps show it: URLs (unguessable; the server checks
-    who may see them), never storage keys.  ``token`` is what an edit passes to keep the photo."""
+    """A photo of an idea or update, as residents' apps show it (:func:`civic.proposals.contests.service.photo_links`):
+    URLs (unguessable; the server checks who may see them), never storage keys; ``blur_status`` says
+    which rendition the address serves this viewer, and while the blurred one is being made there is
+    no address yet.  ``token`` is what an edit passes to keep the photo."""
 
-    url = ma.fields.Function(_photo_url)
-    thumbnail_url = ma.fields.Function(lambda p: _photo_url(p, thumb=True))
+    url = ma.fields.String(allow_none=True, metadata={"description": "blur_status 为 pending 或 failed 时为 null"})
+    thumbnail_url = ma.fields.String(allow_none=True)
     token = ma.fields.String()
     width = Integer()
     height = Integer()
+    blur_status = ma.fields.String(metadata={"description": "original | blurred | pending | failed: the original "
+                                                            "(the person who took it), the copy with faces and "
+                                                            "number plates blurred, or none yet"})
 
 
 class IdeaInSchema(ma.Schema):

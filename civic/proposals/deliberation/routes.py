@@ -284,7 +284,7 @@ class ResolutionActionItems(MethodView):
     @blp.response(201, schemas.DelibActionItemSchema)
     def post(self, data, resolution_id):
         """决议分解为督办事项：责任单位、完成期限"""
-        return service.add_action_item(current_actor(), resolution_id, data)
+        return service.action_item_view(current_actor(), service.add_action_item(current_actor(), resolution_id, data))
 
 
 @blp.route("/action-items/<int:item_id>/updates")
@@ -298,7 +298,8 @@ class ActionItemUpdates(MethodView):
         Errors: 413/415/422 photo_*; for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
         attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
         """
-        return service.update_action_item(current_actor(), item_id, form["note"], _files())
+        return service.action_update_view(current_actor(),
+                                          service.update_action_item(current_actor(), item_id, form["note"], _files()))
 
 
 @blp.route("/action-items/<int:item_id>/close")
@@ -313,7 +314,8 @@ class ActionItemClose(MethodView):
         for ``upload_ids``: 404 upload_not_found; 409 upload_incomplete, upload_consumed (a retried
         attach: nothing is stored twice); 410 upload_expired; 422 upload_ids_invalid, upload_kind_mismatch.
         """
-        return service.close_action_item(current_actor(), item_id, form["note"], _files())
+        return service.action_item_view(current_actor(),
+                                        service.close_action_item(current_actor(), item_id, form["note"], _files()))
 
 
 @blp.route("/action-items/<int:item_id>/photos/<token>")

@@ -199,21 +199,22 @@ class DelibActionItemInSchema(ma.Schema):
 
 class DelibPhotoSchema(ma.Schema):
     """A progress or closing photo as shown to whoever may see the topic: its unguessable address
-    (civic.core.media), never its store key."""
+    (civic.core.media), never its store key; ``blur_status`` says which rendition the address serves
+    this viewer, and while the blurred one is being made there is no address yet."""
 
-    url = ma.fields.String(metadata={"description": "照片地址（不可猜测；访问记入审计日志）"})
-    thumbnail_url = ma.fields.String()
+    url = ma.fields.String(allow_none=True, metadata={
+        "description": "照片地址（不可猜测；访问记入审计日志）；blur_status 为 pending 或 failed 时为 null"})
+    thumbnail_url = ma.fields.String(allow_none=True)
     width = Integer()
     height = Integer()
-
-
-def _photo_links(item_id, photos):
-    from civic.proposals.deliberation.service import action_photo_links
-
-    return action_photo_links(item_id, photos)
+    blur_status = ma.fields.String(metadata={"description": "original | blurred | pending | failed: the "
+                                                            "original (the responsible organisation), the copy "
+                                                            "with faces and number plates blurred, or none yet"})
 
 
 class DelibActionItemSchema(ma.Schema):
+    """An action item (:func:`civic.proposals.deliberation.service.action_item_view`)."""
+
     id = Integer()
     resolution_id = Integer()
     title = ma.fields.String()
@@ -225,27 +226,14 @@ class DelibActionItemSchema(ma.Schema):
     evidence_note = ma.fields.String(allow_none=True)
     evidence_photos = ma.fields.List(ma.fields.Nested(DelibPhotoSchema))
 
-    @ma.pre_dump
-    def _links(self, a, **_kw):
-        if isinstance(a, dict):
-            return a
-        return {**{k: getattr(a, k) for k in ("id", "resolution_id", "title", "organisation_id", "due_on", "state",
-                                              "overdue", "closed_at", "evidence_note")},
-                "evidence_photos": _photo_links(a.id, a.evidence_photos)}
-
 
 class DelibActionUpdateSchema(ma.Schema):
+    """A progress update (:func:`civic.proposals.deliberation.service.action_update_view`)."""
+
     id = Integer()
     note = ma.fields.String()
     photos = ma.fields.List(ma.fields.Nested(DelibPhotoSchema))
     created_at = ShanghaiDateTime()
-
-    @ma.pre_dump
-    def _links(self, u, **_kw):
-        if isinstance(u, dict):
-            return u
-        return {"id": u.id, "note": u.note, "created_at": u.created_at,
-                "photos": _photo_links(u.action_item_id, u.photos)}
 
 
 class DelibNoteFormSchema(ma.Schema):

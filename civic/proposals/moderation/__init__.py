@@ -46,6 +46,7 @@ from civic.proposals.moderation.service import (
     decide,
     decide_appeal,
     detail,
+    detail_view,
     is_moderator,
     kind_of,
     moderated_organisation_ids,
@@ -61,6 +62,7 @@ from civic.proposals.moderation.service import (
     shown_versions,
     start,
     state_of,
+    version_views,
     versions,
 )
 
@@ -81,6 +83,7 @@ __all__ = [
     "decide",
     "decide_appeal",
     "detail",
+    "detail_view",
     "is_moderator",
     "kind_of",
     "moderated_organisation_ids",
@@ -96,5 +99,6 @@ __all__ = [
     "start",
     "state_of",
     "shown_versions",
+    "version_views",
     "versions",
 ]

@@ -39,7 +39,7 @@ class ModerationItem(MethodView):
         ``item_not_found`` for content not shown (pending, hidden, rejected), as for an item that
         does not exist; 403 ``not_a_moderator`` for shown content.
         """
-        return moderation.detail(current_actor(), item_type, item_id)
+        return moderation.detail_view(current_actor(), item_type, item_id)
 
 
 @mod_blp.route("/<string:item_type>/<int:item_id>/reports")
@@ -83,7 +83,7 @@ class ModerationEdits(MethodView):
         """
         version, created = moderation.moderator_edit(current_actor(), item_type, item_id, data["content"],
                                                      data["reason"])
-        return version, 201 if created else 200
+        return moderation.version_views(current_actor(), item_type, item_id, [version])[0], 201 if created else 200
 
 
 @mod_blp.route("/<string:item_type>/<int:item_id>/appeal")

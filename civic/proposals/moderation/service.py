@@ -200,6 +200,20 @@ def shown_versions(user, item_type: str, item_id: int) -> list[ContentVersion]:
     return [v for v in rows if v.version >= max(edited)] if edited else rows
 
 
+def version_views(user, item_type: str, item_id: int, rows: list[ContentVersion]) -> list[dict]:
+    """Versions of an item as ``user`` reads them (:class:`~civic.proposals.moderation.schemas.VersionSchema`):
+    ``{"version", "content", "editor_id", "edit_kind", "reason", "created_at"}``.  A kind whose content
+    holds more than text says how it is shown with ``shown_contents(user, obj, contents)`` (an idea's
+    photos: links for ``user`` with ``blur_status``, never the stored keys); any other's content as stored."""
+    kind = kind_of(item_type)
+    contents = [v.content for v in rows]
+    show = getattr(kind, "shown_contents", None)
+    if show is not None and rows:
+        contents = show(user, kind.load(item_id), contents)
+    return [{"version": v.version, "content": c, "editor_id": v.editor_id, "edit_kind": v.edit_kind,
+             "reason": v.reason, "created_at": v.created_at} for v, c in zip(rows, contents, strict=True)]
+
+
 def is_moderator(user, organisation_id: int) -> bool:
     if user.kind == "admin":
         return True
@@ -618,6 +632,13 @@ def detail(user, item_type: str, item_id: int) -> dict:
             ModerationDecision.moderated_item_id == rec.id).order_by(ModerationDecision.id))),
         "versions": versions(item_type, item_id),
     }
+
+
+def detail_view(user, item_type: str, item_id: int) -> dict:
+    """:func:`detail` for the API: its versions as :func:`version_views` shows them to ``user`` (an
+    idea's photos as links with ``blur_status``, never the stored keys).  Raises as :func:`detail`."""
+    found = detail(user, item_type, item_id)
+    return {**found, "versions": version_views(user, item_type, item_id, found["versions"])}
 
 
 def state_of(item_type: str, item_id: int) -> ModeratedItem | None:

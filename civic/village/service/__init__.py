@@ -54,12 +54,14 @@ from civic.village.service.disclosures import (
     create_correction,
     create_disclosure,
     delete_line,
+    disclosure_view,
     get_disclosure,
     list_disclosures,
     update_disclosure,
     versions,
     view_disclosure,
     voucher_file,
+    voucher_links,
     voucher_url,
 )
 from civic.village.service.inquiries import (
@@ -125,6 +127,7 @@ __all__ = [
     # disclosures
     "VOUCHER", "add_vouchers", "create_correction", "create_disclosure", "delete_line", "get_disclosure",
     "list_disclosures", "update_disclosure", "versions", "view_disclosure", "voucher_file", "voucher_url",
+    "disclosure_view", "voucher_links",
     # inquiries
     "INQUIRY_REPLY_DAYS", "answer", "ask", "is_villager", "list_inquiries", "overdue_inquiries",
     "public_inquiries", "reply_due",

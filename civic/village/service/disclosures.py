@@ -270,6 +270,42 @@ def voucher_url(v: Voucher) -> str:
     return f"/api/v1/village-disclosures/{v.line.disclosure_id}/vouchers/{v.access_token}"
 
 
+def voucher_links(actor, d: Disclosure, vouchers: list[Voucher], lookup: blur.Lookup | None = None) -> list[dict]:
+    """Vouchers of ``d`` as ``actor`` (one who may view it) gets them: ``[{"id", "url", "thumbnail_url",
+    "width", "height", "blur_status"}]`` (:func:`civic.core.media.links`; store keys are never shown).
+    ``blur_status`` ``"original"`` for those who see the village's unpublished disclosures
+    (:func:`sees_unpublished`, the rule :func:`voucher_file` serves by), else ``"blurred"``, or
+    ``"pending"``/``"failed"`` with ``url`` and ``thumbnail_url`` None until the blurred rendition
+    exists (the address would answer 409 ``photo_blur_pending``).  ``lookup``: the blur rows read at
+    once (:func:`civic.core.blur.lookup`), else one query here."""
+    if lookup is None:
+        lookup = blur.lookup(v.display_key for v in vouchers)
+    original = sees_unpublished(actor, registry.get_place(d.village_id))
+    return [{"id": v.id, **media.links(voucher_url(v), v.width, v.height, kind=VOUCHER.name,
+                                       display_key=v.display_key, original=original, lookup=lookup)}
+            for v in vouchers]
+
+
+DISCLOSURE_FIELDS = ("id", "village_id", "category", "period", "title", "body", "status", "version", "series_id",
+                     "supersedes_id", "corrected_by_id", "correction_reason", "review_note", "opening_balance",
+                     "closing_balance", "content_hash", "submitted_at", "signed_off_at", "published_at",
+                     "corrected_at")
+LINE_FIELDS = ("id", "position", "kind", "date", "account", "description", "counterparty", "amount")
+
+
+def disclosure_view(d: Disclosure, actor) -> dict:
+    """A disclosure as ``actor`` (one who may view it) gets it (:class:`~civic.village.schemas.DisclosureOut`):
+    its fields, ``totals`` (:func:`~civic.village.service.content.totals`) and ``lines``, each with
+    its ``vouchers`` as :func:`voucher_links` shows them to ``actor`` (the blur rows of all the
+    disclosure's vouchers read in one query)."""
+    from civic.village.service.content import totals
+
+    lookup = blur.lookup(v.display_key for ln in d.lines for v in ln.vouchers)
+    return {**{k: getattr(d, k) for k in DISCLOSURE_FIELDS}, "totals": totals(d),
+            "lines": [{**{k: getattr(ln, k) for k in LINE_FIELDS},
+                       "vouchers": voucher_links(actor, d, list(ln.vouchers), lookup)} for ln in d.lines]}
+
+
 def _seen_voucher(actor, disclosure_id: int, token: str) -> tuple[Voucher, Disclosure]:
     """The voucher and its disclosure for one who may view the disclosure, else 404 ``voucher_not_found``."""
     v = db.session.scalar(sa.select(Voucher).where(Voucher.access_token == token)) if token else None

@@ -73,9 +73,10 @@ def may_read_vote(vote: Vote, actor) -> bool:
 
 def attachment_links(m: Matter) -> list[dict]:
     """A matter's attachments as shown to whoever may read the vote: ``[{"url", "thumbnail_url",
-    "width", "height"}]`` (store keys are never shown)."""
+    "width", "height", "blur_status"}]`` (store keys are never shown; a document, not blurred:
+    ``blur_status`` is always ``"original"``)."""
     return [media.links(f"{API}/votes/{m.vote_id}/matters/{m.id}/attachments/{p['token']}", p.get("width"),
-                        p.get("height")) for p in (m.attachments or []) if p.get("token")]
+                        p.get("height"), kind=MATTER_ATTACHMENT.name) for p in (m.attachments or []) if p.get("token")]
 
 
 def proxy_scan_url(p: Proxy) -> str:

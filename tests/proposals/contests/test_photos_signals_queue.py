@@ -32,7 +32,8 @@ def _status(world, url, user):
 def test_idea_returns_photo_urls_not_storage_keys(world, photo_idea):
     _c, idea = photo_idea
     (p,) = idea["photos"]
-    assert set(p) == {"url", "thumbnail_url", "token", "width", "height"}
+    assert set(p) == {"url", "thumbnail_url", "token", "width", "height", "blur_status"}
+    assert p["blur_status"] == "original"  # the author took it
     assert p["url"] == f"/api/v1/contest-photos/{p['token']}" and p["thumbnail_url"] == p["url"] + "?size=thumb"
     assert len(p["token"]) >= 40
 
@@ -155,3 +156,41 @@ def test_moderation_queue_refuses_a_forged_cursor(world):
     r = world.client.get(f"{API}/moderation/queue?organisation_id={world.rc.id}&cursor=bm90LWEtY3Vyc29y",
                          headers=world.h[world.mod])
     assert r.status_code == 400 and r.json["error"]["code"] == "cursor_invalid"
+
+
+def test_a_page_of_ideas_reads_the_blur_of_all_its_photos_at_once(world, shared_dir):
+    """Each photo of a listed idea says its blur state for the viewer (issue #19): the page reads the
+    blur rows of all its photos in one statement, however many ideas and photos it shows."""
+    from tests.sql import reading, statements
+
+    c = world.contest()
+    names = iter(["ianare_landscape_2.jpg", "ianare_landscape_3.jpg", "ianare_portrait_5.jpg",
+                  "ianare_portrait_6.jpg", "pillow_pil123rgba.png"])
+
+    def idea_with_photos(user, n):
+        data = {"photos": [(io.BytesIO((shared_dir / "photos" / next(names)).read_bytes()), f"{i}.jpg")
+                           for i in range(n)]}
+        up = world.client.post(f"{API}/contest-photos", data=data, headers=world.h[user],
+                               content_type="multipart/form-data")
+        assert up.status_code == 201, up.json
+        r = world.client.post(f"{API}/contests/{c['id']}/ideas", headers=world.h[user],
+                              json={"title": "口袋花园", "text": "种花", "category": "绿化",
+                                    "photos": [p["display_key"] for p in up.json["items"]]})
+        assert r.status_code == 201, r.json
+        d = world.client.post(f"{API}/moderation/idea/{r.json['id']}/decisions", json={"action": "approve"},
+                              headers=world.h[world.mod])
+        assert d.status_code == 200, d.json
+
+    def page():
+        with statements() as seen:
+            r = world.client.get(f"{API}/contests/{c['id']}/ideas", headers=world.h[world.neighbour])
+        assert r.status_code == 200, r.json
+        return r.json["items"], reading(seen, "photo_blur")
+
+    idea_with_photos(world.author, 1)
+    items, read = page()
+    assert [p["blur_status"] for i in items for p in i["photos"]] == ["pending"] and len(read) == 1
+    idea_with_photos(world.others[0], 2)
+    idea_with_photos(world.others[1], 2)
+    items, read = page()
+    assert [p["blur_status"] for i in items for p in i["photos"]] == ["pending"] * 5 and len(read) == 1

@@ -91,3 +91,34 @@ def test_overdue_flagged_by_the_0130_job(world, resolution):
     db_items = svc.action_items(resolution.id)
     assert [(x.id == a.id, x.overdue) for x in db_items] == [(True, True), (False, False)]
     assert {n.user_id for n in notifications("action_item_overdue")} == {world.chair.id, world.secretary.id}
+
+
+def test_action_photos_in_a_response_tell_the_poster_their_blur_state(world, resolution, app):
+    """The responsible organisation took the photos and sees them as taken; an officer posting for it
+    (the committee's secretary) sees what the topic's readers see: no address until the blurred
+    rendition exists (issue #19), then the blurred rendition's."""
+    from tests.blur_helpers import run_blur_jobs
+
+    a = item(world, resolution)
+
+    def post(path, who, name):
+        r = world.client.post(f"/api/v1/action-items/{a.id}/{path}", headers=world.h(who),
+                              data={"note": "已完成选址", "photos": [(io.BytesIO(photo(name)[1]), name)]},
+                              content_type="multipart/form-data")
+        assert r.status_code in (200, 201), r.json
+        return r.json
+
+    (own,) = post("updates", world.pc_staff, "ianare_landscape_2.jpg")["photos"]
+    assert own["blur_status"] == "original" and own["thumbnail_url"] == own["url"] + "?size=thumb"
+    assert world.client.get(own["url"], headers=world.h(world.pc_staff)).status_code == 200
+    (theirs,) = post("close", world.secretary, "ianare_portrait_5.jpg")["evidence_photos"]
+    assert theirs == {"url": None, "thumbnail_url": None, "width": theirs["width"], "height": theirs["height"],
+                      "blur_status": "pending"}
+    assert theirs["width"] > 0 and theirs["height"] > 0
+
+    run_blur_jobs()
+    (after,) = svc.action_item_view(world.secretary, db.session.get(type(a), a.id))["evidence_photos"]
+    assert after["blur_status"] == "blurred"
+    served = world.client.get(after["url"], headers=world.h(world.secretary))
+    assert served.status_code == 200
+    assert served.data != world.client.get(after["url"], headers=world.h(world.pc_staff)).data  # not the original

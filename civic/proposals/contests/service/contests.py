@@ -316,9 +316,12 @@ def idea_versions(user, idea_id: int) -> list:
     the organiser's moderators; for anyone else those from the latest moderator's edit on (what a
     moderator took out of an idea is not read back from its history).
 
+    Each as :func:`civic.proposals.moderation.version_views` shows it: the photos of a version as links
+    for ``user`` with ``blur_status`` (no URL while the blurred rendition is pending), never the stored keys.
+
     :raises NotFound: ``idea_not_found``."""
     idea = visible_idea(user, idea_id)
-    return moderation.shown_versions(user, "idea", idea.id)
+    return moderation.version_views(user, "idea", idea.id, moderation.shown_versions(user, "idea", idea.id))
 
 
 def contest_view(contest: Contest) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from civic.core import audit
+from civic.core import audit, blur
 from civic.core.db import edit
 from civic.core.errors import Conflict, Forbidden, ValidationFailed
 from civic.core.text import require_text, search_tokens
@@ -26,7 +26,32 @@ from civic.proposals.contests.service.contests import (
     require_phase,
     visible_idea,
 )
-from civic.proposals.contests.service.photos import _claim_photos, _index_photos
+from civic.proposals.contests.service.photos import _claim_photos, _index_photos, photo_links
+
+IDEA_FIELDS = ("id", "contest_id", "author_id", "title", "text", "category", "state", "version", "support_count",
+               "created_at")
+
+
+def idea_views(actor, ideas: list[Idea]) -> list[dict]:
+    """Ideas as ``actor`` (one who may see them) gets them (:class:`~civic.proposals.contests.schemas.IdeaSchema`):
+    their fields and ``photos`` as :func:`~civic.proposals.contests.service.photos.photo_links` shows
+    them to ``actor`` (``blur_status``; no URL while the blurred rendition is pending).  The blur
+    rows of all the ideas' photos are read in one query, whatever the number of ideas."""
+    lookup = blur.lookup(p["display_key"] for i in ideas for p in (i.photos or []) if p.get("token"))
+    return [{**{k: getattr(i, k) for k in IDEA_FIELDS},
+             "photos": photo_links(actor, i.photos, taker_id=i.author_id, lookup=lookup)} for i in ideas]
+
+
+def idea_view(actor, idea: Idea) -> dict:
+    """One idea as ``actor`` gets it (:func:`idea_views`)."""
+    return idea_views(actor, [idea])[0]
+
+
+def idea_page(actor, page: tuple[list[Idea], str | None]) -> tuple[list[dict], str | None]:
+    """A page of ideas ``(ideas, next_cursor)`` (:mod:`civic.proposals.contests.queries`) as ``actor``
+    gets it (:func:`idea_views`)."""
+    ideas, cursor = page
+    return idea_views(actor, list(ideas)), cursor
 
 
 def _idea_content(contest: Contest, data: dict) -> dict:
@@ -134,6 +159,14 @@ class IdeaKind:
 
     def content(self, obj):
         return {"title": obj.title, "text": obj.text, "category": obj.category, "photos": obj.photos}
+
+    def shown_contents(self, user, obj, contents: list[dict]) -> list[dict]:
+        """Versions' contents as ``user`` reads them: each version's ``photos`` as the idea's photos
+        are shown (:func:`~civic.proposals.contests.service.photos.photo_links`: links with
+        ``blur_status`` for ``user``, never the stored keys)."""
+        lookup = blur.lookup(p["display_key"] for c in contents for p in (c.get("photos") or []) if p.get("token"))
+        return [{**c, "photos": photo_links(user, c.get("photos"), taker_id=obj.author_id, lookup=lookup)}
+                if "photos" in c else c for c in contents]
 
     def apply_edit(self, obj, content):
         contest = get_contest(obj.contest_id)

@@ -8,7 +8,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from civic.accounts.memberships import acting_memberships
-from civic.core import audit
+from civic.core import audit, blur
 from civic.core.db import claim_row, flush_or, insert_once
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.core.text import require_text
@@ -38,7 +38,7 @@ from civic.proposals.contests.service.contests import (
     require_phase,
     visible_idea,
 )
-from civic.proposals.contests.service.photos import _claim_photos, _index_photos
+from civic.proposals.contests.service.photos import _claim_photos, _index_photos, photo_links
 from civic.proposals.notify import notify
 
 # --- carrying out ------------------------------------------------------------------------------
@@ -196,19 +196,41 @@ def update_milestone(actor, milestone_id: int, progress: int, note: str | None =
     return u
 
 
+def _update_views(actor, updates: list[MilestoneUpdate]) -> list[dict]:
+    lookup = blur.lookup(p["display_key"] for u in updates for p in (u.photos or []) if p.get("token"))
+    return [{"id": u.id, "progress": u.progress, "note": u.note, "created_at": u.created_at,
+             "photos": photo_links(actor, u.photos, taker_id=u.author_id, lookup=lookup)} for u in updates]
+
+
+def milestone_update_view(actor, u: MilestoneUpdate) -> dict:
+    """A progress update as ``actor`` gets it (:class:`~civic.proposals.contests.schemas.MilestoneUpdateSchema`):
+    ``{"id", "progress", "note", "created_at", "photos"}``, the photos as
+    :func:`~civic.proposals.contests.service.photos.photo_links` shows them (``blur_status``; no URL
+    while the blurred rendition is pending)."""
+    return _update_views(actor, [u])[0]
+
+
 def implementation_view(actor, idea_id: int) -> dict:
+    """``GET /ideas/{id}/implementation`` for one who may see the idea: ``{"idea_id", "organisation_id",
+    "status", "note", "milestones": [{"id", "title", "due_on", "progress", "updates": [update]}]}``,
+    each update as :func:`milestone_update_view` shows it (the blur rows of all their photos read in
+    one query).
+
+    :raises NotFound: ``idea_not_found``, ``implementation_not_found``."""
     visible_idea(actor, idea_id)
     impl = get_implementation(idea_id)
     milestones = list(db.session.scalars(sa.select(Milestone).where(Milestone.implementation_id == impl.id)
                                          .order_by(Milestone.id)))
-    updates = defaultdict(list)
+    updates = []
     if milestones:
-        for u in db.session.scalars(sa.select(MilestoneUpdate).where(
-                MilestoneUpdate.milestone_id.in_([m.id for m in milestones])).order_by(MilestoneUpdate.id)):
-            updates[u.milestone_id].append(u)
+        updates = list(db.session.scalars(sa.select(MilestoneUpdate).where(
+            MilestoneUpdate.milestone_id.in_([m.id for m in milestones])).order_by(MilestoneUpdate.id)))
+    by_milestone = defaultdict(list)
+    for u, shown in zip(updates, _update_views(actor, updates), strict=True):
+        by_milestone[u.milestone_id].append(shown)
     return {"idea_id": idea_id, "organisation_id": impl.organisation_id, "status": impl.status, "note": impl.note,
             "milestones": [{"id": m.id, "title": m.title, "due_on": m.due_on, "progress": m.progress,
-                            "updates": updates[m.id]} for m in milestones]}
+                            "updates": by_milestone[m.id]} for m in milestones]}
 
 
 def adopted_idea(idea_id: int) -> dict:

@@ -113,6 +113,30 @@ def _sees(actor, token: str, idea, attached, contest) -> bool:
             or moderation.is_moderator(actor, contest.organisation_id))
 
 
+def sees_original(actor, taker_id: int) -> bool:
+    """Whether ``actor`` (one who may see the photo) sees it as taken: the person who took it (the
+    idea's or the progress update's author); everyone else, the organiser's moderators included, gets
+    the blurred rendition (issue #19; civic.core.blur).  The rule :func:`photo_for` serves by."""
+    return actor.id == taker_id
+
+
+def photo_links(actor, photos: list[dict] | None, *, taker_id: int, lookup: blur.Lookup | None = None) -> list[dict]:
+    """The photos of an idea or progress update (taken by ``taker_id``) as ``actor`` gets them:
+    ``[{"url", "thumbnail_url", "width", "height", "blur_status", "token"}]``
+    (:func:`civic.core.media.links`; store keys are never shown).  ``blur_status`` ``"original"`` for
+    the taker (:func:`sees_original`), else ``"blurred"``, or ``"pending"``/``"failed"`` with ``url``
+    and ``thumbnail_url`` None until the blurred rendition exists (the address would answer 409
+    ``photo_blur_pending``).  ``token`` is what an edit passes to keep the photo.  ``lookup``: the blur
+    rows of a whole list read at once (:func:`civic.core.blur.lookup`), else one query here."""
+    shown = [p for p in (photos or []) if p.get("token")]
+    if lookup is None:
+        lookup = blur.lookup(p["display_key"] for p in shown)
+    original = sees_original(actor, taker_id)
+    return [{**media.links(f"/api/v1/contest-photos/{p['token']}", p.get("width"), p.get("height"), kind=PHOTO.name,
+                           display_key=p["display_key"], original=original, lookup=lookup), "token": p["token"]}
+            for p in shown]
+
+
 def _reviewer(actor, token: str) -> blur.ReviewTarget:
     """The kind's reviewer rule: the contest organiser's moderators (``head``/``moderator`` staff of the
     residents' committee or street centre that organises it, and administrators:
@@ -136,7 +160,7 @@ def _reviewer(actor, token: str) -> blur.ReviewTarget:
     shown = media.find_token(attached, token) or {}
     return blur.ReviewTarget(display_key=row.display_key, url=f"/api/v1/contest-photos/{token}", object_type="idea",
                              object_id=idea.id, actor_role=f"staff@{org.kind}:{org.id}" if org else actor.kind,
-                             sees_original=actor.id == taker, width=shown.get("width"), height=shown.get("height"),
+                             sees_original=sees_original(actor, taker), width=shown.get("width"), height=shown.get("height"),
                              detail={"photo_id": row.id})
 
 
@@ -173,5 +197,5 @@ def photo_for(actor, token: str, size: str | None = None, rendition: str | None 
             return media.opened(PHOTO.name, actor, "idea", idea.id, display_key=row.display_key,
                                 thumb_key=row.thumb_key, token=token, size=size,
                                 detail={"contest_photo_id": row.id},
-                                original=actor.id == taker and rendition != "blurred")
+                                original=sees_original(actor, taker) and rendition != "blurred")
     raise NotFound("找不到该照片", code="photo_not_found")

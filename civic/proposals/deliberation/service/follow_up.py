@@ -152,11 +152,35 @@ def action_updates(item_id: int) -> list[ActionUpdate]:
 
 # --- the photos ----------------------------------------------------------------------------------
 
-def action_photo_links(item_id: int, photos: list[dict] | None) -> list[dict]:
-    """Progress or closing photos as shown to whoever may see the item's topic: ``[{"url",
-    "thumbnail_url", "width", "height"}]`` (store keys are never shown)."""
-    return [media.links(f"/api/v1/action-items/{item_id}/photos/{p['token']}", p.get("width"), p.get("height"))
-            for p in (photos or []) if p.get("token")]
+def action_photo_links(actor, a: ActionItem, photos: list[dict] | None, lookup: blur.Lookup | None = None) -> list[dict]:
+    """Progress or closing photos of ``a`` as ``actor`` (one who may see its topic) gets them:
+    ``[{"url", "thumbnail_url", "width", "height", "blur_status"}]`` (:func:`civic.core.media.links`;
+    store keys are never shown).  ``blur_status`` ``"original"`` for the responsible organisation's
+    staff (:func:`sees_original`, the rule :func:`action_photo` serves by), else ``"blurred"``, or
+    ``"pending"``/``"failed"`` with ``url`` and ``thumbnail_url`` None until the blurred rendition exists.
+    ``lookup``: the blur rows read at once (:func:`civic.core.blur.lookup`), else one query here."""
+    shown = [p for p in (photos or []) if p.get("token")]
+    if lookup is None:
+        lookup = blur.lookup(p["display_key"] for p in shown)
+    original = sees_original(actor, a)
+    return [media.links(f"/api/v1/action-items/{a.id}/photos/{p['token']}", p.get("width"), p.get("height"),
+                        kind=ACTION_PHOTO.name, display_key=p["display_key"], original=original, lookup=lookup)
+            for p in shown]
+
+
+def action_item_view(actor, a: ActionItem) -> dict:
+    """An action item as ``actor`` gets it (:class:`~civic.proposals.deliberation.schemas.DelibActionItemSchema`):
+    its fields and ``evidence_photos`` as :func:`action_photo_links` shows them to ``actor``."""
+    return {**{k: getattr(a, k) for k in ("id", "resolution_id", "title", "organisation_id", "due_on", "state",
+                                          "overdue", "closed_at", "evidence_note")},
+            "evidence_photos": action_photo_links(actor, a, a.evidence_photos)}
+
+
+def action_update_view(actor, u: ActionUpdate) -> dict:
+    """A progress update as ``actor`` gets it (:class:`~civic.proposals.deliberation.schemas.DelibActionUpdateSchema`):
+    ``{"id", "note", "created_at", "photos"}``, the photos as :func:`action_photo_links` shows them."""
+    return {"id": u.id, "note": u.note, "created_at": u.created_at,
+            "photos": action_photo_links(actor, get_action_item(u.action_item_id), u.photos)}
 
 
 def _find_photo(item_id: int, token: str) -> tuple[ActionItem | None, dict | None, str | None]:
@@ -186,6 +210,13 @@ def _seen(actor, item_id: int, token: str) -> tuple[ActionItem, dict, str]:
 def _responsible_org(actor, a: ActionItem):
     """The responsible organisation, if ``actor`` acts for it (its staff took the photos), else None."""
     return next((o for _m, o in acting_memberships(actor) if o.id == a.organisation_id), None)
+
+
+def sees_original(actor, a: ActionItem) -> bool:
+    """Whether ``actor`` (one who may see the topic) sees ``a``'s photos as taken: the responsible
+    organisation's staff, who took them (the lead party of the item; issue #19).  Everyone else who
+    may see the topic (its readers, the committee's officers, moderators) gets the blurred rendition."""
+    return _responsible_org(actor, a) is not None
 
 
 def _photo_reviewer(actor, item_id: int, token: str) -> blur.ReviewTarget:
@@ -226,9 +257,7 @@ def action_photo(actor, item_id: int, token: str, size: str | None = None,
     :raises Conflict: 409 ``photo_blur_pending`` while the blurred rendition is being made.
     """
     a, found, _stage = _seen(actor, item_id, token)
-    # The responsible organisation took the photos (the lead party of the item): its staff see them as
-    # taken; everyone else who may see the topic gets the blurred rendition.
-    original = _responsible_org(actor, a) is not None and rendition != "blurred"
+    original = sees_original(actor, a) and rendition != "blurred"
     return media.opened(ACTION_PHOTO.name, actor, "action_item", a.id, display_key=found["display_key"],
                         thumb_key=found["thumb_key"], token=token, size=size, original=original)
 
