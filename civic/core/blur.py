@@ -200,6 +200,11 @@ class Lookup:
         self.keys = frozenset(keys)  # the display keys looked up
         self._rows = rows
 
+    def known(self, display_key: str) -> bool:
+        """Whether the photo has a blur row (a photo stored before blurring existed has none until
+        :func:`request` makes it)."""
+        return display_key in self._rows
+
     def state(self, display_key: str, *, original: bool) -> str:
         """:func:`state` of one photo of the set.
 

@@ -8,6 +8,7 @@ cache keyed by that same version, so a reader's request costs two indexed lookup
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 
@@ -80,13 +81,17 @@ def disclosure(village_code, disclosure_id):
     """一项公开内容：明细、合计、凭证、版本、查询与答复."""
     village = service.village_by_code(village_code)
     content_hash = service.public_disclosure_hash(village, disclosure_id)  # 404 for drafts, before the cache
+    # Vouchers whose blurred rendition exists are shown, the others said to be in progress; the set is
+    # in the cache key, so the page changes when a blur job finishes.
+    shown = service.public_vouchers_shown(disclosure_id)
 
     def render():
         data = service.public_disclosure(village, disclosure_id)
         return render_template("village/disclosure.html", village=village, categories=service.CATEGORY_NAMES,
-                               statuses=service.STATUS_NAMES, now=utcnow(), **data)
+                               statuses=service.STATUS_NAMES, now=utcnow(), vouchers_shown=shown, **data)
 
-    return _conditional(("d", disclosure_id, content_hash[:16]), village, render)
+    shown_key = hashlib.sha256(",".join(map(str, sorted(shown))).encode()).hexdigest()[:12]
+    return _conditional(("d", disclosure_id, content_hash[:16], shown_key), village, render)
 
 
 @bp.get("/<village_code>/vouchers/<int:voucher_id>.jpg")

@@ -38,8 +38,19 @@ def test_public_page_shows_the_voucher_blurred_and_the_committee_the_original(cl
     assert client.get(api_url, headers=vil["h_villager"]).status_code == 409
     original = client.get(api_url, headers=vil["h_hua"])
     assert original.status_code == 200
+    # The public page does not link an image that would answer 409: it says the voucher is in progress.
+    page = client.get(f"/villages/V-T/disclosures/{did}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f"/villages/V-T/vouchers/{vid}.jpg" not in html
+    assert f'data-voucher="{vid}">凭证照片打码处理中' in html
 
     run_blur_jobs()
+    # Once blurred, the same page (its cache keyed by what is shown) links the blurred voucher.
+    again = client.get(f"/villages/V-T/disclosures/{did}", headers={"If-None-Match": page.headers["ETag"]})
+    assert again.status_code == 200 and again.headers["ETag"] != page.headers["ETag"]
+    html = again.get_data(as_text=True)
+    assert f'src="/villages/V-T/vouchers/{vid}.jpg?size=thumb"' in html and "打码处理中" not in html
     public = client.get(f"/villages/V-T/vouchers/{vid}.jpg")
     assert public.status_code == 200 and public.data != original.data
     assert client.get(api_url, headers=vil["h_villager"]).data == public.data

@@ -88,6 +88,7 @@ from civic.village.service.public import (
     public_index,
     public_version,
     public_voucher,
+    public_vouchers_shown,
 )
 from civic.village.service.schedules import (
     NOTICE_TEMPLATES,
@@ -135,5 +136,5 @@ __all__ = [
     "NOTICE_TEMPLATES", "compliance", "flag_overdue", "notify_organisation", "street_overview",
     "village_compliance",
     # public
-    "public_disclosure", "public_disclosure_hash", "public_index", "public_version", "public_voucher",
+    "public_disclosure", "public_disclosure_hash", "public_index", "public_version", "public_voucher", "public_vouchers_shown",
 ]

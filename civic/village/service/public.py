@@ -1,7 +1,7 @@
 """What the public page shows: published and corrected disclosures only, never drafts.
 
 Verbs: public_version (ETag and cache key), public_index, public_disclosure_hash, public_disclosure,
-public_voucher.  Sources: 村民委员会组织法 Art. 30 (村务公开); RULES.md §2.  The asker of an inquiry is
+public_vouchers_shown, public_voucher.  Sources: 村民委员会组织法 Art. 30 (村务公开); RULES.md §2.  The asker of an inquiry is
 never shown.
 """
 
@@ -11,9 +11,18 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from civic.core import blur
+from civic.core.db import commit
 from civic.core.errors import NotFound
 from civic.extensions import db
-from civic.village.models import CATEGORIES, CatalogueItem, Disclosure, VillageProfile, Voucher
+from civic.village.models import (
+    CATEGORIES,
+    CatalogueItem,
+    Disclosure,
+    DisclosureLine,
+    VillageProfile,
+    Voucher,
+)
 from civic.village.service.catalogue import catalogue
 from civic.village.service.content import totals
 from civic.village.service.disclosures import versions
@@ -73,6 +82,24 @@ def public_disclosure(village, disclosure_id: int) -> dict:
     inquiries = [{"question": i.question, "asked_at": i.asked_at, "due_at": i.due_at, "answer": i.answer,
                   "answered_at": i.answered_at} for i in public_inquiries([v.id for v in vs])]
     return {"d": d, "item": item, "totals": totals(d), "versions": vs, "inquiries": inquiries}
+
+
+def public_vouchers_shown(disclosure_id: int) -> frozenset[int]:
+    """The ids of a disclosure's vouchers whose blurred rendition exists: the public page shows those
+    and says of the others that they are being blurred (their address answers 409
+    ``photo_blur_pending`` until then: the public page is beyond every circle that may see an
+    original).  Two queries, whatever the number of vouchers; part of the page's cache key, so the
+    page changes when a rendition is made.  A voucher stored before blurring existed has no blur row
+    yet: it gets one, and its job, here (as :func:`civic.core.blur.keys_for` does on a first showing)."""
+    rows = db.session.execute(sa.select(Voucher.id, Voucher.display_key, Voucher.thumb_key)
+                              .join(DisclosureLine, DisclosureLine.id == Voucher.line_id)
+                              .where(DisclosureLine.disclosure_id == disclosure_id)).all()
+    found = blur.lookup(k for _, k, _ in rows)
+    missing = [{"display_key": k, "thumb_key": t} for _, k, t in rows if not found.known(k)]
+    if missing:
+        blur.request_all(missing)
+        commit()
+    return frozenset(i for i, k, _ in rows if found.state(k, original=False) == "blurred")
 
 
 def public_voucher(village, voucher_id: int) -> Voucher:
