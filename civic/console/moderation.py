@@ -53,10 +53,6 @@ def _labels() -> dict[str, str]:
     return {t: k.label for t, k in moderation.KINDS.items()}
 
 
-def _photo_url(token: str) -> str:
-    return url_for("contests.ContestPhotoFile", token=token, size="thumb")
-
-
 @bp.get("/moderation")
 @staff_page(*MODERATION_KINDS)
 def moderation_queue(user):
@@ -94,12 +90,14 @@ def moderation_item(user, item_type, item_id):
            *(x.actor_id for x in d["decisions"]), *(v.editor_id for v in d["versions"])]
     if appeal is not None:
         ids += [appeal.appellant_id, appeal.decided_by_id]
+    # An idea's photos as this moderator gets them: the blurred rendition (the original is the
+    # author's), or "in progress" while the blur job has not made it (its address would answer 409).
+    photos = service.photo_links(user, (entry["content"] or {}).get("photos"), taker_id=rec.author_id)
     return render_template(
-        "console/moderation_item.html", d=d, rec=rec, appeal=appeal, opts=opts, entry=entry,
+        "console/moderation_item.html", d=d, rec=rec, appeal=appeal, opts=opts, entry=entry, photos=photos,
         people=_people(user, ids), org=registry.get_organisation(rec.organisation_id),
         states=moderation.STATE_NAMES, reasons=moderation.QUEUE_REASONS, action_names=moderation.ACTION_NAMES,
-        outcomes=moderation.APPEAL_OUTCOMES, edit_kinds=EDIT_KINDS, photo_url=_photo_url,
-        reason_max=moderation.REASON_MAX)
+        outcomes=moderation.APPEAL_OUTCOMES, edit_kinds=EDIT_KINDS, reason_max=moderation.REASON_MAX)
 
 
 @bp.post("/moderation/<item_type>/<int:item_id>/decisions")

@@ -165,3 +165,41 @@ def test_each_review_page_is_its_reviewers_alone(endpoint, app, factory, demo_wi
     assert removed.status_code == 303 and removed.headers["Location"] == section.page
     assert _manual(reviewer.get(section.page).text) == [(region, "10.0, 20.0, 30.0 × 15.0", None)]  # 已删除（误报）
     assert _trail(*section.audit_object) == ["photo_blur.region_added", "photo_blur.region_removed"]
+
+
+def test_the_moderation_page_says_a_photo_is_in_progress_until_it_is_blurred(app, factory, demo_with_cases):
+    """A moderator sees an idea's photos blurred (the original is the author's): before the blur job
+    the page links no image (its address would answer 409 ``photo_blur_pending``) and says it is in
+    progress; after it, the thumbnail is the blurred rendition's, served to the moderator's session."""
+    from civic.accounts.models import User
+    from civic.proposals.contests.models import Contest
+
+    client = app.test_client()
+    author = factory.token(db.session.scalar(sa.select(User).where(User.wechat_openid == "dev-zhang_san")))
+    contest = db.session.scalar(sa.select(Contest.id).where(Contest.theme == "绿化提升金点子"))
+    photo = (io.BytesIO((PHOTOS / "ianare_landscape_3.jpg").read_bytes()), "garden.jpg")
+    up = client.post("/api/v1/contest-photos", data={"photos": [photo]}, headers=author,
+                     content_type="multipart/form-data")
+    assert up.status_code == 201, up.json
+    idea = client.post(f"/api/v1/contests/{contest}/ideas", headers=author, json={
+        "title": "中心花园增设休息长椅", "text": "沿步道增设带靠背的长椅。", "category": "休憩设施",
+        "photos": [up.json["items"][0]["display_key"]]})
+    assert idea.status_code == 201, idea.json
+    token = idea.json["photos"][0]["url"].rsplit("/", 1)[1]
+    moderator = Console(app, "rc_bj_zhou", DEMO_PASSWORD)
+    page = f"/console/moderation/idea/{idea.json['id']}"
+
+    before = moderator.get(page)
+    assert before.status_code == 200, before.text
+    assert f'data-photo="{token}">照片打码处理中' in before.text
+    assert f"/api/v1/contest-photos/{token}" not in before.text
+    assert moderator.get(f"/api/v1/contest-photos/{token}?size=thumb").status_code == 409
+
+    run_blur_jobs()
+    after = moderator.get(page)
+    thumb = f"/api/v1/contest-photos/{token}?size=thumb"
+    assert f'<img src="{thumb}"' in after.text and "打码处理中" not in after.text
+    served = moderator.get(thumb)
+    assert served.status_code == 200 and served.headers["Content-Type"] == "image/jpeg"
+    author_copy = client.get(thumb, headers=author)
+    assert author_copy.status_code == 200 and author_copy.data != served.data  # the author's is the original
