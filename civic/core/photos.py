@@ -30,8 +30,10 @@ import functools
 import io
 import math
 import struct
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +74,40 @@ class PhotoLimits:
 
 
 DEFAULT_LIMITS = PhotoLimits()
+
+
+class PixelBudget:
+    """The pixels a process decodes at once, bounded.  A decoded photo takes ≈ 4 bytes per pixel (a
+    40 MP PNG: 160 MB) plus its resized copies; each photo is bounded by :class:`PhotoLimits`, but
+    without this, four requests of three such photos at once took a server to 1.2 GB.  A decode takes
+    its pixels from the budget for as long as it and its encoding run, and waits while the budget has
+    too few free; a photo larger than the whole budget waits for all of it.  ``peak``: the most taken
+    at once since the process started (read by tests and benches)."""
+
+    def __init__(self, pixels: int):
+        self.total = pixels
+        self.free = pixels
+        self.peak = 0
+        self._cv = threading.Condition()
+
+    @contextmanager
+    def take(self, pixels: int) -> Iterator[None]:
+        n = max(1, min(pixels, self.total))
+        with self._cv:
+            while self.free < n:
+                self._cv.wait()
+            self.free -= n
+            self.peak = max(self.peak, self.total - self.free)
+        try:
+            yield
+        finally:
+            with self._cv:
+                self.free += n
+                self._cv.notify_all()
+
+
+# 80 MP: two full-size 40 MP decodes at once (≈ 320 MB), or a dozen 12 MP JPEGs decoded at half scale.
+DECODE_BUDGET = PixelBudget(80_000_000)
 
 
 @dataclass(frozen=True)
@@ -490,9 +526,22 @@ def _encode(data: bytes, name: str, index: int | None, read_gps: bool, limits: P
                 drafted = im.draft(None, want)
                 if drafted is not None:
                     box = drafted[1]
-            im.load()
     except CivicError:
         raise
+    except Exception:
+        raise _corrupt(name, index, fmt) from None
+    # The pixels decoded (after draft: the reduced size), held from the decode to the encoded bytes.
+    with DECODE_BUDGET.take(im.width * im.height):
+        return _decoded(im, src_size, box, name, index, fmt, read_gps, limits)
+
+
+def _decoded(im, src_size, box, name: str, index: int | None, fmt: str, read_gps: bool,
+             limits: PhotoLimits) -> _Encoded:
+    target = limits.display_long_side
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", _pillow().DecompressionBombWarning)  # as in _encode
+            im.load()
     except MemoryError:
         raise
     except Exception:
