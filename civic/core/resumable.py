@@ -273,6 +273,9 @@ def create(actor, length: int | None, metadata: dict[str, str], *, now: dt.datet
     :raises BadRequest: ``upload_length_required`` (none: civic does not take deferred lengths).
     :raises ValidationFailed: ``upload_kind_unknown``; ``upload_empty`` (length 0).
     :raises PayloadTooLarge: ``upload_too_large`` (over the kind's limit; details ``max_bytes``).
+    :raises Conflict: 409 ``upload_quota_exceeded``: the account has ``UPLOAD_MAX_OPEN`` uploads
+        still receiving, or this one would bring their declared lengths over ``UPLOAD_MAX_OPEN_BYTES``
+        (:func:`_check_quota`).
     """
     if length is None:
         raise BadRequest("请在 Upload-Length 中给出文件大小（字节）", code="upload_length_required")
@@ -288,6 +291,10 @@ def create(actor, length: int | None, metadata: dict[str, str], *, now: dt.datet
         raise PayloadTooLarge(f"{kind.label}不能超过 {size_text(kind.max_bytes)}", code="upload_too_large",
                               details={"length": length, "max_bytes": kind.max_bytes, "kind": kind.name})
     now = now or utcnow()
+    # The quota is counted after this upload's row is written, under the account's row lock
+    # (PostgreSQL; on SQLite the INSERT takes the database's write lock first): two creations at
+    # once by one account are ordered, and the second counts the first.
+    db.session.execute(sa.select(_ACCOUNT.c.id).where(_ACCOUNT.c.id == actor.id).with_for_update())
     u = Upload(id=secrets.token_urlsafe(16), user_id=actor.id, kind=kind.name,
                filename=(metadata.get("filename") or kind.name)[:200],
                filetype=(metadata.get("filetype") or None) and metadata["filetype"][:100],
@@ -295,7 +302,42 @@ def create(actor, length: int | None, metadata: dict[str, str], *, now: dt.datet
                created_at=now, expires_at=now + kind.lifetime)
     db.session.add(u)
     db.session.flush()
+    _check_quota(actor, now, length)
     return u
+
+
+# The account table, named without importing the accounts domain (the core knows no domain).
+_ACCOUNT = sa.table("user_account", sa.column("id"))
+
+
+def _check_quota(actor, now: dt.datetime, length: int) -> None:
+    """Refuse an account more uploads still receiving than ``UPLOAD_MAX_OPEN`` or declaring more
+    than ``UPLOAD_MAX_OPEN_BYTES`` bytes together (this one included).
+
+    Why: an upload's pieces stay in the store until it completes, is terminated or expires (24 h),
+    and one short of its last byte it never reaches the photo pipeline's check; without a cap one
+    account could open uploads without end and fill the store with bytes that are no photo.  A
+    complete upload (checked by the pipeline), a terminated or an expired one (which its owner can
+    no longer end: 410) does not count.
+
+    :raises Conflict: 409 ``upload_quota_exceeded``, details ``{"open", "open_bytes"`` (the account's
+        uploads still receiving before this one), ``"length", "max_open", "max_open_bytes"}`` (409 as the other caps a person frees by ending what they hold, e.g. a
+        contest's ``support_cap_reached``; 429 is for a rate over time).
+    """
+    from flask import current_app
+
+    max_open = int(current_app.config["UPLOAD_MAX_OPEN"])
+    max_bytes = int(current_app.config["UPLOAD_MAX_OPEN_BYTES"])
+    count, total = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Upload.length), 0))
+        .where(Upload.user_id == actor.id, Upload.status == "receiving", Upload.expires_at > now)).one()
+    if count > max_open or total > max_bytes:
+        from civic.core.errors import size_text
+
+        raise Conflict(f"未完成的上传过多（每个账号至多 {max_open} 个、合计 {size_text(max_bytes)}），"
+                       "请先传完或删除已有的上传", code="upload_quota_exceeded",
+                       details={"open": int(count) - 1, "open_bytes": int(total) - length, "length": length,
+                                "max_open": max_open, "max_open_bytes": max_bytes})
 
 
 def status(actor, upload_id: str) -> Upload:

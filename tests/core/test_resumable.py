@@ -558,3 +558,67 @@ def test_an_upload_terminated_while_its_body_arrives_answers_404_and_keeps_nothi
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "upload_not_found"
     assert _part_keys(store, before) == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(UploadPiece)) == 0
+
+
+# --- the per-account quota (UPLOAD_MAX_OPEN, UPLOAD_MAX_OPEN_BYTES) --------------------------------
+
+def _quota_refused(r, *, open_, open_bytes, length, max_open, max_bytes):
+    assert r.status_code == 409, r.get_json()
+    err = r.get_json()["error"]
+    assert err["code"] == "upload_quota_exceeded" and "上传" in err["message"]
+    assert err["details"] == {"open": open_, "open_bytes": open_bytes, "length": length,
+                              "max_open": max_open, "max_open_bytes": max_bytes}
+
+
+def test_the_defaults_let_a_case_send_nine_full_photos_and_no_more_than_ten(client, world):
+    from flask import current_app
+
+    assert current_app.config["UPLOAD_MAX_OPEN"] == 10
+    assert current_app.config["UPLOAD_MAX_OPEN_BYTES"] == 200 * 1024 * 1024
+    big = resumable.KINDS["photo"].max_bytes
+    assert big == 20 * 1024 * 1024
+    for _ in range(10):  # 200 MB declared together: exactly the cap
+        assert create(client, world.rh, big).status_code == 201
+    _quota_refused(create(client, world.rh, 1), open_=10, open_bytes=10 * big, length=1, max_open=10,
+                   max_bytes=200 * 1024 * 1024)
+    # The accounts are counted apart: another resident still opens one.
+    _, other = world.other_resident()
+    assert create(client, other, big).status_code == 201
+
+
+def test_the_declared_bytes_are_capped_before_a_byte_is_sent(client, world, monkeypatch, app):
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_OPEN_BYTES", 5000)
+    assert create(client, world.rh, 3000).status_code == 201
+    _quota_refused(create(client, world.rh, 2001), open_=1, open_bytes=3000, length=2001, max_open=10,
+                   max_bytes=5000)
+    assert create(client, world.rh, 2000).status_code == 201  # exactly the cap
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 2  # the refused one left no row
+
+
+def test_completing_terminating_and_expiry_free_a_slot(client, world, monkeypatch, app):
+    from civic.core.db import commit
+
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_OPEN", 2)
+    data = (PHOTOS / PHOTO).read_bytes()
+    first = create(client, world.rh, len(data)).headers["Location"]
+    second = create(client, world.rh, 1000).headers["Location"]
+    _quota_refused(create(client, world.rh, 1000), open_=2, open_bytes=len(data) + 1000, length=1000,
+                   max_open=2, max_bytes=200 * 1024 * 1024)
+    # Completed (the photo check passed): no longer counted.
+    assert patch(client, world.rh, first, 0, data).status_code == 204
+    third = create(client, world.rh, 1000)
+    assert third.status_code == 201
+    _quota_refused(create(client, world.rh, 1000), open_=2, open_bytes=2000, length=1000, max_open=2,
+                   max_bytes=200 * 1024 * 1024)
+    # Terminated: its slot is free.
+    assert client.delete(second, headers={**world.rh, **TUS}).status_code == 204
+    assert create(client, world.rh, 1000).status_code == 201
+    assert create(client, world.rh, 1000).status_code == 409
+    # Expired (its owner can no longer end it: 410), then purged: neither counts.
+    db.session.get(Upload, third.get_json()["id"]).expires_at = utcnow() - dt.timedelta(minutes=1)
+    commit()
+    assert create(client, world.rh, 1000).status_code == 201
+    assert create(client, world.rh, 1000).status_code == 409
+    assert resumable.purge_uploads(now=utcnow()) == 1
+    commit()
+    assert create(client, world.rh, 1000).status_code == 409  # the purge freed nothing more: it was not counted
