@@ -54,6 +54,7 @@ import binascii
 import datetime as dt
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -190,9 +191,14 @@ def _store():
     return media_store()
 
 
+# secrets.token_urlsafe's alphabet; the column holds 32 characters.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
 def _not_found(upload_id: str) -> NotFound:
+    shown = str(upload_id)[:64]
     return NotFound("找不到该上传（可能已被删除，或不属于当前账号）", code="upload_not_found",
-                    details={"upload_id": str(upload_id)[:64]})
+                    details={"upload_id": shown if _ID.fullmatch(shown) else None})
 
 
 def _expired(u: Upload) -> bool:
@@ -202,7 +208,9 @@ def _expired(u: Upload) -> bool:
 def _own(actor, upload_id: str, *, lock: bool = False) -> Upload:
     """The actor's upload ``upload_id``; :raises NotFound: ``upload_not_found`` (unknown, or another
     account's: the same answer), :raises CivicError: 410 ``upload_expired``."""
-    if not isinstance(upload_id, str) or not 1 <= len(upload_id) <= 32:
+    # Only an id of the alphabet ids are drawn from reaches the database: any other (a NUL, which
+    # PostgreSQL refuses in text) is unknown, on every database alike.
+    if not isinstance(upload_id, str) or not _ID.fullmatch(upload_id):
         raise _not_found(upload_id)
     q = sa.select(Upload).where(Upload.id == upload_id, Upload.user_id == actor.id)
     u = db.session.scalar(q.with_for_update() if lock else q)
@@ -218,11 +226,16 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     """``Upload-Metadata`` (``key base64value,key2 base64value2``; a key may have no value) as text.
 
     :raises BadRequest: ``upload_metadata_invalid`` (too long, a key twice, a value that is not
-        base64 of UTF-8 text).
+        base64 of UTF-8 text); ``invalid_text`` (a NUL in the header or in a decoded value, details
+        ``{"reason", "key"}``: refused as in any other text a request sends, so the answer is the
+        same on SQLite and PostgreSQL).
     """
+    from civic.core.text import refuse_not_text
+
     out: dict[str, str] = {}
     if not header:
         return out
+    refuse_not_text(header, header="Upload-Metadata")
     if len(header) > MAX_METADATA:
         raise BadRequest("Upload-Metadata 过长", code="upload_metadata_invalid", details={"max_bytes": MAX_METADATA})
     for pair in header.split(","):
@@ -235,6 +248,7 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise BadRequest("Upload-Metadata 的值须为 UTF-8 文本的 base64", code="upload_metadata_invalid",
                              details={"key": key[:40]}) from None
+        refuse_not_text(out[key], header="Upload-Metadata", key=key[:40])
     return out
 
 
@@ -295,9 +309,13 @@ def create(actor, length: int | None, metadata: dict[str, str], *, now: dt.datet
     # (PostgreSQL; on SQLite the INSERT takes the database's write lock first): two creations at
     # once by one account are ordered, and the second counts the first.
     db.session.execute(sa.select(_ACCOUNT.c.id).where(_ACCOUNT.c.id == actor.id).with_for_update())
+    from civic.core.text import tidy
+
+    # Named in messages and shown to staff with the file: control and bidirectional characters go
+    # (civic.core.text.tidy); a NUL was refused with the header (parse_metadata).
+    filename, filetype = tidy(metadata.get("filename") or ""), tidy(metadata.get("filetype") or "")
     u = Upload(id=secrets.token_urlsafe(16), user_id=actor.id, kind=kind.name,
-               filename=(metadata.get("filename") or kind.name)[:200],
-               filetype=(metadata.get("filetype") or None) and metadata["filetype"][:100],
+               filename=(filename or kind.name)[:200], filetype=filetype[:100] or None,
                length=length, offset=0, nonce=secrets.token_hex(16), status="receiving",
                created_at=now, expires_at=now + kind.lifetime)
     db.session.add(u)

@@ -622,3 +622,42 @@ def test_completing_terminating_and_expiry_free_a_slot(client, world, monkeypatc
     assert resumable.purge_uploads(now=utcnow()) == 1
     commit()
     assert create(client, world.rh, 1000).status_code == 409  # the purge freed nothing more: it was not counted
+
+
+# --- text that no database holds (the same answer on SQLite and PostgreSQL) -------------------------
+
+@pytest.mark.parametrize("meta", [{"filename": "a\x00.jpg"}, {"filetype": "image/jpeg\x00"}, {"kind": "photo\x00"}])
+def test_a_nul_in_upload_metadata_is_400_invalid_text(client, world, meta):
+    r = create(client, world.rh, 1000, **meta)
+    assert r.status_code == 400, r.get_json()
+    err = r.get_json()["error"]
+    assert err["code"] == "invalid_text"
+    assert err["details"] == {"reason": "nul", "header": "Upload-Metadata", "key": next(iter(meta))}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 0
+
+
+def test_other_control_characters_are_dropped_from_the_filename(client, world):
+    r = create(client, world.rh, 1000, filename="\u202egpj.\x07photo\x1b.jpg", filetype="image/\x7fjpeg")
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["filename"] == "gpj.photo.jpg"
+    assert db.session.get(Upload, r.get_json()["id"]).filetype == "image/jpeg"
+
+
+def test_a_nul_in_the_idempotency_key_is_400_invalid_text(client, world):
+    r = client.post("/api/v1/uploads", headers={**world.rh, **TUS, "Upload-Length": "1000",
+                                                "Idempotency-Key": "k\x00ey"})
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["error"]["code"] == "invalid_text"
+    assert r.get_json()["error"]["details"] == {"reason": "nul", "header": "Idempotency-Key"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 0
+
+
+@pytest.mark.parametrize("bad", ["abc%00def", "%00", "a" * 33, "ab%20cd", "ab.cd", "%E4%B8%AD"])
+def test_an_upload_id_outside_the_alphabet_is_404_like_any_unknown_id(client, world, bad):
+    create(client, world.rh, 1000)
+    url = f"/api/v1/uploads/{bad}"
+    answers = [client.get(url, headers=world.rh), client.head(url, headers={**world.rh, **TUS}),
+               patch(client, world.rh, url, 0, b"x"), client.delete(url, headers={**world.rh, **TUS})]
+    assert [a.status_code for a in answers] == [404] * 4
+    err = answers[0].get_json()["error"]
+    assert err["code"] == "upload_not_found" and err["details"] == {"upload_id": None}
