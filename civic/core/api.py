@@ -22,6 +22,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from civic.core.errors import BadRequest, CivicError, body_too_large
+from civic.core.text import not_text_reason
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +100,7 @@ def _webargs_details(data) -> dict:
     return {"fields": messages}
 
 
-# NUL and lone UTF-16 surrogates ("\ud800") are valid JSON escapes but not text: PostgreSQL refuses
-# NUL in text and no UTF-8 encoder takes a lone surrogate, so either would fail at the commit.
-_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+# NUL and lone UTF-16 surrogates are valid JSON escapes but not text (civic.core.text.NOT_TEXT).
 
 
 def _no_constant(name: str):
@@ -115,9 +114,9 @@ def _first_bad_text(value) -> str | None:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            found = _NOT_TEXT.search(item)
-            if found:
-                return "nul" if found.group() == "\x00" else "lone_surrogate"
+            reason = not_text_reason(item)
+            if reason:
+                return reason
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

@@ -117,6 +117,9 @@ def before_request() -> Response | None:
     key = key.strip()
     if not key or len(key) > 200:
         raise BadRequest("Idempotency-Key 须为 1 至 200 个字符", code="idempotency_key_invalid")
+    from civic.core.text import refuse_not_text
+
+    refuse_not_text(key, header=HEADER)  # a NUL: stored by SQLite, refused by PostgreSQL
     scope, method_path, fp = _scope(), f"POST {request.path}", fingerprint()
     rec = _lookup(scope, key, method_path)
     if rec is not None:

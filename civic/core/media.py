@@ -209,7 +209,9 @@ def opened(kind: str, actor, object_type: str, object_id: Any, *, display_key: s
 
 def respond(file: Opened, size: str | None = None):
     """The HTTP response for an :class:`Opened` file: the display copy, or the thumbnail when
-    ``size == "thumb"`` (JPEG, ``Cache-Control: private``, ``nosniff``; see
+    ``size == "thumb"`` (JPEG, ``nosniff``; ``Cache-Control: private, no-cache``, ``Vary:
+    Authorization, Cookie`` and an ``ETag`` naming the file served, so a client revalidates and gets
+    304 only while it holds the very rendition this viewer is served: see
     :func:`civic.core.photos.photo_response`).
 
     The bytes always come through civic, read from the store (a folder or a bucket) after the

@@ -682,8 +682,18 @@ def process_photos(
 
 def photo_response(display_key: str, thumb_key: str, size: str | None = None, *, store: MediaBackend | None = None):
     """The HTTP response for a stored photo the caller has already checked the viewer may see:
-    the display copy, or the thumbnail when ``size == "thumb"``; JPEG, private cache for a day,
-    ``nosniff``.  Used by every domain that serves uploaded photos behind an unguessable URL.
+    the display copy, or the thumbnail when ``size == "thumb"``; JPEG, ``nosniff``.  Used by every
+    domain that serves uploaded photos behind an unguessable URL (:func:`civic.core.media.respond`).
+
+    Caching: one URL serves different files to different viewers (the original to those who may see
+    it, the blurred rendition to the others: :func:`civic.core.blur.keys_for`), and a blur review
+    changes what it serves.  So the answer is ``Cache-Control: private, no-cache`` (a client or a
+    cache keeps it only to revalidate it), ``Vary: Authorization, Cookie`` (the viewer is named by
+    either), and a strong ``ETag`` naming the file served: the sha256 of its bytes (the digest of its
+    content key, which the receiver could compute from the bytes, so it reveals nothing).  A request
+    whose ``If-None-Match`` names it gets 304 without a body; another file's ETag (another viewer's
+    rendition, the version before a review) gets 200 and the bytes.  The entitlement check and the
+    audit run before, on every request, 304 or not.
 
     The bytes are read from the app's store (:func:`civic.core.storage.media_store`: a folder or a
     bucket) and sent by civic itself, never by a redirect into the bucket
@@ -692,12 +702,22 @@ def photo_response(display_key: str, thumb_key: str, size: str | None = None, *,
     :raises NotFound: ``media_not_found`` if the store lost the file.
     :raises CivicError: 503 ``media_unavailable`` if the bucket cannot be reached.
     """
-    from flask import Response
+    from flask import Response, request
 
     from civic.core.storage import media_store
+    from civic.core.storage.keys import digest_of
 
     store = store or media_store()
-    resp = Response(store.open(thumb_key if size == "thumb" else display_key), mimetype="image/jpeg")
-    resp.headers["Cache-Control"] = "private, max-age=86400"
+    key = thumb_key if size == "thumb" else display_key
+    etag = digest_of(key)
+    if request.if_none_match.contains(etag):
+        # Not read from the store: the viewer holds this very file.
+        resp = Response(status=304)
+    else:
+        resp = Response(store.open(key), mimetype="image/jpeg")
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "private, no-cache"
+    resp.vary.add("Authorization")
+    resp.vary.add("Cookie")
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp

@@ -54,6 +54,7 @@ import binascii
 import datetime as dt
 import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -190,9 +191,14 @@ def _store():
     return media_store()
 
 
+# secrets.token_urlsafe's alphabet; the column holds 32 characters.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
 def _not_found(upload_id: str) -> NotFound:
+    shown = str(upload_id)[:64]
     return NotFound("找不到该上传（可能已被删除，或不属于当前账号）", code="upload_not_found",
-                    details={"upload_id": str(upload_id)[:64]})
+                    details={"upload_id": shown if _ID.fullmatch(shown) else None})
 
 
 def _expired(u: Upload) -> bool:
@@ -202,7 +208,9 @@ def _expired(u: Upload) -> bool:
 def _own(actor, upload_id: str, *, lock: bool = False) -> Upload:
     """The actor's upload ``upload_id``; :raises NotFound: ``upload_not_found`` (unknown, or another
     account's: the same answer), :raises CivicError: 410 ``upload_expired``."""
-    if not isinstance(upload_id, str) or not 1 <= len(upload_id) <= 32:
+    # Only an id of the alphabet ids are drawn from reaches the database: any other (a NUL, which
+    # PostgreSQL refuses in text) is unknown, on every database alike.
+    if not isinstance(upload_id, str) or not _ID.fullmatch(upload_id):
         raise _not_found(upload_id)
     q = sa.select(Upload).where(Upload.id == upload_id, Upload.user_id == actor.id)
     u = db.session.scalar(q.with_for_update() if lock else q)
@@ -218,11 +226,16 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     """``Upload-Metadata`` (``key base64value,key2 base64value2``; a key may have no value) as text.
 
     :raises BadRequest: ``upload_metadata_invalid`` (too long, a key twice, a value that is not
-        base64 of UTF-8 text).
+        base64 of UTF-8 text); ``invalid_text`` (a NUL in the header or in a decoded value, details
+        ``{"reason", "key"}``: refused as in any other text a request sends, so the answer is the
+        same on SQLite and PostgreSQL).
     """
+    from civic.core.text import refuse_not_text
+
     out: dict[str, str] = {}
     if not header:
         return out
+    refuse_not_text(header, header="Upload-Metadata")
     if len(header) > MAX_METADATA:
         raise BadRequest("Upload-Metadata 过长", code="upload_metadata_invalid", details={"max_bytes": MAX_METADATA})
     for pair in header.split(","):
@@ -235,6 +248,7 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise BadRequest("Upload-Metadata 的值须为 UTF-8 文本的 base64", code="upload_metadata_invalid",
                              details={"key": key[:40]}) from None
+        refuse_not_text(out[key], header="Upload-Metadata", key=key[:40])
     return out
 
 
@@ -273,6 +287,9 @@ def create(actor, length: int | None, metadata: dict[str, str], *, now: dt.datet
     :raises BadRequest: ``upload_length_required`` (none: civic does not take deferred lengths).
     :raises ValidationFailed: ``upload_kind_unknown``; ``upload_empty`` (length 0).
     :raises PayloadTooLarge: ``upload_too_large`` (over the kind's limit; details ``max_bytes``).
+    :raises Conflict: 409 ``upload_quota_exceeded``: the account has ``UPLOAD_MAX_OPEN`` uploads
+        still receiving, or this one would bring their declared lengths over ``UPLOAD_MAX_OPEN_BYTES``
+        (:func:`_check_quota`).
     """
     if length is None:
         raise BadRequest("请在 Upload-Length 中给出文件大小（字节）", code="upload_length_required")
@@ -288,14 +305,57 @@ def create(actor, length: int | None, metadata: dict[str, str], *, now: dt.datet
         raise PayloadTooLarge(f"{kind.label}不能超过 {size_text(kind.max_bytes)}", code="upload_too_large",
                               details={"length": length, "max_bytes": kind.max_bytes, "kind": kind.name})
     now = now or utcnow()
+    # The quota is counted after this upload's row is written, under the account's row lock
+    # (PostgreSQL; on SQLite the INSERT takes the database's write lock first): two creations at
+    # once by one account are ordered, and the second counts the first.
+    db.session.execute(sa.select(_ACCOUNT.c.id).where(_ACCOUNT.c.id == actor.id).with_for_update())
+    from civic.core.text import tidy
+
+    # Named in messages and shown to staff with the file: control and bidirectional characters go
+    # (civic.core.text.tidy); a NUL was refused with the header (parse_metadata).
+    filename, filetype = tidy(metadata.get("filename") or ""), tidy(metadata.get("filetype") or "")
     u = Upload(id=secrets.token_urlsafe(16), user_id=actor.id, kind=kind.name,
-               filename=(metadata.get("filename") or kind.name)[:200],
-               filetype=(metadata.get("filetype") or None) and metadata["filetype"][:100],
+               filename=(filename or kind.name)[:200], filetype=filetype[:100] or None,
                length=length, offset=0, nonce=secrets.token_hex(16), status="receiving",
                created_at=now, expires_at=now + kind.lifetime)
     db.session.add(u)
     db.session.flush()
+    _check_quota(actor, now, length)
     return u
+
+
+# The account table, named without importing the accounts domain (the core knows no domain).
+_ACCOUNT = sa.table("user_account", sa.column("id"))
+
+
+def _check_quota(actor, now: dt.datetime, length: int) -> None:
+    """Refuse an account more uploads still receiving than ``UPLOAD_MAX_OPEN`` or declaring more
+    than ``UPLOAD_MAX_OPEN_BYTES`` bytes together (this one included).
+
+    Why: an upload's pieces stay in the store until it completes, is terminated or expires (24 h),
+    and one short of its last byte it never reaches the photo pipeline's check; without a cap one
+    account could open uploads without end and fill the store with bytes that are no photo.  A
+    complete upload (checked by the pipeline), a terminated or an expired one (which its owner can
+    no longer end: 410) does not count.
+
+    :raises Conflict: 409 ``upload_quota_exceeded``, details ``{"open", "open_bytes"`` (the account's
+        uploads still receiving before this one), ``"length", "max_open", "max_open_bytes"}`` (409 as the other caps a person frees by ending what they hold, e.g. a
+        contest's ``support_cap_reached``; 429 is for a rate over time).
+    """
+    from flask import current_app
+
+    max_open = int(current_app.config["UPLOAD_MAX_OPEN"])
+    max_bytes = int(current_app.config["UPLOAD_MAX_OPEN_BYTES"])
+    count, total = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Upload.length), 0))
+        .where(Upload.user_id == actor.id, Upload.status == "receiving", Upload.expires_at > now)).one()
+    if count > max_open or total > max_bytes:
+        from civic.core.errors import size_text
+
+        raise Conflict(f"未完成的上传过多（每个账号至多 {max_open} 个、合计 {size_text(max_bytes)}），"
+                       "请先传完或删除已有的上传", code="upload_quota_exceeded",
+                       details={"open": int(count) - 1, "open_bytes": int(total) - length, "length": length,
+                                "max_open": max_open, "max_open_bytes": max_bytes})
 
 
 def status(actor, upload_id: str) -> Upload:

@@ -108,8 +108,10 @@ class Uploads(MethodView):
         photo | scan, each base64), ``Tus-Resumable: 1.0.0``.  Answer 201 with ``Location`` (the
         upload's URL), ``Upload-Expires`` and the upload as JSON (``id``, ``url``, ``offset`` 0...).
         The upload belongs to the caller only.  Errors: 400 upload_length_required,
-        upload_metadata_invalid; 412 tus_version_unsupported; 413 upload_too_large (details
-        ``max_bytes``); 422 upload_kind_unknown, upload_empty.
+        upload_metadata_invalid, invalid_text (a NUL in Upload-Metadata or Idempotency-Key); 409 upload_quota_exceeded (the account already has
+        ``UPLOAD_MAX_OPEN`` uploads still receiving, or their lengths with this one pass
+        ``UPLOAD_MAX_OPEN_BYTES``: finish or delete one); 412 tus_version_unsupported; 413
+        upload_too_large (details ``max_bytes``); 422 upload_kind_unknown, upload_empty.
         """
         u = resumable.create(current_actor(), headers.get("upload_length"),
                              resumable.parse_metadata(headers.get("upload_metadata")))

@@ -14,7 +14,7 @@ import unicodedata
 from importlib import resources
 from typing import Any
 
-from civic.core.errors import ValidationFailed
+from civic.core.errors import BadRequest, ValidationFailed
 
 # Excel writes a carriage return inside a cell as the literal escape ``_x000D_``; in exported files it is
 # usually followed by the real line feed, and the pair means one line break.
@@ -31,6 +31,32 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u206
 # Any Unicode whitespace except "\n" (tab, NBSP U+00A0, ideographic space U+3000, thin spaces...).
 _INLINE_SPACE = re.compile(r"[^\S\n]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
+
+
+# NUL and lone UTF-16 surrogates ("\ud800") are not text: PostgreSQL refuses NUL in text (SQLite
+# stores it) and no UTF-8 encoder takes a lone surrogate, so either would fail at the commit on one
+# database and not the other.
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def not_text_reason(value: str) -> str | None:
+    """``"nul"`` or ``"lone_surrogate"`` for the first character of ``value`` that no database
+    column of civic can hold, else None."""
+    found = NOT_TEXT.search(value)
+    return None if found is None else "nul" if found.group() == "\x00" else "lone_surrogate"
+
+
+def refuse_not_text(value: str, **details: Any) -> None:
+    """The one check every text that reaches the database from a request passes (JSON bodies:
+    :class:`civic.core.api.CivicParser`; form fields: :mod:`civic.core.http`; tus metadata;
+    ``Idempotency-Key``), so that the answer is the same on SQLite and PostgreSQL.
+
+    :raises BadRequest: 400 ``invalid_text``, details ``{"reason": "nul" | "lone_surrogate", **details}``.
+    """
+    reason = not_text_reason(value)
+    if reason:
+        raise BadRequest("请求中含有无效字符（NUL 或不成对的 UTF-16 代理项）", code="invalid_text",
+                         details={"reason": reason, **details})
 
 
 def tidy(text: str, max_len: int | None = None) -> str:

@@ -23,7 +23,7 @@ bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FMT = "<any(xml, json):fmt>"
 # 404 only for what does not exist (the standard); a bad place or photo in a POST is a 400.
 NOT_FOUND_CODES = {"service_code_not_found", "request_not_found", "jurisdiction_not_found", "token_not_found",
-                   "photo_not_found"}
+                   "photo_not_found", "media_not_found"}  # media_not_found: the store lost the file
 
 
 def _fmt() -> str:

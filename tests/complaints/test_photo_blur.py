@@ -4,6 +4,8 @@ the real queue (embedded on SQLite, RQ with Redis)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
 
 from civic.core.blur import PhotoBlur
@@ -93,6 +95,41 @@ def test_the_audit_says_which_rendition_was_opened(client, w):
     assert client.get(url, headers=assist).status_code == 200
     opened = [e.data["rendition"] for e in audit.entries_for("complaint", cid) if e.action == "media.opened"]
     assert opened == ["original", "blurred"]
+
+
+def test_each_viewer_revalidates_the_rendition_they_are_served(client, w):
+    """One URL, two files: the lead party's original and the assisting party's blurred rendition get
+    different ETags; a client (or a cache shared by two accounts) holding one viewer's copy gets the
+    other's bytes, not a 304; only the viewer's own ETag gets 304 without a body."""
+    from civic.core import audit
+
+    cid = _case_with_faces(client, w)["id"]
+    lead, assist = _party(client, w, cid, "lead"), _party(client, w, cid, "assist")
+    url = client.get(f"/api/v1/complaints/{cid}", headers=lead).get_json()["photos"][0]["url"]
+    run_blur_jobs()
+    for size in ({}, {"size": "thumb"}):
+        mine, theirs = client.get(url, headers=lead, query_string=size), client.get(url, headers=assist,
+                                                                                      query_string=size)
+        assert mine.status_code == theirs.status_code == 200 and mine.data != theirs.data
+        for r in (mine, theirs):
+            assert r.headers["Cache-Control"] == "private, no-cache"
+            assert {v.strip() for v in r.headers["Vary"].split(",")} >= {"Authorization", "Cookie"}
+            assert r.headers["ETag"] == f'"{hashlib.sha256(r.data).hexdigest()}"'
+        assert mine.headers["ETag"] != theirs.headers["ETag"]
+
+        # The other viewer's ETag: the right bytes, in full.
+        crossed = client.get(url, headers={**assist, "If-None-Match": mine.headers["ETag"]}, query_string=size)
+        assert crossed.status_code == 200 and crossed.data == theirs.data
+        crossed = client.get(url, headers={**lead, "If-None-Match": theirs.headers["ETag"]}, query_string=size)
+        assert crossed.status_code == 200 and crossed.data == mine.data
+        # One's own: 304, no body, the same validators.
+        for h, r in ((lead, mine), (assist, theirs)):
+            again = client.get(url, headers={**h, "If-None-Match": r.headers["ETag"]}, query_string=size)
+            assert again.status_code == 304 and again.data == b""
+            assert again.headers["ETag"] == r.headers["ETag"]
+            assert again.headers["Cache-Control"] == "private, no-cache"
+    # Every one of those requests was checked and audited, 304s too (6 per size: 2 + 2 crossed + 2 own).
+    assert sum(e.action == "media.opened" for e in audit.entries_for("complaint", cid)) == 12
 
 
 def test_intake_does_not_wait_for_the_detector(client, w):

@@ -558,3 +558,106 @@ def test_an_upload_terminated_while_its_body_arrives_answers_404_and_keeps_nothi
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "upload_not_found"
     assert _part_keys(store, before) == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(UploadPiece)) == 0
+
+
+# --- the per-account quota (UPLOAD_MAX_OPEN, UPLOAD_MAX_OPEN_BYTES) --------------------------------
+
+def _quota_refused(r, *, open_, open_bytes, length, max_open, max_bytes):
+    assert r.status_code == 409, r.get_json()
+    err = r.get_json()["error"]
+    assert err["code"] == "upload_quota_exceeded" and "上传" in err["message"]
+    assert err["details"] == {"open": open_, "open_bytes": open_bytes, "length": length,
+                              "max_open": max_open, "max_open_bytes": max_bytes}
+
+
+def test_the_defaults_let_a_case_send_nine_full_photos_and_no_more_than_ten(client, world):
+    from flask import current_app
+
+    assert current_app.config["UPLOAD_MAX_OPEN"] == 10
+    assert current_app.config["UPLOAD_MAX_OPEN_BYTES"] == 200 * 1024 * 1024
+    big = resumable.KINDS["photo"].max_bytes
+    assert big == 20 * 1024 * 1024
+    for _ in range(10):  # 200 MB declared together: exactly the cap
+        assert create(client, world.rh, big).status_code == 201
+    _quota_refused(create(client, world.rh, 1), open_=10, open_bytes=10 * big, length=1, max_open=10,
+                   max_bytes=200 * 1024 * 1024)
+    # The accounts are counted apart: another resident still opens one.
+    _, other = world.other_resident()
+    assert create(client, other, big).status_code == 201
+
+
+def test_the_declared_bytes_are_capped_before_a_byte_is_sent(client, world, monkeypatch, app):
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_OPEN_BYTES", 5000)
+    assert create(client, world.rh, 3000).status_code == 201
+    _quota_refused(create(client, world.rh, 2001), open_=1, open_bytes=3000, length=2001, max_open=10,
+                   max_bytes=5000)
+    assert create(client, world.rh, 2000).status_code == 201  # exactly the cap
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 2  # the refused one left no row
+
+
+def test_completing_terminating_and_expiry_free_a_slot(client, world, monkeypatch, app):
+    from civic.core.db import commit
+
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_OPEN", 2)
+    data = (PHOTOS / PHOTO).read_bytes()
+    first = create(client, world.rh, len(data)).headers["Location"]
+    second = create(client, world.rh, 1000).headers["Location"]
+    _quota_refused(create(client, world.rh, 1000), open_=2, open_bytes=len(data) + 1000, length=1000,
+                   max_open=2, max_bytes=200 * 1024 * 1024)
+    # Completed (the photo check passed): no longer counted.
+    assert patch(client, world.rh, first, 0, data).status_code == 204
+    third = create(client, world.rh, 1000)
+    assert third.status_code == 201
+    _quota_refused(create(client, world.rh, 1000), open_=2, open_bytes=2000, length=1000, max_open=2,
+                   max_bytes=200 * 1024 * 1024)
+    # Terminated: its slot is free.
+    assert client.delete(second, headers={**world.rh, **TUS}).status_code == 204
+    assert create(client, world.rh, 1000).status_code == 201
+    assert create(client, world.rh, 1000).status_code == 409
+    # Expired (its owner can no longer end it: 410), then purged: neither counts.
+    db.session.get(Upload, third.get_json()["id"]).expires_at = utcnow() - dt.timedelta(minutes=1)
+    commit()
+    assert create(client, world.rh, 1000).status_code == 201
+    assert create(client, world.rh, 1000).status_code == 409
+    assert resumable.purge_uploads(now=utcnow()) == 1
+    commit()
+    assert create(client, world.rh, 1000).status_code == 409  # the purge freed nothing more: it was not counted
+
+
+# --- text that no database holds (the same answer on SQLite and PostgreSQL) -------------------------
+
+@pytest.mark.parametrize("meta", [{"filename": "a\x00.jpg"}, {"filetype": "image/jpeg\x00"}, {"kind": "photo\x00"}])
+def test_a_nul_in_upload_metadata_is_400_invalid_text(client, world, meta):
+    r = create(client, world.rh, 1000, **meta)
+    assert r.status_code == 400, r.get_json()
+    err = r.get_json()["error"]
+    assert err["code"] == "invalid_text"
+    assert err["details"] == {"reason": "nul", "header": "Upload-Metadata", "key": next(iter(meta))}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 0
+
+
+def test_other_control_characters_are_dropped_from_the_filename(client, world):
+    r = create(client, world.rh, 1000, filename="\u202egpj.\x07photo\x1b.jpg", filetype="image/\x7fjpeg")
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["filename"] == "gpj.photo.jpg"
+    assert db.session.get(Upload, r.get_json()["id"]).filetype == "image/jpeg"
+
+
+def test_a_nul_in_the_idempotency_key_is_400_invalid_text(client, world):
+    r = client.post("/api/v1/uploads", headers={**world.rh, **TUS, "Upload-Length": "1000",
+                                                "Idempotency-Key": "k\x00ey"})
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["error"]["code"] == "invalid_text"
+    assert r.get_json()["error"]["details"] == {"reason": "nul", "header": "Idempotency-Key"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 0
+
+
+@pytest.mark.parametrize("bad", ["abc%00def", "%00", "a" * 33, "ab%20cd", "ab.cd", "%E4%B8%AD"])
+def test_an_upload_id_outside_the_alphabet_is_404_like_any_unknown_id(client, world, bad):
+    create(client, world.rh, 1000)
+    url = f"/api/v1/uploads/{bad}"
+    answers = [client.get(url, headers=world.rh), client.head(url, headers={**world.rh, **TUS}),
+               patch(client, world.rh, url, 0, b"x"), client.delete(url, headers={**world.rh, **TUS})]
+    assert [a.status_code for a in answers] == [404] * 4
+    err = answers[0].get_json()["error"]
+    assert err["code"] == "upload_not_found" and err["details"] == {"upload_id": None}

@@ -396,6 +396,17 @@ def test_each_kind_is_served_to_exactly_those_entitled_and_each_access_is_audite
             assert entries[0].actor_id is not None and entries[0].actor_id == entries[1].actor_id
             if blurred_kind:  # which rendition was opened is in the log too
                 assert entries[0].data["rendition"] in ("original", "blurred")
+            # Revalidated, never kept blind (one URL may serve two files; a blur review changes it):
+            # the ETag names the very file served (civic.core.photos.photo_response).
+            for got in (r, thumb):
+                assert got.headers["Cache-Control"] == "private, no-cache"
+                assert {v.strip() for v in got.headers["Vary"].split(",")} >= {"Authorization", "Cookie"}
+                assert got.headers["ETag"] == f'"{hashlib.sha256(got.data).hexdigest()}"'
+            again = client.get(url, headers={**headers, "If-None-Match": r.headers["ETag"]})
+            assert again.status_code == 304 and again.data == b""
+            if thumb.data != r.data:  # another file's ETag (here the thumbnail's): the bytes in full
+                stale = client.get(url, headers={**headers, "If-None-Match": thumb.headers["ETag"]})
+                assert stale.status_code == 200 and stale.data == r.data
         for headers in case.refused:
             before = len(_opened(kind))
             r = client.get(url, headers=headers)

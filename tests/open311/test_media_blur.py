@@ -42,3 +42,43 @@ def test_media_url_serves_the_blurred_photo_once_it_exists(client, factory):
     listed = client.get("/open311/v2/requests.json").get_json()
     assert [x["media_url"] for x in listed if x["service_request_id"] == str(case["id"])] == [url]
     assert client.get(url.removeprefix("http://localhost")[:-8] + "AAAA.jpg").status_code == 404
+
+
+def test_a_file_lost_from_the_store_is_404_on_both_addresses_and_names_no_key(client, factory):
+    """The store lost a case photo's files: its API address and its Open311 media_url both answer
+    404 (the Open311 one in the standard's error format), and no answer names a store key."""
+    import sqlalchemy as sa
+
+    from civic.complaints.models import ComplaintPhoto
+    from civic.core import blur
+    from civic.core.storage import media_store
+    from civic.extensions import db
+    from tests.complaints.helpers import World
+
+    w = World(factory)
+    body, ctype = multipart({"category": "public_space_occupation", "description": "人行道上摆满摊位。",
+                             "place_id": w.units[0].id}, [("photos", "city.jpg", phone_jpeg(CITY))])
+    case = client.post("/api/v1/complaints", data=body, headers=w.rh, content_type=ctype).get_json()
+    run_blur_jobs()
+    api_url = case["photos"][0]["url"]
+    media_url = client.get(f"/open311/v2/requests/{case['id']}.json").get_json()[0]["media_url"]
+    media_url = media_url.removeprefix("http://localhost")
+    assert client.get(api_url, headers=w.rh).status_code == 200 and client.get(media_url).status_code == 200
+
+    row = db.session.scalars(sa.select(ComplaintPhoto).where(ComplaintPhoto.complaint_id == case["id"])).one()
+    blurred = blur.keys_for(row.display_key, row.thumb_key, original=False)
+    keys = {row.display_key, row.thumb_key, *blurred}
+    for key in keys:
+        media_store().delete(key)
+    digests = {k.rsplit("/", 1)[1].split(".")[0] for k in keys}
+
+    for url, headers in ((api_url, w.rh), (f"{api_url}?size=thumb", w.rh)):
+        r = client.get(url, headers=headers)  # the case's filer: the original
+        assert r.status_code == 404, r.data
+        assert r.get_json()["error"] == {"code": "media_not_found", "message": "找不到该文件", "details": {}}
+        assert not any(d[:16] in r.get_data(as_text=True) for d in digests)
+    for url in (media_url, f"{media_url}?size=thumb"):  # anyone: the blurred rendition
+        r = client.get(url)
+        assert r.status_code == 404, r.data
+        assert r.mimetype == "text/xml" and b"media_not_found" in r.data
+        assert not any(d[:16] in r.get_data(as_text=True) for d in digests)

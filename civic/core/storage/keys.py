@@ -8,11 +8,14 @@ stores refuse anything else (the guard against path traversal, since keys may co
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from civic.core.errors import NotFound
+
+log = logging.getLogger(__name__)
 
 # Only keys of exactly this shape are ever turned into paths: no "..", no absolute paths, no other names.
 _KEY_RE = re.compile(
@@ -60,8 +63,11 @@ def key_for(data: bytes, ext: str) -> str:
 
 
 def not_found(key: str) -> NotFound:
-    """The refusal for a malformed key or a key the store does not hold (``media_not_found``)."""
-    return NotFound("找不到该文件", code="media_not_found", details={"key": str(key)[:200]})
+    """The refusal for a malformed key or a key the store does not hold (``media_not_found``, no
+    details).  The key goes to the log (a file lost from the store is the operator's to find), never
+    into the answer: a key is the hash of the bytes, and it is never shown (:mod:`civic.core.media`)."""
+    log.warning("media store: no file under key %r", str(key)[:200])
+    return NotFound("找不到该文件", code="media_not_found")
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def test_pending_idea_photo_only_for_author_and_moderator(world, photo_idea):
     url = idea["photos"][0]["url"]
     r = world.client.get(url, headers=world.h[world.author])
     assert r.status_code == 200 and r.mimetype == "image/jpeg" and r.data[:2] == b"\xff\xd8"
-    assert r.headers["Cache-Control"] == "private, max-age=86400"
+    assert r.headers["Cache-Control"] == "private, no-cache"
     # The moderator gets the blurred rendition (issue #19): nothing until it exists, then it.
     assert _status(world, url, world.mod) == 409
     from tests.blur_helpers import run_blur_jobs
