@@ -24,7 +24,12 @@ A sweep over the media kinds and the public photo routes, not a test of one rout
   beyond the circle changes at once, ``photo_blur.region_added`` is written on the photo's object)
   and removes it (the rendition is as before, ``photo_blur.region_removed``), while parties who see
   the photo but do not review it get 403 ``blur_review_not_allowed``, parties who may not see it (and
-  a forged address) 404, and none of them changes the record, the rendition or the audit log.
+  a forged address) 404, and none of them changes the record, the rendition or the audit log; the
+  rendition the removal superseded is deleted from the store;
+* for each blurred kind, a review needs the detection to have run: 409 ``photo_blur_pending`` before
+  the job, 409 ``photo_blur_failed`` after a failed one (which the attempt queues again, and which then
+  heals); concurrent reviews (real threads) each keep their region or removal; every superseded
+  rendition is deleted; a box is JSON numbers and at least ``MIN_REGION`` wide and high.
 """
 
 from __future__ import annotations
@@ -279,6 +284,9 @@ def test_each_blurred_kind_is_reviewed_by_its_reviewer_alone(kind, request, app,
         return r.data
 
     before = served()
+    from civic.core.storage import media_store
+
+    stored = set(media_store().iter_keys())  # the originals and the job's renditions
     shown = client.get(review_url, headers=case.reviewer)
     assert shown.status_code == 200, shown.get_json()
     assert shown.get_json()["status"] == "done"
@@ -321,6 +329,8 @@ def test_each_blurred_kind_is_reviewed_by_its_reviewer_alone(kind, request, app,
     assert removed.status_code == 200, removed.get_json()
     assert [g["removed"] for g in removed.get_json()["regions"] if g["id"] == region] == [True]
     assert served() == before  # the same regions as before the review, the same rendition
+    # The rendition with the region (superseded) is deleted: the store holds what it held before.
+    assert set(media_store().iter_keys()) == stored
     assert _review_trail(*case.audit_object) == [("photo_blur.region_added", reviewer_id),
                                                  ("photo_blur.region_removed", reviewer_id)]
 
