@@ -330,8 +330,8 @@ def regenerate(row: PhotoBlur) -> None:
 
 
 # The smallest box a reviewer may draw, as a fraction of the image's width and height: 0.002 is
-# 4 px of a 2048 px display copy (about a pixel of its thumbnail), the least that blurs anything; a
-# smaller box (1e-320 passed ``> 0``) covers no pixel and would be recorded as a region that hides nothing.
+# 4 px of a 2048 px display copy.  Below a few pixels a box hides next to nothing, and a box like
+# w=1e-320 (which passed ``> 0``) covers no pixel at all yet would be recorded as a reviewed region.
 MIN_REGION = 0.002
 
 
@@ -353,7 +353,8 @@ def add_region(actor, row: PhotoBlur, box: dict, *, object_type: str, object_id:
                                details={k: repr(box.get(k))[:40] for k in ("x", "y", "w", "h")})
     x, y, w, h = (float(v) for v in values)
     if not (0 <= x < 1 and 0 <= y < 1 and MIN_REGION <= w <= 1 - x + 1e-9 and MIN_REGION <= h <= 1 - y + 1e-9):
-        raise ValidationFailed("打码区域须在图片范围内（x、y、w、h 为 0 到 1 之间的比例）", code="blur_region_invalid",
+        raise ValidationFailed("打码区域须在图片范围内，宽、高不小于图片的 0.2%（x、y、w、h 为 0 到 1 之间的比例）",
+                               code="blur_region_invalid",
                                details={"x": x, "y": y, "w": w, "h": h})
     region = {"id": secrets.token_hex(4), "x": round(x, 5), "y": round(y, 5), "w": round(w, 5), "h": round(h, 5),
               "kind": "manual", "score": 1.0, "source": "manual", "removed": False, "by": actor.id,
