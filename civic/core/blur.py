@@ -42,7 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civic.core import audit, personal_data
-from civic.core.db import UTCDateTime, commit, utcnow
+from civic.core.db import UTCDateTime, after_commit, commit, is_postgres, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from civic.extensions import db
 
@@ -131,6 +131,14 @@ def request_all(photos) -> None:
 # --- the job -------------------------------------------------------------------------------------------
 
 def _render(row: PhotoBlur) -> None:
+    """Store the rendition of ``row``'s active regions and point the row at it.  Never changes the
+    row's status: only the job (which ran the detector) marks a row ``done``, and a review renders
+    only a row already ``done`` (:func:`regenerate`), so no hand-drawn box alone ever stands in for
+    the automatic detection (a row failed or pending stays hidden).
+
+    The rendition it replaces is deleted once this transaction commits, unless another row holds
+    the same file (the store is content-addressed): an earlier rendition may show a face the
+    detector missed and a reviewer has since covered (:func:`_forget_renditions`)."""
     from civic.core import detect
     from civic.core.storage import media_store
 
@@ -139,11 +147,30 @@ def _render(row: PhotoBlur) -> None:
     data = display if isinstance(display, bytes | bytearray) else display.read()
     active = [r for r in row.regions if not r.get("removed")]
     blurred, thumb, _, _ = detect.render_blurred(bytes(data), active)
+    previous = {row.blurred_display_key, row.blurred_thumb_key} - {None}
     row.blurred_display_key = store.put(blurred, "jpg")
     row.blurred_thumb_key = store.put(thumb, "jpg")
     row.blurred_at = utcnow()
-    row.status = "done"
-    row.error = None
+    superseded = previous - {row.blurred_display_key, row.blurred_thumb_key, row.display_key, row.thumb_key}
+    if superseded:
+        after_commit(lambda: _forget_renditions(superseded))
+
+
+def _forget_renditions(keys: set[str]) -> None:
+    """Delete superseded blurred renditions (after the commit that replaced them), except the files
+    some row still holds (:func:`civic.core.media.keys_in_use`: another photo's rendition or an
+    original byte-identical to it).  A failure is logged, not raised: the review is committed."""
+    from civic.core import media
+    from civic.core.storage import media_store
+
+    try:
+        held = media.keys_in_use(keys)
+        db.session.rollback()  # the read's transaction: the hook runs after the request's commit
+        store = media_store()
+        for key in sorted(keys - held):
+            store.delete(key)
+    except Exception:
+        log.warning("could not delete superseded blurred renditions %s", sorted(keys), exc_info=True)
 
 
 def blur_photo(blur_id: int) -> str:
@@ -170,6 +197,7 @@ def blur_photo(blur_id: int) -> str:
                 for r in found]
         row.regions = auto + manual
         _render(row)
+        row.status, row.error = "done", None  # the detector ran: the one place a row becomes done
     except Exception as exc:
         db.session.rollback()
         row = db.session.get(PhotoBlur, blur_id)
@@ -252,8 +280,9 @@ def keys_for(display_key: str, thumb_key: str, *, original: bool) -> tuple[str, 
 
     :param original: the owning domain's answer to "may this viewer see the original?" (a case: the
         person who took it, the lead party's staff).
-    :raises Conflict: 409 ``photo_blur_pending`` while the rendition is being made (or failed: it is
-        retried, and staff can review it); nothing is served then.
+    :raises Conflict: 409 ``photo_blur_pending`` while the rendition is being made; 409
+        ``photo_blur_failed`` when the detection failed (the queue retries it; a reviewer's attempt to
+        review the photo queues it again, :func:`review_add_region`); nothing is served then.
     """
     row = _row(display_key)
     if original and (row is None or row.original_deleted_at is None):
@@ -262,6 +291,9 @@ def keys_for(display_key: str, thumb_key: str, *, original: bool) -> tuple[str, 
         request(display_key, thumb_key)
         commit()
         row = _row(display_key)
+    if row.status == "failed":
+        raise Conflict("照片的人脸和车牌自动打码失败，暂不能查看；系统会重试，仍失败时须由审核人员重新处理",
+                       code="photo_blur_failed", details={"blur_status": "failed"})
     if row.status != "done" or not row.blurred_display_key:
         raise Conflict("照片正在进行人脸和车牌打码，完成后可见", code="photo_blur_pending",
                        details={"blur_status": row.status})
@@ -286,10 +318,21 @@ def view(row: PhotoBlur) -> dict[str, Any]:
 
 
 def regenerate(row: PhotoBlur) -> None:
-    """Render the rendition again from the stored regions (after a review).  Needs the original."""
+    """Render the rendition again from the stored regions (after a review).  Needs the original,
+    and a row whose detection has run (``done``): a review never marks a photo blurred.
+
+    :raises Conflict: ``photo_blur_pending``, ``photo_blur_failed`` (:func:`_reviewable`),
+        ``photo_original_deleted``."""
+    _reviewable(row)
     if row.original_deleted_at is not None:
         raise Conflict("原图已按保存期限删除，无法重新打码", code="photo_original_deleted")
     _render(row)
+
+
+# The smallest box a reviewer may draw, as a fraction of the image's width and height: 0.002 is
+# 4 px of a 2048 px display copy.  Below a few pixels a box hides next to nothing, and a box like
+# w=1e-320 (which passed ``> 0``) covers no pixel at all yet would be recorded as a reviewed region.
+MIN_REGION = 0.002
 
 
 def add_region(actor, row: PhotoBlur, box: dict, *, object_type: str, object_id: Any,
@@ -297,12 +340,21 @@ def add_region(actor, row: PhotoBlur, box: dict, *, object_type: str, object_id:
     """Staff add a region by hand (``box``: ``x``, ``y``, ``w``, ``h`` fractions 0..1) and the
     rendition is made again at once.  Audited (``photo_blur.region_added`` on the owning object).
 
-    :raises ValidationFailed: ``blur_region_invalid`` (outside the image or empty).
-    :raises Conflict: ``photo_original_deleted``.
+    ``row`` must be locked by the caller (:func:`_locked`), or concurrent reviews lose regions.
+
+    :raises ValidationFailed: ``blur_region_invalid`` (not numbers, outside the image, or smaller
+        than :data:`MIN_REGION` of the image's width or height).
+    :raises Conflict: ``photo_blur_pending``, ``photo_blur_failed``, ``photo_original_deleted``.
     """
-    x, y, w, h = (float(box[k]) for k in ("x", "y", "w", "h"))
-    if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 - x + 1e-9 and 0 < h <= 1 - y + 1e-9):
-        raise ValidationFailed("打码区域须在图片范围内（x、y、w、h 为 0 到 1 之间的比例）", code="blur_region_invalid",
+    _reviewable(row)
+    values = [box.get(k) for k in ("x", "y", "w", "h")]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        raise ValidationFailed("打码区域的 x、y、w、h 须为数字", code="blur_region_invalid",
+                               details={k: repr(box.get(k))[:40] for k in ("x", "y", "w", "h")})
+    x, y, w, h = (float(v) for v in values)
+    if not (0 <= x < 1 and 0 <= y < 1 and MIN_REGION <= w <= 1 - x + 1e-9 and MIN_REGION <= h <= 1 - y + 1e-9):
+        raise ValidationFailed("打码区域须在图片范围内，宽、高不小于图片的 0.2%（x、y、w、h 为 0 到 1 之间的比例）",
+                               code="blur_region_invalid",
                                details={"x": x, "y": y, "w": w, "h": h})
     region = {"id": secrets.token_hex(4), "x": round(x, 5), "y": round(y, 5), "w": round(w, 5), "h": round(h, 5),
               "kind": "manual", "score": 1.0, "source": "manual", "removed": False, "by": actor.id,
@@ -320,8 +372,12 @@ def remove_region(actor, row: PhotoBlur, region_id: str, *, object_type: str, ob
     """Staff remove a false region (kept, flagged ``removed``); the rendition is made again at once.
     Audited (``photo_blur.region_removed``).
 
-    :raises NotFound: ``blur_region_not_found``.  :raises Conflict: ``photo_original_deleted``.
+    ``row`` must be locked by the caller (:func:`_locked`).
+
+    :raises NotFound: ``blur_region_not_found``.  :raises Conflict: ``photo_blur_pending``,
+        ``photo_blur_failed``, ``photo_original_deleted``.
     """
+    _reviewable(row)
     regions = [dict(r) for r in row.regions]
     hit = next((r for r in regions if r.get("id") == region_id and not r.get("removed")), None)
     if hit is None:
@@ -391,8 +447,40 @@ def _review_view(t: ReviewTarget, row: PhotoBlur) -> dict[str, Any]:
 
 
 def _reviewable(row: PhotoBlur) -> None:
+    """A review changes regions only of a row whose detection has run (``done``): rendering a
+    pending or failed row would show others a photo with only the hand-drawn box blurred.  A
+    failed row is queued again (as :func:`request` queues a new one), committed before the 409, so
+    a reviewer's attempt heals it.  Call with the row locked (:func:`_locked`): two reviews of a
+    failed row queue one job."""
     if row.status == "pending":
         raise Conflict("照片正在自动打码，完成后再审核", code="photo_blur_pending", details={"blur_status": "pending"})
+    if row.status == "failed":
+        row.status, row.error = "pending", None
+        _schedule(row.id)
+        commit()
+        raise Conflict("照片的人脸和车牌自动检测失败，已重新排队检测，完成后再审核", code="photo_blur_failed",
+                       details={"blur_status": "failed"})
+
+
+def _locked(display_key: str) -> PhotoBlur:
+    """The blur row of a photo, read again under this transaction's write lock on it, so that
+    concurrent reviews (and the job's requeue) apply one after the other to what the previous one
+    committed: PostgreSQL ``SELECT ... FOR UPDATE``; SQLite ignores FOR UPDATE, so a write comes
+    first (an UPDATE that changes nothing takes the database's write lock, as
+    ``civic.core.resumable.receive`` does), then the read.
+
+    :raises NotFound: ``photo_blur_not_found``."""
+    q = sa.select(PhotoBlur).where(PhotoBlur.display_key == display_key).execution_options(populate_existing=True)
+    if is_postgres():
+        row = db.session.scalar(q.with_for_update())
+    else:
+        db.session.execute(sa.update(PhotoBlur).where(PhotoBlur.display_key == display_key)
+                           .values(display_key=PhotoBlur.display_key)
+                           .execution_options(synchronize_session=False))
+        row = db.session.scalar(q)
+    if row is None:
+        raise NotFound("该照片尚无打码记录", code="photo_blur_not_found")
+    return row
 
 
 def review(kind, actor, **where) -> dict[str, Any]:
@@ -416,12 +504,15 @@ def review_add_region(kind, actor, box: dict, **where) -> dict[str, Any]:
     audited on the photo's object (``photo_blur.region_added``).  Returns :func:`review`'s shape.
 
     Order: who (404, 403), the record (404), its state (409), the box (422).
+    The row is locked first (:func:`_locked`): concurrent additions each keep their region.
+
     :raises Conflict: ``photo_blur_pending`` (the detector has not run yet: review after it),
-        ``photo_original_deleted``.  :raises ValidationFailed: ``blur_region_invalid``.
+        ``photo_blur_failed`` (it failed: queued again by this attempt), ``photo_original_deleted``.
+        :raises ValidationFailed: ``blur_region_invalid``.
     """
     t = _target(kind, actor, where)
-    row = get(t.display_key)
-    _reviewable(row)
+    get(t.display_key)
+    row = _locked(t.display_key)
     add_region(actor, row, box, object_type=t.object_type, object_id=t.object_id, actor_role=t.actor_role)
     return _review_view(t, row)
 
@@ -431,11 +522,11 @@ def review_remove_region(kind, actor, region_id: str, **where) -> dict[str, Any]
     rendition is made again at once, audited (``photo_blur.region_removed``).  Returns :func:`review`'s shape.
 
     :raises NotFound: ``blur_region_not_found``.  :raises Conflict: ``photo_blur_pending``,
-        ``photo_original_deleted``.
+        ``photo_blur_failed`` (queued again), ``photo_original_deleted``.
     """
     t = _target(kind, actor, where)
-    row = get(t.display_key)
-    _reviewable(row)
+    get(t.display_key)
+    row = _locked(t.display_key)
     remove_region(actor, row, region_id, object_type=t.object_type, object_id=t.object_id, actor_role=t.actor_role)
     return _review_view(t, row)
 
@@ -447,7 +538,9 @@ def forget_original(display_key: str, thumb_key: str, *, held_elsewhere: set[str
     the rendition exists (never leave a photo with nothing to show), and not the files in
     ``held_elsewhere`` (keys another object still holds, as the caller found them with
     :func:`civic.core.media.keys_in_use`: the store is content-addressed).  From then on everyone
-    gets the blurred rendition.  Returns whether it was forgotten."""
+    gets the blurred rendition.  Never deletes a file that is the row's own blurred rendition (a
+    region-less blur of a flat image is byte-identical to the original: the same key).  Returns
+    whether it was forgotten."""
     from civic.core.storage import media_store
 
     row = _row(display_key)
@@ -456,6 +549,7 @@ def forget_original(display_key: str, thumb_key: str, *, held_elsewhere: set[str
     row.original_deleted_at = utcnow()
     db.session.flush()
     store = media_store()
-    for key in {display_key, thumb_key} - set(held_elsewhere):
+    own = {row.blurred_display_key, row.blurred_thumb_key}
+    for key in {display_key, thumb_key} - set(held_elsewhere) - own:
         store.delete(key)
     return True

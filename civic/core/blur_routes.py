@@ -71,7 +71,9 @@ def register_review_routes(blp: Blueprint, kind, *, endpoint: str, reviewer: str
         Body: x, y, w, h as fractions 0..1 of the photo's width and height.
         Audited on {audited_on} (``photo_blur.region_added``).
         Errors: 403 ``blur_review_not_allowed``; 404 {hidden}, ``photo_blur_not_found``;
-        409 ``photo_blur_pending``, ``photo_original_deleted``; 422 ``blur_region_invalid``.
+        409 ``photo_blur_pending`` (detection not run yet), ``photo_blur_failed`` (detection failed:
+        queued again by this request), ``photo_original_deleted``; 422 ``blur_region_invalid`` (a box
+        outside the photo or under 0.002 of its width or height), the schema's 422 for a non-number.
         """
 
     def delete(self, region_id, **where):
@@ -81,7 +83,7 @@ def register_review_routes(blp: Blueprint, kind, *, endpoint: str, reviewer: str
 
         Audited on {audited_on} (``photo_blur.region_removed``).
         Errors: 403 ``blur_review_not_allowed``; 404 {hidden}, ``photo_blur_not_found``, ``blur_region_not_found``;
-        409 ``photo_blur_pending``, ``photo_original_deleted``.
+        409 ``photo_blur_pending``, ``photo_blur_failed`` (queued again), ``photo_original_deleted``.
         """
 
     # require outermost, as on every route: a wrong account kind is refused before the body is read.

@@ -22,6 +22,18 @@ class Integer(ma.fields.Integer):
         return super()._validated(value)
 
 
+class JSONNumber(ma.fields.Float):
+    """marshmallow's Float, except that only a JSON number is read: marshmallow reads the string
+    ``"0.1"`` (and ``true``) as a number, which a JSON body never means.  Refused with "须为数字"."""
+
+    default_error_messages = {"invalid": "须为数字"}
+
+    def _validated(self, value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
 class ShanghaiDateTime(ma.fields.DateTime):
     """An instant serialised in Asia/Shanghai with its offset, e.g. ``2026-11-29T21:53:00+08:00``."""
 
@@ -94,7 +106,9 @@ class BlurReviewSchema(ma.Schema):
 
 
 class BlurRegionInSchema(ma.Schema):
-    x = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1))
-    y = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1))
-    w = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1, min_inclusive=False))
-    h = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=1, min_inclusive=False))
+    # JSON numbers only (a string is 422 here); a box too small to blur anything (w or h under
+    # civic.core.blur.MIN_REGION, 0 included) is 422 ``blur_region_invalid`` from add_region.
+    x = JSONNumber(required=True, validate=ma.validate.Range(min=0, max=1))
+    y = JSONNumber(required=True, validate=ma.validate.Range(min=0, max=1))
+    w = JSONNumber(required=True, validate=ma.validate.Range(min=0, max=1))
+    h = JSONNumber(required=True, validate=ma.validate.Range(min=0, max=1))

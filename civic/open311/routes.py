@@ -36,7 +36,8 @@ def _civic_error(error: CivicError):
         status = 403
     elif error.status == 404 and error.code in NOT_FOUND_CODES:
         status = 404
-    elif error.status in (429, 500, 503) or error.code == "photo_blur_pending":  # media: not yet blurred
+    elif error.status in (429, 500, 503) or error.code in ("photo_blur_pending", "photo_blur_failed"):
+        # media: not blurred yet, or its detection failed: a 409 as on every other photo route
         status = error.status
     else:
         status = 400
@@ -135,7 +136,8 @@ def request_by_id(service_request_id, fmt):
 @bp.get("/media/<int:request_id>/<token>.jpg")
 def media(request_id, token):
     """A request's photo as anyone may see it (an Open311 ``media_url``): faces and number plates
-    blurred; 409 photo_blur_pending until that rendition exists, 404 photo_not_found otherwise.
+    blurred; 409 photo_blur_pending until that rendition exists (photo_blur_failed if its detection
+    failed), 404 photo_not_found otherwise.
     ?size=thumb for the thumbnail."""
     from flask import Response
 

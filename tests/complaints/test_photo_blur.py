@@ -174,3 +174,25 @@ def test_retention_deletes_the_original_and_keeps_the_blurred_one(client, w, app
         r = client.get(url, headers=h)
         assert r.status_code == 200 and r.data == blurred and r.data != original
     assert enforce_retention()["complaint_photo.original"] == 0  # done once
+
+
+def test_forgetting_an_original_keeps_a_file_that_is_also_its_blurred_rendition(app):
+    """A region-less blur of a flat image can be byte-identical to the original, so the content-
+    addressed store gives both the same key: forget_original must not delete the rendition it keeps
+    the photo shown by (the guard is inside forget_original, for every caller)."""
+    from civic.core import blur
+    from civic.core.db import commit
+    from civic.core.storage import media_store
+
+    store = media_store()
+    display, thumb = store.put(b"flat display " * 40, "jpg"), store.put(b"flat thumb " * 40, "jpg")
+    other = store.put(b"an original thumbnail of its own " * 10, "jpg")
+    row = PhotoBlur(display_key=display, thumb_key=other, status="done", regions=[],
+                    blurred_display_key=display, blurred_thumb_key=thumb)
+    db.session.add(row)
+    commit()
+    assert blur.forget_original(display, other) is True
+    commit()
+    assert store.exists(display)  # the row's own blurred display: kept
+    assert not store.exists(other)  # the original's thumbnail, no rendition: deleted
+    assert blur.keys_for(display, other, original=True) == (display, thumb)

@@ -24,7 +24,12 @@ A sweep over the media kinds and the public photo routes, not a test of one rout
   beyond the circle changes at once, ``photo_blur.region_added`` is written on the photo's object)
   and removes it (the rendition is as before, ``photo_blur.region_removed``), while parties who see
   the photo but do not review it get 403 ``blur_review_not_allowed``, parties who may not see it (and
-  a forged address) 404, and none of them changes the record, the rendition or the audit log.
+  a forged address) 404, and none of them changes the record, the rendition or the audit log; the
+  rendition the removal superseded is deleted from the store;
+* for each blurred kind, a review needs the detection to have run: 409 ``photo_blur_pending`` before
+  the job, 409 ``photo_blur_failed`` after a failed one (which the attempt queues again, and which then
+  heals); concurrent reviews (real threads) each keep their region or removal; every superseded
+  rendition is deleted; a box is JSON numbers and at least ``MIN_REGION`` wide and high.
 """
 
 from __future__ import annotations
@@ -279,6 +284,9 @@ def test_each_blurred_kind_is_reviewed_by_its_reviewer_alone(kind, request, app,
         return r.data
 
     before = served()
+    from civic.core.storage import media_store
+
+    stored = set(media_store().iter_keys())  # the originals and the job's renditions
     shown = client.get(review_url, headers=case.reviewer)
     assert shown.status_code == 200, shown.get_json()
     assert shown.get_json()["status"] == "done"
@@ -321,6 +329,8 @@ def test_each_blurred_kind_is_reviewed_by_its_reviewer_alone(kind, request, app,
     assert removed.status_code == 200, removed.get_json()
     assert [g["removed"] for g in removed.get_json()["regions"] if g["id"] == region] == [True]
     assert served() == before  # the same regions as before the review, the same rendition
+    # The rendition with the region (superseded) is deleted: the store holds what it held before.
+    assert set(media_store().iter_keys()) == stored
     assert _review_trail(*case.audit_object) == [("photo_blur.region_added", reviewer_id),
                                                  ("photo_blur.region_removed", reviewer_id)]
 
@@ -519,3 +529,141 @@ def test_links_refuse_a_blurred_kind_without_the_viewers_entitlement(app):
                 "blur_status": "original"}
     with pytest.raises(KeyError):
         media.links("/api/v1/x", kind="no.such_kind")
+
+
+# --- the review's guards, for every blurred kind: detection first, concurrent reviews, old renditions -----
+
+@pytest.mark.parametrize("kind", sorted(REVIEWS))
+def test_each_blurred_kind_is_reviewed_only_after_detection_and_a_failed_one_is_queued_again(
+        kind, request, app, client, factory):
+    """F1: a review changes regions only of a photo whose detection ran.  Before the job: 409
+    ``photo_blur_pending``.  After a failed job (its original unreadable, a real failure of the real
+    job): the parties beyond the circle get 409 ``photo_blur_failed``; the reviewer's attempt is 409
+    ``photo_blur_failed``, stores no region, marks nothing blurred and queues the detection again, which
+    then succeeds (the photo heals) and the review works."""
+    from civic.core.blur import PhotoBlur
+    from civic.core.storage import media_store
+
+    case = REVIEWS[kind](request, client, factory)
+    db.session.rollback()
+    review_url = case.url + "/blur"
+    box = {"x": 0.1, "y": 0.2, "w": 0.3, "h": 0.25}
+    rows = db.session.scalars(sa.select(PhotoBlur)).all()
+    assert rows and {r.status for r in rows} == {"pending"}
+
+    r = client.post(review_url + "/regions", headers=case.reviewer, json=box)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "photo_blur_pending", r.get_json()
+
+    # The job fails for real: the originals are not in the store when it runs.
+    store = media_store()
+    kept = {}
+    for row in rows:
+        for key in (row.display_key, row.thumb_key):
+            kept[key] = store.open(key)
+            store.delete(key)
+    run_blur_jobs()
+    db.session.expire_all()
+    assert {r.status for r in db.session.scalars(sa.select(PhotoBlur))} == {"failed"}
+    for key, data in kept.items():  # the store is back; only the queue can heal the row now
+        assert store.put(data, key.rsplit(".", 1)[1]) == key
+
+    r = client.get(case.url, headers=case.sees[0])
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "photo_blur_failed", r.get_json()
+    assert r.get_json()["error"]["details"]["blur_status"] == "failed"
+
+    r = client.post(review_url + "/regions", headers=case.reviewer, json=box)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "photo_blur_failed", r.get_json()
+    r = client.delete(review_url + "/regions/abcd1234", headers=case.reviewer)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "photo_blur_pending", r.get_json()
+    db.session.expire_all()
+    reviewed = db.session.scalar(sa.select(PhotoBlur).where(PhotoBlur.status == "pending"))
+    assert reviewed is not None, "the failed photo the reviewer tried is queued again"
+    assert (reviewed.regions, reviewed.blurred_display_key, reviewed.reviewed_by) == ([], None, None)
+    r = client.get(case.url, headers=case.sees[0])
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "photo_blur_pending"
+    assert _review_trail(*case.audit_object) == []
+
+    run_blur_jobs()  # the queued detection runs: the photo heals without anyone marking it
+    db.session.expire_all()
+    assert db.session.get(PhotoBlur, reviewed.id).status == "done"
+    assert client.get(case.url, headers=case.sees[0]).status_code == 200
+    r = client.post(review_url + "/regions", headers=case.reviewer, json=box)
+    assert r.status_code == 201, r.get_json()
+
+
+def _concurrently(app, calls: list[Callable]) -> list:
+    """Run each of ``calls`` (taking a test client) in its own thread, started together."""
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i):
+        with app.test_client() as c:
+            barrier.wait(timeout=30)
+            results[i] = calls[i](c)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads)
+    return results
+
+
+@pytest.mark.parametrize("kind", sorted(REVIEWS))
+def test_each_blurred_kind_keeps_every_region_of_concurrent_reviews_and_only_the_current_rendition(
+        kind, request, app, client, factory):
+    """F2: six reviews adding a region at once (real threads, each its own request and transaction)
+    all keep their region, and three removing one each at once all remove it: the row is locked
+    before its regions are read.  F3: every rendition a review superseded is deleted from the store
+    after the commit; the store holds the originals and the current rendition only.  F9: a box is
+    JSON numbers and at least MIN_REGION wide and high (422)."""
+    from civic.core.blur import MIN_REGION, PhotoBlur
+    from civic.core.storage import media_store
+
+    case = REVIEWS[kind](request, client, factory)
+    db.session.rollback()
+    run_blur_jobs()
+    review_url = case.url + "/blur"
+    store = media_store()
+    db.session.expire_all()
+    rows = {r.id: (r.blurred_display_key, r.blurred_thumb_key) for r in db.session.scalars(sa.select(PhotoBlur))}
+    before = set(store.iter_keys())
+
+    for bad, code in (({"x": "0.1", "y": 0.2, "w": 0.3, "h": 0.25}, None),
+                      ({"x": 0.1, "y": 0.2, "w": True, "h": 0.25}, None),
+                      ({"x": 0.1, "y": 0.2, "w": 1e-320, "h": 0.25}, "blur_region_invalid"),
+                      ({"x": 0.1, "y": 0.2, "w": 0, "h": 0.25}, "blur_region_invalid"),
+                      ({"x": 0.1, "y": 0.2, "w": 0.3, "h": MIN_REGION / 2}, "blur_region_invalid")):
+        r = client.post(review_url + "/regions", headers=case.reviewer, json=bad)
+        assert r.status_code == 422 and set(r.get_json()["error"]) >= {"code", "message"}, (bad, r.get_json())
+        if code:
+            assert r.get_json()["error"]["code"] == code, (bad, r.get_json())
+
+    boxes = [{"x": 0.05 + 0.1 * i, "y": 0.1, "w": 0.05, "h": MIN_REGION} for i in range(6)]
+    added = _concurrently(app, [lambda c, b=b: c.post(review_url + "/regions", headers=case.reviewer, json=b)
+                                for b in boxes])
+    assert [r.status_code for r in added] == [201] * 6, [r.get_json() for r in added]
+    regions = client.get(review_url, headers=case.reviewer).get_json()["regions"]
+    manual = sorted((g["x"], g["w"], g["h"]) for g in regions if g["source"] == "manual" and not g["removed"])
+    assert manual == sorted((round(b["x"], 5), b["w"], b["h"]) for b in boxes), "a concurrent review lost a region"
+    assert len(_review_trail(*case.audit_object)) == 6
+
+    gone = [g["id"] for g in regions if g["source"] == "manual"][:3]
+    removed = _concurrently(app, [lambda c, g=g: c.delete(f"{review_url}/regions/{g}", headers=case.reviewer)
+                                  for g in gone])
+    assert [r.status_code for r in removed] == [200] * 3, [r.get_json() for r in removed]
+    regions = client.get(review_url, headers=case.reviewer).get_json()["regions"]
+    assert sorted(g["id"] for g in regions if g["removed"]) == sorted(gone)
+    assert len([g for g in regions if g["source"] == "manual" and not g["removed"]]) == 3
+
+    db.session.expire_all()
+    now = {r.id: (r.blurred_display_key, r.blurred_thumb_key) for r in db.session.scalars(sa.select(PhotoBlur))}
+    changed = [i for i in rows if rows[i] != now[i]]
+    assert len(changed) == 1  # the reviewed photo's row
+    old, current = set(rows[changed[0]]), set(now[changed[0]])
+    # Nine renditions were made; only the current one is kept, the job's first one deleted too.
+    assert set(store.iter_keys()) == (before - old) | current
+    assert client.get(case.url, headers=case.sees[0]).data == store.open(now[changed[0]][0])
