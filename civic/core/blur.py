@@ -44,6 +44,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from civic.core import audit, personal_data
 from civic.core.db import UTCDateTime, after_commit, commit, is_postgres, utcnow
 from civic.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from civic.core.jobs import periodic
 from civic.extensions import db
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,30 @@ def _schedule(blur_id: int) -> None:
         jobs.enqueue(blur_photo, blur_id, retry=2)
     else:
         jobs.enqueue_at(utcnow(), blur_photo, blur_id)
+
+
+RETRY_AFTER = dt.timedelta(hours=1)  # the queue's own two retries come first
+RETRY_FOR = dt.timedelta(days=7)  # a photo that still fails after a week is left to a reviewer
+
+
+@periodic("core.retry_failed_blurs", every_minutes=60)
+def retry_failed(now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Hourly: queue the detection again for photos whose blur job failed (a worker out of memory, the
+    store or the queue down) more than :data:`RETRY_AFTER` ago, while they are younger than
+    :data:`RETRY_FOR`.  A failed photo stays hidden from everyone who may not see the original, so
+    without this it stayed hidden until a reviewer tried to review it.  Returns how many were queued.
+    The job is idempotent: a photo done meanwhile is left alone."""
+    now = now or utcnow()
+    ids = list(db.session.scalars(sa.select(PhotoBlur.id).where(
+        PhotoBlur.status == "failed", PhotoBlur.created_at <= now - RETRY_AFTER,
+        PhotoBlur.created_at > now - RETRY_FOR).order_by(PhotoBlur.id).limit(limit)))
+    if ids:
+        db.session.execute(sa.update(PhotoBlur).where(PhotoBlur.id.in_(ids), PhotoBlur.status == "failed")
+                           .values(status="pending").execution_options(synchronize_session=False))
+        for blur_id in ids:
+            _schedule(blur_id)
+        log.info("%d failed blur jobs queued again", len(ids))
+    return len(ids)
 
 
 def request(display_key: str, thumb_key: str) -> PhotoBlur:

@@ -196,3 +196,39 @@ def test_forgetting_an_original_keeps_a_file_that_is_also_its_blurred_rendition(
     assert store.exists(display)  # the row's own blurred display: kept
     assert not store.exists(other)  # the original's thumbnail, no rendition: deleted
     assert blur.keys_for(display, other, original=True) == (display, thumb)
+
+
+def test_failed_blur_jobs_are_queued_again_hourly_for_a_week(app):
+    """core.retry_failed_blurs: a photo whose job failed more than an hour ago (the queue's own
+    retries had their turn) and less than a week ago is queued again, then blurred; one that failed
+    minutes ago or is older than a week is left as it is (hidden; a reviewer's attempt re-queues it)."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from civic.core import blur
+    from civic.core.db import commit, utcnow
+    from civic.core.jobs import PERIODIC
+    from civic.core.photos import process_photo
+    from civic.core.storage import media_store
+    from tests.blur_helpers import phone_jpeg, run_blur_jobs
+
+    assert PERIODIC["core.retry_failed_blurs"].every_minutes == 60
+    now = utcnow()
+    rows = {}
+    for name, photo, age in (("due", "ccpd_demo0.jpg", dt.timedelta(hours=2)),
+                             ("recent", "ccpd_demo1.jpg", dt.timedelta(minutes=10)),
+                             ("old", "ccpd_demo2.jpg", dt.timedelta(days=8))):
+        stored = process_photo(phone_jpeg(photo), store=media_store())
+        row = PhotoBlur(display_key=stored.display_key, thumb_key=stored.thumb_key, status="failed",
+                        regions=[], error="MemoryError: ", created_at=now - age)
+        db.session.add(row)
+        commit()
+        rows[name] = row.id
+    assert blur.retry_failed(now=now) == 1
+    commit()
+    run_blur_jobs()
+    status = dict(db.session.execute(sa.select(PhotoBlur.id, PhotoBlur.status)).all())
+    assert status[rows["due"]] == "done" and db.session.get(PhotoBlur, rows["due"]).blurred_display_key
+    assert status[rows["recent"]] == "failed" and status[rows["old"]] == "failed"
+    assert blur.retry_failed(now=now) == 0  # nothing failed is due any more
