@@ -183,13 +183,13 @@ def _render(row: PhotoBlur) -> None:
 
 def _forget_renditions(keys: set[str]) -> None:
     """Delete superseded blurred renditions (after the commit that replaced them), except the files
-    some row still holds (:func:`civic.core.media.keys_in_use`: another photo's rendition or an
+    some row still holds (:func:`civic.core.holders.keys_in_use`: another photo's rendition or an
     original byte-identical to it).  A failure is logged, not raised: the review is committed."""
-    from civic.core import media
+    from civic.core.holders import keys_in_use
     from civic.core.storage import media_store
 
     try:
-        held = media.keys_in_use(keys)
+        held = keys_in_use(keys)
         db.session.rollback()  # the read's transaction: the hook runs after the request's commit
         store = media_store()
         for key in sorted(keys - held):

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from civic.core import audit
 from civic.core.errors import NotFound
+from civic.core.holders import keys_in_use  # noqa: F401  (part of this module's interface)
 
 if TYPE_CHECKING:
     from civic.core.blur import Lookup
@@ -224,39 +225,3 @@ def respond(file: Opened, size: str | None = None):
     from civic.core.photos import photo_response
 
     return photo_response(file.display_key, file.thumb_key, size)
-
-
-def keys_in_use(keys, *, skip_tables: frozenset[str] | set[str] = frozenset()) -> set[str]:
-    """Which of the store ``keys`` some row still holds, in any column declaring a media kind
-    (``info={"media": ...}``: a key column, or a JSON list of stored photos).
-
-    The store is content-addressed: the same photo sent twice, to two domains, is one file.  So a
-    domain deleting a file it no longer needs (a decided claim's document) deletes only the keys
-    this returns nothing for.  Read from the metadata, so the core names no domain; one indexed or
-    scanning query per column, meant for the few keys of one object, not for bulk purges.  Blurred
-    renditions (``info={"media_rendition": "blurred"}``) count as holders; a blur row's copy of
-    the original's keys does not (it follows the original).  ``skip_tables``: tables whose rows the
-    caller has checked itself (the retention of one domain's originals).
-    """
-    import sqlalchemy as sa
-
-    from civic.extensions import db
-
-    keys = {k for k in keys if k}
-    found: set[str] = set()
-    if not keys:
-        return found
-    for table in db.metadata.sorted_tables:
-        if table.name in skip_tables:
-            continue
-        for col in table.columns:
-            if not col.info.get("media") and col.info.get("media_rendition") != "blurred":
-                continue
-            if isinstance(col.type, sa.JSON):
-                for key in keys - found:
-                    if db.session.scalar(sa.select(sa.literal(1)).select_from(table).where(
-                            sa.cast(col, sa.Text).contains(key)).limit(1)):
-                        found.add(key)
-            else:
-                found |= set(db.session.scalars(sa.select(col).where(col.in_(sorted(keys))).distinct()))
-    return found

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from civic.core.errors import CivicError, PayloadTooLarge, UnsupportedMedia, ValidationFailed
+from civic.core.photo_headers import BadHeader, heif_size, jpeg_size, png_size, sniff_format, webp_size
 from civic.core.storage import MediaBackend, key_for
 
 if TYPE_CHECKING:
@@ -181,141 +182,7 @@ def _too_many_pixels(name: str, index: int | None, fmt: str, w: int, h: int, cap
     )
 
 
-# ------------------------------------------------------------------------------------- format sniffing
-
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
-_HEIF_GENERIC_BRANDS = {b"mif1", b"msf1"}
-# AVIF uses the same container (and often lists mif1); it is not a format we promise to read.
-_AVIF_BRANDS = {b"avif", b"avis"}
-
-
-def sniff_format(data: bytes) -> str | None:
-    """The image format the bytes really are: ``"JPEG"``, ``"PNG"``, ``"WEBP"``, ``"HEIF"``, or ``None``
-    for anything else (GIF, SVG, text, empty...).  Only the first bytes are looked at; the file name is
-    never consulted.  The returned names are Pillow's format names."""
-    head = bytes(data[:64])
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    if head[4:8] == b"ftyp":
-        (box_size,) = struct.unpack(">I", head[:4])
-        if box_size < 16 or box_size > len(data):
-            return None
-        ftyp = bytes(data[8:box_size])
-        major = ftyp[:4]
-        brands = {major} | {ftyp[i : i + 4] for i in range(8, len(ftyp) - 3, 4)}
-        if major in _AVIF_BRANDS:
-            return None
-        if brands & _HEIF_BRANDS or (major in _HEIF_GENERIC_BRANDS and not brands & _AVIF_BRANDS):
-            return "HEIF"
-    return None
-
-
-# ------------------------------------------------------------------------------ header size (no decode)
-
-
-class _BadHeader(Exception):
-    pass
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int, bool]:
-    """(width, height, sequential) from the first SOF marker.  ``sequential`` is False for progressive,
-    lossless or arithmetic-coded frames, which libjpeg cannot decode in bounded memory."""
-    pos, n = 2, len(data)
-    while pos + 4 <= n:
-        if data[pos] != 0xFF:
-            raise _BadHeader("no marker")
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # standalone markers carry no length
-            pos += 2
-            continue
-        if marker in (0xD9, 0xDA):  # end of image / start of scan before any frame header
-            raise _BadHeader("no SOF")
-        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
-        if length < 2:
-            raise _BadHeader("bad segment length")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            if pos + 9 > n:
-                raise _BadHeader("short SOF")
-            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
-            return width, height, marker in (0xC0, 0xC1)
-        pos += 2 + length
-    raise _BadHeader("no SOF")
-
-
-def _png_size(data: bytes) -> tuple[int, int]:
-    if len(data) < 24 or data[12:16] != b"IHDR":
-        raise _BadHeader("no IHDR")
-    return struct.unpack(">II", data[16:24])
-
-
-def _webp_size(data: bytes) -> tuple[int, int]:
-    if len(data) < 30:
-        raise _BadHeader("short")
-    chunk = data[12:16]
-    if chunk == b"VP8X":
-        w = int.from_bytes(data[24:27], "little") + 1
-        h = int.from_bytes(data[27:30], "little") + 1
-        return w, h
-    if chunk == b"VP8 ":
-        if data[23:26] != b"\x9d\x01\x2a":
-            raise _BadHeader("no VP8 start code")
-        w, h = struct.unpack("<HH", data[26:30])
-        return w & 0x3FFF, h & 0x3FFF
-    if chunk == b"VP8L":
-        if data[20] != 0x2F:
-            raise _BadHeader("no VP8L signature")
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    raise _BadHeader("unknown WebP chunk")
-
-
-def _heif_boxes(data: bytes, start: int, end: int):
-    pos = start
-    while pos + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        header = 8
-        if size == 1:
-            if pos + 16 > end:
-                raise _BadHeader("short largesize")
-            (size,) = struct.unpack(">Q", data[pos + 8 : pos + 16])
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            raise _BadHeader("box overruns")
-        yield kind, pos + header, pos + size
-        pos += size
-
-
-def _heif_size(data: bytes) -> tuple[int, int]:
-    """The largest image spatial extent (``ispe``) declared in meta/iprp/ipco.  The primary image (or the
-    grid it is tiled into) is the largest item, so capping the largest caps what libheif will decode."""
-    best: tuple[int, int] | None = None
-    for kind, s, e in _heif_boxes(data, 0, len(data)):
-        if kind != b"meta":
-            continue
-        for kind2, s2, e2 in _heif_boxes(data, s + 4, e):  # meta is a full box: skip version/flags
-            if kind2 != b"iprp":
-                continue
-            for kind3, s3, e3 in _heif_boxes(data, s2, e2):
-                if kind3 != b"ipco":
-                    continue
-                for kind4, s4, e4 in _heif_boxes(data, s3, e3):
-                    if kind4 == b"ispe" and e4 - s4 >= 12:
-                        w, h = struct.unpack(">II", data[s4 + 4 : s4 + 12])
-                        if best is None or w * h > best[0] * best[1]:
-                            best = (w, h)
-    if best is None:
-        raise _BadHeader("no ispe")
-    return best
-
+# ------------------------------------------------ the header check (the bytes read by civic.core.photo_headers)
 
 def _check_header(data: bytes, name: str, index: int | None, limits: PhotoLimits) -> tuple[str, int, int]:
     """Byte size, format and pixel size, all without decoding.  Returns (format, width, height)."""
@@ -336,16 +203,16 @@ def _check_header(data: bytes, name: str, index: int | None, limits: PhotoLimits
     cap = limits.max_pixels_other
     try:
         if fmt == "JPEG":
-            w, h, sequential = _jpeg_size(data)
+            w, h, sequential = jpeg_size(data)
             if sequential:
                 cap = limits.max_pixels_jpeg
         elif fmt == "PNG":
-            w, h = _png_size(data)
+            w, h = png_size(data)
         elif fmt == "WEBP":
-            w, h = _webp_size(data)
+            w, h = webp_size(data)
         else:
-            w, h = _heif_size(data)
-    except (_BadHeader, struct.error, IndexError):
+            w, h = heif_size(data)
+    except (BadHeader, struct.error, IndexError):
         raise _corrupt(name, index, fmt) from None
     if w <= 0 or h <= 0:
         raise _corrupt(name, index, fmt)
