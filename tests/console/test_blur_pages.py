@@ -50,13 +50,14 @@ def _case_photo(app, factory) -> Section:
                    ("complaint", case_id), f"← 返回案件 #{case_id}")
 
 
-def _contest_photo(app, factory) -> Section:
+def _idea_with_photo(app, factory):
+    """张三 submits an idea with a photo to the demo street's contest: ``(client, his headers, the
+    idea as he gets it)``; it waits for moderation."""
     from civic.accounts.models import User
     from civic.proposals.contests.models import Contest
 
     client = app.test_client()
     author = factory.token(db.session.scalar(sa.select(User).where(User.wechat_openid == "dev-zhang_san")))
-    moderator = factory.token(db.session.scalar(sa.select(User).where(User.username == "rc_bj_zhou")))
     contest = db.session.scalar(sa.select(Contest.id).where(Contest.theme == "绿化提升金点子"))
     photo = (io.BytesIO((PHOTOS / "ianare_landscape_3.jpg").read_bytes()), "garden.jpg")
     up = client.post("/api/v1/contest-photos", data={"photos": [photo]}, headers=author,
@@ -66,6 +67,14 @@ def _contest_photo(app, factory) -> Section:
         "title": "中心花园增设休息长椅", "text": "沿步道增设带靠背的长椅。", "category": "休憩设施",
         "photos": [up.json["items"][0]["display_key"]]})
     assert idea.status_code == 201, idea.json
+    return client, author, idea
+
+
+def _contest_photo(app, factory) -> Section:
+    from civic.accounts.models import User
+
+    client, _, idea = _idea_with_photo(app, factory)
+    moderator = factory.token(db.session.scalar(sa.select(User).where(User.username == "rc_bj_zhou")))
     approved = client.post(f"/api/v1/moderation/idea/{idea.json['id']}/decisions", json={"action": "approve"},
                            headers=moderator)
     assert approved.status_code == 200, approved.json
@@ -171,20 +180,7 @@ def test_the_moderation_page_says_a_photo_is_in_progress_until_it_is_blurred(app
     """A moderator sees an idea's photos blurred (the original is the author's): before the blur job
     the page links no image (its address would answer 409 ``photo_blur_pending``) and says it is in
     progress; after it, the thumbnail is the blurred rendition's, served to the moderator's session."""
-    from civic.accounts.models import User
-    from civic.proposals.contests.models import Contest
-
-    client = app.test_client()
-    author = factory.token(db.session.scalar(sa.select(User).where(User.wechat_openid == "dev-zhang_san")))
-    contest = db.session.scalar(sa.select(Contest.id).where(Contest.theme == "绿化提升金点子"))
-    photo = (io.BytesIO((PHOTOS / "ianare_landscape_3.jpg").read_bytes()), "garden.jpg")
-    up = client.post("/api/v1/contest-photos", data={"photos": [photo]}, headers=author,
-                     content_type="multipart/form-data")
-    assert up.status_code == 201, up.json
-    idea = client.post(f"/api/v1/contests/{contest}/ideas", headers=author, json={
-        "title": "中心花园增设休息长椅", "text": "沿步道增设带靠背的长椅。", "category": "休憩设施",
-        "photos": [up.json["items"][0]["display_key"]]})
-    assert idea.status_code == 201, idea.json
+    client, author, idea = _idea_with_photo(app, factory)
     token = idea.json["photos"][0]["url"].rsplit("/", 1)[1]
     moderator = Console(app, "rc_bj_zhou", DEMO_PASSWORD)
     page = f"/console/moderation/idea/{idea.json['id']}"
