@@ -19,12 +19,12 @@ from civic.core import idempotency
 from civic.core.api import envelope, handle_civic_error, handle_unexpected
 from civic.core.db import MAX_ID, run_after_commit_hooks
 from civic.core.errors import (
-    BadRequest,
     CivicError,
     RateLimited,
     UnsupportedMedia,
     body_too_large,
 )
+from civic.core.text import refuse_not_text
 from civic.extensions import csrf, db, limiter
 
 CSRF_ALWAYS = ("/console",)
@@ -100,11 +100,11 @@ def init_app(app: Flask) -> None:
             # for a body the client did send, e.g. as text/plain or a form.
             raise UnsupportedMedia("请求体须为 JSON（Content-Type: application/json）", code="json_required",
                                    details={"content_type": request.mimetype or None})
-        if request.mimetype in _FORM_TYPES and _has_body() and any(
-                "\x00" in v for _k, values in request.form.lists() for v in values):
+        if request.mimetype in _FORM_TYPES and _has_body():
             # As for JSON (civic.core.api.CivicParser): PostgreSQL holds no NUL in text.
-            raise BadRequest("请求中含有无效字符（NUL 或不成对的 UTF-16 代理项）", code="invalid_text",
-                             details={"reason": "nul"})
+            for _key, values in request.form.lists():
+                for value in values:
+                    refuse_not_text(value)
         if request.is_json:  # application/json and every +json type
             limit = app.config["MAX_JSON_BYTES"]
             length = request.content_length
