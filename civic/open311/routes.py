@@ -144,8 +144,16 @@ def media(request_id, token):
     from civic.core.storage import media_store
 
     key = service.media_file(request_id, token, request.args.get("size"))
-    resp = Response(media_store().open(key), mimetype="image/jpeg")
-    resp.headers["Cache-Control"] = "public, max-age=300"  # a review makes a new rendition here
+    # The file's content hash (its store key) as the ETag: a client or cache revalidates with it and
+    # gets 304 without the bytes; after a blur review the new rendition has another.  Revalidated at
+    # once (no-cache), so a review shows at the next read rather than minutes later.
+    etag = key.rsplit("/", 1)[-1].split(".")[0]
+    if request.if_none_match.contains(etag):
+        resp = Response(status=304)
+    else:
+        resp = Response(media_store().open(key), mimetype="image/jpeg")
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "public, no-cache"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
 

@@ -42,6 +42,17 @@ def test_media_url_serves_the_blurred_photo_once_it_exists(client, factory):
     listed = client.get("/open311/v2/requests.json").get_json()
     assert [x["media_url"] for x in listed if x["service_request_id"] == str(case["id"])] == [url]
     assert client.get(url.removeprefix("http://localhost")[:-8] + "AAAA.jpg").status_code == 404
+    # Revalidated on every read (a review makes a new rendition under this address): the file's
+    # content hash as ETag, 304 without a body on a match, the bytes again for any other tag.
+    import hashlib
+
+    path = url.removeprefix("http://localhost")
+    assert r.headers["Cache-Control"] == "public, no-cache"
+    assert r.headers["ETag"] == f'"{hashlib.sha256(r.data).hexdigest()}"'
+    same = client.get(path, headers={"If-None-Match": r.headers["ETag"]})
+    assert same.status_code == 304 and same.data == b""
+    other = client.get(path, headers={"If-None-Match": f'"{hashlib.sha256(original).hexdigest()}"'})
+    assert other.status_code == 200 and other.data == r.data
 
 
 def test_a_file_lost_from_the_store_is_404_on_both_addresses_and_names_no_key(client, factory):

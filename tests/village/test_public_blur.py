@@ -53,6 +53,10 @@ def test_public_page_shows_the_voucher_blurred_and_the_committee_the_original(cl
     assert f'src="/villages/V-T/vouchers/{vid}.jpg?size=thumb"' in html and "打码处理中" not in html
     public = client.get(f"/villages/V-T/vouchers/{vid}.jpg")
     assert public.status_code == 200 and public.data != original.data
+    # Revalidated on every read (a review makes a new rendition here): 304 on its own ETag, no body.
+    assert public.headers["Cache-Control"] == "public, no-cache"
+    same = client.get(f"/villages/V-T/vouchers/{vid}.jpg", headers={"If-None-Match": public.headers["ETag"]})
+    assert same.status_code == 304 and same.data == b""
     assert client.get(api_url, headers=vil["h_villager"]).data == public.data
     assert client.get(api_url, headers=vil["h_hua"]).data == original.data
     orig, blurred = image(original.data), image(public.data)
