@@ -547,13 +547,31 @@ def review_remove_region(kind, actor, region_id: str, **where) -> dict[str, Any]
     rendition is made again at once, audited (``photo_blur.region_removed``).  Returns :func:`review`'s shape.
 
     :raises NotFound: ``blur_region_not_found``.  :raises Conflict: ``photo_blur_pending``,
-        ``photo_blur_failed`` (queued again), ``photo_original_deleted``.
+        ``photo_blur_failed`` (queued again), ``photo_original_deleted``, ``photo_blur_shared`` (the
+        photo is also another domain's: :func:`_not_shared`).
     """
     t = _target(kind, actor, where)
     get(t.display_key)
+    _not_shared(kind, t.display_key)
     row = _locked(t.display_key)
     remove_region(actor, row, region_id, object_type=t.object_type, object_id=t.object_id, actor_role=t.actor_role)
     return _review_view(t, row)
+
+
+def _not_shared(kind, display_key: str) -> None:
+    """Refuse to take a region off a photo that another domain also holds: the store is
+    content-addressed, so the same photo stored as a case's and as a contest idea's is one file with
+    one blur record, and a region removed by the contest's moderators would unblur a face in the
+    case, whose parties they may not even see (and on Open311's public media).  Adding a region stays
+    allowed: it only blurs more, everywhere.  The reading that protects the people in the photo.
+
+    :raises Conflict: 409 ``photo_blur_shared``."""
+    from civic.core.holders import kinds_holding
+
+    others = sorted(kinds_holding(display_key) - {kind.name})
+    if others:
+        raise Conflict("这张照片也用于其他事项，为保护照片中他人的隐私，不能在此删除打码区域（可以增加）",
+                       code="photo_blur_shared", details={"also_in": others})
 
 
 # --- retention -----------------------------------------------------------------------------------------
@@ -570,6 +588,10 @@ def forget_original(display_key: str, thumb_key: str, *, held_elsewhere: set[str
 
     row = _row(display_key)
     if row is None or row.status != "done" or row.original_deleted_at is not None:
+        return False
+    if display_key in held_elsewhere:
+        # Another object (another domain: one file, one blur record) still needs the original: its
+        # taker or lead party must go on seeing it.  Its own retention forgets it in its time.
         return False
     row.original_deleted_at = utcnow()
     db.session.flush()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from civic.extensions import db
 
-__all__ = ["keys_in_use"]
+__all__ = ["keys_in_use", "kinds_holding"]
 
 
 def keys_in_use(keys, *, skip_tables: frozenset[str] | set[str] = frozenset()) -> set[str]:
@@ -43,4 +43,20 @@ def keys_in_use(keys, *, skip_tables: frozenset[str] | set[str] = frozenset()) -
                         found.add(key)
             else:
                 found |= set(db.session.scalars(sa.select(col).where(col.in_(sorted(keys))).distinct()))
+    return found
+
+
+def kinds_holding(key: str) -> set[str]:
+    """The media kinds (``info={"media": kind}``) whose rows hold the store ``key``: more than one
+    when the same photo was stored in two domains (a case and a contest idea, say: the store is
+    content-addressed, so it is one file with one blur record).  One query per media column."""
+    found: set[str] = set()
+    for table in db.metadata.sorted_tables:
+        for col in table.columns:
+            kind = col.info.get("media")
+            if not kind or kind in found:
+                continue
+            where = sa.cast(col, sa.Text).contains(key) if isinstance(col.type, sa.JSON) else col == key
+            if db.session.scalar(sa.select(sa.literal(1)).select_from(table).where(where).limit(1)):
+                found.add(kind)
     return found

@@ -38,6 +38,11 @@ def test_public_page_shows_the_voucher_blurred_and_the_committee_the_original(cl
     assert client.get(api_url, headers=vil["h_villager"]).status_code == 409
     original = client.get(api_url, headers=vil["h_hua"])
     assert original.status_code == 200
+    # The two committees see it as taken; the town (street centre) reads the disclosure but gets the
+    # blurred rendition only, as a case's oversight does: nothing before it exists.
+    assert client.get(api_url, headers=vil["h_jin"]).data == original.data
+    town = client.get(api_url, headers=vil["h_wang"])
+    assert town.status_code == 409 and town.get_json()["error"]["code"] == "photo_blur_pending"
     # The public page does not link an image that would answer 409: it says the voucher is in progress.
     page = client.get(f"/villages/V-T/disclosures/{did}")
     assert page.status_code == 200
@@ -58,6 +63,8 @@ def test_public_page_shows_the_voucher_blurred_and_the_committee_the_original(cl
     same = client.get(f"/villages/V-T/vouchers/{vid}.jpg", headers={"If-None-Match": public.headers["ETag"]})
     assert same.status_code == 304 and same.data == b""
     assert client.get(api_url, headers=vil["h_villager"]).data == public.data
+    assert client.get(api_url, headers=vil["h_wang"]).data == public.data
+    assert client.get(api_url, headers=vil["h_jin"]).data == original.data
     assert client.get(api_url, headers=vil["h_hua"]).data == original.data
     orig, blurred = image(original.data), image(public.data)
     # Both readable plates of the photo changed strongly; the rest of the photo hardly.

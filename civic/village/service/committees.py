@@ -81,6 +81,12 @@ def require_supervisor(user, village):
     return org
 
 
+def sits_on_a_committee(user, village) -> bool:
+    """Whether ``user`` is staff of the village's committee or its supervision committee (who draft
+    and sign its disclosures) — not the town's street centre, not an administrator."""
+    return any(_org_of_kind(user, village, kind) is not None for kind in ("village_committee", "village_supervision"))
+
+
 def require_village_reader(user, village) -> None:
     """Committee, supervision committee, the town's street centre, or an admin."""
     if user.kind == "admin":

@@ -20,7 +20,7 @@ from civic.extensions import db
 from civic.property import service as registry
 from civic.village.models import LINE_KINDS, CatalogueItem, Disclosure, DisclosureLine, Voucher
 from civic.village.service.catalogue import effective_cadence, ensure_village
-from civic.village.service.committees import require_committee, require_village_reader
+from civic.village.service.committees import require_committee, require_village_reader, sits_on_a_committee
 from civic.village.service.money import parse_amount, parse_balance
 from civic.village.service.periods import period_of
 from civic.village.service.workflow import EDITABLE, PUBLIC_STATUSES, claim
@@ -251,6 +251,16 @@ def sees_unpublished(actor, village) -> bool:
     return True
 
 
+def sees_voucher_original(actor, village) -> bool:
+    """Whether ``actor`` sees the village's voucher photos as taken: the two committees who draft,
+    review and sign its disclosures (:func:`~civic.village.service.committees.sits_on_a_committee`).
+    The town's street centre and administrators read the disclosures (:func:`sees_unpublished`) but
+    get the blurred rendition, as the street centre and administrators do for a case's photos: the
+    original is for those whose work needs it (issue #19), the reading that protects the people in
+    the photo."""
+    return sits_on_a_committee(actor, village)
+
+
 def view_disclosure(d: Disclosure, actor) -> Disclosure:
     """``GET /village-disclosures/{id}``: a public disclosure (published or superseded by a
     correction) for any signed-in user, as the village's list shows it; one not yet public only for
@@ -273,14 +283,14 @@ def voucher_url(v: Voucher) -> str:
 def voucher_links(actor, d: Disclosure, vouchers: list[Voucher], lookup: blur.Lookup | None = None) -> list[dict]:
     """Vouchers of ``d`` as ``actor`` (one who may view it) gets them: ``[{"id", "url", "thumbnail_url",
     "width", "height", "blur_status"}]`` (:func:`civic.core.media.links`; store keys are never shown).
-    ``blur_status`` ``"original"`` for those who see the village's unpublished disclosures
-    (:func:`sees_unpublished`, the rule :func:`voucher_file` serves by), else ``"blurred"``, or
+    ``blur_status`` ``"original"`` for the village's two committees (:func:`sees_voucher_original`,
+    the rule :func:`voucher_file` serves by), else ``"blurred"``, or
     ``"pending"``/``"failed"`` with ``url`` and ``thumbnail_url`` None until the blurred rendition
     exists (the address would answer 409 ``photo_blur_pending``).  ``lookup``: the blur rows read at
     once (:func:`civic.core.blur.lookup`), else one query here."""
     if lookup is None:
         lookup = blur.lookup(v.display_key for v in vouchers)
-    original = sees_unpublished(actor, registry.get_place(d.village_id))
+    original = sees_voucher_original(actor, registry.get_place(d.village_id))
     return [{"id": v.id, **media.links(voucher_url(v), v.width, v.height, kind=VOUCHER.name,
                                        display_key=v.display_key, original=original, lookup=lookup)}
             for v in vouchers]
@@ -322,8 +332,8 @@ def _seen_voucher(actor, disclosure_id: int, token: str) -> tuple[Voucher, Discl
 def _voucher_reviewer(actor, disclosure_id: int, token: str) -> blur.ReviewTarget:
     """The kind's reviewer rule: the village committee, who drafts the disclosure and attaches its
     vouchers, and sees them as taken (:func:`~civic.village.service.committees.require_committee`:
-    its staff, and administrators as for every act of the committee).  The supervision committee and
-    the town see the original too but review the disclosure, not its photos.  Allowed in every state:
+    its staff, and administrators as for every act of the committee).  The supervision committee sees
+    the original too but reviews the disclosure, not its photos; the town sees the blurred rendition.  Allowed in every state:
     a face left readable on the public page is corrected at once (the voucher itself is unchanged;
     RULES.md §2 concerns the content).
 
@@ -338,7 +348,7 @@ def _voucher_reviewer(actor, disclosure_id: int, token: str) -> blur.ReviewTarge
         raise blur.not_reviewer("只有本村村民委员会可以审核凭证打码") from None
     return blur.ReviewTarget(display_key=v.display_key, url=voucher_url(v), object_type="village_disclosure",
                              object_id=d.id, actor_role=f"{actor.kind}@{org.kind}:{org.id}" if org else actor.kind,
-                             sees_original=sees_unpublished(actor, village), width=v.width, height=v.height,
+                             sees_original=sees_voucher_original(actor, village), width=v.width, height=v.height,
                              detail={"photo_id": v.id})
 
 
@@ -357,8 +367,8 @@ def voucher_file(actor, disclosure_id: int, token: str, size: str | None = None,
     publication the village's committees (who draft, review and sign it) and the town; once public,
     every signed-in user.  Audited (``media.opened`` on the disclosure).
 
-    The original only to those who see it unpublished (the committees, the town); everyone else
-    gets the blurred rendition (:func:`civic.core.blur.keys_for`).  ``rendition="blurred"``: those
+    The original only to the village's two committees (:func:`sees_voucher_original`); everyone else
+    — the town and administrators included — gets the blurred rendition (:func:`civic.core.blur.keys_for`).  ``rendition="blurred"``: those
     who see the original ask for what the others see (the review).
 
     :raises NotFound: ``voucher_not_found`` (unknown, or not entitled: the same answer).
@@ -367,4 +377,4 @@ def voucher_file(actor, disclosure_id: int, token: str, size: str | None = None,
     v, d = _seen_voucher(actor, disclosure_id, token)
     return media.opened(VOUCHER.name, actor, "village_disclosure", d.id, display_key=v.display_key,
                         thumb_key=v.thumb_key, token=token, size=size, detail={"voucher_id": v.id},
-                        original=sees_unpublished(actor, registry.get_place(d.village_id)) and rendition != "blurred")
+                        original=sees_voucher_original(actor, registry.get_place(d.village_id)) and rendition != "blurred")
