@@ -109,8 +109,8 @@ class Uploads(MethodView):
         upload's URL), ``Upload-Expires`` and the upload as JSON (``id``, ``url``, ``offset`` 0...).
         The upload belongs to the caller only.  Errors: 400 upload_length_required,
         upload_metadata_invalid, invalid_text (a NUL in Upload-Metadata or Idempotency-Key); 409 upload_quota_exceeded (the account already has
-        ``UPLOAD_MAX_OPEN`` uploads still receiving, or their lengths with this one pass
-        ``UPLOAD_MAX_OPEN_BYTES``: finish or delete one); 412 tus_version_unsupported; 413
+        ``UPLOAD_MAX_OPEN`` unused uploads, still receiving or complete and not attached, or their
+        lengths with this one pass ``UPLOAD_MAX_OPEN_BYTES``: attach or delete one); 412 tus_version_unsupported; 413
         upload_too_large (details ``max_bytes``); 422 upload_kind_unknown, upload_empty.
         """
         u = resumable.create(current_actor(), headers.get("upload_length"),
