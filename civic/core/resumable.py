@@ -56,6 +56,7 @@ import hashlib
 import logging
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
@@ -225,8 +226,8 @@ def _own(actor, upload_id: str, *, lock: bool = False) -> Upload:
 def parse_metadata(header: str | None) -> dict[str, str]:
     """``Upload-Metadata`` (``key base64value,key2 base64value2``; a key may have no value) as text.
 
-    :raises BadRequest: ``upload_metadata_invalid`` (too long, a key twice, a value that is not
-        base64 of UTF-8 text); ``invalid_text`` (a NUL in the header or in a decoded value, details
+    :raises BadRequest: ``upload_metadata_invalid`` (too long, a key twice, a key with a control or
+        format character, a value that is not base64 of UTF-8 text); ``invalid_text`` (a NUL in the header or in a decoded value, details
         ``{"reason", "key"}``: refused as in any other text a request sends, so the answer is the
         same on SQLite and PostgreSQL).
     """
@@ -241,7 +242,9 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     for pair in header.split(","):
         parts = pair.strip().split(" ")
         key = parts[0]
-        if not key or len(parts) > 2 or key in out:
+        # A key with a control or format character (U+0001, a bidirectional mark...) names nothing
+        # civic reads: refused rather than silently ignored, as any other malformed pair.
+        if not key or len(parts) > 2 or key in out or any(unicodedata.category(ch)[0] == "C" for ch in key):
             raise BadRequest("Upload-Metadata 格式有误", code="upload_metadata_invalid", details={"key": key[:40]})
         try:
             out[key] = base64.b64decode(parts[1], validate=True).decode("utf-8") if len(parts) == 2 else ""

@@ -696,3 +696,45 @@ def test_an_upload_id_outside_the_alphabet_is_404_like_any_unknown_id(client, wo
     assert [a.status_code for a in answers] == [404] * 4
     err = answers[0].get_json()["error"]
     assert err["code"] == "upload_not_found" and err["details"] == {"upload_id": None}
+
+
+# --- tus headers read strictly --------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [" 100", "100 ", "+5", "-1", "١٢", "１２", "1_000", "1.5", "", "9" * 16])
+def test_upload_length_is_ascii_digits_only(client, world, bad):
+    r = client.post("/api/v1/uploads", headers={**world.rh, **TUS, "Upload-Length": bad,
+                                                "Upload-Metadata": _meta(filename="a.jpg")})
+    assert r.status_code == 422, (bad, r.get_json())
+    err = r.get_json()["error"]
+    assert err["code"] == "validation_failed"
+    assert list(err["details"]["fields"]["headers"]) == ["Upload-Length"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 0
+
+
+@pytest.mark.parametrize("good", ["1", "0001000", "999999"])
+def test_upload_length_of_ascii_digits_is_read(client, world, good):
+    r = client.post("/api/v1/uploads", headers={**world.rh, **TUS, "Upload-Length": good,
+                                                "Upload-Metadata": _meta(filename="a.jpg")})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["length"] == int(good)
+
+
+@pytest.mark.parametrize("bad", [" 0", "0 ", "+0", "٠", "０", "-0", "0.0", "", "0" * 16])
+def test_upload_offset_is_ascii_digits_only(client, world, bad):
+    url = create(client, world.rh, 1000).headers["Location"]
+    r = client.patch(url, data=b"\xff\xd8\xff", headers={**world.rh, **TUS, "Upload-Offset": bad,
+                                                          "Content-Type": resumable.CONTENT_TYPE})
+    assert r.status_code == 400, (bad, r.get_json())
+    assert r.get_json()["error"]["code"] == "upload_offset_required"
+    assert client.get(url, headers=world.rh).get_json()["offset"] == 0
+
+
+@pytest.mark.parametrize("key", ["filename\x01", "kind\x1f", "file\x7fname", "filename\u202e", "\u200bkind"])
+def test_a_metadata_key_with_a_control_character_is_400(client, world, key):
+    header = f"{key} {base64.b64encode(b'a.jpg').decode()},kind {base64.b64encode(b'photo').decode()}"
+    r = client.post("/api/v1/uploads", headers={**world.rh, **TUS, "Upload-Length": "1000",
+                                                "Upload-Metadata": header})
+    assert r.status_code == 400, r.get_json()
+    err = r.get_json()["error"]
+    assert err["code"] == "upload_metadata_invalid" and err["details"] == {"key": key}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 0
