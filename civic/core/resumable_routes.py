@@ -51,28 +51,25 @@ def _tus_headers(response: Response) -> Response:
     return response
 
 
-class ByteCountHeader(Integer):
-    """A tus byte count header (``Upload-Length``): ASCII digits only, at most 15 of them, as
-    ``Upload-Offset`` is read (civic.core.resumable.receive).  Why: marshmallow's Integer calls
-    ``int()``, which takes " 100", "+5" and other scripts' digits ("١٢" is 12), a length no tus client
-    sends, read as a number the header does not spell.  Refused as any bad header field: 422
-    ``validation_failed`` naming ``Upload-Length``."""
-
-    default_error_messages = {"invalid": "须为不超过 15 位的十进制数字（0-9）"}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 15:
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
 class CreateHeadersSchema(ma.Schema):
-    upload_length = ByteCountHeader(data_key="Upload-Length", validate=ma.validate.Range(min=0, max=10**15 - 1),
+    upload_length = Integer(data_key="Upload-Length", validate=ma.validate.Range(min=0, max=10**15 - 1),
                             metadata={"description": "文件大小（字节）；照片至多 20 MB，扫描件至多 10 MB"})
     upload_metadata = ma.fields.String(data_key="Upload-Metadata", validate=ma.validate.Length(max=4096),
                                        metadata={"description": "tus 元数据：filename、filetype、kind（photo | scan），"
                                                                 "值为 base64，如 `filename cGhvdG8uanBn,kind cGhvdG8=`"})
     tus_resumable = ma.fields.String(data_key="Tus-Resumable", metadata={"description": "1.0.0"})
+
+    @ma.pre_load
+    def _length_as_digits(self, data, **kwargs):
+        """``Upload-Length`` is ASCII digits only, at most 15 of them, as ``Upload-Offset`` is read
+        (civic.core.resumable.receive).  Why: Integer calls ``int()``, which takes " 100", "+5" and
+        other scripts' digits ("١٢" is 12), a length no tus client sends, read as a number the header
+        does not spell.  Refused as any bad header field: 422 ``validation_failed`` naming it."""
+        value = data.get("Upload-Length")
+        if value is not None and not (isinstance(value, str) and value.isascii() and value.isdigit()
+                                      and len(value) <= 15):
+            raise ma.ValidationError("须为不超过 15 位的十进制数字（0-9）", field_name="Upload-Length")
+        return data
 
 
 class UploadSchema(ma.Schema):
