@@ -33,8 +33,9 @@ class DefaultConfig:
     # Request limits.  Photos: 9 × 20 MB worst case plus form fields.
     MAX_CONTENT_LENGTH = 200 * 1024 * 1024
     MAX_JSON_BYTES = 1 * 1024 * 1024
-    # Resumable uploads (civic.core.resumable) one account may have still receiving, and their
-    # declared lengths together: a case's 9 photos fit; beyond, 409 upload_quota_exceeded.
+    # Resumable uploads (civic.core.resumable) one account may hold unused (still receiving, or
+    # complete and not yet attached), and their declared lengths together: a case's 9 photos fit;
+    # beyond, 409 upload_quota_exceeded.
     UPLOAD_MAX_OPEN = 10
     UPLOAD_MAX_OPEN_BYTES = 200 * 1024 * 1024
 

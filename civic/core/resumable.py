@@ -56,6 +56,7 @@ import hashlib
 import logging
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO
@@ -225,8 +226,8 @@ def _own(actor, upload_id: str, *, lock: bool = False) -> Upload:
 def parse_metadata(header: str | None) -> dict[str, str]:
     """``Upload-Metadata`` (``key base64value,key2 base64value2``; a key may have no value) as text.
 
-    :raises BadRequest: ``upload_metadata_invalid`` (too long, a key twice, a value that is not
-        base64 of UTF-8 text); ``invalid_text`` (a NUL in the header or in a decoded value, details
+    :raises BadRequest: ``upload_metadata_invalid`` (too long, a key twice, a key with a control or
+        format character, a value that is not base64 of UTF-8 text); ``invalid_text`` (a NUL in the header or in a decoded value, details
         ``{"reason", "key"}``: refused as in any other text a request sends, so the answer is the
         same on SQLite and PostgreSQL).
     """
@@ -241,7 +242,9 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     for pair in header.split(","):
         parts = pair.strip().split(" ")
         key = parts[0]
-        if not key or len(parts) > 2 or key in out:
+        # A key with a control or format character (U+0001, a bidirectional mark...) names nothing
+        # civic reads: refused rather than silently ignored, as any other malformed pair.
+        if not key or len(parts) > 2 or key in out or any(unicodedata.category(ch)[0] == "C" for ch in key):
             raise BadRequest("Upload-Metadata 格式有误", code="upload_metadata_invalid", details={"key": key[:40]})
         try:
             out[key] = base64.b64decode(parts[1], validate=True).decode("utf-8") if len(parts) == 2 else ""
@@ -287,8 +290,9 @@ def create(actor, length: int | None, metadata: dict[str, str], *, now: dt.datet
     :raises BadRequest: ``upload_length_required`` (none: civic does not take deferred lengths).
     :raises ValidationFailed: ``upload_kind_unknown``; ``upload_empty`` (length 0).
     :raises PayloadTooLarge: ``upload_too_large`` (over the kind's limit; details ``max_bytes``).
-    :raises Conflict: 409 ``upload_quota_exceeded``: the account has ``UPLOAD_MAX_OPEN`` uploads
-        still receiving, or this one would bring their declared lengths over ``UPLOAD_MAX_OPEN_BYTES``
+    :raises Conflict: 409 ``upload_quota_exceeded``: the account has ``UPLOAD_MAX_OPEN`` unused uploads
+        (still receiving, or complete and not attached), or this one would bring their declared
+        lengths over ``UPLOAD_MAX_OPEN_BYTES``
         (:func:`_check_quota`).
     """
     if length is None:
@@ -329,17 +333,20 @@ _ACCOUNT = sa.table("user_account", sa.column("id"))
 
 
 def _check_quota(actor, now: dt.datetime, length: int) -> None:
-    """Refuse an account more uploads still receiving than ``UPLOAD_MAX_OPEN`` or declaring more
-    than ``UPLOAD_MAX_OPEN_BYTES`` bytes together (this one included).
+    """Refuse an account more unused uploads (still ``receiving``, or ``complete`` and not yet attached)
+    than ``UPLOAD_MAX_OPEN``, or declaring more than ``UPLOAD_MAX_OPEN_BYTES`` bytes together (this one
+    included).
 
-    Why: an upload's pieces stay in the store until it completes, is terminated or expires (24 h),
-    and one short of its last byte it never reaches the photo pipeline's check; without a cap one
-    account could open uploads without end and fill the store with bytes that are no photo.  A
-    complete upload (checked by the pipeline), a terminated or an expired one (which its owner can
-    no longer end: 410) does not count.
+    Why: an upload's pieces stay in the store until it is attached to what it was sent for (consumed),
+    is terminated or expires (24 h); one short of its last byte it never reaches the photo pipeline's
+    check, and a complete one never attached holds up to its kind's limit (20 MB) for the day too.
+    Without a cap one account could hold uploads without end and fill the store (issue #19).  A
+    consumed upload (its pieces deleted), a terminated or an expired one (which its owner can no
+    longer use or end: 410) does not count.
 
     :raises Conflict: 409 ``upload_quota_exceeded``, details ``{"open", "open_bytes"`` (the account's
-        uploads still receiving before this one), ``"length", "max_open", "max_open_bytes"}`` (409 as the other caps a person frees by ending what they hold, e.g. a
+        unused uploads, receiving or complete, before this one), ``"length", "max_open",
+        "max_open_bytes"}`` (409 as the other caps a person frees by ending what they hold, e.g. a
         contest's ``support_cap_reached``; 429 is for a rate over time).
     """
     from flask import current_app
@@ -348,12 +355,13 @@ def _check_quota(actor, now: dt.datetime, length: int) -> None:
     max_bytes = int(current_app.config["UPLOAD_MAX_OPEN_BYTES"])
     count, total = db.session.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Upload.length), 0))
-        .where(Upload.user_id == actor.id, Upload.status == "receiving", Upload.expires_at > now)).one()
+        .where(Upload.user_id == actor.id, Upload.status.in_(("receiving", "complete")),
+               Upload.expires_at > now)).one()
     if count > max_open or total > max_bytes:
         from civic.core.errors import size_text
 
-        raise Conflict(f"未完成的上传过多（每个账号至多 {max_open} 个、合计 {size_text(max_bytes)}），"
-                       "请先传完或删除已有的上传", code="upload_quota_exceeded",
+        raise Conflict(f"未使用的上传过多（每个账号至多 {max_open} 个、合计 {size_text(max_bytes)}），"
+                       "请先使用或删除已有的上传", code="upload_quota_exceeded",
                        details={"open": int(count) - 1, "open_bytes": int(total) - length, "length": length,
                                 "max_open": max_open, "max_open_bytes": max_bytes})
 

@@ -52,12 +52,24 @@ def _tus_headers(response: Response) -> Response:
 
 
 class CreateHeadersSchema(ma.Schema):
-    upload_length = Integer(data_key="Upload-Length", validate=ma.validate.Range(min=0, max=2**53),
+    upload_length = Integer(data_key="Upload-Length", validate=ma.validate.Range(min=0, max=10**15 - 1),
                             metadata={"description": "文件大小（字节）；照片至多 20 MB，扫描件至多 10 MB"})
     upload_metadata = ma.fields.String(data_key="Upload-Metadata", validate=ma.validate.Length(max=4096),
                                        metadata={"description": "tus 元数据：filename、filetype、kind（photo | scan），"
                                                                 "值为 base64，如 `filename cGhvdG8uanBn,kind cGhvdG8=`"})
     tus_resumable = ma.fields.String(data_key="Tus-Resumable", metadata={"description": "1.0.0"})
+
+    @ma.pre_load
+    def _length_as_digits(self, data, **kwargs):
+        """``Upload-Length`` is ASCII digits only, at most 15 of them, as ``Upload-Offset`` is read
+        (civic.core.resumable.receive).  Why: Integer calls ``int()``, which takes " 100", "+5" and
+        other scripts' digits ("١٢" is 12), a length no tus client sends, read as a number the header
+        does not spell.  Refused as any bad header field: 422 ``validation_failed`` naming it."""
+        value = data.get("Upload-Length")
+        if value is not None and not (isinstance(value, str) and value.isascii() and value.isdigit()
+                                      and len(value) <= 15):
+            raise ma.ValidationError("须为不超过 15 位的十进制数字（0-9）", field_name="Upload-Length")
+        return data
 
 
 class UploadSchema(ma.Schema):
@@ -109,8 +121,8 @@ class Uploads(MethodView):
         upload's URL), ``Upload-Expires`` and the upload as JSON (``id``, ``url``, ``offset`` 0...).
         The upload belongs to the caller only.  Errors: 400 upload_length_required,
         upload_metadata_invalid, invalid_text (a NUL in Upload-Metadata or Idempotency-Key); 409 upload_quota_exceeded (the account already has
-        ``UPLOAD_MAX_OPEN`` uploads still receiving, or their lengths with this one pass
-        ``UPLOAD_MAX_OPEN_BYTES``: finish or delete one); 412 tus_version_unsupported; 413
+        ``UPLOAD_MAX_OPEN`` unused uploads, still receiving or complete and not attached, or their
+        lengths with this one pass ``UPLOAD_MAX_OPEN_BYTES``: attach or delete one); 412 tus_version_unsupported; 413
         upload_too_large (details ``max_bytes``); 422 upload_kind_unknown, upload_empty.
         """
         u = resumable.create(current_actor(), headers.get("upload_length"),

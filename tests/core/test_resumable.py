@@ -595,7 +595,9 @@ def test_the_declared_bytes_are_capped_before_a_byte_is_sent(client, world, monk
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 2  # the refused one left no row
 
 
-def test_completing_terminating_and_expiry_free_a_slot(client, world, monkeypatch, app):
+def test_an_unused_upload_counts_until_it_is_attached_terminated_or_expired(client, world, monkeypatch, app):
+    """Both caps count uploads still receiving and uploads complete but not yet attached (each up to
+    20 MB kept a day); attaching (consumed), terminating and expiry free the slot."""
     from civic.core.db import commit
 
     monkeypatch.setitem(app.config, "UPLOAD_MAX_OPEN", 2)
@@ -604,8 +606,13 @@ def test_completing_terminating_and_expiry_free_a_slot(client, world, monkeypatc
     second = create(client, world.rh, 1000).headers["Location"]
     _quota_refused(create(client, world.rh, 1000), open_=2, open_bytes=len(data) + 1000, length=1000,
                    max_open=2, max_bytes=200 * 1024 * 1024)
-    # Completed (the photo check passed): no longer counted.
+    # Complete (the photo check passed) but attached to nothing: still held, still counted.
     assert patch(client, world.rh, first, 0, data).status_code == 204
+    assert client.get(first, headers=world.rh).get_json()["status"] == "complete"
+    _quota_refused(create(client, world.rh, 1000), open_=2, open_bytes=len(data) + 1000, length=1000,
+                   max_open=2, max_bytes=200 * 1024 * 1024)
+    # Attached to a case (consumed, its pieces deleted): its slot is free.
+    assert _file_case(client, world, [first.rsplit("/", 1)[1]]).status_code == 201
     third = create(client, world.rh, 1000)
     assert third.status_code == 201
     _quota_refused(create(client, world.rh, 1000), open_=2, open_bytes=2000, length=1000, max_open=2,
@@ -622,6 +629,34 @@ def test_completing_terminating_and_expiry_free_a_slot(client, world, monkeypatc
     assert resumable.purge_uploads(now=utcnow()) == 1
     commit()
     assert create(client, world.rh, 1000).status_code == 409  # the purge freed nothing more: it was not counted
+
+
+def test_a_complete_unattached_upload_counts_against_the_bytes_until_deleted_or_expired(client, world,
+                                                                                         monkeypatch, app):
+    from civic.core.db import commit
+
+    data = (PHOTOS / PHOTO).read_bytes()
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_OPEN_BYTES", len(data) + 500)
+    done = upload(client, world.rh, data)
+    assert client.get(f"/api/v1/uploads/{done}", headers=world.rh).get_json()["status"] == "complete"
+    _quota_refused(create(client, world.rh, 501), open_=1, open_bytes=len(data), length=501, max_open=10,
+                   max_bytes=len(data) + 500)
+    small = create(client, world.rh, 500)
+    assert small.status_code == 201  # exactly the cap, the complete one counted
+    # Deleting the complete upload frees its bytes.
+    assert client.delete(f"/api/v1/uploads/{done}", headers={**world.rh, **TUS}).status_code == 204
+    big = create(client, world.rh, len(data))
+    assert big.status_code == 201
+    _quota_refused(create(client, world.rh, 1), open_=2, open_bytes=len(data) + 500, length=1, max_open=10,
+                   max_bytes=len(data) + 500)
+    # A complete one left unattached until it expired counts no more.
+    for r in (small, big):
+        assert client.delete(r.headers["Location"], headers={**world.rh, **TUS}).status_code == 204
+    kept = upload(client, world.rh, data)
+    assert create(client, world.rh, 501).status_code == 409
+    db.session.get(Upload, kept).expires_at = utcnow() - dt.timedelta(minutes=1)
+    commit()
+    assert create(client, world.rh, 501).status_code == 201
 
 
 # --- text that no database holds (the same answer on SQLite and PostgreSQL) -------------------------
@@ -661,3 +696,45 @@ def test_an_upload_id_outside_the_alphabet_is_404_like_any_unknown_id(client, wo
     assert [a.status_code for a in answers] == [404] * 4
     err = answers[0].get_json()["error"]
     assert err["code"] == "upload_not_found" and err["details"] == {"upload_id": None}
+
+
+# --- tus headers read strictly --------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [" 100", "100 ", "+5", "-1", "١٢", "１２", "1_000", "1.5", "", "9" * 16])
+def test_upload_length_is_ascii_digits_only(client, world, bad):
+    r = client.post("/api/v1/uploads", headers={**world.rh, **TUS, "Upload-Length": bad,
+                                                "Upload-Metadata": _meta(filename="a.jpg")})
+    assert r.status_code == 422, (bad, r.get_json())
+    err = r.get_json()["error"]
+    assert err["code"] == "validation_failed"
+    assert list(err["details"]["fields"]["headers"]) == ["Upload-Length"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 0
+
+
+@pytest.mark.parametrize("good", ["1", "0001000", "999999"])
+def test_upload_length_of_ascii_digits_is_read(client, world, good):
+    r = client.post("/api/v1/uploads", headers={**world.rh, **TUS, "Upload-Length": good,
+                                                "Upload-Metadata": _meta(filename="a.jpg")})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["length"] == int(good)
+
+
+@pytest.mark.parametrize("bad", [" 0", "0 ", "+0", "٠", "０", "-0", "0.0", "", "0" * 16])
+def test_upload_offset_is_ascii_digits_only(client, world, bad):
+    url = create(client, world.rh, 1000).headers["Location"]
+    r = client.patch(url, data=b"\xff\xd8\xff", headers={**world.rh, **TUS, "Upload-Offset": bad,
+                                                          "Content-Type": resumable.CONTENT_TYPE})
+    assert r.status_code == 400, (bad, r.get_json())
+    assert r.get_json()["error"]["code"] == "upload_offset_required"
+    assert client.get(url, headers=world.rh).get_json()["offset"] == 0
+
+
+@pytest.mark.parametrize("key", ["filename\x01", "kind\x1f", "file\x7fname", "filename\u202e", "\u200bkind"])
+def test_a_metadata_key_with_a_control_character_is_400(client, world, key):
+    header = f"{key} {base64.b64encode(b'a.jpg').decode()},kind {base64.b64encode(b'photo').decode()}"
+    r = client.post("/api/v1/uploads", headers={**world.rh, **TUS, "Upload-Length": "1000",
+                                                "Upload-Metadata": header})
+    assert r.status_code == 400, r.get_json()
+    err = r.get_json()["error"]
+    assert err["code"] == "upload_metadata_invalid" and err["details"] == {"key": key}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Upload)) == 0

@@ -29,13 +29,18 @@ A sweep over the media kinds and the public photo routes, not a test of one rout
 * for each blurred kind, a review needs the detection to have run: 409 ``photo_blur_pending`` before
   the job, 409 ``photo_blur_failed`` after a failed one (which the attempt queues again, and which then
   heals); concurrent reviews (real threads) each keep their region or removal; every superseded
-  rendition is deleted; a box is JSON numbers and at least ``MIN_REGION`` wide and high.
+  rendition is deleted; a box is JSON numbers and at least ``MIN_REGION`` wide and high;
+* every multipart file route (the table of test_upload_ids_sweep, which fails on a new route) says in
+  :data:`STORES` the kind it stores; for each, a photo attached by upload id is stored in that kind
+  only, and when the kind is blurred each stored key (display copy and thumbnail) has its
+  ``photo_blur`` row ``pending`` after the request and ``done`` after the blur job.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -667,3 +672,90 @@ def test_each_blurred_kind_keeps_every_region_of_concurrent_reviews_and_only_the
     # Nine renditions were made; only the current one is kept, the job's first one deleted too.
     assert set(store.iter_keys()) == (before - old) | current
     assert client.get(case.url, headers=case.sees[0]).data == store.open(now[changed[0]][0])
+
+
+# --- every route storing a photo of a blurred kind queues its blur ------------------------------
+
+# What each multipart file route stores (the table of tests/foundation/test_upload_ids_sweep.py, which
+# fails when a new file route appears; this one fails until the new route says what it stores).
+STORES = {
+    ("POST", "/api/v1/complaints"): "complaints.photo",
+    ("POST", "/api/v1/complaints/{complaint_id}/photos"): "complaints.photo",
+    ("POST", "/api/v1/complaints/{complaint_id}/supporters"): "complaints.photo",
+    ("POST", "/api/v1/village-disclosures/{disclosure_id}/lines/{line_id}/vouchers"): "village.voucher",
+    ("POST", "/api/v1/votes/{vote_id}/matters/{matter_id}/attachments"): "voting.matter_attachment",
+    ("POST", "/api/v1/votes/{vote_id}/proxies"): "voting.proxy_scan",
+    ("POST", "/api/v1/votes/{vote_id}/paper-ballots"): "voting.paper_scan",
+    ("POST", "/api/v1/contest-photos"): "contests.photo",
+    ("POST", "/api/v1/action-items/{item_id}/updates"): "deliberation.action_photo",
+    ("POST", "/api/v1/action-items/{item_id}/close"): "deliberation.action_photo",
+    ("POST", "/api/v1/my/unit-claims"): "residents.claim_document",
+}
+_FULL_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{1,8}")
+
+
+def test_the_stores_table_lists_every_file_route(app):
+    from tests.foundation.test_upload_ids_sweep import ROUTES
+
+    assert sorted(STORES) == sorted(ROUTES), "say which media kind the new file route stores"
+    assert set(STORES.values()) <= set(media.kinds())
+
+
+def _keys_by_kind() -> dict[str, set[str]]:
+    """Every store key held by a media column, by the column's kind (JSON lists of photos included)."""
+    from tests.foundation.test_media_kinds import _media_columns
+
+    db.session.expire_all()
+    out: dict[str, set[str]] = {}
+    for (table, column), kind in _media_columns().items():
+        t = db.metadata.tables[table]
+        for value in db.session.scalars(sa.select(t.c[column])):
+            if value is not None:
+                text = value if isinstance(value, str) else json.dumps(value)
+                out.setdefault(kind, set()).update(_FULL_KEY.findall(text))
+    return out
+
+
+def _blur_rows() -> dict[str, tuple[str, str]]:
+    """``{original key (display or thumbnail): (display key, status)}`` of every photo_blur row."""
+    from civic.core.blur import PhotoBlur
+
+    db.session.expire_all()
+    out = {}
+    for row in db.session.scalars(sa.select(PhotoBlur)):
+        out[row.display_key] = out[row.thumb_key] = (row.display_key, row.status)
+    return out
+
+
+@pytest.mark.parametrize("route", sorted(STORES), ids=lambda r: f"{r[0]} {r[1]}")
+def test_each_route_storing_a_blurred_kind_queues_the_blur_of_each_photo(route, request, app, client, tmp_path,
+                                                                           monkeypatch):
+    """Issue #19: a photo of a blurred kind stored by any route has its ``photo_blur`` row (pending, its
+    job queued) from the request that stored it, and the job makes it ``done``; without the row the
+    photo stays ``pending`` with no address for everyone beyond the circle, forever."""
+    from tests.foundation.test_upload_ids_sweep import ROUTES, tus_upload
+    from tests.shared import PHOTOS
+
+    monkeypatch.setitem(app.config, "MEDIA_DIR", str(tmp_path / "media"))  # a fresh content-addressed store
+    monkeypatch.setitem(app.config, "MEDIA_URL", None)
+    kind = STORES[route]
+    headers, url, fields, _purpose = ROUTES[route].build(request, client)
+    db.session.commit()
+    uid = tus_upload(app, headers, (PHOTOS / "ianare_landscape_3.jpg").read_bytes(), kind=ROUTES[route].kind,
+                     filename="现场.jpg")
+    before = _keys_by_kind()
+    r = client.post(url, headers=headers, content_type="multipart/form-data", data={**fields, "upload_ids": uid})
+    assert r.status_code in (200, 201), (route, r.get_json())
+    after = _keys_by_kind()
+    new = {k: after.get(k, set()) - before.get(k, set()) for k in after}
+    assert {k for k, v in new.items() if v} == {kind}, new  # the table says what the route stores
+    stored = new[kind]
+    rows = _blur_rows()
+    if not media.kinds()[kind].blurred:
+        assert not stored & set(rows), "a kind not blurred has no blur rows"
+        return
+    assert len(stored) >= 2  # a display copy and its thumbnail
+    assert {k: rows.get(k, (None, None))[1] for k in stored} == dict.fromkeys(stored, "pending")
+    run_blur_jobs()
+    rows = _blur_rows()
+    assert {k: rows[k][1] for k in stored} == dict.fromkeys(stored, "done")

@@ -38,7 +38,7 @@ from civic.complaints.models import (
 from civic.complaints.service.photos import _Staged, media_store
 from civic.complaints.service.workflow import STATUS_NAMES, require_open
 from civic.complaints.suggest import category_names
-from civic.core import audit
+from civic.core import audit, blur
 from civic.core.errors import Forbidden, NotFound, ValidationFailed
 from civic.core.pagination import decode_cursor, encode_cursor
 from civic.extensions import db
@@ -375,6 +375,7 @@ def join(user, complaint_id: int, *, lat=None, lng=None, datum=None,
                      data={"count": len(fresh)})
     db.session.flush()
     staged.write_to(media_store())
+    blur.request_all(stored)  # faces and plates found in the queue, before anyone beyond the circle sees it
     return row, created
 
 
