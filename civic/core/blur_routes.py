@@ -83,7 +83,8 @@ def register_review_routes(blp: Blueprint, kind, *, endpoint: str, reviewer: str
 
         Audited on {audited_on} (``photo_blur.region_removed``).
         Errors: 403 ``blur_review_not_allowed``; 404 {hidden}, ``photo_blur_not_found``, ``blur_region_not_found``;
-        409 ``photo_blur_pending``, ``photo_blur_failed`` (queued again), ``photo_original_deleted``.
+        409 ``photo_blur_pending``, ``photo_blur_failed`` (queued again), ``photo_original_deleted``,
+        ``photo_blur_shared`` (another domain holds the same photo: a region can be added, not removed).
         """
 
     # require outermost, as on every route: a wrong account kind is refused before the body is read.
