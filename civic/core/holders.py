@@ -30,19 +30,16 @@ def keys_in_use(keys, *, skip_tables: frozenset[str] | set[str] = frozenset()) -
     found: set[str] = set()
     if not keys:
         return found
-    for table in db.metadata.sorted_tables:
-        if table.name in skip_tables:
+    for table, col, kind in _holding_columns():
+        if table.name in skip_tables or (not kind and col.info.get("media_rendition") != "blurred"):
             continue
-        for col in table.columns:
-            if not col.info.get("media") and col.info.get("media_rendition") != "blurred":
-                continue
-            if isinstance(col.type, sa.JSON):
-                for key in keys - found:
-                    if db.session.scalar(sa.select(sa.literal(1)).select_from(table).where(
-                            sa.cast(col, sa.Text).contains(key)).limit(1)):
-                        found.add(key)
-            else:
-                found |= set(db.session.scalars(sa.select(col).where(col.in_(sorted(keys))).distinct()))
+        if isinstance(col.type, sa.JSON):
+            for key in keys - found:
+                if db.session.scalar(sa.select(sa.literal(1)).select_from(table).where(
+                        sa.cast(col, sa.Text).contains(key)).limit(1)):
+                    found.add(key)
+        else:
+            found |= set(db.session.scalars(sa.select(col).where(col.in_(sorted(keys))).distinct()))
     return found
 
 
@@ -51,12 +48,19 @@ def kinds_holding(key: str) -> set[str]:
     when the same photo was stored in two domains (a case and a contest idea, say: the store is
     content-addressed, so it is one file with one blur record).  One query per media column."""
     found: set[str] = set()
+    for table, col, kind in _holding_columns():
+        if not kind or kind in found:
+            continue
+        where = sa.cast(col, sa.Text).contains(key) if isinstance(col.type, sa.JSON) else col == key
+        if db.session.scalar(sa.select(sa.literal(1)).select_from(table).where(where).limit(1)):
+            found.add(kind)
+    return found
+
+
+def _holding_columns():
+    """``(table, column, media kind or None)`` of every column that holds store keys: a media kind's
+    (``info={"media": kind}``) or a blur record's rendition (``info={"media_rendition": ...}``)."""
     for table in db.metadata.sorted_tables:
         for col in table.columns:
-            kind = col.info.get("media")
-            if not kind or kind in found:
-                continue
-            where = sa.cast(col, sa.Text).contains(key) if isinstance(col.type, sa.JSON) else col == key
-            if db.session.scalar(sa.select(sa.literal(1)).select_from(table).where(where).limit(1)):
-                found.add(kind)
-    return found
+            if col.info.get("media") or col.info.get("media_rendition"):
+                yield table, col, col.info.get("media")

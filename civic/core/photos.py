@@ -547,7 +547,8 @@ def process_photos(
     return _store_all(store, encoded)
 
 
-def photo_response(display_key: str, thumb_key: str, size: str | None = None, *, store: MediaBackend | None = None):
+def photo_response(display_key: str, thumb_key: str, size: str | None = None, *, store: MediaBackend | None = None,
+                   public: bool = False):
     """The HTTP response for a stored photo the caller has already checked the viewer may see:
     the display copy, or the thumbnail when ``size == "thumb"``; JPEG, ``nosniff``.  Used by every
     domain that serves uploaded photos behind an unguessable URL (:func:`civic.core.media.respond`).
@@ -561,6 +562,10 @@ def photo_response(display_key: str, thumb_key: str, size: str | None = None, *,
     whose ``If-None-Match`` names it gets 304 without a body; another file's ETag (another viewer's
     rendition, the version before a review) gets 200 and the bytes.  The entitlement check and the
     audit run before, on every request, 304 or not.
+
+    ``public=True``: an address that serves the same file to everyone (the village's public page,
+    Open311's ``media_url``: the blurred rendition only), so ``public, no-cache`` without ``Vary``:
+    shared caches may keep it, and a review still shows at the next read.
 
     The bytes are read from the app's store (:func:`civic.core.storage.media_store`: a folder or a
     bucket) and sent by civic itself, never by a redirect into the bucket
@@ -583,8 +588,11 @@ def photo_response(display_key: str, thumb_key: str, size: str | None = None, *,
     else:
         resp = Response(store.open(key), mimetype="image/jpeg")
     resp.set_etag(etag)
-    resp.headers["Cache-Control"] = "private, no-cache"
-    resp.vary.add("Authorization")
-    resp.vary.add("Cookie")
+    if public:
+        resp.headers["Cache-Control"] = "public, no-cache"
+    else:
+        resp.headers["Cache-Control"] = "private, no-cache"
+        resp.vary.add("Authorization")
+        resp.vary.add("Cookie")
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp

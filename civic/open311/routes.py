@@ -139,23 +139,11 @@ def media(request_id, token):
     blurred; 409 photo_blur_pending until that rendition exists (photo_blur_failed if its detection
     failed), 404 photo_not_found otherwise.
     ?size=thumb for the thumbnail."""
-    from flask import Response
-
-    from civic.core.storage import media_store
+    from civic.core.photos import photo_response
 
     key = service.media_file(request_id, token, request.args.get("size"))
-    # The file's content hash (its store key) as the ETag: a client or cache revalidates with it and
-    # gets 304 without the bytes; after a blur review the new rendition has another.  Revalidated at
-    # once (no-cache), so a review shows at the next read rather than minutes later.
-    etag = key.rsplit("/", 1)[-1].split(".")[0]
-    if request.if_none_match.contains(etag):
-        resp = Response(status=304)
-    else:
-        resp = Response(media_store().open(key), mimetype="image/jpeg")
-    resp.set_etag(etag)
-    resp.headers["Cache-Control"] = "public, no-cache"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp
+    # The file's content hash as ETag, revalidated on every read (a review makes a new rendition here).
+    return photo_response(key, key, public=True)
 
 
 @bp.get(f"/tokens/<token>.{FMT}")

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, render_template, request
 
 from civic.core import blur
 from civic.core.db import to_shanghai, utcnow
-from civic.core.storage import media_store
+from civic.core.photos import photo_response
 from civic.village import service
 
 bp = Blueprint("village_pages", __name__, url_prefix="/villages", template_folder="templates",
@@ -101,14 +101,5 @@ def voucher(village_code, voucher_id):
     # The public page is beyond every circle that may see the original: the blurred rendition only
     # (409 photo_blur_pending until it exists).
     display, thumb = blur.keys_for(v.display_key, v.thumb_key, original=False)
-    key = thumb if request.args.get("size") == "thumb" else display
-    etag = key.rsplit("/", 1)[-1].split(".")[0]  # the file's content hash
-    if request.if_none_match.contains(etag):
-        resp = Response(status=304)  # the reader has these bytes: the store is not read
-    else:
-        resp = Response(media_store().open(key), mimetype="image/jpeg")
-    resp.set_etag(etag)
-    # Not immutable: a review of the blur makes a new rendition under the same address, so every
-    # read revalidates (a 304 while it is unchanged) and a review shows at once.
-    resp.headers["Cache-Control"] = "public, no-cache"
-    return resp
+    # Revalidated on every read: a review of the blur makes a new rendition under this address.
+    return photo_response(display, thumb, request.args.get("size"), public=True)
